@@ -1,0 +1,1 @@
+"""Pika Discord bot: slash commands in, videos out, with every job durable."""

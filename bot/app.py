@@ -1,0 +1,130 @@
+"""The bot process: settings, the Pika client (real or local), the Discord client, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+
+import discord
+from discord.ext import commands
+
+from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
+from bot.discord_target import point_discord_at
+from bot.invite import invite_url
+from bot.logging_setup import configure_logging
+from bot.pika.client import PikaClient
+
+log = logging.getLogger(__name__)
+
+# Extensions loaded at start-up, in order.
+EXTENSIONS: tuple[str, ...] = ()
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+
+class PikaBot(commands.Bot):
+    """The Discord client: loads the cogs, syncs the commands, and holds shared services."""
+
+    def __init__(self, settings: Settings, pika: PikaClient) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        self.settings = settings
+        self.pika = pika
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+        if self.application_id:
+            log.info("Invite link: %s", invite_url(self.application_id))
+
+    async def sync_commands(self) -> None:
+        """Sync to DISCORD_GUILD_ID when set (instant), else globally."""
+        guild_id = self.settings.discord_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to server %d", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("Synced %d global commands (they may take a while to appear)", len(synced))
+
+    async def on_ready(self) -> None:
+        user = self.user
+        log.info("Ready as %s in %d server(s)", user, len(self.guilds))
+
+
+@contextlib.asynccontextmanager
+async def pika_client(settings: Settings) -> AsyncIterator[PikaClient]:
+    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
+    if settings.pika_api_key is not None:
+        async with PikaClient(
+            settings.pika_api_key.get_secret_value(), str(settings.pika_base_url)
+        ) as client:
+            yield client
+        return
+    from bot.pika.local.server import running_local_pika
+
+    async with running_local_pika(job_seconds=settings.local_pika_job_seconds) as local:
+        log.warning(
+            "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
+            "(no credits are spent)",
+            local.base_url,
+        )
+        async with PikaClient(local.api_key, local.base_url) as client:
+            yield client
+
+
+async def run(settings: Settings) -> int:
+    """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
+    assert settings.discord_token is not None
+    point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
+    async with pika_client(settings) as pika:
+        bot = PikaBot(settings, pika)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+        try:
+            async with bot:
+                await bot.start(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            log.error(
+                "Discord rejected DISCORD_TOKEN. Reset the token in the developer portal "
+                "(Bot > Reset Token) and update .env."
+            )
+            return EXIT_CONFIG
+        except discord.PrivilegedIntentsRequired:
+            log.error("Discord refused an intent the bot asked for; see the README.")
+            return EXIT_CONFIG
+    log.info("Stopped")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m bot`; returns the exit status."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.discord_token is None:
+        print(HOW_TO_GET_A_BOT_KEY, file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.secrets())
+    try:
+        return asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        return EXIT_OK

@@ -1,0 +1,284 @@
+"""Async client of the Pika Web Bot API: one method per route, retries, typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from bot.pika.errors import (
+    PikaAuthError,
+    PikaBadResponse,
+    PikaError,
+    PikaOutcomeUnknown,
+    PikaPlanError,
+    PikaRateLimited,
+    PikaRejected,
+    PikaServerError,
+)
+from bot.pika.models import (
+    AdjustRequest,
+    AnyRequest,
+    CreateJobResponse,
+    EditRequest,
+    ExtendRequest,
+    GenerateRequest,
+    InpaintRequest,
+    JobResponse,
+    LipSyncRequest,
+    OutpaintRequest,
+    PikaRequestModel,
+    RepromptRequest,
+    UpscaleJobRequest,
+    UpscaleRequest,
+    UpscaleStartResponse,
+)
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+Sleep = Callable[[float], Awaitable[None]]
+
+DEFAULT_BASE_URL = "https://api.pikapikapika.io"
+# Statuses worth another try. A paid call is retried only where Pika cannot have started a job:
+# 502 and 503 come from the front door before the request is handled; 500 and 504 may not.
+RETRY_STATUSES_READ = frozenset({500, 502, 503, 504})
+RETRY_STATUSES_PAID = frozenset({502, 503})
+
+
+class PikaClient:
+    """The seven routes of the Pika Web Bot API over httpx, with bounded retries.
+
+    Connection failures, 429 (honouring Retry-After) and 5xx are retried with exponential
+    backoff and jitter, up to `max_attempts` in all. A paid call whose request may have reached
+    Pika (a read timeout, a dropped connection) is never retried: it raises PikaOutcomeUnknown.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        max_retry_after: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._key = api_key
+        self.base_url = base_url.rstrip("/")
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._max_retry_after = max_retry_after
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "pika-discord-bot/0.1"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"PikaClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # --- routes ----------------------------------------------------------------------------
+
+    async def generate(
+        self, request: GenerateRequest | RepromptRequest | EditRequest
+    ) -> CreateJobResponse:
+        """POST /web/generate: every model, Additions, Swap, reprompt and edit."""
+        return await self._create("/web/generate", request)
+
+    async def adjust(self, request: AdjustRequest) -> CreateJobResponse:
+        """POST /web/adjust: inpainting (modify region) or outpainting (extend canvas)."""
+        return await self._create("/web/adjust", request)
+
+    async def extend(self, request: ExtendRequest) -> CreateJobResponse:
+        """POST /web/extend: add four seconds to a video."""
+        return await self._create("/web/extend", request)
+
+    async def lip_sync(self, request: LipSyncRequest) -> CreateJobResponse:
+        """POST /web/lipSync: lay speech over a video."""
+        return await self._create("/web/lipSync", request)
+
+    async def upscale(self, request: UpscaleRequest) -> UpscaleStartResponse:
+        """POST /web/upscale: start an upscale; follow it with get_upscale_job."""
+        body = await self._call("POST", "/web/upscale", request.payload(), paid=True)
+        answer = self._parse(UpscaleStartResponse, body)
+        if answer.success is False:
+            raise PikaRejected(answer.message or "the upscale was not started")
+        return answer
+
+    async def get_job(self, job_id: str) -> JobResponse:
+        """GET /web/jobs/{jobId}: status, progress and result of a job."""
+        if not job_id.strip():
+            raise ValueError("job_id must not be empty")
+        body = await self._call("GET", f"/web/jobs/{quote(job_id, safe='')}", None, paid=False)
+        return self._parse(JobResponse, body)
+
+    async def get_upscale_job(self, video_url: str) -> JobResponse:
+        """POST /web/jobs/upscaled: the upscale job of a video, found by the original's URL."""
+        payload = UpscaleJobRequest(video=video_url).payload()
+        body = await self._call("POST", "/web/jobs/upscaled", payload, paid=False)
+        return self._parse(JobResponse, body)
+
+    async def submit(self, request: AnyRequest) -> CreateJobResponse | UpscaleStartResponse:
+        """Send any request to its route."""
+        if isinstance(request, ExtendRequest):
+            return await self.extend(request)
+        if isinstance(request, LipSyncRequest):
+            return await self.lip_sync(request)
+        if isinstance(request, UpscaleRequest):
+            return await self.upscale(request)
+        if isinstance(request, InpaintRequest | OutpaintRequest):
+            return await self.adjust(request)
+        return await self.generate(request)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _create(self, path: str, request: PikaRequestModel) -> CreateJobResponse:
+        body = await self._call("POST", path, request.payload(), paid=True)
+        answer = self._parse(CreateJobResponse, body)
+        if not answer.job_id:
+            raise PikaBadResponse("The answer carried no job id.")
+        return answer
+
+    def _parse(self, model: type[M], body: Any) -> M:
+        try:
+            return model.model_validate(body)
+        except ValidationError:
+            raise PikaBadResponse(f"Unexpected shape for {model.__name__}.") from None
+
+    def _delay(self, attempt: int) -> float:
+        ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    async def _call(
+        self, method: str, path: str, payload: Mapping[str, Any] | None, *, paid: bool
+    ) -> Any:
+        retry_statuses = RETRY_STATUSES_PAID if paid else RETRY_STATUSES_READ
+        headers = {"Authorization": f"Bearer {self._key}"}
+        for attempt in range(1, self._max_attempts + 1):
+            last_try = attempt == self._max_attempts
+            started = time.monotonic()
+            try:
+                response = await self._http.request(method, path, json=payload, headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing reached Pika: safe to try again, even for a paid call.
+                log.warning("Pika %s %s: cannot connect (%s), attempt %d", method, path,
+                            type(exc).__name__, attempt)  # fmt: skip
+                if last_try:
+                    raise PikaServerError("Pika could not be reached.") from None
+                await self._sleep(self._delay(attempt))
+                continue
+            except httpx.TransportError as exc:
+                log.warning("Pika %s %s: %s after sending, attempt %d", method, path,
+                            type(exc).__name__, attempt)  # fmt: skip
+                if paid:
+                    raise PikaOutcomeUnknown() from None
+                if last_try:
+                    raise PikaServerError("Pika did not answer.") from None
+                await self._sleep(self._delay(attempt))
+                continue
+
+            status = response.status_code
+            log.debug("Pika %s %s -> %d in %.2fs (attempt %d)", method, path, status,
+                      time.monotonic() - started, attempt)  # fmt: skip
+            if 200 <= status < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise PikaBadResponse("The answer was not JSON.", status=status) from None
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            if status == 429:
+                if last_try or (retry_after or 0) > self._max_retry_after:
+                    raise PikaRateLimited(self._detail(response), retry_after=retry_after)
+            elif status in retry_statuses and not last_try:
+                pass
+            else:
+                raise self._error(response)
+            delay = retry_after if retry_after is not None else self._delay(attempt)
+            log.warning("Pika %s %s -> %d, retrying in %.1fs (attempt %d of %d)", method, path,
+                        status, delay, attempt, self._max_attempts)  # fmt: skip
+            await self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _detail(self, response: httpx.Response) -> str:
+        """A short, safe description of an error answer: its message, never the key."""
+        text = ""
+        try:
+            body = response.json()
+        except ValueError:
+            text = response.text.strip().splitlines()[0] if response.text.strip() else ""
+        else:
+            text = _message_of(body)
+        text = text.replace(self._key, "[redacted]") if self._key else text
+        return text[:200]
+
+    def _error(self, response: httpx.Response) -> PikaError:
+        status, detail = response.status_code, self._detail(response)
+        if status == 401:
+            return PikaAuthError(detail, status=status)
+        if status in (402, 403):
+            return PikaPlanError(detail, status=status)
+        if 400 <= status < 500:
+            return PikaRejected(detail or f"HTTP {status}", status=status)
+        if 500 <= status < 600:
+            return PikaServerError(detail, status=status)
+        return PikaBadResponse(f"Unexpected HTTP {status}.", status=status)
+
+
+def _message_of(body: Any) -> str:
+    if isinstance(body, Mapping):
+        for key in ("error", "message", "detail", "msg"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+            if isinstance(value, Mapping):
+                inner = _message_of(value)
+                if inner:
+                    return inner
+            if isinstance(value, list) and value:
+                return "; ".join(_message_of(v) or str(v) for v in value[:3])
+    if isinstance(body, str):
+        return body.strip()
+    return ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

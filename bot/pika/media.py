@@ -1,0 +1,78 @@
+"""Which media a Pika input accepts, judged by URL path or by a known content type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+
+class MediaKind(StrEnum):
+    """The three kinds of media Pika takes as input."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    SPEECH = "speech"
+
+
+EXTENSIONS: dict[MediaKind, frozenset[str]] = {
+    MediaKind.IMAGE: frozenset({".png", ".jpeg", ".jpg", ".webp", ".gif"}),
+    MediaKind.VIDEO: frozenset({".mp4"}),
+    MediaKind.SPEECH: frozenset({".wav"}),
+}
+
+CONTENT_TYPES: dict[MediaKind, frozenset[str]] = {
+    MediaKind.IMAGE: frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"}),
+    MediaKind.VIDEO: frozenset({"video/mp4"}),
+    MediaKind.SPEECH: frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"}),
+}
+
+RULES: dict[MediaKind, str] = {
+    MediaKind.IMAGE: "must be a .png, .jpeg, .jpg, .webp or .gif image",
+    MediaKind.VIDEO: "must be an .mp4 video",
+    MediaKind.SPEECH: "must be a .wav audio file",
+}
+
+MAX_URL_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class MediaFacts:
+    """What the caller knows about media URLs beyond the URL itself.
+
+    Passed to request validation as pydantic context: Discord tells us an attachment's content
+    type, and the job store knows the length of videos it produced.
+    """
+
+    content_types: dict[str, str] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+def extension_of(url: str) -> str:
+    """The lower-cased extension of the URL's path, query and fragment ignored."""
+    return PurePosixPath(urlsplit(url).path).suffix.lower()
+
+
+def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) -> str:
+    """Return the URL if it is an http(s) URL of the right kind of media; else raise ValueError."""
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"must be a URL of at most {MAX_URL_LENGTH} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    if extension_of(url) in EXTENSIONS[kind]:
+        return url
+    content_type = (facts.content_types.get(url, "") if facts else "").split(";")[0].strip()
+    if content_type.lower() in CONTENT_TYPES[kind]:
+        return url
+    raise ValueError(RULES[kind])
+
+
+def check_http_url(url: str) -> str:
+    """Return the URL when it is an absolute http(s) URL, else raise ValueError."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL_LENGTH:
+        raise ValueError("must be an http:// or https:// URL")
+    return url.strip()

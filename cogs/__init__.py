@@ -1,0 +1,1 @@
+"""discord.py extensions: thin layers that turn Discord input into validated requests."""

@@ -1,0 +1,141 @@
+"""Settings: defaults, one clear line per bad setting, and `python -m bot` without a token."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+SETTING_NAMES = [
+    "DISCORD_TOKEN", "DISCORD_GUILD_ID", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL",
+    "PIKA_API_KEY", "PIKA_BASE_URL", "DATABASE_URL", "POLL_INTERVAL_SECONDS",
+    "JOB_TIMEOUT_MINUTES", "WEBHOOK_PUBLIC_URL", "WEBHOOK_LISTEN", "LOCAL_PIKA_JOB_SECONDS",
+    "LOG_LEVEL",
+]  # fmt: skip
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_match_the_documented_values() -> None:
+    settings = Settings()
+    assert str(settings.discord_api_base_url) == "https://discord.com/api/v10"
+    assert settings.discord_gateway_url == "wss://gateway.discord.gg/"
+    assert str(settings.pika_base_url).rstrip("/") == "https://api.pikapikapika.io"
+    assert settings.database_url == "sqlite:///./data/pika-bot.sqlite3"
+    assert settings.database_path == Path("./data/pika-bot.sqlite3")
+    assert settings.log_level == "INFO"
+    assert settings.uses_local_pika
+    assert settings.discord_token is None
+
+
+def test_every_documented_setting_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    values = {
+        "DISCORD_TOKEN": "tok.en.value",
+        "DISCORD_GUILD_ID": "123456789012345678",
+        "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",
+        "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/gateway",
+        "PIKA_API_KEY": "pk-secret-value",
+        "PIKA_BASE_URL": "http://127.0.0.1:8/",
+        "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
+        "POLL_INTERVAL_SECONDS": "2.5",
+        "JOB_TIMEOUT_MINUTES": "12",
+        "WEBHOOK_PUBLIC_URL": "https://bot.example.org",
+        "WEBHOOK_LISTEN": "127.0.0.1:8099",
+        "LOCAL_PIKA_JOB_SECONDS": "1.5",
+        "LOG_LEVEL": "debug",
+    }
+    assert set(values) == set(SETTING_NAMES)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    s = load_settings()
+    assert s.discord_token is not None and s.discord_token.get_secret_value() == "tok.en.value"
+    assert s.discord_guild_id == 123456789012345678
+    assert s.poll_interval_seconds == 2.5
+    assert s.job_timeout_minutes == 12
+    assert s.webhook_host_port == ("127.0.0.1", 8099)
+    assert s.local_pika_job_seconds == 1.5
+    assert s.log_level == "DEBUG"
+    assert s.database_path == Path("/tmp/x.sqlite3")
+    assert not s.uses_local_pika
+    assert sorted(s.secrets()) == ["pk-secret-value", "tok.en.value"]
+    assert "pk-secret-value" not in repr(s)
+
+
+def test_settings_come_from_dot_env_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=from-file\nPIKA_API_KEY=\nLOG_LEVEL=warning\n")
+    s = load_settings()
+    assert s.discord_token is not None and s.discord_token.get_secret_value() == "from-file"
+    assert s.pika_api_key is None  # blank means unset
+    assert s.log_level == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("POLL_INTERVAL_SECONDS", "soon"),
+        ("POLL_INTERVAL_SECONDS", "0"),
+        ("JOB_TIMEOUT_MINUTES", "-1"),
+        ("LOG_LEVEL", "LOUD"),
+        ("DATABASE_URL", "postgres://db/x"),
+        ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
+        ("DISCORD_API_BASE_URL", "discord.com"),
+        ("PIKA_BASE_URL", "ftp://pika"),
+        ("WEBHOOK_LISTEN", "8080"),
+        ("WEBHOOK_PUBLIC_URL", "not a url"),
+        ("DISCORD_GUILD_ID", "my-server"),
+        ("LOCAL_PIKA_JOB_SECONDS", "9999"),
+    ],
+)
+def test_an_invalid_setting_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.count("\n") == 0
+    assert message.startswith(f"{name}: expected ")
+
+
+def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+    clean["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_python_m_bot_without_token_says_how_to_get_one(tmp_path: Path) -> None:
+    result = run_bot(tmp_path)
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN" in result.stderr
+    assert "discord.com/developers/applications" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_python_m_bot_with_invalid_setting_exits_2_without_traceback(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, DISCORD_TOKEN="x", POLL_INTERVAL_SECONDS="often")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: POLL_INTERVAL_SECONDS: expected a number of seconds from 0.05 to "
+        "600 (Input should be a valid number, unable to parse string as a number)."
+    ]
