@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import sys
@@ -78,7 +79,12 @@ async def pika_client(settings: Settings) -> AsyncIterator[PikaClient]:
         return
     from bot.pika.local.server import running_local_pika
 
-    async with running_local_pika(job_seconds=settings.local_pika_job_seconds) as local:
+    local_pika = running_local_pika(
+        job_seconds=settings.local_pika_job_seconds,
+        port=settings.local_pika_port,
+        files_dir=settings.database_path.parent / "local-pika",
+    )
+    async with local_pika as local:
         log.warning(
             "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
             "(no credits are spent)",
@@ -128,3 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:
         return EXIT_OK
+    except OSError as exc:
+        if settings.uses_local_pika and exc.errno == errno.EADDRINUSE:
+            log.error(
+                "LOCAL_PIKA_PORT %d is in use; set LOCAL_PIKA_PORT to a free port (or 0).",
+                settings.local_pika_port,
+            )
+            return EXIT_CONFIG
+        raise

@@ -30,6 +30,7 @@ EXPECTED: dict[str, str] = {
     "WEBHOOK_PUBLIC_URL": "an http(s) URL reachable by Pika, or nothing to poll only",
     "WEBHOOK_LISTEN": "host:port to listen on, such as 0.0.0.0:8080",
     "LOCAL_PIKA_JOB_SECONDS": "a number of seconds from 0 to 600",
+    "LOCAL_PIKA_PORT": "a port number from 0 to 65535 (0 picks a free port)",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
 }
 
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
     webhook_public_url: AnyHttpUrl | None = None
     webhook_listen: str = "0.0.0.0:8080"
     local_pika_job_seconds: float = Field(default=8.0, ge=0, le=600)
+    # A fixed port keeps the local Pika's result URLs valid across restarts of the bot.
+    local_pika_port: int = Field(default=8765, ge=0, le=65535)
     log_level: LogLevel = "INFO"
 
     @field_validator("discord_guild_id", "pika_api_key", "webhook_public_url", mode="before")

@@ -15,7 +15,7 @@ SETTING_NAMES = [
     "DISCORD_TOKEN", "DISCORD_GUILD_ID", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL",
     "PIKA_API_KEY", "PIKA_BASE_URL", "DATABASE_URL", "POLL_INTERVAL_SECONDS",
     "JOB_TIMEOUT_MINUTES", "WEBHOOK_PUBLIC_URL", "WEBHOOK_LISTEN", "LOCAL_PIKA_JOB_SECONDS",
-    "LOG_LEVEL",
+    "LOCAL_PIKA_PORT", "LOG_LEVEL",
 ]  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +55,7 @@ def test_every_documented_setting_is_read_from_the_environment(
         "WEBHOOK_PUBLIC_URL": "https://bot.example.org",
         "WEBHOOK_LISTEN": "127.0.0.1:8099",
         "LOCAL_PIKA_JOB_SECONDS": "1.5",
+        "LOCAL_PIKA_PORT": "0",
         "LOG_LEVEL": "debug",
     }
     assert set(values) == set(SETTING_NAMES)
@@ -67,6 +68,7 @@ def test_every_documented_setting_is_read_from_the_environment(
     assert s.job_timeout_minutes == 12
     assert s.webhook_host_port == ("127.0.0.1", 8099)
     assert s.local_pika_job_seconds == 1.5
+    assert s.local_pika_port == 0
     assert s.log_level == "DEBUG"
     assert s.database_path == Path("/tmp/x.sqlite3")
     assert not s.uses_local_pika
@@ -97,6 +99,7 @@ def test_settings_come_from_dot_env_file(tmp_path: Path) -> None:
         ("WEBHOOK_PUBLIC_URL", "not a url"),
         ("DISCORD_GUILD_ID", "my-server"),
         ("LOCAL_PIKA_JOB_SECONDS", "9999"),
+        ("LOCAL_PIKA_PORT", "70000"),
     ],
 )
 def test_an_invalid_setting_is_one_line_naming_it(

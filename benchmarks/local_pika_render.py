@@ -1,0 +1,58 @@
+"""Benchmark: the local Pika's render speed and memory.
+
+Prints seconds of render time per second of video at 16:9 and 24 fps, for a generation with
+camera motion and a prompt, an extend to 15 s and a 2x upscale, and the process's peak memory.
+Run: `make bench` (or `.venv/bin/python benchmarks/local_pika_render.py`).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.pika.local.render import CameraMove, RenderSpec, probe, render
+
+
+def timed(spec: RenderSpec, out: Path, name: str) -> tuple[float, float]:
+    """Render once; return (wall seconds, seconds of video)."""
+    started = time.perf_counter()
+    result = render(spec, out, name)
+    return time.perf_counter() - started, result.seconds
+
+
+def main() -> None:
+    """Run the three cases and print one line each, then peak memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        base = RenderSpec(
+            width=640, height=360, fps=24, seconds=3.0, seed=1,
+            prompt="a robed villain lurking the streets, cinematic, volumetric light",
+            label="benchmark", camera=CameraMove(zoom="in", pan="left", strength=3),
+        )  # fmt: skip
+        wall, seconds = timed(base, out, "gen.mp4")
+        print(f"{'generate 3 s':<22} {wall / seconds:6.3f} s render per s of video")
+        long_spec = RenderSpec(
+            width=640, height=360, fps=24, seconds=15.0, seed=1, prompt=base.prompt,
+            camera=CameraMove(pan="right", strength=2), video=out / "gen.mp4",
+            video_mode="extend",
+        )  # fmt: skip
+        wall, seconds = timed(long_spec, out / "long", "long.mp4")
+        print(f"{'extend to 15 s':<22} {wall / seconds:6.3f} s render per s of video")
+        info = probe(out / "gen.mp4")
+        up = RenderSpec(
+            width=info.width * 2, height=info.height * 2, fps=24, seconds=info.seconds, seed=1,
+            video=out / "gen.mp4", text_scale=0.6,
+        )  # fmt: skip
+        wall, seconds = timed(up, out / "up", "up.mp4")
+        print(f"{'upscale 2x (1280x720)':<22} {wall / seconds:6.3f} s render per s of video")
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{'peak memory':<22} {peak_kib / 1024:6.1f} MiB (whole process)")
+
+
+if __name__ == "__main__":
+    main()

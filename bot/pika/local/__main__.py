@@ -1,0 +1,45 @@
+"""`python -m bot.pika.local`: run the local Pika on its own, for anyone building on the API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from bot.pika.local.server import running_local_pika
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Serve until interrupted."""
+    async with running_local_pika(
+        job_seconds=args.job_seconds,
+        host=args.host,
+        port=args.port,
+        api_key=args.key,
+        files_dir=args.files_dir,
+    ) as pika:
+        print(f"Local Pika at {pika.base_url}  (API key: {pika.api_key})", flush=True)
+        print(
+            f"Try: curl -H 'Authorization: Bearer {pika.api_key}' {pika.base_url}/_local/behaviour"
+        )
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    """Parse arguments and serve."""
+    parser = argparse.ArgumentParser(description="A local Pika Web Bot API that renders real MP4s.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--key", default="local-pika-key", help="the Bearer key to accept")
+    parser.add_argument("--job-seconds", type=float, default=8.0, help="how long a job takes")
+    parser.add_argument("--files-dir", type=Path, default=None, help="keep jobs and videos here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,560 @@
+"""Render the local Pika's videos: real H.264 MP4 files that visibly follow their request.
+
+Frames are composed with Pillow and encoded with PyAV (which ships FFmpeg) one at a time, so
+memory stays bounded by a few frames whatever the length. The same spec gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import av
+import av.audio.fifo
+import av.audio.resampler
+import av.container
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+
+# Output sizes by aspect ratio (even numbers, as H.264 in yuv420p requires).
+SIZES: dict[str, tuple[int, int]] = {
+    "16:9": (640, 360),
+    "9:16": (360, 640),
+    "1:1": (480, 480),
+    "5:2": (800, 320),
+    "4:5": (384, 480),
+    "4:3": (480, 360),
+}
+AUDIO_RATE = 44100
+ENCODER_THREADS = 2  # fixed, so that the same spec encodes to the same bytes on every machine
+
+
+class RenderError(Exception):
+    """The inputs cannot make a video (unreadable media, impossible length)."""
+
+
+@dataclass(frozen=True)
+class CameraMove:
+    """Camera movement of a clip; strength is the request's motion (1-4)."""
+
+    zoom: Literal["in", "out"] | None = None
+    pan: Literal["left", "right"] | None = None
+    tilt: Literal["up", "down"] | None = None
+    rotate: Literal["cw", "ccw"] | None = None
+    strength: int = 1
+
+    @property
+    def still(self) -> bool:
+        """True when the camera does not move."""
+        return not (self.zoom or self.pan or self.tilt or self.rotate)
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A WAV file and the span of it [start, end] seconds laid over the video from its start."""
+
+    wav: bytes
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """Everything that decides a video's pixels and sound."""
+
+    width: int
+    height: int
+    fps: int
+    seconds: float
+    seed: int
+    prompt: str = ""
+    label: str = ""
+    camera: CameraMove = field(default_factory=CameraMove)
+    image: bytes | None = None
+    ingredients: tuple[bytes, ...] = ()
+    video: Path | None = None
+    # How the source video is used: frames in place, fitted into an area of a larger canvas
+    # (outpainting), or frames first then the clip continued (extend).
+    video_mode: Literal["frames", "outpaint", "extend"] = "frames"
+    area: tuple[float, float, float, float] | None = None  # x, y, w, h in percent
+    inpaint: bool = False
+    overlay: bytes | None = None  # Additions: content added into the video
+    swap: bytes | None = None  # Swap: replaces the middle of the video
+    style: str | None = None
+    effect: str | None = None
+    speech: Speech | None = None
+    text_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What was written, and the properties a client can check."""
+
+    video: Path
+    poster: Path
+    thumbnail: Path
+    width: int
+    height: int
+    fps: int
+    seconds: float
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Size, rate and length of a video file."""
+
+    width: int
+    height: int
+    fps: float
+    seconds: float
+    has_audio: bool
+
+
+def probe(path: Path) -> VideoInfo:
+    """Read a video's size, frame rate, length and whether it has sound."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate or stream.guessed_rate or 24)
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / av.time_base
+            else:
+                seconds = (stream.frames or 0) / fps
+            return VideoInfo(
+                stream.codec_context.width,
+                stream.codec_context.height,
+                fps,
+                seconds,
+                bool(container.streams.audio),
+            )
+    except (av.FFmpegError, IndexError) as exc:
+        raise RenderError("the video could not be read as an MP4 file") from exc
+
+
+def size_for(aspect_ratio: str | None) -> tuple[int, int]:
+    """The output size for an aspect ratio (16:9 when none is given)."""
+    return SIZES.get(aspect_ratio or "16:9", SIZES["16:9"])
+
+
+def load_image(data: bytes) -> Image.Image:
+    """Decode a PNG, JPEG, WebP or GIF (its first frame) into RGB."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.seek(0)
+            return image.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise RenderError("the image could not be read") from exc
+
+
+def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Scale and crop an image to fill `size`."""
+    return ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+
+
+# --- sources: what each output frame starts from ---------------------------------------------
+
+
+class FrameReader:
+    """Frames of a video by time, read forward once; past the end the last frame holds."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._container = av.open(str(path))
+            self._frames = self._container.decode(video=0)
+        except av.FFmpegError as exc:
+            raise RenderError("the video could not be read as an MP4 file") from exc
+        self._current: Image.Image | None = None
+        self._next: av.VideoFrame | None = None
+        self._done = False
+
+    def at(self, seconds: float) -> Image.Image:
+        """The frame showing at `seconds`."""
+        while not self._done:
+            if self._next is None:
+                try:
+                    self._next = next(self._frames)
+                except StopIteration:
+                    self._done = True
+                    break
+                except av.FFmpegError as exc:
+                    raise RenderError("the video could not be decoded") from exc
+            if self._current is not None and (self._next.time or 0.0) > seconds + 1e-6:
+                break
+            self._current = Image.fromarray(self._next.to_ndarray(format="rgb24"))
+            self._next = None
+        if self._current is None:
+            raise RenderError("the video has no frames")
+        return self._current
+
+    def close(self) -> None:
+        """Release the decoder."""
+        self._container.close()
+
+
+def _background(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
+    """A seeded scene: a gradient with shapes, so that camera motion can be seen and measured."""
+    rng = np.random.default_rng(spec.seed)
+    width, height = size
+    top, bottom = rng.integers(30, 220, size=(2, 3))
+    ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    pixels = (top * (1 - ramp) + bottom * ramp).astype(np.uint8)
+    image = Image.fromarray(np.repeat(pixels, width, axis=1), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        r = int(rng.integers(max(4, width // 60), max(8, width // 10)))
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        if rng.random() < 0.5:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+        else:
+            draw.rectangle((x - r, y - r // 2, x + r, y + r // 2), fill=colour)
+    return image
+
+
+def _collage(images: list[Image.Image], size: tuple[int, int]) -> Image.Image:
+    """Ingredients side by side."""
+    width, height = size
+    canvas = Image.new("RGB", size)
+    step = width / len(images)
+    for index, image in enumerate(images):
+        left, right = round(index * step), round((index + 1) * step)
+        canvas.paste(cover(image, (right - left, height)), (left, 0))
+    return canvas
+
+
+# --- per-frame transforms --------------------------------------------------------------------
+
+
+def camera_transform(frame: Image.Image, move: CameraMove, progress: float) -> Image.Image:
+    """Apply the camera at `progress` (0 at the first frame, 1 at the last)."""
+    if move.still:
+        return frame
+    width, height = frame.size
+    k = move.strength
+    margin = 1.25  # overscan, so that panning and turning never show an edge
+    scale = margin
+    if move.zoom == "in":
+        scale = margin * (1 + 0.08 * k * progress)
+    elif move.zoom == "out":
+        scale = margin * (1 + 0.08 * k * (1 - progress))
+    shift_x = 0.025 * k * width * progress * {"right": 1, "left": -1, None: 0}[move.pan]
+    shift_y = 0.025 * k * height * progress * {"down": 1, "up": -1, None: 0}[move.tilt]
+    angle = math.radians(2.5 * k * progress) * {"cw": 1, "ccw": -1, None: 0}[move.rotate]
+    # Inverse map: output pixel -> input pixel, around the centre.
+    cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
+    cx, cy = width / 2, height / 2
+    a, b = cos, -sin
+    d, e = sin, cos
+    c = cx + shift_x - a * cx - b * cy
+    f = cy + shift_y - d * cx - e * cy
+    return frame.transform(
+        frame.size, Image.Transform.AFFINE, (a, b, c, d, e, f), Image.Resampling.BILINEAR
+    )
+
+
+STYLE_FILTERS: dict[str, Callable[[Image.Image], Image.Image]] = {
+    "Black & white": lambda im: ImageOps.grayscale(im).convert("RGB"),
+    "Moody": lambda im: ImageEnhance.Brightness(
+        ImageOps.colorize(ImageOps.grayscale(im), "#050a1e", "#9fb4d8")
+    ).enhance(0.8),
+    "Anime": lambda im: ImageEnhance.Color(ImageOps.posterize(im, 3)).enhance(1.6),
+    "3D": lambda im: im.filter(ImageFilter.EDGE_ENHANCE_MORE),
+    "Watercolor": lambda im: ImageEnhance.Color(im.filter(ImageFilter.BoxBlur(3))).enhance(1.3),
+    "Natural": lambda im: ImageEnhance.Contrast(im).enhance(1.1),
+    "Claymation": lambda im: ImageOps.posterize(im.filter(ImageFilter.SMOOTH_MORE), 2),
+}
+
+
+def _scale_about_centre(frame: Image.Image, sx: float, sy: float, dy: float = 0.0) -> Image.Image:
+    w, h = frame.size
+    a, e = 1 / sx, 1 / sy
+    return frame.transform(
+        frame.size,
+        Image.Transform.AFFINE,
+        (a, 0, w / 2 - a * w / 2, 0, e, h / 2 - e * h / 2 - dy),
+        Image.Resampling.BILINEAR,
+    )
+
+
+def _tint(frame: Image.Image, colour: tuple[int, int, int], amount: float) -> Image.Image:
+    return Image.blend(frame, Image.new("RGB", frame.size, colour), amount)
+
+
+EFFECT_KINDS: dict[str, str] = {
+    "Inflate": "grow", "Deflate": "shrink", "Squish": "squash", "Crush": "squash",
+    "Melt": "melt", "Dissolve": "melt", "Crumble": "melt", "Levitate": "rise",
+    "Explode": "flash", "Ta-da": "flash", "Eye-pop": "flash", "Poke": "flash",
+    "Peel": "peel", "Tear": "peel", "Decapitate": "peel", "Cake-ify": "cake",
+    "Hearts Bouquet": "love", "Proposal": "love", "Love Bomb": "love", "Cupid Strike": "love",
+    "Rose": "love", "Crazy in Love": "love",
+}  # fmt: skip
+
+
+def apply_effect(frame: Image.Image, effect: str, progress: float) -> Image.Image:
+    """A Pikaffect, as a transformation that grows over the clip."""
+    kind = EFFECT_KINDS.get(effect, "flash")
+    p = progress
+    if kind == "grow":
+        return _scale_about_centre(frame, 1 + 0.4 * p, 1 + 0.4 * p)
+    if kind == "shrink":
+        return _scale_about_centre(frame, 1 - 0.5 * p, 1 - 0.5 * p)
+    if kind == "squash":
+        return _scale_about_centre(frame, 1 + 0.2 * p, 1 - 0.6 * p)
+    if kind == "rise":
+        return _scale_about_centre(frame, 1, 1, dy=0.25 * frame.height * p)
+    if kind == "melt":
+        return Image.blend(frame, frame.filter(ImageFilter.BoxBlur(2 + 10 * p)), p)
+    if kind == "peel":
+        w = frame.width
+        cut = int(w * p * 0.6)
+        peeled = frame.copy()
+        peeled.paste((245, 235, 215), (0, 0, cut, frame.height))
+        return peeled
+    if kind == "cake":
+        return _tint(ImageOps.posterize(frame, 2), (250, 210, 230), 0.5 * p)
+    if kind == "love":
+        return _tint(frame, (255, 80, 150), 0.5 * p)
+    return ImageEnhance.Brightness(frame).enhance(1 + 1.5 * p)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
+    """The prompt as a caption at the bottom and a label at the top, on a transparent layer."""
+    width, height = size
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    body = max(12, round(min(width, height) / 18 * spec.text_scale))
+    font = ImageFont.load_default(size=body)
+    small = ImageFont.load_default(size=max(10, round(body * 0.7)))
+    if spec.prompt.strip():
+        chars = max(10, int(width / (body * 0.55)))
+        lines = textwrap.wrap(spec.prompt.strip(), chars)[:3]
+        line_h = round(body * 1.25)
+        top = height - line_h * len(lines) - body // 2
+        draw.rectangle((0, top - body // 4, width, height), fill=(0, 0, 0, 150))
+        for index, line in enumerate(lines):
+            draw.text((body // 2, top + index * line_h), line, font=font, fill=(255, 255, 255, 255))
+    if spec.label:
+        draw.rectangle((0, 0, width, round(body * 1.1)), fill=(0, 0, 0, 110))
+        draw.text((body // 3, body // 8), spec.label, font=small, fill=(255, 230, 120, 255))
+    return layer
+
+
+# --- audio -----------------------------------------------------------------------------------
+
+
+def decode_speech(speech: Speech, max_seconds: float) -> np.ndarray:
+    """The WAV's samples in [start, end] (at most max_seconds), mono float32 at AUDIO_RATE."""
+    resampler = av.audio.resampler.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+    chunks: list[np.ndarray] = []
+    try:
+        with av.open(io.BytesIO(speech.wav), mode="r", format="wav") as container:
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except (av.FFmpegError, IndexError) as exc:
+        raise RenderError("the speech could not be read as a WAV file") from exc
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    span = min(speech.end, speech.start + max_seconds)
+    part = samples[int(speech.start * AUDIO_RATE) : int(span * AUDIO_RATE)]
+    if part.size == 0:
+        raise RenderError("the speech has no sound between speechStart and speechEnd")
+    return part.astype(np.float32)
+
+
+def _encode_audio(
+    container: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
+) -> None:
+    fifo = av.audio.fifo.AudioFifo()
+    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = AUDIO_RATE
+    frame.pts = 0
+    resampler = av.audio.resampler.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE)
+    for out in resampler.resample(frame):
+        fifo.write(out)
+    size = stream.codec_context.frame_size or 1024
+    while fifo.samples >= size:
+        for packet in stream.encode(fifo.read(size)):
+            container.mux(packet)
+    rest = fifo.read()
+    if rest is not None:
+        for packet in stream.encode(rest):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def _mouth(frame: Image.Image, level: float) -> Image.Image:
+    """A mouth that opens with the speech's loudness: lip sync made visible."""
+    w, h = frame.size
+    cx, cy, rx = w // 2, int(h * 0.55), max(8, w // 12)
+    ry = 2 + int(level * h * 0.12)
+    out = frame.copy()
+    ImageDraw.Draw(out).ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=(120, 0, 20))
+    return out
+
+
+# --- the pipeline ----------------------------------------------------------------------------
+
+
+def _area_box(
+    area: tuple[float, float, float, float], size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    x, y, w, h = area
+    width, height = size
+    return (
+        round(width * x / 100),
+        round(height * y / 100),
+        round(width * (x + w) / 100),
+        round(height * (y + h) / 100),
+    )
+
+
+def _frames(spec: RenderSpec, reader: FrameReader | None) -> Iterator[Image.Image]:
+    size = (spec.width, spec.height)
+    count = max(1, round(spec.seconds * spec.fps))
+    still: Image.Image | None = None
+    if reader is None:
+        if spec.ingredients:
+            still = _collage([load_image(b) for b in spec.ingredients], size)
+        elif spec.image is not None:
+            still = cover(load_image(spec.image), size)
+        else:
+            still = _background(spec, size)
+    source_seconds = probe(spec.video).seconds if spec.video and spec.video_mode == "extend" else 0
+    overlay = load_image(spec.overlay) if spec.overlay else None
+    swap = load_image(spec.swap) if spec.swap else None
+    inpaint_fill = _background(spec, size) if spec.inpaint else None
+    for index in range(count):
+        t = index / spec.fps
+        progress = index / max(1, count - 1)
+        if reader is None:
+            assert still is not None
+            frame = camera_transform(still, spec.camera, progress)
+        elif spec.video_mode == "outpaint":
+            frame = _outpaint(reader.at(t), size, spec.area or (0, 0, 100, 100))
+        elif spec.video_mode == "extend" and t >= source_seconds:
+            tail = (t - source_seconds) / max(1e-6, spec.seconds - source_seconds)
+            frame = camera_transform(cover(reader.at(t), size), spec.camera, tail)
+        elif spec.video_mode == "extend":
+            frame = cover(reader.at(t), size)
+        else:
+            frame = cover(reader.at(t), size)
+            if not spec.inpaint:
+                frame = camera_transform(frame, spec.camera, progress)
+        if spec.style in STYLE_FILTERS:
+            frame = STYLE_FILTERS[spec.style](frame)
+        if spec.effect:
+            frame = apply_effect(frame, spec.effect, progress)
+        if inpaint_fill is not None and spec.area:
+            box = _area_box(spec.area, size)
+            frame = frame.copy()
+            frame.paste(inpaint_fill.crop(box), box[:2])
+        if swap is not None:
+            box = _area_box((30, 25, 40, 50), size)
+            frame = frame.copy()
+            frame.paste(cover(swap, (box[2] - box[0], box[3] - box[1])), box[:2])
+        if overlay is not None:
+            side = int(min(size) * (0.25 + 0.2 * progress))
+            thing = cover(overlay, (side, side))
+            frame = frame.copy()
+            frame.paste(thing, ((size[0] - side) // 2, (size[1] - side) // 2))
+        yield frame
+
+
+def _outpaint(
+    source: Image.Image, size: tuple[int, int], area: tuple[float, float, float, float]
+) -> Image.Image:
+    """The source fitted into the area of a new canvas; the rest filled from the source."""
+    box = _area_box(area, size)
+    inner = (max(2, box[2] - box[0]), max(2, box[3] - box[1]))
+    canvas = ImageEnhance.Brightness(source.resize(size, Image.Resampling.BILINEAR)).enhance(0.45)
+    fitted = ImageOps.contain(source, inner, Image.Resampling.BILINEAR)
+    left = box[0] + (inner[0] - fitted.width) // 2
+    top = box[1] + (inner[1] - fitted.height) // 2
+    canvas.paste(fitted, (left, top))
+    return canvas
+
+
+def render(spec: RenderSpec, out_dir: Path, name: str) -> RenderResult:
+    """Write `name` (an MP4), poster.jpg and thumbnail.jpg into out_dir."""
+    if spec.width % 2 or spec.height % 2:
+        raise RenderError("width and height must be even")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video_path = out_dir / name
+    partial = out_dir / f".{name}.{uuid.uuid4().hex}.partial"
+    reader = FrameReader(spec.video) if spec.video else None
+    samples = decode_speech(spec.speech, spec.seconds) if spec.speech else None
+    levels = _levels(samples, spec) if samples is not None else None
+    text = _overlay_text(spec, (spec.width, spec.height))
+    poster: Image.Image | None = None
+    try:
+        with av.open(str(partial), "w", format="mp4") as container:
+            stream = container.add_stream(
+                "libx264", rate=spec.fps, options={"preset": "veryfast", "crf": "23"}
+            )
+            stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
+            stream.codec_context.thread_count = ENCODER_THREADS
+            if samples is not None:
+                # Streams are declared before the first packet; the muxer interleaves them.
+                audio = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+                _encode_audio(container, audio, samples)
+            for index, frame in enumerate(_frames(spec, reader)):
+                if levels is not None:
+                    frame = _mouth(frame, float(levels[min(index, len(levels) - 1)]))
+                frame = frame.copy()  # the source may be shared between frames
+                frame.paste(text, (0, 0), text)
+                if poster is None:
+                    poster = frame.copy()
+                video_frame = av.VideoFrame.from_ndarray(np.asarray(frame), format="rgb24")
+                video_frame.pts = index
+                for packet in stream.encode(video_frame):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+    finally:
+        if reader is not None:
+            reader.close()
+    partial.replace(video_path)
+    assert poster is not None
+    poster_path, thumb_path = out_dir / "poster.jpg", out_dir / "thumbnail.jpg"
+    poster.save(poster_path, "JPEG", quality=85)
+    thumb = poster.copy()
+    thumb.thumbnail((spec.width // 3, spec.height // 3))
+    thumb.save(thumb_path, "JPEG", quality=80)
+    return RenderResult(
+        video_path,
+        poster_path,
+        thumb_path,
+        spec.width,
+        spec.height,
+        spec.fps,
+        max(1, round(spec.seconds * spec.fps)) / spec.fps,
+        samples is not None,
+    )
+
+
+def _levels(samples: np.ndarray, spec: RenderSpec) -> np.ndarray:
+    """Loudness (0-1) of the speech during each video frame."""
+    per_frame = AUDIO_RATE / spec.fps
+    count = max(1, round(spec.seconds * spec.fps))
+    levels = np.zeros(count, dtype=np.float32)
+    for index in range(count):
+        chunk = samples[int(index * per_frame) : int((index + 1) * per_frame)]
+        if chunk.size:
+            levels[index] = float(np.sqrt(np.mean(chunk**2)))
+    peak = float(levels.max()) or 1.0
+    return levels / peak
