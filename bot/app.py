@@ -22,7 +22,7 @@ from bot.pika.client import PikaClient
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start-up, in order.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("cogs.help",)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

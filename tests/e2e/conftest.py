@@ -1,0 +1,44 @@
+"""End-to-end fixtures: a fake Discord, a local Pika, and the real bot between them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.pika.local.server import LocalPika, running_local_pika
+from tests.e2e.harness import BotProcess, bot_env
+from tests.fake_discord.server import FakeDiscord, running_fake_discord
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with running_fake_discord(heartbeat_ms=1000) as discord:
+        yield discord
+        # Every test ends by checking that the bot sent nothing real Discord would refuse.
+        assert not discord.violations, "\n".join(map(str, discord.violations))
+        assert not discord.unhandled, f"requests the fake does not know: {discord.unhandled}"
+
+
+@pytest.fixture
+async def pika() -> AsyncIterator[LocalPika]:
+    async with running_local_pika(job_seconds=0.5, api_key="e2e-pika-key") as local:
+        yield local
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, pika: LocalPika, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    """The bot, configured like a server owner with a Pika key, ready on the fake Discord."""
+    process = BotProcess(
+        bot_env(fake, tmp_path, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url),
+        tmp_path,
+    )
+    await process.start()
+    try:
+        await process.wait_ready()
+        yield process
+    finally:
+        if process.process is not None and process.process.returncode is None:
+            await process.stop()
+        print(f"--- bot log ---\n{process.log}")  # shown by pytest when the test fails

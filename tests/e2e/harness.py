@@ -1,0 +1,100 @@
+"""Run `python -m bot` as users run it, configured only by settings, and watch its log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord.world import GUILD_ID, TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = (
+    "DISCORD_TOKEN", "DISCORD_GUILD_ID", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL",
+    "PIKA_API_KEY", "PIKA_BASE_URL", "DATABASE_URL", "POLL_INTERVAL_SECONDS",
+    "JOB_TIMEOUT_MINUTES", "WEBHOOK_PUBLIC_URL", "WEBHOOK_LISTEN", "LOCAL_PIKA_JOB_SECONDS",
+    "LOCAL_PIKA_PORT", "LOG_LEVEL",
+)  # fmt: skip
+
+
+def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a bot that talks to `fake`, with a database in `workdir`."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    env |= {
+        "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+        "DISCORD_TOKEN": TOKEN, "DISCORD_GUILD_ID": str(GUILD_ID),
+        "DISCORD_API_BASE_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}", "POLL_INTERVAL_SECONDS": "0.2",
+        "LOCAL_PIKA_PORT": "0", "LOG_LEVEL": "INFO",
+    }  # fmt: skip
+    return env | settings
+
+
+class BotProcess:
+    """A running `python -m bot`, its stderr kept line by line."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the process; it runs until stopped."""
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", env=self.env, cwd=self.cwd,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        async for raw in self.process.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        """Everything the bot printed so far."""
+        return "\n".join(self.lines)
+
+    async def wait_for_log(self, pattern: str, timeout: float = 30.0) -> str:
+        """Wait for a line matching `pattern` and return it."""
+        regex = re.compile(pattern)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            for line in self.lines:
+                if regex.search(line):
+                    return line
+            if self.process is not None and self.process.returncode is not None:
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no log line matching {pattern!r}; the bot said:\n{self.log}")
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until discord.py dispatched READY to the bot."""
+        await self.wait_for_log(r"Ready as ", timeout)
+
+    async def exit_code(self, timeout: float = 20.0) -> int:
+        """Wait for the process to end by itself."""
+        assert self.process is not None
+        code = await asyncio.wait_for(self.process.wait(), timeout)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, 5)
+        return code
+
+    async def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        """Signal the process and wait for it to end."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        return await self.exit_code(timeout)
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as in a crash."""
+        await self.stop(signal.SIGKILL)

@@ -1,0 +1,147 @@
+"""The real bot against the fake Discord: log in, sync, READY, survive faults, shut down."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot.discord_target import point_discord_at
+from bot.pika.local.server import LocalPika
+from tests.e2e.harness import BotProcess, bot_env
+from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN
+
+
+async def help_answer(fake: FakeDiscord) -> str:
+    interaction = fake.slash(REQUESTER, GENERAL, "pika-help")
+    callback = await fake.wait_for_response(interaction)
+    assert callback["type"] == 4
+    assert callback["data"]["flags"] == 64  # ephemeral
+    return str(callback["data"]["content"])
+
+
+async def test_logs_in_syncs_commands_and_reaches_ready_with_the_local_pika(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    bot = BotProcess(bot_env(fake, tmp_path), tmp_path)  # no PIKA_API_KEY: the local Pika
+    await bot.start()
+    try:
+        await bot.wait_ready()
+        assert [r.path for r in fake.requests[:2]] == ["/users/@me", "/oauth2/applications/@me"]
+        sync = fake.requests_to("PUT", rf"^/applications/\d+/guilds/{GUILD_ID}/commands$")
+        assert len(sync) == 1
+        assert "pika-help" in [c["name"] for c in fake.commands[GUILD_ID]]
+        assert fake.identifies == 1
+        await bot.wait_for_log(r"videos are simulated by the local Pika")
+        invite = await bot.wait_for_log(r"Invite link: ")
+        assert "scope=bot+applications.commands" in invite
+        needed = discord.Permissions(
+            view_channel=True,
+            send_messages=True,
+            send_messages_in_threads=True,
+            embed_links=True,
+            attach_files=True,
+            read_message_history=True,
+            add_reactions=True,
+            manage_messages=True,
+        )
+        assert f"permissions={needed.value}" in invite
+        assert "simulated" in await help_answer(fake)
+        await fake.wait_for(lambda: fake.heartbeats >= 1, what="a heartbeat")
+        assert TOKEN not in bot.log
+    finally:
+        assert await bot.stop() == 0
+
+
+async def test_survives_a_dropped_gateway_and_goes_on(fake: FakeDiscord, bot: BotProcess) -> None:
+    assert "credits" in await help_answer(fake)
+    await fake.drop_gateway()
+    await fake.wait_for(lambda: fake.resumes == 1, what="a RESUME")
+    assert fake.identifies == 1  # resumed, not a new session
+    assert "credits" in await help_answer(fake)
+
+
+async def test_events_sent_while_disconnected_arrive_after_resume(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    await fake.drop_gateway()
+    interaction = fake.slash(REQUESTER, GENERAL, "pika-help")  # sent into the gap
+    await fake.wait_for(lambda: fake.resumes == 1, what="a RESUME")
+    await fake.wait_for_response(interaction)
+
+
+async def test_rides_out_a_rate_limit(fake: FakeDiscord, bot: BotProcess) -> None:
+    fake.rate_limit("POST", r"/interactions/.*/callback$", retry_after=0.3)
+    interaction = fake.slash(REQUESTER, GENERAL, "pika-help")
+    await fake.wait_for_response(interaction)
+    statuses = [r.status for r in fake.requests_to("POST", r"/callback$")]
+    assert statuses == [429, 200]
+
+
+async def test_sigterm_shuts_down_cleanly(fake: FakeDiscord, bot: BotProcess) -> None:
+    assert await bot.stop(signal.SIGTERM) == 0
+    assert "Stopped" in bot.log
+    assert "Traceback" not in bot.log
+    assert fake.session is not None
+    await fake.wait_for(lambda: fake.session and fake.session.ws is None, what="socket closed")
+
+
+async def test_without_a_token_it_says_how_to_get_one(fake: FakeDiscord, tmp_path: Path) -> None:
+    env = bot_env(fake, tmp_path)
+    del env["DISCORD_TOKEN"]
+    bot = BotProcess(env, tmp_path)
+    await bot.start()
+    assert await bot.exit_code() == 2
+    assert "DISCORD_TOKEN is not set" in bot.log
+    assert "Traceback" not in bot.log
+    assert fake.requests == []
+
+
+async def test_a_rejected_token_exits_with_a_clear_message(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    bot = BotProcess(
+        bot_env(
+            fake,
+            tmp_path,
+            DISCORD_TOKEN="not-the-token",
+            PIKA_API_KEY=pika.api_key,
+            PIKA_BASE_URL=pika.base_url,
+        ),
+        tmp_path,
+    )
+    await bot.start()
+    assert await bot.exit_code() == 2
+    assert "Discord rejected DISCORD_TOKEN" in bot.log
+    assert "Traceback" not in bot.log
+    assert "not-the-token" not in bot.log
+    assert [r.status for r in fake.requests] == [401]
+
+
+async def test_the_contract_check_catches_a_payload_discord_would_refuse(
+    fake: FakeDiscord,
+) -> None:
+    """discord.py's own HTTP client sends two bodies that break Discord's rules."""
+    point_discord_at(fake.api_url, fake.gateway_url)
+    client = discord.Client(intents=discord.Intents.none())
+    try:
+        await client.login(TOKEN)
+        with pytest.raises(discord.HTTPException) as caught:
+            await client.http.send_message(
+                GENERAL, params=discord.http.handle_message_parameters(content="x" * 4001)
+            )
+        assert caught.value.status == 400 and caught.value.code == 50035
+        with pytest.raises(discord.HTTPException):
+            await client.http.send_message(
+                GENERAL,
+                params=discord.http.handle_message_parameters(embed=discord.Embed(title="t" * 300)),
+            )
+    finally:
+        await client.close()
+    assert [v.message.split(":")[0] for v in fake.violations] == ["content", "embeds/0/title"]
+    fake.violations.clear()  # caught on purpose: the fixture must not fail this test
+    await asyncio.sleep(0)

@@ -1,0 +1,222 @@
+"""The fake Discord's world: one guild, its channels and members, and how they look as JSON."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from discord import Permissions
+
+TOKEN = "fake-bot-token.XYZ.abc123"
+APP_ID = 900_000_000_000_000_001  # the bot user shares its application's id, as on Discord
+GUILD_ID = 900_000_000_000_000_100
+GENERAL = 900_000_000_000_000_200
+ART = 900_000_000_000_000_201
+THREAD = 900_000_000_000_000_202
+ROLE_MOD = 900_000_000_000_000_301
+ROLE_ADMIN = 900_000_000_000_000_302
+ROLE_BOT = 900_000_000_000_000_303
+REQUESTER = 900_000_000_000_000_401
+MEMBER = 900_000_000_000_000_402
+MODERATOR = 900_000_000_000_000_403
+ADMIN = 900_000_000_000_000_404
+
+EVERYONE_PERMISSIONS = Permissions(
+    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True,
+    attach_files=True, read_message_history=True, add_reactions=True,
+    use_application_commands=True,
+)  # fmt: skip
+BOT_PERMISSIONS = EVERYONE_PERMISSIONS | Permissions(manage_messages=True)
+
+_ids = itertools.count(1_000_000_000_000_000_000)
+
+
+def snowflake() -> int:
+    """A new, increasing id."""
+    return next(_ids)
+
+
+def now_iso() -> str:
+    """The current time as Discord writes it."""
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class User:
+    """A Discord user; `roles` are their roles in the guild."""
+
+    id: int
+    name: str
+    bot: bool = False
+    roles: list[int] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        """The user object."""
+        return {
+            "id": str(self.id), "username": self.name, "discriminator": "0",
+            "global_name": self.name, "avatar": None, "bot": self.bot, "public_flags": 0,
+        }  # fmt: skip
+
+    def member_json(self, permissions: Permissions | None = None) -> dict[str, Any]:
+        """The guild member object (with `permissions` as interactions carry them)."""
+        data: dict[str, Any] = {
+            "user": self.json(), "roles": [str(r) for r in self.roles], "nick": None,
+            "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0,
+            "pending": False, "avatar": None, "premium_since": None,
+            "communication_disabled_until": None,
+        }  # fmt: skip
+        if permissions is not None:
+            data["permissions"] = str(permissions.value)
+        return data
+
+
+@dataclass
+class Role:
+    """A guild role."""
+
+    id: int
+    name: str
+    permissions: Permissions
+    position: int
+
+    def json(self) -> dict[str, Any]:
+        """The role object."""
+        return {
+            "id": str(self.id), "name": self.name, "color": 0, "hoist": False, "icon": None,
+            "unicode_emoji": None, "position": self.position,
+            "permissions": str(self.permissions.value), "managed": False,
+            "mentionable": False, "flags": 0,
+        }  # fmt: skip
+
+
+@dataclass
+class Channel:
+    """A text channel, a thread (type 11) or a DM (type 1)."""
+
+    id: int
+    name: str
+    type: int = 0
+    parent_id: int | None = None
+    recipient: int | None = None
+    deleted: bool = False
+    forbidden: bool = False
+
+    def json(self, users: dict[int, User]) -> dict[str, Any]:
+        """The channel object."""
+        if self.type == 1:
+            assert self.recipient is not None
+            return {"id": str(self.id), "type": 1, "last_message_id": None, "flags": 0,
+                    "recipients": [users[self.recipient].json()]}  # fmt: skip
+        data: dict[str, Any] = {
+            "id": str(self.id), "type": self.type, "guild_id": str(GUILD_ID), "name": self.name,
+            "position": 0, "permission_overwrites": [], "nsfw": False, "topic": None,
+            "last_message_id": None, "rate_limit_per_user": 0, "flags": 0,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+        }  # fmt: skip
+        if self.type == 11:
+            data |= {
+                "owner_id": str(MODERATOR), "message_count": 0, "member_count": 1,
+                "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
+                                    "archive_timestamp": now_iso(), "locked": False},
+            }  # fmt: skip
+        return data
+
+
+@dataclass
+class Attachment:
+    """A file on a message or in an interaction, served by the fake at `url`."""
+
+    id: int
+    filename: str
+    content_type: str
+    data: bytes
+    url: str
+
+    def json(self) -> dict[str, Any]:
+        """The attachment object."""
+        return {
+            "id": str(self.id), "filename": self.filename, "size": len(self.data),
+            "url": self.url, "proxy_url": self.url, "content_type": self.content_type,
+        }  # fmt: skip
+
+
+@dataclass
+class Message:
+    """A message as the fake keeps it; `json()` gives Discord's shape."""
+
+    id: int
+    channel_id: int
+    author_id: int
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    flags: int = 0
+    reference: dict[str, Any] | None = None
+    nonce: str | int | None = None
+    interaction_id: int | None = None
+    type: int = 0
+    reactions: dict[str, list[int]] = field(default_factory=dict)
+    created: float = field(default_factory=time.monotonic)
+    edited: bool = False
+    deleted: bool = False
+
+    @property
+    def ephemeral(self) -> bool:
+        """Seen only by the one who used the interaction."""
+        return bool(self.flags & 64)
+
+    def json(self, users: dict[int, User], me: int, in_guild: bool) -> dict[str, Any]:
+        """The message object."""
+        author = users[self.author_id]
+        data: dict[str, Any] = {
+            "id": str(self.id), "channel_id": str(self.channel_id), "author": author.json(),
+            "content": self.content, "timestamp": now_iso(),
+            "edited_timestamp": now_iso() if self.edited else None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [a.json() for a in self.attachments], "embeds": self.embeds,
+            "pinned": False, "type": self.type, "flags": self.flags,
+            "components": self.components,
+            "reactions": [
+                {"emoji": {"id": None, "name": emoji}, "count": len(who), "me": me in who,
+                 "count_details": {"burst": 0, "normal": len(who)}, "me_burst": False,
+                 "burst_colors": []}
+                for emoji, who in self.reactions.items() if who
+            ],
+        }  # fmt: skip
+        if in_guild:
+            data["guild_id"] = str(GUILD_ID)
+        if self.reference:
+            data["message_reference"] = self.reference
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
+        if self.interaction_id is not None:
+            data["webhook_id"] = str(APP_ID)
+            data["application_id"] = str(APP_ID)
+        return data
+
+
+def default_world() -> tuple[dict[int, User], dict[int, Role], dict[int, Channel]]:
+    """The bot, a requester, a plain member, a moderator and an admin; two channels, a thread."""
+    users = {
+        APP_ID: User(APP_ID, "PikaBot", bot=True, roles=[ROLE_BOT]),
+        REQUESTER: User(REQUESTER, "alice"),
+        MEMBER: User(MEMBER, "bob"),
+        MODERATOR: User(MODERATOR, "morgan", roles=[ROLE_MOD]),
+        ADMIN: User(ADMIN, "owner", roles=[ROLE_ADMIN]),
+    }
+    roles = {
+        GUILD_ID: Role(GUILD_ID, "@everyone", EVERYONE_PERMISSIONS, 0),
+        ROLE_MOD: Role(ROLE_MOD, "Moderator", Permissions(manage_messages=True), 1),
+        ROLE_ADMIN: Role(ROLE_ADMIN, "Admin", Permissions(manage_guild=True), 2),
+        ROLE_BOT: Role(ROLE_BOT, "PikaBot", BOT_PERMISSIONS, 3),
+    }
+    channels = {
+        GENERAL: Channel(GENERAL, "general"),
+        ART: Channel(ART, "art"),
+        THREAD: Channel(THREAD, "fox-ideas", type=11, parent_id=GENERAL),
+    }
+    return users, roles, channels
