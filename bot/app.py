@@ -11,18 +11,27 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 
 import discord
+import httpx
 from discord.ext import commands
 
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
 from bot.discord_target import point_discord_at
 from bot.invite import invite_url
+from bot.jobs.controls import ControlButton
+from bot.jobs.delivery import DiscordDelivery
+from bot.jobs.followups import FollowUps
+from bot.jobs.service import JobService
+from bot.jobs.store import JobStore
+from bot.jobs.tracker import Tracker
+from bot.jobs.webhook import WebhookReceiver
 from bot.logging_setup import configure_logging
 from bot.pika.client import PikaClient
 
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start-up, in order.
-EXTENSIONS: tuple[str, ...] = ("cogs.help",)
+EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.help", "cogs.pika", "cogs.controls")
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -31,6 +40,11 @@ EXIT_CONFIG = 2
 
 class PikaBot(commands.Bot):
     """The Discord client: loads the cogs, syncs the commands, and holds shared services."""
+
+    store: JobStore
+    jobs: JobService
+    tracker: Tracker
+    follow_ups: FollowUps
 
     def __init__(self, settings: Settings, pika: PikaClient) -> None:
         intents = discord.Intents.default()
@@ -43,13 +57,54 @@ class PikaBot(commands.Bot):
         )
         self.settings = settings
         self.pika = pika
+        self.downloads = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True)
+        self.webhooks: WebhookReceiver | None = None
+        self._tracker_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
+        self.store = await JobStore.open(self.settings.database_path)
+        self.jobs = JobService(self.store, self.pika, self.settings, wake=self._wake_tracker)
+        self.tracker = Tracker(
+            self.store, self.pika, self.jobs, DiscordDelivery(self, self.downloads), self.settings
+        )
+        self.follow_ups = FollowUps(self.store, self.jobs)
+        unsent, interrupted = await self.jobs.settle_interrupted()
+        if unsent or interrupted:
+            log.warning("Resuming: %d unsent job(s) will be sent; %d interrupted job(s) failed "
+                        "without re-sending", unsent, interrupted)  # fmt: skip
+        self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
+        if self.settings.webhook_public_url is not None:
+            host, port = self.settings.webhook_host_port
+            self.webhooks = WebhookReceiver(self.store, self.tracker, host, port)
+            await self.webhooks.start()
+        self._tracker_task = asyncio.create_task(self._run_tracker())
         if self.application_id:
             log.info("Invite link: %s", invite_url(self.application_id))
+
+    def _wake_tracker(self) -> None:
+        self.tracker.wake()
+
+    async def _run_tracker(self) -> None:
+        # Deliveries need the channel cache, which is filled by READY.
+        await self.wait_until_ready()
+        await self.tracker.run()
+
+    async def close(self) -> None:
+        """Stop the tracker and the webhook server, then disconnect."""
+        if self._tracker_task is not None:
+            self._tracker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tracker_task
+            await self.tracker.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+        await super().close()
+        await self.downloads.aclose()
+        if hasattr(self, "store"):
+            await self.store.close()
 
     async def sync_commands(self) -> None:
         """Sync to DISCORD_GUILD_ID when set (instant), else globally."""

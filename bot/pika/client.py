@@ -25,11 +25,15 @@ from bot.pika.errors import (
     PikaServerError,
 )
 from bot.pika.models import (
+    AdditionsRequest,
     AdjustRequest,
-    AnyRequest,
     CreateJobResponse,
     EditRequest,
     ExtendRequest,
+    Generate10Request,
+    Generate15Request,
+    Generate20Request,
+    Generate21Request,
     GenerateRequest,
     InpaintRequest,
     JobResponse,
@@ -37,6 +41,7 @@ from bot.pika.models import (
     OutpaintRequest,
     PikaRequestModel,
     RepromptRequest,
+    SwapRequest,
     UpscaleJobRequest,
     UpscaleRequest,
     UpscaleStartResponse,
@@ -50,6 +55,10 @@ Sleep = Callable[[float], Awaitable[None]]
 DEFAULT_BASE_URL = "https://api.pikapikapika.io"
 # Statuses worth another try. A paid call is retried only where Pika cannot have started a job:
 # 502 and 503 come from the front door before the request is handled; 500 and 504 may not.
+GENERATE_BODIES = (
+    Generate10Request, Generate15Request, Generate20Request, Generate21Request,
+    AdditionsRequest, SwapRequest, RepromptRequest, EditRequest,
+)  # fmt: skip
 RETRY_STATUSES_READ = frozenset({500, 502, 503, 504})
 RETRY_STATUSES_PAID = frozenset({502, 503})
 
@@ -146,7 +155,7 @@ class PikaClient:
         body = await self._call("POST", "/web/jobs/upscaled", payload, paid=False)
         return self._parse(JobResponse, body)
 
-    async def submit(self, request: AnyRequest) -> CreateJobResponse | UpscaleStartResponse:
+    async def submit(self, request: PikaRequestModel) -> CreateJobResponse | UpscaleStartResponse:
         """Send any request to its route."""
         if isinstance(request, ExtendRequest):
             return await self.extend(request)
@@ -156,7 +165,9 @@ class PikaClient:
             return await self.upscale(request)
         if isinstance(request, InpaintRequest | OutpaintRequest):
             return await self.adjust(request)
-        return await self.generate(request)
+        if isinstance(request, GENERATE_BODIES):
+            return await self.generate(request)
+        raise TypeError(f"no route for {type(request).__name__}")
 
     # --- plumbing --------------------------------------------------------------------------
 

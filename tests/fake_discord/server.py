@@ -296,8 +296,11 @@ class FakeDiscord:
         key = int(guild) if guild else None
         body = request[RECORD].body or []
         known = {c["name"]: c["id"] for c in self.commands.get(key, [])}
+        defaults = {"type": 1, "description": "", "options": [], "nsfw": False,
+                    "default_member_permissions": None, "dm_permission": True}  # fmt: skip
         synced = [
-            c
+            defaults
+            | c
             | {
                 "id": known.get(c["name"], str(snowflake())),
                 "application_id": str(APP_ID),

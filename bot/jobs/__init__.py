@@ -1,0 +1,1 @@
+"""Durable jobs: the SQLite store, submission, the tracker, and delivery to Discord."""

@@ -1,0 +1,182 @@
+"""Delivery to Discord: progress edits, the result post (upload or link), failures and DMs."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import httpx
+
+from bot.jobs.controls import REACTIONS, result_view
+from bot.jobs.store import Job, Status
+from bot.jobs.texts import failure_text, result_embed, working_text
+from bot.jobs.tracker import DeliveryFailed, Undeliverable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+MENTION_USERS = discord.AllowedMentions(everyone=False, roles=False, users=True)
+
+
+class TooLarge(Exception):
+    """The video is over the channel's upload limit."""
+
+
+@contextlib.asynccontextmanager
+async def downloaded(http: httpx.AsyncClient, url: str, limit: int) -> AsyncIterator[Path]:
+    """Stream `url` to a temporary file; raise TooLarge past `limit` bytes."""
+    with tempfile.TemporaryDirectory(prefix="pika-video-") as folder:
+        path = Path(folder) / "video.mp4"
+        async with http.stream("GET", url) as response:
+            response.raise_for_status()
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > limit:
+                raise TooLarge
+            size = 0
+            with path.open("wb") as out:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge
+                    out.write(chunk)
+        yield path
+
+
+class DiscordDelivery:
+    """The tracker's Notifier, speaking to Discord through the bot's own client."""
+
+    def __init__(self, client: discord.Client, http: httpx.AsyncClient) -> None:
+        self.client = client
+        self.http = http
+
+    async def channel(self, job: Job) -> discord.abc.Messageable:
+        """Where the job's result goes; Undeliverable when that channel is gone or closed."""
+        found = self.client.get_channel(job.channel_id)
+        if found is None:
+            try:
+                found = await self.client.fetch_channel(job.channel_id)
+            except discord.NotFound:
+                raise Undeliverable("the channel no longer exists") from None
+            except discord.Forbidden:
+                raise Undeliverable("the bot may no longer see that channel") from None
+            except discord.HTTPException as exc:
+                raise DeliveryFailed(f"Discord error {exc.status}") from None
+        if not isinstance(found, discord.abc.Messageable):
+            raise Undeliverable("that channel cannot hold messages")
+        return found
+
+    async def progress(self, job: Job) -> None:
+        """Edit the "working on it" message with status and progress."""
+        if job.status_message_id is None:
+            return
+        channel = await self.channel(job)
+        if isinstance(channel, discord.TextChannel | discord.Thread | discord.DMChannel):
+            message = channel.get_partial_message(job.status_message_id)
+            await message.edit(content=working_text(job))
+
+    async def deliver(self, job: Job) -> int:
+        """Post the result, replying to the request, mentioning the requester."""
+        channel = await self.channel(job)
+        if job.result_url is None:
+            raise Undeliverable("Pika reported no video")
+        guild = getattr(channel, "guild", None)
+        limit = guild.filesize_limit if isinstance(guild, discord.Guild) else DEFAULT_UPLOAD_LIMIT
+        reply = _reply_to(job)
+        content = f"<@{job.user_id}> your video is ready."
+        try:
+            try:
+                async with downloaded(self.http, job.result_url, limit) as path:
+                    message = await channel.send(
+                        content, embed=result_embed(job, linked=False), view=result_view(job.id),
+                        file=discord.File(path, filename=_filename(job)), nonce=job.id,
+                        allowed_mentions=MENTION_USERS, reference=reply,
+                    )  # fmt: skip
+            except TooLarge:
+                message = await self._send_link(channel, job, content)
+            except discord.HTTPException as exc:
+                if exc.status != 413 and exc.code != 40005:
+                    raise
+                message = await self._send_link(channel, job, content)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise Undeliverable(f"Discord refused the post ({exc.status}: {exc.text})") from None
+        except discord.HTTPException as exc:
+            raise DeliveryFailed(f"Discord error {exc.status}") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"could not download the video ({type(exc).__name__})") from None
+        for emoji in REACTIONS:
+            with contextlib.suppress(discord.HTTPException):
+                await message.add_reaction(emoji)
+        await self._mark_done(channel, job)
+        return int(message.id)
+
+    async def _send_link(
+        self, channel: discord.abc.Messageable, job: Job, content: str
+    ) -> discord.Message:
+        message: discord.Message = await channel.send(
+            f"{content}\n{job.result_url}", embed=result_embed(job, linked=True),
+            view=result_view(job.id), nonce=job.id, allowed_mentions=MENTION_USERS,
+            reference=_reply_to(job),
+        )  # fmt: skip
+        return message
+
+    async def _mark_done(self, channel: discord.abc.Messageable, job: Job) -> None:
+        if job.status_message_id is None or not isinstance(
+            channel, discord.TextChannel | discord.Thread
+        ):
+            return
+        with contextlib.suppress(discord.HTTPException):
+            done = dataclasses.replace(job, status=Status.DELIVERED)
+            await channel.get_partial_message(job.status_message_id).edit(
+                content=working_text(done)
+            )
+
+    async def tell_failure(self, job: Job) -> None:
+        """Reply in the channel; if that is impossible, by DM."""
+        text = failure_text(job)
+        try:
+            channel = await self.channel(job)
+            await channel.send(text, allowed_mentions=MENTION_USERS, reference=_reply_to(job))
+            if job.status_message_id and isinstance(channel, discord.TextChannel | discord.Thread):
+                with contextlib.suppress(discord.HTTPException):
+                    await channel.get_partial_message(job.status_message_id).edit(
+                        content=working_text(job)
+                    )
+        except (Undeliverable, discord.NotFound, discord.Forbidden):
+            await self._dm(job, text)
+
+    async def tell_undeliverable(self, job: Job) -> None:
+        """A DM to the requester, with a link to the video when there is one."""
+        link = f"\nHere it is: {job.result_url}" if job.result_url else ""
+        await self._dm(
+            job,
+            f"Your Pika job `{job.id}` finished, but the bot could not post it where you asked "
+            f"({job.last_error}).{link}",
+        )
+
+    async def _dm(self, job: Job, text: str) -> None:
+        try:
+            user = self.client.get_user(job.user_id) or await self.client.fetch_user(job.user_id)
+            await user.send(text)
+        except discord.HTTPException as exc:
+            log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
+
+
+def _reply_to(job: Job) -> Any:
+    """A reply to the job's "working on it" message, or None (discord.py accepts None, though
+    its overloads do not say so)."""
+    if job.status_message_id is None:
+        return None
+    return discord.MessageReference(
+        message_id=job.status_message_id, channel_id=job.channel_id, fail_if_not_exists=False
+    )
+
+
+def _filename(job: Job) -> str:
+    return f"pika-{job.id}.mp4"

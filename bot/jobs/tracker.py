@@ -1,0 +1,274 @@
+"""The tracker: one background task that brings every job to an end.
+
+It picks due jobs from the store (indexed by next poll time), works on them with bounded
+concurrency, and moves each one on: running -> polled with per-job backoff; finished -> delivered;
+failed or error -> the requester told; no final status by JOB_TIMEOUT_MINUTES -> timed out and
+told. Unknown statuses count as still running. Nothing loops forever: polls back off to a
+ceiling and stop at the timeout; deliveries are retried a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from bot.config import Settings
+from bot.jobs.service import JobService
+from bot.jobs.store import Job, JobStore, Status
+from bot.pika.client import PikaClient
+from bot.pika.errors import PikaError, PikaRateLimited
+from bot.pika.models import JobState, JobStatus
+
+log = logging.getLogger(__name__)
+
+MAX_CONCURRENT = 8
+MAX_DELIVERY_ATTEMPTS = 6
+PROGRESS_EDIT_SECONDS = 3.0
+PUSHED_POLL_FACTOR = 6  # with webhook push, polling is only a safety net
+
+
+class Undeliverable(Exception):
+    """The result can never be posted where it was asked for (channel gone, no permission)."""
+
+
+class DeliveryFailed(Exception):
+    """Posting failed for now (Discord trouble); worth another try later."""
+
+
+class Notifier(Protocol):
+    """What the tracker needs from the Discord side."""
+
+    async def progress(self, job: Job) -> None:
+        """Show the job's status and progress on its "working on it" message."""
+
+    async def deliver(self, job: Job) -> int:
+        """Post the result; return the message id. Raise Undeliverable or DeliveryFailed."""
+
+    async def tell_failure(self, job: Job) -> None:
+        """Tell the requester the job failed or timed out, and why."""
+
+    async def tell_undeliverable(self, job: Job) -> None:
+        """Tell the requester (by DM) that the result could not be posted."""
+
+
+class Tracker:
+    """Polls, delivers and notifies until every job has ended."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        pika: PikaClient,
+        service: JobService,
+        notifier: Notifier,
+        settings: Settings,
+    ) -> None:
+        self.store = store
+        self.pika = pika
+        self.service = service
+        self.notifier = notifier
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._working: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.polls = 0
+
+    def wake(self) -> None:
+        """Look for due jobs now (after a submission or a webhook push)."""
+        self._wake.set()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Work until cancelled."""
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Tracker: unexpected error; going on")
+            await self._sleep_until_due()
+
+    async def stop(self) -> None:
+        """Wait for jobs being worked on (their state is in the store either way)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def tick(self) -> int:
+        """Start work on every due job not already being worked on; return how many."""
+        due = await self.store.due(self.store.clock(), limit=200)
+        started = 0
+        for job in due:
+            if job.id in self._working:
+                continue
+            self._working.add(job.id)
+            task = asyncio.ensure_future(self._work(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def _sleep_until_due(self) -> None:
+        next_due = await self.store.next_due_at()
+        delay = 1.0 if next_due is None else next_due - self.store.clock()
+        delay = min(max(delay, 0.02), 1.0)
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _work(self, job: Job) -> None:
+        try:
+            async with self._slots:
+                fresh = await self.store.get(job.id)
+                if fresh is not None and fresh.active:
+                    await self.advance(fresh)
+        except Exception:
+            log.exception("Tracker: job %s failed to advance", job.id)
+            await self.store.update(job.id, next_poll_at=self.store.clock() + self.ceiling())
+        finally:
+            self._working.discard(job.id)
+
+    # --- one step of one job ----------------------------------------------------------------
+
+    async def advance(self, job: Job) -> None:
+        """Do the next thing a job needs."""
+        if job.status is Status.SUBMITTING:
+            await self.service.send(job.id)
+        elif job.status is Status.RUNNING:
+            await self.poll(job)
+        elif job.status is Status.DELIVERING:
+            await self.deliver(job)
+        elif job.status in (Status.FAILED, Status.TIMED_OUT):
+            await self.notifier.tell_failure(job)
+            await self.store.update(job.id, active=0)
+        elif job.status is Status.UNDELIVERABLE:
+            await self.notifier.tell_undeliverable(job)
+            await self.store.update(job.id, active=0)
+        else:
+            await self.store.update(job.id, active=0)
+
+    def interval(self, job: Job) -> float:
+        """Time to the next poll: short at first, growing to a ceiling."""
+        base = self.settings.poll_interval_seconds
+        if job.webhook_secret:
+            base *= PUSHED_POLL_FACTOR
+        return min(self.ceiling(), base * 1.5 ** min(job.poll_attempts, 20))
+
+    def ceiling(self) -> float:
+        """The longest time between two polls of a job."""
+        return max(self.settings.poll_interval_seconds, 60.0)
+
+    def timed_out(self, job: Job) -> bool:
+        """Whether the job has had longer than JOB_TIMEOUT_MINUTES."""
+        age = self.store.clock() - job.created_at
+        return age > self.settings.job_timeout_minutes * 60
+
+    async def poll(self, job: Job) -> None:
+        """Ask Pika about a running job and act on its answer."""
+        self.polls += 1
+        try:
+            if job.kind == "upscale":
+                answer = await self.pika.get_upscale_job(str(job.request["video"]))
+            else:
+                answer = await self.pika.get_job(job.pika_job_id or "")
+        except PikaError as exc:
+            wait = self.interval(job)
+            if isinstance(exc, PikaRateLimited) and exc.retry_after:
+                wait = max(wait, exc.retry_after)
+            log.info("Job %s: poll failed (%s); next in %.1fs", job.id, exc.describe(), wait)
+            job = await self.store.update(
+                job.id, poll_attempts=job.poll_attempts + 1, last_error=exc.describe(),
+                next_poll_at=self.store.clock() + wait,
+            )  # fmt: skip
+            await self._check_timeout(job)
+            return
+        await self.apply(job, answer.state(job.pika_job_id or ""))
+
+    async def apply(self, job: Job, state: JobState) -> None:
+        """Move a running job on according to what Pika says."""
+        if state.status is JobStatus.FINISHED:
+            moved = await self.store.transition(
+                job.id, [Status.RUNNING], status=Status.DELIVERING, pika_status=state.raw_status,
+                progress=100, result_url=state.result_url, poster_url=state.poster_url,
+                thumbnail_url=state.thumbnail_url, duration=state.duration,
+                seed=state.seed, next_poll_at=self.store.clock(),
+            )  # fmt: skip
+            if moved:
+                fresh = await self.store.get(job.id)
+                assert fresh is not None
+                await self.deliver(fresh)
+            return
+        if state.status is JobStatus.FAILED:
+            reason = state.reason or "Pika reported that the generation failed."
+            if await self.store.transition(job.id, [Status.RUNNING], pika_status=state.raw_status):
+                fresh = await self.service.fail(job, f"Pika could not make this video: {reason}")
+                await self.advance(fresh)
+            return
+        changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)
+        job = await self.store.update(
+            job.id, pika_status=state.raw_status, progress=state.progress,
+            poll_attempts=job.poll_attempts + 1, last_error=None,
+            next_poll_at=self.store.clock() + self.interval(job),
+        )  # fmt: skip
+        if await self._check_timeout(job):
+            return
+        now = self.store.clock()
+        if changed and now - (job.progress_edited_at or 0) >= PROGRESS_EDIT_SECONDS:
+            await self.store.update(job.id, progress_edited_at=now)
+            try:
+                await self.notifier.progress(job)
+            except Exception:
+                log.warning("Job %s: could not show progress", job.id, exc_info=True)
+
+    async def _check_timeout(self, job: Job) -> bool:
+        if not self.timed_out(job):
+            return False
+        minutes = self.settings.job_timeout_minutes
+        reason = f"Pika did not finish this video within {minutes:g} minutes, so the bot gave up."
+        if await self.store.transition(job.id, [Status.RUNNING], pika_status=job.pika_status):
+            fresh = await self.service.fail(job, reason, Status.TIMED_OUT)
+            await self.advance(fresh)
+        return True
+
+    async def deliver(self, job: Job) -> None:
+        """Post a finished job's result exactly once."""
+        if job.result_message_id is not None:  # posted before a crash, not yet recorded
+            await self.store.update(job.id, status=Status.DELIVERED)
+            return
+        try:
+            message_id = await self.notifier.deliver(job)
+        except Undeliverable as exc:
+            log.warning("Job %s: undeliverable: %s", job.id, exc)
+            fresh = await self.service.fail(job, str(exc), Status.UNDELIVERABLE)
+            await self.advance(fresh)
+            return
+        except DeliveryFailed as exc:
+            attempts = job.delivery_attempts + 1
+            if attempts >= MAX_DELIVERY_ATTEMPTS:
+                fresh = await self.service.fail(job, f"Discord kept failing: {exc}",
+                                                Status.UNDELIVERABLE)  # fmt: skip
+                await self.advance(fresh)
+                return
+            wait = min(self.ceiling(), 2.0 * 2**attempts)
+            log.warning("Job %s: delivery failed (%s); retry in %.0fs", job.id, exc, wait)
+            await self.store.update(job.id, delivery_attempts=attempts, last_error=str(exc),
+                                    next_poll_at=self.store.clock() + wait)  # fmt: skip
+            return
+        await self.store.update(
+            job.id, status=Status.DELIVERED, result_message_id=message_id,
+            finished_at=self.store.clock(),
+        )  # fmt: skip
+        log.info("Job %s: delivered as message %d", job.id, message_id)
+
+    async def pushed(self, job: Job) -> None:
+        """A webhook said this job changed: confirm with Pika now instead of waiting."""
+        if job.status is Status.RUNNING and job.id not in self._working:
+            self._working.add(job.id)
+            try:
+                await self.poll(job)
+            finally:
+                self._working.discard(job.id)
