@@ -221,8 +221,8 @@ class Tracker:
             await self.store.update(job.id, progress_edited_at=now)
             try:
                 await self.notifier.progress(job)
-            except Exception:
-                log.warning("Job %s: could not show progress", job.id, exc_info=True)
+            except Exception as exc:  # progress is cosmetic; delivery decides the job's fate
+                log.warning("Job %s: could not show progress: %s", job.id, exc)
 
     async def _check_timeout(self, job: Job) -> bool:
         if not self.timed_out(job):

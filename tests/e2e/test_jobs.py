@@ -63,3 +63,166 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
     assert len(creates) == 1
     assert creates[0]["body"]["options"]["frameRate"] == 12
+
+
+async def start_bot(fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str) -> BotProcess:
+    bot = BotProcess(
+        bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url,
+                **settings),  # fmt: skip
+        workdir,
+    )
+    await bot.start()
+    await bot.wait_ready()
+    return bot
+
+
+def generate(fake: FakeDiscord, prompt: str, channel: int = GENERAL) -> Any:
+    return fake.slash(REQUESTER, channel, "pika", "generate", {"prompt": prompt})
+
+
+async def test_progress_is_shown_on_the_working_message(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, job_seconds=5)
+    interaction = generate(fake, "slow fox")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    edits = await fake.wait_for(
+        lambda: [r for r in fake.requests_to("PATCH", rf"/messages/{working.id}$")
+                 if "%" in (r.body or {}).get("content", "")],
+        what="a progress edit",
+    )  # fmt: skip
+    assert "pending" in edits[0].body["content"]
+    await fake.wait_for(lambda: results(fake), what="the result")
+    await fake.wait_for(lambda: "Status: done" in working.content, what="the working message done")
+
+
+async def test_a_failed_job_ends_with_a_message_saying_why(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, fail_jobs=1)
+    interaction = generate(fake, "doomed fox")
+    await fake.wait_for_response(interaction)
+    failure = await fake.wait_for(
+        lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+        what="a failure message",
+    )
+    assert f"<@{REQUESTER}>" in failure[0].content
+    assert "simulated failure" in failure[0].content
+    working = fake.replies(interaction)[0]
+    await fake.wait_for(lambda: "Status: failed" in working.content, what="the working message")
+    await asyncio.sleep(1.0)  # no retry storm: one message, and polling stopped
+    assert len([m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")]) == 1
+    polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
+    assert len(polls) <= 3
+
+
+async def test_a_job_with_no_final_status_times_out_and_says_so(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    await behave(pika, stall_jobs=1)
+    bot = await start_bot(fake, pika, tmp_path, JOB_TIMEOUT_MINUTES="0.05")
+    try:
+        await fake.wait_for_response(generate(fake, "stuck fox"))
+        message = await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            what="a time-out message",
+        )
+        assert "timed out" in message[0].content
+        assert "within 0.05 minutes" in message[0].content
+    finally:
+        await bot.stop()
+
+
+async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    public = f"http://127.0.0.1:{unused_tcp_port}"
+    # Polling this slow would take a minute; only the push can deliver within the wait below.
+    bot = await start_bot(fake, pika, tmp_path, WEBHOOK_PUBLIC_URL=public,
+                          WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
+                          POLL_INTERVAL_SECONDS="30")  # fmt: skip
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            bad = await http.post(f"{public}/pika/webhook/not-a-secret", json={"job": {}})
+            assert bad.status_code == 404
+        await behave(pika, job_seconds=1)
+        await fake.wait_for_response(generate(fake, "pushed fox"))
+        create = next(c for c in await pika_calls(pika) if c["path"] == "/web/generate")
+        assert create["body"]["webhookOverride"].startswith(f"{public}/pika/webhook/")
+        await fake.wait_for(lambda: results(fake), timeout=15, what="the pushed result")
+        polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
+        assert len(polls) == 1  # the confirming get-job call, nothing else
+        await bot.wait_for_log("pushed by Pika; confirming")
+    finally:
+        await bot.stop()
+
+
+async def test_a_video_over_the_upload_limit_goes_out_as_a_link(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    fake.upload_limit = 2000  # this guild refuses uploads over 2 kB
+    await fake.wait_for_response(generate(fake, "big fox"))
+    result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
+    assert result.attachments == []
+    embed = result.embeds[0]
+    assert embed["url"].endswith(".mp4") and embed["url"] in result.content
+    assert embed["image"]["url"].endswith("poster.jpg")
+    assert [r.status for r in fake.requests_to("POST", rf"/channels/{GENERAL}/messages$")] == [
+        413, 200
+    ]
+
+
+async def test_a_deleted_channel_gives_an_undeliverable_job_and_a_dm(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, job_seconds=1.5)
+    await fake.wait_for_response(generate(fake, "lost fox"))
+    fake.delete_channel(GENERAL)
+    dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
+    assert "could not post it" in dm[0].content and ".mp4" in dm[0].content
+    await asyncio.sleep(1.0)
+    assert len(fake.dm_messages(REQUESTER)) == 1  # no retry storm
+    assert "Traceback" not in bot.log
+
+
+async def test_a_request_in_a_thread_is_answered_in_the_thread(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await fake.wait_for_response(generate(fake, "thread fox", channel=THREAD))
+    await fake.wait_for(lambda: results(fake, THREAD), what="the result in the thread")
+    assert results(fake, GENERAL) == []
+
+
+async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twice(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    await behave(pika, job_seconds=4)
+    bot = await start_bot(fake, pika, tmp_path)
+    interactions = [generate(fake, f"fox number {n}") for n in range(10)]
+    for interaction in interactions:
+        await fake.wait_for_response(interaction)
+    await wait_created(pika, 10)
+    await bot.kill()
+    assert results(fake) == []
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for(lambda: len(results(fake)) >= 10, timeout=60, what="ten results")
+        await asyncio.sleep(1.0)
+        posted = results(fake)
+        assert len(posted) == 10
+        prompts = sorted(m.embeds[0]["title"] for m in posted)
+        assert prompts == sorted(f"fox number {n}" for n in range(10))
+        creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
+        assert len(creates) == 10  # nothing was paid for twice
+    finally:
+        await again.stop()
+
+
+async def wait_created(pika: LocalPika, count: int) -> None:
+    for _ in range(400):
+        creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
+        if len(creates) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"Pika did not receive {count} jobs")

@@ -1,0 +1,183 @@
+"""Reactions, buttons and context menus on results, from each kind of member, across restarts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.pika.local.server import LocalPika
+from tests.e2e.harness import BotProcess
+from tests.e2e.test_jobs import behave, pika_calls, results, start_bot
+from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
+from tests.media import mp4
+
+
+async def calls(pika: LocalPika, path: str) -> list[dict[str, Any]]:
+    return [c for c in await pika_calls(pika) if c["path"] == path]
+
+
+async def delivered(fake: FakeDiscord, prompt: str = "a fox") -> Message:
+    """Ask for a video as the requester and wait for its result."""
+    before = len(results(fake))
+    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
+                                            {"prompt": prompt}))  # fmt: skip
+    posted = await fake.wait_for(lambda: len(results(fake)) > before and results(fake),
+                                 what="a result")  # fmt: skip
+    result: Message = posted[-1]
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the bot's reactions")
+    return result
+
+
+def button(result: Message, action: str) -> str:
+    ids = [c["custom_id"] for row in result.components for c in row["components"]]
+    return next(i for i in ids if i.split(":")[1] == action)
+
+
+def working_messages(fake: FakeDiscord) -> list[Message]:
+    return [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
+
+
+@pytest.fixture
+async def result(fake: FakeDiscord, bot: BotProcess) -> AsyncIterator[Message]:
+    yield await delivered(fake)
+
+
+async def test_requester_reaction_extends_the_video(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    fake.react(REQUESTER, result, "⏩")
+    extended = await fake.wait_for(lambda: len(results(fake)) == 2 and results(fake)[1],
+                                   what="the extended result")  # fmt: skip
+    fields = {f["name"]: f["value"] for f in extended.embeds[0]["fields"]}
+    assert fields["Length"] == "7 s"
+    body = (await calls(pika, "/web/extend"))[0]["body"]
+    source = next(j for j in pika.jobs.values() if j.request_type == "generate")
+    assert body["video"] == pika.result_url(source)  # the result being extended
+    assert body["promptText"] == "a fox"
+    status = working_messages(fake)[-1]
+    assert status.reference is not None and int(status.reference["message_id"]) == result.id
+
+
+async def test_moderator_button_upscales(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    press = fake.press(MODERATOR, result, button(result, "upscale"))
+    callback = await fake.wait_for_response(press)
+    assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64
+    upscaled = await fake.wait_for(lambda: len(results(fake)) == 2 and results(fake)[1],
+                                   what="the upscaled result")  # fmt: skip
+    assert f"<@{MODERATOR}>" in upscaled.content
+    assert len(await calls(pika, "/web/upscale")) == 1
+
+
+async def test_another_members_reaction_is_removed_and_starts_nothing(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    paid_before = len(await pika_calls(pika))
+    fake.react(MEMBER, result, "🔁")
+    await fake.wait_for_request("DELETE", rf"/messages/{result.id}/reactions/.*/{MEMBER}$")
+    assert MEMBER not in result.reactions["🔁"]
+    assert len(await pika_calls(pika)) == paid_before
+    assert len(working_messages(fake)) == 1
+
+
+async def test_another_members_button_gets_an_ephemeral_explanation(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    paid_before = len(await pika_calls(pika))
+    callback = await fake.wait_for_response(fake.press(MEMBER, result, button(result, "extend")))
+    assert callback["data"]["flags"] == 64
+    assert "Only the member who made this video, or a moderator" in callback["data"]["content"]
+    assert len(await pika_calls(pika)) == paid_before
+
+
+async def test_a_double_click_and_a_double_reaction_start_one_job(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    first = fake.press(REQUESTER, result, button(result, "extend"))
+    second = fake.press(REQUESTER, result, button(result, "extend"))
+    fake.react(REQUESTER, result, "⏩")
+    fake.react(MODERATOR, result, "⏩")
+    await fake.wait_for_response(first)
+    answer = await fake.wait_for_response(second)
+    assert answer["data"]["content"].startswith("Already on it")
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
+    assert len(await calls(pika, "/web/extend")) == 1
+
+
+async def test_reroll_is_the_same_request_with_a_new_seed(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    fake.react(REQUESTER, result, "🔁")
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the re-rolled result")
+    first, again = [c["body"] for c in await calls(pika, "/web/generate")]
+    assert again["promptText"] == first["promptText"]
+    assert again["options"]["parameters"]["seed"] != first["options"]["parameters"]["seed"]
+
+
+async def test_info_button_shows_the_job(fake: FakeDiscord, result: Message) -> None:
+    answer = await fake.wait_for_response(fake.press(MEMBER, result, button(result, "info")))
+    assert answer["data"]["flags"] == 64
+    assert answer["data"]["embeds"][0]["title"] == "a fox"
+
+
+async def test_controls_on_results_from_before_a_restart_still_work(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    bot = await start_bot(fake, pika, tmp_path)
+    result = await delivered(fake, "before the restart")
+    assert await bot.stop() == 0
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        fake.react(REQUESTER, result, "⏩")
+        await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
+        press = fake.press(REQUESTER, result, button(result, "upscale"))
+        await fake.wait_for_response(press)
+        await fake.wait_for(lambda: len(results(fake)) == 3, what="the upscaled result")
+    finally:
+        await bot.stop()
+
+
+async def test_extend_video_context_menu_on_a_message_with_an_mp4(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    clip = fake.attachment("holiday.mp4", mp4(seconds=2.0), "video/mp4")
+    message = fake.post_as(MEMBER, GENERAL, "look at this", [clip])
+    answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
+    assert answer["type"] == 4
+    await fake.wait_for(lambda: results(fake), what="the extended video")
+    body = (await calls(pika, "/web/extend"))[0]["body"]
+    assert body["video"] == clip.url
+
+
+async def test_upscale_video_context_menu_on_a_result(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    await fake.wait_for_response(fake.context_menu(REQUESTER, result, "Upscale video"))
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled video")
+    assert len(await calls(pika, "/web/upscale")) == 1
+
+
+async def test_context_menu_on_a_message_without_video_is_refused(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    message = fake.post_as(MEMBER, GENERAL, "just words")
+    answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
+    assert answer["data"]["flags"] == 64
+    assert "carries no MP4" in answer["data"]["content"]
+    assert await pika_calls(pika) == []
+
+
+async def test_slow_pika_does_not_make_the_command_miss_its_deadline(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, latency=4.0)  # every Pika call takes longer than Discord's 3 s
+    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "patient fox"})
+    callback = await fake.wait_for_response(interaction, timeout=3.0)
+    assert callback["type"] == 4
+    await behave(pika, latency=0.0)
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
