@@ -127,4 +127,16 @@ def build(kind: str, body: dict[str, Any], facts: MediaFacts | None = None) -> P
     try:
         return KINDS[kind](clean, facts)
     except InvalidRequest as exc:
-        raise InputError([f"{option_name(p.field)}: {p.rule}" for p in exc.problems]) from None
+        raise InputError(
+            [f"{option_name(p.field)}: {_in_option_words(p.rule)}" for p in exc.problems]
+        ) from None
+
+
+_VENDOR_WORDS = re.compile(
+    r"\b(" + "|".join(k for k in OPTION_NAMES if re.fullmatch(r"[A-Za-z]+", k)) + r")\b"
+)
+
+
+def _in_option_words(rule: str) -> str:
+    """A rule's text with vendor field names replaced by option names."""
+    return _VENDOR_WORDS.sub(lambda m: OPTION_NAMES[m[1]], rule)

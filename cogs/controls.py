@@ -80,8 +80,10 @@ class Controls(commands.Cog):
         except FollowUpRefused as exc:
             await self._remove(message, event)
             if event.user_id == parent.user_id or may_moderate:
-                await channel.send(f"<@{event.user_id}> {exc}", delete_after=20,
-                                   allowed_mentions=discord.AllowedMentions(users=True))  # fmt: skip
+                await channel.send(
+                    f"<@{event.user_id}> {exc}", delete_after=20,
+                    allowed_mentions=discord.AllowedMentions(users=True),
+                )  # fmt: skip
             return
         if not created:
             return

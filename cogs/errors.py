@@ -25,6 +25,11 @@ def explain(error: app_commands.AppCommandError) -> str | None:
         return f"⚠️ {name}: {error}"
     if isinstance(error, app_commands.CheckFailure):
         return f"⛔ {error}"
+    if isinstance(error, app_commands.CommandSignatureMismatch):
+        return (
+            "⚠️ Your Discord app has an outdated copy of this command (an option is missing). "
+            "Reload Discord (Ctrl+R) and try again."
+        )
     return None
 
 

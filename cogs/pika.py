@@ -113,11 +113,11 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             await interaction.response.send_message(f"⚠️ {exc}", ephemeral=True)
             return
         channel = interaction.channel
-        thread = channel.id if isinstance(channel, discord.Thread) else None
+        thread = channel if isinstance(channel, discord.Thread) else None
         origin = Origin(
-            guild_id=interaction.guild_id, user_id=interaction.user.id, thread_id=thread,
-            channel_id=channel.parent_id if isinstance(channel, discord.Thread) and channel.parent_id
-            else interaction.channel_id or 0,
+            guild_id=interaction.guild_id, user_id=interaction.user.id,
+            thread_id=thread.id if thread else None,
+            channel_id=(thread.parent_id if thread else None) or interaction.channel_id or 0,
         )  # fmt: skip
         job = await self.bot.jobs.create(
             kind, request, origin, parent_job_id=parent.id if parent else None
@@ -200,7 +200,8 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         ]
         images = [m for m in found if m is not None]
         body = {"model": "2.0", "promptText": prompt, "ingredientsMode": mode,
-                "ingredients": [m.url for m in images], "options": intake.options_body(common)}  # fmt: skip
+                "ingredients": [m.url for m in images],
+                "options": intake.options_body(common)}  # fmt: skip
         await self.start(interaction, "ingredients", body, list(images))
 
     @app_commands.command(description="Add an image's content into a video (Turbo)")
@@ -216,7 +217,8 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         clip = self.pick("video", MediaKind.VIDEO, video, video_url, required=True)
         picture = self.pick("image", MediaKind.IMAGE, image, image_url, required=True)
         body = {"model": "Turbo", "promptText": prompt, "video": clip and clip.url,
-                "image": picture and picture.url, "options": intake.options_body(common)}  # fmt: skip
+                "image": picture and picture.url,
+                "options": intake.options_body(common)}  # fmt: skip
         await self.start(interaction, "additions", body, [clip, picture])
 
     @app_commands.command(description="Swap an area of a video (Turbo)")
@@ -367,8 +369,9 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
                                                     ephemeral=True)  # fmt: skip
             return
         if job.result_url is None or job.status.value != "delivered":
-            await interaction.response.send_message(working_text(job), ephemeral=True,
-                                                    allowed_mentions=discord.AllowedMentions.none())  # fmt: skip
+            await interaction.response.send_message(
+                working_text(job), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
             return
         await interaction.response.send_message(
             f"Job `{job.id}`: {job.result_url}", embed=result_embed(job, linked=True),
@@ -380,8 +383,9 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Jobs."""
         recent = await self.bot.store.recent_for_user(interaction.guild_id, interaction.user.id, 10)
         if not recent:
-            await interaction.response.send_message("You have no jobs here yet. Try `/pika generate`.",
-                                                    ephemeral=True)  # fmt: skip
+            await interaction.response.send_message(
+                "You have no jobs here yet. Try `/pika generate`.", ephemeral=True
+            )
             return
         lines = [
             f"`{j.id}` {KIND_TITLES.get(j.kind, j.kind)} · {STATUS_WORDS[j.status]}"

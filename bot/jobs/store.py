@@ -226,7 +226,8 @@ class JobStore:
         names = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         await self._db.execute(
-            f"INSERT INTO jobs ({names}) VALUES ({marks})", list(values.values())
+            f"INSERT INTO jobs ({names}) VALUES ({marks})",  # noqa: S608 - fixed column names
+            list(values.values()),
         )
 
     async def update(self, job_id: str, **changes: Any) -> Job:

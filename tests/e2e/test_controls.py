@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ async def delivered(fake: FakeDiscord, prompt: str = "a fox") -> Message:
 
 
 def button(result: Message, action: str) -> str:
-    ids = [c["custom_id"] for row in result.components for c in row["components"]]
+    ids = [str(c["custom_id"]) for row in result.components for c in row["components"]]
     return next(i for i in ids if i.split(":")[1] == action)
 
 
@@ -42,8 +41,8 @@ def working_messages(fake: FakeDiscord) -> list[Message]:
 
 
 @pytest.fixture
-async def result(fake: FakeDiscord, bot: BotProcess) -> AsyncIterator[Message]:
-    yield await delivered(fake)
+async def result(fake: FakeDiscord, bot: BotProcess) -> Message:
+    return await delivered(fake)
 
 
 async def test_requester_reaction_extends_the_video(

@@ -65,10 +65,11 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     assert creates[0]["body"]["options"]["frameRate"] == 12
 
 
-async def start_bot(fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str) -> BotProcess:
+async def start_bot(
+    fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
+) -> BotProcess:
     bot = BotProcess(
-        bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url,
-                **settings),  # fmt: skip
+        bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings),
         workdir,
     )
     await bot.start()
@@ -169,7 +170,8 @@ async def test_a_video_over_the_upload_limit_goes_out_as_a_link(
     assert embed["url"].endswith(".mp4") and embed["url"] in result.content
     assert embed["image"]["url"].endswith("poster.jpg")
     assert [r.status for r in fake.requests_to("POST", rf"/channels/{GENERAL}/messages$")] == [
-        413, 200
+        413,
+        200,
     ]
 
 
