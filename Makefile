@@ -31,6 +31,7 @@ test: lint
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_pika_render.py
+	$(BIN)/python benchmarks/job_delivery.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

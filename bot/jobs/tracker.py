@@ -265,10 +265,8 @@ class Tracker:
         log.info("Job %s: delivered as message %d", job.id, message_id)
 
     async def pushed(self, job: Job) -> None:
-        """A webhook said this job changed: confirm with Pika now instead of waiting."""
-        if job.status is Status.RUNNING and job.id not in self._working:
-            self._working.add(job.id)
-            try:
-                await self.poll(job)
-            finally:
-                self._working.discard(job.id)
+        """A webhook said this job changed: make it due now, so that the tracker's bounded
+        workers confirm it with Pika at once instead of at its next scheduled poll."""
+        if job.status is Status.RUNNING:
+            await self.store.update(job.id, next_poll_at=self.store.clock())
+            self.wake()

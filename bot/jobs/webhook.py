@@ -7,7 +7,6 @@ Pika about that job at once (a get-job call), and deliver it if it is finished.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
@@ -29,7 +28,6 @@ class WebhookReceiver:
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_post("/pika/webhook/{secret}", self._push)
         self._runner: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Listen on WEBHOOK_LISTEN."""
@@ -48,7 +46,5 @@ class WebhookReceiver:
         if job is None:
             return web.json_response({"error": "unknown webhook"}, status=404)
         log.info("Job %s: pushed by Pika; confirming with a get-job call", job.id)
-        task = asyncio.ensure_future(self.tracker.pushed(job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.tracker.pushed(job)
         return web.json_response({"ok": True})

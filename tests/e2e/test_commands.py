@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -207,7 +208,11 @@ async def test_extend_upscale_and_lipsync(
 
 async def test_job_and_jobs(fake: FakeDiscord, pika: LocalPika, bot: BotProcess) -> None:
     await made_video(fake, pika, "listed fox")
-    listing = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "jobs"))
+    for _ in range(50):  # the result is posted a moment before the job is recorded as done
+        listing = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "jobs"))
+        if "done" in listing["data"]["content"]:
+            break
+        await asyncio.sleep(0.1)
     assert listing["data"]["flags"] == 64
     assert "listed fox" in listing["data"]["content"] and "done" in listing["data"]["content"]
     job_id = listing["data"]["content"].split("`")[1]

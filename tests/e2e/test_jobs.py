@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,30 @@ async def wait_created(pika: LocalPika, count: int) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"Pika did not receive {count} jobs")
+
+
+async def test_a_post_that_reached_discord_before_a_crash_is_not_repeated(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    bot = await start_bot(fake, pika, tmp_path)
+    await fake.wait_for_response(generate(fake, "only once"))
+    await fake.wait_for(lambda: results(fake), what="the result")
+    await bot.stop()
+    # The crash: Discord has the post, but the database never recorded it.
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        db.execute("UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
+                   "next_poll_at = 0")  # fmt: skip
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        posts = rf"/channels/{GENERAL}/messages$"
+        await fake.wait_for(
+            lambda: len([r for r in fake.requests_to("POST", posts) if r.files]) == 2,
+            what="the retried post",
+        )
+        await bot.wait_for_log(r"delivered as message")
+        assert len(results(fake)) == 1
+        nonces = {r.body["nonce"] for r in fake.requests_to("POST", posts) if r.files}
+        assert len(nonces) == 1
+        assert all(r.body["enforce_nonce"] for r in fake.requests_to("POST", posts) if r.files)
+    finally:
+        await bot.stop()

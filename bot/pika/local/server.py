@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,7 @@ class LocalJob:
 
     def save(self, directory: Path) -> None:
         """Write job.json atomically."""
-        data = {k: v for k, v in asdict(self).items() if k != "done"}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "done"}
         path = directory / self.id / "job.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
