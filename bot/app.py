@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
 from bot.discord_target import point_discord_at
+from bot.guardrails import Guardrails, SettingsStore
 from bot.invite import invite_url
 from bot.jobs.controls import ControlButton
 from bot.jobs.delivery import DiscordDelivery
@@ -30,7 +31,9 @@ from bot.pika.client import PikaClient
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start-up, in order.
-EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.help", "cogs.pika", "cogs.controls")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.errors", "cogs.help", "cogs.pika", "cogs.controls", "cogs.admin",
+)  # fmt: skip
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 EXIT_OK = 0
@@ -45,6 +48,8 @@ class PikaBot(commands.Bot):
     jobs: JobService
     tracker: Tracker
     follow_ups: FollowUps
+    guild_settings: SettingsStore
+    guardrails: Guardrails
 
     def __init__(self, settings: Settings, pika: PikaClient) -> None:
         intents = discord.Intents.default()
@@ -67,7 +72,9 @@ class PikaBot(commands.Bot):
         self.tracker = Tracker(
             self.store, self.pika, self.jobs, DiscordDelivery(self, self.downloads), self.settings
         )
-        self.follow_ups = FollowUps(self.store, self.jobs)
+        self.guild_settings = SettingsStore(self.store.db, self.store.clock)
+        self.guardrails = Guardrails(self.store, self.guild_settings)
+        self.follow_ups = FollowUps(self.store, self.jobs, self.guardrails)
         unsent, interrupted = await self.jobs.settle_interrupted()
         if unsent or interrupted:
             log.warning("Resuming: %d unsent job(s) will be sent; %d interrupted job(s) failed "

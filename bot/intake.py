@@ -96,20 +96,17 @@ def facts_for(*media: Media | None, parent: Job | None = None) -> MediaFacts:
     return MediaFacts(content_types=types, durations=durations)
 
 
-def options_body(values: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The vendor `options` from common option values over `base` (a known result's options)."""
-    base = base or {}
+def options_body(
+    values: dict[str, Any],
+    base: dict[str, Any] | None = None,
+    server: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The vendor `options`, in layers: built-in defaults < the server's defaults < `base`
+    (a known result's vendor options) < the member's own values. Unset values never hide a
+    lower layer."""
     merged = dict(DEFAULT_OPTIONS)
-    if base:
-        merged |= {
-            "aspect_ratio": base.get("aspectRatio"), "frame_rate": base.get("frameRate"),
-            "motion": (base.get("parameters") or {}).get("motion"),
-            "guidance_scale": (base.get("parameters") or {}).get("guidanceScale"),
-            "negative_prompt": (base.get("parameters") or {}).get("negativePrompt"),
-            "seed": (base.get("parameters") or {}).get("seed"),
-            **{k: (base.get("camera") or {}).get(k) for k in ("zoom", "pan", "tilt", "rotate")},
-        }  # fmt: skip
-    merged |= {k: v for k, v in values.items() if v is not None}
+    for layer in (server or {}, _option_values(base or {}), values):
+        merged |= {k: v for k, v in layer.items() if v is not None}
     parameters: dict[str, Any] = {
         "guidanceScale": merged.get("guidance_scale"), "motion": merged.get("motion"),
         "negativePrompt": merged.get("negative_prompt") or "", "seed": merged.get("seed"),
@@ -118,6 +115,18 @@ def options_body(values: dict[str, Any], base: dict[str, Any] | None = None) -> 
         "aspectRatio": merged.get("aspect_ratio"), "frameRate": merged.get("frame_rate"),
         "camera": {k: merged.get(k) for k in ("rotate", "zoom", "tilt", "pan")},
         "parameters": parameters, "extend": False,
+    }  # fmt: skip
+
+
+def _option_values(options: dict[str, Any]) -> dict[str, Any]:
+    """Vendor options as command option values."""
+    parameters = options.get("parameters") or {}
+    camera = options.get("camera") or {}
+    return {
+        "aspect_ratio": options.get("aspectRatio"), "frame_rate": options.get("frameRate"),
+        "motion": parameters.get("motion"), "guidance_scale": parameters.get("guidanceScale"),
+        "negative_prompt": parameters.get("negativePrompt"), "seed": parameters.get("seed"),
+        **{k: camera.get(k) for k in ("zoom", "pan", "tilt", "rotate")},
     }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import discord
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.guardrails import Refusal
 from bot.jobs.controls import REACTIONS
 from bot.jobs.followups import FollowUpRefused
 from bot.jobs.texts import result_embed, working_text
@@ -41,11 +42,15 @@ class Controls(commands.Cog):
             )
             return
         may_moderate = interaction.permissions.manage_messages
+        channel = interaction.channel
+        where = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
         try:
             job, created = await self.bot.follow_ups.start(
-                action, job_id, interaction.user.id, may_moderate=may_moderate
-            )
-        except FollowUpRefused as exc:
+                action, job_id, interaction.user.id, may_moderate=may_moderate,
+                role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", [])),
+                channel_id=where,
+            )  # fmt: skip
+        except (FollowUpRefused, Refusal) as exc:
             await interaction.response.send_message(f"⛔ {exc}", ephemeral=True)
             return
         if not created:
@@ -73,11 +78,14 @@ class Controls(commands.Cog):
         member = event.member
         may_moderate = bool(member and channel.permissions_for(member).manage_messages)
         message = channel.get_partial_message(event.message_id)
+        where = channel.parent_id if isinstance(channel, discord.Thread) else channel.id
         try:
             job, created = await self.bot.follow_ups.start(
-                action, parent.id, event.user_id, may_moderate=may_moderate
-            )
-        except FollowUpRefused as exc:
+                action, parent.id, event.user_id, may_moderate=may_moderate,
+                role_ids=frozenset(r.id for r in member.roles) if member else frozenset(),
+                channel_id=where,
+            )  # fmt: skip
+        except (FollowUpRefused, Refusal) as exc:
             await self._remove(message, event)
             if event.user_id == parent.user_id or may_moderate:
                 await channel.send(

@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot import intake
 from bot.app import PikaBot
+from bot.guardrails import Ask, Refusal, texts_of
 from bot.intake import InputError, Media
 from bot.jobs.controls import result_view
 from bot.jobs.service import Origin
@@ -119,13 +120,30 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             thread_id=thread.id if thread else None,
             channel_id=(thread.parent_id if thread else None) or interaction.channel_id or 0,
         )  # fmt: skip
-        job = await self.bot.jobs.create(
-            kind, request, origin, parent_job_id=parent.id if parent else None
-        )
+        user = interaction.user
+        roles = frozenset(r.id for r in getattr(user, "roles", []))
+        ask = Ask(origin.guild_id, origin.channel_id, user.id, roles, kind,
+                  texts_of(request.payload()))  # fmt: skip
+        try:
+            async with self.bot.guardrails.admitted(ask):
+                job = await self.bot.jobs.create(
+                    kind, request, origin, parent_job_id=parent.id if parent else None
+                )
+        except Refusal as exc:
+            await interaction.response.send_message(f"⛔ {exc}", ephemeral=True)
+            return
         answer = await interaction.response.send_message(
             working_text(job), allowed_mentions=discord.AllowedMentions.none()
         )
         await self.bot.jobs.start(job.id, answer.message_id)
+
+    async def options(
+        self, interaction: discord.Interaction, values: dict[str, Any],
+        base: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Vendor options from the member's values over the server's defaults."""
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        return intake.options_body(values, base, settings.defaults.model_dump())
 
     async def source(self, video: Media | None) -> Job | None:
         """The job that made a video, when the video is a result of ours."""
@@ -155,7 +173,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         clip = self.pick("video", MediaKind.VIDEO, video, video_url)
         body = {"promptText": prompt, "model": None if model == "1.0" else model,
                 "image": picture and picture.url, "video": clip and clip.url, "style": style,
-                "sfx": sfx, "options": intake.options_body(common)}  # fmt: skip
+                "sfx": sfx, "options": await self.options(interaction, common)}  # fmt: skip
         await self.start(interaction, "generate", body, [picture, clip])
 
     @app_commands.command(description="A Pikaffect on an image or a video (model 1.5)")
@@ -175,7 +193,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             raise InputError(["image: attach an image or a video for the effect to act on"])
         body = {"model": "1.5", "pikaffect": effect, "promptText": prompt,
                 "image": picture and picture.url, "video": clip and clip.url,
-                "options": intake.options_body(common)}  # fmt: skip
+                "options": await self.options(interaction, common)}  # fmt: skip
         await self.start(interaction, "pikaffect", body, [picture, clip])
 
     @app_commands.command(description="A video from up to four images (model 2.0)")
@@ -201,7 +219,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         images = [m for m in found if m is not None]
         body = {"model": "2.0", "promptText": prompt, "ingredientsMode": mode,
                 "ingredients": [m.url for m in images],
-                "options": intake.options_body(common)}  # fmt: skip
+                "options": await self.options(interaction, common)}  # fmt: skip
         await self.start(interaction, "ingredients", body, list(images))
 
     @app_commands.command(description="Add an image's content into a video (Turbo)")
@@ -218,7 +236,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         picture = self.pick("image", MediaKind.IMAGE, image, image_url, required=True)
         body = {"model": "Turbo", "promptText": prompt, "video": clip and clip.url,
                 "image": picture and picture.url,
-                "options": intake.options_body(common)}  # fmt: skip
+                "options": await self.options(interaction, common)}  # fmt: skip
         await self.start(interaction, "additions", body, [clip, picture])
 
     @app_commands.command(description="Swap an area of a video (Turbo)")
@@ -236,7 +254,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         picture = self.pick("image", MediaKind.IMAGE, image, image_url, required=True)
         body = {"model": "Turbo", "swapPrompt": swap_prompt, "promptText": prompt,
                 "video": clip and clip.url, "image": picture and picture.url,
-                "options": intake.options_body(common)}  # fmt: skip
+                "options": await self.options(interaction, common)}  # fmt: skip
         await self.start(interaction, "swap", body, [clip, picture])
 
     @app_commands.command(description="A new prompt over an existing video (model 1.0)")
@@ -350,7 +368,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         prompt = fields.pop("prompt", None) or (parent.prompt if parent else None)
         base = parent.request.get("options") if parent else None
         body = {"promptText": prompt, "video": clip and clip.url,
-                "options": intake.options_body(common, base), **fields}  # fmt: skip
+                "options": await self.options(interaction, common, base), **fields}  # fmt: skip
         if kind == "extend" or kind == "outpaint":
             body.pop("style", None)
         await self.start(interaction, kind, body, [clip], parent)
@@ -395,6 +413,26 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         ]
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
 
+    @app_commands.command(description="Your use today, what is left, and your running jobs")
+    async def usage(self, interaction: discord.Interaction) -> None:
+        """Usage."""
+        use = await self.bot.guardrails.usage(interaction.guild_id, interaction.user.id)
+        resets = f"<t:{int(use.resets_at.timestamp())}:R>"
+        lines = [
+            f"Today you made **{use.today}** of your **{use.quota}** jobs; "
+            f"**{max(0, use.quota - use.today)}** left (resets {resets}).",
+        ]
+        for job in use.running:
+            lines.append(f"• `{job.id}` {KIND_TITLES.get(job.kind, job.kind)}: "
+                         f"{STATUS_WORDS[job.status]} {job.progress}%")  # fmt: skip
+        if not use.running:
+            lines.append("No jobs running.")
+        if interaction.permissions.manage_guild:
+            quota = "no quota" if use.server_quota is None else f"quota {use.server_quota}"
+            lines.append(f"Server today: **{use.server_today}** jobs ({quota}), "
+                         f"**{use.server_running}** running.")  # fmt: skip
+        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+
     # --- context menus ----------------------------------------------------------------------
 
     async def extend_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -426,7 +464,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             return
         base = parent.request.get("options") if parent else None
         body = {"promptText": parent.prompt if parent and parent.prompt else None, "video": url,
-                "options": intake.options_body({}, base)}  # fmt: skip
+                "options": await self.options(interaction, {}, base)}  # fmt: skip
         await self.start(interaction, "extend", body, [clip], parent)
 
 

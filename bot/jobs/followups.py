@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from bot.guardrails import Ask, Guardrails, texts_of
 from bot.jobs.service import KINDS, SEND_GRACE_SECONDS, JobService
 from bot.jobs.store import Job, JobStore, Status
 from bot.pika.errors import InvalidRequest
@@ -32,14 +33,25 @@ class FollowUpRefused(Exception):
 class FollowUps:
     """Turns a control on a result into a new job."""
 
-    def __init__(self, store: JobStore, service: JobService) -> None:
+    def __init__(self, store: JobStore, service: JobService, guardrails: Guardrails) -> None:
         self.store = store
         self.service = service
+        self.guardrails = guardrails
 
     async def start(
-        self, action: str, parent_id: str, user_id: int, *, may_moderate: bool
+        self,
+        action: str,
+        parent_id: str,
+        user_id: int,
+        *,
+        may_moderate: bool,
+        role_ids: frozenset[int] = frozenset(),
+        channel_id: int | None = None,
     ) -> tuple[Job, bool]:
-        """Create the follow-up job (not yet sent). Returns (job, created)."""
+        """Create the follow-up job (not yet sent), if the server's guardrails allow it.
+
+        Returns (job, created); raises FollowUpRefused or guardrails.Refusal.
+        """
         parent = await self.store.get(parent_id)
         if parent is None:
             raise FollowUpRefused(f"There is no job `{parent_id}`.")
@@ -51,12 +63,16 @@ class FollowUps:
             raise FollowUpRefused(f"Job `{parent.id}` has no video yet.")
         kind, request = self.request_for(action, parent)
         request, secret = self.service.prepare(request)
-        return await self.store.create_unique_follow_up(
-            kind=kind, parent_job_id=parent.id, blocking=BLOCKING[action],
-            request=request.payload(), guild_id=parent.guild_id, channel_id=parent.channel_id,
-            thread_id=parent.thread_id, user_id=user_id, webhook_secret=secret,
-            due_in=SEND_GRACE_SECONDS,
-        )  # fmt: skip
+        payload = request.payload()
+        where = channel_id if channel_id is not None else parent.channel_id
+        ask = Ask(parent.guild_id, where, user_id, role_ids, kind, texts_of(payload))
+        async with self.guardrails.admitted(ask):
+            return await self.store.create_unique_follow_up(
+                kind=kind, parent_job_id=parent.id, blocking=BLOCKING[action],
+                request=payload, guild_id=parent.guild_id, channel_id=parent.channel_id,
+                thread_id=parent.thread_id, user_id=user_id, webhook_secret=secret,
+                due_in=SEND_GRACE_SECONDS,
+            )  # fmt: skip
 
     def request_for(self, action: str, parent: Job) -> tuple[str, PikaRequestModel]:
         """The request a follow-up sends, built from the parent's request and result."""

@@ -126,6 +126,11 @@ class JobStore:
         """Close the connection."""
         await self._db.close()
 
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The connection, shared with the settings store."""
+        return self._db
+
     async def _migrate(self) -> None:
         await self._db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -319,6 +324,48 @@ class JobStore:
             user_id,
             limit,
         )
+
+    async def count_running(self, guild_id: int | None, user_id: int) -> int:
+        """A member's jobs that have not ended."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? AND status IN "
+            "('submitting', 'sending', 'running', 'delivering')",
+            (guild_id, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def count_since(
+        self, guild_id: int | None, since: float, user_id: int | None = None
+    ) -> int:
+        """Jobs created in a server (by one member, if given) since a moment."""
+        sql = "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND created_at >= ?"
+        params: list[Any] = [guild_id, since]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        async with self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def last_created(self, guild_id: int | None, user_id: int) -> float | None:
+        """When a member last asked for a job in a server."""
+        async with self._db.execute(
+            "SELECT MAX(created_at) FROM jobs WHERE guild_id IS ? AND user_id = ?",
+            (guild_id, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def running_jobs(self, guild_id: int | None, user_id: int | None = None) -> list[Job]:
+        """Jobs in a server (of one member, if given) that have not ended."""
+        sql = ("SELECT * FROM jobs WHERE guild_id IS ? AND status IN ('submitting', 'sending', "
+               "'running', 'delivering')")  # fmt: skip
+        params: list[Any] = [guild_id]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        return await self._many(sql + " ORDER BY created_at", *params)
 
     async def count(self) -> int:
         """How many jobs there are."""

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.guardrails import Guardrails, SettingsStore
 from bot.jobs.followups import FollowUpRefused, FollowUps
 from bot.jobs.service import INTERRUPTED, JobService, Origin
 from bot.jobs.store import Job, JobStore, Status
@@ -21,6 +22,7 @@ from bot.pika.local.server import LocalPika, running_local_pika
 from bot.pika.models import Generate10Request, JobState, JobStatus, Options
 
 ORIGIN = Origin(guild_id=1, channel_id=2, user_id=3)
+MIGRATIONS = Path(__file__).resolve().parents[2] / "bot" / "jobs" / "migrations"
 
 
 class Clock:
@@ -99,11 +101,13 @@ async def calls(local: LocalPika) -> list[str]:
 
 async def test_migrations_apply_once_and_the_database_uses_wal(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
+    newest = max(int(p.name.split("_")[0]) for p in MIGRATIONS.glob("*.sql"))
+    assert newest >= 2
     store = await JobStore.open(path)
-    assert await store.schema_version() == 1
+    assert await store.schema_version() == newest
     await store.close()
     store = await JobStore.open(path)  # again: nothing to apply, nothing breaks
-    assert await store.schema_version() == 1
+    assert await store.schema_version() == newest
     await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -324,7 +328,7 @@ async def test_follow_ups_are_created_once_and_only_for_allowed_members(
     store, service, tracker, *_ = parts
     job = await rendered(local, await service.submit("generate", fox(), ORIGIN))
     await tracker.poll(job)
-    follow_ups = FollowUps(store, service)
+    follow_ups = FollowUps(store, service, Guardrails(store, SettingsStore(store.db, store.clock)))
     with pytest.raises(FollowUpRefused, match="Only the member who made this video"):
         await follow_ups.start("extend", job.id, 999, may_moderate=False)
     results = await asyncio.gather(
@@ -343,7 +347,7 @@ async def test_reroll_needs_a_seed_and_extend_respects_15_seconds(
     job = await rendered(local, await service.submit("generate", fox(), ORIGIN))
     await tracker.poll(job)
     delivered = await store.update(job.id, duration=12.0)
-    follow_ups = FollowUps(store, service)
+    follow_ups = FollowUps(store, service, Guardrails(store, SettingsStore(store.db, store.clock)))
     with pytest.raises(FollowUpRefused, match="Pika stops at 15 s"):
         await follow_ups.start("extend", delivered.id, ORIGIN.user_id, may_moderate=False)
     upscale, _ = await follow_ups.start("upscale", delivered.id, ORIGIN.user_id, may_moderate=False)

@@ -1,0 +1,192 @@
+"""`/pika-admin`: a server's guardrails, changed without files or restarts.
+
+Only members with Manage Server see the group (`default_member_permissions`), and the bot checks
+again on every use, so a crafted interaction changes nothing. Every change is audited and, when
+a log channel is set, posted there.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from pydantic import ValidationError
+
+from bot.app import PikaBot
+from bot.guardrails import GuildSettings
+
+log = logging.getLogger(__name__)
+
+AspectRatio = Literal["16:9", "9:16", "1:1", "5:2", "4:5", "4:3"]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.checks.has_permissions(manage_guild=True)
+class Admin(commands.GroupCog, group_name="pika-admin",
+            group_description="Guardrails for this server's Pika credits"):  # fmt: skip
+    """Server settings: who may spend the owner's credits, how fast and how much."""
+
+    def __init__(self, bot: PikaBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def change(self, interaction: discord.Interaction, **changes: Any) -> None:
+        """Validate and apply; answer with what changed; audit and log it."""
+        assert interaction.guild_id is not None
+        try:
+            settings, diffs = await self.bot.guild_settings.change(
+                interaction.guild_id, interaction.user.id, **changes
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            await interaction.response.send_message(f"⚠️ {where}: {message}", ephemeral=True)
+            return
+        if not diffs:
+            await interaction.response.send_message("Nothing changed.", ephemeral=True)
+            return
+        lines = [f"`{name}`: {_show(old)} → {_show(new)}" for name, old, new in diffs]
+        await interaction.response.send_message("✅ " + "\n".join(lines), ephemeral=True)
+        log.info("Server %s: %s changed %s", interaction.guild_id, interaction.user.id,
+                 ", ".join(n for n, _, _ in diffs))  # fmt: skip
+        if settings.log_channel is not None:
+            channel = self.bot.get_channel(settings.log_channel)
+            if isinstance(channel, discord.TextChannel | discord.Thread):
+                try:
+                    await channel.send(
+                        f"🛠️ <@{interaction.user.id}> changed Pika settings:\n" + "\n".join(lines),
+                        allowed_mentions=discord.AllowedMentions.none(),
+                    )
+                except discord.HTTPException:
+                    log.warning("Could not post to the log channel %s", settings.log_channel)
+
+    async def current(self, interaction: discord.Interaction) -> GuildSettings:
+        """This server's settings."""
+        return await self.bot.guild_settings.get(interaction.guild_id)
+
+    @app_commands.command(description="Show every setting")
+    async def show(self, interaction: discord.Interaction) -> None:
+        """Show."""
+        s = await self.current(interaction)
+        channels = ", ".join(f"<#{c}>" for c in s.allowed_channels) or "all channels"
+        defaults = {k: v for k, v in s.defaults.model_dump().items() if v is not None}
+        text = "\n".join([
+            f"**Channels:** {channels}",
+            f"**Required role:** {f'<@&{s.required_role}>' if s.required_role else 'none'}",
+            f"**Running jobs per member:** {s.max_running_per_user}",
+            f"**Daily jobs per member:** {s.daily_quota_per_user}",
+            f"**Daily jobs for the server:** {s.daily_quota_server or 'no limit'}",
+            f"**Cooldown:** {s.cooldown_seconds} s",
+            f"**Blocked patterns:** {', '.join(f'`{p}`' for p in s.blocked_patterns) or 'none'}",
+            f"**Extend and upscale:** {'allowed' if s.paid_features else 'off'}",
+            f"**Default video options:** {defaults or 'none'}",
+            f"**Log channel:** {f'<#{s.log_channel}>' if s.log_channel else 'none'}",
+        ])  # fmt: skip
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @app_commands.command(description="Allow or stop videos in a channel (none listed: all)")
+    @app_commands.describe(channel="The channel", allowed="Allowed (true) or not (false)")
+    async def channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool
+    ) -> None:
+        """Channel."""
+        current = set((await self.current(interaction)).allowed_channels)
+        updated = current | {channel.id} if allowed else current - {channel.id}
+        await self.change(interaction, allowed_channels=sorted(updated))
+
+    @app_commands.command(description="Require a role to make videos (leave empty: no role)")
+    @app_commands.describe(role="The role members need")
+    async def role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        """Role."""
+        await self.change(interaction, required_role=role.id if role else None)
+
+    @app_commands.command(description="Caps, quotas and cooldown")
+    @app_commands.describe(
+        running="Jobs one member may have running at once", daily_member="Jobs per member per day",
+        daily_server="Jobs for the whole server per day (0: no limit)",
+        cooldown="Seconds between one member's requests",
+    )  # fmt: skip
+    async def limits(
+        self, interaction: discord.Interaction,
+        running: app_commands.Range[int, 1, 50] | None = None,
+        daily_member: app_commands.Range[int, 0, 100_000] | None = None,
+        daily_server: app_commands.Range[int, 0, 1_000_000] | None = None,
+        cooldown: app_commands.Range[int, 0, 86_400] | None = None,
+    ) -> None:  # fmt: skip
+        """Limits."""
+        changes: dict[str, Any] = {}
+        if running is not None:
+            changes["max_running_per_user"] = running
+        if daily_member is not None:
+            changes["daily_quota_per_user"] = daily_member
+        if daily_server is not None:
+            changes["daily_quota_server"] = daily_server or None
+        if cooldown is not None:
+            changes["cooldown_seconds"] = cooldown
+        await self.change(interaction, **changes)
+
+    @app_commands.command(description="Block words or patterns in prompts")
+    @app_commands.describe(add="A word or regular expression to block", remove="One to unblock")
+    async def blocked(
+        self, interaction: discord.Interaction,
+        add: app_commands.Range[str, 1, 200] | None = None,
+        remove: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:  # fmt: skip
+        """Blocked."""
+        patterns = list((await self.current(interaction)).blocked_patterns)
+        if add and add not in patterns:
+            patterns.append(add)
+        if remove and remove in patterns:
+            patterns.remove(remove)
+        await self.change(interaction, blocked_patterns=patterns)
+
+    @app_commands.command(name="paid-features", description="Allow extend and upscale")
+    @app_commands.describe(allowed="Whether members may extend and upscale")
+    async def paid_features(self, interaction: discord.Interaction, allowed: bool) -> None:
+        """Paid features."""
+        await self.change(interaction, paid_features=allowed)
+
+    @app_commands.command(description="Server-wide default video options")
+    @app_commands.describe(reset="Forget all defaults first")
+    async def defaults(
+        self, interaction: discord.Interaction, aspect_ratio: AspectRatio | None = None,
+        frame_rate: app_commands.Range[int, 1, 24] | None = None,
+        motion: app_commands.Range[int, 1, 4] | None = None,
+        guidance_scale: app_commands.Range[int, 5, 25] | None = None,
+        negative_prompt: app_commands.Range[str, 1, 1000] | None = None, reset: bool = False,
+    ) -> None:  # fmt: skip
+        """Defaults."""
+        base = {} if reset else (await self.current(interaction)).defaults.model_dump()
+        given = {"aspect_ratio": aspect_ratio, "frame_rate": frame_rate, "motion": motion,
+                 "guidance_scale": guidance_scale, "negative_prompt": negative_prompt}  # fmt: skip
+        await self.change(
+            interaction, defaults=base | {k: v for k, v in given.items() if v is not None}
+        )
+
+    @app_commands.command(name="log-channel", description="Where settings changes are posted")
+    @app_commands.describe(channel="The channel (leave empty: no log)")
+    async def log_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        """Log channel."""
+        await self.change(interaction, log_channel=channel.id if channel else None)
+
+
+def _show(value: Any) -> str:
+    if hasattr(value, "model_dump"):
+        value = {k: v for k, v in value.model_dump().items() if v is not None}
+    return f"`{value}`" if value not in (None, [], {}) else "none"
+
+
+async def setup(bot: PikaBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Admin(bot))

@@ -1,0 +1,172 @@
+"""The guardrails gate on real SQLite with a clock the tests move, midnight included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.guardrails import Ask, Guardrails, GuildSettings, Refusal, SettingsStore
+from bot.jobs.store import JobStore, Status
+
+GUILD, CHANNEL, USER, ADMIN = 10, 20, 30, 40
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 23, 59, 0, tzinfo=UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def gate(tmp_path: Path) -> AsyncIterator[tuple[Guardrails, JobStore, Clock]]:
+    clock = Clock()
+    store = await JobStore.open(tmp_path / "db.sqlite3", clock)
+    yield Guardrails(store, SettingsStore(store.db, clock)), store, clock
+    await store.close()
+
+
+def ask(kind: str = "generate", texts: tuple[str, ...] = ("a fox",), **changes: object) -> Ask:
+    values: dict[str, object] = {"guild_id": GUILD, "channel_id": CHANNEL, "user_id": USER,
+                                 "role_ids": frozenset(), "kind": kind, "texts": texts}  # fmt: skip
+    return Ask(**(values | changes))  # type: ignore[arg-type]
+
+
+async def admit(g: Guardrails, store: JobStore, request: Ask | None = None) -> None:
+    request = request or ask()
+    async with g.admitted(request):
+        await store.create(kind=request.kind, request={}, channel_id=request.channel_id,
+                           user_id=request.user_id, guild_id=request.guild_id)  # fmt: skip
+
+
+async def refused(g: Guardrails, store: JobStore, request: Ask | None = None) -> str:
+    with pytest.raises(Refusal) as caught:
+        await admit(g, store, request)
+    return str(caught.value)
+
+
+async def test_defaults_are_the_documented_ones(gate: tuple[Guardrails, JobStore, Clock]) -> None:
+    settings = await gate[0].settings.get(GUILD)
+    assert settings == GuildSettings()
+    assert (settings.max_running_per_user, settings.daily_quota_per_user) == (2, 20)
+    assert settings.allowed_channels == [] and settings.daily_quota_server is None
+
+
+async def test_allowed_channels(gate: tuple[Guardrails, JobStore, Clock]) -> None:
+    g, store, _ = gate
+    await g.settings.change(GUILD, ADMIN, allowed_channels=[99])
+    assert "can only be made in <#99>" in await refused(g, store)
+    await admit(g, store, ask(channel_id=99))
+
+
+async def test_required_role(gate: tuple[Guardrails, JobStore, Clock]) -> None:
+    g, store, _ = gate
+    await g.settings.change(GUILD, ADMIN, required_role=7)
+    assert "needs the <@&7> role" in await refused(g, store)
+    await admit(g, store, ask(role_ids=frozenset({7})))
+
+
+async def test_running_cap_counts_jobs_that_have_not_ended(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, _ = gate
+    await admit(g, store)
+    await admit(g, store)
+    assert "already have 2 job(s) running; the limit here is 2" in await refused(g, store)
+    first = (await store.running_jobs(GUILD, USER))[0]
+    await store.update(first.id, status=Status.DELIVERED)
+    await admit(g, store)
+
+
+async def test_twenty_simultaneous_asks_with_a_cap_of_two_start_exactly_two(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, _ = gate
+
+    async def attempt() -> bool:
+        try:
+            await admit(g, store)
+        except Refusal:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*[attempt() for _ in range(20)])
+    assert outcomes.count(True) == 2
+    assert await store.count() == 2
+
+
+async def test_daily_quota_per_member_resets_at_midnight_utc(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, clock = gate
+    await g.settings.change(GUILD, ADMIN, daily_quota_per_user=1, max_running_per_user=50)
+    await admit(g, store)
+    midnight = int(datetime(2026, 11, 25, tzinfo=UTC).timestamp())
+    assert f"used your 1 job(s) for today; the quota resets <t:{midnight}:R>" in await refused(
+        g, store
+    )
+    clock.now += 61  # 00:00:01 the next day
+    await admit(g, store)
+    assert "used your 1 job(s)" in await refused(g, store)
+
+
+async def test_daily_quota_for_the_server(gate: tuple[Guardrails, JobStore, Clock]) -> None:
+    g, store, clock = gate
+    await g.settings.change(GUILD, ADMIN, daily_quota_server=2, max_running_per_user=50)
+    await admit(g, store)
+    await admit(g, store, ask(user_id=31))
+    assert "This server has used its 2 job(s) for today" in await refused(g, store, ask(user_id=32))
+    await admit(g, store, ask(guild_id=11))  # another server is not affected
+    clock.now += 61
+    await admit(g, store, ask(user_id=32))
+
+
+async def test_cooldown(gate: tuple[Guardrails, JobStore, Clock]) -> None:
+    g, store, clock = gate
+    await g.settings.change(GUILD, ADMIN, cooldown_seconds=30)
+    await admit(g, store)
+    clock.now += 29
+    assert f"You can ask again <t:{int(clock.now + 1)}:R>" in await refused(g, store)
+    clock.now += 1
+    await admit(g, store)
+
+
+async def test_blocked_patterns_match_any_text_ignoring_case(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, _ = gate
+    await g.settings.change(GUILD, ADMIN, blocked_patterns=["gore", r"\bblood\w*"])
+    assert "blocks (`gore`)" in await refused(g, store, ask(texts=("a GORE scene",)))
+    assert "blocks" in await refused(g, store, ask(texts=("fine", "bloody mess")))
+    await admit(g, store, ask(texts=("a lovely fox",)))
+
+
+async def test_paid_features_switch_stops_extend_and_upscale_only(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, _ = gate
+    await g.settings.change(GUILD, ADMIN, paid_features=False, max_running_per_user=50)
+    for kind in ("extend", "upscale"):
+        assert "Extend and upscale are turned off" in await refused(g, store, ask(kind=kind))
+    await admit(g, store, ask(kind="generate"))
+
+
+async def test_invalid_settings_are_refused_and_changes_are_audited(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, _, _ = gate
+    with pytest.raises(ValueError, match="is not a valid pattern"):
+        await g.settings.change(GUILD, ADMIN, blocked_patterns=["(unclosed"])
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        await g.settings.change(GUILD, ADMIN, max_running_per_user=0)
+    _, diffs = await g.settings.change(GUILD, ADMIN, cooldown_seconds=10, paid_features=True)
+    assert diffs == [("cooldown_seconds", 0, 10)]  # unchanged values are not recorded
+    audit = await g.settings.audit(GUILD)
+    assert [(a["user_id"], a["setting"], a["old_value"], a["new_value"]) for a in audit] == [
+        (ADMIN, "cooldown_seconds", "0", "10")
+    ]
