@@ -25,7 +25,6 @@ AspectRatio = Literal["16:9", "9:16", "1:1", "5:2", "4:5", "4:3"]
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-@app_commands.checks.has_permissions(manage_guild=True)
 class Admin(commands.GroupCog, group_name="pika-admin",
             group_description="Guardrails for this server's Pika credits"):  # fmt: skip
     """Server settings: who may spend the owner's credits, how fast and how much."""
@@ -33,6 +32,13 @@ class Admin(commands.GroupCog, group_name="pika-admin",
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Checked on every subcommand: Discord's own gate can be bypassed by a crafted
+        interaction, this one cannot."""
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
 
     async def change(self, interaction: discord.Interaction, **changes: Any) -> None:
         """Validate and apply; answer with what changed; audit and log it."""

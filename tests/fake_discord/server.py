@@ -821,7 +821,14 @@ class FakeDiscord:
         values: list[dict[str, Any]] = []
         resolved: dict[str, Any] = {}
         for name, value in (options or {}).items():
-            values.append({"name": name, "type": types.get(name, 3), "value": value})
+            kind = types.get(name, 3)
+            values.append({"name": name, "type": kind, "value": value})
+            if kind == 7:  # channels and roles come resolved, as Discord sends them
+                channel = self.channels[int(value)].json(self.users)
+                channel["permissions"] = str(self.permissions_of(user_id).value)
+                resolved.setdefault("channels", {})[str(value)] = channel
+            elif kind == 8:
+                resolved.setdefault("roles", {})[str(value)] = self.roles[int(value)].json()
         for name, (filename, content, content_type) in (files or {}).items():
             attachment = self.attachment(filename, content, content_type)
             resolved.setdefault("attachments", {})[str(attachment.id)] = attachment.json()

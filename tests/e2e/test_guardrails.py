@@ -1,0 +1,196 @@
+"""Guardrails end to end: every setting on every entry point, exact caps, quotas, audit."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.pika.local.server import LocalPika
+from tests.e2e.harness import BotProcess
+from tests.e2e.test_controls import button, delivered
+from tests.e2e.test_jobs import behave, pika_calls, results
+from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord.world import (
+    ADMIN,
+    ART,
+    GENERAL,
+    GUILD_ID,
+    MEMBER,
+    REQUESTER,
+    ROLE_ADMIN,
+    Message,
+)
+
+
+async def admin(fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None,
+                user: int = ADMIN) -> str:  # fmt: skip
+    callback = await fake.wait_for_response(fake.slash(user, GENERAL, "pika-admin", sub, options))
+    assert callback["data"]["flags"] == 64
+    return str(callback["data"]["content"])
+
+
+async def by_command(fake: FakeDiscord) -> str:
+    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"})
+    callback = await fake.wait_for_response(interaction)
+    assert callback["data"]["flags"] == 64, callback
+    return str(callback["data"]["content"])
+
+
+async def by_button(fake: FakeDiscord, result: Message, action: str = "reroll") -> str:
+    callback = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, action)))
+    assert callback["data"]["flags"] == 64, callback
+    return str(callback["data"]["content"])
+
+
+async def by_reaction(fake: FakeDiscord, result: Message, emoji: str = "🔁") -> str:
+    before = len(fake.channel_messages(GENERAL))
+    fake.react(REQUESTER, result, emoji)
+    await fake.wait_for(lambda: REQUESTER not in result.reactions.get(emoji, []),
+                        what="the reaction removed")  # fmt: skip
+    notice = await fake.wait_for(
+        lambda: [m for m in fake.channel_messages(GENERAL)[before:]
+                 if m.content.startswith(f"<@{REQUESTER}>")],
+        what="the notice",
+    )  # fmt: skip
+    return str(notice[0].content)
+
+
+async def by_menu(fake: FakeDiscord, result: Message, name: str = "Extend video") -> str:
+    callback = await fake.wait_for_response(fake.context_menu(REQUESTER, result, name))
+    assert callback["data"]["flags"] == 64, callback
+    return str(callback["data"]["content"])
+
+
+async def refused_everywhere(fake: FakeDiscord, result: Message, rule: str) -> None:
+    assert rule in await by_command(fake)
+    assert rule in await by_button(fake, result)
+    assert rule in await by_reaction(fake, result)
+    assert rule in await by_menu(fake, result)
+
+
+async def test_every_setting_on_every_entry_point(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    result = await delivered(fake)
+    paid = len(await pika_calls(pika))
+    cases: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+        ("channel", {"channel": str(ART), "allowed": True},
+         {"channel": str(ART), "allowed": False}, "Videos can only be made in"),
+        ("role", {"role": str(ROLE_ADMIN)}, {}, "needs the"),
+        ("limits", {"daily_member": 1}, {"daily_member": 20}, "used your 1 job(s) for today"),
+        ("limits", {"daily_server": 1}, {"daily_server": 0}, "This server has used its 1 job"),
+        ("limits", {"cooldown": 3600}, {"cooldown": 0}, "Please wait between videos"),
+        ("blocked", {"add": "FOX"}, {"remove": "FOX"}, "something this server blocks"),
+    ]  # fmt: skip
+    for sub, setting, reset, rule in cases:
+        assert (await admin(fake, sub, setting)).startswith("✅")
+        await refused_everywhere(fake, result, rule)
+        assert (await admin(fake, sub, reset)).startswith("✅")
+    await admin(fake, "paid-features", {"allowed": False})
+    off = "Extend and upscale are turned off"
+    extend = fake.slash(REQUESTER, GENERAL, "pika", "extend",
+                        {"video_url": result.attachments[0].url})  # fmt: skip
+    assert off in (await fake.wait_for_response(extend))["data"]["content"]
+    assert off in await by_button(fake, result, "extend")
+    assert off in await by_reaction(fake, result, "⬆️")
+    assert off in await by_menu(fake, result, "Upscale video")
+    assert len(await pika_calls(pika)) == paid  # not one call while refused
+    await admin(fake, "paid-features", {"allowed": True})
+    fake.react(REQUESTER, result, "⏩")  # allowed again
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended video")
+
+
+async def test_the_running_cap_on_every_entry_point(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    result = await delivered(fake)
+    await admin(fake, "limits", {"running": 1})
+    await behave(pika, stall_jobs=1)
+    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "slow"})
+    assert (await fake.wait_for_response(interaction))["type"] == 4
+    await refused_everywhere(fake, result, "You already have 1 job(s) running")
+
+
+async def test_twenty_simultaneous_requests_with_a_cap_of_two_start_exactly_two(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, job_seconds=30)
+    interactions = [fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": f"fox {n}"})
+                    for n in range(20)]  # fmt: skip
+    callbacks = [await fake.wait_for_response(i) for i in interactions]
+    public = [c for c in callbacks if not (c["data"].get("flags") or 0) & 64]
+    refused = [c for c in callbacks if (c["data"].get("flags") or 0) & 64]
+    assert len(public) == 2 and len(refused) == 18
+    assert all("limit here is 2 at a time" in c["data"]["content"] for c in refused)
+    await fake.wait_for(lambda: len(pika.jobs) >= 2, what="two jobs at Pika")
+    assert len([c for c in await pika_calls(pika) if c["path"] == "/web/generate"]) == 2
+
+
+async def test_the_daily_quota_resets_at_the_day_boundary(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess, tmp_path: Path
+) -> None:
+    await admin(fake, "limits", {"daily_member": 1})
+    await delivered(fake)
+    assert "used your 1 job(s) for today; the quota resets <t:" in await by_command(fake)
+    # The clock moves past midnight: today's job now belongs to yesterday.
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        db.execute("UPDATE jobs SET created_at = created_at - 86400")
+    await delivered(fake, "a new day")
+
+
+async def test_a_member_without_manage_server_cannot_change_settings(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    synced = next(c for c in fake.commands[GUILD_ID] if c["name"] == "pika-admin")
+    assert str(synced["default_member_permissions"]) == "32"  # Manage Server
+    answer = await admin(fake, "limits", {"daily_member": 500}, user=MEMBER)  # sent raw
+    assert "Manage Server" in answer
+    assert "Daily jobs per member:** 20" in await admin(fake, "show")
+
+
+async def test_usage_shows_what_is_left_and_server_totals_to_managers(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await delivered(fake)
+    mine = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
+    assert "made **1** of your **20** jobs; **19** left" in mine["data"]["content"]
+    assert "Server today" not in mine["data"]["content"]
+    theirs = await fake.wait_for_response(fake.slash(ADMIN, GENERAL, "pika", "usage"))
+    assert "Server today: **1** jobs (no quota)" in theirs["data"]["content"]
+
+
+async def test_changes_are_audited_and_posted_to_the_log_channel(
+    fake: FakeDiscord, bot: BotProcess, tmp_path: Path
+) -> None:
+    await admin(fake, "log-channel", {"channel": str(ART)})
+    answer = await admin(fake, "limits", {"cooldown": 15})
+    assert "`cooldown_seconds`: none → `15`" in answer or "`0` → `15`" in answer
+    await admin(fake, "defaults", {"aspect_ratio": "9:16", "frame_rate": 12})
+    log = await fake.wait_for(lambda: [m for m in fake.channel_messages(ART) if "🛠️" in m.content],
+                              what="the log posts")  # fmt: skip
+    assert any("cooldown_seconds" in m.content for m in log)
+    assert any("defaults" in m.content and "9:16" in m.content for m in log)
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        rows = db.execute("SELECT user_id, setting, new_value, at FROM settings_audit "
+                          "ORDER BY id").fetchall()  # fmt: skip
+    assert [(r[0], r[1]) for r in rows] == [
+        (ADMIN, "log_channel"),
+        (ADMIN, "cooldown_seconds"),
+        (ADMIN, "defaults"),
+    ]
+    assert rows[1][2] == "15" and abs(rows[1][3] - time.time()) < 60
+
+
+async def test_server_defaults_apply_to_new_requests(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await admin(fake, "defaults", {"aspect_ratio": "1:1", "frame_rate": 8})
+    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
+                                            {"prompt": "square", "frame_rate": 10}))  # fmt: skip
+    create = next(c for c in await pika_calls(pika) if c["path"] == "/web/generate")
+    assert create["body"]["options"]["aspectRatio"] == "1:1"  # the server's default
+    assert create["body"]["options"]["frameRate"] == 10  # the member's own value wins
+    shown = await admin(fake, "show")
+    assert "'aspect_ratio': '1:1'" in shown
