@@ -26,7 +26,8 @@ class Help(commands.Cog):
         await interaction.response.send_message(
             f"**Pika video bot**\n{mode}\n"
             "Start with `/pika generate`, attach an image or a video to animate it, then react "
-            "to a result with ⏩ to extend it, ⬆️ to upscale it or 🔁 to re-roll it.",
+            "to a result with ⏩ to extend it, ⬆️ to upscale it or 🔁 to re-roll it. "
+            "`/pika jobs` lists your jobs and `/pika usage` shows what is left of your quota.",
             ephemeral=True,
         )
 
