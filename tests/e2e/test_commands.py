@@ -35,6 +35,7 @@ TABLE: dict[str, list[str]] = {
     "lipsync": ["video", "video_url", "speech", "speech_url", "speech_start", "speech_end"],
     "job": ["job_id"],
     "jobs": [],
+    "usage": [],
 }  # fmt: skip
 REQUIRED = {"pikaffect": {"effect"}, "additions": {"prompt"}, "swap": {"swap_prompt", "prompt"},
             "outpaint": {"prompt", "aspect_ratio"}, "job": {"job_id"}}  # fmt: skip

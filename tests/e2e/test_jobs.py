@@ -13,7 +13,7 @@ import pytest
 from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess, bot_env
 from tests.fake_discord.server import FakeDiscord
-from tests.fake_discord.world import APP_ID, GENERAL, REQUESTER, THREAD, Message
+from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD, Message
 from tests.media import inspect
 
 
@@ -22,18 +22,25 @@ def results(fake: FakeDiscord, channel: int = GENERAL) -> list[Message]:
     return [m for m in fake.channel_messages(channel) if "your video is ready" in m.content]
 
 
-async def pika_calls(pika: LocalPika) -> list[dict[str, Any]]:
+async def local_admin(pika: LocalPika, method: str, path: str, body: Any = None) -> Any:
+    """Call one of the local Pika's test routes."""
     async with httpx.AsyncClient(timeout=10) as http:
-        response = await http.get(f"{pika.base_url}/_local/requests",
-                                  headers={"Authorization": f"Bearer {pika.api_key}"})  # fmt: skip
-    return list(response.json())
+        response = await http.request(
+            method, f"{pika.base_url}{path}", json=body,
+            headers={"Authorization": f"Bearer {pika.api_key}"},
+        )  # fmt: skip
+    response.raise_for_status()
+    return response.json()
+
+
+async def pika_calls(pika: LocalPika) -> list[dict[str, Any]]:
+    """Every API call the local Pika received."""
+    return list(await local_admin(pika, "GET", "/_local/requests"))
 
 
 async def behave(pika: LocalPika, **settings: Any) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
-        response = await http.post(f"{pika.base_url}/_local/behaviour", json=settings,
-                                   headers={"Authorization": f"Bearer {pika.api_key}"})  # fmt: skip
-    response.raise_for_status()
+    """Switch the local Pika's simulated faults."""
+    await local_admin(pika, "POST", "/_local/behaviour", settings)
 
 
 async def test_generate_is_delivered_as_a_reply_with_the_video(
@@ -202,6 +209,8 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
 ) -> None:
     await behave(pika, job_seconds=4)
     bot = await start_bot(fake, pika, tmp_path)
+    raised = fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"running": 10})
+    assert (await fake.wait_for_response(raised))["data"]["content"].startswith("✅")
     interactions = [generate(fake, f"fox number {n}") for n in range(10)]
     for interaction in interactions:
         await fake.wait_for_response(interaction)

@@ -441,22 +441,26 @@ class FakeDiscord:
         message = self._store(channel.id, APP_ID, body, record.files, type=19 if reference else 0)
         return jsonify(self._message_json(message))
 
-    async def _get_message(self, request: web.Request) -> web.Response:
+    def _message(self, request: web.Request) -> Message | web.Response:
+        """The message in the request's path, or Discord's 404 for its channel or itself."""
         channel = self._channel(request)
         if isinstance(channel, web.Response):
             return channel
         message = self.messages.get(int(request.match_info["mid"]))
         if message is None or message.deleted or message.channel_id != channel.id:
             return error(404, 10008, "Unknown Message")
-        return jsonify(self._message_json(message))
+        return message
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        return (
+            message if isinstance(message, web.Response) else jsonify(self._message_json(message))
+        )
 
     async def _edit_message(self, request: web.Request) -> web.Response:
-        channel = self._channel(request)
-        if isinstance(channel, web.Response):
-            return channel
-        message = self.messages.get(int(request.match_info["mid"]))
-        if message is None or message.deleted:
-            return error(404, 10008, "Unknown Message")
+        message = self._message(request)
+        if isinstance(message, web.Response):
+            return message
         if message.author_id != APP_ID:
             return error(403, 50005, "Cannot edit a message authored by another user")
         record: Recorded = request[RECORD]
@@ -464,16 +468,17 @@ class FakeDiscord:
         return jsonify(self._message_json(message))
 
     async def _delete_message(self, request: web.Request) -> web.Response:
-        channel = self._channel(request)
-        if isinstance(channel, web.Response):
-            return channel
-        message = self.messages.get(int(request.match_info["mid"]))
-        if message is None or message.deleted:
-            return error(404, 10008, "Unknown Message")
+        message = self._message(request)
+        if isinstance(message, web.Response):
+            return message
         message.deleted = True
         self.dispatch(
             "MESSAGE_DELETE",
-            {"id": str(message.id), "channel_id": str(channel.id), "guild_id": str(GUILD_ID)},
+            {
+                "id": str(message.id),
+                "channel_id": str(message.channel_id),
+                "guild_id": str(GUILD_ID),
+            },
         )
         return web.Response(status=204)
 
