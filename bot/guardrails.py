@@ -196,7 +196,7 @@ class Guardrails:
     async def check(self, s: GuildSettings, ask: Ask) -> None:
         """Raise Refusal at the first limit the ask breaks."""
         if ask.guild_id is None:
-            return
+            raise Refusal("Videos can only be made in a server, where its owner's limits apply.")
         if s.allowed_channels and ask.channel_id not in s.allowed_channels:
             where = ", ".join(f"<#{c}>" for c in s.allowed_channels)
             raise Refusal(f"Videos can only be made in {where} on this server.")

@@ -78,14 +78,19 @@ def media(attachment: discord.Attachment | None) -> Media | None:
     return Media(attachment.url, attachment.filename, attachment.content_type)
 
 
+@app_commands.guild_only()  # credits are a server's: no DMs, where no guardrails apply
 class Pika(commands.GroupCog, group_name="pika", group_description="Make videos with Pika"):
     """Every Pika feature as a `/pika` subcommand."""
 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
         self.menus = [
-            app_commands.ContextMenu(name="Extend video", callback=self.extend_menu),
-            app_commands.ContextMenu(name="Upscale video", callback=self.upscale_menu),
+            app_commands.guild_only()(
+                app_commands.ContextMenu(name="Extend video", callback=self.extend_menu)
+            ),
+            app_commands.guild_only()(
+                app_commands.ContextMenu(name="Upscale video", callback=self.upscale_menu)
+            ),
         ]
         super().__init__()
 

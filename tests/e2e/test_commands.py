@@ -76,6 +76,9 @@ async def test_the_synced_commands_match_the_table(fake: FakeDiscord, bot: BotPr
     assert (inpaint["x"]["min_value"], inpaint["x"]["max_value"]) == (0, 100)
     menus = [c for c in fake.commands[GUILD_ID] if c["type"] == 3]
     assert sorted(m["name"] for m in menus) == ["Extend video", "Upscale video"]
+    pika = next(c for c in fake.commands[GUILD_ID] if c["name"] == "pika")
+    for command in (pika, *menus):  # servers only: in DMs no guardrails would apply
+        assert command["contexts"] == [0], command["name"]
 
 
 # --- happy paths -----------------------------------------------------------------------------

@@ -57,6 +57,11 @@ async def test_defaults_are_the_documented_ones(gate: tuple[Guardrails, JobStore
     assert settings.allowed_channels == [] and settings.daily_quota_server is None
 
 
+async def test_no_jobs_outside_a_server(gate: tuple[Guardrails, JobStore, Clock]) -> None:
+    g, store, _ = gate
+    assert "only be made in a server" in await refused(g, store, ask(guild_id=None))
+
+
 async def test_allowed_channels(gate: tuple[Guardrails, JobStore, Clock]) -> None:
     g, store, _ = gate
     await g.settings.change(GUILD, ADMIN, allowed_channels=[99])
