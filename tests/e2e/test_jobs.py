@@ -265,3 +265,16 @@ async def test_a_post_that_reached_discord_before_a_crash_is_not_repeated(
         assert all(r.body["enforce_nonce"] for r in fake.requests_to("POST", posts) if r.files)
     finally:
         await bot.stop()
+
+
+async def test_a_channel_that_forbids_the_bot_gives_an_undeliverable_job_and_a_dm(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, job_seconds=1.0)
+    await fake.wait_for_response(generate(fake, "shut out"))
+    fake.channels[GENERAL].forbidden = True  # the bot lost Send Messages there
+    dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
+    assert "could not post it" in dm[0].content and "403" in dm[0].content
+    await asyncio.sleep(1.0)
+    assert len(fake.dm_messages(REQUESTER)) == 1
+    assert results(fake) == []

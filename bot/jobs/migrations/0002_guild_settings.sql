@@ -20,3 +20,6 @@ CREATE INDEX settings_audit_guild ON settings_audit (guild_id, at);
 -- Quotas count a server's and a member's jobs since midnight UTC.
 CREATE INDEX jobs_guild_created ON jobs (guild_id, created_at);
 CREATE INDEX jobs_guild_user_active ON jobs (guild_id, user_id, active);
+
+-- Start-up settles jobs by status (submitting, sending).
+CREATE INDEX jobs_status ON jobs (status);
