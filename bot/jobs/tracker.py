@@ -27,6 +27,7 @@ MAX_CONCURRENT = 8
 MAX_DELIVERY_ATTEMPTS = 6
 PROGRESS_EDIT_SECONDS = 3.0
 PUSHED_POLL_FACTOR = 6  # with webhook push, polling is only a safety net
+CEILING_INTERVALS = 12
 
 
 class Undeliverable(Exception):
@@ -159,8 +160,9 @@ class Tracker:
         return min(self.ceiling(), base * 1.5 ** min(job.poll_attempts, 20))
 
     def ceiling(self) -> float:
-        """The longest time between two polls of a job."""
-        return max(self.settings.poll_interval_seconds, 60.0)
+        """The longest time between two polls: twelve intervals, at most a minute."""
+        interval = self.settings.poll_interval_seconds
+        return max(interval, min(60.0, interval * CEILING_INTERVALS))
 
     def timed_out(self, job: Job) -> bool:
         """Whether the job has had longer than JOB_TIMEOUT_MINUTES."""

@@ -226,7 +226,7 @@ async def test_unknown_statuses_keep_polling_with_growing_intervals_up_to_a_ceil
         gaps.append(round(after.next_poll_at - clock.now, 2))
     assert gaps[0] == 1.0
     assert gaps == sorted(gaps)
-    assert gaps[-1] == 60.0  # the ceiling
+    assert gaps[-1] == 12.0  # the ceiling: twelve poll intervals
 
 
 async def test_a_job_past_its_timeout_is_timed_out_and_the_user_told_once(
