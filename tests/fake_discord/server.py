@@ -500,18 +500,7 @@ class FakeDiscord:
         emoji = unquote(request.match_info["emoji"])
         if user_id in message.reactions.get(emoji, []):
             message.reactions[emoji].remove(user_id)
-            self.dispatch(
-                "MESSAGE_REACTION_REMOVE",
-                {
-                    "user_id": str(user_id),
-                    "channel_id": str(message.channel_id),
-                    "message_id": str(message.id),
-                    "guild_id": str(GUILD_ID),
-                    "emoji": {"id": None, "name": emoji},
-                    "type": 0,
-                    "burst": False,
-                },
-            )
+            self.dispatch("MESSAGE_REACTION_REMOVE", _reaction(user_id, message, emoji))
         return web.Response(status=204)
 
     async def _open_dm(self, request: web.Request) -> web.Response:
@@ -888,14 +877,7 @@ class FakeDiscord:
         if user_id in who:
             return
         who.append(user_id)
-        data: dict[str, Any] = {
-            "user_id": str(user_id),
-            "channel_id": str(message.channel_id),
-            "message_id": str(message.id),
-            "guild_id": str(GUILD_ID),
-            "emoji": {"id": None, "name": emoji},
-            "type": 0,
-            "burst": False,
+        data = _reaction(user_id, message, emoji) | {
             "burst_colors": [],
             "message_author_id": str(message.author_id),
             "member": self.users[user_id].member_json(),
@@ -968,6 +950,15 @@ class FakeDiscord:
         """Wait until the bot answered an interaction; return its callback body."""
         await self.wait_for(lambda: interaction.callbacks, timeout, "an interaction response")
         return interaction.callbacks[0]
+
+
+def _reaction(user_id: int, message: Message, emoji: str) -> dict[str, Any]:
+    """The fields MESSAGE_REACTION_ADD and _REMOVE share."""
+    return {
+        "user_id": str(user_id), "channel_id": str(message.channel_id),
+        "message_id": str(message.id), "guild_id": str(GUILD_ID),
+        "emoji": {"id": None, "name": emoji}, "type": 0, "burst": False,
+    }  # fmt: skip
 
 
 def _is_interaction_webhook(path: str) -> bool:
