@@ -163,11 +163,17 @@ async def run(settings: Settings) -> int:
     async with pika_client(settings) as pika:
         bot = PikaBot(settings, pika)
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
         try:
             async with bot:
-                await bot.start(settings.discord_token.get_secret_value())
+                # Cancel the task rather than only calling close(): close() does not interrupt
+                # discord.py's reconnect backoff, which grows to minutes during an outage.
+                running = asyncio.ensure_future(
+                    bot.start(settings.discord_token.get_secret_value())
+                )
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, running.cancel)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
         except discord.LoginFailure:
             log.error(
                 "Discord rejected DISCORD_TOKEN. Reset the token in the developer portal "

@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from bot.pika.local.server import LocalPika, running_local_pika
-from tests.e2e.harness import BotProcess, bot_env
+from tests.e2e.harness import RUNNING, BotProcess, bot_env
 from tests.fake_discord.server import FakeDiscord, running_fake_discord
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_left_running() -> AsyncIterator[None]:
+    """Whatever a test started, and however it ended, no bot outlives it."""
+    yield
+    for process in list(RUNNING):
+        print(f"--- bot log (killed at teardown) ---\n{process.log}")
+        await process.kill()
 
 
 @pytest.fixture

@@ -34,6 +34,10 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
     return env | settings
 
 
+# Every bot a test started and that has not ended; the e2e conftest kills what is left.
+RUNNING: set[BotProcess] = set()
+
+
 class BotProcess:
     """A running `python -m bot`, its stderr kept line by line."""
 
@@ -50,6 +54,7 @@ class BotProcess:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
+        RUNNING.add(self)
         self._reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
@@ -84,6 +89,7 @@ class BotProcess:
         """Wait for the process to end by itself."""
         assert self.process is not None
         code = await asyncio.wait_for(self.process.wait(), timeout)
+        RUNNING.discard(self)
         if self._reader is not None:
             await asyncio.wait_for(self._reader, 5)
         return code

@@ -91,6 +91,16 @@ async def test_sigterm_shuts_down_cleanly(fake: FakeDiscord, bot: BotProcess) ->
     await fake.wait_for(lambda: fake.session and fake.session.ws is None, what="socket closed")
 
 
+async def test_sigterm_stops_it_promptly_while_discord_is_unreachable(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    fake.refuse_gateway = True  # every reconnect fails, and discord.py's backoff grows
+    await fake.drop_gateway()
+    await asyncio.sleep(12.0)  # long enough for a backoff sleep of many seconds
+    assert await bot.stop(signal.SIGTERM, timeout=3) == 0
+    assert "Stopped" in bot.log
+
+
 async def test_without_a_token_it_says_how_to_get_one(fake: FakeDiscord, tmp_path: Path) -> None:
     env = bot_env(fake, tmp_path)
     del env["DISCORD_TOKEN"]

@@ -130,6 +130,7 @@ class FakeDiscord:
         self.rate_limits: list[tuple[str, re.Pattern[str], float]] = []
         self.blocked_dms: set[int] = set()
         self.heartbeat_ms = heartbeat_ms
+        self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
         self.session: Session | None = None
         self.contract: Contract | None = load_contract() if check_contract else None
         self.base_url = ""
@@ -604,7 +605,9 @@ class FakeDiscord:
 
     # --- gateway ----------------------------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_gateway:
+            return web.Response(status=503, text="Service Unavailable")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_ms}})
