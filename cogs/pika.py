@@ -22,7 +22,7 @@ from bot.guardrails import Ask, Refusal, texts_of
 from bot.intake import InputError, Media
 from bot.jobs.controls import result_view
 from bot.jobs.service import Origin
-from bot.jobs.store import Job
+from bot.jobs.store import Job, Status
 from bot.jobs.texts import KIND_TITLES, STATUS_WORDS, result_embed, working_text
 from bot.pika.media import MediaKind
 from bot.pika.models import Pikaffect, Style
@@ -391,7 +391,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             await interaction.response.send_message(f"⚠️ job_id: there is no job `{job_id}` here.",
                                                     ephemeral=True)  # fmt: skip
             return
-        if job.result_url is None or job.status.value != "delivered":
+        if job.result_url is None or job.status is not Status.DELIVERED:
             await interaction.response.send_message(
                 working_text(job), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
             )
@@ -412,7 +412,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             return
         lines = [
             f"`{j.id}` {KIND_TITLES.get(j.kind, j.kind)} · {STATUS_WORDS[j.status]}"
-            + (f" {j.progress}%" if j.status.value == "running" else "")
+            + (f" {j.progress}%" if j.status is Status.RUNNING else "")
             + (f" · “{j.prompt[:60]}”" if j.prompt else "")
             for j in recent
         ]

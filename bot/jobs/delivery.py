@@ -74,12 +74,8 @@ class DiscordDelivery:
 
     async def progress(self, job: Job) -> None:
         """Edit the "working on it" message with status and progress."""
-        if job.status_message_id is None:
-            return
-        channel = await self.channel(job)
-        if isinstance(channel, discord.TextChannel | discord.Thread | discord.DMChannel):
-            message = channel.get_partial_message(job.status_message_id)
-            await message.edit(content=working_text(job))
+        if job.status_message_id is not None:
+            await _show_status(await self.channel(job), job)
 
     async def deliver(self, job: Job) -> int:
         """Post the result, replying to the request, mentioning the requester."""
@@ -113,7 +109,8 @@ class DiscordDelivery:
         for emoji in REACTIONS:
             with contextlib.suppress(discord.HTTPException):
                 await message.add_reaction(emoji)
-        await self._mark_done(channel, job)
+        with contextlib.suppress(discord.HTTPException):
+            await _show_status(channel, dataclasses.replace(job, status=Status.DELIVERED))
         return int(message.id)
 
     async def _send_link(
@@ -126,28 +123,14 @@ class DiscordDelivery:
         )  # fmt: skip
         return message
 
-    async def _mark_done(self, channel: discord.abc.Messageable, job: Job) -> None:
-        if job.status_message_id is None or not isinstance(
-            channel, discord.TextChannel | discord.Thread
-        ):
-            return
-        with contextlib.suppress(discord.HTTPException):
-            done = dataclasses.replace(job, status=Status.DELIVERED)
-            await channel.get_partial_message(job.status_message_id).edit(
-                content=working_text(done)
-            )
-
     async def tell_failure(self, job: Job) -> None:
         """Reply in the channel; if that is impossible, by DM."""
         text = failure_text(job)
         try:
             channel = await self.channel(job)
             await channel.send(text, allowed_mentions=MENTION_USERS, reference=_reply_to(job))
-            if job.status_message_id and isinstance(channel, discord.TextChannel | discord.Thread):
-                with contextlib.suppress(discord.HTTPException):
-                    await channel.get_partial_message(job.status_message_id).edit(
-                        content=working_text(job)
-                    )
+            with contextlib.suppress(discord.HTTPException):
+                await _show_status(channel, job)
         except (Undeliverable, discord.NotFound, discord.Forbidden):
             await self._dm(job, text)
 
@@ -166,6 +149,14 @@ class DiscordDelivery:
             await user.send(text)
         except discord.HTTPException as exc:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
+
+
+async def _show_status(channel: discord.abc.Messageable, job: Job) -> None:
+    """Rewrite the job's "working on it" message to show where the job is now."""
+    if job.status_message_id is not None and isinstance(
+        channel, discord.TextChannel | discord.Thread | discord.DMChannel
+    ):
+        await channel.get_partial_message(job.status_message_id).edit(content=working_text(job))
 
 
 def _reply_to(job: Job) -> Any:

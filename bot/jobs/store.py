@@ -174,16 +174,17 @@ class JobStore:
         due_in: float = 0.0,
     ) -> Job:
         """Write a new job in status `submitting`, due in `due_in` seconds."""
-        now = self.clock()
-        values: dict[str, Any] = {
-            "id": job_id or new_job_id(), "kind": kind, "request": json.dumps(request),
-            "guild_id": guild_id, "channel_id": channel_id, "thread_id": thread_id,
-            "user_id": user_id, "status": Status.SUBMITTING.value, "active": 1,
-            "next_poll_at": now + due_in, "created_at": now, "updated_at": now,
-            "parent_job_id": parent_job_id, "webhook_secret": webhook_secret,
-            "status_message_id": status_message_id,
-        }  # fmt: skip
-        await self._insert(values)
+        values = self._new_row(
+            kind, request, due_in, job_id, guild_id=guild_id, channel_id=channel_id,
+            thread_id=thread_id, user_id=user_id, parent_job_id=parent_job_id,
+            webhook_secret=webhook_secret, status_message_id=status_message_id,
+        )  # fmt: skip
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        await self._db.execute(
+            f"INSERT INTO jobs ({names}) VALUES ({marks})",  # noqa: S608 - fixed column names
+            list(values.values()),
+        )
         await self._db.commit()
         job = await self.get(values["id"])
         assert job is not None
@@ -197,14 +198,10 @@ class JobStore:
         Returns (job, created). The check and the insert are one statement, so a double click
         or a double reaction makes one job.
         """
-        now = self.clock()
-        due_in = float(values.pop("due_in", 0.0))
-        row: dict[str, Any] = {
-            "id": values.pop("job_id", None) or new_job_id(), "kind": kind,
-            "request": json.dumps(values.pop("request")), "status": Status.SUBMITTING.value,
-            "active": 1, "next_poll_at": now + due_in, "created_at": now, "updated_at": now,
-            "parent_job_id": parent_job_id, **values,
-        }  # fmt: skip
+        row = self._new_row(
+            kind, values.pop("request"), float(values.pop("due_in", 0.0)),
+            values.pop("job_id", None), parent_job_id=parent_job_id, **values,
+        )  # fmt: skip
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         wanted = ", ".join("?" for _ in blocking)
@@ -227,13 +224,20 @@ class JobStore:
         assert existing is not None
         return Job.from_row(existing), False
 
-    async def _insert(self, values: dict[str, Any]) -> None:
-        names = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        await self._db.execute(
-            f"INSERT INTO jobs ({names}) VALUES ({marks})",  # noqa: S608 - fixed column names
-            list(values.values()),
-        )
+    def _new_row(
+        self, kind: str, request: dict[str, Any], due_in: float, job_id: str | None,
+        **columns: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The columns of a new job: submitting, active, due in `due_in` seconds."""
+        unknown = set(columns) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown job columns: {sorted(unknown)}")
+        now = self.clock()
+        return {
+            "id": job_id or new_job_id(), "kind": kind, "request": json.dumps(request),
+            "status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + due_in,
+            "created_at": now, "updated_at": now, **columns,
+        }  # fmt: skip
 
     async def update(self, job_id: str, **changes: Any) -> Job:
         """Change columns of a job; return it as it is now."""

@@ -207,8 +207,7 @@ class Tracker:
         if state.status is JobStatus.FAILED:
             reason = state.reason or "Pika reported that the generation failed."
             if await self.store.transition(job.id, [Status.RUNNING], pika_status=state.raw_status):
-                fresh = await self.service.fail(job, f"Pika could not make this video: {reason}")
-                await self.advance(fresh)
+                await self.end(job, f"Pika could not make this video: {reason}")
             return
         changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)
         job = await self.store.update(
@@ -232,9 +231,12 @@ class Tracker:
         minutes = self.settings.job_timeout_minutes
         reason = f"Pika did not finish this video within {minutes:g} minutes, so the bot gave up."
         if await self.store.transition(job.id, [Status.RUNNING], pika_status=job.pika_status):
-            fresh = await self.service.fail(job, reason, Status.TIMED_OUT)
-            await self.advance(fresh)
+            await self.end(job, reason, Status.TIMED_OUT)
         return True
+
+    async def end(self, job: Job, reason: str, status: Status = Status.FAILED) -> None:
+        """End a job without a video and tell its requester at once."""
+        await self.advance(await self.service.fail(job, reason, status))
 
     async def deliver(self, job: Job) -> None:
         """Post a finished job's result exactly once."""
@@ -245,15 +247,12 @@ class Tracker:
             message_id = await self.notifier.deliver(job)
         except Undeliverable as exc:
             log.warning("Job %s: undeliverable: %s", job.id, exc)
-            fresh = await self.service.fail(job, str(exc), Status.UNDELIVERABLE)
-            await self.advance(fresh)
+            await self.end(job, str(exc), Status.UNDELIVERABLE)
             return
         except DeliveryFailed as exc:
             attempts = job.delivery_attempts + 1
             if attempts >= MAX_DELIVERY_ATTEMPTS:
-                fresh = await self.service.fail(job, f"Discord kept failing: {exc}",
-                                                Status.UNDELIVERABLE)  # fmt: skip
-                await self.advance(fresh)
+                await self.end(job, f"Discord kept failing: {exc}", Status.UNDELIVERABLE)
                 return
             wait = min(self.ceiling(), 2.0 * 2**attempts)
             log.warning("Job %s: delivery failed (%s); retry in %.0fs", job.id, exc, wait)
