@@ -91,6 +91,9 @@ class Stopwatch:
         self.at[job.id] = time.monotonic()
         return len(self.at)
 
+    async def adorn(self, job: Job) -> None:
+        """Nothing to adorn."""
+
     async def tell_failure(self, job: Job) -> None:
         raise AssertionError(f"job {job.id} failed: {job.last_error}")
 

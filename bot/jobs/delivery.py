@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import tempfile
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ import discord
 import httpx
 
 from bot.jobs.controls import REACTIONS, result_view
-from bot.jobs.store import Job, Status
+from bot.jobs.store import Job
 from bot.jobs.texts import failure_text, result_embed, working_text
 from bot.jobs.tracker import DeliveryFailed, Undeliverable
 
@@ -106,12 +105,21 @@ class DiscordDelivery:
             raise DeliveryFailed(f"Discord error {exc.status}") from None
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"could not download the video ({type(exc).__name__})") from None
+        return int(message.id)
+
+    async def adorn(self, job: Job) -> None:
+        """The reactions on the result, and "done" on the request."""
+        channel = await self.channel(job)
+        if job.result_message_id is None or not isinstance(
+            channel, discord.TextChannel | discord.Thread
+        ):
+            return
+        result = channel.get_partial_message(job.result_message_id)
         for emoji in REACTIONS:
             with contextlib.suppress(discord.HTTPException):
-                await message.add_reaction(emoji)
+                await result.add_reaction(emoji)
         with contextlib.suppress(discord.HTTPException):
-            await _show_status(channel, dataclasses.replace(job, status=Status.DELIVERED))
-        return int(message.id)
+            await _show_status(channel, job)
 
     async def _send_link(
         self, channel: discord.abc.Messageable, job: Job, content: str

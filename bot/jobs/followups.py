@@ -59,7 +59,8 @@ class FollowUps:
             raise FollowUpRefused(
                 "Only the member who made this video, or a moderator, can use its controls."
             )
-        if parent.status is not Status.DELIVERED or not parent.result_url:
+        # A video that is still being posted exists already: its URL is all a follow-up needs.
+        if parent.status not in (Status.DELIVERING, Status.DELIVERED) or not parent.result_url:
             raise FollowUpRefused(f"Job `{parent.id}` has no video yet.")
         kind, request = self.request_for(action, parent)
         request, secret = self.service.prepare(request)

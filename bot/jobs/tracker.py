@@ -47,6 +47,9 @@ class Notifier(Protocol):
     async def deliver(self, job: Job) -> int:
         """Post the result; return the message id. Raise Undeliverable or DeliveryFailed."""
 
+    async def adorn(self, job: Job) -> None:
+        """After the result is recorded: add its reactions and mark the request done."""
+
     async def tell_failure(self, job: Job) -> None:
         """Tell the requester the job failed or timed out, and why."""
 
@@ -259,11 +262,16 @@ class Tracker:
             await self.store.update(job.id, delivery_attempts=attempts, last_error=str(exc),
                                     next_poll_at=self.store.clock() + wait)  # fmt: skip
             return
-        await self.store.update(
+        # Recorded before the reactions go on, so a member who reacts at once finds the job.
+        job = await self.store.update(
             job.id, status=Status.DELIVERED, result_message_id=message_id,
             finished_at=self.store.clock(),
         )  # fmt: skip
         log.info("Job %s: delivered as message %d", job.id, message_id)
+        try:
+            await self.notifier.adorn(job)
+        except Exception as exc:  # cosmetic: the video and its buttons are posted
+            log.warning("Job %s: could not add reactions: %s", job.id, exc)
 
     async def pushed(self, job: Job) -> None:
         """A webhook said this job changed: make it due now, so that the tracker's bounded

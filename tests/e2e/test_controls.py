@@ -180,3 +180,16 @@ async def test_slow_pika_does_not_make_the_command_miss_its_deadline(
     assert callback["type"] == 4
     await behave(pika, latency=0.0)
     await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
+
+
+async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    fake.rate_limit("PUT", r"/reactions/", retry_after=1.0)  # the bot's own reactions come late
+    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
+                                            {"prompt": "quick"}))  # fmt: skip
+    result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
+    fake.react(REQUESTER, result, "⏩")  # before the bot has finished with its result
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
+    press = fake.press(MODERATOR, result, button(result, "upscale"))
+    assert not ((await fake.wait_for_response(press))["data"].get("flags") or 0) & 64

@@ -40,6 +40,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.delivered: list[str] = []
+        self.adorned: list[str] = []
         self.failures: list[str] = []
         self.undeliverable: list[str] = []
         self.shown: list[int] = []
@@ -53,6 +54,9 @@ class Recorder:
             raise self.fail_with
         self.delivered.append(job.id)
         return 4242
+
+    async def adorn(self, job: Job) -> None:
+        self.adorned.append(job.id)
 
     async def tell_failure(self, job: Job) -> None:
         self.failures.append(f"{job.status.value}: {job.last_error}")
@@ -208,6 +212,7 @@ async def test_every_transition_from_sent_to_delivered(
     assert done is not None and done.status is Status.DELIVERED
     assert done.result_message_id == 4242 and done.result_url and done.result_url.endswith(".mp4")
     assert notifier.delivered == [job.id]
+    assert notifier.adorned == [job.id]  # after the result was recorded
 
 
 async def test_unknown_statuses_keep_polling_with_growing_intervals_up_to_a_ceiling(
