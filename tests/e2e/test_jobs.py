@@ -207,7 +207,7 @@ async def test_a_request_in_a_thread_is_answered_in_the_thread(
 async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twice(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
-    await behave(pika, job_seconds=4)
+    await behave(pika, job_seconds=6)
     bot = await start_bot(fake, pika, tmp_path)
     raised = fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"running": 10})
     assert (await fake.wait_for_response(raised))["data"]["content"].startswith("✅")
@@ -215,6 +215,9 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
     for interaction in interactions:
         await fake.wait_for_response(interaction)
     await wait_created(pika, 10)
+    # Killed once the bot has heard Pika's answer for all ten (a job killed mid-call is settled
+    # differently: see the crash tests in tests/unit/test_jobs.py), and before any result is posted.
+    await wait_recorded(tmp_path, 10)
     await bot.kill()
     assert results(fake) == []
     again = await start_bot(fake, pika, tmp_path)
@@ -229,6 +232,19 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
         assert len(creates) == 10  # nothing was paid for twice
     finally:
         await again.stop()
+
+
+async def wait_recorded(workdir: Path, count: int) -> None:
+    """Wait until `count` jobs in the bot's database carry the id Pika gave them."""
+    for _ in range(400):
+        with sqlite3.connect(f"file:{workdir / 'bot.sqlite3'}?mode=ro", uri=True) as db:
+            (recorded,) = db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL"
+            ).fetchone()
+        if recorded >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not record {count} Pika job ids")
 
 
 async def wait_created(pika: LocalPika, count: int) -> None:
