@@ -155,19 +155,23 @@ async def measure(count: int, push: bool) -> dict[str, Any]:
         "median": statistics.median(lags),
         "p99": lags[max(0, round(0.99 * len(lags)) - 1)],
         "calls": pika.calls / count,
+        "ticks": tracker.ticks,
     }
 
 
 async def main() -> None:
     """Print one line per N and mode, then peak memory."""
     print(f"poll interval {POLL_INTERVAL:g} s; all jobs finish at Pika at the same moment")
-    print(f"{'mode':<8} {'N':>5} {'median s':>9} {'p99 s':>8} {'Pika calls/job':>15}")
+    print(
+        f"{'mode':<8} {'N':>5} {'median s':>9} {'p99 s':>8} {'Pika calls/job':>15} "
+        f"{'store scans':>12}"
+    )
     for push in (False, True):
         for count in (10, 100, 1000):
             figures = await measure(count, push)
             mode = "push" if push else "polling"
             print(f"{mode:<8} {count:>5} {figures['median']:>9.3f} {figures['p99']:>8.3f} "
-                  f"{figures['calls']:>15.2f}")  # fmt: skip
+                  f"{figures['calls']:>15.2f} {figures['ticks']:>12}")  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.1f} MiB (whole process, stand-in Pika included)")
 

@@ -287,10 +287,10 @@ class JobStore:
             limit,
         )
 
-    async def next_due_at(self) -> float | None:
-        """When the next active job is due."""
+    async def next_due_at(self, after: float = float("-inf")) -> float | None:
+        """When the next active job due later than `after` is due (uses jobs_due)."""
         async with self._db.execute(
-            "SELECT MIN(next_poll_at) FROM jobs WHERE active = 1"
+            "SELECT MIN(next_poll_at) FROM jobs WHERE active = 1 AND next_poll_at > ?", (after,)
         ) as cursor:
             row = await cursor.fetchone()
         return float(row[0]) if row and row[0] is not None else None

@@ -24,6 +24,7 @@ from bot.pika.models import JobState, JobStatus
 log = logging.getLogger(__name__)
 
 MAX_CONCURRENT = 8
+DUE_BATCH = 200  # due jobs taken per scan of the store
 MAX_DELIVERY_ATTEMPTS = 6
 PROGRESS_EDIT_SECONDS = 3.0
 PUSHED_POLL_FACTOR = 6  # with webhook push, polling is only a safety net
@@ -78,6 +79,9 @@ class Tracker:
         self._working: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.polls = 0
+        self.ticks = 0
+        self._scanned_at = 0.0
+        self._backlog = False
 
     def wake(self) -> None:
         """Look for due jobs now (after a submission or a webhook push)."""
@@ -88,6 +92,7 @@ class Tracker:
     async def run(self) -> None:
         """Work until cancelled."""
         while True:
+            self._wake.clear()  # before the scan: a wake-up during it means scan again
             try:
                 await self.tick()
             except asyncio.CancelledError:
@@ -104,7 +109,10 @@ class Tracker:
 
     async def tick(self) -> int:
         """Start work on every due job not already being worked on; return how many."""
-        due = await self.store.due(self.store.clock(), limit=200)
+        self.ticks += 1
+        self._scanned_at = self.store.clock()
+        due = await self.store.due(self._scanned_at, limit=DUE_BATCH)
+        self._backlog = len(due) >= DUE_BATCH
         started = 0
         for job in due:
             if job.id in self._working:
@@ -117,10 +125,14 @@ class Tracker:
         return started
 
     async def _sleep_until_due(self) -> None:
-        next_due = await self.store.next_due_at()
-        delay = 1.0 if next_due is None else next_due - self.store.clock()
+        # Every job the last scan found is being worked on, and stays out of the next scan until
+        # rescheduled; so sleep until a job that was not due at that scan comes due, or a wake-up.
+        if self._backlog:  # more were due than one scan takes; the workers wake the loop
+            delay = 1.0
+        else:
+            next_due = await self.store.next_due_at(self._scanned_at)
+            delay = 1.0 if next_due is None else next_due - self.store.clock()
         delay = min(max(delay, 0.02), 1.0)
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), delay)
 
@@ -135,6 +147,8 @@ class Tracker:
             await self.store.update(job.id, next_poll_at=self.store.clock() + self.ceiling())
         finally:
             self._working.discard(job.id)
+            if self._backlog and len(self._working) <= DUE_BATCH // 2:
+                self.wake()  # half of the last batch is done: take the next
 
     # --- one step of one job ----------------------------------------------------------------
 
@@ -146,6 +160,8 @@ class Tracker:
             await self.poll(job)
         elif job.status is Status.DELIVERING:
             await self.deliver(job)
+        elif job.status is Status.DELIVERED:
+            await self.settle_delivered(job)
         elif job.status in (Status.FAILED, Status.TIMED_OUT):
             await self.notifier.tell_failure(job)
             await self.store.update(job.id, active=0)
@@ -244,7 +260,9 @@ class Tracker:
     async def deliver(self, job: Job) -> None:
         """Post a finished job's result exactly once."""
         if job.result_message_id is not None:  # posted before a crash, not yet recorded
-            await self.store.update(job.id, status=Status.DELIVERED)
+            await self.settle_delivered(
+                await self.store.update(job.id, status=Status.DELIVERED, active=1)
+            )
             return
         try:
             message_id = await self.notifier.deliver(job)
@@ -262,16 +280,22 @@ class Tracker:
             await self.store.update(job.id, delivery_attempts=attempts, last_error=str(exc),
                                     next_poll_at=self.store.clock() + wait)  # fmt: skip
             return
-        # Recorded before the reactions go on, so a member who reacts at once finds the job.
+        # Recorded before the reactions go on, so a member who reacts at once finds the job;
+        # active until they are on, so a crash in between adds them after the restart.
         job = await self.store.update(
-            job.id, status=Status.DELIVERED, result_message_id=message_id,
+            job.id, status=Status.DELIVERED, result_message_id=message_id, active=1,
             finished_at=self.store.clock(),
         )  # fmt: skip
         log.info("Job %s: delivered as message %d", job.id, message_id)
+        await self.settle_delivered(job)
+
+    async def settle_delivered(self, job: Job) -> None:
+        """Put the reactions on a posted result and "done" on its request; then rest."""
         try:
             await self.notifier.adorn(job)
         except Exception as exc:  # cosmetic: the video and its buttons are posted
             log.warning("Job %s: could not add reactions: %s", job.id, exc)
+        await self.store.update(job.id, active=0)
 
     async def pushed(self, job: Job) -> None:
         """A webhook said this job changed: make it due now, so that the tracker's bounded

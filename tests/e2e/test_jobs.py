@@ -283,6 +283,27 @@ async def test_a_post_that_reached_discord_before_a_crash_is_not_repeated(
         await bot.stop()
 
 
+async def test_a_result_whose_reactions_a_crash_cut_off_gets_them_after_the_restart(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    bot = await start_bot(fake, pika, tmp_path)
+    await fake.wait_for_response(generate(fake, "bare fox"))
+    result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the reactions")
+    await bot.stop()
+    # The crash: the result was posted and recorded, but its reactions never went on.
+    result.reactions.clear()
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        db.execute("UPDATE jobs SET active = 1, next_poll_at = 0")
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for(lambda: len(result.reactions) == 3, what="the reactions again")
+        assert sorted(result.reactions) == sorted(["⏩", "⬆️", "🔁"])
+        assert len(results(fake)) == 1  # the video itself is not posted again
+    finally:
+        await bot.stop()
+
+
 async def test_a_channel_that_forbids_the_bot_gives_an_undeliverable_job_and_a_dm(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

@@ -123,6 +123,20 @@ async def test_the_trackers_query_uses_its_index(tmp_path: Path) -> None:
     await store.close()
 
 
+async def test_the_tracker_sleeps_until_the_next_job_not_already_due(
+    parts: tuple[JobStore, JobService, Tracker, Recorder, Clock],
+) -> None:
+    store, service, _, _, clock = parts
+    soon = await service.create("generate", fox(), ORIGIN)
+    later = await service.create("generate", fox(), ORIGIN)
+    await store.update(soon.id, next_poll_at=clock.now - 1)  # due, so being worked on
+    await store.update(later.id, next_poll_at=clock.now + 5)
+    assert await store.next_due_at() == clock.now - 1
+    assert await store.next_due_at(after=clock.now) == clock.now + 5
+    await store.update(later.id, status=Status.DELIVERED)  # inactive: never due
+    assert await store.next_due_at(after=clock.now) is None
+
+
 async def test_a_job_is_written_before_pika_is_called(
     parts: tuple[JobStore, JobService, Tracker, Recorder, Clock], local: LocalPika
 ) -> None:
@@ -320,8 +334,26 @@ async def test_a_result_posted_before_a_crash_is_not_posted_again(
                                 result_url="https://x/a.mp4")  # fmt: skip
     await tracker.deliver(posted)
     final = await store.get(job.id)
-    assert final is not None and final.status is Status.DELIVERED
+    assert final is not None and final.status is Status.DELIVERED and not final.active
     assert notifier.delivered == []
+    assert notifier.adorned == [job.id]
+
+
+async def test_a_result_recorded_just_before_a_crash_gets_its_reactions_after_it(
+    parts: tuple[JobStore, JobService, Tracker, Recorder, Clock],
+) -> None:
+    store, service, tracker, notifier, clock = parts
+    job = await service.submit("generate", fox(), ORIGIN)
+    # The crash: the result was posted and recorded, its reactions never added.
+    await store.update(job.id, status=Status.DELIVERED, active=1, result_message_id=99,
+                       result_url="https://x/a.mp4", next_poll_at=clock.now)  # fmt: skip
+    await tracker.tick()
+    await asyncio.sleep(0.2)
+    assert notifier.adorned == [job.id]
+    assert notifier.delivered == []  # not posted again
+    final = await store.get(job.id)
+    assert final is not None and final.status is Status.DELIVERED and not final.active
+    assert await tracker.tick() == 0
 
 
 # --- follow-ups ------------------------------------------------------------------------------
