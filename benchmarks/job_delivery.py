@@ -91,6 +91,10 @@ class Stopwatch:
         self.at[job.id] = time.monotonic()
         return len(self.at)
 
+    async def find_posted(self, job: Job) -> int | None:
+        """Never posted before."""
+        return None
+
     async def adorn(self, job: Job) -> None:
         """Nothing to adorn."""
 

@@ -21,6 +21,11 @@ BUTTONS: tuple[tuple[str, str, str, discord.ButtonStyle], ...] = (
 )
 
 
+def control_id(action: str, job_id: str) -> str:
+    """The custom_id of a result's button."""
+    return f"pika:{action}:{job_id}"
+
+
 class ControlButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"pika:(?P<action>extend|upscale|reroll|info):(?P<job>[a-z0-9]{10})",
@@ -31,7 +36,7 @@ class ControlButton(
         label, emoji, style = next((b[1], b[2], b[3]) for b in BUTTONS if b[0] == action)
         super().__init__(
             discord.ui.Button(
-                label=label, emoji=emoji, style=style, custom_id=f"pika:{action}:{job_id}"
+                label=label, emoji=emoji, style=style, custom_id=control_id(action, job_id)
             )
         )
         self.action = action

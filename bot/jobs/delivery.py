@@ -12,7 +12,7 @@ from typing import Any
 import discord
 import httpx
 
-from bot.jobs.controls import REACTIONS, result_view
+from bot.jobs.controls import REACTIONS, control_id, result_view
 from bot.jobs.store import Job
 from bot.jobs.texts import failure_text, result_embed, working_text
 from bot.jobs.tracker import DeliveryFailed, Undeliverable
@@ -20,6 +20,7 @@ from bot.jobs.tracker import DeliveryFailed, Undeliverable
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 MENTION_USERS = discord.AllowedMentions(everyone=False, roles=False, users=True)
 
@@ -107,6 +108,24 @@ class DiscordDelivery:
             raise DeliveryFailed(f"could not download the video ({type(exc).__name__})") from None
         return int(message.id)
 
+    async def find_posted(self, job: Job) -> int | None:
+        """The result an earlier attempt got into the channel, found by its Info button.
+
+        Discord dedupes a retried post by its nonce for a few minutes only; the channel's recent
+        history covers a longer gap (a bot down for an hour). Without Read Message History the
+        nonce is all there is, and the post goes ahead.
+        """
+        channel = await self.channel(job)
+        me = self.client.user
+        marker = control_id("info", job.id)
+        try:
+            async for message in channel.history(limit=HISTORY_LOOKBACK):
+                if me is not None and message.author.id == me.id and _carries(message, marker):
+                    return int(message.id)
+        except discord.HTTPException as exc:
+            log.info("Job %s: could not read the channel's history (%s)", job.id, exc.status)
+        return None
+
     async def adorn(self, job: Job) -> None:
         """The reactions on the result, and "done" on the request."""
         channel = await self.channel(job)
@@ -174,6 +193,15 @@ def _reply_to(job: Job) -> Any:
         return None
     return discord.MessageReference(
         message_id=job.status_message_id, channel_id=job.channel_id, fail_if_not_exists=False
+    )
+
+
+def _carries(message: discord.Message, custom_id: str) -> bool:
+    """Whether one of the message's buttons has this custom_id."""
+    return any(
+        getattr(item, "custom_id", None) == custom_id
+        for row in message.components
+        for item in getattr(row, "children", [row])
     )
 
 

@@ -48,6 +48,9 @@ class Notifier(Protocol):
     async def deliver(self, job: Job) -> int:
         """Post the result; return the message id. Raise Undeliverable or DeliveryFailed."""
 
+    async def find_posted(self, job: Job) -> int | None:
+        """The result message an earlier attempt may have posted, if it can be found."""
+
     async def adorn(self, job: Job) -> None:
         """After the result is recorded: add its reactions and mark the request done."""
 
@@ -264,20 +267,27 @@ class Tracker:
                 await self.store.update(job.id, status=Status.DELIVERED, active=1)
             )
             return
+        # Each attempt is recorded before it is made: the next one (after a crash, or a failure
+        # that may have come after Discord took the post) then looks for the post first.
+        attempt = job.delivery_attempts + 1
+        job = await self.store.update(job.id, delivery_attempts=attempt)
         try:
-            message_id = await self.notifier.deliver(job)
+            message_id = await self.notifier.find_posted(job) if attempt > 1 else None
+            if message_id is None:
+                message_id = await self.notifier.deliver(job)
+            else:
+                log.info("Job %s: its result was already posted", job.id)
         except Undeliverable as exc:
             log.warning("Job %s: undeliverable: %s", job.id, exc)
             await self.end(job, str(exc), Status.UNDELIVERABLE)
             return
         except DeliveryFailed as exc:
-            attempts = job.delivery_attempts + 1
-            if attempts >= MAX_DELIVERY_ATTEMPTS:
+            if attempt >= MAX_DELIVERY_ATTEMPTS:
                 await self.end(job, f"Discord kept failing: {exc}", Status.UNDELIVERABLE)
                 return
-            wait = min(self.ceiling(), 2.0 * 2**attempts)
+            wait = min(self.ceiling(), 2.0 * 2**attempt)
             log.warning("Job %s: delivery failed (%s); retry in %.0fs", job.id, exc, wait)
-            await self.store.update(job.id, delivery_attempts=attempts, last_error=str(exc),
+            await self.store.update(job.id, last_error=str(exc),
                                     next_poll_at=self.store.clock() + wait)  # fmt: skip
             return
         # Recorded before the reactions go on, so a member who reacts at once finds the job;

@@ -127,6 +127,7 @@ class FakeDiscord:
         self.resumes = 0
         self.heartbeats = 0
         self.upload_limit = DEFAULT_UPLOAD_LIMIT
+        self.nonce_seconds = 300.0  # how long a nonce dedupes posts ("a few minutes")
         self.rate_limits: list[tuple[str, re.Pattern[str], float]] = []
         self.blocked_dms: set[int] = set()
         self.heartbeat_ms = heartbeat_ms
@@ -247,6 +248,7 @@ class FakeDiscord:
         )
         r.add_get(f"{API}/channels/{{cid}}", self._get_channel)
         r.add_post(f"{API}/channels/{{cid}}/messages", self._post_message)
+        r.add_get(f"{API}/channels/{{cid}}/messages", self._list_messages)
         r.add_get(f"{API}/channels/{{cid}}/messages/{{mid}}", self._get_message)
         r.add_patch(f"{API}/channels/{{cid}}/messages/{{mid}}", self._edit_message)
         r.add_delete(f"{API}/channels/{{cid}}/messages/{{mid}}", self._delete_message)
@@ -432,7 +434,13 @@ class FakeDiscord:
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             for old in self.messages.values():
-                if old.channel_id == channel.id and old.nonce == nonce and not old.deleted:
+                fresh = time.monotonic() - old.created <= self.nonce_seconds
+                if (
+                    old.channel_id == channel.id
+                    and old.nonce == nonce
+                    and fresh
+                    and not old.deleted
+                ):
                     return jsonify(self._message_json(old))
         reference = body.get("message_reference")
         if reference:
@@ -451,6 +459,28 @@ class FakeDiscord:
         if message is None or message.deleted or message.channel_id != channel.id:
             return error(404, 10008, "Unknown Message")
         return message
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        """A channel's history, newest first (`limit`, `before`, `after`), as Discord pages it."""
+        channel = self._channel(request)
+        if isinstance(channel, web.Response):
+            return channel
+        if channel.forbidden or channel.history_hidden:
+            return error(403, 50001, "Missing Access")
+        query = request.query
+        limit = int(query.get("limit", "50"))
+        if not 1 <= limit <= 100:
+            return form_error({"limit": "Must be between 1 and 100."})
+        before = int(query.get("before", str(2**63)))
+        after = int(query.get("after", "0"))
+        found = [
+            m for m in self.messages.values()
+            if m.channel_id == channel.id and not m.deleted and after < m.id < before
+        ]  # fmt: skip
+        page = found[:limit] if "after" in query else found[-limit:]
+        # Discord sends a nonce back only in the answer to the post that carried it.
+        listed = [self._message_json(m) for m in reversed(page)]
+        return jsonify([{k: v for k, v in m.items() if k != "nonce"} for m in listed])
 
     async def _get_message(self, request: web.Request) -> web.Response:
         message = self._message(request)

@@ -103,6 +103,7 @@ class Channel:
     recipient: int | None = None
     deleted: bool = False
     forbidden: bool = False
+    history_hidden: bool = False  # the bot lacks Read Message History here
 
     def json(self, users: dict[int, User]) -> dict[str, Any]:
         """The channel object."""

@@ -16,7 +16,7 @@ from bot.guardrails import Guardrails, SettingsStore
 from bot.jobs.followups import FollowUpRefused, FollowUps
 from bot.jobs.service import INTERRUPTED, JobService, Origin
 from bot.jobs.store import Job, JobStore, Status
-from bot.jobs.tracker import DeliveryFailed, Tracker, Undeliverable
+from bot.jobs.tracker import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Tracker, Undeliverable
 from bot.pika.client import PikaClient
 from bot.pika.local.server import LocalPika, running_local_pika
 from bot.pika.models import Generate10Request, JobState, JobStatus, Options
@@ -45,6 +45,8 @@ class Recorder:
         self.undeliverable: list[str] = []
         self.shown: list[int] = []
         self.fail_with: Exception | None = None
+        self.looked: list[str] = []
+        self.posted_before: int | None = None
 
     async def progress(self, job: Job) -> None:
         self.shown.append(job.progress)
@@ -54,6 +56,10 @@ class Recorder:
             raise self.fail_with
         self.delivered.append(job.id)
         return 4242
+
+    async def find_posted(self, job: Job) -> int | None:
+        self.looked.append(job.id)
+        return self.posted_before
 
     async def adorn(self, job: Job) -> None:
         self.adorned.append(job.id)
@@ -322,7 +328,28 @@ async def test_discord_trouble_retries_delivery_a_bounded_number_of_times(
         await tracker.deliver(current)
     final = await store.get(job.id)
     assert final is not None and final.status is Status.UNDELIVERABLE
-    assert final.delivery_attempts == 5 and notifier.undeliverable == [job.id]
+    assert final.delivery_attempts == MAX_DELIVERY_ATTEMPTS == 6
+    assert notifier.undeliverable == [job.id]
+    assert notifier.looked == [job.id] * 5  # before every retry, for a post that got through
+
+
+async def test_a_retry_finds_a_post_that_got_through_and_does_not_post_again(
+    parts: tuple[JobStore, JobService, Tracker, Recorder, Clock], local: LocalPika
+) -> None:
+    store, service, tracker, notifier, _ = parts
+    notifier.fail_with = DeliveryFailed("Discord error 504")  # the post may have got through
+    job = await rendered(local, await service.submit("generate", fox(), ORIGIN))
+    await tracker.poll(job)
+    assert notifier.looked == []  # a first attempt has nothing to look for
+    notifier.fail_with, notifier.posted_before = None, 77
+    current = await store.get(job.id)
+    assert current is not None and current.status is Status.DELIVERING
+    await tracker.deliver(current)
+    final = await store.get(job.id)
+    assert final is not None and final.status is Status.DELIVERED
+    assert final.result_message_id == 77 and not final.active
+    assert notifier.delivered == [] and notifier.looked == [job.id]
+    assert notifier.adorned == [job.id]
 
 
 async def test_a_result_posted_before_a_crash_is_not_posted_again(
