@@ -4,7 +4,7 @@ Every entry point (command, button, reaction, context menu) creates its job insi
 `Guardrails.admitted(ask)`. The gate holds a per-server lock from the checks until the job row
 is written, so counts are exact under concurrency: twenty simultaneous asks by one member with a
 cap of two create exactly two jobs. A refusal says which limit and, where it has one, when it
-resets. Days are UTC days.
+resets. A quota day runs from midnight to midnight in the server's time zone (UTC unless set).
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import aiosqlite
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -54,6 +56,21 @@ class GuildSettings(BaseModel):
     paid_features: bool = True
     defaults: DefaultOptions = Field(default_factory=DefaultOptions)
     log_channel: int | None = None
+    timezone: str = "UTC"  # where a quota day starts and ends
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        name = name.strip()
+        name = _zone_names().get(name.lower(), name)  # "europe/paris" means Europe/Paris
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"{name!r} is not a time zone; use a name such as Europe/Paris, "
+                "America/New_York or UTC"
+            ) from None
+        return name
 
     @field_validator("blocked_patterns")
     @classmethod
@@ -169,10 +186,22 @@ def _text(value: Any) -> str:
     return json.dumps(value)
 
 
-def day_start(now: float) -> datetime:
-    """Midnight UTC of the day `now` falls in."""
-    moment = datetime.fromtimestamp(now, UTC)
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every time zone name this machine knows, by its lower-case spelling."""
+    return {zone.lower(): zone for zone in available_timezones()} | {"utc": "UTC"}
+
+
+def day_start(now: float, timezone: str = "UTC") -> datetime:
+    """Midnight, in `timezone`, of the day `now` falls in."""
+    moment = datetime.fromtimestamp(now, ZoneInfo(timezone))
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_day(start: datetime) -> datetime:
+    """The midnight after `start` (wall-clock arithmetic: a day of 23 or 25 hours at a DST
+    change still ends at midnight)."""
+    return start + timedelta(days=1)
 
 
 class Guardrails:
@@ -214,20 +243,20 @@ class Guardrails:
                 f"You already have {running} job(s) running; the limit here is "
                 f"{s.max_running_per_user} at a time. Try again when one finishes."
             )
-        start = day_start(now)
-        resets = f"<t:{int((start + timedelta(days=1)).timestamp())}:R>"
+        start = day_start(now, s.timezone)
+        resets = f"<t:{int(next_day(start).timestamp())}:R> (midnight {s.timezone})"
         mine = await self.jobs.count_since(ask.guild_id, start.timestamp(), ask.user_id)
         if mine >= s.daily_quota_per_user:
             raise Refusal(
                 f"You have used your {s.daily_quota_per_user} job(s) for today; "
-                f"the quota resets {resets} (midnight UTC)."
+                f"the quota resets {resets}."
             )
         if s.daily_quota_server is not None:
             total = await self.jobs.count_since(ask.guild_id, start.timestamp())
             if total >= s.daily_quota_server:
                 raise Refusal(
                     f"This server has used its {s.daily_quota_server} job(s) for today; "
-                    f"the quota resets {resets} (midnight UTC)."
+                    f"the quota resets {resets}."
                 )
         if s.cooldown_seconds:
             last = await self.jobs.last_created(ask.guild_id, ask.user_id)
@@ -241,7 +270,7 @@ class Guardrails:
     async def usage(self, guild_id: int | None, user_id: int) -> Usage:
         """What a member (and the server) used today."""
         s = await self.settings.get(guild_id)
-        start = day_start(self.jobs.clock())
+        start = day_start(self.jobs.clock(), s.timezone)
         return Usage(
             today=await self.jobs.count_since(guild_id, start.timestamp(), user_id),
             quota=s.daily_quota_per_user,
@@ -249,5 +278,5 @@ class Guardrails:
             server_today=await self.jobs.count_since(guild_id, start.timestamp()),
             server_quota=s.daily_quota_server,
             server_running=len(await self.jobs.running_jobs(guild_id)),
-            resets_at=start + timedelta(days=1),
+            resets_at=next_day(start),
         )

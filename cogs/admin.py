@@ -92,6 +92,7 @@ class Admin(commands.GroupCog, group_name="pika-admin",
             f"**Extend and upscale:** {'allowed' if s.paid_features else 'off'}",
             f"**Default video options:** {defaults or 'none'}",
             f"**Log channel:** {f'<#{s.log_channel}>' if s.log_channel else 'none'}",
+            f"**Quota day:** midnight to midnight, {s.timezone}",
         ])  # fmt: skip
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -139,6 +140,14 @@ class Admin(commands.GroupCog, group_name="pika-admin",
         if cooldown is not None:
             changes["cooldown_seconds"] = cooldown
         await self.change(interaction, **changes)
+
+    @app_commands.command(description="The time zone whose midnight starts a new quota day")
+    @app_commands.describe(zone="A time zone name such as Europe/Paris, America/New_York or UTC")
+    async def timezone(
+        self, interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]
+    ) -> None:
+        """Timezone."""
+        await self.change(interaction, timezone=zone)
 
     @app_commands.command(description="Block words or patterns in prompts")
     @app_commands.describe(add="A word or regular expression to block", remove="One to unblock")

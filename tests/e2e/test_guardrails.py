@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess
@@ -138,6 +141,26 @@ async def test_the_daily_quota_resets_at_the_day_boundary(
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         db.execute("UPDATE jobs SET created_at = created_at - 86400")
     await delivered(fake, "a new day")
+
+
+async def test_a_server_counts_quota_days_in_its_own_time_zone(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    wrong = await admin(fake, "timezone", {"zone": "Mars/Olympus"})
+    assert "timezone: 'Mars/Olympus' is not a time zone; use a name such as Europe/Paris" in wrong
+    assert "`timezone`: `UTC` → `Asia/Tokyo`" in await admin(
+        fake, "timezone", {"zone": "asia/tokyo"}
+    )
+    assert "**Quota day:** midnight to midnight, Asia/Tokyo" in await admin(fake, "show")
+    await admin(fake, "limits", {"daily_member": 1})
+    await delivered(fake)
+    refusal = await by_command(fake)
+    assert "(midnight Asia/Tokyo)" in refusal
+    found = re.search(r"resets <t:(\d+):R>", refusal)
+    assert found is not None
+    resets = datetime.fromtimestamp(int(found[1]), ZoneInfo("Asia/Tokyo"))
+    assert (resets.hour, resets.minute) == (0, 0)
+    assert 0 < resets.timestamp() - time.time() <= 86_400
 
 
 async def test_a_member_without_manage_server_cannot_change_settings(

@@ -120,6 +120,41 @@ async def test_daily_quota_per_member_resets_at_midnight_utc(
     assert "used your 1 job(s)" in await refused(g, store)
 
 
+async def test_a_server_in_another_time_zone_gets_a_new_day_at_its_own_midnight(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, clock = gate
+    clock.now = datetime(2026, 11, 24, 22, 30, tzinfo=UTC).timestamp()  # 23:30 in Paris
+    await g.settings.change(GUILD, ADMIN, daily_quota_per_user=1, max_running_per_user=50,
+                            timezone="europe/paris")  # fmt: skip
+    assert (await g.settings.get(GUILD)).timezone == "Europe/Paris"
+    await admit(g, store)
+    paris_midnight = int(datetime(2026, 11, 24, 23, 0, tzinfo=UTC).timestamp())
+    assert f"resets <t:{paris_midnight}:R> (midnight Europe/Paris)" in await refused(g, store)
+    clock.now += 31 * 60  # 00:01 in Paris, still 23:01 the day before in UTC
+    await admit(g, store)
+    assert (await g.usage(GUILD, USER)).today == 1
+
+
+async def test_a_quota_day_spanning_a_clock_change_still_ends_at_midnight(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, _, clock = gate
+    await g.settings.change(GUILD, ADMIN, timezone="America/New_York")
+    clock.now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC).timestamp()  # clocks went back at 2:00
+    use = await g.usage(GUILD, USER)
+    assert use.resets_at.timestamp() == datetime(2026, 11, 2, 5, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../etc/passwd", "Europe"])
+async def test_an_unknown_time_zone_is_refused_with_examples(
+    gate: tuple[Guardrails, JobStore, Clock], zone: str
+) -> None:
+    with pytest.raises(ValueError, match="is not a time zone; use a name such as Europe/Paris"):
+        await gate[0].settings.change(GUILD, ADMIN, timezone=zone)
+    assert (await gate[0].settings.get(GUILD)).timezone == "UTC"
+
+
 async def test_daily_quota_for_the_server(gate: tuple[Guardrails, JobStore, Clock]) -> None:
     g, store, clock = gate
     await g.settings.change(GUILD, ADMIN, daily_quota_server=2, max_running_per_user=50)
