@@ -214,10 +214,10 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
     interactions = [generate(fake, f"fox number {n}") for n in range(10)]
     for interaction in interactions:
         await fake.wait_for_response(interaction)
-    await wait_created(pika, 10)
+    await fake.wait_for(lambda: len(pika.jobs) >= 10, what="ten jobs at Pika")
     # Killed once the bot has heard Pika's answer for all ten (a job killed mid-call is settled
     # differently: see the crash tests in tests/unit/test_jobs.py), and before any result is posted.
-    await wait_recorded(tmp_path, 10)
+    await fake.wait_for(lambda: recorded(tmp_path) >= 10, what="ten Pika ids in the database")
     await bot.kill()
     assert results(fake) == []
     again = await start_bot(fake, pika, tmp_path)
@@ -234,26 +234,11 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
         await again.stop()
 
 
-async def wait_recorded(workdir: Path, count: int) -> None:
-    """Wait until `count` jobs in the bot's database carry the id Pika gave them."""
-    for _ in range(400):
-        with sqlite3.connect(f"file:{workdir / 'bot.sqlite3'}?mode=ro", uri=True) as db:
-            (recorded,) = db.execute(
-                "SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL"
-            ).fetchone()
-        if recorded >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the bot did not record {count} Pika job ids")
-
-
-async def wait_created(pika: LocalPika, count: int) -> None:
-    for _ in range(400):
-        creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
-        if len(creates) >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"Pika did not receive {count} jobs")
+def recorded(workdir: Path) -> int:
+    """How many jobs in the bot's database carry the id Pika gave them."""
+    with sqlite3.connect(f"file:{workdir / 'bot.sqlite3'}?mode=ro", uri=True) as db:
+        (count,) = db.execute("SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL").fetchone()
+    return int(count)
 
 
 @pytest.mark.parametrize(
