@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import Settings
 from bot.jobs.service import JobService, Origin
-from bot.jobs.store import Job, JobStore
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
 from bot.pika.client import PikaClient
 from bot.pika.models import Generate10Request, Options
+from bot.storage import Job, open_storage
 
 POLL_INTERVAL = 2.0
 
@@ -121,10 +121,12 @@ async def measure(count: int, push: bool) -> dict[str, Any]:
             probe, hook_port = await serve(web.Application())
             await probe.cleanup()
         settings = Settings(
-            poll_interval_seconds=POLL_INTERVAL, job_timeout_minutes=30,
+            poll_interval_seconds=POLL_INTERVAL,
+            job_timeout_minutes=30,
             webhook_public_url=f"http://127.0.0.1:{hook_port}" if push else None,
-        )  # fmt: skip
-        store = await JobStore.open(Path(tmp) / "bench.sqlite3")
+        )
+        storage = await open_storage(Path(tmp) / "bench.sqlite3")
+        store = storage.jobs
         stopwatch = Stopwatch()
         async with PikaClient("bench", f"http://127.0.0.1:{port}") as client:
             service = JobService(store, client, settings)
@@ -138,7 +140,8 @@ async def measure(count: int, push: bool) -> dict[str, Any]:
 
             async def submit() -> None:
                 async with slots:
-                    await service.submit("generate", request, Origin(1, 2, 3))
+                    job = await service.create("generate", request, Origin(1, 2, 3))
+                    await service.send(job.id)
 
             await asyncio.gather(*[submit() for _ in range(count)])
             loop = asyncio.create_task(tracker.run())
@@ -152,7 +155,7 @@ async def measure(count: int, push: bool) -> dict[str, Any]:
             await tracker.stop()
             if receiver is not None:
                 await receiver.stop()
-        await store.close()
+        await storage.close()
     await runner.cleanup()
     lags = sorted(at - pika.finish_at for at in stopwatch.at.values())
     return {
@@ -174,8 +177,10 @@ async def main() -> None:
         for count in (10, 100, 1000):
             figures = await measure(count, push)
             mode = "push" if push else "polling"
-            print(f"{mode:<8} {count:>5} {figures['median']:>9.3f} {figures['p99']:>8.3f} "
-                  f"{figures['calls']:>15.2f} {figures['ticks']:>12}")  # fmt: skip
+            print(
+                f"{mode:<8} {count:>5} {figures['median']:>9.3f} {figures['p99']:>8.3f} "
+                f"{figures['calls']:>15.2f} {figures['ticks']:>12}"
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:.1f} MiB (whole process, stand-in Pika included)")
 

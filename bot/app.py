@@ -15,25 +15,23 @@ import httpx
 from discord.ext import commands
 
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
+from bot.discord.delivery import DiscordDelivery
+from bot.discord.results import ControlButton
 from bot.discord_target import point_discord_at
-from bot.guardrails import Guardrails, SettingsStore
+from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
-from bot.jobs.controls import ControlButton
-from bot.jobs.delivery import DiscordDelivery
-from bot.jobs.followups import FollowUps
 from bot.jobs.service import JobService
-from bot.jobs.store import JobStore
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
 from bot.logging_setup import configure_logging
 from bot.pika.client import PikaClient
+from bot.storage import Storage, open_storage
+from bot.submit import Submissions
 
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start-up, in order.
-EXTENSIONS: tuple[str, ...] = (
-    "cogs.errors", "cogs.help", "cogs.pika", "cogs.controls", "cogs.admin",
-)  # fmt: skip
+EXTENSIONS = ("cogs.errors", "cogs.help", "cogs.pika", "cogs.controls", "cogs.admin")
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 EXIT_OK = 0
@@ -44,12 +42,12 @@ EXIT_CONFIG = 2
 class PikaBot(commands.Bot):
     """The Discord client: loads the cogs, syncs the commands, and holds shared services."""
 
-    store: JobStore
+    storage: Storage
     jobs: JobService
     tracker: Tracker
-    follow_ups: FollowUps
-    guild_settings: SettingsStore
+    server_settings: ServerSettings
     guardrails: Guardrails
+    submissions: Submissions
 
     def __init__(self, settings: Settings, pika: PikaClient) -> None:
         intents = discord.Intents.default()
@@ -58,6 +56,7 @@ class PikaBot(commands.Bot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
+            # Results and failures mention their requester; nothing ever pings a role or @everyone.
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
         )
         self.settings = settings
@@ -67,25 +66,29 @@ class PikaBot(commands.Bot):
         self._tracker_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        self.store = await JobStore.open(self.settings.database_path)
-        self.jobs = JobService(self.store, self.pika, self.settings, wake=self._wake_tracker)
-        self.tracker = Tracker(
-            self.store, self.pika, self.jobs, DiscordDelivery(self, self.downloads), self.settings
-        )
-        self.guild_settings = SettingsStore(self.store.db, self.store.clock)
-        self.guardrails = Guardrails(self.store, self.guild_settings)
-        self.follow_ups = FollowUps(self.store, self.jobs, self.guardrails)
+        self.storage = await open_storage(self.settings.database_path)
+        store = self.storage.jobs
+        self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
+        delivery = DiscordDelivery(self, self.downloads)
+        self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
+        self.server_settings = ServerSettings(self.storage.guild_settings)
+        self.guardrails = Guardrails(store, self.server_settings)
+        self.submissions = Submissions(store, self.server_settings, self.guardrails, self.jobs)
         unsent, interrupted = await self.jobs.settle_interrupted()
         if unsent or interrupted:
-            log.warning("Resuming: %d unsent job(s) will be sent; %d interrupted job(s) failed "
-                        "without re-sending", unsent, interrupted)  # fmt: skip
+            log.warning(
+                "Resuming: %d unsent job(s) will be sent; %d interrupted job(s) failed "
+                "without re-sending",
+                unsent,
+                interrupted,
+            )
         self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()
         if self.settings.webhook_public_url is not None:
             host, port = self.settings.webhook_host_port
-            self.webhooks = WebhookReceiver(self.store, self.tracker, host, port)
+            self.webhooks = WebhookReceiver(store, self.tracker, host, port)
             await self.webhooks.start()
         self._tracker_task = asyncio.create_task(self._run_tracker())
         if self.application_id:
@@ -110,8 +113,8 @@ class PikaBot(commands.Bot):
             await self.webhooks.stop()
         await super().close()
         await self.downloads.aclose()
-        if hasattr(self, "store"):
-            await self.store.close()
+        if hasattr(self, "storage"):
+            await self.storage.close()
 
     async def sync_commands(self) -> None:
         """Sync to DISCORD_GUILD_ID when set (instant), else globally."""

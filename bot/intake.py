@@ -1,46 +1,74 @@
 """Member input -> validated Pika request, with every problem named after the command option.
 
-Cogs collect option values and attachments; this module pairs each media option with its
-`_url` twin, checks attachments' kinds, builds the vendor body (taking a known result's prompt
-and options as defaults), and validates it with the Pika models. Nothing here talks to Discord
-or Pika, so every rule is testable with plain values.
+Cogs pass option values by their option names: plain values, attachments as `Media`, typed URLs
+in each media option's `_url` twin. This module pairs each media option with its twin, checks
+attachments' kinds, builds the vendor body in layers (Pika's example options < the server's
+defaults < a known result's options < the member's values), and validates it with the Pika
+models. Vendor field errors come back named after options: the same table maps both ways. It
+imports neither Discord nor the network client, so every rule is testable with plain values.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.jobs.service import KINDS
-from bot.jobs.store import Job
+from pydantic.alias_generators import to_camel
+
+from bot.errors import InputError, Problem
 from bot.pika.errors import InvalidRequest
+from bot.pika.kinds import kind as kind_of
 from bot.pika.media import CONTENT_TYPES, EXTENSIONS, RULES, MediaFacts, MediaKind, extension_of
-from bot.pika.models import PikaRequestModel
+from bot.pika.models import Options, PikaRequestModel
+from bot.storage import Job
 
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "aspect_ratio": "16:9", "frame_rate": 24, "motion": 1, "guidance_scale": 12,
-}  # fmt: skip
+# The common video options, and where each sits inside the vendor's `options`.
+VIDEO_OPTIONS: dict[str, str] = {
+    "aspect_ratio": "aspectRatio",
+    "frame_rate": "frameRate",
+    "motion": "parameters.motion",
+    "guidance_scale": "parameters.guidanceScale",
+    "negative_prompt": "parameters.negativePrompt",
+    "seed": "parameters.seed",
+    "zoom": "camera.zoom",
+    "pan": "camera.pan",
+    "tilt": "camera.tilt",
+    "rotate": "camera.rotate",
+}
+# Options whose vendor field is not simply the option's name in camelCase.
+FIELDS: dict[str, str] = {
+    "prompt": "promptText",
+    "swap_prompt": "swapPrompt",
+    "speech_start": "speechStart",
+    "speech_end": "speechEnd",
+    "effect": "pikaffect",
+    "mode": "ingredientsMode",
+    "x": "area.x",
+    "y": "area.y",
+    "width": "area.width",
+    "height": "area.height",
+} | {name: f"options.{path}" for name, path in VIDEO_OPTIONS.items()}
+# Vendor field -> option, for naming a vendor rule after what the member typed.
+OPTION_NAMES: dict[str, str] = {v: k for k, v in FIELDS.items()} | {"area": "x, y, width, height"}
 
-# Vendor field -> the command option a member typed.
-OPTION_NAMES: dict[str, str] = {
-    "promptText": "prompt", "swapPrompt": "swap_prompt", "pikaffect": "effect",
-    "ingredientsMode": "mode", "speechStart": "speech_start", "speechEnd": "speech_end",
-    "options.aspectRatio": "aspect_ratio", "options.frameRate": "frame_rate",
-    "options.parameters.motion": "motion", "options.parameters.guidanceScale": "guidance_scale",
-    "options.parameters.negativePrompt": "negative_prompt", "options.parameters.seed": "seed",
-    "options.camera.zoom": "zoom", "options.camera.pan": "pan", "options.camera.tilt": "tilt",
-    "options.camera.rotate": "rotate", "area.x": "x", "area.y": "y", "area.width": "width",
-    "area.height": "height", "area": "x, y, width, height",
-}  # fmt: skip
-
-
-class InputError(ValueError):
-    """Bad input; each line names an option and its rule."""
-
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("\n".join(lines))
+# Media options (and `ingredient_<n>`), by the kind of media they take.
+MEDIA_KINDS: dict[str, MediaKind] = {
+    "image": MediaKind.IMAGE,
+    "video": MediaKind.VIDEO,
+    "speech": MediaKind.SPEECH,
+    "ingredient": MediaKind.IMAGE,
+}
+INGREDIENT = re.compile(r"ingredient_([1-9])")
+# The bot's own rules on top of Pika's: media that must be given, one of several at least.
+REQUIRED_MEDIA: dict[str, tuple[str, ...]] = {"ingredients": ("ingredient_1",)}
+ONE_OF_MEDIA: dict[str, tuple[str, ...]] = {"pikaffect": ("image", "video")}
+# Commands that work on an existing video: a video of ours lends its prompt and options.
+INHERITS = frozenset({"reprompt", "edit", "inpaint", "outpaint", "extend"})
+# Commands whose job records the result of ours it works on (and uses that video's length).
+WORKS_ON_RESULT = INHERITS | {"upscale", "lipsync"}
+DEFAULT_SPEECH_SECONDS = 3.0  # a lip sync's span when the video's length is unknown
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,123 @@ class Media:
     content_type: str | None = None
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A member's request before it meets Pika's rules: option values, media paired."""
+
+    kind: str
+    values: dict[str, Any]  # option name -> value; each media option -> its URL
+    media: dict[str, Media] = field(default_factory=dict)
+
+    @property
+    def video_url(self) -> str | None:
+        """The video the request works on, if any."""
+        url = self.values.get("video")
+        return str(url) if url else None
+
+
+def media_kind(option: str) -> MediaKind | None:
+    """The kind of media an option takes, or None when it takes no media."""
+    return MEDIA_KINDS.get(INGREDIENT.sub("ingredient", option))
+
+
+def read(kind: str, values: Mapping[str, Any]) -> Draft:
+    """Pair each media option with its `_url` twin, check attachments' kinds; drop unset values.
+
+    Raises InputError naming every media option that is given twice, missing or of a wrong kind.
+    """
+    kind_of(kind)
+    plain = {k: v for k, v in values.items() if v is not None and not k.endswith("_url")}
+    names = {k.removesuffix("_url") for k in values if media_kind(k.removesuffix("_url"))}
+    media: dict[str, Media] = {}
+    problems: list[Problem] = []
+    for name in sorted(names):
+        try:
+            found = _pick(name, values.get(name), values.get(f"{name}_url"))
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        plain.pop(name, None)
+        if found is not None:
+            media[name] = found
+            plain[name] = found.url
+    for name in REQUIRED_MEDIA.get(kind, ()):
+        if name not in media and not any(p[0] == name for p in problems):
+            problems.append((name, "rule.attach_or_url", {"option": name}))
+    alternatives = ONE_OF_MEDIA.get(kind, ())
+    if alternatives and not any(name in media for name in alternatives) and not problems:
+        problems.append((alternatives[0], "rule.effect_needs_media", {}))
+    if problems:
+        raise InputError(problems)
+    return Draft(kind, plain, media)
+
+
+def _pick(name: str, attachment: Any, url: Any) -> Media | None:
+    """One of an attachment option and its `_url` twin; check the attachment's kind."""
+    text = str(url).strip() if url else None
+    if attachment is not None and text:
+        raise InputError.rule(name, "rule.either_not_both", option=name)
+    if attachment is None:
+        return Media(text) if text else None
+    if not isinstance(attachment, Media):
+        raise TypeError(f"{name}: expected Media, got {type(attachment).__name__}")
+    kind = media_kind(name)
+    assert kind is not None
+    extension = extension_of(attachment.filename or attachment.url)
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    if extension not in EXTENSIONS[kind] or (
+        content_type and content_type not in CONTENT_TYPES[kind]
+    ):
+        filename = attachment.filename or "a file"
+        raise InputError.rule(name, "rule.media_kind", rule=RULES[kind], filename=filename)
+    return attachment
+
+
+def build(
+    draft: Draft,
+    *,
+    parent: Job | None = None,
+    server_defaults: Mapping[str, Any] | None = None,
+) -> PikaRequestModel:
+    """The validated request for a draft; problems are named after command options.
+
+    `parent` is the job that made the draft's video, when it is a result of ours: commands that
+    work on a video take its prompt and options as defaults. `server_defaults` are the server's
+    default video options (option names).
+    """
+    kind = kind_of(draft.kind)
+    values = dict(draft.values)
+    inherits = parent is not None and draft.kind in INHERITS
+    if inherits and parent is not None and not values.get("prompt") and parent.prompt:
+        values["prompt"] = parent.prompt
+    if draft.kind == "lipsync":
+        start = float(values.setdefault("speech_start", 0.0))
+        length = parent.duration if parent and parent.duration else DEFAULT_SPEECH_SECONDS
+        values.setdefault("speech_end", start + length)
+    if values.get("model") == "1.0":
+        del values["model"]  # the vendor's examples of model 1.0 send no model
+    body: dict[str, Any] = dict(kind.fixed)
+    common = {k: values.pop(k) for k in list(values) if k in VIDEO_OPTIONS}
+    if any("options" in model.model_fields for model in kind.requests):
+        base = parent.request.get("options") if inherits and parent else None
+        body["options"] = vendor_options(common, base=base, server=server_defaults)
+    for name, value in values.items():
+        _put(body, field_of(name), value)
+    facts = facts_for(draft, parent)
+    try:
+        return kind.parse(body, facts)
+    except InvalidRequest as exc:
+        raise InputError([_named(p.field, p.rule) for p in exc.problems]) from None
+
+
+def field_of(option: str) -> str:
+    """The vendor field (a dotted path) an option fills."""
+    match = INGREDIENT.fullmatch(option)
+    if match:
+        return f"ingredients[{int(match[1]) - 1}]"
+    return FIELDS.get(option, to_camel(option))
+
+
 def option_name(field: str) -> str:
     """The option a vendor field came from."""
     if field in OPTION_NAMES:
@@ -59,35 +204,43 @@ def option_name(field: str) -> str:
     match = re.fullmatch(r"ingredients\[(\d)\]", field)
     if match:
         return f"ingredient_{int(match[1]) + 1}"
-    return field.removeprefix("options.")
+    snake = re.sub(r"(?<!^)([A-Z])", r"_\1", field.removeprefix("options.")).lower()
+    return snake
 
 
-def pick(
-    name: str, kind: MediaKind, attachment: Media | None, url: str | None, *, required: bool
-) -> Media | None:
-    """One of an attachment option and its `_url` twin; check the attachment's kind."""
-    url = url.strip() if url else None
-    if attachment is not None and url:
-        raise InputError([f"{name}: give either `{name}` or `{name}_url`, not both"])
-    if attachment is None and not url:
-        if required:
-            raise InputError([f"{name}: attach a file as `{name}` or give `{name}_url`"])
-        return None
-    if attachment is None:
-        assert url is not None
-        return Media(url)
-    extension = extension_of(attachment.filename or attachment.url)
-    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
-    if extension not in EXTENSIONS[kind] or (
-        content_type and content_type not in CONTENT_TYPES[kind]
-    ):
-        raise InputError([f"{name}: {RULES[kind]} (got {attachment.filename or 'a file'})"])
-    return attachment
+def vendor_options(
+    values: Mapping[str, Any],
+    *,
+    base: Mapping[str, Any] | None = None,
+    server: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The vendor `options`, in layers: Pika's example options < the server's defaults < `base`
+    (a known result's vendor options) < the member's own values. Unset values never hide a
+    lower layer."""
+    merged: dict[str, Any] = {}
+    layers = (option_values(Options.default().payload()), server or {}, option_values(base or {}))
+    for layer in (*layers, values):
+        merged |= {k: v for k, v in layer.items() if v is not None}
+    options: dict[str, Any] = {"camera": {}, "parameters": {}, "extend": False}
+    for name, path in VIDEO_OPTIONS.items():
+        _put(options, path, merged.get(name))
+    return options
 
 
-def facts_for(*media: Media | None, parent: Job | None = None) -> MediaFacts:
+def option_values(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Vendor options as command option values."""
+    found: dict[str, Any] = {}
+    for name, path in VIDEO_OPTIONS.items():
+        node: Any = options
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        found[name] = node
+    return found
+
+
+def facts_for(draft: Draft, parent: Job | None = None) -> MediaFacts:
     """What is known about the inputs: attachments' content types, a known result's length."""
-    types = {m.url: m.content_type for m in media if m is not None and m.content_type}
+    types = {m.url: m.content_type for m in draft.media.values() if m.content_type}
     durations = (
         {parent.result_url: parent.duration}
         if parent and parent.result_url and parent.duration
@@ -96,49 +249,26 @@ def facts_for(*media: Media | None, parent: Job | None = None) -> MediaFacts:
     return MediaFacts(content_types=types, durations=durations)
 
 
-def options_body(
-    values: dict[str, Any],
-    base: dict[str, Any] | None = None,
-    server: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The vendor `options`, in layers: built-in defaults < the server's defaults < `base`
-    (a known result's vendor options) < the member's own values. Unset values never hide a
-    lower layer."""
-    merged = dict(DEFAULT_OPTIONS)
-    for layer in (server or {}, _option_values(base or {}), values):
-        merged |= {k: v for k, v in layer.items() if v is not None}
-    parameters: dict[str, Any] = {
-        "guidanceScale": merged.get("guidance_scale"), "motion": merged.get("motion"),
-        "negativePrompt": merged.get("negative_prompt") or "", "seed": merged.get("seed"),
-    }  # fmt: skip
-    return {
-        "aspectRatio": merged.get("aspect_ratio"), "frameRate": merged.get("frame_rate"),
-        "camera": {k: merged.get(k) for k in ("rotate", "zoom", "tilt", "pan")},
-        "parameters": parameters, "extend": False,
-    }  # fmt: skip
+def _put(body: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path (with `name[i]` list items) in a nested body."""
+    *parents, last = path.split(".")
+    node = body
+    for part in parents:
+        node = node.setdefault(part, {})
+    match = re.fullmatch(r"(\w+)\[(\d+)\]", last)
+    if match:
+        items = node.setdefault(match[1], [])
+        items.append(value)  # list options come in order: ingredient_1, ingredient_2, ...
+    else:
+        node[last] = value
 
 
-def _option_values(options: dict[str, Any]) -> dict[str, Any]:
-    """Vendor options as command option values."""
-    parameters = options.get("parameters") or {}
-    camera = options.get("camera") or {}
-    return {
-        "aspect_ratio": options.get("aspectRatio"), "frame_rate": options.get("frameRate"),
-        "motion": parameters.get("motion"), "guidance_scale": parameters.get("guidanceScale"),
-        "negative_prompt": parameters.get("negativePrompt"), "seed": parameters.get("seed"),
-        **{k: camera.get(k) for k in ("zoom", "pan", "tilt", "rotate")},
-    }  # fmt: skip
-
-
-def build(kind: str, body: dict[str, Any], facts: MediaFacts | None = None) -> PikaRequestModel:
-    """Validate a vendor body for a kind of job; problems are named after command options."""
-    clean = {k: v for k, v in body.items() if v is not None}
-    try:
-        return KINDS[kind](clean, facts)
-    except InvalidRequest as exc:
-        raise InputError(
-            [f"{option_name(p.field)}: {_in_option_words(p.rule)}" for p in exc.problems]
-        ) from None
+def _named(field: str, rule: str) -> Problem:
+    """A vendor problem as an option problem; a missing media input says how to give it."""
+    option = option_name(field)
+    if rule == "is required" and media_kind(option):
+        return (option, "rule.attach_or_url", {"option": option})
+    return (option, "rule.vendor", {"text": _in_option_words(rule)})
 
 
 _VENDOR_WORDS = re.compile(

@@ -8,25 +8,27 @@ a log channel is set, posted there.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from pydantic import ValidationError
 
 from bot.app import PikaBot
+from bot.discord.wording import say
 from bot.guardrails import GuildSettings
+from bot.pika.models import AspectRatio
 
 log = logging.getLogger(__name__)
-
-AspectRatio = Literal["16:9", "9:16", "1:1", "5:2", "4:5", "4:3"]
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class Admin(commands.GroupCog, group_name="pika-admin",
-            group_description="Guardrails for this server's Pika credits"):  # fmt: skip
+class Admin(
+    commands.GroupCog,
+    group_name="pika-admin",
+    group_description="Guardrails for this server's Pika credits",
+):
     """Server settings: who may spend the owner's credits, how fast and how much."""
 
     def __init__(self, bot: PikaBot) -> None:
@@ -41,31 +43,31 @@ class Admin(commands.GroupCog, group_name="pika-admin",
         return True
 
     async def change(self, interaction: discord.Interaction, **changes: Any) -> None:
-        """Validate and apply; answer with what changed; audit and log it."""
+        """Validate and apply; answer with what changed; audit and log it.
+
+        A refused value raises InputError, which names the setting and its rule."""
         assert interaction.guild_id is not None
-        try:
-            settings, diffs = await self.bot.guild_settings.change(
-                interaction.guild_id, interaction.user.id, **changes
-            )
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            await interaction.response.send_message(f"⚠️ {where}: {message}", ephemeral=True)
-            return
+        settings, diffs = await self.bot.server_settings.change(
+            interaction.guild_id, interaction.user.id, **changes
+        )
         if not diffs:
-            await interaction.response.send_message("Nothing changed.", ephemeral=True)
+            await interaction.response.send_message(say("settings.unchanged"), ephemeral=True)
             return
-        lines = [f"`{name}`: {_show(old)} → {_show(new)}" for name, old, new in diffs]
-        await interaction.response.send_message("✅ " + "\n".join(lines), ephemeral=True)
-        log.info("Server %s: %s changed %s", interaction.guild_id, interaction.user.id,
-                 ", ".join(n for n, _, _ in diffs))  # fmt: skip
+        lines = "\n".join(
+            say("settings.change_line", name=name, old=_show(old), new=_show(new))
+            for name, old, new in diffs
+        )
+        await interaction.response.send_message(
+            say("settings.changed", lines=lines), ephemeral=True
+        )
+        names = ", ".join(n for n, _, _ in diffs)
+        log.info("Server %s: %s changed %s", interaction.guild_id, interaction.user.id, names)
         if settings.log_channel is not None:
             channel = self.bot.get_channel(settings.log_channel)
             if isinstance(channel, discord.TextChannel | discord.Thread):
                 try:
                     await channel.send(
-                        f"🛠️ <@{interaction.user.id}> changed Pika settings:\n" + "\n".join(lines),
+                        say("settings.logged", user=interaction.user.id, lines=lines),
                         allowed_mentions=discord.AllowedMentions.none(),
                     )
                 except discord.HTTPException:
@@ -73,27 +75,29 @@ class Admin(commands.GroupCog, group_name="pika-admin",
 
     async def current(self, interaction: discord.Interaction) -> GuildSettings:
         """This server's settings."""
-        return await self.bot.guild_settings.get(interaction.guild_id)
+        return await self.bot.server_settings.get(interaction.guild_id)
 
     @app_commands.command(description="Show every setting")
     async def show(self, interaction: discord.Interaction) -> None:
-        """Show."""
-        s = await self.current(interaction)
-        channels = ", ".join(f"<#{c}>" for c in s.allowed_channels) or "all channels"
-        defaults = {k: v for k, v in s.defaults.model_dump().items() if v is not None}
-        text = "\n".join([
-            f"**Channels:** {channels}",
-            f"**Required role:** {f'<@&{s.required_role}>' if s.required_role else 'none'}",
-            f"**Running jobs per member:** {s.max_running_per_user}",
-            f"**Daily jobs per member:** {s.daily_quota_per_user}",
-            f"**Daily jobs for the server:** {s.daily_quota_server or 'no limit'}",
-            f"**Cooldown:** {s.cooldown_seconds} s",
-            f"**Blocked patterns:** {', '.join(f'`{p}`' for p in s.blocked_patterns) or 'none'}",
-            f"**Extend and upscale:** {'allowed' if s.paid_features else 'off'}",
-            f"**Default video options:** {defaults or 'none'}",
-            f"**Log channel:** {f'<#{s.log_channel}>' if s.log_channel else 'none'}",
-            f"**Quota day:** midnight to midnight, {s.timezone}",
-        ])  # fmt: skip
+        """Show every setting of this server."""
+        rules = await self.current(interaction)
+        none = say("settings.none")
+        defaults = {k: v for k, v in rules.defaults.model_dump().items() if v is not None}
+        text = say(
+            "settings.show",
+            channels=", ".join(f"<#{c}>" for c in rules.allowed_channels)
+            or say("settings.all_channels"),
+            role=f"<@&{rules.required_role}>" if rules.required_role else none,
+            running=rules.max_running_per_user,
+            daily_member=rules.daily_quota_per_user,
+            daily_server=rules.daily_quota_server or say("settings.no_limit"),
+            cooldown=rules.cooldown_seconds,
+            blocked=", ".join(f"`{p}`" for p in rules.blocked_patterns) or none,
+            paid=say("settings.allowed" if rules.paid_features else "settings.off"),
+            defaults=defaults or none,
+            log_channel=f"<#{rules.log_channel}>" if rules.log_channel else none,
+            timezone=rules.timezone,
+        )
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
@@ -103,7 +107,7 @@ class Admin(commands.GroupCog, group_name="pika-admin",
     async def channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool
     ) -> None:
-        """Channel."""
+        """Allow or stop videos in one channel."""
         current = set((await self.current(interaction)).allowed_channels)
         updated = current | {channel.id} if allowed else current - {channel.id}
         await self.change(interaction, allowed_channels=sorted(updated))
@@ -113,23 +117,25 @@ class Admin(commands.GroupCog, group_name="pika-admin",
     async def role(
         self, interaction: discord.Interaction, role: discord.Role | None = None
     ) -> None:
-        """Role."""
+        """Require a role to make videos, or none."""
         await self.change(interaction, required_role=role.id if role else None)
 
     @app_commands.command(description="Caps, quotas and cooldown")
     @app_commands.describe(
-        running="Jobs one member may have running at once", daily_member="Jobs per member per day",
+        running="Jobs one member may have running at once",
+        daily_member="Jobs per member per day",
         daily_server="Jobs for the whole server per day (0: no limit)",
         cooldown="Seconds between one member's requests",
-    )  # fmt: skip
+    )
     async def limits(
-        self, interaction: discord.Interaction,
+        self,
+        interaction: discord.Interaction,
         running: app_commands.Range[int, 1, 50] | None = None,
         daily_member: app_commands.Range[int, 0, 100_000] | None = None,
         daily_server: app_commands.Range[int, 0, 1_000_000] | None = None,
         cooldown: app_commands.Range[int, 0, 86_400] | None = None,
-    ) -> None:  # fmt: skip
-        """Limits."""
+    ) -> None:
+        """Set the caps, quotas and cooldown; options left out keep their value."""
         changes: dict[str, Any] = {}
         if running is not None:
             changes["max_running_per_user"] = running
@@ -146,17 +152,18 @@ class Admin(commands.GroupCog, group_name="pika-admin",
     async def timezone(
         self, interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]
     ) -> None:
-        """Timezone."""
+        """Set the time zone whose midnight starts a new quota day."""
         await self.change(interaction, timezone=zone)
 
     @app_commands.command(description="Block words or patterns in prompts")
     @app_commands.describe(add="A word or regular expression to block", remove="One to unblock")
     async def blocked(
-        self, interaction: discord.Interaction,
+        self,
+        interaction: discord.Interaction,
         add: app_commands.Range[str, 1, 200] | None = None,
         remove: app_commands.Range[str, 1, 200] | None = None,
-    ) -> None:  # fmt: skip
-        """Blocked."""
+    ) -> None:
+        """Add or remove a blocked word or pattern."""
         patterns = list((await self.current(interaction)).blocked_patterns)
         if add and add not in patterns:
             patterns.append(add)
@@ -167,22 +174,30 @@ class Admin(commands.GroupCog, group_name="pika-admin",
     @app_commands.command(name="paid-features", description="Allow extend and upscale")
     @app_commands.describe(allowed="Whether members may extend and upscale")
     async def paid_features(self, interaction: discord.Interaction, allowed: bool) -> None:
-        """Paid features."""
+        """Allow or stop extend and upscale."""
         await self.change(interaction, paid_features=allowed)
 
     @app_commands.command(description="Server-wide default video options")
     @app_commands.describe(reset="Forget all defaults first")
     async def defaults(
-        self, interaction: discord.Interaction, aspect_ratio: AspectRatio | None = None,
+        self,
+        interaction: discord.Interaction,
+        aspect_ratio: AspectRatio | None = None,
         frame_rate: app_commands.Range[int, 1, 24] | None = None,
         motion: app_commands.Range[int, 1, 4] | None = None,
         guidance_scale: app_commands.Range[int, 5, 25] | None = None,
-        negative_prompt: app_commands.Range[str, 1, 1000] | None = None, reset: bool = False,
-    ) -> None:  # fmt: skip
-        """Defaults."""
+        negative_prompt: app_commands.Range[str, 1, 1000] | None = None,
+        reset: bool = False,
+    ) -> None:
+        """Set the server's default video options; `reset` forgets the others first."""
         base = {} if reset else (await self.current(interaction)).defaults.model_dump()
-        given = {"aspect_ratio": aspect_ratio, "frame_rate": frame_rate, "motion": motion,
-                 "guidance_scale": guidance_scale, "negative_prompt": negative_prompt}  # fmt: skip
+        given = {
+            "aspect_ratio": aspect_ratio,
+            "frame_rate": frame_rate,
+            "motion": motion,
+            "guidance_scale": guidance_scale,
+            "negative_prompt": negative_prompt,
+        }
         await self.change(
             interaction, defaults=base | {k: v for k, v in given.items() if v is not None}
         )
@@ -192,14 +207,14 @@ class Admin(commands.GroupCog, group_name="pika-admin",
     async def log_channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
-        """Log channel."""
+        """Set the channel where settings changes are posted, or none."""
         await self.change(interaction, log_channel=channel.id if channel else None)
 
 
 def _show(value: Any) -> str:
     if hasattr(value, "model_dump"):
         value = {k: v for k, v in value.model_dump().items() if v is not None}
-    return f"`{value}`" if value not in (None, [], {}) else "none"
+    return f"`{value}`" if value not in (None, [], {}) else say("settings.none")
 
 
 async def setup(bot: PikaBot) -> None:

@@ -1,8 +1,8 @@
 """Buttons and reactions on results: extend, upscale, re-roll, info.
 
 A press or reaction from the requester or a member with Manage Messages starts the follow-up and
-says so in the channel. Anyone else: a button gets an ephemeral explanation, a reaction is
-removed. The rules live in `bot.jobs.followups`.
+says so in the channel. Anyone else: a button gets a private explanation, a reaction is removed.
+The rules live in `bot.followups`, the path to a job in `bot.submit`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import discord
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.guardrails import Refusal
-from bot.jobs.controls import REACTIONS
-from bot.jobs.followups import FollowUpRefused
-from bot.jobs.texts import result_embed, working_text
+from bot.discord.results import REACTIONS, result_embed
+from bot.discord.wording import explain, say, working_text
+from bot.errors import MemberError
+from bot.storage import Job
+from bot.submit import Member
+from cogs.options import announcer, member_of
 
 log = logging.getLogger(__name__)
 
@@ -33,35 +35,25 @@ class Controls(commands.Cog):
     ) -> None:
         """A button on a result was pressed."""
         if action == "info":
-            job = await self.bot.store.get(job_id)
+            job = await self.bot.storage.jobs.get(job_id)
             if job is None:
-                await interaction.response.send_message("That job is unknown.", ephemeral=True)
+                await interaction.response.send_message(say("control.unknown_info"), ephemeral=True)
                 return
             await interaction.response.send_message(
                 embed=result_embed(job, linked=True), ephemeral=True
             )
             return
-        may_moderate = interaction.permissions.manage_messages
-        channel = interaction.channel
-        where = channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
         try:
-            job, created = await self.bot.follow_ups.start(
-                action, job_id, interaction.user.id, may_moderate=may_moderate,
-                role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", [])),
-                channel_id=where,
-            )  # fmt: skip
-        except (FollowUpRefused, Refusal) as exc:
-            await interaction.response.send_message(f"⛔ {exc}", ephemeral=True)
+            job, created = await self.bot.submissions.control(
+                member_of(interaction), action, job_id, announcer(interaction)
+            )
+        except MemberError as exc:
+            await interaction.response.send_message(explain(exc), ephemeral=True)
             return
         if not created:
             await interaction.response.send_message(
-                f"Already on it: job `{job.id}`.", ephemeral=True
+                say("control.already_on_it", job_id=job.id), ephemeral=True
             )
-            return
-        answer = await interaction.response.send_message(
-            working_text(job), allowed_mentions=discord.AllowedMentions.none()
-        )
-        await self.bot.jobs.start(job.id, answer.message_id)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
@@ -69,37 +61,41 @@ class Controls(commands.Cog):
         action = REACTIONS.get(str(event.emoji))
         if action is None or self.bot.user is None or event.user_id == self.bot.user.id:
             return
-        parent = await self.bot.store.by_result_message(event.message_id)
+        parent = await self.bot.storage.jobs.by_result_message(event.message_id)
         if parent is None:
             return
         channel = self.bot.get_channel(event.channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return
         member = event.member
-        may_moderate = bool(member and channel.permissions_for(member).manage_messages)
         message = channel.get_partial_message(event.message_id)
-        where = channel.parent_id if isinstance(channel, discord.Thread) else channel.id
+        who = Member(
+            guild_id=event.guild_id,
+            user_id=event.user_id,
+            channel_id=channel.id,
+            parent_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+            role_ids=frozenset(r.id for r in member.roles) if member else frozenset(),
+            may_moderate=bool(member and channel.permissions_for(member).manage_messages),
+        )
+
+        async def announce(job: Job) -> int | None:
+            status = await channel.send(
+                working_text(job),
+                reference=message.to_reference(fail_if_not_exists=False),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return status.id
+
         try:
-            job, created = await self.bot.follow_ups.start(
-                action, parent.id, event.user_id, may_moderate=may_moderate,
-                role_ids=frozenset(r.id for r in member.roles) if member else frozenset(),
-                channel_id=where,
-            )  # fmt: skip
-        except (FollowUpRefused, Refusal) as exc:
+            await self.bot.submissions.control(who, action, parent.id, announce)
+        except MemberError as exc:
             await self._remove(message, event)
-            if event.user_id == parent.user_id or may_moderate:
+            if event.user_id == parent.user_id or who.may_moderate:
                 await channel.send(
-                    f"<@{event.user_id}> {exc}", delete_after=20,
+                    f"<@{event.user_id}> {explain(exc)}",
+                    delete_after=20,
                     allowed_mentions=discord.AllowedMentions(users=True),
-                )  # fmt: skip
-            return
-        if not created:
-            return
-        status = await channel.send(
-            working_text(job), reference=message.to_reference(fail_if_not_exists=False),
-            allowed_mentions=discord.AllowedMentions.none(),
-        )  # fmt: skip
-        await self.bot.jobs.start(job.id, status.id)
+                )
 
     async def _remove(
         self, message: discord.PartialMessage, event: discord.RawReactionActionEvent

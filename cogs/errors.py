@@ -1,5 +1,6 @@
 """The one place that turns an app-command error into an answer: no interaction is left
-unanswered, bad input is explained, and anything unexpected is logged with its traceback."""
+unanswered, a member's mistake is explained, and anything unexpected is logged with its
+traceback."""
 
 from __future__ import annotations
 
@@ -10,27 +11,33 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.intake import InputError
+from bot.discord.wording import explain as explain_member_error
+from bot.discord.wording import say
+from bot.errors import MemberError
 
 log = logging.getLogger(__name__)
 
 
 def explain(error: app_commands.AppCommandError) -> str | None:
-    """A message for errors caused by the member's input; None for faults of ours."""
+    """A message for errors the member can act on; None for faults of ours."""
     original = getattr(error, "original", None)
-    if isinstance(original, InputError):
-        return f"⚠️ {original}"
+    if isinstance(original, MemberError):
+        return explain_member_error(original)
     if isinstance(error, app_commands.TransformerError):
-        name = getattr(error.transformer, "_rng_name", None) or "option"
+        name = _option_of(error)
         return f"⚠️ {name}: {error}"
     if isinstance(error, app_commands.CheckFailure):
         return f"⛔ {error}"
     if isinstance(error, app_commands.CommandSignatureMismatch):
-        return (
-            "⚠️ Your Discord app has an outdated copy of this command (an option is missing). "
-            "Reload Discord (Ctrl+R) and try again."
-        )
+        return f"⚠️ {say('rule.outdated_command')}"
     return None
+
+
+def _option_of(error: app_commands.TransformerError) -> str:
+    """The option a transformer error is about (a Range names its own)."""
+    transformer = error.transformer
+    name = getattr(transformer, "_rng_name", None)  # discord.py's Range keeps it privately
+    return str(name) if name else "option"
 
 
 class Errors(commands.Cog):
@@ -50,9 +57,7 @@ class Errors(commands.Cog):
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command %s failed", command, exc_info=error)
-            message = (
-                "💥 Something went wrong on the bot's side; it has been logged. Please try again."
-            )
+            message = say("error.internal")
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(message, ephemeral=True)

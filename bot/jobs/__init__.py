@@ -1,1 +1,2 @@
-"""Durable jobs: the SQLite store, submission, the tracker, and delivery to Discord."""
+"""The durable job core: the paid call, the tracker that brings every job to an end, and the
+push receiver. No Discord here: the tracker talks to Discord only through its Notifier."""

@@ -1,4 +1,4 @@
-"""Submission: validated request -> job row -> Pika call -> row updated with Pika's answer.
+"""The paid call: validated request -> job row -> Pika call -> row updated with Pika's answer.
 
 A crash can leave a job in two states, settled differently at start-up (`settle_interrupted`):
 - SUBMITTING: the row was written but Pika was never called. Sending it now is safe.
@@ -6,67 +6,29 @@ A crash can leave a job in two states, settled differently at start-up (`settle_
   job, and there is no way to ask it. Sending again could pay twice, so the job is failed and
   the requester told why; it is never re-sent. The same holds when the call times out
   (`PikaOutcomeUnknown`).
+Any other exception during the call ends the job too, with a failure the requester is told: no
+job is ever left in SENDING while the bot runs.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.config import Settings
-from bot.jobs.store import Job, JobStore, Status
 from bot.pika.client import PikaClient
-from bot.pika.errors import PikaError
-from bot.pika.media import MediaFacts
-from bot.pika.models import (
-    CreateJobResponse,
-    EditRequest,
-    ExtendRequest,
-    InpaintRequest,
-    LipSyncRequest,
-    OutpaintRequest,
-    PikaRequestModel,
-    RepromptRequest,
-    UpscaleRequest,
-    parse_generate,
-    validate_request,
-)
+from bot.pika.errors import InvalidRequest, PikaError
+from bot.pika.kinds import kind as kind_of
+from bot.pika.models import CreateJobResponse, PikaRequestModel
+from bot.storage import Job, JobStore, NewJob, Status
 
 log = logging.getLogger(__name__)
 
-Parser = Callable[[Mapping[str, Any], MediaFacts | None], PikaRequestModel]
-
-
-def _model(cls: type[PikaRequestModel]) -> Parser:
-    return lambda body, facts: validate_request(cls, body, facts)
-
-
-# Every kind of job, and how its stored request body is read back.
-KINDS: dict[str, Parser] = {
-    "generate": parse_generate,
-    "pikaffect": parse_generate,
-    "ingredients": parse_generate,
-    "additions": parse_generate,
-    "swap": parse_generate,
-    "reprompt": _model(RepromptRequest),
-    "edit": _model(EditRequest),
-    "inpaint": _model(InpaintRequest),
-    "outpaint": _model(OutpaintRequest),
-    "extend": _model(ExtendRequest),
-    "upscale": _model(UpscaleRequest),
-    "lipsync": _model(LipSyncRequest),
-}
-
 # A new job is sent by whoever created it; the tracker sends it only if that did not happen.
 SEND_GRACE_SECONDS = 30.0
-
-INTERRUPTED = (
-    "The bot restarted while this job was being sent to Pika, so it cannot tell whether Pika "
-    "started it. It was not sent again, so you are never charged twice; please ask again."
-)
+WEBHOOK_PATH = "/pika/webhook/"
 
 
 @dataclass(frozen=True)
@@ -74,9 +36,14 @@ class Origin:
     """Where a request came from, and so where its result goes."""
 
     guild_id: int | None
-    channel_id: int
+    channel_id: int  # where the result goes: the thread, when asked in one
     user_id: int
-    thread_id: int | None = None
+    in_thread: bool = False
+
+    @property
+    def thread_id(self) -> int | None:
+        """The thread the result goes to, if any."""
+        return self.channel_id if self.in_thread else None
 
 
 class JobService:
@@ -97,7 +64,7 @@ class JobService:
     def webhook_url(self, secret: str) -> str | None:
         """The push URL for a job, when push is configured."""
         base = self.settings.webhook_public_url
-        return f"{str(base).rstrip('/')}/pika/webhook/{secret}" if base else None
+        return f"{str(base).rstrip('/')}{WEBHOOK_PATH}{secret}" if base else None
 
     def prepare(self, request: PikaRequestModel) -> tuple[PikaRequestModel, str | None]:
         """Add a per-job webhook URL to the request, where the route accepts one."""
@@ -109,6 +76,29 @@ class JobService:
         secret = secrets.token_urlsafe(24)
         return request.model_copy(update={"webhook_override": self.webhook_url(secret)}), secret
 
+    def new_job(
+        self,
+        kind: str,
+        request: PikaRequestModel,
+        origin: Origin,
+        *,
+        parent_job_id: str | None = None,
+    ) -> NewJob:
+        """The row of a job (with its webhook URL, where push is on), ready to be written."""
+        kind_of(kind)  # an unknown kind is a bug of ours: refuse it before anything is written
+        request, secret = self.prepare(request)
+        return NewJob(
+            kind=kind,
+            request=request.payload(),
+            guild_id=origin.guild_id,
+            channel_id=origin.channel_id,
+            thread_id=origin.thread_id,
+            user_id=origin.user_id,
+            parent_job_id=parent_job_id,
+            webhook_secret=secret,
+            due_in=SEND_GRACE_SECONDS,
+        )
+
     async def create(
         self,
         kind: str,
@@ -118,15 +108,9 @@ class JobService:
         parent_job_id: str | None = None,
     ) -> Job:
         """Write the job (status SUBMITTING) before anything is sent to Pika."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown job kind {kind!r}")
-        request, secret = self.prepare(request)
         return await self.store.create(
-            kind=kind, request=request.payload(), guild_id=origin.guild_id,
-            channel_id=origin.thread_id or origin.channel_id, thread_id=origin.thread_id,
-            user_id=origin.user_id, parent_job_id=parent_job_id, webhook_secret=secret,
-            due_in=SEND_GRACE_SECONDS,
-        )  # fmt: skip
+            self.new_job(kind, request, origin, parent_job_id=parent_job_id)
+        )
 
     async def send(self, job_id: str) -> Job:
         """Make the paid call for a SUBMITTING job; any other job is left alone."""
@@ -139,19 +123,26 @@ class JobService:
         if not claimed:
             return job
         try:
-            request = KINDS[job.kind](job.request, None)
+            request = kind_of(job.kind).parse(job.request)
             answer = await self.pika.submit(request)
         except PikaError as exc:
             log.info("Job %s: Pika refused or failed: %s", job.id, exc.describe())
-            job = await self.fail(job, exc.describe())
-        except ValueError as exc:  # the stored body no longer validates
-            job = await self.fail(job, f"The request is invalid: {exc}")
+            job = await self.fail(job, "pika", exc.describe())
+        except InvalidRequest as exc:  # the stored body no longer validates
+            job = await self.fail(job, "invalid", str(exc))
+        except Exception:
+            # A bug of ours, or something unforeseen. Pika may have the job: never re-send it.
+            log.exception("Job %s: the paid call failed unexpectedly", job.id)
+            job = await self.fail(job, "internal", "")
         else:
             pika_id = answer.job_id if isinstance(answer, CreateJobResponse) else None
             job = await self.store.update(
-                job.id, status=Status.RUNNING, pika_job_id=pika_id,
-                pika_status="queued", next_poll_at=self.store.clock() + self.first_poll_delay(),
-            )  # fmt: skip
+                job.id,
+                status=Status.RUNNING,
+                pika_job_id=pika_id,
+                pika_status="queued",
+                next_poll_at=self.store.clock() + self.first_poll_delay(),
+            )
             log.info("Job %s: sent to Pika as %s", job.id, pika_id or "an upscale")
         self.wake()
         return job
@@ -160,12 +151,21 @@ class JobService:
         """How long after sending the first poll comes."""
         return self.settings.poll_interval_seconds
 
-    async def fail(self, job: Job, reason: str, status: Status = Status.FAILED) -> Job:
-        """End a job; it stays active until its requester has been told."""
+    async def fail(
+        self, job: Job, failure: str, detail: str, status: Status = Status.FAILED
+    ) -> Job:
+        """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
+        fills it. The job stays active until its requester has been told."""
+        now = self.store.clock()
         return await self.store.update(
-            job.id, status=status, active=1, last_error=reason[:500],
-            next_poll_at=self.store.clock(), finished_at=self.store.clock(),
-        )  # fmt: skip
+            job.id,
+            status=status,
+            active=1,
+            failure=failure,
+            last_error=detail[:500],
+            next_poll_at=now,
+            finished_at=now,
+        )
 
     async def start(self, job_id: str, status_message_id: int | None) -> Job:
         """Record the "working on it" message, then make the paid call."""
@@ -173,18 +173,13 @@ class JobService:
             await self.store.update(job_id, status_message_id=status_message_id)
         return await self.send(job_id)
 
-    async def submit(self, kind: str, request: PikaRequestModel, origin: Origin) -> Job:
-        """Create and send in one go."""
-        job = await self.create(kind, request, origin)
-        return await self.send(job.id)
-
     async def settle_interrupted(self) -> tuple[int, int]:
         """At start-up: send what was never sent; fail what may have been (see module doc)."""
         unsent = await self.store.by_status(Status.SUBMITTING)
         unknown = await self.store.by_status(Status.SENDING)
         for job in unknown:
             log.warning("Job %s was in flight when the bot stopped; not re-sending it", job.id)
-            await self.fail(job, INTERRUPTED)
+            await self.fail(job, "interrupted", "")
         for job in unsent:
             await self.store.update(job.id, next_poll_at=self.store.clock())
         return len(unsent), len(unknown)

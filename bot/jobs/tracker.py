@@ -16,10 +16,12 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.jobs.service import JobService
-from bot.jobs.store import Job, JobStore, Status
 from bot.pika.client import PikaClient
 from bot.pika.errors import PikaError, PikaRateLimited
+from bot.pika.kinds import Polling
+from bot.pika.kinds import kind as kind_of
 from bot.pika.models import JobState, JobStatus
+from bot.storage import Job, JobStore, Status
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +197,7 @@ class Tracker:
         """Ask Pika about a running job and act on its answer."""
         self.polls += 1
         try:
-            if job.kind == "upscale":
+            if kind_of(job.kind).polled_by is Polling.VIDEO_URL:
                 answer = await self.pika.get_upscale_job(str(job.request["video"]))
             else:
                 answer = await self.pika.get_job(job.pika_job_id or "")
@@ -205,9 +207,11 @@ class Tracker:
                 wait = max(wait, exc.retry_after)
             log.info("Job %s: poll failed (%s); next in %.1fs", job.id, exc.describe(), wait)
             job = await self.store.update(
-                job.id, poll_attempts=job.poll_attempts + 1, last_error=exc.describe(),
+                job.id,
+                poll_attempts=job.poll_attempts + 1,
+                last_error=exc.describe(),
                 next_poll_at=self.store.clock() + wait,
-            )  # fmt: skip
+            )
             await self._check_timeout(job)
             return
         await self.apply(job, answer.state(job.pika_job_id or ""))
@@ -216,27 +220,36 @@ class Tracker:
         """Move a running job on according to what Pika says."""
         if state.status is JobStatus.FINISHED:
             moved = await self.store.transition(
-                job.id, [Status.RUNNING], status=Status.DELIVERING, pika_status=state.raw_status,
-                progress=100, result_url=state.result_url, poster_url=state.poster_url,
-                thumbnail_url=state.thumbnail_url, duration=state.duration,
-                seed=state.seed, next_poll_at=self.store.clock(),
-            )  # fmt: skip
+                job.id,
+                [Status.RUNNING],
+                status=Status.DELIVERING,
+                pika_status=state.raw_status,
+                progress=100,
+                result_url=state.result_url,
+                poster_url=state.poster_url,
+                thumbnail_url=state.thumbnail_url,
+                duration=state.duration,
+                seed=state.seed,
+                next_poll_at=self.store.clock(),
+            )
             if moved:
                 fresh = await self.store.get(job.id)
                 assert fresh is not None
                 await self.deliver(fresh)
             return
         if state.status is JobStatus.FAILED:
-            reason = state.reason or "Pika reported that the generation failed."
             if await self.store.transition(job.id, [Status.RUNNING], pika_status=state.raw_status):
-                await self.end(job, f"Pika could not make this video: {reason}")
+                await self.end(job, "pika_failed", state.reason or "")
             return
         changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)
         job = await self.store.update(
-            job.id, pika_status=state.raw_status, progress=state.progress,
-            poll_attempts=job.poll_attempts + 1, last_error=None,
+            job.id,
+            pika_status=state.raw_status,
+            progress=state.progress,
+            poll_attempts=job.poll_attempts + 1,
+            last_error=None,
             next_poll_at=self.store.clock() + self.interval(job),
-        )  # fmt: skip
+        )
         if await self._check_timeout(job):
             return
         now = self.store.clock()
@@ -250,15 +263,16 @@ class Tracker:
     async def _check_timeout(self, job: Job) -> bool:
         if not self.timed_out(job):
             return False
-        minutes = self.settings.job_timeout_minutes
-        reason = f"Pika did not finish this video within {minutes:g} minutes, so the bot gave up."
+        minutes = f"{self.settings.job_timeout_minutes:g}"
         if await self.store.transition(job.id, [Status.RUNNING], pika_status=job.pika_status):
-            await self.end(job, reason, Status.TIMED_OUT)
+            await self.end(job, "timed_out", minutes, Status.TIMED_OUT)
         return True
 
-    async def end(self, job: Job, reason: str, status: Status = Status.FAILED) -> None:
+    async def end(
+        self, job: Job, failure: str, detail: str, status: Status = Status.FAILED
+    ) -> None:
         """End a job without a video and tell its requester at once."""
-        await self.advance(await self.service.fail(job, reason, status))
+        await self.advance(await self.service.fail(job, failure, detail, status))
 
     async def deliver(self, job: Job) -> None:
         """Post a finished job's result exactly once."""
@@ -279,23 +293,27 @@ class Tracker:
                 log.info("Job %s: its result was already posted", job.id)
         except Undeliverable as exc:
             log.warning("Job %s: undeliverable: %s", job.id, exc)
-            await self.end(job, str(exc), Status.UNDELIVERABLE)
+            await self.end(job, "undeliverable", str(exc), Status.UNDELIVERABLE)
             return
         except DeliveryFailed as exc:
             if attempt >= MAX_DELIVERY_ATTEMPTS:
-                await self.end(job, f"Discord kept failing: {exc}", Status.UNDELIVERABLE)
+                await self.end(job, "discord", str(exc), Status.UNDELIVERABLE)
                 return
             wait = min(self.ceiling(), 2.0 * 2**attempt)
             log.warning("Job %s: delivery failed (%s); retry in %.0fs", job.id, exc, wait)
-            await self.store.update(job.id, last_error=str(exc),
-                                    next_poll_at=self.store.clock() + wait)  # fmt: skip
+            await self.store.update(
+                job.id, last_error=str(exc), next_poll_at=self.store.clock() + wait
+            )
             return
         # Recorded before the reactions go on, so a member who reacts at once finds the job;
         # active until they are on, so a crash in between adds them after the restart.
         job = await self.store.update(
-            job.id, status=Status.DELIVERED, result_message_id=message_id, active=1,
+            job.id,
+            status=Status.DELIVERED,
+            result_message_id=message_id,
+            active=1,
             finished_at=self.store.clock(),
-        )  # fmt: skip
+        )
         log.info("Job %s: delivered as message %d", job.id, message_id)
         await self.settle_delivered(job)
 

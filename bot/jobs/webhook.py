@@ -11,8 +11,9 @@ import logging
 
 from aiohttp import web
 
-from bot.jobs.store import JobStore
+from bot.jobs.service import WEBHOOK_PATH
 from bot.jobs.tracker import Tracker
+from bot.storage import JobStore
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -26,7 +27,7 @@ class WebhookReceiver:
         self.tracker = tracker
         self.host, self.port = host, port
         self.app = web.Application(client_max_size=MAX_BODY)
-        self.app.router.add_post("/pika/webhook/{secret}", self._push)
+        self.app.router.add_post(WEBHOOK_PATH + "{secret}", self._push)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:

@@ -12,16 +12,16 @@ from typing import Any
 import discord
 import httpx
 
-from bot.jobs.controls import REACTIONS, control_id, result_view
-from bot.jobs.store import Job
-from bot.jobs.texts import failure_text, result_embed, working_text
+from bot.discord.results import REACTIONS, control_id, result_embed, result_view
+from bot.discord.wording import failure_text, say, undeliverable_text, working_text
 from bot.jobs.tracker import DeliveryFailed, Undeliverable
+from bot.storage import Job
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+# Results and failures mention their requester; nothing else ever pings anyone.
 MENTION_USERS = discord.AllowedMentions(everyone=False, roles=False, users=True)
 
 
@@ -63,13 +63,13 @@ class DiscordDelivery:
             try:
                 found = await self.client.fetch_channel(job.channel_id)
             except discord.NotFound:
-                raise Undeliverable("the channel no longer exists") from None
+                raise Undeliverable(say("undeliverable.channel_gone")) from None
             except discord.Forbidden:
-                raise Undeliverable("the bot may no longer see that channel") from None
+                raise Undeliverable(say("undeliverable.hidden")) from None
             except discord.HTTPException as exc:
-                raise DeliveryFailed(f"Discord error {exc.status}") from None
+                raise DeliveryFailed(say("delivery.discord_error", status=exc.status)) from None
         if not isinstance(found, discord.abc.Messageable):
-            raise Undeliverable("that channel cannot hold messages")
+            raise Undeliverable(say("undeliverable.not_messageable"))
         return found
 
     async def progress(self, job: Job) -> None:
@@ -81,19 +81,23 @@ class DiscordDelivery:
         """Post the result, replying to the request, mentioning the requester."""
         channel = await self.channel(job)
         if job.result_url is None:
-            raise Undeliverable("Pika reported no video")
+            raise Undeliverable(say("undeliverable.no_video"))
         guild = getattr(channel, "guild", None)
         limit = guild.filesize_limit if isinstance(guild, discord.Guild) else DEFAULT_UPLOAD_LIMIT
         reply = _reply_to(job)
-        content = f"<@{job.user_id}> your video is ready."
+        content = say("job.ready", user=job.user_id)
         try:
             try:
                 async with downloaded(self.http, job.result_url, limit) as path:
                     message = await channel.send(
-                        content, embed=result_embed(job, linked=False), view=result_view(job.id),
-                        file=discord.File(path, filename=_filename(job)), nonce=job.id,
-                        allowed_mentions=MENTION_USERS, reference=reply,
-                    )  # fmt: skip
+                        content,
+                        embed=result_embed(job, linked=False),
+                        view=result_view(job.id),
+                        file=discord.File(path, filename=_filename(job)),
+                        nonce=job.id,
+                        allowed_mentions=MENTION_USERS,
+                        reference=reply,
+                    )
             except TooLarge:
                 message = await self._send_link(channel, job, content)
             except discord.HTTPException as exc:
@@ -101,11 +105,13 @@ class DiscordDelivery:
                     raise
                 message = await self._send_link(channel, job, content)
         except (discord.NotFound, discord.Forbidden) as exc:
-            raise Undeliverable(f"Discord refused the post ({exc.status}: {exc.text})") from None
+            raise Undeliverable(
+                say("undeliverable.refused", status=exc.status, text=exc.text)
+            ) from None
         except discord.HTTPException as exc:
-            raise DeliveryFailed(f"Discord error {exc.status}") from None
+            raise DeliveryFailed(say("delivery.discord_error", status=exc.status)) from None
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"could not download the video ({type(exc).__name__})") from None
+            raise DeliveryFailed(say("delivery.download", error=type(exc).__name__)) from None
         return int(message.id)
 
     async def find_posted(self, job: Job) -> int | None:
@@ -144,10 +150,13 @@ class DiscordDelivery:
         self, channel: discord.abc.Messageable, job: Job, content: str
     ) -> discord.Message:
         message: discord.Message = await channel.send(
-            f"{content}\n{job.result_url}", embed=result_embed(job, linked=True),
-            view=result_view(job.id), nonce=job.id, allowed_mentions=MENTION_USERS,
+            f"{content}\n{job.result_url}",
+            embed=result_embed(job, linked=True),
+            view=result_view(job.id),
+            nonce=job.id,
+            allowed_mentions=MENTION_USERS,
             reference=_reply_to(job),
-        )  # fmt: skip
+        )
         return message
 
     async def tell_failure(self, job: Job) -> None:
@@ -163,12 +172,7 @@ class DiscordDelivery:
 
     async def tell_undeliverable(self, job: Job) -> None:
         """A DM to the requester, with a link to the video when there is one."""
-        link = f"\nHere it is: {job.result_url}" if job.result_url else ""
-        await self._dm(
-            job,
-            f"Your Pika job `{job.id}` finished, but the bot could not post it where you asked "
-            f"({job.last_error}).{link}",
-        )
+        await self._dm(job, undeliverable_text(job))
 
     async def _dm(self, job: Job, text: str) -> None:
         try:

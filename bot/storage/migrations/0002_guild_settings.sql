@@ -17,7 +17,7 @@ CREATE TABLE settings_audit (
 );
 CREATE INDEX settings_audit_guild ON settings_audit (guild_id, at);
 
--- Quotas count a server's and a member's jobs since midnight UTC.
+-- Quotas count a server's and a member's jobs since the start of its day.
 CREATE INDEX jobs_guild_created ON jobs (guild_id, created_at);
 CREATE INDEX jobs_guild_user_active ON jobs (guild_id, user_id, active);
 

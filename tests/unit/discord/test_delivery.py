@@ -9,7 +9,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.jobs.delivery import TooLarge, downloaded
+from bot.discord.delivery import TooLarge, downloaded
 
 
 @pytest.fixture

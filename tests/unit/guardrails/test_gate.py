@@ -9,45 +9,46 @@ from pathlib import Path
 
 import pytest
 
-from bot.guardrails import Ask, Guardrails, GuildSettings, Refusal, SettingsStore
-from bot.jobs.store import JobStore, Status
+from bot.discord.wording import explain
+from bot.guardrails import Ask, Guardrails, GuildSettings, Refusal, ServerSettings
+from bot.storage import JobStore, NewJob, Status, open_storage
+from tests.helpers.clock import Clock
 
 GUILD, CHANNEL, USER, ADMIN = 10, 20, 30, 40
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 24, 23, 59, 0, tzinfo=UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 async def gate(tmp_path: Path) -> AsyncIterator[tuple[Guardrails, JobStore, Clock]]:
-    clock = Clock()
-    store = await JobStore.open(tmp_path / "db.sqlite3", clock)
-    yield Guardrails(store, SettingsStore(store.db, clock)), store, clock
-    await store.close()
+    clock = Clock(datetime(2026, 11, 24, 23, 59, 0, tzinfo=UTC).timestamp())
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    yield Guardrails(storage.jobs, ServerSettings(storage.guild_settings)), storage.jobs, clock
+    await storage.close()
 
 
 def ask(kind: str = "generate", texts: tuple[str, ...] = ("a fox",), **changes: object) -> Ask:
-    values: dict[str, object] = {"guild_id": GUILD, "channel_id": CHANNEL, "user_id": USER,
-                                 "role_ids": frozenset(), "kind": kind, "texts": texts}  # fmt: skip
+    values: dict[str, object] = {
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "user_id": USER,
+        "role_ids": frozenset(),
+        "kind": kind,
+        "texts": texts,
+    }
     return Ask(**(values | changes))  # type: ignore[arg-type]
 
 
 async def admit(g: Guardrails, store: JobStore, request: Ask | None = None) -> None:
     request = request or ask()
     async with g.admitted(request):
-        await store.create(kind=request.kind, request={}, channel_id=request.channel_id,
-                           user_id=request.user_id, guild_id=request.guild_id)  # fmt: skip
+        new = NewJob(request.kind, {}, request.guild_id, request.channel_id, request.user_id)
+        await store.create(new)
 
 
 async def refused(g: Guardrails, store: JobStore, request: Ask | None = None) -> str:
+    """What the member reads when the gate refuses."""
     with pytest.raises(Refusal) as caught:
         await admit(g, store, request)
-    return str(caught.value)
+    return explain(caught.value)
 
 
 async def test_defaults_are_the_documented_ones(gate: tuple[Guardrails, JobStore, Clock]) -> None:
@@ -102,7 +103,7 @@ async def test_twenty_simultaneous_asks_with_a_cap_of_two_start_exactly_two(
 
     outcomes = await asyncio.gather(*[attempt() for _ in range(20)])
     assert outcomes.count(True) == 2
-    assert await store.count() == 2
+    assert len(await store.running_jobs(GUILD)) == 2
 
 
 async def test_daily_quota_per_member_resets_at_midnight_utc(
@@ -125,8 +126,9 @@ async def test_a_server_in_another_time_zone_gets_a_new_day_at_its_own_midnight(
 ) -> None:
     g, store, clock = gate
     clock.now = datetime(2026, 11, 24, 22, 30, tzinfo=UTC).timestamp()  # 23:30 in Paris
-    await g.settings.change(GUILD, ADMIN, daily_quota_per_user=1, max_running_per_user=50,
-                            timezone="europe/paris")  # fmt: skip
+    await g.settings.change(
+        GUILD, ADMIN, daily_quota_per_user=1, max_running_per_user=50, timezone="europe/paris"
+    )
     assert (await g.settings.get(GUILD)).timezone == "Europe/Paris"
     await admit(g, store)
     paris_midnight = int(datetime(2026, 11, 24, 23, 0, tzinfo=UTC).timestamp())
@@ -144,15 +146,6 @@ async def test_a_quota_day_spanning_a_clock_change_still_ends_at_midnight(
     clock.now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC).timestamp()  # clocks went back at 2:00
     use = await g.usage(GUILD, USER)
     assert use.resets_at.timestamp() == datetime(2026, 11, 2, 5, 0, tzinfo=UTC).timestamp()
-
-
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../etc/passwd", "Europe"])
-async def test_an_unknown_time_zone_is_refused_with_examples(
-    gate: tuple[Guardrails, JobStore, Clock], zone: str
-) -> None:
-    with pytest.raises(ValueError, match="is not a time zone; use a name such as Europe/Paris"):
-        await gate[0].settings.change(GUILD, ADMIN, timezone=zone)
-    assert (await gate[0].settings.get(GUILD)).timezone == "UTC"
 
 
 async def test_daily_quota_for_the_server(gate: tuple[Guardrails, JobStore, Clock]) -> None:
@@ -194,19 +187,3 @@ async def test_paid_features_switch_stops_extend_and_upscale_only(
     for kind in ("extend", "upscale"):
         assert "Extend and upscale are turned off" in await refused(g, store, ask(kind=kind))
     await admit(g, store, ask(kind="generate"))
-
-
-async def test_invalid_settings_are_refused_and_changes_are_audited(
-    gate: tuple[Guardrails, JobStore, Clock],
-) -> None:
-    g, _, _ = gate
-    with pytest.raises(ValueError, match="is not a valid pattern"):
-        await g.settings.change(GUILD, ADMIN, blocked_patterns=["(unclosed"])
-    with pytest.raises(ValueError, match="greater than or equal to 1"):
-        await g.settings.change(GUILD, ADMIN, max_running_per_user=0)
-    _, diffs = await g.settings.change(GUILD, ADMIN, cooldown_seconds=10, paid_features=True)
-    assert diffs == [("cooldown_seconds", 0, 10)]  # unchanged values are not recorded
-    audit = await g.settings.audit(GUILD)
-    assert [(a["user_id"], a["setting"], a["old_value"], a["new_value"]) for a in audit] == [
-        (ADMIN, "cooldown_seconds", "0", "10")
-    ]

@@ -1,4 +1,4 @@
-"""The SQLite job store: WAL, numbered migrations applied at start-up, one row per job."""
+"""The job store: one row per job, and every read and write of the jobs table."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from importlib import resources
-from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
@@ -41,6 +39,9 @@ class Status(StrEnum):
 
 
 FINAL = frozenset({Status.DELIVERED, Status.FAILED, Status.TIMED_OUT, Status.UNDELIVERABLE})
+# Not ended: these count against a member's running jobs.
+ACTIVE = (Status.SUBMITTING, Status.SENDING, Status.RUNNING, Status.DELIVERING)
+_ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
 ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -82,6 +83,7 @@ class Job:
     result_message_id: int | None = None
     progress_edited_at: float | None = None
     finished_at: float | None = None
+    failure: str | None = None  # why it ended without a video: a key of the wording catalogue
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Self:
@@ -101,150 +103,89 @@ class Job:
 COLUMNS = tuple(f.name for f in fields(Job))
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """A job about to be written: what was asked, by whom, and where its result goes."""
+
+    kind: str
+    request: dict[str, Any]  # the vendor body, as it will be sent
+    guild_id: int | None
+    channel_id: int  # where the result is posted: the thread, when asked in one
+    user_id: int
+    thread_id: int | None = None
+    parent_job_id: str | None = None  # the result a follow-up works on
+    webhook_secret: str | None = None
+    due_in: float = 0.0  # when the tracker sends it, if its creator has not
+
+
+# The columns a NewJob fills as they are; `request` is stored as JSON, `due_in` as a time.
+NEW_JOB_COLUMNS = tuple(f.name for f in fields(NewJob) if f.name not in ("request", "due_in"))
+
+
 class JobStore:
-    """All reads and writes of jobs. One connection; SQLite serialises the writes."""
+    """All reads and writes of jobs, on the connection `bot.storage.db` opened."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.clock = clock
 
-    @classmethod
-    async def open(cls, path: Path, clock: Callable[[], float] = time.time) -> JobStore:
-        """Open (creating if needed) the database at `path` and apply pending migrations."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
-        store = cls(db, clock)
-        await store._migrate()
-        return store
-
-    async def close(self) -> None:
-        """Close the connection."""
-        await self._db.close()
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        """The connection, shared with the settings store."""
-        return self._db
-
-    async def _migrate(self) -> None:
-        await self._db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-            "applied_at REAL NOT NULL)"
-        )
-        async with self._db.execute("SELECT version FROM schema_migrations") as cursor:
-            done = {row[0] async for row in cursor}
-        folder = resources.files("bot.jobs") / "migrations"
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if not entry.name.endswith(".sql"):
-                continue
-            version = int(entry.name.split("_", 1)[0])
-            if version in done:
-                continue
-            await self._db.executescript(
-                f"BEGIN;\n{entry.read_text()}\n"
-                f"INSERT INTO schema_migrations VALUES ({version}, {self.clock()});\nCOMMIT;"
-            )
-
-    async def schema_version(self) -> int:
-        """The newest migration applied."""
-        async with self._db.execute("SELECT MAX(version) FROM schema_migrations") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
     # --- writes ---------------------------------------------------------------------------
 
-    async def create(
-        self,
-        *,
-        kind: str,
-        request: dict[str, Any],
-        channel_id: int,
-        user_id: int,
-        guild_id: int | None = None,
-        thread_id: int | None = None,
-        parent_job_id: str | None = None,
-        webhook_secret: str | None = None,
-        status_message_id: int | None = None,
-        job_id: str | None = None,
-        due_in: float = 0.0,
-    ) -> Job:
-        """Write a new job in status `submitting`, due in `due_in` seconds."""
-        values = self._new_row(
-            kind, request, due_in, job_id, guild_id=guild_id, channel_id=channel_id,
-            thread_id=thread_id, user_id=user_id, parent_job_id=parent_job_id,
-            webhook_secret=webhook_secret, status_message_id=status_message_id,
-        )  # fmt: skip
-        names = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
+    async def create(self, new: NewJob) -> Job:
+        """Write a new job in status `submitting`, due in `new.due_in` seconds."""
+        row = self._row(new)
         await self._db.execute(
-            f"INSERT INTO jobs ({names}) VALUES ({marks})",  # noqa: S608 - fixed column names
-            list(values.values()),
+            f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608 - fixed column names
+            list(row.values()),
         )
         await self._db.commit()
-        job = await self.get(values["id"])
-        assert job is not None
-        return job
+        return await self._fetch(row["id"])
 
     async def create_unique_follow_up(
-        self, *, kind: str, parent_job_id: str, blocking: Sequence[Status], **values: Any
+        self, new: NewJob, blocking: Sequence[Status]
     ) -> tuple[Job, bool]:
-        """Create a follow-up unless the parent already has one of this kind in `blocking`.
+        """Create a follow-up unless its parent already has one of this kind in `blocking`.
 
         Returns (job, created). The check and the insert are one statement, so a double click
         or a double reaction makes one job.
         """
-        row = self._new_row(
-            kind, values.pop("request"), float(values.pop("due_in", 0.0)),
-            values.pop("job_id", None), parent_job_id=parent_job_id, **values,
-        )  # fmt: skip
-        names = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
+        assert new.parent_job_id is not None
+        row = self._row(new)
         wanted = ", ".join("?" for _ in blocking)
+        same = f"parent_job_id = ? AND kind = ? AND status IN ({wanted})"
+        params = [new.parent_job_id, new.kind, *[s.value for s in blocking]]
         cursor = await self._db.execute(
-            f"INSERT INTO jobs ({names}) SELECT {marks} WHERE NOT EXISTS (SELECT 1 FROM jobs "  # noqa: S608
-            f"WHERE parent_job_id = ? AND kind = ? AND status IN ({wanted}))",
-            [*row.values(), parent_job_id, kind, *[s.value for s in blocking]],
+            f"INSERT INTO jobs ({', '.join(row)}) SELECT {', '.join('?' for _ in row)} "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {same})",
+            [*row.values(), *params],
         )
         await self._db.commit()
         if cursor.rowcount == 1:
-            job = await self.get(row["id"])
-            assert job is not None
-            return job, True
-        async with self._db.execute(
-            f"SELECT * FROM jobs WHERE parent_job_id = ? AND kind = ? AND status IN ({wanted}) "  # noqa: S608
-            "ORDER BY created_at DESC LIMIT 1",
-            [parent_job_id, kind, *[s.value for s in blocking]],
-        ) as found:
-            existing = await found.fetchone()
+            return await self._fetch(row["id"]), True
+        existing = await self._one(
+            f"SELECT * FROM jobs WHERE {same} ORDER BY created_at DESC LIMIT 1",  # noqa: S608
+            *params,
+        )
         assert existing is not None
-        return Job.from_row(existing), False
+        return existing, False
 
-    def _new_row(
-        self, kind: str, request: dict[str, Any], due_in: float, job_id: str | None,
-        **columns: Any,
-    ) -> dict[str, Any]:  # fmt: skip
+    def _row(self, new: NewJob) -> dict[str, Any]:
         """The columns of a new job: submitting, active, due in `due_in` seconds."""
-        unknown = set(columns) - set(COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown job columns: {sorted(unknown)}")
         now = self.clock()
-        return {
-            "id": job_id or new_job_id(), "kind": kind, "request": json.dumps(request),
-            "status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + due_in,
-            "created_at": now, "updated_at": now, **columns,
-        }  # fmt: skip
+        row = {name: getattr(new, name) for name in NEW_JOB_COLUMNS}
+        row |= {"id": new_job_id(), "request": json.dumps(new.request)}
+        row |= {"status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + new.due_in}
+        return row | {"created_at": now, "updated_at": now}
+
+    async def _fetch(self, job_id: str) -> Job:
+        job = await self.get(job_id)
+        assert job is not None
+        return job
 
     async def update(self, job_id: str, **changes: Any) -> Job:
         """Change columns of a job; return it as it is now."""
         await self._set(job_id, None, changes)
-        job = await self.get(job_id)
-        assert job is not None
-        return job
+        return await self._fetch(job_id)
 
     async def transition(self, job_id: str, expected: Sequence[Status], **changes: Any) -> bool:
         """Change a job only if its status is one of `expected`; True if it was changed."""
@@ -332,8 +273,8 @@ class JobStore:
     async def count_running(self, guild_id: int | None, user_id: int) -> int:
         """A member's jobs that have not ended."""
         async with self._db.execute(
-            "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? AND status IN "
-            "('submitting', 'sending', 'running', 'delivering')",
+            f"SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? "  # noqa: S608
+            f"AND status IN ({_ACTIVE_SQL})",
             (guild_id, user_id),
         ) as cursor:
             row = await cursor.fetchone()
@@ -363,28 +304,12 @@ class JobStore:
 
     async def running_jobs(self, guild_id: int | None, user_id: int | None = None) -> list[Job]:
         """Jobs in a server (of one member, if given) that have not ended."""
-        sql = ("SELECT * FROM jobs WHERE guild_id IS ? AND status IN ('submitting', 'sending', "
-               "'running', 'delivering')")  # fmt: skip
+        sql = f"SELECT * FROM jobs WHERE guild_id IS ? AND status IN ({_ACTIVE_SQL})"  # noqa: S608
         params: list[Any] = [guild_id]
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)
         return await self._many(sql + " ORDER BY created_at", *params)
-
-    async def count(self) -> int:
-        """How many jobs there are."""
-        async with self._db.execute("SELECT COUNT(*) FROM jobs") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    async def explain_due(self) -> str:
-        """SQLite's plan for the tracker's query (to check that it uses its index)."""
-        async with self._db.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE active = 1 AND next_poll_at <= ? "
-            "ORDER BY next_poll_at LIMIT ?",
-            (0, 1),
-        ) as cursor:
-            return " ".join([str(row[-1]) async for row in cursor])
 
     async def _one(self, sql: str, *params: Any) -> Job | None:
         async with self._db.execute(sql, params) as cursor:

@@ -1,0 +1,134 @@
+"""Each server's settings: what they may hold, and reading and changing them with an audit.
+
+A server that never changed a setting has the defaults of `GuildSettings`. Changes are validated
+as a whole document, so a value outside its range never reaches the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import InputError
+from bot.pika.models import AspectRatio
+from bot.storage import Change, GuildSettingsStore
+
+
+class DefaultOptions(BaseModel):
+    """Server-wide defaults for the common video options (a member's own values win)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aspect_ratio: AspectRatio | None = None
+    frame_rate: int | None = Field(default=None, ge=1, le=24)
+    motion: int | None = Field(default=None, ge=1, le=4)
+    guidance_scale: int | None = Field(default=None, ge=5, le=25)
+    negative_prompt: str | None = Field(default=None, max_length=1000)
+
+
+class GuildSettings(BaseModel):
+    """One server's guardrails; the defaults are what a new server gets."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    allowed_channels: list[int] = Field(default_factory=list)  # empty: every channel
+    required_role: int | None = None
+    max_running_per_user: int = Field(default=2, ge=1, le=50)
+    daily_quota_per_user: int = Field(default=20, ge=0, le=100_000)
+    daily_quota_server: int | None = Field(default=None, ge=0, le=1_000_000)
+    cooldown_seconds: int = Field(default=0, ge=0, le=86_400)
+    blocked_patterns: list[str] = Field(default_factory=list)
+    paid_features: bool = True
+    defaults: DefaultOptions = Field(default_factory=DefaultOptions)
+    log_channel: int | None = None
+    timezone: str = "UTC"  # where a quota day starts and ends
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        name = name.strip()
+        name = _zone_names().get(name.lower(), name)  # "europe/paris" means Europe/Paris
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"{name!r} is not a time zone; use a name such as Europe/Paris, "
+                "America/New_York or UTC"
+            ) from None
+        return name
+
+    @field_validator("blocked_patterns")
+    @classmethod
+    def _compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid pattern ({exc})") from None
+        return patterns
+
+    def blocked(self, texts: Iterable[str]) -> str | None:
+        """The first blocked pattern found in any of the texts."""
+        for pattern in self.blocked_patterns:
+            regex = re.compile(pattern, re.IGNORECASE)
+            if any(regex.search(text) for text in texts if text):
+                return pattern
+        return None
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every time zone name this machine knows, by its lower-case spelling."""
+    return {zone.lower(): zone for zone in available_timezones()} | {"utc": "UTC"}
+
+
+class ServerSettings:
+    """Each server's settings, validated on the way in and out; every change audited."""
+
+    def __init__(self, store: GuildSettingsStore) -> None:
+        self.store = store
+
+    async def get(self, guild_id: int | None) -> GuildSettings:
+        """A server's settings (the defaults until one is changed)."""
+        data = await self.store.load(guild_id) if guild_id is not None else None
+        return GuildSettings.model_validate_json(data) if data else GuildSettings()
+
+    async def change(
+        self, guild_id: int, user_id: int, **changes: Any
+    ) -> tuple[GuildSettings, list[tuple[str, Any, Any]]]:
+        """Apply changes (validated); record each one. Returns (settings, [(name, old, new)]).
+
+        Raises InputError naming the setting and its rule when a value is refused.
+        """
+        current = await self.get(guild_id)
+        try:
+            updated = current.model_validate(current.model_dump() | changes)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise InputError.one(where, str(problem["msg"]).removeprefix("Value error, ")) from None
+        diffs = [
+            (name, getattr(current, name), getattr(updated, name))
+            for name in changes
+            if getattr(current, name) != getattr(updated, name)
+        ]
+        now = self.store.clock()
+        audit = [Change(user_id, name, _text(old), _text(new), now) for name, old, new in diffs]
+        await self.store.save(guild_id, updated.model_dump_json(), audit)
+        return updated, diffs
+
+    async def audit(self, guild_id: int, limit: int = 20, offset: int = 0) -> list[Change]:
+        """A server's changes, newest first."""
+        return await self.store.audit(guild_id, limit, offset)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(exclude_none=True)
+    return json.dumps(value)

@@ -1,0 +1,67 @@
+"""Opening the database: SQLite in WAL mode, and the numbered migrations in `migrations/`.
+
+The stores (`jobs.py`, `guild_settings.py`) share one connection: SQLite serialises writes, and
+one connection keeps every statement of the bot in one order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.guild_settings import GuildSettingsStore
+from bot.storage.jobs import JobStore
+
+MIGRATIONS_PACKAGE = "bot.storage"
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Everything the bot keeps: the jobs and each server's settings."""
+
+    jobs: JobStore
+    guild_settings: GuildSettingsStore
+    connection: aiosqlite.Connection
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.connection.close()
+
+
+async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> Storage:
+    """Open (creating if needed) the SQLite database at `path` and apply pending migrations."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path)
+    db.row_factory = aiosqlite.Row
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("PRAGMA foreign_keys=ON")
+    await db.execute("PRAGMA busy_timeout=5000")
+    await migrate(db, clock)
+    return Storage(JobStore(db, clock), GuildSettingsStore(db, clock), db)
+
+
+async def migrate(db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
+    """Apply every migration not yet recorded in `schema_migrations`, in number order."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "applied_at REAL NOT NULL)"
+    )
+    async with db.execute("SELECT version FROM schema_migrations") as cursor:
+        done = {row[0] async for row in cursor}
+    folder = resources.files(MIGRATIONS_PACKAGE) / "migrations"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql"):
+            continue
+        version = int(entry.name.split("_", 1)[0])
+        if version in done:
+            continue
+        await db.executescript(
+            f"BEGIN;\n{entry.read_text()}\n"
+            f"INSERT INTO schema_migrations VALUES ({version}, {clock()});\nCOMMIT;"
+        )

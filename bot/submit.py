@@ -1,0 +1,134 @@
+"""The use case: a member asks for a job, or uses a control on a result.
+
+Both go the way that is the bot's central promise:
+    intake (validate) -> guardrails (admit) -> job row -> announce -> the paid call.
+Bad input and refusals are raised before anything is written (a `MemberError`, which the cogs
+answer privately); the row exists before Pika is called; the member's public answer is posted
+before the call, within Discord's three seconds; and whatever happens in the call, the job ends
+with a message (see `JobService.send`). No Discord here: the cog gives `announce`, which posts
+the public answer and returns its message id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot import followups, intake
+from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
+from bot.jobs.service import JobService, Origin
+from bot.storage import Job, JobStore
+
+# Posts the public "working on it" answer for a job; returns its message id (None: unknown).
+Announce = Callable[[Job], Awaitable[int | None]]
+
+
+@dataclass(frozen=True)
+class Member:
+    """Who asks, and where."""
+
+    guild_id: int | None
+    user_id: int
+    channel_id: int  # where they asked: a thread's id, in a thread
+    parent_channel_id: int | None = None  # the thread's channel, when they asked in a thread
+    role_ids: frozenset[int] = frozenset()
+    may_moderate: bool = False  # may use the controls on other members' results
+
+    @property
+    def rules_channel_id(self) -> int:
+        """The channel whose rules apply: a thread follows its channel's."""
+        return self.parent_channel_id or self.channel_id
+
+    def ask(self, kind: str, payload: dict[str, Any]) -> Ask:
+        """What the guardrails check for a request of this member."""
+        return Ask(
+            self.guild_id,
+            self.rules_channel_id,
+            self.user_id,
+            self.role_ids,
+            kind,
+            texts_of(payload),
+        )
+
+
+class Submissions:
+    """Turns what members ask for into jobs: commands, context menus, buttons and reactions."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        settings: ServerSettings,
+        guardrails: Guardrails,
+        service: JobService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.guardrails = guardrails
+        self.service = service
+
+    async def ask(
+        self,
+        member: Member,
+        kind: str,
+        values: Mapping[str, Any],
+        announce: Announce,
+        *,
+        parent: Job | None = None,
+    ) -> Job:
+        """A member asked for a job with these option values (by option name).
+
+        `parent` is the job that made the video worked on, when the caller knows it (a context
+        menu on a result); otherwise a video of ours is recognised by its URL.
+        """
+        draft = intake.read(kind, values)
+        if parent is None and draft.video_url and kind in intake.WORKS_ON_RESULT:
+            parent = await self.store.by_result_url(draft.video_url)
+        rules = await self.settings.get(member.guild_id)
+        request = intake.build(
+            draft, parent=parent, server_defaults=rules.defaults.model_dump(exclude_none=True)
+        )
+        origin = Origin(
+            member.guild_id,
+            member.channel_id,
+            member.user_id,
+            in_thread=member.parent_channel_id is not None,
+        )
+        new = self.service.new_job(
+            kind, request, origin, parent_job_id=parent.id if parent else None
+        )
+        async with self.guardrails.admitted(member.ask(kind, new.request)):
+            job = await self.store.create(new)
+        return await self._announce_and_send(job, announce)
+
+    async def control(
+        self, member: Member, action: str, parent_id: str, announce: Announce
+    ) -> tuple[Job, bool]:
+        """A member used a control (button, reaction, context menu) on a result.
+
+        Returns (job, created): a double press finds the job the first press made.
+        """
+        parent = followups.check_allowed(
+            await self.store.get(parent_id),
+            parent_id,
+            member.user_id,
+            may_moderate=member.may_moderate,
+        )
+        kind, request = followups.request_for(action, parent)
+        origin = Origin(
+            parent.guild_id,
+            parent.channel_id,
+            member.user_id,
+            in_thread=parent.thread_id is not None,
+        )
+        new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
+        async with self.guardrails.admitted(member.ask(kind, new.request)):
+            job, created = await self.store.create_unique_follow_up(new, followups.BLOCKING[action])
+        if created:
+            job = await self._announce_and_send(job, announce)
+        return job, created
+
+    async def _announce_and_send(self, job: Job, announce: Announce) -> Job:
+        """Answer the member in public, then make the paid call."""
+        message_id = await announce(job)
+        return await self.service.start(job.id, message_id)

@@ -1,0 +1,104 @@
+"""What the cogs share between the interaction and the use case: the common video options,
+option values and the member read from an interaction, and the public answer to it."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+import discord
+from discord import app_commands
+
+from bot.discord.wording import working_text
+from bot.intake import Media
+from bot.pika.models import AspectRatio
+from bot.storage import Job
+from bot.submit import Announce, Member
+
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+# The common video options of every subcommand that makes a video: name, type, description.
+VIDEO_OPTIONS: list[tuple[str, Any, str]] = [
+    ("aspect_ratio", AspectRatio | None, "Shape of the video"),
+    ("frame_rate", app_commands.Range[int, 1, 24] | None, "Frames per second, 1-24"),
+    ("motion", app_commands.Range[int, 1, 4] | None, "Strength of motion, 1-4"),
+    ("guidance_scale", app_commands.Range[int, 5, 25] | None, "Closeness to the prompt, 5-25"),
+    ("negative_prompt", app_commands.Range[str, 1, 1000] | None, "What to avoid"),
+    ("seed", app_commands.Range[int, 0, 2**53 - 1] | None, "Seed, for a repeatable result"),
+    ("zoom", Literal["in", "out"] | None, "Camera zoom"),
+    ("pan", Literal["left", "right"] | None, "Camera pan"),
+    ("tilt", Literal["up", "down"] | None, "Camera tilt"),
+    ("rotate", Literal["cw", "ccw"] | None, "Camera rotation"),
+]
+
+
+def video_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Add the common video options to a subcommand; they arrive together as `common`."""
+    names = [name for name, _, _ in VIDEO_OPTIONS if name not in exclude]
+
+    def decorate(func: F) -> F:
+        # Evaluated here, in the command's module: the wrapper's globals are this module's.
+        own = [
+            p
+            for p in inspect.signature(func, eval_str=True).parameters.values()
+            if p.name != "common"
+        ]
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+            for name, kind, _ in VIDEO_OPTIONS
+            if name not in exclude
+        ]
+
+        @functools.wraps(func)
+        async def wrapper(self: Any, interaction: discord.Interaction, **kwargs: Any) -> None:
+            common = {name: kwargs.pop(name, None) for name in names}
+            await func(self, interaction, common=common, **kwargs)
+
+        wrapper.__signature__ = inspect.Signature([*own, *extra])  # type: ignore[attr-defined]
+        described = {name: text for name, _, text in VIDEO_OPTIONS if name not in exclude}
+        return app_commands.describe(**described)(wrapper)  # type: ignore[return-value]
+
+    return decorate
+
+
+def media(attachment: discord.Attachment | None) -> Media | None:
+    """What intake needs of an attachment."""
+    if attachment is None:
+        return None
+    return Media(attachment.url, attachment.filename, attachment.content_type)
+
+
+def values_of(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A command's option values for intake, by option name: attachments as Media, the common
+    video options flattened in. `arguments` is the command's `locals()`: its parameters are
+    exactly its options, so nothing is listed twice."""
+    values = {k: v for k, v in arguments.items() if k not in ("self", "interaction", "common")}
+    values |= arguments.get("common") or {}
+    return {k: media(v) if isinstance(v, discord.Attachment) else v for k, v in values.items()}
+
+
+def member_of(interaction: discord.Interaction) -> Member:
+    """Who used an interaction, and where."""
+    channel = interaction.channel
+    return Member(
+        guild_id=interaction.guild_id,
+        user_id=interaction.user.id,
+        channel_id=interaction.channel_id or 0,
+        parent_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
+        role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", [])),
+        may_moderate=interaction.permissions.manage_messages,
+    )
+
+
+def announcer(interaction: discord.Interaction) -> Announce:
+    """Answers the interaction in public with the job's "working on it" message."""
+
+    async def announce(job: Job) -> int | None:
+        answer = await interaction.response.send_message(
+            working_text(job), allowed_mentions=discord.AllowedMentions.none()
+        )
+        return answer.message_id
+
+    return announce

@@ -1,0 +1,129 @@
+"""The job stack without Discord, for the unit tests: real SQLite, the real client, and the
+local Pika over HTTP; Discord is a recorder."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.guardrails import Guardrails, ServerSettings
+from bot.jobs.service import JobService, Origin
+from bot.jobs.tracker import Tracker
+from bot.pika.client import PikaClient
+from bot.pika.local.server import LocalPika, running_local_pika
+from bot.pika.models import Generate10Request, Options
+from bot.storage import Job, JobStore, Storage, open_storage
+from bot.submit import Submissions
+from tests.helpers.clock import Clock
+
+ORIGIN = Origin(guild_id=1, channel_id=2, user_id=3)
+
+
+class Recorder:
+    """A Notifier that records what the tracker asked of Discord."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+        self.adorned: list[str] = []
+        self.failures: list[str] = []
+        self.undeliverable: list[str] = []
+        self.shown: list[int] = []
+        self.fail_with: Exception | None = None
+        self.looked: list[str] = []
+        self.posted_before: int | None = None
+
+    async def progress(self, job: Job) -> None:
+        self.shown.append(job.progress)
+
+    async def deliver(self, job: Job) -> int:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.delivered.append(job.id)
+        return 4242
+
+    async def find_posted(self, job: Job) -> int | None:
+        self.looked.append(job.id)
+        return self.posted_before
+
+    async def adorn(self, job: Job) -> None:
+        self.adorned.append(job.id)
+
+    async def tell_failure(self, job: Job) -> None:
+        self.failures.append(f"{job.status.value}: {job.failure}: {job.last_error}")
+
+    async def tell_undeliverable(self, job: Job) -> None:
+        self.undeliverable.append(job.id)
+
+
+@dataclass
+class Stack:
+    """The bot's job stack, wired as `PikaBot.setup_hook` wires it."""
+
+    storage: Storage
+    service: JobService
+    tracker: Tracker
+    notifier: Recorder
+    clock: Clock
+    settings: ServerSettings
+    guardrails: Guardrails
+    submissions: Submissions
+    pika: PikaClient
+
+    @property
+    def store(self) -> JobStore:
+        """The job store."""
+        return self.storage.jobs
+
+
+@pytest.fixture
+async def local() -> AsyncIterator[LocalPika]:
+    async with running_local_pika(job_seconds=0, api_key="k") as pika:
+        yield pika
+
+
+async def make_stack(
+    path: Path, base_url: str, clock: Clock | None = None, **settings: object
+) -> AsyncIterator[Stack]:
+    """Open a stack on a database file; close it when the iteration ends."""
+    clock = clock or Clock()
+    storage = await open_storage(path, clock)
+    values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
+    config = Settings(**(values | settings))  # type: ignore[arg-type]
+    async with PikaClient("k", base_url, backoff_base=0.01) as pika:
+        service = JobService(storage.jobs, pika, config)
+        notifier = Recorder()
+        tracker = Tracker(storage.jobs, pika, service, notifier, config)
+        rules = ServerSettings(storage.guild_settings)
+        guardrails = Guardrails(storage.jobs, rules)
+        submissions = Submissions(storage.jobs, rules, guardrails, service)
+        yield Stack(
+            storage, service, tracker, notifier, clock, rules, guardrails, submissions, pika
+        )
+    await storage.close()
+
+
+@pytest.fixture
+async def stack(local: LocalPika, tmp_path: Path) -> AsyncIterator[Stack]:
+    async for built in make_stack(tmp_path / "jobs.sqlite3", local.base_url):
+        yield built
+
+
+def fox() -> Generate10Request:
+    """A request any test can send."""
+    return Generate10Request(prompt_text="a fox", options=Options.default())
+
+
+async def rendered(local: LocalPika, job: Job) -> Job:
+    """Wait until the local Pika has finished the job's video."""
+    await asyncio.wait_for(local.jobs[job.pika_job_id or ""].done.wait(), 30)
+    return job
+
+
+def calls(local: LocalPika) -> list[str]:
+    """The paths of every API call the local Pika received."""
+    return [str(r["path"]) for r in local.requests]

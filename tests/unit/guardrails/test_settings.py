@@ -1,0 +1,70 @@
+"""Each server's settings: validated as a whole, every change audited, refusals named."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.discord.wording import explain
+from bot.errors import InputError
+from bot.guardrails import ServerSettings
+from bot.storage import open_storage
+
+GUILD, ADMIN = 10, 40
+
+
+@pytest.fixture
+async def settings(tmp_path: Path) -> AsyncIterator[ServerSettings]:
+    storage = await open_storage(tmp_path / "db.sqlite3")
+    yield ServerSettings(storage.guild_settings)
+    await storage.close()
+
+
+async def refusal(settings: ServerSettings, **changes: object) -> str:
+    with pytest.raises(InputError) as caught:
+        await settings.change(GUILD, ADMIN, **changes)
+    return explain(caught.value)
+
+
+async def test_invalid_settings_are_refused_naming_the_setting(settings: ServerSettings) -> None:
+    assert "blocked_patterns: '(unclosed' is not a valid pattern" in await refusal(
+        settings, blocked_patterns=["(unclosed"]
+    )
+    assert "max_running_per_user: Input should be greater than or equal to 1" in await refusal(
+        settings, max_running_per_user=0
+    )
+    assert "defaults.frame_rate" in await refusal(settings, defaults={"frame_rate": 99})
+    assert (await settings.get(GUILD)).max_running_per_user == 2  # nothing was stored
+
+
+async def test_changes_are_audited_and_unchanged_values_are_not(
+    settings: ServerSettings,
+) -> None:
+    _, diffs = await settings.change(GUILD, ADMIN, cooldown_seconds=10, paid_features=True)
+    assert diffs == [("cooldown_seconds", 0, 10)]
+    await settings.change(GUILD, ADMIN + 1, defaults={"motion": 3})
+    audit = await settings.audit(GUILD)
+    assert [(a.user_id, a.setting, a.old_value, a.new_value) for a in audit] == [
+        (ADMIN + 1, "defaults", "{}", '{"motion":3}'),
+        (ADMIN, "cooldown_seconds", "0", "10"),
+    ]
+    assert [a.setting for a in await settings.audit(GUILD, limit=1, offset=1)] == [
+        "cooldown_seconds"
+    ]
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../etc/passwd", "Europe"])
+async def test_an_unknown_time_zone_is_refused_with_examples(
+    settings: ServerSettings, zone: str
+) -> None:
+    assert "is not a time zone; use a name such as Europe/Paris" in await refusal(
+        settings, timezone=zone
+    )
+    assert (await settings.get(GUILD)).timezone == "UTC"
+
+
+async def test_a_server_that_changed_nothing_has_the_defaults(settings: ServerSettings) -> None:
+    assert (await settings.get(GUILD)).daily_quota_per_user == 20
+    assert (await settings.get(None)).daily_quota_per_user == 20

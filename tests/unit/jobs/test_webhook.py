@@ -1,0 +1,33 @@
+"""The push receiver: a secret per job; an unknown secret changes nothing; a push makes the job
+due at once, to be confirmed by a get-job call."""
+
+from __future__ import annotations
+
+import httpx
+
+from bot.jobs.webhook import WebhookReceiver
+from bot.pika.local.server import LocalPika
+from bot.storage import Status
+from tests.unit.conftest import ORIGIN, Stack, fox
+
+
+async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
+    stack: Stack, local: LocalPika, unused_tcp_port: int
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    job = await stack.store.update(
+        job.id, status=Status.RUNNING, webhook_secret="s3cret", next_poll_at=stack.clock.now + 60
+    )
+    receiver = WebhookReceiver(stack.store, stack.tracker, "127.0.0.1", unused_tcp_port)
+    await receiver.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{unused_tcp_port}") as http:
+            unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
+            assert unknown.status_code == 404
+            assert (await stack.store.get(job.id)).next_poll_at == stack.clock.now + 60  # type: ignore[union-attr]
+            known = await http.post("/pika/webhook/s3cret", json={"anything": "at all"})
+            assert known.status_code == 200
+    finally:
+        await receiver.stop()
+    due = await stack.store.get(job.id)
+    assert due is not None and due.next_poll_at == stack.clock.now and due.status is Status.RUNNING

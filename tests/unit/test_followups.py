@@ -1,0 +1,104 @@
+"""The rules of follow-ups, without a database: who may, and which request each control sends."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.followups import FollowUpRefused, check_allowed, request_for
+from bot.pika.models import ExtendRequest, Generate10Request, UpscaleRequest
+from bot.storage import Job, Status
+
+VIDEO = "https://cdn.example.org/a_seed7.mp4"
+
+
+def result(**changes: object) -> Job:
+    values: dict[str, object] = {
+        "id": "parent0000",
+        "kind": "generate",
+        "request": {
+            "promptText": "a fox",
+            "options": {
+                "aspectRatio": "9:16",
+                "frameRate": 12,
+                "parameters": {"guidanceScale": 12, "motion": 2, "seed": 7},
+            },
+        },
+        "channel_id": 2,
+        "user_id": 3,
+        "status": Status.DELIVERED,
+        "next_poll_at": 0.0,
+        "created_at": 0.0,
+        "updated_at": 0.0,
+        "guild_id": 1,
+        "result_url": VIDEO,
+        "duration": 3.0,
+    }
+    return Job(**(values | changes))  # type: ignore[arg-type]
+
+
+def refusal(action: str, parent: Job) -> str:
+    with pytest.raises(FollowUpRefused) as caught:
+        request_for(action, parent)
+    return caught.value.key
+
+
+def test_only_the_requester_or_a_moderator_may_use_the_controls() -> None:
+    parent = result()
+    with pytest.raises(FollowUpRefused) as caught:
+        check_allowed(parent, parent.id, 999, may_moderate=False)
+    assert caught.value.key == "control.not_yours"
+    assert check_allowed(parent, parent.id, 999, may_moderate=True) is parent
+    assert check_allowed(parent, parent.id, 3, may_moderate=False) is parent
+
+
+@pytest.mark.parametrize(
+    ("parent", "key"),
+    [
+        (None, "control.unknown_job"),
+        (result(status=Status.RUNNING, result_url=None), "control.no_video_yet"),
+    ],
+)
+def test_a_result_that_is_not_there_yet_has_no_controls(parent: Job | None, key: str) -> None:
+    with pytest.raises(FollowUpRefused) as caught:
+        check_allowed(parent, "parent0000", 3, may_moderate=False)
+    assert caught.value.key == key
+
+
+def test_a_video_still_being_posted_can_already_be_followed_up() -> None:
+    parent = result(status=Status.DELIVERING)
+    assert check_allowed(parent, parent.id, 3, may_moderate=False) is parent
+
+
+def test_extend_keeps_the_prompt_and_options_of_the_result() -> None:
+    kind, request = request_for("extend", result())
+    assert kind == "extend" and isinstance(request, ExtendRequest)
+    assert request.video == VIDEO and request.prompt_text == "a fox"
+    assert request.options.frame_rate == 12 and request.options.aspect_ratio == "9:16"
+
+
+def test_extend_stops_where_pika_stops_at_15_seconds() -> None:
+    assert refusal("extend", result(duration=12.0)) == "control.pika_would_refuse"
+    kind, _ = request_for("extend", result(duration=11.0))
+    assert kind == "extend"
+
+
+def test_upscale_upscales_the_result_once() -> None:
+    kind, request = request_for("upscale", result())
+    assert kind == "upscale" and request == UpscaleRequest(video=VIDEO)
+    assert refusal("upscale", result(kind="upscale")) == "control.already_upscaled"
+
+
+def test_reroll_is_the_same_request_with_a_new_seed() -> None:
+    kind, request = request_for("reroll", result())
+    assert kind == "generate" and isinstance(request, Generate10Request)
+    assert request.prompt_text == "a fox" and request.options.frame_rate == 12
+    assert request.options.parameters.seed not in (None, 7)
+
+
+@pytest.mark.parametrize("kind", ["upscale", "lipsync"])
+def test_results_without_a_seed_cannot_be_rerolled(kind: str) -> None:
+    assert refusal("reroll", result(kind=kind, request={"video": VIDEO})) == "control.no_seed"
+
+
+def test_an_unknown_control_is_refused() -> None:
+    assert refusal("explode", result()) == "control.unknown_action"
