@@ -16,24 +16,6 @@ HOW_TO_GET_A_BOT_KEY = (
     "in .env as DISCORD_TOKEN=... (the README walks through it)."
 )
 
-# What each setting expects, in words: used to turn a validation error into one clear line.
-EXPECTED: dict[str, str] = {
-    "DISCORD_TOKEN": "the bot token from the Discord developer portal",
-    "DISCORD_GUILD_ID": "a server id (a number), or nothing",
-    "DISCORD_API_BASE_URL": "an http(s) URL such as https://discord.com/api/v10",
-    "DISCORD_GATEWAY_URL": "a ws(s) URL such as wss://gateway.discord.gg/",
-    "PIKA_API_KEY": "your Pika Web Bot API key, or nothing for the local Pika",
-    "PIKA_BASE_URL": "an http(s) URL such as https://api.pikapikapika.io",
-    "DATABASE_URL": "a URL of the form sqlite:///path/to/file.sqlite3",
-    "POLL_INTERVAL_SECONDS": "a number of seconds from 0.05 to 600",
-    "JOB_TIMEOUT_MINUTES": "a number of minutes greater than 0, at most 1440",
-    "WEBHOOK_PUBLIC_URL": "an http(s) URL reachable by Pika, or nothing to poll only",
-    "WEBHOOK_LISTEN": "host:port to listen on, such as 0.0.0.0:8080",
-    "LOCAL_PIKA_JOB_SECONDS": "a number of seconds from 0 to 600",
-    "LOCAL_PIKA_PORT": "a port number from 0 to 65535 (0 picks a free port)",
-    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
-}
-
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message is one line a person can act on."""
@@ -46,21 +28,58 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    discord_token: SecretStr | None = None
-    discord_guild_id: int | None = Field(default=None, gt=0)
-    discord_api_base_url: AnyHttpUrl = AnyHttpUrl("https://discord.com/api/v10")
-    discord_gateway_url: str = "wss://gateway.discord.gg/"
-    pika_api_key: SecretStr | None = None
-    pika_base_url: AnyHttpUrl = AnyHttpUrl("https://api.pikapikapika.io")
-    database_url: str = "sqlite:///./data/pika-bot.sqlite3"
-    poll_interval_seconds: float = Field(default=5.0, ge=0.05, le=600)
-    job_timeout_minutes: float = Field(default=30.0, gt=0, le=1440)
-    webhook_public_url: AnyHttpUrl | None = None
-    webhook_listen: str = "0.0.0.0:8080"
-    local_pika_job_seconds: float = Field(default=8.0, ge=0, le=600)
+    # Each description says what the setting expects, in words: a bad value is reported as
+    # "NAME: expected <description> (<what was wrong>)."
+    discord_token: SecretStr | None = Field(
+        default=None, description="the bot token from the Discord developer portal"
+    )
+    discord_guild_id: int | None = Field(
+        default=None, gt=0, description="a server id (a number), or nothing"
+    )
+    discord_api_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://discord.com/api/v10"),
+        description="an http(s) URL such as https://discord.com/api/v10",
+    )
+    discord_gateway_url: str = Field(
+        default="wss://gateway.discord.gg/",
+        description="a ws(s) URL such as wss://gateway.discord.gg/",
+    )
+    pika_api_key: SecretStr | None = Field(
+        default=None, description="your Pika Web Bot API key, or nothing for the local Pika"
+    )
+    pika_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.pikapikapika.io"),
+        description="an http(s) URL such as https://api.pikapikapika.io",
+    )
+    database_url: str = Field(
+        default="sqlite:///./data/pika-bot.sqlite3",
+        description="a URL of the form sqlite:///path/to/file.sqlite3",
+    )
+    poll_interval_seconds: float = Field(
+        default=5.0, ge=0.05, le=600, description="a number of seconds from 0.05 to 600"
+    )
+    job_timeout_minutes: float = Field(
+        default=30.0, gt=0, le=1440, description="a number of minutes greater than 0, at most 1440"
+    )
+    webhook_public_url: AnyHttpUrl | None = Field(
+        default=None, description="an http(s) URL reachable by Pika, or nothing to poll only"
+    )
+    webhook_listen: str = Field(
+        default="0.0.0.0:8080", description="host:port to listen on, such as 0.0.0.0:8080"
+    )
+    local_pika_job_seconds: float = Field(
+        default=8.0, ge=0, le=600, description="a number of seconds from 0 to 600"
+    )
     # A fixed port keeps the local Pika's result URLs valid across restarts of the bot.
-    local_pika_port: int = Field(default=8765, ge=0, le=65535)
-    log_level: LogLevel = "INFO"
+    local_pika_port: int = Field(
+        default=8765,
+        ge=0,
+        le=65535,
+        description="a port number from 0 to 65535 (0 picks a free port)",
+    )
+    log_level: LogLevel = Field(
+        default="INFO", description="one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    )
 
     @field_validator("discord_guild_id", "pika_api_key", "webhook_public_url", mode="before")
     @classmethod
@@ -116,12 +135,19 @@ class Settings(BaseSettings):
         return [s.get_secret_value() for s in (self.discord_token, self.pika_api_key) if s]
 
 
+def setting_names() -> list[str]:
+    """The environment variable of every setting."""
+    return [name.upper() for name in Settings.model_fields]
+
+
 def describe(error: ValidationError) -> str:
     """One line per invalid setting: its name, what it expects, and what was wrong."""
     lines = []
     for item in error.errors():
-        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
-        expected = EXPECTED.get(name, "a valid value")
+        field = str(item["loc"][0]) if item["loc"] else ""
+        name = field.upper() or "settings"
+        info = Settings.model_fields.get(field)
+        expected = info.description if info and info.description else "a valid value"
         reason = item["msg"].removeprefix("Value error, ")
         lines.append(f"{name}: expected {expected} ({reason}).")
     return "\n".join(dict.fromkeys(lines))

@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, setting_names
 
-SETTING_NAMES = [
-    "DISCORD_TOKEN", "DISCORD_GUILD_ID", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL",
-    "PIKA_API_KEY", "PIKA_BASE_URL", "DATABASE_URL", "POLL_INTERVAL_SECONDS",
-    "JOB_TIMEOUT_MINUTES", "WEBHOOK_PUBLIC_URL", "WEBHOOK_LISTEN", "LOCAL_PIKA_JOB_SECONDS",
-    "LOCAL_PIKA_PORT", "LOG_LEVEL",
-]  # fmt: skip
+SETTING_NAMES = setting_names()
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -142,3 +137,13 @@ def test_python_m_bot_with_invalid_setting_exits_2_without_traceback(tmp_path: P
         "Configuration error: POLL_INTERVAL_SECONDS: expected a number of seconds from 0.05 to "
         "600 (Input should be a valid number, unable to parse string as a number)."
     ]
+
+
+@pytest.mark.parametrize("document", [".env.example", "README.md"])
+def test_every_setting_is_documented_for_owners(document: str) -> None:
+    text = (ROOT / document).read_text()
+    assert [name for name in SETTING_NAMES if name not in text] == []
+
+
+def test_every_setting_says_what_it_expects() -> None:
+    assert all(info.description for info in Settings.model_fields.values())
