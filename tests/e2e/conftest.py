@@ -9,7 +9,7 @@ import pytest
 
 from bot.pika.local.server import LocalPika, running_local_pika
 from tests.e2e.harness import RUNNING, BotProcess, bot_env
-from tests.fake_discord.server import FakeDiscord, running_fake_discord
+from tests.fake_discord import FakeDiscord, running_fake_discord
 
 
 @pytest.fixture(autouse=True)

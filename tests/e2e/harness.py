@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GUILD_ID, TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess
 from tests.e2e.test_jobs import pika_calls, results
-from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, Message
 from tests.media import mp4, png, wav
 
@@ -101,10 +101,8 @@ async def run(
     interaction = fake.slash(REQUESTER, GENERAL, "pika", sub, options, files)
     callback = await fake.wait_for_response(interaction)
     assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64, callback
-    posted = await fake.wait_for(lambda: len(results(fake)) >= count and results(fake),
-                                 timeout=30, what=f"the {sub} result")  # fmt: skip
-    found: Message = posted[count - 1]
-    return found
+    await fake.wait_for(lambda: len(results(fake)) >= count, timeout=30, what=f"the {sub} result")
+    return results(fake)[count - 1]
 
 
 async def sent(pika: LocalPika, path: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess
 from tests.e2e.test_jobs import behave, pika_calls, results, start_bot
-from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
 from tests.media import mp4
 
@@ -24,9 +24,8 @@ async def delivered(fake: FakeDiscord, prompt: str = "a fox") -> Message:
     before = len(results(fake))
     await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
                                             {"prompt": prompt}))  # fmt: skip
-    posted = await fake.wait_for(lambda: len(results(fake)) > before and results(fake),
-                                 what="a result")  # fmt: skip
-    result: Message = posted[-1]
+    await fake.wait_for(lambda: len(results(fake)) > before, what="a result")
+    result = results(fake)[-1]
     await fake.wait_for(lambda: len(result.reactions) == 3, what="the bot's reactions")
     return result
 
@@ -49,8 +48,8 @@ async def test_requester_reaction_extends_the_video(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:
     fake.react(REQUESTER, result, "⏩")
-    extended = await fake.wait_for(lambda: len(results(fake)) == 2 and results(fake)[1],
-                                   what="the extended result")  # fmt: skip
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
+    extended = results(fake)[1]
     fields = {f["name"]: f["value"] for f in extended.embeds[0]["fields"]}
     assert fields["Length"] == "7 s"
     body = (await calls(pika, "/web/extend"))[0]["body"]
@@ -67,8 +66,8 @@ async def test_moderator_button_upscales(
     press = fake.press(MODERATOR, result, button(result, "upscale"))
     callback = await fake.wait_for_response(press)
     assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64
-    upscaled = await fake.wait_for(lambda: len(results(fake)) == 2 and results(fake)[1],
-                                   what="the upscaled result")  # fmt: skip
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled result")
+    upscaled = results(fake)[1]
     assert f"<@{MODERATOR}>" in upscaled.content
     assert len(await calls(pika, "/web/upscale")) == 1
 

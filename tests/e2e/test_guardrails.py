@@ -14,7 +14,7 @@ from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess
 from tests.e2e.test_controls import button, delivered
 from tests.e2e.test_jobs import behave, pika_calls, results
-from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import (
     ADMIN,
     ART,

@@ -12,7 +12,7 @@ import pytest
 
 from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess, bot_env
-from tests.fake_discord.server import FakeDiscord
+from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD, Message
 from tests.media import inspect
 

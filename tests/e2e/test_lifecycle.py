@@ -12,8 +12,8 @@ import pytest
 from bot.discord_target import point_discord_at
 from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess, bot_env
+from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
-from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN
 
 

@@ -1,0 +1,5 @@
+"""A fake Discord for end-to-end tests: REST, gateway and a world of one guild (see app.py)."""
+
+from tests.fake_discord.app import FakeDiscord, running_fake_discord
+
+__all__ = ["FakeDiscord", "running_fake_discord"]

@@ -1,4 +1,8 @@
-"""The fake Discord's world: one guild, its channels and members, and how they look as JSON."""
+"""The fake Discord's world: one guild, its channels and members, and how they look as JSON.
+
+Ids are fixed, so tests name people and places (`REQUESTER`, `GENERAL`...) directly. Every
+`json()` gives the object as Discord's API documents it, complete enough for discord.py to parse.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +29,15 @@ MODERATOR = 900_000_000_000_000_403
 ADMIN = 900_000_000_000_000_404
 
 EVERYONE_PERMISSIONS = Permissions(
-    view_channel=True, send_messages=True, send_messages_in_threads=True, embed_links=True,
-    attach_files=True, read_message_history=True, add_reactions=True,
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    add_reactions=True,
     use_application_commands=True,
-)  # fmt: skip
+)
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | Permissions(manage_messages=True)
 
 _ids = itertools.count(1_000_000_000_000_000_000)
@@ -56,18 +65,30 @@ class User:
     def json(self) -> dict[str, Any]:
         """The user object."""
         return {
-            "id": str(self.id), "username": self.name, "discriminator": "0",
-            "global_name": self.name, "avatar": None, "bot": self.bot, "public_flags": 0,
-        }  # fmt: skip
+            "id": str(self.id),
+            "username": self.name,
+            "discriminator": "0",
+            "global_name": self.name,
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+        }
 
     def member_json(self, permissions: Permissions | None = None) -> dict[str, Any]:
         """The guild member object (with `permissions` as interactions carry them)."""
         data: dict[str, Any] = {
-            "user": self.json(), "roles": [str(r) for r in self.roles], "nick": None,
-            "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0,
-            "pending": False, "avatar": None, "premium_since": None,
+            "user": self.json(),
+            "roles": [str(r) for r in self.roles],
+            "nick": None,
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "avatar": None,
+            "premium_since": None,
             "communication_disabled_until": None,
-        }  # fmt: skip
+        }
         if permissions is not None:
             data["permissions"] = str(permissions.value)
         return data
@@ -85,11 +106,18 @@ class Role:
     def json(self) -> dict[str, Any]:
         """The role object."""
         return {
-            "id": str(self.id), "name": self.name, "color": 0, "hoist": False, "icon": None,
-            "unicode_emoji": None, "position": self.position,
-            "permissions": str(self.permissions.value), "managed": False,
-            "mentionable": False, "flags": 0,
-        }  # fmt: skip
+            "id": str(self.id),
+            "name": self.name,
+            "color": 0,
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": self.position,
+            "permissions": str(self.permissions.value),
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
 
 
 @dataclass
@@ -109,20 +137,39 @@ class Channel:
         """The channel object."""
         if self.type == 1:
             assert self.recipient is not None
-            return {"id": str(self.id), "type": 1, "last_message_id": None, "flags": 0,
-                    "recipients": [users[self.recipient].json()]}  # fmt: skip
+            return {
+                "id": str(self.id),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [users[self.recipient].json()],
+            }
         data: dict[str, Any] = {
-            "id": str(self.id), "type": self.type, "guild_id": str(GUILD_ID), "name": self.name,
-            "position": 0, "permission_overwrites": [], "nsfw": False, "topic": None,
-            "last_message_id": None, "rate_limit_per_user": 0, "flags": 0,
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(GUILD_ID),
+            "name": self.name,
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
             "parent_id": str(self.parent_id) if self.parent_id else None,
-        }  # fmt: skip
+        }
         if self.type == 11:
             data |= {
-                "owner_id": str(MODERATOR), "message_count": 0, "member_count": 1,
-                "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
-                                    "archive_timestamp": now_iso(), "locked": False},
-            }  # fmt: skip
+                "owner_id": str(MODERATOR),
+                "message_count": 0,
+                "member_count": 1,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": now_iso(),
+                    "locked": False,
+                },
+            }
         return data
 
 
@@ -139,9 +186,13 @@ class Attachment:
     def json(self) -> dict[str, Any]:
         """The attachment object."""
         return {
-            "id": str(self.id), "filename": self.filename, "size": len(self.data),
-            "url": self.url, "proxy_url": self.url, "content_type": self.content_type,
-        }  # fmt: skip
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": len(self.data),
+            "url": self.url,
+            "proxy_url": self.url,
+            "content_type": self.content_type,
+        }
 
 
 @dataclass
@@ -174,20 +225,35 @@ class Message:
         """The message object."""
         author = users[self.author_id]
         data: dict[str, Any] = {
-            "id": str(self.id), "channel_id": str(self.channel_id), "author": author.json(),
-            "content": self.content, "timestamp": now_iso(),
-            "edited_timestamp": now_iso() if self.edited else None, "tts": False,
-            "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [a.json() for a in self.attachments], "embeds": self.embeds,
-            "pinned": False, "type": self.type, "flags": self.flags,
+            "id": str(self.id),
+            "channel_id": str(self.channel_id),
+            "author": author.json(),
+            "content": self.content,
+            "timestamp": now_iso(),
+            "edited_timestamp": now_iso() if self.edited else None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [a.json() for a in self.attachments],
+            "embeds": self.embeds,
+            "pinned": False,
+            "type": self.type,
+            "flags": self.flags,
             "components": self.components,
             "reactions": [
-                {"emoji": {"id": None, "name": emoji}, "count": len(who), "me": me in who,
-                 "count_details": {"burst": 0, "normal": len(who)}, "me_burst": False,
-                 "burst_colors": []}
-                for emoji, who in self.reactions.items() if who
+                {
+                    "emoji": {"id": None, "name": emoji},
+                    "count": len(who),
+                    "me": me in who,
+                    "count_details": {"burst": 0, "normal": len(who)},
+                    "me_burst": False,
+                    "burst_colors": [],
+                }
+                for emoji, who in self.reactions.items()
+                if who
             ],
-        }  # fmt: skip
+        }
         if in_guild:
             data["guild_id"] = str(GUILD_ID)
         if self.reference:
@@ -221,3 +287,55 @@ def default_world() -> tuple[dict[int, User], dict[int, Role], dict[int, Channel
         THREAD: Channel(THREAD, "fox-ideas", type=11, parent_id=GENERAL),
     }
     return users, roles, channels
+
+
+def guild_json(
+    users: dict[int, User], roles: dict[int, Role], channels: dict[int, Channel]
+) -> dict[str, Any]:
+    """The GUILD_CREATE payload: the guild with every member, role, live channel and thread."""
+    return {
+        "id": str(GUILD_ID),
+        "name": "Pika Fans",
+        "icon": None,
+        "owner_id": str(APP_ID + 3),
+        "roles": [r.json() for r in roles.values()],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "member_count": len(users),
+        "large": False,
+        "members": [u.member_json() for u in users.values()],
+        "channels": [c.json(users) for c in channels.values() if c.type == 0 and not c.deleted],
+        "threads": [c.json(users) for c in channels.values() if c.type == 11 and not c.deleted],
+        "presences": [],
+        "voice_states": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+        "unavailable": False,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "preferred_locale": "en-US",
+        "system_channel_id": None,
+        "afk_timeout": 300,
+        "afk_channel_id": None,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "joined_at": now_iso(),
+        "max_members": 500000,
+        "description": None,
+        "banner": None,
+        "splash": None,
+        "discovery_splash": None,
+        "vanity_url_code": None,
+        "application_id": None,
+        "rules_channel_id": None,
+        "public_updates_channel_id": None,
+        "safety_alerts_channel_id": None,
+        "max_video_channel_users": 25,
+        "premium_progress_bar_enabled": False,
+        "incidents_data": None,
+    }

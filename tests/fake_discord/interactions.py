@@ -1,0 +1,166 @@
+"""REST routes of application commands and interactions: sync, callbacks, follow-ups.
+
+Discord's rules the bot must meet are enforced: one callback per interaction, within 3 s of
+the interaction; follow-ups and edits of the original answer through the interaction webhook,
+until the interaction's token expires.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fake_discord.responses import API, error, jsonify
+from tests.fake_discord.state import RECORD, FakeState, Interaction, Recorded
+from tests.fake_discord.world import APP_ID, Message, snowflake
+
+INTERACTION_DEADLINE = 3.0
+# The interaction callback types the bot uses, and the flag of an answer still "thinking".
+MESSAGE, DEFERRED_MESSAGE, UPDATE_MESSAGE = 4, 5, 7
+LOADING = 128
+
+
+class InteractionRoutes(FakeState):
+    """Application commands, interaction callbacks and the interaction webhook."""
+
+    def _add_interaction_routes(self, r: web.UrlDispatcher) -> None:
+        r.add_get(f"{API}/applications/{{app}}/commands", self._get_commands)
+        r.add_put(f"{API}/applications/{{app}}/commands", self._put_commands)
+        r.add_get(f"{API}/applications/{{app}}/guilds/{{guild}}/commands", self._get_commands)
+        r.add_put(f"{API}/applications/{{app}}/guilds/{{guild}}/commands", self._put_commands)
+        r.add_post(f"{API}/interactions/{{iid}}/{{token}}/callback", self._callback)
+        r.add_post(f"{API}/webhooks/{{app}}/{{token}}", self._followup)
+        r.add_route(
+            "*", f"{API}/webhooks/{{app}}/{{token}}/messages/{{mid}}", self._webhook_message
+        )
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def _get_commands(self, request: web.Request) -> web.Response:
+        guild = request.match_info.get("guild")
+        return jsonify(self.commands.get(int(guild) if guild else None, []))
+
+    async def _put_commands(self, request: web.Request) -> web.Response:
+        """Bulk overwrite: a command keeps its id across syncs when its name stays the same."""
+        guild = request.match_info.get("guild")
+        key = int(guild) if guild else None
+        body = request[RECORD].body or []
+        known = {c["name"]: c["id"] for c in self.commands.get(key, [])}
+        defaults = {
+            "type": 1,
+            "description": "",
+            "options": [],
+            "nsfw": False,
+            "default_member_permissions": None,
+            "dm_permission": True,
+        }
+        synced = [
+            defaults
+            | c
+            | {
+                "id": known.get(c["name"], str(snowflake())),
+                "application_id": str(APP_ID),
+                "version": str(snowflake()),
+            }
+            | ({"guild_id": guild} if guild else {})
+            for c in body
+        ]
+        self.commands[key] = synced
+        return jsonify(synced)
+
+    # --- interactions -----------------------------------------------------------------------
+
+    def _interaction(self, request: web.Request) -> Interaction | None:
+        """The interaction a callback or webhook path names, if its token matches."""
+        found = self.interactions.get(int(request.match_info.get("iid", "0") or 0))
+        if found is None:
+            token = request.match_info.get("token")
+            found = next((i for i in self.interactions.values() if i.token == token), None)
+        return found if found is not None and found.token == request.match_info["token"] else None
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        """The first answer: a message (4), "thinking" (5), or an edit of the pressed one (7)."""
+        interaction = self._interaction(request)
+        if interaction is None:
+            return error(404, 10062, "Unknown interaction")
+        if time.monotonic() - interaction.sent_at > INTERACTION_DEADLINE:
+            return error(404, 10062, "Unknown interaction")
+        if interaction.callbacks:
+            return error(400, 40060, "Interaction has already been acknowledged.")
+        record: Recorded = request[RECORD]
+        body = record.body or {}
+        interaction.callbacks.append(body)
+        kind, data = body.get("type"), body.get("data") or {}
+        message: Message | None = None
+        if kind in (MESSAGE, DEFERRED_MESSAGE):
+            flags = int(data.get("flags") or 0) | (LOADING if kind == DEFERRED_MESSAGE else 0)
+            message = self.store_message(
+                interaction.channel_id,
+                APP_ID,
+                data,
+                record.files,
+                flags=flags,
+                interaction_id=interaction.id,
+                type=20 if interaction.type == 2 else 0,  # a chat-input command's reply
+            )
+            interaction.original_id = message.id
+        elif kind == UPDATE_MESSAGE:
+            source = self._component_message(interaction)
+            if source is not None:
+                self.apply_edit(source, data, record.files)
+                message = source
+        answer: dict[str, Any] = {
+            "interaction": {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "response_message_id": str(message.id) if message else None,
+                "response_message_loading": kind == DEFERRED_MESSAGE,
+                "response_message_ephemeral": bool(message and message.ephemeral),
+            },
+            "resource": {"type": kind},
+        }
+        if message is not None:
+            answer["resource"]["message"] = self.message_json(message)
+        return jsonify(answer)
+
+    def _component_message(self, interaction: Interaction) -> Message | None:
+        data = interaction.payload.get("message")
+        return self.messages.get(int(data["id"])) if data else None
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        interaction = self._interaction(request)
+        if interaction is None or interaction.expired:
+            return error(404, 10015, "Unknown Webhook")
+        record: Recorded = request[RECORD]
+        message = self.store_message(
+            interaction.channel_id,
+            APP_ID,
+            record.body or {},
+            record.files,
+            flags=int((record.body or {}).get("flags") or 0),
+            interaction_id=interaction.id,
+        )
+        interaction.followups.append(message.id)
+        return jsonify(self.message_json(message))
+
+    async def _webhook_message(self, request: web.Request) -> web.Response:
+        """GET, PATCH or DELETE the original answer (`@original`) or a follow-up."""
+        interaction = self._interaction(request)
+        if interaction is None or interaction.expired:
+            return error(404, 10015, "Unknown Webhook")
+        mid = request.match_info["mid"]
+        message_id = interaction.original_id if mid == "@original" else int(mid)
+        message = self.messages.get(message_id or 0)
+        if message is None or message.deleted:
+            return error(404, 10008, "Unknown Message")
+        if request.method == "GET":
+            return jsonify(self.message_json(message))
+        if request.method == "DELETE":
+            message.deleted = True
+            return web.Response(status=204)
+        record: Recorded = request[RECORD]
+        self.apply_edit(message, record.body or {}, record.files)
+        message.flags &= ~LOADING
+        return jsonify(self.message_json(message))
