@@ -1,4 +1,5 @@
-"""Run `python -m bot` as users run it, configured only by settings, and watch its log."""
+"""Run `python -m bot` as users run it, configured only by settings, and watch its log; and the
+steps end-to-end tests share: start a bot, ask for a video, find the results it posted."""
 
 from __future__ import annotations
 
@@ -9,28 +10,32 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.config import Settings
+from bot.pika.local.server import LocalPika
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GUILD_ID, TOKEN
+from tests.fake_discord.state import Interaction
+from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = (
-    "DISCORD_TOKEN", "DISCORD_GUILD_ID", "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL",
-    "PIKA_API_KEY", "PIKA_BASE_URL", "DATABASE_URL", "POLL_INTERVAL_SECONDS",
-    "JOB_TIMEOUT_MINUTES", "WEBHOOK_PUBLIC_URL", "WEBHOOK_LISTEN", "LOCAL_PIKA_JOB_SECONDS",
-    "LOCAL_PIKA_PORT", "LOG_LEVEL",
-)  # fmt: skip
+# The bot's own settings; a developer's values for them never leak into a test's bot.
+SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
 
 
 def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]:
     """The environment of a bot that talks to `fake`, with a database in `workdir`."""
-    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS}
     env |= {
-        "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
-        "DISCORD_TOKEN": TOKEN, "DISCORD_GUILD_ID": str(GUILD_ID),
-        "DISCORD_API_BASE_URL": fake.api_url, "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}", "POLL_INTERVAL_SECONDS": "0.2",
-        "LOCAL_PIKA_PORT": "0", "LOG_LEVEL": "INFO",
-    }  # fmt: skip
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_GUILD_ID": str(GUILD_ID),
+        "DISCORD_API_BASE_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}",
+        "POLL_INTERVAL_SECONDS": "0.2",
+        "LOCAL_PIKA_PORT": "0",
+        "LOG_LEVEL": "INFO",
+    }
     return env | settings
 
 
@@ -39,7 +44,7 @@ RUNNING: set[BotProcess] = set()
 
 
 class BotProcess:
-    """A running `python -m bot`, its stderr kept line by line."""
+    """A running `python -m bot`, its output (stdout and stderr) kept line by line."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.env, self.cwd = env, cwd
@@ -50,10 +55,15 @@ class BotProcess:
     async def start(self) -> None:
         """Start the process; it runs until stopped."""
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=self.env, cwd=self.cwd,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot",
+            env=self.env,
+            cwd=self.cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        )
         RUNNING.add(self)
         self._reader = asyncio.ensure_future(self._read())
 
@@ -104,3 +114,43 @@ class BotProcess:
     async def kill(self) -> None:
         """SIGKILL: no clean-up at all, as in a crash."""
         await self.stop(signal.SIGKILL)
+
+
+async def start_bot(
+    fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
+) -> BotProcess:
+    """A bot with a Pika key on `pika`, its database in `workdir`, ready on `fake`; the test
+    stops it (tests that restart the bot, or need settings the `bot` fixture lacks)."""
+    bot = BotProcess(
+        bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings),
+        workdir,
+    )
+    await bot.start()
+    await bot.wait_ready()
+    return bot
+
+
+def generate(fake: FakeDiscord, prompt: str, channel: int = GENERAL) -> Interaction:
+    """The requester asks for a video with `/pika generate prompt:...`."""
+    return fake.slash(REQUESTER, channel, "pika", "generate", {"prompt": prompt})
+
+
+def results(fake: FakeDiscord, channel: int = GENERAL) -> list[Message]:
+    """The bot's result posts in a channel, oldest first."""
+    return [m for m in fake.channel_messages(channel) if "your video is ready" in m.content]
+
+
+async def delivered(fake: FakeDiscord, prompt: str = "a fox") -> Message:
+    """Ask for a video as the requester and wait for its result and the bot's reactions on it."""
+    before = len(results(fake))
+    await fake.wait_for_response(generate(fake, prompt))
+    await fake.wait_for(lambda: len(results(fake)) > before, what="a result")
+    result = results(fake)[-1]
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the bot's reactions")
+    return result
+
+
+def button(result: Message, action: str) -> str:
+    """The custom id of a result's button for `action` (extend, upscale, reroll, info)."""
+    ids = [str(c["custom_id"]) for row in result.components for c in row["components"]]
+    return next(i for i in ids if i.split(":")[1] == action)

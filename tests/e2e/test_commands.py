@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess
-from tests.e2e.test_jobs import pika_calls, results
+from tests.e2e.harness import BotProcess, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, Message
+from tests.helpers.local_pika import pika_calls
 from tests.media import mp4, png, wav
 
 COMMON = ["aspect_ratio", "frame_rate", "motion", "guidance_scale", "negative_prompt", "seed",

@@ -8,31 +8,15 @@ from typing import Any
 import pytest
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess
-from tests.e2e.test_jobs import behave, pika_calls, results, start_bot
+from tests.e2e.harness import BotProcess, button, delivered, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
+from tests.helpers.local_pika import behave, pika_calls
 from tests.media import mp4
 
 
 async def calls(pika: LocalPika, path: str) -> list[dict[str, Any]]:
     return [c for c in await pika_calls(pika) if c["path"] == path]
-
-
-async def delivered(fake: FakeDiscord, prompt: str = "a fox") -> Message:
-    """Ask for a video as the requester and wait for its result."""
-    before = len(results(fake))
-    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
-                                            {"prompt": prompt}))  # fmt: skip
-    await fake.wait_for(lambda: len(results(fake)) > before, what="a result")
-    result = results(fake)[-1]
-    await fake.wait_for(lambda: len(result.reactions) == 3, what="the bot's reactions")
-    return result
-
-
-def button(result: Message, action: str) -> str:
-    ids = [str(c["custom_id"]) for row in result.components for c in row["components"]]
-    return next(i for i in ids if i.split(":")[1] == action)
 
 
 def working_messages(fake: FakeDiscord) -> list[Message]:

@@ -11,9 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess
-from tests.e2e.test_controls import button, delivered
-from tests.e2e.test_jobs import behave, pika_calls, results
+from tests.e2e.harness import BotProcess, button, delivered, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import (
     ADMIN,
@@ -25,6 +23,7 @@ from tests.fake_discord.world import (
     ROLE_ADMIN,
     Message,
 )
+from tests.helpers.local_pika import behave, pika_calls
 
 
 async def admin(fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None,

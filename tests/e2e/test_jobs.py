@@ -5,42 +5,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess, bot_env
+from tests.e2e.harness import BotProcess, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD, Message
+from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
+from tests.helpers.local_pika import behave, pika_calls
 from tests.media import inspect
-
-
-def results(fake: FakeDiscord, channel: int = GENERAL) -> list[Message]:
-    """The bot's result posts in a channel."""
-    return [m for m in fake.channel_messages(channel) if "your video is ready" in m.content]
-
-
-async def local_admin(pika: LocalPika, method: str, path: str, body: Any = None) -> Any:
-    """Call one of the local Pika's test routes."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        response = await http.request(
-            method, f"{pika.base_url}{path}", json=body,
-            headers={"Authorization": f"Bearer {pika.api_key}"},
-        )  # fmt: skip
-    response.raise_for_status()
-    return response.json()
-
-
-async def pika_calls(pika: LocalPika) -> list[dict[str, Any]]:
-    """Every API call the local Pika received."""
-    return list(await local_admin(pika, "GET", "/_local/requests"))
-
-
-async def behave(pika: LocalPika, **settings: Any) -> None:
-    """Switch the local Pika's simulated faults."""
-    await local_admin(pika, "POST", "/_local/behaviour", settings)
 
 
 async def test_generate_is_delivered_as_a_reply_with_the_video(
@@ -71,22 +45,6 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
     assert len(creates) == 1
     assert creates[0]["body"]["options"]["frameRate"] == 12
-
-
-async def start_bot(
-    fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
-) -> BotProcess:
-    bot = BotProcess(
-        bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings),
-        workdir,
-    )
-    await bot.start()
-    await bot.wait_ready()
-    return bot
-
-
-def generate(fake: FakeDiscord, prompt: str, channel: int = GENERAL) -> Any:
-    return fake.slash(REQUESTER, channel, "pika", "generate", {"prompt": prompt})
 
 
 async def test_progress_is_shown_on_the_working_message(
