@@ -23,7 +23,7 @@ from tests.fake_discord.world import (
     ROLE_ADMIN,
     Message,
 )
-from tests.helpers.local_pika import behave, pika_calls
+from tests.helpers.local_pika import behave, pika_calls, wait_for_call
 
 
 async def admin(fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None,
@@ -211,7 +211,7 @@ async def test_server_defaults_apply_to_new_requests(
     await admin(fake, "defaults", {"aspect_ratio": "1:1", "frame_rate": 8})
     await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
                                             {"prompt": "square", "frame_rate": 10}))  # fmt: skip
-    create = next(c for c in await pika_calls(pika) if c["path"] == "/web/generate")
+    create = await wait_for_call(pika, "/web/generate")
     assert create["body"]["options"]["aspectRatio"] == "1:1"  # the server's default
     assert create["body"]["options"]["frameRate"] == 10  # the member's own value wins
     shown = await admin(fake, "show")

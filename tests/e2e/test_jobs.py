@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess, generate, results, start_bot
+from tests.e2e.harness import BotProcess, generate, reserved_port, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
-from tests.helpers.local_pika import behave, pika_calls
+from tests.helpers.local_pika import behave, pika_calls, wait_for_call
 from tests.media import inspect
 
 
@@ -102,12 +102,12 @@ async def test_a_job_with_no_final_status_times_out_and_says_so(
 
 
 async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, unused_tcp_port: int
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
-    public = f"http://127.0.0.1:{unused_tcp_port}"
+    listen = f"127.0.0.1:{reserved_port()}"
+    public = f"http://{listen}"
     # Polling this slow would take a minute; only the push can deliver within the wait below.
-    bot = await start_bot(fake, pika, tmp_path, WEBHOOK_PUBLIC_URL=public,
-                          WEBHOOK_LISTEN=f"127.0.0.1:{unused_tcp_port}",
+    bot = await start_bot(fake, pika, tmp_path, WEBHOOK_PUBLIC_URL=public, WEBHOOK_LISTEN=listen,
                           POLL_INTERVAL_SECONDS="30")  # fmt: skip
     try:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -115,7 +115,7 @@ async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
             assert bad.status_code == 404
         await behave(pika, job_seconds=1)
         await fake.wait_for_response(generate(fake, "pushed fox"))
-        create = next(c for c in await pika_calls(pika) if c["path"] == "/web/generate")
+        create = await wait_for_call(pika, "/web/generate")
         assert create["body"]["webhookOverride"].startswith(f"{public}/pika/webhook/")
         await fake.wait_for(lambda: results(fake), timeout=15, what="the pushed result")
         polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]

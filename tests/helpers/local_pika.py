@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -25,6 +26,26 @@ async def local_admin(pika: LocalPika, method: str, path: str, body: Any = None)
 async def pika_calls(pika: LocalPika) -> list[dict[str, Any]]:
     """Every API call the local Pika received, oldest first: method, path, body and status."""
     return list(await local_admin(pika, "GET", "/_local/requests"))
+
+
+async def calls_to(pika: LocalPika, path: str) -> list[dict[str, Any]]:
+    """The calls the local Pika received on exactly `path`, oldest first."""
+    return [c for c in await pika_calls(pika) if c["path"] == path]
+
+
+async def wait_for_call(pika: LocalPika, path: str, timeout: float = 20.0) -> dict[str, Any]:
+    """The first call the local Pika received on `path`, waiting for it if need be.
+
+    The bot answers Discord first and makes the paid call after, so a test that has just seen
+    the answer has not necessarily seen the call yet."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await calls_to(pika, path)
+        if found:
+            return found[0]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for a call to {path}")
+        await asyncio.sleep(0.05)
 
 
 async def behave(pika: LocalPika, **settings: Any) -> None:
