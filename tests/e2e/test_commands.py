@@ -11,11 +11,21 @@ from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, Message
-from tests.helpers.local_pika import pika_calls
+from tests.helpers.local_pika import calls_to, pika_calls
 from tests.media import mp4, png, wav
 
-COMMON = ["aspect_ratio", "frame_rate", "motion", "guidance_scale", "negative_prompt", "seed",
-          "zoom", "pan", "tilt", "rotate"]  # fmt: skip
+COMMON = [
+    "aspect_ratio",
+    "frame_rate",
+    "motion",
+    "guidance_scale",
+    "negative_prompt",
+    "seed",
+    "zoom",
+    "pan",
+    "tilt",
+    "rotate",
+]
 TABLE: dict[str, list[str]] = {
     "generate": ["prompt", "image", "image_url", "video", "video_url", "model", "style", "sfx",
                  *COMMON],
@@ -37,13 +47,23 @@ TABLE: dict[str, list[str]] = {
     "jobs": [],
     "usage": [],
 }  # fmt: skip
-REQUIRED = {"pikaffect": {"effect"}, "additions": {"prompt"}, "swap": {"swap_prompt", "prompt"},
-            "outpaint": {"prompt", "aspect_ratio"}, "job": {"job_id"}}  # fmt: skip
+REQUIRED = {
+    "pikaffect": {"effect"},
+    "additions": {"prompt"},
+    "swap": {"swap_prompt", "prompt"},
+    "outpaint": {"prompt", "aspect_ratio"},
+    "job": {"job_id"},
+}
 
 
 def subcommands(fake: FakeDiscord) -> dict[str, dict[str, Any]]:
     pika = next(c for c in fake.commands[GUILD_ID] if c["name"] == "pika")
     return {s["name"]: s for s in pika["options"]}
+
+
+def bounds(option: dict[str, Any]) -> tuple[Any, Any]:
+    """The range Discord enforces on a number option."""
+    return option["min_value"], option["max_value"]
 
 
 async def test_the_synced_commands_match_the_table(fake: FakeDiscord, bot: BotProcess) -> None:
@@ -55,25 +75,26 @@ async def test_the_synced_commands_match_the_table(fake: FakeDiscord, bot: BotPr
         required = {o for o, spec in options.items() if spec.get("required")}
         assert required == REQUIRED.get(name, set()), name
     generate = {o["name"]: o for o in synced["generate"]["options"]}
-    assert (generate["frame_rate"]["min_value"], generate["frame_rate"]["max_value"]) == (1, 24)
-    assert (generate["motion"]["min_value"], generate["motion"]["max_value"]) == (1, 4)
-    assert (generate["guidance_scale"]["min_value"], generate["guidance_scale"]["max_value"]) == (
-        5,
-        25,
-    )
+    assert bounds(generate["frame_rate"]) == (1, 24)
+    assert bounds(generate["motion"]) == (1, 4)
+    assert bounds(generate["guidance_scale"]) == (5, 25)
     assert generate["prompt"]["max_length"] == 1000
-    assert [c["value"] for c in generate["aspect_ratio"]["choices"]] == [
-        "16:9", "9:16", "1:1", "5:2", "4:5", "4:3"
-    ]  # fmt: skip
+    ratios = [c["value"] for c in generate["aspect_ratio"]["choices"]]
+    assert ratios == ["16:9", "9:16", "1:1", "5:2", "4:5", "4:3"]
     assert [c["value"] for c in generate["model"]["choices"]] == ["1.0", "2.1"]
-    for axis, values in {"zoom": ["in", "out"], "pan": ["left", "right"], "tilt": ["up", "down"],
-                         "rotate": ["cw", "ccw"]}.items():  # fmt: skip
+    camera = {
+        "zoom": ["in", "out"],
+        "pan": ["left", "right"],
+        "tilt": ["up", "down"],
+        "rotate": ["cw", "ccw"],
+    }
+    for axis, values in camera.items():
         assert [c["value"] for c in generate[axis]["choices"]] == values
     assert generate["image"]["type"] == 11 and generate["image_url"]["type"] == 3
     effects = {o["name"]: o for o in synced["pikaffect"]["options"]}["effect"]["choices"]
     assert len(effects) == 22
     inpaint = {o["name"]: o for o in synced["inpaint"]["options"]}
-    assert (inpaint["x"]["min_value"], inpaint["x"]["max_value"]) == (0, 100)
+    assert bounds(inpaint["x"]) == (0, 100)
     menus = [c for c in fake.commands[GUILD_ID] if c["type"] == 3]
     assert sorted(m["name"] for m in menus) == ["Extend video", "Upscale video"]
     pika = next(c for c in fake.commands[GUILD_ID] if c["name"] == "pika")
@@ -95,9 +116,12 @@ async def made_video(fake: FakeDiscord, pika: LocalPika, prompt: str = "a source
 
 
 async def run(
-    fake: FakeDiscord, sub: str, options: dict[str, Any],
-    files: dict[str, tuple[str, bytes, str]] | None = None, count: int = 1,
-) -> Message:  # fmt: skip
+    fake: FakeDiscord,
+    sub: str,
+    options: dict[str, Any],
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+    count: int = 1,
+) -> Message:
     interaction = fake.slash(REQUESTER, GENERAL, "pika", sub, options, files)
     callback = await fake.wait_for_response(interaction)
     assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64, callback
@@ -106,7 +130,7 @@ async def run(
 
 
 async def sent(pika: LocalPika, path: str) -> dict[str, Any]:
-    found = [c for c in await pika_calls(pika) if c["path"] == path]
+    found = await calls_to(pika, path)
     assert found, f"no call to {path}"
     body: dict[str, Any] = found[-1]["body"]
     return body
@@ -120,15 +144,31 @@ SPEECH = ("voice.wav", wav(seconds=3.0), "audio/wav")
 async def test_generate_from_text_and_from_an_attached_image(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
-    await run(fake, "generate", {"prompt": "a fox", "aspect_ratio": "9:16", "zoom": "in",
-                                 "motion": 3, "seed": 5, "style": "Anime", "sfx": True})  # fmt: skip
+    await run(
+        fake,
+        "generate",
+        {
+            "prompt": "a fox",
+            "aspect_ratio": "9:16",
+            "zoom": "in",
+            "motion": 3,
+            "seed": 5,
+            "style": "Anime",
+            "sfx": True,
+        },
+    )
     body = await sent(pika, "/web/generate")
     assert body["options"]["aspectRatio"] == "9:16" and body["options"]["camera"]["zoom"] == "in"
-    assert body["options"]["parameters"] == {"guidanceScale": 12, "motion": 3,
-                                             "negativePrompt": "", "seed": 5}  # fmt: skip
+    assert body["options"]["parameters"] == {
+        "guidanceScale": 12,
+        "motion": 3,
+        "negativePrompt": "",
+        "seed": 5,
+    }
     assert body["style"] == "Anime" and body["sfx"] is True and "model" not in body
-    result = await run(fake, "generate", {"prompt": "the cat", "model": "2.1"}, {"image": IMAGE},
-                       count=2)  # fmt: skip
+    result = await run(
+        fake, "generate", {"prompt": "the cat", "model": "2.1"}, {"image": IMAGE}, count=2
+    )
     body = await sent(pika, "/web/generate")
     assert body["model"] == "2.1" and body["image"].endswith("/cat.png")
     assert result.attachments[0].filename.endswith(".mp4")
@@ -147,8 +187,12 @@ async def test_ingredients_from_attachments_and_urls(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     second = fake.attachment("b.png", png((0, 0, 255)), "image/png").url
-    await run(fake, "ingredients", {"prompt": "together", "mode": "creative",
-                                    "ingredient_2_url": second}, {"ingredient_1": IMAGE})  # fmt: skip
+    await run(
+        fake,
+        "ingredients",
+        {"prompt": "together", "mode": "creative", "ingredient_2_url": second},
+        {"ingredient_1": IMAGE},
+    )
     body = await sent(pika, "/web/generate")
     assert body["model"] == "2.0" and body["ingredientsMode"] == "creative"
     assert len(body["ingredients"]) == 2 and body["ingredients"][1] == second
@@ -156,14 +200,20 @@ async def test_ingredients_from_attachments_and_urls(
 
 async def test_additions_and_swap(fake: FakeDiscord, pika: LocalPika, bot: BotProcess) -> None:
     image_url = fake.attachment("sun.png", png((250, 250, 0)), "image/png").url
-    await run(fake, "additions", {"prompt": "add the sun", "image_url": image_url},
-              {"video": VIDEO})  # fmt: skip
+    await run(
+        fake, "additions", {"prompt": "add the sun", "image_url": image_url}, {"video": VIDEO}
+    )
     body = await sent(pika, "/web/generate")
     assert (
         body["model"] == "Turbo" and body["image"] == image_url and body["video"].endswith(".mp4")
     )
-    await run(fake, "swap", {"swap_prompt": "the middle", "prompt": "a sun"},
-              {"video": VIDEO, "image": IMAGE}, count=2)  # fmt: skip
+    await run(
+        fake,
+        "swap",
+        {"swap_prompt": "the middle", "prompt": "a sun"},
+        {"video": VIDEO, "image": IMAGE},
+        count=2,
+    )
     body = await sent(pika, "/web/generate")
     assert body["swapPrompt"] == "the middle" and body["promptText"] == "a sun"
 
@@ -182,13 +232,18 @@ async def test_reprompt_and_edit_take_a_known_results_prompt_and_options(
 
 
 async def test_inpaint_and_outpaint(fake: FakeDiscord, pika: LocalPika, bot: BotProcess) -> None:
-    await run(fake, "inpaint", {"prompt": "a moon", "x": 50, "y": 0, "width": 50, "height": 50},
-              {"video": VIDEO})  # fmt: skip
+    await run(
+        fake,
+        "inpaint",
+        {"prompt": "a moon", "x": 50, "y": 0, "width": 50, "height": 50},
+        {"video": VIDEO},
+    )
     body = await sent(pika, "/web/adjust")
     assert body["mode"] == "inpainting"
     assert body["area"] == {"x": 50.0, "y": 0.0, "width": 50.0, "height": 50.0}
-    await run(fake, "outpaint", {"prompt": "wider", "aspect_ratio": "1:1"}, {"video": VIDEO},
-              count=2)  # fmt: skip
+    await run(
+        fake, "outpaint", {"prompt": "wider", "aspect_ratio": "1:1"}, {"video": VIDEO}, count=2
+    )
     body = await sent(pika, "/web/adjust")
     assert body["mode"] == "outpainting" and body["options"]["aspectRatio"] == "1:1"
 
@@ -201,8 +256,13 @@ async def test_extend_upscale_and_lipsync(
     assert (await sent(pika, "/web/extend"))["video"] == source
     await run(fake, "upscale", {"video_url": source}, count=3)
     assert (await sent(pika, "/web/upscale")) == {"video": source}
-    await run(fake, "lipsync", {"video_url": source, "speech_start": 0.5, "speech_end": 2.5},
-              {"speech": SPEECH}, count=4)  # fmt: skip
+    await run(
+        fake,
+        "lipsync",
+        {"video_url": source, "speech_start": 0.5, "speech_end": 2.5},
+        {"speech": SPEECH},
+        count=4,
+    )
     body = await sent(pika, "/web/lipSync")
     assert (body["speechStart"], body["speechEnd"]) == (0.5, 2.5)
     assert body["speech"].endswith("/voice.wav")

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess, button, delivered, results, start_bot
+from tests.e2e.harness import BotProcess, button, delivered, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
-from tests.helpers.local_pika import behave, pika_calls
+from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.media import mp4
-
-
-async def calls(pika: LocalPika, path: str) -> list[dict[str, Any]]:
-    return [c for c in await pika_calls(pika) if c["path"] == path]
 
 
 def working_messages(fake: FakeDiscord) -> list[Message]:
@@ -36,7 +31,7 @@ async def test_requester_reaction_extends_the_video(
     extended = results(fake)[1]
     fields = {f["name"]: f["value"] for f in extended.embeds[0]["fields"]}
     assert fields["Length"] == "7 s"
-    body = (await calls(pika, "/web/extend"))[0]["body"]
+    body = (await calls_to(pika, "/web/extend"))[0]["body"]
     source = next(j for j in pika.jobs.values() if j.request_type == "generate")
     assert body["video"] == pika.result_url(source)  # the result being extended
     assert body["promptText"] == "a fox"
@@ -53,7 +48,7 @@ async def test_moderator_button_upscales(
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled result")
     upscaled = results(fake)[1]
     assert f"<@{MODERATOR}>" in upscaled.content
-    assert len(await calls(pika, "/web/upscale")) == 1
+    assert len(await calls_to(pika, "/web/upscale")) == 1
 
 
 async def test_another_members_reaction_is_removed_and_starts_nothing(
@@ -88,7 +83,7 @@ async def test_a_double_click_and_a_double_reaction_start_one_job(
     answer = await fake.wait_for_response(second)
     assert answer["data"]["content"].startswith("Already on it")
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
-    assert len(await calls(pika, "/web/extend")) == 1
+    assert len(await calls_to(pika, "/web/extend")) == 1
 
 
 async def test_reroll_is_the_same_request_with_a_new_seed(
@@ -96,7 +91,7 @@ async def test_reroll_is_the_same_request_with_a_new_seed(
 ) -> None:
     fake.react(REQUESTER, result, "🔁")
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the re-rolled result")
-    first, again = [c["body"] for c in await calls(pika, "/web/generate")]
+    first, again = [c["body"] for c in await calls_to(pika, "/web/generate")]
     assert again["promptText"] == first["promptText"]
     assert again["options"]["parameters"]["seed"] != first["options"]["parameters"]["seed"]
 
@@ -132,7 +127,7 @@ async def test_extend_video_context_menu_on_a_message_with_an_mp4(
     answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
     assert answer["type"] == 4
     await fake.wait_for(lambda: results(fake), what="the extended video")
-    body = (await calls(pika, "/web/extend"))[0]["body"]
+    body = (await calls_to(pika, "/web/extend"))[0]["body"]
     assert body["video"] == clip.url
 
 
@@ -141,7 +136,7 @@ async def test_upscale_video_context_menu_on_a_result(
 ) -> None:
     await fake.wait_for_response(fake.context_menu(REQUESTER, result, "Upscale video"))
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled video")
-    assert len(await calls(pika, "/web/upscale")) == 1
+    assert len(await calls_to(pika, "/web/upscale")) == 1
 
 
 async def test_context_menu_on_a_message_without_video_is_refused(
@@ -169,8 +164,7 @@ async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     fake.rate_limit("PUT", r"/reactions/", retry_after=1.0)  # the bot's own reactions come late
-    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
-                                            {"prompt": "quick"}))  # fmt: skip
+    await fake.wait_for_response(generate(fake, "quick"))
     result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
     fake.react(REQUESTER, result, "⏩")  # before the bot has finished with its result
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")

@@ -23,11 +23,12 @@ from tests.fake_discord.world import (
     ROLE_ADMIN,
     Message,
 )
-from tests.helpers.local_pika import behave, pika_calls, wait_for_call
+from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 
 
-async def admin(fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None,
-                user: int = ADMIN) -> str:  # fmt: skip
+async def admin(
+    fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None, user: int = ADMIN
+) -> str:
     callback = await fake.wait_for_response(fake.slash(user, GENERAL, "pika-admin", sub, options))
     assert callback["data"]["flags"] == 64
     return str(callback["data"]["content"])
@@ -49,13 +50,17 @@ async def by_button(fake: FakeDiscord, result: Message, action: str = "reroll") 
 async def by_reaction(fake: FakeDiscord, result: Message, emoji: str = "🔁") -> str:
     before = len(fake.channel_messages(GENERAL))
     fake.react(REQUESTER, result, emoji)
-    await fake.wait_for(lambda: REQUESTER not in result.reactions.get(emoji, []),
-                        what="the reaction removed")  # fmt: skip
+    await fake.wait_for(
+        lambda: REQUESTER not in result.reactions.get(emoji, []), what="the reaction removed"
+    )
     notice = await fake.wait_for(
-        lambda: [m for m in fake.channel_messages(GENERAL)[before:]
-                 if m.content.startswith(f"<@{REQUESTER}>")],
+        lambda: [
+            m
+            for m in fake.channel_messages(GENERAL)[before:]
+            if m.content.startswith(f"<@{REQUESTER}>")
+        ],
         what="the notice",
-    )  # fmt: skip
+    )
     return str(notice[0].content)
 
 
@@ -92,8 +97,9 @@ async def test_every_setting_on_every_entry_point(
         assert (await admin(fake, sub, reset)).startswith("✅")
     await admin(fake, "paid-features", {"allowed": False})
     off = "Extend and upscale are turned off"
-    extend = fake.slash(REQUESTER, GENERAL, "pika", "extend",
-                        {"video_url": result.attachments[0].url})  # fmt: skip
+    extend = fake.slash(
+        REQUESTER, GENERAL, "pika", "extend", {"video_url": result.attachments[0].url}
+    )
     assert off in (await fake.wait_for_response(extend))["data"]["content"]
     assert off in await by_button(fake, result, "extend")
     assert off in await by_reaction(fake, result, "⬆️")
@@ -119,15 +125,17 @@ async def test_twenty_simultaneous_requests_with_a_cap_of_two_start_exactly_two(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     await behave(pika, job_seconds=30)
-    interactions = [fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": f"fox {n}"})
-                    for n in range(20)]  # fmt: skip
+    interactions = [
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": f"fox {n}"})
+        for n in range(20)
+    ]
     callbacks = [await fake.wait_for_response(i) for i in interactions]
     public = [c for c in callbacks if not (c["data"].get("flags") or 0) & 64]
     refused = [c for c in callbacks if (c["data"].get("flags") or 0) & 64]
     assert len(public) == 2 and len(refused) == 18
     assert all("limit here is 2 at a time" in c["data"]["content"] for c in refused)
     await fake.wait_for(lambda: len(pika.jobs) >= 2, what="two jobs at Pika")
-    assert len([c for c in await pika_calls(pika) if c["path"] == "/web/generate"]) == 2
+    assert len(await calls_to(pika, "/web/generate")) == 2
 
 
 async def test_the_daily_quota_resets_at_the_day_boundary(
@@ -190,13 +198,15 @@ async def test_changes_are_audited_and_posted_to_the_log_channel(
     answer = await admin(fake, "limits", {"cooldown": 15})
     assert "`cooldown_seconds`: none → `15`" in answer or "`0` → `15`" in answer
     await admin(fake, "defaults", {"aspect_ratio": "9:16", "frame_rate": 12})
-    log = await fake.wait_for(lambda: [m for m in fake.channel_messages(ART) if "🛠️" in m.content],
-                              what="the log posts")  # fmt: skip
+    log = await fake.wait_for(
+        lambda: [m for m in fake.channel_messages(ART) if "🛠️" in m.content], what="the log posts"
+    )
     assert any("cooldown_seconds" in m.content for m in log)
     assert any("defaults" in m.content and "9:16" in m.content for m in log)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        rows = db.execute("SELECT user_id, setting, new_value, at FROM settings_audit "
-                          "ORDER BY id").fetchall()  # fmt: skip
+        rows = db.execute(
+            "SELECT user_id, setting, new_value, at FROM settings_audit ORDER BY id"
+        ).fetchall()
     assert [(r[0], r[1]) for r in rows] == [
         (ADMIN, "log_channel"),
         (ADMIN, "cooldown_seconds"),
@@ -209,8 +219,9 @@ async def test_server_defaults_apply_to_new_requests(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     await admin(fake, "defaults", {"aspect_ratio": "1:1", "frame_rate": 8})
-    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate",
-                                            {"prompt": "square", "frame_rate": 10}))  # fmt: skip
+    await fake.wait_for_response(
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "square", "frame_rate": 10})
+    )
     create = await wait_for_call(pika, "/web/generate")
     assert create["body"]["options"]["aspectRatio"] == "1:1"  # the server's default
     assert create["body"]["options"]["frameRate"] == 10  # the member's own value wins

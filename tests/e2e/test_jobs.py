@@ -13,15 +13,15 @@ from bot.pika.local.server import LocalPika
 from tests.e2e.harness import BotProcess, generate, reserved_port, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
-from tests.helpers.local_pika import behave, pika_calls, wait_for_call
+from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 from tests.media import inspect
 
 
 async def test_generate_is_delivered_as_a_reply_with_the_video(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
-    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate",
-                             {"prompt": "a red fox in the snow", "frame_rate": 12})  # fmt: skip
+    asked = {"prompt": "a red fox in the snow", "frame_rate": 12}
+    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", asked)
     callback = await fake.wait_for_response(interaction)
     assert callback["type"] == 4
     working = fake.replies(interaction)[0]
@@ -42,7 +42,7 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     await fake.wait_for(lambda: len(result.reactions) == 3, what="three reactions")
     assert list(result.reactions) == ["⏩", "⬆️", "🔁"]
     assert all(who == [APP_ID] for who in result.reactions.values())
-    creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
+    creates = await calls_to(pika, "/web/generate")
     assert len(creates) == 1
     assert creates[0]["body"]["options"]["frameRate"] == 12
 
@@ -55,10 +55,13 @@ async def test_progress_is_shown_on_the_working_message(
     await fake.wait_for_response(interaction)
     working = fake.replies(interaction)[0]
     edits = await fake.wait_for(
-        lambda: [r for r in fake.requests_to("PATCH", rf"/messages/{working.id}$")
-                 if "%" in (r.body or {}).get("content", "")],
+        lambda: [
+            r
+            for r in fake.requests_to("PATCH", rf"/messages/{working.id}$")
+            if "%" in (r.body or {}).get("content", "")
+        ],
         what="a progress edit",
-    )  # fmt: skip
+    )
     assert "pending" in edits[0].body["content"]
     await fake.wait_for(lambda: results(fake), what="the result")
     await fake.wait_for(lambda: "Status: done" in working.content, what="the working message done")
@@ -107,8 +110,14 @@ async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
     listen = f"127.0.0.1:{reserved_port()}"
     public = f"http://{listen}"
     # Polling this slow would take a minute; only the push can deliver within the wait below.
-    bot = await start_bot(fake, pika, tmp_path, WEBHOOK_PUBLIC_URL=public, WEBHOOK_LISTEN=listen,
-                          POLL_INTERVAL_SECONDS="30")  # fmt: skip
+    bot = await start_bot(
+        fake,
+        pika,
+        tmp_path,
+        WEBHOOK_PUBLIC_URL=public,
+        WEBHOOK_LISTEN=listen,
+        POLL_INTERVAL_SECONDS="30",
+    )
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             bad = await http.post(f"{public}/pika/webhook/not-a-secret", json={"job": {}})
@@ -186,7 +195,7 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
         assert len(posted) == 10
         prompts = sorted(m.embeds[0]["title"] for m in posted)
         assert prompts == sorted(f"fox number {n}" for n in range(10))
-        creates = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
+        creates = await calls_to(pika, "/web/generate")
         assert len(creates) == 10  # nothing was paid for twice
     finally:
         await again.stop()
@@ -205,17 +214,23 @@ def recorded(workdir: Path) -> int:
     ids=["down-past-the-nonce-window", "no-read-message-history"],
 )
 async def test_a_post_that_reached_discord_before_a_crash_is_not_repeated(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path,
-    down_long: bool, history_readable: bool, found_by: str,
-) -> None:  # fmt: skip
+    fake: FakeDiscord,
+    pika: LocalPika,
+    tmp_path: Path,
+    down_long: bool,
+    history_readable: bool,
+    found_by: str,
+) -> None:
     bot = await start_bot(fake, pika, tmp_path)
     await fake.wait_for_response(generate(fake, "only once"))
     await fake.wait_for(lambda: results(fake), what="the result")
     await bot.stop()
     # The crash: Discord has the post, but the database never recorded it.
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        db.execute("UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
-                   "next_poll_at = 0")  # fmt: skip
+        db.execute(
+            "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
+            "next_poll_at = 0"
+        )
     if down_long:
         fake.nonce_seconds = 0  # Discord has forgotten the post's nonce by the restart
     fake.channels[GENERAL].history_hidden = not history_readable
