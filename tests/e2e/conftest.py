@@ -23,6 +23,7 @@ async def no_bot_left_running() -> AsyncIterator[None]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord that fails the test if the bot sent it anything real Discord would refuse."""
     async with running_fake_discord(heartbeat_ms=1000) as discord:
         yield discord
         # Every test ends by checking that the bot sent nothing real Discord would refuse.
@@ -32,6 +33,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 async def pika() -> AsyncIterator[LocalPika]:
+    """A local Pika in this process, whose jobs take half a second."""
     async with running_local_pika(job_seconds=0.5, api_key="e2e-pika-key") as local:
         yield local
 

@@ -57,6 +57,7 @@ REQUIRED = {
 
 
 def subcommands(fake: FakeDiscord) -> dict[str, dict[str, Any]]:
+    """The synced `/pika` subcommands by name."""
     pika = next(c for c in fake.commands[GUILD_ID] if c["name"] == "pika")
     return {s["name"]: s for s in pika["options"]}
 
@@ -122,6 +123,7 @@ async def run(
     files: dict[str, tuple[str, bytes, str]] | None = None,
     count: int = 1,
 ) -> Message:
+    """Use `/pika <sub>` as the requester; return the `count`-th result in #general."""
     interaction = fake.slash(REQUESTER, GENERAL, "pika", sub, options, files)
     callback = await fake.wait_for_response(interaction)
     assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64, callback
@@ -130,6 +132,7 @@ async def run(
 
 
 async def sent(pika: LocalPika, path: str) -> dict[str, Any]:
+    """The body of the latest call the local Pika received on `path`."""
     found = await calls_to(pika, path)
     assert found, f"no call to {path}"
     body: dict[str, Any] = found[-1]["body"]

@@ -15,11 +15,13 @@ from tests.media import mp4
 
 
 def working_messages(fake: FakeDiscord) -> list[Message]:
+    """The bot's "working on it" messages, one per job started in #general."""
     return [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
 
 
 @pytest.fixture
 async def result(fake: FakeDiscord, bot: BotProcess) -> Message:
+    """A result of the requester's, with the bot's three reactions on it."""
     return await delivered(fake)
 
 

@@ -29,12 +29,14 @@ from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 async def admin(
     fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None, user: int = ADMIN
 ) -> str:
+    """Use `/pika-admin <sub>` (as the admin unless `user` is given); return the private answer."""
     callback = await fake.wait_for_response(fake.slash(user, GENERAL, "pika-admin", sub, options))
     assert callback["data"]["flags"] == 64
     return str(callback["data"]["content"])
 
 
 async def by_command(fake: FakeDiscord) -> str:
+    """Ask for a video with `/pika generate`; return the refusal."""
     interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"})
     callback = await fake.wait_for_response(interaction)
     assert callback["data"]["flags"] == 64, callback
@@ -42,12 +44,14 @@ async def by_command(fake: FakeDiscord) -> str:
 
 
 async def by_button(fake: FakeDiscord, result: Message, action: str = "reroll") -> str:
+    """Press a result's button; return the refusal."""
     callback = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, action)))
     assert callback["data"]["flags"] == 64, callback
     return str(callback["data"]["content"])
 
 
 async def by_reaction(fake: FakeDiscord, result: Message, emoji: str = "🔁") -> str:
+    """React to a result; return the notice the bot posts after removing the reaction."""
     before = len(fake.channel_messages(GENERAL))
     fake.react(REQUESTER, result, emoji)
     await fake.wait_for(
@@ -65,12 +69,14 @@ async def by_reaction(fake: FakeDiscord, result: Message, emoji: str = "🔁") -
 
 
 async def by_menu(fake: FakeDiscord, result: Message, name: str = "Extend video") -> str:
+    """Use a context menu on a result; return the refusal."""
     callback = await fake.wait_for_response(fake.context_menu(REQUESTER, result, name))
     assert callback["data"]["flags"] == 64, callback
     return str(callback["data"]["content"])
 
 
 async def refused_everywhere(fake: FakeDiscord, result: Message, rule: str) -> None:
+    """The requester is refused with `rule` by command, button, reaction and context menu."""
     assert rule in await by_command(fake)
     assert rule in await by_button(fake, result)
     assert rule in await by_reaction(fake, result)

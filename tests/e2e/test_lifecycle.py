@@ -18,6 +18,7 @@ from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN
 
 
 async def help_answer(fake: FakeDiscord) -> str:
+    """The text of `/pika-help`, checked to be an ephemeral message."""
     interaction = fake.slash(REQUESTER, GENERAL, "pika-help")
     callback = await fake.wait_for_response(interaction)
     assert callback["type"] == 4
