@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -38,25 +37,6 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
         "LOG_LEVEL": "INFO",
     }
     return env | settings
-
-
-def reserved_port(host: str = "127.0.0.1") -> int:
-    """A port for the bot to listen on (WEBHOOK_LISTEN takes no port 0) that no other socket
-    gets in the meantime, in this process, another xdist worker, or anything else here.
-
-    A port found free and let go (pytest-asyncio's `unused_tcp_port`) can be handed to the next
-    socket bound to port 0 by anyone before the bot binds it. This one is left in TIME_WAIT by a
-    connection closed from its side: for a minute the kernel hands it to no bind(0) or connect(),
-    while a server that sets SO_REUSEADDR, as aiohttp does, can bind it."""
-    with socket.socket() as server:
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((host, 0))
-        server.listen(1)
-        port: int = server.getsockname()[1]
-        with socket.create_connection((host, port)):
-            accepted, _ = server.accept()
-            accepted.close()  # the listening side closes first, so TIME_WAIT is on this port
-    return port
 
 
 # Every bot a test started and that has not ended; the e2e conftest kills what is left.

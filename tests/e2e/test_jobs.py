@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from bot.pika.local.server import LocalPika
-from tests.e2e.harness import BotProcess, generate, reserved_port, results, start_bot
+from tests.e2e.harness import BotProcess, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
+from tests.helpers.ports import reserved_port
 from tests.media import inspect
 
 
