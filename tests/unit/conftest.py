@@ -16,7 +16,6 @@ from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
 from bot.pika.client import PikaClient
 from bot.pika.local.server import LocalPika, running_local_pika
-from bot.pika.models import Generate10Request, Options
 from bot.storage import Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock
@@ -111,11 +110,6 @@ async def make_stack(
 async def stack(local: LocalPika, tmp_path: Path) -> AsyncIterator[Stack]:
     async for built in make_stack(tmp_path / "jobs.sqlite3", local.base_url):
         yield built
-
-
-def fox() -> Generate10Request:
-    """A request any test can send."""
-    return Generate10Request(prompt_text="a fox", options=Options.default())
 
 
 async def rendered(local: LocalPika, job: Job) -> Job:

@@ -13,7 +13,8 @@ from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.local.server import LocalPika
 from bot.storage import Status
-from tests.unit.conftest import ORIGIN, Stack, calls, fox, make_stack
+from tests.helpers.requests import fox
+from tests.unit.conftest import ORIGIN, Stack, calls, make_stack
 
 
 async def test_a_job_is_written_before_pika_is_called(stack: Stack, local: LocalPika) -> None:

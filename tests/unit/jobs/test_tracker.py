@@ -9,7 +9,8 @@ from bot.jobs.tracker import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverabl
 from bot.pika.local.server import LocalPika
 from bot.pika.models import JobState, JobStatus, UpscaleRequest
 from bot.storage import Status
-from tests.unit.conftest import ORIGIN, Stack, fox, rendered
+from tests.helpers.requests import fox
+from tests.unit.conftest import ORIGIN, Stack, rendered
 
 
 async def submitted(stack: Stack) -> str:

@@ -8,20 +8,23 @@ import httpx
 from bot.jobs.webhook import WebhookReceiver
 from bot.pika.local.server import LocalPika
 from bot.storage import Status
-from tests.unit.conftest import ORIGIN, Stack, fox
+from tests.helpers.ports import reserved_port
+from tests.helpers.requests import fox
+from tests.unit.conftest import ORIGIN, Stack
 
 
 async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
-    stack: Stack, local: LocalPika, unused_tcp_port: int
+    stack: Stack, local: LocalPika
 ) -> None:
+    port = reserved_port()
     job = await stack.service.create("generate", fox(), ORIGIN)
     job = await stack.store.update(
         job.id, status=Status.RUNNING, webhook_secret="s3cret", next_poll_at=stack.clock.now + 60
     )
-    receiver = WebhookReceiver(stack.store, stack.tracker, "127.0.0.1", unused_tcp_port)
+    receiver = WebhookReceiver(stack.store, stack.tracker, "127.0.0.1", port)
     await receiver.start()
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{unused_tcp_port}") as http:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
             assert unknown.status_code == 404
             assert (await stack.store.get(job.id)).next_poll_at == stack.clock.now + 60  # type: ignore[union-attr]
