@@ -2,7 +2,8 @@
 
 Field names are Python-style with the vendor's camelCase as aliases. Every rule of the vendor page
 is a validator whose message names the field and the rule, so a bad request is refused before it
-can cost a credit.
+can cost a credit. Each model that starts a job names the route it is posted to and a stable key,
+checked when the class is made: a model without a route cannot be sent by mistake.
 """
 
 from __future__ import annotations
@@ -36,7 +37,25 @@ from bot.pika.models.fields import (
 
 
 class PikaRequestModel(PikaBody):
-    """A body that starts a job."""
+    """A body that starts a job: the route it is posted to and a key that names it for good.
+
+    `key` is stored (the local Pika's job files keep it), so it never changes once released;
+    the class name may. Classes whose name starts with `_` are shared bases and need neither.
+    """
+
+    route: ClassVar[str]
+    key: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.__name__.startswith("_"):
+            return
+        route = getattr(cls, "route", None)
+        if not (isinstance(route, str) and route.startswith("/")):
+            raise TypeError(f"{cls.__name__} has no route: set `route = '/web/...'` on it")
+        if not isinstance(cls.__dict__.get("key"), str):
+            raise TypeError(f"{cls.__name__} has no key of its own: set `key = '...'` on it")
 
 
 class _Job(PikaRequestModel):
@@ -81,6 +100,7 @@ class _Generate(_Generating):
     inputs field by field instead.
     """
 
+    route = "/web/generate"
     model_name: ClassVar[str]
     inputs: ClassVar[tuple[str, ...]] = ()
 
@@ -108,6 +128,7 @@ class _Generate(_Generating):
 class Generate10Request(_Generate):
     """Generate with model 1.0: text, image or video to video, with style and sound effects."""
 
+    key = "generate-1.0"
     model_name = "1.0"
     inputs = ("image", "video")
     model: Literal["1.0"] | None = None
@@ -120,6 +141,7 @@ class Generate10Request(_Generate):
 class Generate15Request(_Generate):
     """Generate with model 1.5: a Pikaffect applied to an image or a video."""
 
+    key = "generate-1.5"
     model_name = "1.5"
     inputs = ("image", "video")
     model: Literal["1.5"]
@@ -131,6 +153,7 @@ class Generate15Request(_Generate):
 class Generate20Request(_Generate):
     """Generate with model 2.0: scene ingredients (up to four images)."""
 
+    key = "generate-2.0"
     model_name = "2.0"
     inputs = ("image", "ingredients")
     model: Literal["2.0"]
@@ -149,6 +172,7 @@ class Generate20Request(_Generate):
 class Generate21Request(_Generate):
     """Generate with model 2.1: text or image to video."""
 
+    key = "generate-2.1"
     model_name = "2.1"
     inputs = ("image",)
     model: Literal["2.1"]
@@ -158,6 +182,7 @@ class Generate21Request(_Generate):
 class AdditionsRequest(_Generate):
     """Pika Additions (Turbo): add an image's content into a video."""
 
+    key = "additions"
     model_name = "Turbo"
     model: Literal["Turbo"]
     prompt_text: RequiredPrompt
@@ -168,6 +193,7 @@ class AdditionsRequest(_Generate):
 class SwapRequest(_Generate):
     """Pika Swap (Turbo): swap an area of a video, described by swapPrompt, for the prompt."""
 
+    key = "swap"
     model_name = "Turbo"
     model: Literal["Turbo"]
     swap_prompt: RequiredPrompt
@@ -189,12 +215,16 @@ GenerateRequest = (
 class RepromptRequest(_Generating):
     """Reprompt (1.0): a new prompt over an existing video and its options (POST /web/generate)."""
 
+    route = "/web/generate"
+    key = "reprompt"
     video: VideoUrl
 
 
 class EditRequest(_Generating):
     """Edit (1.0): new options over an existing video and its prompt (POST /web/generate)."""
 
+    route = "/web/generate"
+    key = "edit"
     video: VideoUrl
     style: Style | None = None
 
@@ -205,6 +235,8 @@ class EditRequest(_Generating):
 class InpaintRequest(_Generating):
     """Modify Region (inpainting, 1.0): regenerate the area of an existing video."""
 
+    route = "/web/adjust"
+    key = "inpaint"
     mode: Literal["inpainting"] = "inpainting"
     video: VideoUrl
     area: Area
@@ -214,6 +246,8 @@ class InpaintRequest(_Generating):
 class OutpaintRequest(_Generating):
     """Extend Canvas (outpainting, 1.0): pad an existing video to a new aspect ratio."""
 
+    route = "/web/adjust"
+    key = "outpaint"
     mode: Literal["outpainting"] = "outpainting"
     prompt_text: RequiredPrompt
     video: VideoUrl
@@ -240,6 +274,8 @@ def _known_duration(info: ValidationInfo, url: str) -> float | None:
 class ExtendRequest(_Generating):
     """Extend (1.0): add four seconds to an existing video."""
 
+    route = "/web/extend"
+    key = "extend"
     video: VideoUrl
 
     @field_validator("video")
@@ -257,6 +293,8 @@ class ExtendRequest(_Generating):
 class LipSyncRequest(_Job):
     """Lip sync: speech from a .wav file laid over a video between speechStart and speechEnd."""
 
+    route = "/web/lipSync"
+    key = "lipsync"
     video: VideoUrl
     speech: SpeechUrl
     speech_start: Seconds
@@ -282,6 +320,8 @@ class LipSyncRequest(_Job):
 class UpscaleRequest(PikaRequestModel):
     """Upscale a video made by the Pika Web Bot; Pika answers without a job id (see the client)."""
 
+    route = "/web/upscale"
+    key = "upscale"
     video: VideoUrl
 
 

@@ -485,6 +485,45 @@ def test_snake_case_names_work_in_python() -> None:
     assert req.payload()["options"]["frameRate"] == 8
 
 
+def test_model_specific_fields_are_refused_by_their_python_names_too() -> None:
+    body = gen(model="2.1", ingredients_mode="precise")
+    assert problems(Generate21Request, body) == [
+        "ingredientsMode: only model 2.0 accepts ingredientsMode"
+    ]
+
+
+# --- routes and keys -------------------------------------------------------------------------
+
+
+def test_a_request_model_without_a_route_fails_when_defined() -> None:
+    def define() -> None:
+        class Orphan(PikaRequestModel):
+            key = "orphan"
+
+    with pytest.raises(TypeError, match="Orphan has no route"):
+        define()
+
+
+def test_a_request_model_must_name_its_own_key() -> None:
+    def define() -> None:
+        class Generate10Copy(Generate10Request):
+            """Inherits the route, but would pass itself off as model 1.0 in stored jobs."""
+
+    with pytest.raises(TypeError, match="Generate10Copy has no key of its own"):
+        define()
+
+
+def test_private_bases_need_no_route() -> None:
+    class _Shared(PikaRequestModel):
+        note: str = ""
+
+    class Child(_Shared):
+        route = "/web/child"
+        key = "child"
+
+    assert Child().payload() == {"note": ""}
+
+
 # --- exact JSON ------------------------------------------------------------------------------
 
 VENDOR_OPTIONS = {
