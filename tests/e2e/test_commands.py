@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess
 from tests.e2e.test_jobs import pika_calls, results
 from tests.fake_discord.server import FakeDiscord

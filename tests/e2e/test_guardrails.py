@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess
 from tests.e2e.test_controls import button, delivered
 from tests.e2e.test_jobs import behave, pika_calls, results

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, bot_env
 from tests.fake_discord.server import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD, Message

@@ -18,7 +18,7 @@ from bot.jobs.service import INTERRUPTED, JobService, Origin
 from bot.jobs.store import Job, JobStore, Status
 from bot.jobs.tracker import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Tracker, Undeliverable
 from bot.pika.client import PikaClient
-from bot.pika.local.server import LocalPika, running_local_pika
+from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import Generate10Request, JobState, JobStatus, Options
 
 ORIGIN = Origin(guild_id=1, channel_id=2, user_id=3)
