@@ -360,8 +360,9 @@ async def test_every_call_times_out_against_a_silent_server() -> None:
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with PikaClient(KEY, f"http://127.0.0.1:{port}", timeout=0.2, max_attempts=2,
-                              backoff_base=0.01) as c:  # fmt: skip
+        async with PikaClient(
+            KEY, f"http://127.0.0.1:{port}", timeout=0.2, max_attempts=2, backoff_base=0.01
+        ) as c:
             started = asyncio.get_running_loop().time()
             with pytest.raises(PikaServerError):
                 await c.get_job("job-1")

@@ -232,9 +232,13 @@ def test_other_aspect_ratios_are_refused(ratio: str) -> None:
 
 @pytest.mark.parametrize(
     ("axis", "good", "bad"),
-    [("zoom", ["in", "out"], "left"), ("pan", ["left", "right"], "up"),
-     ("tilt", ["up", "down"], "in"), ("rotate", ["cw", "ccw"], "clockwise")],
-)  # fmt: skip
+    [
+        ("zoom", ["in", "out"], "left"),
+        ("pan", ["left", "right"], "up"),
+        ("tilt", ["up", "down"], "in"),
+        ("rotate", ["cw", "ccw"], "clockwise"),
+    ],
+)
 def test_camera_axes(axis: str, good: list[str], bad: str) -> None:
     for value in good:
         ok(Generate10Request, gen(options=options(camera={axis: value})))
@@ -348,8 +352,14 @@ def test_turbo_additions_need_video_image_and_prompt() -> None:
 
 
 def test_turbo_swap_needs_swap_prompt() -> None:
-    body = {"model": "Turbo", "options": options(), "promptText": "a villain", "video": VID,
-            "image": IMG, "swapPrompt": "the woman in red"}  # fmt: skip
+    body = {
+        "model": "Turbo",
+        "options": options(),
+        "promptText": "a villain",
+        "video": VID,
+        "image": IMG,
+        "swapPrompt": "the woman in red",
+    }
     assert isinstance(parse_generate(body), SwapRequest)
     assert problems(SwapRequest, body | {"swapPrompt": ""}) == ["swapPrompt: must not be empty"]
     del body["swapPrompt"]
@@ -405,11 +415,15 @@ def test_extend_refuses_past_15_seconds_when_length_known() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "https://x.org/a.png", "https://x.org/a.PNG", "http://x.org/a.jpeg", "https://x.org/a.jpg",
-        "https://x.org/a.webp", "https://x.org/a.gif",
+        "https://x.org/a.png",
+        "https://x.org/a.PNG",
+        "http://x.org/a.jpeg",
+        "https://x.org/a.jpg",
+        "https://x.org/a.webp",
+        "https://x.org/a.gif",
         "https://cdn.discordapp.com/attachments/1/2/a.png?ex=65&is=66&hm=ab",
     ],
-)  # fmt: skip
+)
 def test_image_urls_by_extension(url: str) -> None:
     ok(Generate21Request, gen(model="2.1", image=url))
 
@@ -575,10 +589,13 @@ def test_payload_is_exactly_the_vendor_json(
 def test_defaults_serialise_with_the_nulls_the_vendor_shows() -> None:
     req = Generate10Request(
         prompt_text="Dog",
-        options={"frame_rate": 24, "aspect_ratio": "16:9",
-                 "parameters": {"guidance_scale": 12, "motion": 1}},
+        options={
+            "frame_rate": 24,
+            "aspect_ratio": "16:9",
+            "parameters": {"guidance_scale": 12, "motion": 1},
+        },
         ref="job-7",
-    )  # fmt: skip
+    )
     assert req.payload() == {"promptText": "Dog", "options": VENDOR_OPTIONS, "ref": "job-7"}
 
 
@@ -593,12 +610,14 @@ def video(**fields: Any) -> dict[str, Any]:
     ("created", "expected"),
     [
         ("2024-11-02T20:45:23.125Z", datetime(2024, 11, 2, 20, 45, 23, 125000, tzinfo=UTC)),
-        ({"_seconds": 1704766446, "_nanoseconds": 451000000},
-         datetime(2024, 1, 9, 2, 14, 6, 451000, tzinfo=UTC)),
+        (
+            {"_seconds": 1704766446, "_nanoseconds": 451000000},
+            datetime(2024, 1, 9, 2, 14, 6, 451000, tzinfo=UTC),
+        ),
         ({}, None),
         ("not a date", None),
     ],
-)  # fmt: skip
+)
 def test_created_at_forms(created: Any, expected: datetime | None) -> None:
     answer = JobResponse.model_validate({"job": {"id": "j1", "createdAt": created}, "videos": []})
     assert answer.job is not None and answer.job.created_at == expected
@@ -632,10 +651,9 @@ def test_finished_needs_a_result_url() -> None:
         {"job": {"id": "j1"}, "videos": [video(status="finished", resultUrl="")]}
     ).state()
     assert not no_url.status.is_final
-    done = JobResponse.model_validate(
-        {"job": {"id": "j1"}, "videos": [video(status="finished", resultUrl=VID, progress=99,
-                                                videoPoster="https://x/poster.jpg", seed=7)]}
-    ).state()  # fmt: skip
+    poster = "https://x/poster.jpg"
+    finished = video(status="finished", resultUrl=VID, progress=99, videoPoster=poster, seed=7)
+    done = JobResponse.model_validate({"job": {"id": "j1"}, "videos": [finished]}).state()
     assert done.status is JobStatus.FINISHED
     assert (done.result_url, done.progress, done.poster_url, done.seed) == (
         VID,
