@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pika.local.render import CameraMove, RenderSpec, probe, render
+from bot.pika.local.frames import CameraMove
+from bot.pika.local.render import RenderSpec, probe, render
 
 
 def timed(spec: RenderSpec, out: Path, name: str) -> tuple[float, float]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.pika.local.render import CameraMove, RenderError, RenderSpec, Speech, probe, size_for
+from bot.pika.local.frames import CameraMove
+from bot.pika.local.render import RenderError, RenderSpec, Speech, probe, size_for
 from bot.pika.models import (
     EXTEND_SECONDS,
     GENERATE_SECONDS,
