@@ -181,6 +181,7 @@ def mouth(frame: Image.Image, level: float) -> Image.Image:
 def area_box(
     area: tuple[float, float, float, float], size: tuple[int, int]
 ) -> tuple[int, int, int, int]:
+    """The pixel box (left, top, right, bottom) of an area given in percent (x, y, w, h)."""
     x, y, w, h = area
     width, height = size
     return (

@@ -27,6 +27,7 @@ from bot.pika.models import (
     JobStatus,
     LipSyncRequest,
     OutpaintRequest,
+    PikaBody,
     PikaRequestModel,
     RepromptRequest,
     SwapRequest,
@@ -58,16 +59,14 @@ def params(**changes: Any) -> dict[str, Any]:
 
 
 def problems(
-    cls: type[PikaRequestModel], body: dict[str, Any], facts: MediaFacts | None = None
+    cls: type[PikaBody], body: dict[str, Any], facts: MediaFacts | None = None
 ) -> list[str]:
     with pytest.raises(InvalidRequest) as caught:
         validate_request(cls, body, facts)
     return [str(p) for p in caught.value.problems]
 
 
-def ok(
-    cls: type[PikaRequestModel], body: dict[str, Any], facts: MediaFacts | None = None
-) -> PikaRequestModel:
+def ok(cls: type[PikaBody], body: dict[str, Any], facts: MediaFacts | None = None) -> PikaBody:
     return validate_request(cls, body, facts)
 
 
@@ -580,9 +579,7 @@ VENDOR_OPTIONS = {
         (UpscaleJobRequest, {"video": VID}),
     ],
 )  # fmt: skip
-def test_payload_is_exactly_the_vendor_json(
-    cls: type[PikaRequestModel], body: dict[str, Any]
-) -> None:
+def test_payload_is_exactly_the_vendor_json(cls: type[PikaBody], body: dict[str, Any]) -> None:
     assert ok(cls, body).payload() == body
 
 
