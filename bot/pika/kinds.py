@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from bot.pika.errors import InvalidRequest, Problem
 from bot.pika.media import MediaFacts
@@ -62,6 +62,15 @@ class JobKind:
         if len(self.requests) > 1 and not set(self.requests) <= GENERATE_FAMILY:
             raise ValueError(f"job kind {self.name!r}: only generate bodies may share a kind")
 
+    @property
+    def fixed(self) -> Mapping[str, Any]:
+        """The vendor fields every body of this kind carries with one value (a model, a mode).
+
+        Read from the models: a field typed with a single Literal value in each of them.
+        """
+        shared = [_fixed_fields(model) for model in self.requests]
+        return {k: v for k, v in shared[0].items() if all(f.get(k) == v for f in shared[1:])}
+
     def parse(self, body: Mapping[str, Any], facts: MediaFacts | None = None) -> PikaRequestModel:
         """Validate a vendor body (a new or a stored one) into its model; raises InvalidRequest."""
         request: PikaRequestModel
@@ -72,6 +81,15 @@ class JobKind:
         if type(request) not in self.requests:
             raise InvalidRequest([Problem("model", f"does not make a {self.name} job")])
         return request
+
+
+def _fixed_fields(model: type[PikaRequestModel]) -> dict[str, Any]:
+    fixed: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        values = get_args(info.annotation)
+        if get_origin(info.annotation) is Literal and len(values) == 1:
+            fixed[info.alias or name] = values[0]
+    return fixed
 
 
 KINDS: Mapping[str, JobKind] = MappingProxyType(

@@ -82,6 +82,17 @@ def test_vendor_facts_of_each_kind() -> None:
     assert {r.name for r in KINDS.values() if r.polled_by is Polling.VIDEO_URL} == {"upscale"}
 
 
+def test_the_fields_a_kind_fixes_come_from_its_models() -> None:
+    assert {name: dict(record.fixed) for name, record in KINDS.items() if record.fixed} == {
+        "pikaffect": {"model": "1.5"},
+        "ingredients": {"model": "2.0"},
+        "additions": {"model": "Turbo"},
+        "swap": {"model": "Turbo"},
+        "inpaint": {"mode": "inpainting"},
+        "outpaint": {"mode": "outpainting"},
+    }
+
+
 def test_generate_reads_each_of_its_models_by_the_body() -> None:
     assert type(kind("generate").parse(body())) is Generate10Request
     assert type(kind("generate").parse(body(model="2.1"))) is Generate21Request
