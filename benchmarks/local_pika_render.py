@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pika.local.render import CameraMove, RenderSpec, probe, render
+from bot.pika.local.frames import CameraMove
+from bot.pika.local.render import RenderSpec, probe, render
 
 
 def timed(spec: RenderSpec, out: Path, name: str) -> tuple[float, float]:
@@ -30,24 +31,40 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         base = RenderSpec(
-            width=640, height=360, fps=24, seconds=3.0, seed=1,
+            width=640,
+            height=360,
+            fps=24,
+            seconds=3.0,
+            seed=1,
             prompt="a robed villain lurking the streets, cinematic, volumetric light",
-            label="benchmark", camera=CameraMove(zoom="in", pan="left", strength=3),
-        )  # fmt: skip
+            label="benchmark",
+            camera=CameraMove(zoom="in", pan="left", strength=3),
+        )
         wall, seconds = timed(base, out, "gen.mp4")
         print(f"{'generate 3 s':<22} {wall / seconds:6.3f} s render per s of video")
         long_spec = RenderSpec(
-            width=640, height=360, fps=24, seconds=15.0, seed=1, prompt=base.prompt,
-            camera=CameraMove(pan="right", strength=2), video=out / "gen.mp4",
+            width=640,
+            height=360,
+            fps=24,
+            seconds=15.0,
+            seed=1,
+            prompt=base.prompt,
+            camera=CameraMove(pan="right", strength=2),
+            video=out / "gen.mp4",
             video_mode="extend",
-        )  # fmt: skip
+        )
         wall, seconds = timed(long_spec, out / "long", "long.mp4")
         print(f"{'extend to 15 s':<22} {wall / seconds:6.3f} s render per s of video")
         info = probe(out / "gen.mp4")
         up = RenderSpec(
-            width=info.width * 2, height=info.height * 2, fps=24, seconds=info.seconds, seed=1,
-            video=out / "gen.mp4", text_scale=0.6,
-        )  # fmt: skip
+            width=info.width * 2,
+            height=info.height * 2,
+            fps=24,
+            seconds=info.seconds,
+            seed=1,
+            video=out / "gen.mp4",
+            text_scale=0.6,
+        )
         wall, seconds = timed(up, out / "up", "up.mp4")
         print(f"{'upscale 2x (1280x720)':<22} {wall / seconds:6.3f} s render per s of video")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

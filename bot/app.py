@@ -142,7 +142,7 @@ async def pika_client(settings: Settings) -> AsyncIterator[PikaClient]:
         ) as client:
             yield client
         return
-    from bot.pika.local.server import running_local_pika
+    from bot.pika.local.app import running_local_pika
 
     local_pika = running_local_pika(
         job_seconds=settings.local_pika_job_seconds,

@@ -25,23 +25,15 @@ from bot.pika.errors import (
     PikaServerError,
 )
 from bot.pika.models import (
-    AdditionsRequest,
     AdjustRequest,
     CreateJobResponse,
     EditRequest,
     ExtendRequest,
-    Generate10Request,
-    Generate15Request,
-    Generate20Request,
-    Generate21Request,
     GenerateRequest,
-    InpaintRequest,
     JobResponse,
     LipSyncRequest,
-    OutpaintRequest,
     PikaRequestModel,
     RepromptRequest,
-    SwapRequest,
     UpscaleJobRequest,
     UpscaleRequest,
     UpscaleStartResponse,
@@ -52,13 +44,8 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 Sleep = Callable[[float], Awaitable[None]]
 
-DEFAULT_BASE_URL = "https://api.pikapikapika.io"
 # Statuses worth another try. A paid call is retried only where Pika cannot have started a job:
 # 502 and 503 come from the front door before the request is handled; 500 and 504 may not.
-GENERATE_BODIES = (
-    Generate10Request, Generate15Request, Generate20Request, Generate21Request,
-    AdditionsRequest, SwapRequest, RepromptRequest, EditRequest,
-)  # fmt: skip
 RETRY_STATUSES_READ = frozenset({500, 502, 503, 504})
 RETRY_STATUSES_PAID = frozenset({502, 503})
 
@@ -69,12 +56,14 @@ class PikaClient:
     Connection failures, 429 (honouring Retry-After) and 5xx are retried with exponential
     backoff and jitter, up to `max_attempts` in all. A paid call whose request may have reached
     Pika (a read timeout, a dropped connection) is never retried: it raises PikaOutcomeUnknown.
+    `base_url` has no default here: the vendor's address is PIKA_BASE_URL's default in
+    bot.config, the one place it is written.
     """
 
     def __init__(
         self,
         api_key: str,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str,
         *,
         timeout: float = 30.0,
         max_attempts: int = 4,
@@ -120,27 +109,23 @@ class PikaClient:
         self, request: GenerateRequest | RepromptRequest | EditRequest
     ) -> CreateJobResponse:
         """POST /web/generate: every model, Additions, Swap, reprompt and edit."""
-        return await self._create("/web/generate", request)
+        return await self._create(request)
 
     async def adjust(self, request: AdjustRequest) -> CreateJobResponse:
         """POST /web/adjust: inpainting (modify region) or outpainting (extend canvas)."""
-        return await self._create("/web/adjust", request)
+        return await self._create(request)
 
     async def extend(self, request: ExtendRequest) -> CreateJobResponse:
         """POST /web/extend: add four seconds to a video."""
-        return await self._create("/web/extend", request)
+        return await self._create(request)
 
     async def lip_sync(self, request: LipSyncRequest) -> CreateJobResponse:
         """POST /web/lipSync: lay speech over a video."""
-        return await self._create("/web/lipSync", request)
+        return await self._create(request)
 
     async def upscale(self, request: UpscaleRequest) -> UpscaleStartResponse:
         """POST /web/upscale: start an upscale; follow it with get_upscale_job."""
-        body = await self._call("POST", "/web/upscale", request.payload(), paid=True)
-        answer = self._parse(UpscaleStartResponse, body)
-        if answer.success is False:
-            raise PikaRejected(answer.message or "the upscale was not started")
-        return answer
+        return await self._start_upscale(request)
 
     async def get_job(self, job_id: str) -> JobResponse:
         """GET /web/jobs/{jobId}: status, progress and result of a job."""
@@ -156,26 +141,25 @@ class PikaClient:
         return self._parse(JobResponse, body)
 
     async def submit(self, request: PikaRequestModel) -> CreateJobResponse | UpscaleStartResponse:
-        """Send any request to its route."""
-        if isinstance(request, ExtendRequest):
-            return await self.extend(request)
-        if isinstance(request, LipSyncRequest):
-            return await self.lip_sync(request)
-        if isinstance(request, UpscaleRequest):
-            return await self.upscale(request)
-        if isinstance(request, InpaintRequest | OutpaintRequest):
-            return await self.adjust(request)
-        if isinstance(request, GENERATE_BODIES):
-            return await self.generate(request)
-        raise TypeError(f"no route for {type(request).__name__}")
+        """Send any request to its model's route; only an upscale answers without a job."""
+        if request.route == UpscaleRequest.route:
+            return await self._start_upscale(request)
+        return await self._create(request)
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def _create(self, path: str, request: PikaRequestModel) -> CreateJobResponse:
-        body = await self._call("POST", path, request.payload(), paid=True)
+    async def _create(self, request: PikaRequestModel) -> CreateJobResponse:
+        body = await self._call("POST", request.route, request.payload(), paid=True)
         answer = self._parse(CreateJobResponse, body)
         if not answer.job_id:
             raise PikaBadResponse("The answer carried no job id.")
+        return answer
+
+    async def _start_upscale(self, request: PikaRequestModel) -> UpscaleStartResponse:
+        body = await self._call("POST", request.route, request.payload(), paid=True)
+        answer = self._parse(UpscaleStartResponse, body)
+        if answer.success is False:
+            raise PikaRejected(answer.message or "the upscale was not started")
         return answer
 
     def _parse(self, model: type[M], body: Any) -> M:
@@ -200,15 +184,25 @@ class PikaClient:
                 response = await self._http.request(method, path, json=payload, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached Pika: safe to try again, even for a paid call.
-                log.warning("Pika %s %s: cannot connect (%s), attempt %d", method, path,
-                            type(exc).__name__, attempt)  # fmt: skip
+                log.warning(
+                    "Pika %s %s: cannot connect (%s), attempt %d",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    attempt,
+                )
                 if last_try:
                     raise PikaServerError("Pika could not be reached.") from None
                 await self._sleep(self._delay(attempt))
                 continue
             except httpx.TransportError as exc:
-                log.warning("Pika %s %s: %s after sending, attempt %d", method, path,
-                            type(exc).__name__, attempt)  # fmt: skip
+                log.warning(
+                    "Pika %s %s: %s after sending, attempt %d",
+                    method,
+                    path,
+                    type(exc).__name__,
+                    attempt,
+                )
                 if paid:
                     raise PikaOutcomeUnknown() from None
                 if last_try:
@@ -217,8 +211,14 @@ class PikaClient:
                 continue
 
             status = response.status_code
-            log.debug("Pika %s %s -> %d in %.2fs (attempt %d)", method, path, status,
-                      time.monotonic() - started, attempt)  # fmt: skip
+            log.debug(
+                "Pika %s %s -> %d in %.2fs (attempt %d)",
+                method,
+                path,
+                status,
+                time.monotonic() - started,
+                attempt,
+            )
             if 200 <= status < 300:
                 try:
                     return response.json()
@@ -233,8 +233,15 @@ class PikaClient:
             else:
                 raise self._error(response)
             delay = retry_after if retry_after is not None else self._delay(attempt)
-            log.warning("Pika %s %s -> %d, retrying in %.1fs (attempt %d of %d)", method, path,
-                        status, delay, attempt, self._max_attempts)  # fmt: skip
+            log.warning(
+                "Pika %s %s -> %d, retrying in %.1fs (attempt %d of %d)",
+                method,
+                path,
+                status,
+                delay,
+                attempt,
+                self._max_attempts,
+            )
             await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

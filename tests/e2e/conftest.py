@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pika.local.server import LocalPika, running_local_pika
+from bot.pika.local.app import LocalPika, running_local_pika
 from tests.e2e.harness import RUNNING, BotProcess, bot_env
 from tests.fake_discord import FakeDiscord, running_fake_discord
 

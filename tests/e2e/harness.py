@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, Message

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, button, delivered, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, button, delivered, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD

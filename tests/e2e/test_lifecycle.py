@@ -10,7 +10,7 @@ import discord
 import pytest
 
 from bot.discord_target import point_discord_at
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, bot_env
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 
 
 async def local_admin(pika: LocalPika, method: str, path: str, body: Any = None) -> Any:

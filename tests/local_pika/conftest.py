@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.pika.client import PikaClient
-from bot.pika.local.server import LocalPika, running_local_pika
+from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import JobState
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -16,9 +17,10 @@ from aiohttp import web
 
 from bot.pika import errors
 from bot.pika.client import PikaClient
-from bot.pika.local import server as local_server
-from bot.pika.local.server import LocalPika, running_local_pika
-from bot.pika.models import Generate10Request, JobStatus, Options
+from bot.pika.kinds import KINDS
+from bot.pika.local import spec as local_spec
+from bot.pika.local.app import LocalPika, running_local_pika
+from bot.pika.models import Generate10Request, JobStatus, Options, PikaRequestModel
 from tests.local_pika.conftest import MediaServer, finish
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +78,15 @@ async def test_every_route_validates_with_the_shared_models(
     response = await raw(local, "POST", path, json=body)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == message
+
+
+@pytest.mark.parametrize("model", [m for k in KINDS.values() for m in k.requests])
+async def test_every_request_models_route_is_served(
+    local: LocalPika, model: type[PikaRequestModel]
+) -> None:
+    response = await raw(local, "POST", model.route, json={})
+    assert response.status_code == 400, model.route
+    assert response.json()["error"]["message"]
 
 
 async def test_non_json_body_is_a_400(local: LocalPika) -> None:
@@ -227,7 +238,7 @@ async def test_a_failed_fetch_fails_the_job_with_a_reason(
 async def test_inputs_over_the_size_cap_fail_the_job(
     client: PikaClient, media: MediaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local_server, "MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr(local_spec, "MAX_INPUT_BYTES", 1000)
     url = media.put("big.png", b"\x89PNG" + b"0" * 5000, "image/png")
     created = await client.generate(Generate10Request(image=url, options=Options.default()))
     state = await finish(client, created.job_id or "")
@@ -302,6 +313,29 @@ async def test_jobs_survive_a_restart_on_the_same_directory(tmp_path: Path) -> N
         PikaClient("k", second.base_url) as client,
     ):
         again = (await client.get_job(created.job_id or "")).state()
+    assert again.status is JobStatus.FINISHED
+    assert again.seed == done.seed
+
+
+async def test_a_job_file_from_before_request_keys_is_served_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    async with (
+        running_local_pika(job_seconds=0, api_key="k", files_dir=tmp_path) as first,
+        PikaClient("k", first.base_url) as client,
+    ):
+        created = await client.generate(fox())
+        done = await finish(client, created.job_id or "")
+    job_file = tmp_path / (created.job_id or "") / "job.json"
+    old = json.loads(job_file.read_text())
+    del old["request_key"]
+    job_file.write_text(json.dumps(old | {"kind": "Generate10Request"}))
+    async with (
+        running_local_pika(job_seconds=0, api_key="k", files_dir=tmp_path) as second,
+        PikaClient("k", second.base_url) as client,
+    ):
+        again = (await client.get_job(created.job_id or "")).state()
+        assert second.jobs[created.job_id or ""].request_key == "generate-1.0"
     assert again.status is JobStatus.FINISHED
     assert again.seed == done.seed
 

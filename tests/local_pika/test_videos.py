@@ -64,9 +64,15 @@ def mean(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("ratio", "size"),
-    [("16:9", (640, 360)), ("9:16", (360, 640)), ("1:1", (480, 480)), ("5:2", (800, 320)),
-     ("4:5", (384, 480)), ("4:3", (480, 360))],
-)  # fmt: skip
+    [
+        ("16:9", (640, 360)),
+        ("9:16", (360, 640)),
+        ("1:1", (480, 480)),
+        ("5:2", (800, 320)),
+        ("4:5", (384, 480)),
+        ("4:3", (480, 360)),
+    ],
+)
 async def test_size_follows_aspect_ratio(
     client: PikaClient, ratio: str, size: tuple[int, int]
 ) -> None:
@@ -258,8 +264,14 @@ async def test_additions_put_the_image_into_the_video(
 async def test_swap_replaces_an_area_with_the_image(client: PikaClient, media: MediaServer) -> None:
     video, _ = await source(client, media)
     image = media.put("white.png", png((255, 255, 255)), "image/png")
-    request = SwapRequest(model="Turbo", swap_prompt="the middle", prompt_text="a white box",
-                          video=video, image=image, options=opts())  # fmt: skip
+    request = SwapRequest(
+        model="Turbo",
+        swap_prompt="the middle",
+        prompt_text="a white box",
+        video=video,
+        image=image,
+        options=opts(),
+    )
     clip = frames((await made(client, request))[1])
     assert mean(clip[5], (110, 60, 210, 120)).min() > 230
 

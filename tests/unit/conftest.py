@@ -15,7 +15,7 @@ from bot.guardrails import Guardrails, ServerSettings
 from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
 from bot.pika.client import PikaClient
-from bot.pika.local.server import LocalPika, running_local_pika
+from bot.pika.local.app import LocalPika, running_local_pika
 from bot.storage import Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import InputError, MemberError
 from bot.guardrails import Refusal
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from bot.storage import Job, Status
 from bot.submit import Member
 from tests.unit.conftest import Stack, calls, rendered

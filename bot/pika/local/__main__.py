@@ -8,7 +8,7 @@ import contextlib
 import logging
 from pathlib import Path
 
-from bot.pika.local.server import running_local_pika
+from bot.pika.local.app import running_local_pika
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ import pytest
 from bot.discord.wording import failure_reason
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from bot.storage import Status
 from tests.helpers.requests import fox
 from tests.unit.conftest import ORIGIN, Stack, calls, make_stack

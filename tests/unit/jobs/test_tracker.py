@@ -6,7 +6,7 @@ import asyncio
 
 from bot.discord.wording import failure_reason
 from bot.jobs.tracker import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from bot.pika.models import JobState, JobStatus, UpscaleRequest
 from bot.storage import Status
 from tests.helpers.requests import fox

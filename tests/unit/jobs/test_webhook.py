@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from bot.jobs.webhook import WebhookReceiver
-from bot.pika.local.server import LocalPika
+from bot.pika.local.app import LocalPika
 from bot.storage import Status
 from tests.helpers.ports import reserved_port
 from tests.helpers.requests import fox

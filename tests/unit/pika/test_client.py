@@ -24,6 +24,7 @@ from bot.pika.errors import (
     PikaServerError,
 )
 from bot.pika.models import (
+    CreateJobResponse,
     ExtendRequest,
     Generate10Request,
     InpaintRequest,
@@ -31,7 +32,9 @@ from bot.pika.models import (
     LipSyncRequest,
     Options,
     OutpaintRequest,
+    PikaRequestModel,
     UpscaleRequest,
+    UpscaleStartResponse,
 )
 
 BASE = "https://pika.test"
@@ -121,6 +124,25 @@ async def test_submit_routes_each_request_kind(client: PikaClient) -> None:
     await client.submit(InpaintRequest(video=VID, options=Options.default(), area=area))
     await client.submit(generate())
     assert adjust.call_count == 1 and generate_route.call_count == 1
+
+
+@respx.mock
+async def test_submit_sends_to_the_route_the_model_names(client: PikaClient) -> None:
+    class DanceRequest(PikaRequestModel):
+        """A throwaway endpoint: a model with a route is all the client needs to send it."""
+
+        route = "/web/dance"
+        key = "dance"
+        video: str
+
+    dance = respx.post(f"{BASE}/web/dance").respond(200, json=CREATED)
+    upscale = respx.post(f"{BASE}/web/upscale").respond(200, json={"success": True, "video": VID})
+    created = await client.submit(DanceRequest(video=VID))
+    started = await client.submit(UpscaleRequest(video=VID))
+    assert isinstance(created, CreateJobResponse) and created.job_id == "job-1"
+    assert isinstance(started, UpscaleStartResponse) and started.video == VID
+    assert json.loads(dance.calls[0].request.content) == {"video": VID}
+    assert upscale.call_count == 1
 
 
 @respx.mock
@@ -338,8 +360,9 @@ async def test_every_call_times_out_against_a_silent_server() -> None:
     await site.start()
     port = runner.addresses[0][1]
     try:
-        async with PikaClient(KEY, f"http://127.0.0.1:{port}", timeout=0.2, max_attempts=2,
-                              backoff_base=0.01) as c:  # fmt: skip
+        async with PikaClient(
+            KEY, f"http://127.0.0.1:{port}", timeout=0.2, max_attempts=2, backoff_base=0.01
+        ) as c:
             started = asyncio.get_running_loop().time()
             with pytest.raises(PikaServerError):
                 await c.get_job("job-1")

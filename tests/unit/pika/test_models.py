@@ -27,6 +27,7 @@ from bot.pika.models import (
     JobStatus,
     LipSyncRequest,
     OutpaintRequest,
+    PikaBody,
     PikaRequestModel,
     RepromptRequest,
     SwapRequest,
@@ -58,16 +59,14 @@ def params(**changes: Any) -> dict[str, Any]:
 
 
 def problems(
-    cls: type[PikaRequestModel], body: dict[str, Any], facts: MediaFacts | None = None
+    cls: type[PikaBody], body: dict[str, Any], facts: MediaFacts | None = None
 ) -> list[str]:
     with pytest.raises(InvalidRequest) as caught:
         validate_request(cls, body, facts)
     return [str(p) for p in caught.value.problems]
 
 
-def ok(
-    cls: type[PikaRequestModel], body: dict[str, Any], facts: MediaFacts | None = None
-) -> PikaRequestModel:
+def ok(cls: type[PikaBody], body: dict[str, Any], facts: MediaFacts | None = None) -> PikaBody:
     return validate_request(cls, body, facts)
 
 
@@ -232,9 +231,13 @@ def test_other_aspect_ratios_are_refused(ratio: str) -> None:
 
 @pytest.mark.parametrize(
     ("axis", "good", "bad"),
-    [("zoom", ["in", "out"], "left"), ("pan", ["left", "right"], "up"),
-     ("tilt", ["up", "down"], "in"), ("rotate", ["cw", "ccw"], "clockwise")],
-)  # fmt: skip
+    [
+        ("zoom", ["in", "out"], "left"),
+        ("pan", ["left", "right"], "up"),
+        ("tilt", ["up", "down"], "in"),
+        ("rotate", ["cw", "ccw"], "clockwise"),
+    ],
+)
 def test_camera_axes(axis: str, good: list[str], bad: str) -> None:
     for value in good:
         ok(Generate10Request, gen(options=options(camera={axis: value})))
@@ -348,8 +351,14 @@ def test_turbo_additions_need_video_image_and_prompt() -> None:
 
 
 def test_turbo_swap_needs_swap_prompt() -> None:
-    body = {"model": "Turbo", "options": options(), "promptText": "a villain", "video": VID,
-            "image": IMG, "swapPrompt": "the woman in red"}  # fmt: skip
+    body = {
+        "model": "Turbo",
+        "options": options(),
+        "promptText": "a villain",
+        "video": VID,
+        "image": IMG,
+        "swapPrompt": "the woman in red",
+    }
     assert isinstance(parse_generate(body), SwapRequest)
     assert problems(SwapRequest, body | {"swapPrompt": ""}) == ["swapPrompt: must not be empty"]
     del body["swapPrompt"]
@@ -405,11 +414,15 @@ def test_extend_refuses_past_15_seconds_when_length_known() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "https://x.org/a.png", "https://x.org/a.PNG", "http://x.org/a.jpeg", "https://x.org/a.jpg",
-        "https://x.org/a.webp", "https://x.org/a.gif",
+        "https://x.org/a.png",
+        "https://x.org/a.PNG",
+        "http://x.org/a.jpeg",
+        "https://x.org/a.jpg",
+        "https://x.org/a.webp",
+        "https://x.org/a.gif",
         "https://cdn.discordapp.com/attachments/1/2/a.png?ex=65&is=66&hm=ab",
     ],
-)  # fmt: skip
+)
 def test_image_urls_by_extension(url: str) -> None:
     ok(Generate21Request, gen(model="2.1", image=url))
 
@@ -485,6 +498,45 @@ def test_snake_case_names_work_in_python() -> None:
     assert req.payload()["options"]["frameRate"] == 8
 
 
+def test_model_specific_fields_are_refused_by_their_python_names_too() -> None:
+    body = gen(model="2.1", ingredients_mode="precise")
+    assert problems(Generate21Request, body) == [
+        "ingredientsMode: only model 2.0 accepts ingredientsMode"
+    ]
+
+
+# --- routes and keys -------------------------------------------------------------------------
+
+
+def test_a_request_model_without_a_route_fails_when_defined() -> None:
+    def define() -> None:
+        class Orphan(PikaRequestModel):
+            key = "orphan"
+
+    with pytest.raises(TypeError, match="Orphan has no route"):
+        define()
+
+
+def test_a_request_model_must_name_its_own_key() -> None:
+    def define() -> None:
+        class Generate10Copy(Generate10Request):
+            """Inherits the route, but would pass itself off as model 1.0 in stored jobs."""
+
+    with pytest.raises(TypeError, match="Generate10Copy has no key of its own"):
+        define()
+
+
+def test_private_bases_need_no_route() -> None:
+    class _Shared(PikaRequestModel):
+        note: str = ""
+
+    class Child(_Shared):
+        route = "/web/child"
+        key = "child"
+
+    assert Child().payload() == {"note": ""}
+
+
 # --- exact JSON ------------------------------------------------------------------------------
 
 VENDOR_OPTIONS = {
@@ -527,19 +579,20 @@ VENDOR_OPTIONS = {
         (UpscaleJobRequest, {"video": VID}),
     ],
 )  # fmt: skip
-def test_payload_is_exactly_the_vendor_json(
-    cls: type[PikaRequestModel], body: dict[str, Any]
-) -> None:
+def test_payload_is_exactly_the_vendor_json(cls: type[PikaBody], body: dict[str, Any]) -> None:
     assert ok(cls, body).payload() == body
 
 
 def test_defaults_serialise_with_the_nulls_the_vendor_shows() -> None:
     req = Generate10Request(
         prompt_text="Dog",
-        options={"frame_rate": 24, "aspect_ratio": "16:9",
-                 "parameters": {"guidance_scale": 12, "motion": 1}},
+        options={
+            "frame_rate": 24,
+            "aspect_ratio": "16:9",
+            "parameters": {"guidance_scale": 12, "motion": 1},
+        },
         ref="job-7",
-    )  # fmt: skip
+    )
     assert req.payload() == {"promptText": "Dog", "options": VENDOR_OPTIONS, "ref": "job-7"}
 
 
@@ -554,12 +607,14 @@ def video(**fields: Any) -> dict[str, Any]:
     ("created", "expected"),
     [
         ("2024-11-02T20:45:23.125Z", datetime(2024, 11, 2, 20, 45, 23, 125000, tzinfo=UTC)),
-        ({"_seconds": 1704766446, "_nanoseconds": 451000000},
-         datetime(2024, 1, 9, 2, 14, 6, 451000, tzinfo=UTC)),
+        (
+            {"_seconds": 1704766446, "_nanoseconds": 451000000},
+            datetime(2024, 1, 9, 2, 14, 6, 451000, tzinfo=UTC),
+        ),
         ({}, None),
         ("not a date", None),
     ],
-)  # fmt: skip
+)
 def test_created_at_forms(created: Any, expected: datetime | None) -> None:
     answer = JobResponse.model_validate({"job": {"id": "j1", "createdAt": created}, "videos": []})
     assert answer.job is not None and answer.job.created_at == expected
@@ -593,10 +648,9 @@ def test_finished_needs_a_result_url() -> None:
         {"job": {"id": "j1"}, "videos": [video(status="finished", resultUrl="")]}
     ).state()
     assert not no_url.status.is_final
-    done = JobResponse.model_validate(
-        {"job": {"id": "j1"}, "videos": [video(status="finished", resultUrl=VID, progress=99,
-                                                videoPoster="https://x/poster.jpg", seed=7)]}
-    ).state()  # fmt: skip
+    poster = "https://x/poster.jpg"
+    finished = video(status="finished", resultUrl=VID, progress=99, videoPoster=poster, seed=7)
+    done = JobResponse.model_validate({"job": {"id": "j1"}, "videos": [finished]}).state()
     assert done.status is JobStatus.FINISHED
     assert (done.result_url, done.progress, done.poster_url, done.seed) == (
         VID,

@@ -1,0 +1,363 @@
+"""The embedded local Pika: the vendor's seven routes, auth, validation and shapes, real videos.
+
+Requests are validated by the same models the client uses. Jobs go queued -> pending (rising
+progress) -> finished over `job_seconds`, rendered by `render.py` from the recipe in `spec.py`,
+and are served from this server at the URLs it reports. Jobs and files persist in `files_dir`
+(`jobs.py`), so a restarted bot finds its local jobs again. Failure behaviours for tests are
+switched at `/_local/behaviour` (`faults.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from bot.pika.errors import InvalidRequest
+from bot.pika.local.faults import Behaviour, Faults, error_response, json_object, json_response
+from bot.pika.local.jobs import LocalJob
+from bot.pika.local.render import RenderError, RenderResult, render
+from bot.pika.local.spec import FetchError, render_spec
+from bot.pika.media import MediaFacts
+from bot.pika.models import (
+    ExtendRequest,
+    Generate10Request,
+    InpaintRequest,
+    LipSyncRequest,
+    PikaRequestModel,
+    UpscaleJobRequest,
+    UpscaleRequest,
+    parse_adjust,
+    parse_generate,
+    validate_request,
+)
+
+log = logging.getLogger(__name__)
+
+FETCH_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+ACCOUNT_ID = "local-account"
+USER_ID = "local-user"
+
+Parser = Callable[[Mapping[str, Any], MediaFacts | None], PikaRequestModel]
+
+
+def _one(model: type[PikaRequestModel]) -> Parser:
+    return lambda body, facts: validate_request(model, body, facts)
+
+
+# The routes that create a job: how each reads its body, and the requestType Pika reports for
+# its jobs. /web/upscale creates one too, but answers in a shape of its own.
+CREATE_ROUTES: dict[str, tuple[Parser, str]] = {
+    Generate10Request.route: (parse_generate, "generate"),
+    InpaintRequest.route: (parse_adjust, "generate"),
+    ExtendRequest.route: (_one(ExtendRequest), "extend"),
+    LipSyncRequest.route: (_one(LipSyncRequest), "generate"),
+}
+
+
+class LocalPika:
+    """One local Pika: its jobs, its fault switches and the aiohttp `app` that serves them."""
+
+    def __init__(self, api_key: str, job_seconds: float, files_dir: Path) -> None:
+        self.api_key = api_key
+        self.job_seconds = job_seconds
+        self.files_dir = files_dir
+        self.base_url = ""
+        self.faults = Faults(api_key)
+        self.jobs: dict[str, LocalJob] = {}
+        self.upscales: dict[str, str] = {}  # original video URL -> upscale job id
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._renders: set[asyncio.Future[RenderResult]] = set()
+        self._render_slots = asyncio.Semaphore(2)
+        self._http: httpx.AsyncClient | None = None
+        self.app = self._make_app()
+
+    @property
+    def behaviour(self) -> Behaviour:
+        """The fault switches now in force."""
+        return self.faults.behaviour
+
+    @property
+    def requests(self) -> collections.deque[dict[str, Any]]:
+        """The API calls received, oldest first (the last 10,000)."""
+        return self.faults.requests
+
+    # --- app --------------------------------------------------------------------------------
+
+    def _make_app(self) -> web.Application:
+        app = web.Application(middlewares=[self.faults.middleware], client_max_size=4 * 1024 * 1024)
+        for route, (parse, request_type) in CREATE_ROUTES.items():
+            app.router.add_post(route, self._creator(parse, request_type))
+        app.router.add_post(UpscaleRequest.route, self._upscale)
+        app.router.add_get("/web/jobs/{job_id}", self._get_job)
+        app.router.add_post("/web/jobs/upscaled", self._get_upscale_job)
+        app.router.add_get("/files/{job_id}/{name}", self._file)
+        app.router.add_routes(self.faults.routes())
+        app.on_startup.append(self._startup)
+        app.on_cleanup.append(self._cleanup)
+        return app
+
+    async def _startup(self, app: web.Application) -> None:
+        self._http = httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=True)
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.files_dir.glob("*/job.json")):
+            try:
+                job = LocalJob.load(path)
+            except (OSError, ValueError, TypeError):
+                log.warning("Local Pika: skipping unreadable %s", path)
+                continue
+            self.jobs[job.id] = job
+            if job.request_type == "upscale" and job.source_video:
+                self.upscales[job.source_video] = job.id
+            if not job.rendered or not job.notified:
+                self._spawn(self._run(job))
+
+    async def _cleanup(self, app: web.Application) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._renders, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- create routes ----------------------------------------------------------------------
+
+    def _facts(self) -> MediaFacts:
+        """Lengths of the videos this server made, so extend and lip sync can be checked."""
+        durations = {
+            self.result_url(job): job.duration
+            for job in self.jobs.values()
+            if job.duration is not None and job.rendered
+        }
+        return MediaFacts(durations=durations)
+
+    def _creator(
+        self, parse: Parser, request_type: str
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def create(request: web.Request) -> web.Response:
+            body = await json_object(request)
+            try:
+                model = parse(body, self._facts())
+            except InvalidRequest as exc:
+                problems = [{"field": p.field, "rule": p.rule} for p in exc.problems]
+                return error_response(400, str(exc), problems=problems)
+            job = self._new_job(model, body, request_type)
+            video = {
+                "accountId": ACCOUNT_ID,
+                "id": job.id,
+                "jobId": job.id,
+                "status": "queued",
+                "pikaVideoId": job.id,
+                "webhookUrl": job.webhook or "",
+            }
+            return json_response({"job": self._job_view(job, status="queued"), "video": video})
+
+        return create
+
+    async def _upscale(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        try:
+            model = validate_request(UpscaleRequest, body)
+        except InvalidRequest as exc:
+            return error_response(400, str(exc))
+        source = self._job_of_result(model.video)
+        if source is None:
+            return error_response(400, "video: must be a video generated by the Pika Web Bot")
+        if model.video not in self.upscales:
+            job = self._new_job(model, body, "upscale")
+            job.source_video = model.video
+            job.save(self.files_dir)
+            self.upscales[model.video] = job.id
+        return json_response(
+            {
+                "success": True,
+                "video": model.video,
+                "message": "Upscale job was started, please use the video url with the POST "
+                "/web/jobs/upscaled endpoint to check the status of the job.",
+            }
+        )
+
+    def _job_of_result(self, url: str) -> LocalJob | None:
+        for job in self.jobs.values():
+            if job.rendered and not job.error and self.result_url(job) == url:
+                return job
+        return None
+
+    def _new_job(
+        self, model: PikaRequestModel, body: dict[str, Any], request_type: str
+    ) -> LocalJob:
+        job = LocalJob.start(model, body, request_type, self.faults.next_job(self.job_seconds))
+        self.jobs[job.id] = job
+        job.save(self.files_dir)
+        self._spawn(self._run(job))
+        log.info("Local Pika: job %s (%s) started", job.id, job.request_key)
+        return job
+
+    # --- rendering --------------------------------------------------------------------------
+
+    async def _run(self, job: LocalJob) -> None:
+        """Render the job, then, when its time is up, notify its webhook."""
+        if not job.rendered:
+            await self._render(job)
+            job.rendered = True
+            job.save(self.files_dir)
+            job.done.set()
+        if job.outcome == "stall":
+            return
+        wait = job.created_at + job.seconds - time.time()
+        if wait > 0 and job.error is None:
+            await asyncio.sleep(wait)
+        if job.webhook and not job.notified:
+            await self._notify(job)
+        job.notified = True
+        job.save(self.files_dir)
+
+    async def _render(self, job: LocalJob) -> None:
+        """Make the job's video, or record in the job why it cannot be made."""
+        assert self._http is not None
+        with tempfile.TemporaryDirectory(prefix="local-pika-") as tmp:
+            try:
+                spec = await render_spec(job.request(), job.seed, self._http, Path(tmp))
+                async with self._render_slots:
+                    # A thread cannot be cancelled: keep its future so shutdown waits for it.
+                    future = asyncio.get_running_loop().run_in_executor(
+                        None, render, spec, self.files_dir / job.id, job.result_name
+                    )
+                    self._renders.add(future)
+                    future.add_done_callback(self._renders.discard)
+                    result: RenderResult = await asyncio.shield(future)
+            except (FetchError, RenderError) as exc:
+                job.error = str(exc)
+                return
+            except Exception:
+                log.exception("Local Pika: job %s could not be rendered", job.id)
+                job.error = "internal error while rendering"
+                return
+        job.duration, job.width, job.height = result.seconds, result.width, result.height
+
+    async def _notify(self, job: LocalJob) -> None:
+        payload = {"job": self._job_view(job), "videos": [self._video_view(job)]}
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as http:
+            for attempt in range(3):
+                try:
+                    response = await http.post(job.webhook or "", json=payload)
+                    if response.status_code < 500:
+                        log.info("Local Pika: webhook for %s -> %d", job.id, response.status_code)
+                        return
+                except httpx.HTTPError as exc:
+                    log.info("Local Pika: webhook for %s failed: %s", job.id, type(exc).__name__)
+                await asyncio.sleep(0.5 * 2**attempt)
+
+    # --- views ------------------------------------------------------------------------------
+
+    def result_url(self, job: LocalJob) -> str:
+        """Where the job's video is served."""
+        return f"{self.base_url}/files/{job.id}/{job.result_name}"
+
+    def _job_view(self, job: LocalJob, status: str | None = None) -> dict[str, Any]:
+        body = {k: v for k, v in job.body.items() if k != "webhookOverride"}
+        created = datetime.fromtimestamp(job.created_at, UTC).isoformat()
+        return {
+            "id": job.id,
+            "pikaJobId": job.id,
+            "accountId": ACCOUNT_ID,
+            "status": status or job.status(time.time())[0],
+            "requestType": job.request_type,
+            "upscaled": job.request_type == "upscale",
+            "adjusted": "mode" in body,
+            "extended": 1 if job.request_type == "extend" else 0,
+            "params": body | {"userId": USER_ID},
+            "promptText": body.get("promptText", ""),
+            "createdAt": created.replace("+00:00", "Z"),
+            "webhookUrl": job.webhook or "",
+        }
+
+    def _video_view(self, job: LocalJob) -> dict[str, Any]:
+        status, progress = job.status(time.time())
+        finished = status == "finished"
+        base = f"{self.base_url}/files/{job.id}"
+        view: dict[str, Any] = {
+            "jobId": job.id,
+            "pikaVideoId": job.id,
+            "accountId": ACCOUNT_ID,
+            "id": job.id,
+            "duration": job.duration if finished else None,
+            "feedback": 0,
+            "seed": job.seed,
+            "progress": progress,
+            "status": status,
+            "resultUrl": self.result_url(job) if finished else "",
+            "imageThumb": f"{base}/thumbnail.jpg" if finished else "",
+            "videoPoster": f"{base}/poster.jpg" if finished else "",
+        }
+        if status == "failed":
+            view["error"] = job.error or "The generation failed (simulated failure)"
+        return view
+
+    async def _get_job(self, request: web.Request) -> web.Response:
+        job = self.jobs.get(request.match_info["job_id"])
+        if job is None or job.request_type == "upscale":
+            return error_response(404, "Job not found")
+        return json_response({"job": self._job_view(job), "videos": [self._video_view(job)]})
+
+    async def _get_upscale_job(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        try:
+            model = validate_request(UpscaleJobRequest, body)
+        except InvalidRequest as exc:
+            return error_response(400, str(exc))
+        job = self.jobs.get(self.upscales.get(model.video, ""))
+        if job is None:
+            return error_response(404, "No upscale job for this video")
+        return json_response({"job": self._job_view(job), "videos": [self._video_view(job)]})
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        job = self.jobs.get(request.match_info["job_id"])
+        name = request.match_info["name"]
+        if job is None or job.status(time.time())[0] != "finished":
+            raise web.HTTPNotFound()
+        if name not in (job.result_name, "poster.jpg", "thumbnail.jpg"):
+            raise web.HTTPNotFound()
+        return web.FileResponse(self.files_dir / job.id / name)
+
+
+@contextlib.asynccontextmanager
+async def running_local_pika(
+    *,
+    job_seconds: float = 8.0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str | None = None,
+    files_dir: Path | None = None,
+) -> AsyncIterator[LocalPika]:
+    """Serve a local Pika until the block ends; port 0 picks a free port."""
+    with contextlib.ExitStack() as stack:
+        if files_dir is None:
+            files_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pika-")))
+        pika = LocalPika(api_key or secrets.token_urlsafe(24), job_seconds, files_dir)
+        runner = web.AppRunner(pika.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        pika.base_url = f"http://{host}:{bound_port}"
+        try:
+            yield pika
+        finally:
+            await runner.cleanup()

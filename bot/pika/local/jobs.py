@@ -1,0 +1,148 @@
+"""The local Pika's jobs: how one starts, how far along it is, and its job.json on disk.
+
+A job file names its request by the model's stable `key`, never by a Python class name, so a
+renamed model still reads its old jobs. Files written before keys existed are mapped once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bot.pika.kinds import KINDS
+from bot.pika.local.faults import JobFaults
+from bot.pika.models import Options, PikaRequestModel
+
+# Every request model by its key: what a job file's `request_key` names.
+REQUEST_MODELS: dict[str, type[PikaRequestModel]] = {
+    model.key: model for record in KINDS.values() for model in record.requests
+}
+
+# Job files written before request keys held the model's class name, as "kind". Frozen: these are
+# the names of that release, whatever the classes are called now.
+LEGACY_KINDS: dict[str, str] = {
+    "Generate10Request": "generate-1.0",
+    "Generate15Request": "generate-1.5",
+    "Generate20Request": "generate-2.0",
+    "Generate21Request": "generate-2.1",
+    "AdditionsRequest": "additions",
+    "SwapRequest": "swap",
+    "RepromptRequest": "reprompt",
+    "EditRequest": "edit",
+    "InpaintRequest": "inpaint",
+    "OutpaintRequest": "outpaint",
+    "ExtendRequest": "extend",
+    "LipSyncRequest": "lipsync",
+    "UpscaleRequest": "upscale",
+}
+
+
+def _slug(text: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return words[:60] or "video"
+
+
+@dataclass
+class LocalJob:
+    """A job of the local Pika; its metadata is saved as job.json beside its files."""
+
+    id: str
+    request_type: str  # what Pika reports as requestType: generate, extend or upscale
+    request_key: str  # the request model's `key`
+    body: dict[str, Any]
+    seed: int
+    created_at: float
+    seconds: float
+    result_name: str
+    outcome: str = "normal"  # normal | fail | stall
+    delayed: bool = False
+    webhook: str | None = None
+    source_video: str | None = None  # what an upscale job upscales
+    error: str | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    rendered: bool = False
+    notified: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @classmethod
+    def start(
+        cls,
+        request: PikaRequestModel,
+        body: dict[str, Any],
+        request_type: str,
+        faults: JobFaults,
+    ) -> LocalJob:
+        """A new job for a validated request, its seed drawn unless the request fixes one."""
+        options = getattr(request, "options", None)
+        seed = options.parameters.seed if isinstance(options, Options) else None
+        if seed is None:
+            seed = secrets.randbelow(2**31)
+        prompt = str(getattr(request, "prompt_text", None) or "")
+        suffix = "_upscaled" if request_type == "upscale" else ""
+        return cls(
+            id=str(uuid.uuid4()),
+            request_type=request_type,
+            request_key=request.key,
+            body=body,
+            seed=seed,
+            created_at=time.time(),
+            seconds=faults.seconds,
+            result_name=f"{_slug(prompt)}_seed{seed}{suffix}.mp4",
+            outcome=faults.outcome,
+            delayed=faults.delayed,
+            webhook=getattr(request, "webhook_override", None),
+        )
+
+    def request(self) -> PikaRequestModel:
+        """The request the job was made from, read again by the model its key names."""
+        model = REQUEST_MODELS.get(self.request_key)
+        if model is None:
+            raise ValueError(f"job {self.id}: no request model has the key {self.request_key!r}")
+        return model.model_validate(self.body)
+
+    def status(self, now: float) -> tuple[str, int]:
+        """Pika's status and progress for the job at `now`: it advances with the clock."""
+        fraction = (now - self.created_at) / self.seconds if self.seconds > 0 else 1.0
+        if self.error is not None:
+            return "failed", min(99, int(fraction * 100))
+        if self.outcome == "stall":
+            return "pending", min(50, int(fraction * 100))
+        if fraction >= 1 and self.rendered:
+            return ("failed", 99) if self.outcome == "fail" else ("finished", 100)
+        if self.delayed and fraction < 0.5:
+            return "delayed", 0
+        if fraction < 0.1:
+            return "queued", 0
+        return "pending", max(1, min(99, int(fraction * 100)))
+
+    def save(self, directory: Path) -> None:
+        """Write job.json atomically."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "done"}
+        path = directory / self.id / "job.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LocalJob:
+        """Read job.json, in today's format or the one before request keys."""
+        data = json.loads(path.read_text())
+        if "kind" in data:
+            legacy = data.pop("kind")
+            if legacy not in LEGACY_KINDS:
+                raise ValueError(f"{path}: unknown request class {legacy!r}")
+            data["request_key"] = LEGACY_KINDS[legacy]
+        job = cls(**data)
+        if job.rendered:
+            job.done.set()
+        return job

@@ -1,0 +1,132 @@
+"""Validation entry points: a body in, a request model (or every broken rule, named) out.
+
+The same functions serve the bot, before it spends a credit, and the local Pika, on arrival.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, get_args
+
+from pydantic import ValidationError
+
+from bot.pika.errors import InvalidRequest, Problem
+from bot.pika.media import MediaFacts
+from bot.pika.models.fields import PikaBody, PikaModelName
+from bot.pika.models.requests import (
+    AdditionsRequest,
+    AdjustRequest,
+    Generate10Request,
+    Generate15Request,
+    Generate20Request,
+    Generate21Request,
+    InpaintRequest,
+    OutpaintRequest,
+    PikaRequestModel,
+    SwapRequest,
+)
+
+_ERROR_RULES: dict[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not accepted by this request",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+}
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not part.startswith(("function-", "union[", "tagged-union[")):
+            text += f".{part}" if text else part
+    return text
+
+
+def problems_of(error: ValidationError) -> list[Problem]:
+    """Turn a pydantic error into problems that name the vendor field and its rule."""
+    found: list[Problem] = []
+    for item in error.errors():
+        field = _loc(item["loc"])
+        kind = item["type"]
+        if kind == "literal_error":
+            rule = f"must be one of {item.get('ctx', {}).get('expected', '')}"
+        elif kind in _ERROR_RULES:
+            rule = _ERROR_RULES[kind]
+        else:
+            rule = str(item["msg"]).removeprefix("Value error, ")
+        if not field or kind in ("value_error", "assertion_error"):
+            # Model-level rules say which field they concern as "field: rule".
+            head, sep, tail = rule.partition(": ")
+            if sep and " " not in head:
+                field = f"{field}.{head}" if field and not head.startswith(field) else head
+                rule = tail
+        problem = Problem(field, rule)
+        if problem not in found:
+            found.append(problem)
+    return found
+
+
+R = TypeVar("R", bound=PikaBody)
+
+
+def validate_request(cls: type[R], data: Mapping[str, Any], facts: MediaFacts | None = None) -> R:
+    """Validate a body against one model; raise InvalidRequest naming every broken rule."""
+    try:
+        return cls.model_validate(data, context={"media": facts or MediaFacts()})
+    except ValidationError as exc:
+        raise InvalidRequest(problems_of(exc)) from None
+
+
+GENERATE_MODELS: dict[str, type[PikaRequestModel]] = {
+    "1.0": Generate10Request,
+    "1.5": Generate15Request,
+    "2.0": Generate20Request,
+    "2.1": Generate21Request,
+}
+# Every model `generate_model_for` may pick: the body's `model` field (and swapPrompt) decides.
+GENERATE_FAMILY: frozenset[type[PikaRequestModel]] = frozenset(
+    {*GENERATE_MODELS.values(), AdditionsRequest, SwapRequest}
+)
+
+
+def generate_model_for(body: Mapping[str, Any]) -> type[PikaRequestModel]:
+    """Which model describes a body sent to POST /web/generate.
+
+    Without a model the body is model 1.0; reprompt and edit bodies are 1.0 bodies too, so the
+    1.0 model (a superset of their fields) reads them.
+    """
+    model = body.get("model")
+    if model is None:
+        return Generate10Request
+    if model == "Turbo":
+        return SwapRequest if body.get("swapPrompt") is not None else AdditionsRequest
+    if model not in GENERATE_MODELS:
+        names = ", ".join(repr(name) for name in get_args(PikaModelName))
+        raise InvalidRequest([Problem("model", f"must be one of {names}")])
+    return GENERATE_MODELS[str(model)]
+
+
+def parse_generate(body: Mapping[str, Any], facts: MediaFacts | None = None) -> PikaRequestModel:
+    """Validate any body of POST /web/generate against the model that describes it."""
+    return validate_request(generate_model_for(body), body, facts)
+
+
+def parse_adjust(body: Mapping[str, Any], facts: MediaFacts | None = None) -> AdjustRequest:
+    """Validate a body of POST /web/adjust (inpainting or outpainting)."""
+    mode = body.get("mode")
+    if mode == "inpainting":
+        return validate_request(InpaintRequest, body, facts)
+    if mode == "outpainting":
+        return validate_request(OutpaintRequest, body, facts)
+    raise InvalidRequest([Problem("mode", "must be one of 'inpainting', 'outpainting'")])
