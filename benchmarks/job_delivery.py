@@ -62,8 +62,11 @@ class StandInPika:
         self.calls += 1
         job_id = request.match_info["job_id"]
         done = time.monotonic() >= self.finish_at
-        video = {"status": "finished" if done else "pending", "progress": 100 if done else 50,
-                 "resultUrl": f"https://cdn.example/{job_id}.mp4" if done else ""}  # fmt: skip
+        video = {
+            "status": "finished" if done else "pending",
+            "progress": 100 if done else 50,
+            "resultUrl": f"https://cdn.example/{job_id}.mp4" if done else "",
+        }
         return web.json_response({"job": {"id": job_id}, "videos": [video]})
 
     async def push_all(self) -> None:

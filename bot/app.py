@@ -31,7 +31,14 @@ from bot.submit import Submissions
 log = logging.getLogger(__name__)
 
 # Extensions loaded at start-up, in order.
-EXTENSIONS = ("cogs.errors", "cogs.help", "cogs.pika", "cogs.controls", "cogs.admin")
+EXTENSIONS = (
+    "cogs.errors",
+    "cogs.help",
+    "cogs.pika",
+    "cogs.menus",
+    "cogs.controls",
+    "cogs.admin",
+)
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 EXIT_OK = 0

@@ -18,6 +18,7 @@ from bot.app import PikaBot
 from bot.discord.wording import say
 from bot.guardrails import GuildSettings
 from bot.pika.models import AspectRatio
+from cogs.options import FrameRate, GuidanceScale, Motion, Prompt
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +184,10 @@ class Admin(
         self,
         interaction: discord.Interaction,
         aspect_ratio: AspectRatio | None = None,
-        frame_rate: app_commands.Range[int, 1, 24] | None = None,
-        motion: app_commands.Range[int, 1, 4] | None = None,
-        guidance_scale: app_commands.Range[int, 5, 25] | None = None,
-        negative_prompt: app_commands.Range[str, 1, 1000] | None = None,
+        frame_rate: FrameRate | None = None,
+        motion: Motion | None = None,
+        guidance_scale: GuidanceScale | None = None,
+        negative_prompt: Prompt | None = None,
         reset: bool = False,
     ) -> None:
         """Set the server's default video options; `reset` forgets the others first."""

@@ -6,31 +6,53 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
 
+from bot.app import PikaBot
 from bot.discord.wording import working_text
 from bot.intake import Media
-from bot.pika.models import AspectRatio
+from bot.pika.models import (
+    FRAME_RATE,
+    GUIDANCE_SCALE,
+    MAX_PROMPT_CHARS,
+    MOTION,
+    SEED,
+    AspectRatio,
+    Pan,
+    Rotate,
+    Tilt,
+    Zoom,
+)
 from bot.storage import Job
 from bot.submit import Announce, Member
 
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 
+# The vendor's bounds, declared in the commands so that Discord's client guides members.
+Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
+FrameRate = app_commands.Range[int, FRAME_RATE.low, FRAME_RATE.high]
+Motion = app_commands.Range[int, MOTION.low, MOTION.high]
+GuidanceScale = app_commands.Range[int, GUIDANCE_SCALE.low, GUIDANCE_SCALE.high]
+
 # The common video options of every subcommand that makes a video: name, type, description.
 VIDEO_OPTIONS: list[tuple[str, Any, str]] = [
     ("aspect_ratio", AspectRatio | None, "Shape of the video"),
-    ("frame_rate", app_commands.Range[int, 1, 24] | None, "Frames per second, 1-24"),
-    ("motion", app_commands.Range[int, 1, 4] | None, "Strength of motion, 1-4"),
-    ("guidance_scale", app_commands.Range[int, 5, 25] | None, "Closeness to the prompt, 5-25"),
-    ("negative_prompt", app_commands.Range[str, 1, 1000] | None, "What to avoid"),
-    ("seed", app_commands.Range[int, 0, 2**53 - 1] | None, "Seed, for a repeatable result"),
-    ("zoom", Literal["in", "out"] | None, "Camera zoom"),
-    ("pan", Literal["left", "right"] | None, "Camera pan"),
-    ("tilt", Literal["up", "down"] | None, "Camera tilt"),
-    ("rotate", Literal["cw", "ccw"] | None, "Camera rotation"),
+    ("frame_rate", FrameRate | None, f"Frames per second, {FRAME_RATE.low}-{FRAME_RATE.high}"),
+    ("motion", Motion | None, f"Strength of motion, {MOTION.low}-{MOTION.high}"),
+    (
+        "guidance_scale",
+        GuidanceScale | None,
+        f"Closeness to the prompt, {GUIDANCE_SCALE.low}-{GUIDANCE_SCALE.high}",
+    ),
+    ("negative_prompt", Prompt | None, "What to avoid"),
+    ("seed", app_commands.Range[int, SEED.low, SEED.high] | None, "Seed, for a repeatable result"),
+    ("zoom", Zoom | None, "Camera zoom"),
+    ("pan", Pan | None, "Camera pan"),
+    ("tilt", Tilt | None, "Camera tilt"),
+    ("rotate", Rotate | None, "Camera rotation"),
 ]
 
 
@@ -102,3 +124,16 @@ def announcer(interaction: discord.Interaction) -> Announce:
         return answer.message_id
 
     return announce
+
+
+async def ask(
+    bot: PikaBot,
+    interaction: discord.Interaction,
+    kind: str,
+    values: dict[str, Any],
+    parent: Job | None = None,
+) -> None:
+    """Hand a member's request (option values by name) to the use case; answer in public."""
+    await bot.submissions.ask(
+        member_of(interaction), kind, values, announcer(interaction), parent=parent
+    )

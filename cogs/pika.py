@@ -1,4 +1,4 @@
-"""`/pika ...`: a slash command for every Pika feature, and the two video context menus.
+"""`/pika ...`: a slash command for every Pika feature.
 
 Thin by design: each subcommand declares its options (limits and choices in the signature, so
 Discord guides members) and hands their values, by option name, to the use case
@@ -18,14 +18,12 @@ from bot.app import PikaBot
 from bot.discord.results import result_embed, result_view
 from bot.discord.wording import STATUS_WORDS, say, title, working_text
 from bot.errors import InputError
-from bot.intake import Media
-from bot.pika.models import AspectRatio, Pikaffect, Style
-from bot.storage import Job, Status
-from cogs.options import announcer, member_of, values_of, video_options
+from bot.pika.models import PERCENT, SECONDS, AspectRatio, IngredientsMode, Pikaffect, Style
+from bot.storage import Status
+from cogs.options import Prompt, ask, values_of, video_options
 
-Prompt = app_commands.Range[str, 1, 1000]
-Percent = app_commands.Range[float, 0, 100]
-Seconds = app_commands.Range[float, 0, 3600]
+Percent = app_commands.Range[float, PERCENT.low, PERCENT.high]
+Seconds = app_commands.Range[float, SECONDS.low, SECONDS.high]
 Attachment = discord.Attachment | None
 Url = str | None
 
@@ -36,39 +34,13 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
-        self.menus = [
-            app_commands.guild_only()(
-                app_commands.ContextMenu(name="Extend video", callback=self.extend_menu)
-            ),
-            app_commands.guild_only()(
-                app_commands.ContextMenu(name="Upscale video", callback=self.upscale_menu)
-            ),
-        ]
         super().__init__()
 
-    async def cog_load(self) -> None:
-        for menu in self.menus:
-            self.bot.tree.add_command(menu)
-
-    async def cog_unload(self) -> None:
-        for menu in self.menus:
-            self.bot.tree.remove_command(menu.name, type=menu.type)
-
     async def ask(
-        self,
-        interaction: discord.Interaction,
-        kind: str,
-        arguments: dict[str, Any],
-        parent: Job | None = None,
+        self, interaction: discord.Interaction, kind: str, arguments: dict[str, Any]
     ) -> None:
         """Hand a subcommand's options (its `locals()`) to the use case."""
-        await self.bot.submissions.ask(
-            member_of(interaction),
-            kind,
-            values_of(arguments),
-            announcer(interaction),
-            parent=parent,
-        )
+        await ask(self.bot, interaction, kind, values_of(arguments))
 
     # --- subcommands that make a video ---------------------------------------------------
 
@@ -141,7 +113,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         ingredient_4: Attachment = None,
         ingredient_4_url: Url = None,
         prompt: Prompt | None = None,
-        mode: Literal["precise", "creative"] | None = None,
+        mode: IngredientsMode | None = None,
         *,
         common: dict[str, Any],
     ) -> None:
@@ -382,38 +354,6 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
             today, running = use.server_today, use.server_running
             lines.append(say("usage.server", today=today, quota=quota, running=running))
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
-
-    # --- context menus --------------------------------------------------------------------
-
-    async def extend_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """Extend video (message context menu)."""
-        await self._menu(interaction, message, "extend")
-
-    async def upscale_menu(
-        self, interaction: discord.Interaction, message: discord.Message
-    ) -> None:
-        """Upscale video (message context menu)."""
-        await self._menu(interaction, message, "upscale")
-
-    async def _menu(
-        self, interaction: discord.Interaction, message: discord.Message, kind: str
-    ) -> None:
-        """A job on the MP4 a message carries; a result of ours is known by its message."""
-        known = await self.bot.storage.jobs.by_result_message(message.id)
-        url = known.result_url if known is not None and known.result_url else _mp4_of(message)
-        if url is None:
-            raise InputError.rule("video", "rule.no_mp4")
-        clip = Media(url, "video.mp4", "video/mp4")
-        await self.ask(interaction, kind, {"video": clip}, parent=known)
-
-
-def _mp4_of(message: discord.Message) -> str | None:
-    """The URL of the first MP4 attached to a message."""
-    for attachment in message.attachments:
-        content_type = attachment.content_type or ""
-        if attachment.filename.lower().endswith(".mp4") or content_type.startswith("video/mp4"):
-            return attachment.url
-    return None
 
 
 async def setup(bot: PikaBot) -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import InputError
-from bot.pika.models import AspectRatio
+from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
 from bot.storage import Change, GuildSettingsStore
 
 
@@ -26,10 +26,10 @@ class DefaultOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     aspect_ratio: AspectRatio | None = None
-    frame_rate: int | None = Field(default=None, ge=1, le=24)
-    motion: int | None = Field(default=None, ge=1, le=4)
-    guidance_scale: int | None = Field(default=None, ge=5, le=25)
-    negative_prompt: str | None = Field(default=None, max_length=1000)
+    frame_rate: int | None = Field(default=None, ge=FRAME_RATE.low, le=FRAME_RATE.high)
+    motion: int | None = Field(default=None, ge=MOTION.low, le=MOTION.high)
+    guidance_scale: int | None = Field(default=None, ge=GUIDANCE_SCALE.low, le=GUIDANCE_SCALE.high)
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
 
 
 class GuildSettings(BaseModel):

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from bot.pika import kinds
 from bot.pika.errors import InvalidRequest
 from bot.pika.local.faults import Behaviour, Faults, error_response, json_object, json_response
 from bot.pika.local.jobs import LocalJob
@@ -34,7 +35,6 @@ from bot.pika.models import (
     ExtendRequest,
     Generate10Request,
     InpaintRequest,
-    LipSyncRequest,
     PikaRequestModel,
     UpscaleJobRequest,
     UpscaleRequest,
@@ -57,14 +57,29 @@ def _one(model: type[PikaRequestModel]) -> Parser:
     return lambda body, facts: validate_request(model, body, facts)
 
 
-# The routes that create a job: how each reads its body, and the requestType Pika reports for
-# its jobs. /web/upscale creates one too, but answers in a shape of its own.
-CREATE_ROUTES: dict[str, tuple[Parser, str]] = {
-    Generate10Request.route: (parse_generate, "generate"),
-    InpaintRequest.route: (parse_adjust, "generate"),
-    ExtendRequest.route: (_one(ExtendRequest), "extend"),
-    LipSyncRequest.route: (_one(LipSyncRequest), "generate"),
+# Routes that several request models share, and how a body tells them apart.
+SHARED_ROUTES: dict[str, Parser] = {
+    Generate10Request.route: parse_generate,
+    InpaintRequest.route: parse_adjust,
 }
+
+
+def create_routes() -> dict[str, tuple[Parser, str]]:
+    """The routes that create a job, from the kinds catalogue: how each reads its body, and the
+    requestType Pika reports for its jobs. /web/upscale creates one too, but answers in a shape
+    of its own, and is served apart."""
+    models: dict[str, set[type[PikaRequestModel]]] = collections.defaultdict(set)
+    for record in kinds.KINDS.values():
+        for model in record.requests:
+            models[model.route].add(model)
+    models.pop(UpscaleRequest.route, None)
+    routes: dict[str, tuple[Parser, str]] = {}
+    for route, found in models.items():
+        if route not in SHARED_ROUTES and len(found) > 1:
+            raise ValueError(f"{route} is shared by {len(found)} models: add it to SHARED_ROUTES")
+        parse = SHARED_ROUTES.get(route) or _one(next(iter(found)))
+        routes[route] = (parse, "extend" if route == ExtendRequest.route else "generate")
+    return routes
 
 
 class LocalPika:
@@ -98,7 +113,7 @@ class LocalPika:
 
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self.faults.middleware], client_max_size=4 * 1024 * 1024)
-        for route, (parse, request_type) in CREATE_ROUTES.items():
+        for route, (parse, request_type) in create_routes().items():
             app.router.add_post(route, self._creator(parse, request_type))
         app.router.add_post(UpscaleRequest.route, self._upscale)
         app.router.add_get("/web/jobs/{job_id}", self._get_job)

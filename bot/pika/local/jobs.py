@@ -16,14 +16,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from bot.pika.kinds import KINDS
+from bot.pika import kinds
 from bot.pika.local.faults import JobFaults
 from bot.pika.models import Options, PikaRequestModel
 
-# Every request model by its key: what a job file's `request_key` names.
-REQUEST_MODELS: dict[str, type[PikaRequestModel]] = {
-    model.key: model for record in KINDS.values() for model in record.requests
-}
+
+def request_models() -> dict[str, type[PikaRequestModel]]:
+    """Every request model by its key: what a job file's `request_key` names."""
+    return {model.key: model for record in kinds.KINDS.values() for model in record.requests}
+
 
 # Job files written before request keys held the model's class name, as "kind". Frozen: these are
 # the names of that release, whatever the classes are called now.
@@ -104,7 +105,7 @@ class LocalJob:
 
     def request(self) -> PikaRequestModel:
         """The request the job was made from, read again by the model its key names."""
-        model = REQUEST_MODELS.get(self.request_key)
+        model = request_models().get(self.request_key)
         if model is None:
             raise ValueError(f"job {self.id}: no request model has the key {self.request_key!r}")
         return model.model_validate(self.body)

@@ -81,8 +81,12 @@ def test_failures_say_why_in_words() -> None:
     assert failure_text(failed).endswith(
         "Pika could not make this video: Pika reported that the generation failed."
     )
-    lost = job(status=Status.UNDELIVERABLE, failure="undeliverable", last_error="gone",
-               result_url="https://x/v.mp4")  # fmt: skip
+    lost = job(
+        status=Status.UNDELIVERABLE,
+        failure="undeliverable",
+        last_error="gone",
+        result_url="https://x/v.mp4",
+    )
     assert undeliverable_text(lost) == (
         "Your Pika job `abcdefghij` finished, but the bot could not post it where you asked "
         "(gone).\nHere it is: https://x/v.mp4"

@@ -10,7 +10,7 @@ import pytest
 
 from bot.pika.kinds import KINDS
 from bot.pika.local.faults import JobFaults
-from bot.pika.local.jobs import LEGACY_KINDS, REQUEST_MODELS, LocalJob
+from bot.pika.local.jobs import LEGACY_KINDS, LocalJob, request_models
 from bot.pika.models import Generate10Request, Options, UpscaleRequest
 
 VID = "https://cdn.pika.art/v1/abc/fox_seed1.mp4"
@@ -54,8 +54,8 @@ def test_a_job_file_from_before_request_keys_still_loads(tmp_path: Path) -> None
 
 
 def test_every_old_class_name_maps_to_a_request_model_of_today() -> None:
-    assert set(LEGACY_KINDS.values()) == set(REQUEST_MODELS)
-    assert len(REQUEST_MODELS) == sum(len(k.requests) for k in KINDS.values())
+    assert set(LEGACY_KINDS.values()) == set(request_models())
+    assert len(request_models()) == sum(len(k.requests) for k in KINDS.values())
 
 
 def test_an_unknown_old_class_name_is_an_unreadable_file(tmp_path: Path) -> None:

@@ -1,0 +1,68 @@
+"""The message context menus: Extend video and Upscale video, on any message with an MP4.
+
+A result of ours is known by its message, and lends its prompt and options; any other MP4 is
+taken as a video to work on, through the same use case as `/pika extend` and `/pika upscale`.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import PikaBot
+from bot.errors import InputError
+from bot.intake import Media
+from cogs.options import ask
+
+
+class Menus(commands.Cog):
+    """Registers the two context menus (a cog cannot declare them as methods)."""
+
+    def __init__(self, bot: PikaBot) -> None:
+        self.bot = bot
+        self.menus = [
+            app_commands.guild_only()(app_commands.ContextMenu(name=name, callback=callback))
+            for name, callback in (("Extend video", self.extend), ("Upscale video", self.upscale))
+        ]
+
+    async def cog_load(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.add_command(menu)
+
+    async def cog_unload(self) -> None:
+        for menu in self.menus:
+            self.bot.tree.remove_command(menu.name, type=menu.type)
+
+    async def extend(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Extend video: four more seconds of the message's MP4."""
+        await self.work_on(interaction, message, "extend")
+
+    async def upscale(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Upscale video: the message's MP4 at twice the size."""
+        await self.work_on(interaction, message, "upscale")
+
+    async def work_on(
+        self, interaction: discord.Interaction, message: discord.Message, kind: str
+    ) -> None:
+        """A job on the MP4 a message carries."""
+        known = await self.bot.storage.jobs.by_result_message(message.id)
+        url = known.result_url if known is not None and known.result_url else mp4_of(message)
+        if url is None:
+            raise InputError.rule("video", "rule.no_mp4")
+        video = Media(url, "video.mp4", "video/mp4")
+        await ask(self.bot, interaction, kind, {"video": video}, parent=known)
+
+
+def mp4_of(message: discord.Message) -> str | None:
+    """The URL of the first MP4 attached to a message."""
+    for attachment in message.attachments:
+        content_type = attachment.content_type or ""
+        if attachment.filename.lower().endswith(".mp4") or content_type.startswith("video/mp4"):
+            return attachment.url
+    return None
+
+
+async def setup(bot: PikaBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Menus(bot))
