@@ -27,8 +27,9 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The suite runs beside a throwaway PostgreSQL server (tests/helpers/postgres.py), stopped at the end.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/python -m tests.helpers.postgres -- $(BIN)/pytest
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_pika_render.py
