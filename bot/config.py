@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 HOW_TO_GET_A_BOT_KEY = (
     "DISCORD_TOKEN is not set. Create an application at "
@@ -24,8 +32,14 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Every setting of the bot. Field names are the environment variable names, lower-cased."""
 
+    # `.env.example` leaves optional settings as `NAME=`: a blank value means "not set", for
+    # every setting (the default applies).
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     # Each description says what the setting expects, in words: a bad value is reported as
@@ -64,8 +78,13 @@ class Settings(BaseSettings):
     webhook_public_url: AnyHttpUrl | None = Field(
         default=None, description="an http(s) URL reachable by Pika, or nothing to poll only"
     )
-    webhook_listen: str = Field(
-        default="0.0.0.0:8080", description="host:port to listen on, such as 0.0.0.0:8080"
+    http_listen: str = Field(
+        default="127.0.0.1:8080",
+        description="host:port for health, metrics and webhooks, such as 127.0.0.1:8080 "
+        "(port 0 picks a free port)",
+    )
+    webhook_listen: str | None = Field(
+        default=None, description="the old name of HTTP_LISTEN (host:port), or nothing"
     )
     local_pika_job_seconds: float = Field(
         default=8.0, ge=0, le=600, description="a number of seconds from 0 to 600"
@@ -80,17 +99,27 @@ class Settings(BaseSettings):
     log_level: LogLevel = Field(
         default="INFO", description="one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     )
+    log_format: LogFormat = Field(
+        default="text", description="text (for people) or json (one object a line, for collectors)"
+    )
 
-    @field_validator("discord_guild_id", "pika_api_key", "webhook_public_url", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        # `.env.example` leaves optional settings as `NAME=`; an empty string means "not set".
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_unset(cls, values: object) -> object:
+        # env_ignore_empty drops `NAME=`; a value of spaces only means "not set" as well.
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+        return values
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("discord_gateway_url")
     @classmethod
@@ -106,11 +135,13 @@ class Settings(BaseSettings):
             raise ValueError("must look like sqlite:///path/to/file.sqlite3")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("http_listen", "webhook_listen")
     @classmethod
-    def _host_port(cls, value: str) -> str:
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError("must be host:port")
         return value
 
@@ -120,9 +151,13 @@ class Settings(BaseSettings):
         return Path(self.database_url.removeprefix("sqlite:///"))
 
     @property
-    def webhook_host_port(self) -> tuple[str, int]:
-        """WEBHOOK_LISTEN split into host and port."""
-        host, _, port = self.webhook_listen.rpartition(":")
+    def http_host_port(self) -> tuple[str, int]:
+        """Where the bot's HTTP server listens: HTTP_LISTEN, or WEBHOOK_LISTEN (its old name)
+        when only that one is set."""
+        listen = self.http_listen
+        if "http_listen" not in self.model_fields_set and self.webhook_listen is not None:
+            listen = self.webhook_listen
+        host, _, port = listen.rpartition(":")
         return host.strip("[]"), int(port)
 
     @property

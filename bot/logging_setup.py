@@ -1,35 +1,84 @@
-"""Logging configuration: one format, and no secret ever printed."""
+"""Logging configuration: text for people or JSON for collectors, and no secret ever printed."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# The fields of every JSON line; a record's `extra` (job_id, kind, guild_id, event) joins them.
+JSON_FIELDS = ("asctime", "levelname", "name", "message")
+JSON_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+# Loggers that say too much at INFO for an owner's log.
+NOISY = ("httpx", "httpcore", "aiohttp.access", "discord.gateway")
 
 
-class RedactingFormatter(logging.Formatter):
-    """Replaces every known secret in a formatted record, tracebacks included."""
+class Redactor:
+    """Hides every known secret in a text, whole, longest first."""
 
-    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
-        super().__init__(fmt)
-        # Longest first, so a secret that contains another is hidden whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Under four characters a "secret" is too common a string to hide.
+        found = {s for s in secrets if len(s) >= 4}
+        # A secret inside a JSON string may be escaped; hide that spelling too.
+        found |= {json.dumps(s)[1:-1] for s in found}
+        self._secrets = sorted(found, key=len, reverse=True)
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+    def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
         return text
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at `level`, redacting `secrets`; quieten chatty libraries."""
+class RedactingFormatter(logging.Formatter):
+    """The text format, with every known secret replaced, tracebacks included."""
+
+    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
+        super().__init__(fmt)
+        self._redact = Redactor(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """One JSON object a line (time, level, logger, message, the record's extras, and the
+    traceback as `exc_info` text), with every known secret replaced."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__(
+            list(JSON_FIELDS),
+            rename_fields=JSON_RENAMED,
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            json_ensure_ascii=False,
+        )
+        self._redact = Redactor(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        """Keep the line one line: a traceback becomes one string field."""
+        return {k: v for k, v in log_data.items() if v is not None}
+
+
+def configure_logging(level: str, secrets: Iterable[str] = (), log_format: str = "text") -> None:
+    """Log to stderr at `level` as `log_format` (text or json), redacting `secrets`; quieten
+    chatty libraries."""
+    secrets = list(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", secrets)
+    formatter: logging.Formatter = (
+        RedactingJsonFormatter(secrets)
+        if log_format == "json"
+        else RedactingFormatter(TEXT_FORMAT, secrets)
     )
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "discord.gateway"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings, setting_names
+from bot.config import (
+    HOW_TO_GET_A_BOT_KEY,
+    ConfigError,
+    Settings,
+    load_settings,
+    setting_names,
+)
 
 SETTING_NAMES = setting_names()
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,10 +54,12 @@ def test_every_documented_setting_is_read_from_the_environment(
         "POLL_INTERVAL_SECONDS": "2.5",
         "JOB_TIMEOUT_MINUTES": "12",
         "WEBHOOK_PUBLIC_URL": "https://bot.example.org",
-        "WEBHOOK_LISTEN": "127.0.0.1:8099",
+        "HTTP_LISTEN": "127.0.0.1:8099",
+        "WEBHOOK_LISTEN": "0.0.0.0:9000",
         "LOCAL_PIKA_JOB_SECONDS": "1.5",
         "LOCAL_PIKA_PORT": "0",
         "LOG_LEVEL": "debug",
+        "LOG_FORMAT": "JSON",
     }
     assert set(values) == set(SETTING_NAMES)
     for name, value in values.items():
@@ -61,7 +69,8 @@ def test_every_documented_setting_is_read_from_the_environment(
     assert s.discord_guild_id == 123456789012345678
     assert s.poll_interval_seconds == 2.5
     assert s.job_timeout_minutes == 12
-    assert s.webhook_host_port == ("127.0.0.1", 8099)
+    assert s.http_host_port == ("127.0.0.1", 8099)  # HTTP_LISTEN wins over its old name
+    assert s.log_format == "json"
     assert s.local_pika_job_seconds == 1.5
     assert s.local_pika_port == 0
     assert s.log_level == "DEBUG"
@@ -79,6 +88,34 @@ def test_settings_come_from_dot_env_file(tmp_path: Path) -> None:
     assert s.log_level == "WARNING"
 
 
+def test_a_blank_setting_is_unset_whatever_the_setting(tmp_path: Path) -> None:
+    """`cp .env.example .env` leaves `NAME=` lines: each one means "use the default"."""
+    (tmp_path / ".env").write_text("".join(f"{name}=\n" for name in SETTING_NAMES))
+    assert load_settings() == Settings(_env_file=None)
+    (tmp_path / ".env").write_text("".join(f"{name}=   \n" for name in SETTING_NAMES))
+    assert load_settings().discord_token is None
+
+
+def test_a_blank_environment_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SETTING_NAMES:
+        monkeypatch.setenv(name, "")
+    settings = load_settings()
+    assert settings.discord_token is None
+    assert settings.pika_api_key is None
+    assert settings.poll_interval_seconds == 5.0
+    assert settings.http_host_port == ("127.0.0.1", 8080)
+
+
+def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().http_host_port == ("127.0.0.1", 8080)
+    monkeypatch.setenv("WEBHOOK_LISTEN", "0.0.0.0:8181")
+    assert load_settings().http_host_port == ("0.0.0.0", 8181)  # noqa: S104
+    monkeypatch.setenv("HTTP_LISTEN", "[::1]:0")
+    assert load_settings().http_host_port == ("::1", 0)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -91,6 +128,9 @@ def test_settings_come_from_dot_env_file(tmp_path: Path) -> None:
         ("DISCORD_API_BASE_URL", "discord.com"),
         ("PIKA_BASE_URL", "ftp://pika"),
         ("WEBHOOK_LISTEN", "8080"),
+        ("HTTP_LISTEN", "localhost"),
+        ("HTTP_LISTEN", "127.0.0.1:70000"),
+        ("LOG_FORMAT", "xml"),
         ("WEBHOOK_PUBLIC_URL", "not a url"),
         ("DISCORD_GUILD_ID", "my-server"),
         ("LOCAL_PIKA_JOB_SECONDS", "9999"),
@@ -128,6 +168,13 @@ def test_python_m_bot_without_token_says_how_to_get_one(tmp_path: Path) -> None:
     assert "DISCORD_TOKEN" in result.stderr
     assert "discord.com/developers/applications" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_python_m_bot_from_a_copy_of_env_example_says_how_to_get_a_token(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    result = run_bot(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [HOW_TO_GET_A_BOT_KEY]
 
 
 def test_python_m_bot_with_invalid_setting_exits_2_without_traceback(tmp_path: Path) -> None:
