@@ -7,6 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -43,6 +44,29 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 Sleep = Callable[[float], Awaitable[None]]
+# A get-job of an id no job can have: 404 says the key works, 401 or 403 that it is refused.
+KEY_CHECK_JOB_ID = "pika-discord-bot-key-check"
+
+
+@dataclass(frozen=True)
+class PikaCall:
+    """One HTTP exchange with Pika, as metrics and the health view see it."""
+
+    route: str  # the route's template (`/web/jobs/{jobId}`), never an id
+    status: int | None  # None: no answer (cannot connect, timed out, connection lost)
+    error: str | None  # the transport error's name, when there was no answer
+    seconds: float
+
+
+CallObserver = Callable[[PikaCall], None]
+
+
+def route_of(path: str) -> str:
+    """The route template of a request path: job ids are not labels."""
+    if path.startswith("/web/jobs/") and path != "/web/jobs/upscaled":
+        return "/web/jobs/{jobId}"
+    return path
+
 
 # Statuses worth another try. A paid call is retried only where Pika cannot have started a job:
 # 502 and 503 come from the front door before the request is handled; 500 and 504 may not.
@@ -72,6 +96,7 @@ class PikaClient:
         max_retry_after: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        observer: CallObserver | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -82,6 +107,7 @@ class PikaClient:
         self._backoff_cap = backoff_cap
         self._max_retry_after = max_retry_after
         self._sleep = sleep
+        self._observer = observer
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -140,6 +166,19 @@ class PikaClient:
         body = await self._call("POST", "/web/jobs/upscaled", payload, paid=False)
         return self._parse(JobResponse, body)
 
+    async def check_key(self) -> None:
+        """One cheap authenticated call that spends no credit: a get-job of an id no job has.
+
+        Returns when Pika knows the key (it answers 404); raises PikaAuthError when the key is
+        refused (401 or 403), and PikaError when Pika cannot be reached or fails."""
+        try:
+            await self.get_job(KEY_CHECK_JOB_ID)
+        except PikaPlanError as exc:  # no plan is needed to read a job: the key is refused
+            raise PikaAuthError(exc.detail, status=exc.status) from None
+        except PikaRejected as exc:
+            if exc.status != 404:
+                raise
+
     async def submit(self, request: PikaRequestModel) -> CreateJobResponse | UpscaleStartResponse:
         """Send any request to its model's route; only an upscale answers without a job."""
         if request.route == UpscaleRequest.route:
@@ -181,7 +220,7 @@ class PikaClient:
             last_try = attempt == self._max_attempts
             started = time.monotonic()
             try:
-                response = await self._http.request(method, path, json=payload, headers=headers)
+                response = await self._send(method, path, payload, headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached Pika: safe to try again, even for a paid call.
                 log.warning(
@@ -244,6 +283,27 @@ class PikaClient:
             )
             await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, method: str, path: str, payload: Mapping[str, Any] | None, headers: dict[str, str]
+    ) -> httpx.Response:
+        """One HTTP exchange, told to the observer (metrics, health) whatever its outcome."""
+        started = time.monotonic()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self._http.request(method, path, json=payload, headers=headers)
+        except httpx.TransportError as exc:
+            error = type(exc).__name__
+            raise
+        else:
+            status = response.status_code
+            return response
+        finally:
+            # A cancelled call (the bot stopping) has no outcome to tell.
+            if self._observer is not None and (status is not None or error is not None):
+                elapsed = time.monotonic() - started
+                self._observer(PikaCall(route_of(path), status, error, elapsed))
 
     def _detail(self, response: httpx.Response) -> str:
         """A short, safe description of an error answer: its message, never the key."""

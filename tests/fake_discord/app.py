@@ -33,9 +33,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
     """One guild, its members and channels, the REST API, the gateway, and test helpers."""
 
-    def __init__(self, *, heartbeat_ms: int = 41_250, check_contract: bool = True) -> None:
+    def __init__(
+        self, *, heartbeat_ms: int = 41_250, check_contract: bool = True, port: int = 0
+    ) -> None:
         super().__init__(heartbeat_ms=heartbeat_ms, check_contract=check_contract)
         self._runner: web.AppRunner | None = None
+        # A fixed port (tests.helpers.ports.reserved_port) gives the URLs before the fake is up,
+        # so a bot can be started against a Discord that comes up later.
+        self.port = port
+        if port:
+            self.base_url = f"http://127.0.0.1:{port}"
         self.app = web.Application(middlewares=[self._record], client_max_size=64 * 1024 * 1024)
         self._add_interaction_routes(self.app.router)
         self._add_rest_routes(self.app.router)
@@ -45,10 +52,10 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on a free loopback port."""
+        """Listen on loopback: on `port`, or a free port."""
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def stop(self) -> None:
@@ -124,10 +131,10 @@ async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]
 
 @contextlib.asynccontextmanager
 async def running_fake_discord(
-    *, heartbeat_ms: int = 41_250, check_contract: bool = True
+    *, heartbeat_ms: int = 41_250, check_contract: bool = True, port: int = 0
 ) -> AsyncIterator[FakeDiscord]:
     """A started fake Discord, stopped at the end of the block."""
-    fake = FakeDiscord(heartbeat_ms=heartbeat_ms, check_contract=check_contract)
+    fake = FakeDiscord(heartbeat_ms=heartbeat_ms, check_contract=check_contract, port=port)
     await fake.start()
     try:
         yield fake

@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 
+from bot.pika.client import KEY_CHECK_JOB_ID
 from bot.pika.local.app import LocalPika
+
+KEY_CHECK_PATH = f"/web/jobs/{KEY_CHECK_JOB_ID}"
 
 
 async def local_admin(pika: LocalPika, method: str, path: str, body: Any = None) -> Any:
@@ -23,9 +26,12 @@ async def local_admin(pika: LocalPika, method: str, path: str, body: Any = None)
     return response.json()
 
 
-async def pika_calls(pika: LocalPika) -> list[dict[str, Any]]:
-    """Every API call the local Pika received, oldest first: method, path, body and status."""
-    return list(await local_admin(pika, "GET", "/_local/requests"))
+async def pika_calls(pika: LocalPika, *, key_checks: bool = False) -> list[dict[str, Any]]:
+    """Every API call the local Pika received, oldest first: method, path, body and status;
+    without the bot's checks of its key (get-jobs of an id no job has, which spend nothing),
+    unless `key_checks`."""
+    calls = list(await local_admin(pika, "GET", "/_local/requests"))
+    return [c for c in calls if key_checks or c["path"] != KEY_CHECK_PATH]
 
 
 async def calls_to(pika: LocalPika, path: str) -> list[dict[str, Any]]:

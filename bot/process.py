@@ -1,0 +1,204 @@
+"""The process: settings, logging, the Pika client (real or local) and its key check, the HTTP
+server, then Discord until a signal; and the exit status (2 for what only the owner can fix)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+
+import discord
+
+from bot.app import PikaBot
+from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
+from bot.discord.connection import SetupFailed
+from bot.discord_target import point_discord_at
+from bot.jobs.journal import JOURNAL
+from bot.logging_setup import configure_logging
+from bot.ops.metrics import Metrics
+from bot.ops.server import HttpServer
+from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
+from bot.pika.errors import PikaAuthError, PikaError
+from bot.pika.health import PikaHealth
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+KEY_CHECK_SECONDS = 15.0  # the start-up check of PIKA_API_KEY, retries included
+
+
+@contextlib.asynccontextmanager
+async def pika_client(
+    settings: Settings, observer: CallObserver | None = None
+) -> AsyncIterator[PikaClient]:
+    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
+    if settings.pika_api_key is not None:
+        async with PikaClient(
+            settings.pika_api_key.get_secret_value(),
+            str(settings.pika_base_url),
+            observer=observer,
+        ) as client:
+            yield client
+        return
+    from bot.pika.local.app import running_local_pika
+
+    local_pika = running_local_pika(
+        job_seconds=settings.local_pika_job_seconds,
+        port=settings.local_pika_port,
+        files_dir=settings.database_path.parent / "local-pika",
+    )
+    async with local_pika as local:
+        log.warning(
+            "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
+            "(no credits are spent)",
+            local.base_url,
+        )
+        async with PikaClient(local.api_key, local.base_url, observer=observer) as client:
+            yield client
+
+
+async def check_pika(pika: PikaClient, settings: Settings, health: PikaHealth) -> bool:
+    """Check PIKA_API_KEY with a call that spends no credit. False when Pika refuses the key;
+    when Pika cannot be reached, say so and go on (the status view and /readyz tell it too)."""
+    started = asyncio.get_running_loop().time()
+    try:
+        await asyncio.wait_for(pika.check_key(), KEY_CHECK_SECONDS)
+    except PikaAuthError as exc:
+        log.error(
+            "Pika refused PIKA_API_KEY (HTTP %s). Copy the key again from your Pika account "
+            "into .env as PIKA_API_KEY=... (or leave it blank for the local Pika).",
+            exc.status,
+        )
+        return False
+    except (PikaError, TimeoutError) as exc:
+        if isinstance(exc, TimeoutError):
+            elapsed = asyncio.get_running_loop().time() - started
+            health.observe(PikaCall(route_of("/web/jobs/check"), None, "TimeoutError", elapsed))
+        what = exc.describe() if isinstance(exc, PikaError) else "no answer in time"
+        log.warning(
+            "Pika cannot be reached at %s (%s). Starting anyway: jobs fail until it answers, "
+            "and /pika-admin status shows it.",
+            settings.pika_base_url if not settings.uses_local_pika else "the local Pika",
+            what,
+        )
+    return True
+
+
+async def run(settings: Settings) -> int:
+    """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
+    assert settings.discord_token is not None
+    point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
+    metrics, health = Metrics(), PikaHealth()
+    unsubscribe = JOURNAL.subscribe(metrics.job_event)
+
+    def observe(call: PikaCall) -> None:
+        metrics.pika_call(call)
+        health.observe(call)
+
+    try:
+        async with pika_client(settings, observe) as pika:
+            if not await check_pika(pika, settings, health):
+                return EXIT_CONFIG
+            return await serve(settings, PikaBot(settings, pika, metrics, health))
+    finally:
+        unsubscribe()
+
+
+async def serve(settings: Settings, bot: PikaBot) -> int:
+    """The HTTP server first (so that a supervisor sees a live process while Discord cannot be
+    reached), then Discord, until a signal."""
+    host, port = settings.http_host_port
+    server = HttpServer(
+        host,
+        port,
+        metrics=bot.metrics,
+        ready_checks=bot.ready_checks,
+        refresh_metrics=bot.refresh_metrics,
+        push=settings.webhook_public_url is not None,
+    )
+    server.webhook = bot.receive_push
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error(
+            "HTTP_LISTEN %s:%d cannot be used (%s); set HTTP_LISTEN to a free host:port.",
+            host,
+            port,
+            exc.strerror or exc,
+        )
+        await bot.close()
+        return EXIT_CONFIG
+    watchers = [
+        asyncio.ensure_future(bot.metrics.watch_event_loop()),
+        asyncio.ensure_future(bot.pika_health.keep_checking(bot.pika.check_key)),
+    ]
+    try:
+        return await connect(settings, bot)
+    finally:
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        await server.stop()
+
+
+async def connect(settings: Settings, bot: PikaBot) -> int:
+    """Log in and hold the gateway until a signal; exit 2 for what only the owner can fix."""
+    assert settings.discord_token is not None
+    loop = asyncio.get_running_loop()
+    try:
+        async with bot:
+            # Cancel the task rather than only calling close(): close() does not interrupt a
+            # backoff sleep, which grows to a minute during an outage.
+            running = asyncio.ensure_future(bot.start(settings.discord_token.get_secret_value()))
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, running.cancel)
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    except discord.LoginFailure:
+        log.error(
+            "Discord rejected DISCORD_TOKEN. Reset the token in the developer portal "
+            "(Bot > Reset Token) and update .env."
+        )
+        return EXIT_CONFIG
+    except discord.PrivilegedIntentsRequired:
+        log.error("Discord refused an intent the bot asked for; see the README.")
+        return EXIT_CONFIG
+    except discord.ConnectionClosed as exc:
+        log.error("Discord closed the gateway for good (code %s); see the README.", exc.code)
+        return EXIT_FAILURE
+    except SetupFailed as exc:
+        log.error("The bot could not set itself up: %s", exc)
+        return EXIT_FAILURE
+    log.info("Stopped")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m bot`; returns the exit status."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.discord_token is None:
+        print(HOW_TO_GET_A_BOT_KEY, file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+    try:
+        return asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except OSError as exc:
+        if settings.uses_local_pika and exc.errno == errno.EADDRINUSE:
+            log.error(
+                "LOCAL_PIKA_PORT %d is in use; set LOCAL_PIKA_PORT to a free port (or 0).",
+                settings.local_pika_port,
+            )
+            return EXIT_CONFIG
+        raise
