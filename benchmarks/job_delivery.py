@@ -32,6 +32,8 @@ from bot.config import Settings
 from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
+from bot.ops.metrics import Metrics
+from bot.ops.server import HttpServer
 from bot.pika.client import PikaClient
 from bot.pika.models import Generate10Request, Options
 from bot.storage import Job, open_storage
@@ -108,6 +110,11 @@ class Stopwatch:
         raise AssertionError(f"job {job.id} undeliverable")
 
 
+async def no_checks() -> dict[str, str]:
+    """The benchmark serves only the push route; nothing to be ready for."""
+    return {}
+
+
 async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -118,11 +125,12 @@ async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, int
 async def measure(count: int, push: bool) -> dict[str, Any]:
     pika = StandInPika()
     runner, port = await serve(pika.app)
+    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=no_checks, push=True)
     hook_port = 0
     with tempfile.TemporaryDirectory() as tmp:
         if push:
-            probe, hook_port = await serve(web.Application())
-            await probe.cleanup()
+            await server.start()
+            hook_port = server.port
         settings = Settings(
             poll_interval_seconds=POLL_INTERVAL,
             job_timeout_minutes=30,
@@ -135,9 +143,7 @@ async def measure(count: int, push: bool) -> dict[str, Any]:
             service = JobService(store, client, settings)
             tracker = Tracker(store, client, service, stopwatch, settings)
             service.wake = tracker.wake
-            receiver = WebhookReceiver(store, tracker, "127.0.0.1", hook_port) if push else None
-            if receiver is not None:
-                await receiver.start()
+            server.webhook = WebhookReceiver(store, tracker).push
             request = Generate10Request(prompt_text="bench", options=Options.default())
             slots = asyncio.Semaphore(50)  # submissions arrive as members type, not all at once
 
@@ -156,8 +162,7 @@ async def measure(count: int, push: bool) -> dict[str, Any]:
                 await asyncio.sleep(0.01)
             loop.cancel()
             await tracker.stop()
-            if receiver is not None:
-                await receiver.stop()
+            await server.stop()
         await storage.close()
     await runner.cleanup()
     lags = sorted(at - pika.finish_at for at in stopwatch.at.values())

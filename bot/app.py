@@ -1,30 +1,37 @@
-"""The bot process: settings, the Pika client (real or local), the Discord client, shutdown."""
+"""`PikaBot`: the Discord client, its shared services, how it reaches Discord, and what the HTTP
+server asks of it (readiness, metrics, the push route)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import signal
-import sys
-from collections.abc import AsyncIterator, Sequence
 
 import discord
 import httpx
+from aiohttp import web
 from discord.ext import commands
 
-from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
+from bot.config import Settings
+from bot.discord.connection import (
+    REST_TIMEOUT,
+    Backoff,
+    bound_rest_calls,
+    log_in,
+    retried,
+    stay_connected,
+)
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.results import ControlButton
-from bot.discord_target import point_discord_at
 from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
-from bot.logging_setup import configure_logging
+from bot.ops.metrics import Metrics
+from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient
+from bot.pika.health import PikaHealth, PikaState
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 
@@ -41,10 +48,6 @@ EXTENSIONS = (
 )
 DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_CONFIG = 2
-
 
 class PikaBot(commands.Bot):
     """The Discord client: loads the cogs, syncs the commands, and holds shared services."""
@@ -56,23 +59,55 @@ class PikaBot(commands.Bot):
     guardrails: Guardrails
     submissions: Submissions
 
-    def __init__(self, settings: Settings, pika: PikaClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pika: PikaClient,
+        metrics: Metrics | None = None,
+        pika_health: PikaHealth | None = None,
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
+        # The bot never joins a voice channel: no warning about voice libraries it does not use.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        self.metrics = metrics or Metrics()
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
             # Results and failures mention their requester; nothing ever pings a role or @everyone.
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            http_trace=self.metrics.discord_trace(),
         )
+        bound_rest_calls(self.http, REST_TIMEOUT)
         self.settings = settings
         self.pika = pika
+        self.pika_health = pika_health or PikaHealth()
         self.downloads = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True)
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
+        self._setting_up = False
+
+    # --- reaching Discord (bot/discord/connection.py) ---------------------------------------
+
+    async def login(self, token: str) -> None:
+        """discord.py's login and `setup_hook`, then the command sync, each retried while
+        Discord cannot be reached."""
+        await log_in(
+            lambda: super(PikaBot, self).login(token), self.http, Backoff(), self._set_up_started
+        )
+        await retried("Cannot reach Discord to sync commands", self.sync_commands, Backoff())
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Hold the gateway connection (replaces discord.py's loop; see connection.py)."""
+        await stay_connected(self, Backoff())
+
+    def _set_up_started(self) -> bool:
+        return self._setting_up
 
     async def setup_hook(self) -> None:
+        self._setting_up = True
         self.storage = await open_storage(self.settings.database_path)
         store = self.storage.jobs
         self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
@@ -92,11 +127,8 @@ class PikaBot(commands.Bot):
         self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.sync_commands()
         if self.settings.webhook_public_url is not None:
-            host, port = self.settings.webhook_host_port
-            self.webhooks = WebhookReceiver(store, self.tracker, host, port)
-            await self.webhooks.start()
+            self.webhooks = WebhookReceiver(store, self.tracker)
         self._tracker_task = asyncio.create_task(self._run_tracker())
         if self.application_id:
             log.info("Invite link: %s", invite_url(self.application_id))
@@ -110,14 +142,12 @@ class PikaBot(commands.Bot):
         await self.tracker.run()
 
     async def close(self) -> None:
-        """Stop the tracker and the webhook server, then disconnect."""
+        """Stop the tracker, then disconnect."""
         if self._tracker_task is not None:
             self._tracker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tracker_task
             await self.tracker.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
         await super().close()
         await self.downloads.aclose()
         if hasattr(self, "storage"):
@@ -139,84 +169,53 @@ class PikaBot(commands.Bot):
         user = self.user
         log.info("Ready as %s in %d server(s)", user, len(self.guilds))
 
+    # --- what the HTTP server asks (bot/ops/server.py) ---------------------------------------
 
-@contextlib.asynccontextmanager
-async def pika_client(settings: Settings) -> AsyncIterator[PikaClient]:
-    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
-    if settings.pika_api_key is not None:
-        async with PikaClient(
-            settings.pika_api_key.get_secret_value(), str(settings.pika_base_url)
-        ) as client:
-            yield client
-        return
-    from bot.pika.local.app import running_local_pika
+    async def receive_push(self, request: web.Request) -> web.Response:
+        """Pika's webhook push; 503 until the set-up has made the receiver."""
+        if self.webhooks is None:
+            return web.json_response({"error": "starting"}, status=503)
+        return await self.webhooks.push(request)
 
-    local_pika = running_local_pika(
-        job_seconds=settings.local_pika_job_seconds,
-        port=settings.local_pika_port,
-        files_dir=settings.database_path.parent / "local-pika",
-    )
-    async with local_pika as local:
-        log.warning(
-            "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
-            "(no credits are spent)",
-            local.base_url,
-        )
-        async with PikaClient(local.api_key, local.base_url) as client:
-            yield client
+    async def ready_checks(self) -> dict[str, str]:
+        """Each part the bot needs, "ok" or what is wrong with it."""
+        return {
+            "discord": self.gateway_state(),
+            "database": await self._database_state(),
+            "pika": pika_state(self.pika_health),
+        }
 
+    def gateway_state(self) -> str:
+        """Whether the gateway is connected and READY has come."""
+        if self.is_closed():
+            return "closed"
+        ws = self.ws
+        if ws is None or not ws.open:  # discord.py types `ws` as never None; it is until login
+            return "disconnected"
+        return "ok" if self.is_ready() else "connecting"
 
-async def run(settings: Settings) -> int:
-    """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
-    assert settings.discord_token is not None
-    point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
-    async with pika_client(settings) as pika:
-        bot = PikaBot(settings, pika)
-        loop = asyncio.get_running_loop()
+    async def _database_state(self) -> str:
+        if not hasattr(self, "storage"):
+            return "not open yet"
         try:
-            async with bot:
-                # Cancel the task rather than only calling close(): close() does not interrupt
-                # discord.py's reconnect backoff, which grows to minutes during an outage.
-                running = asyncio.ensure_future(
-                    bot.start(settings.discord_token.get_secret_value())
-                )
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, running.cancel)
-                with contextlib.suppress(asyncio.CancelledError):
-                    await running
-        except discord.LoginFailure:
-            log.error(
-                "Discord rejected DISCORD_TOKEN. Reset the token in the developer portal "
-                "(Bot > Reset Token) and update .env."
+            await self.storage.check_writable()
+        except Exception as exc:
+            return f"cannot write: {type(exc).__name__}: {exc}"[:200]
+        return "ok"
+
+    async def refresh_metrics(self) -> None:
+        """Before a scrape: the jobs not ended, which only the database knows."""
+        if hasattr(self, "storage"):
+            waiting, running = count_not_ended(
+                await self.storage.reports.not_ended(everywhere=True)
             )
-            return EXIT_CONFIG
-        except discord.PrivilegedIntentsRequired:
-            log.error("Discord refused an intent the bot asked for; see the README.")
-            return EXIT_CONFIG
-    log.info("Stopped")
-    return EXIT_OK
+            self.metrics.set_jobs_now(waiting, running)
+        self.metrics.set_up([("discord", self.gateway_state() == "ok")])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m bot`; returns the exit status."""
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    if settings.discord_token is None:
-        print(HOW_TO_GET_A_BOT_KEY, file=sys.stderr)
-        return EXIT_CONFIG
-    configure_logging(settings.log_level, settings.secrets())
-    try:
-        return asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        return EXIT_OK
-    except OSError as exc:
-        if settings.uses_local_pika and exc.errno == errno.EADDRINUSE:
-            log.error(
-                "LOCAL_PIKA_PORT %d is in use; set LOCAL_PIKA_PORT to a free port (or 0).",
-                settings.local_pika_port,
-            )
-            return EXIT_CONFIG
-        raise
+def pika_state(health: PikaHealth) -> str:
+    """Pika's state for /readyz: "ok", or the state and the last problem."""
+    if health.state is PikaState.OK:
+        return "ok"
+    problem = health.last_problem
+    return f"{health.state.value}: {problem.text}" if problem else health.state.value

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import followups, intake
+from bot.errors import InputError, MemberError
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
+from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
 from bot.storage import Job, JobStore
 
@@ -81,6 +83,18 @@ class Submissions:
         `parent` is the job that made the video worked on, when the caller knows it (a context
         menu on a result); otherwise a video of ours is recognised by its URL.
         """
+        try:
+            job = await self._admit(member, kind, values, parent)
+        except MemberError as refusal:
+            JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
+            raise
+        JOURNAL.admitted(job)
+        return await self._announce_and_send(job, announce)
+
+    async def _admit(
+        self, member: Member, kind: str, values: Mapping[str, Any], parent: Job | None
+    ) -> Job:
+        """Intake, then the guardrails and the row in one admission."""
         draft = intake.read(kind, values)
         if parent is None and draft.video_url and kind in intake.WORKS_ON_RESULT:
             parent = await self.store.by_result_url(draft.video_url)
@@ -98,8 +112,7 @@ class Submissions:
             kind, request, origin, parent_job_id=parent.id if parent else None
         )
         async with self.guardrails.admitted(member.ask(kind, new.request)):
-            job = await self.store.create(new)
-        return await self._announce_and_send(job, announce)
+            return await self.store.create(new)
 
     async def control(
         self, member: Member, action: str, parent_id: str, announce: Announce
@@ -108,23 +121,30 @@ class Submissions:
 
         Returns (job, created): a double press finds the job the first press made.
         """
-        parent = followups.check_allowed(
-            await self.store.get(parent_id),
-            parent_id,
-            member.user_id,
-            may_moderate=member.may_moderate,
-        )
-        kind, request = followups.request_for(action, parent)
-        origin = Origin(
-            parent.guild_id,
-            parent.channel_id,
-            member.user_id,
-            in_thread=parent.thread_id is not None,
-        )
-        new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
-        async with self.guardrails.admitted(member.ask(kind, new.request)):
-            job, created = await self.store.create_unique_follow_up(new, followups.BLOCKING[action])
+        try:
+            parent = followups.check_allowed(
+                await self.store.get(parent_id),
+                parent_id,
+                member.user_id,
+                may_moderate=member.may_moderate,
+            )
+            kind, request = followups.request_for(action, parent)
+            origin = Origin(
+                parent.guild_id,
+                parent.channel_id,
+                member.user_id,
+                in_thread=parent.thread_id is not None,
+            )
+            new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
+            async with self.guardrails.admitted(member.ask(kind, new.request)):
+                job, created = await self.store.create_unique_follow_up(
+                    new, followups.BLOCKING[action]
+                )
+        except MemberError as refusal:
+            JOURNAL.refused(action, member.guild_id, member.user_id, _why(refusal))
+            raise
         if created:
+            JOURNAL.admitted(job)
             job = await self._announce_and_send(job, announce)
         return job, created
 
@@ -132,3 +152,12 @@ class Submissions:
         """Answer the member in public, then make the paid call."""
         message_id = await announce(job)
         return await self.service.start(job.id, message_id)
+
+
+def _why(refusal: MemberError) -> str:
+    """Why a request was refused, for the log: the rule, never the member's own text."""
+    if isinstance(refusal, InputError):
+        return "bad input: " + ", ".join(
+            f"{option} ({rule})" for option, rule, _ in refusal.problems
+        )
+    return str(refusal)

@@ -15,9 +15,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.discord.owner import AuditPager, status_text
 from bot.discord.wording import say
 from bot.guardrails import GuildSettings
+from bot.ops.report import status_report
 from bot.pika.models import AspectRatio
+from bot.storage import Change
 from cogs.options import FrameRate, GuidanceScale, Motion, Prompt
 
 log = logging.getLogger(__name__)
@@ -101,6 +104,35 @@ class Admin(
         )
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @app_commands.command(description="Pika's health, jobs now and today, latest changes")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Whether Pika answers, jobs running and waiting, today's jobs by kind, typical
+        durations, and the latest settings changes."""
+        assert interaction.guild_id is not None
+        report = await status_report(
+            interaction.guild_id,
+            self.bot.storage.reports,
+            self.bot.server_settings,
+            self.bot.pika_health,
+        )
+        await interaction.response.send_message(
+            status_text(report), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @app_commands.command(description="Every settings change, newest first, page by page")
+    async def audit(self, interaction: discord.Interaction) -> None:
+        """The whole settings audit, ten changes a page."""
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+
+        async def fetch(limit: int, offset: int) -> list[Change]:
+            return await self.bot.server_settings.audit(guild_id, limit, offset)
+
+        text, pager = await AuditPager.first(fetch)
+        await interaction.response.send_message(
+            text, view=pager, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
     @app_commands.command(description="Allow or stop videos in a channel (none listed: all)")

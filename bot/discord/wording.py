@@ -147,6 +147,42 @@ MESSAGES: dict[str, str] = {
         "**Log channel:** {log_channel}\n"
         "**Quota day:** midnight to midnight, {timezone}"
     ),
+    # The owner's status view and audit (`/pika-admin status`, `/pika-admin audit`).
+    "status.title": "**Pika bot status**",
+    "status.never": "the start",
+    "status.pika.unknown": "⚪ Pika has not been asked anything yet.",
+    "status.pika.ok": "🟢 Pika answers (since {since}).",
+    "status.pika.unreachable": "🔴 Pika does not answer (since {since}): jobs fail until it does.",
+    "status.pika.failing": "🔴 Pika answers with errors (since {since}).",
+    "status.pika.key_refused": (
+        "🔴 Pika refuses the bot's key (since {since}): the bot's owner needs to check "
+        "PIKA_API_KEY."
+    ),
+    "status.pika.last_error": "Last Pika error: {text} on `{route}`, {at}.",
+    "status.pika.no_error": "No Pika error since the bot started.",
+    "status.jobs_now": (
+        "**Now:** {running} running, {waiting} waiting here "
+        "({running_all} running, {waiting_all} waiting across the bot)."
+    ),
+    "status.today": "**Today** (since {since}):",
+    "status.kind_line": (
+        "• {title}: {asked} asked, {delivered} delivered, {failed} failed{why}, "
+        "{timed_out} timed out; typically {typical}"
+    ),
+    "status.why": " ({why})",
+    "status.no_jobs_today": "• No jobs yet.",
+    "status.typical_other": "Typical durations of other kinds: {typical}.",
+    "status.typical_unknown": "no finished job yet",
+    "status.seconds": "{seconds} s",
+    "status.minutes": "{minutes} min",
+    "status.changes": "**Latest settings changes:**",
+    "status.change_line": "• {at} <@{user}> set `{setting}` from `{old}` to `{new}`",
+    "status.no_changes": "• None yet.",
+    "audit.title": "**Settings changes**, newest first (page {page}):",
+    "audit.empty": "No setting has been changed yet.",
+    "audit.previous": "Newer",
+    "audit.next": "Older",
+    "audit.not_allowed": "Only members with Manage Server can read the settings audit.",
     # Help.
     "help.simulated": (
         "Videos here are **simulated** by the bot's built-in local Pika: no credits are spent."

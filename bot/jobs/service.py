@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.jobs.journal import JOURNAL
 from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError
 from bot.pika.kinds import kind as kind_of
@@ -126,7 +127,6 @@ class JobService:
             request = kind_of(job.kind).parse(job.request)
             answer = await self.pika.submit(request)
         except PikaError as exc:
-            log.info("Job %s: Pika refused or failed: %s", job.id, exc.describe())
             job = await self.fail(job, "pika", exc.describe())
         except InvalidRequest as exc:  # the stored body no longer validates
             job = await self.fail(job, "invalid", str(exc))
@@ -143,7 +143,7 @@ class JobService:
                 pika_status="queued",
                 next_poll_at=self.store.clock() + self.first_poll_delay(),
             )
-            log.info("Job %s: sent to Pika as %s", job.id, pika_id or "an upscale")
+            JOURNAL.sent(job)
         self.wake()
         return job
 
@@ -157,7 +157,7 @@ class JobService:
         """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
         fills it. The job stays active until its requester has been told."""
         now = self.store.clock()
-        return await self.store.update(
+        job = await self.store.update(
             job.id,
             status=status,
             active=1,
@@ -166,6 +166,8 @@ class JobService:
             next_poll_at=now,
             finished_at=now,
         )
+        JOURNAL.ended(job)
+        return job
 
     async def start(self, job_id: str, status_message_id: int | None) -> Job:
         """Record the "working on it" message, then make the paid call."""

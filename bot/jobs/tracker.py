@@ -15,6 +15,7 @@ import logging
 from typing import Protocol
 
 from bot.config import Settings
+from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.errors import PikaError, PikaRateLimited
@@ -144,6 +145,7 @@ class Tracker:
     async def _work(self, job: Job) -> None:
         try:
             async with self._slots:
+                JOURNAL.taken(job, self.store.clock() - job.next_poll_at)
                 fresh = await self.store.get(job.id)
                 if fresh is not None and fresh.active:
                     await self.advance(fresh)
@@ -242,6 +244,7 @@ class Tracker:
                 await self.end(job, "pika_failed", state.reason or "")
             return
         changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)
+        new_status = state.raw_status != job.pika_status
         job = await self.store.update(
             job.id,
             pika_status=state.raw_status,
@@ -250,6 +253,8 @@ class Tracker:
             last_error=None,
             next_poll_at=self.store.clock() + self.interval(job),
         )
+        if new_status and state.raw_status:
+            JOURNAL.status(job, state.raw_status)
         if await self._check_timeout(job):
             return
         now = self.store.clock()
@@ -277,9 +282,9 @@ class Tracker:
     async def deliver(self, job: Job) -> None:
         """Post a finished job's result exactly once."""
         if job.result_message_id is not None:  # posted before a crash, not yet recorded
-            await self.settle_delivered(
-                await self.store.update(job.id, status=Status.DELIVERED, active=1)
-            )
+            job = await self.store.update(job.id, status=Status.DELIVERED, active=1)
+            JOURNAL.delivered(job)
+            await self.settle_delivered(job)
             return
         # Each attempt is recorded before it is made: the next one (after a crash, or a failure
         # that may have come after Discord took the post) then looks for the post first.
@@ -314,7 +319,7 @@ class Tracker:
             active=1,
             finished_at=self.store.clock(),
         )
-        log.info("Job %s: delivered as message %d", job.id, message_id)
+        JOURNAL.delivered(job)
         await self.settle_delivered(job)
 
     async def settle_delivered(self, job: Job) -> None:

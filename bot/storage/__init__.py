@@ -3,6 +3,7 @@
 from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import ACTIVE, FINAL, Job, JobStore, NewJob, Status
+from bot.storage.reports import JobReports, Tally
 
 __all__ = [
     "ACTIVE",
@@ -10,9 +11,11 @@ __all__ = [
     "Change",
     "GuildSettingsStore",
     "Job",
+    "JobReports",
     "JobStore",
     "NewJob",
     "Status",
     "Storage",
+    "Tally",
     "open_storage",
 ]

@@ -16,6 +16,7 @@ import aiosqlite
 
 from bot.storage.guild_settings import GuildSettingsStore
 from bot.storage.jobs import JobStore
+from bot.storage.reports import JobReports
 
 MIGRATIONS_PACKAGE = "bot.storage"
 
@@ -27,10 +28,23 @@ class Storage:
     jobs: JobStore
     guild_settings: GuildSettingsStore
     connection: aiosqlite.Connection
+    reports: JobReports
+    path: Path
 
     async def close(self) -> None:
         """Close the connection."""
         await self.connection.close()
+
+    async def check_writable(self) -> None:
+        """Write one row and commit it, on a connection of its own (a commit on the shared one
+        could end another task's transaction early); raise when the database cannot take it."""
+        async with aiosqlite.connect(self.path, timeout=5.0) as db:
+            await db.execute(
+                "INSERT INTO health_check (id, at) VALUES (1, ?) "
+                "ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                (time.time(),),
+            )
+            await db.commit()
 
 
 async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> Storage:
@@ -43,7 +57,7 @@ async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> St
     await db.execute("PRAGMA foreign_keys=ON")
     await db.execute("PRAGMA busy_timeout=5000")
     await migrate(db, clock)
-    return Storage(JobStore(db, clock), GuildSettingsStore(db, clock), db)
+    return Storage(JobStore(db, clock), GuildSettingsStore(db, clock), db, JobReports(db), path)
 
 
 async def migrate(db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:

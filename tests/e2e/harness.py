@@ -34,6 +34,7 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
         "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}",
         "POLL_INTERVAL_SECONDS": "0.2",
         "LOCAL_PIKA_PORT": "0",
+        "HTTP_LISTEN": "127.0.0.1:0",  # many bots at once: each takes a free port, and logs it
         "LOG_LEVEL": "INFO",
     }
     return env | settings
@@ -90,6 +91,13 @@ class BotProcess:
                 break
             await asyncio.sleep(0.05)
         raise AssertionError(f"no log line matching {pattern!r}; the bot said:\n{self.log}")
+
+    async def http_url(self, timeout: float = 30.0) -> str:
+        """Where the bot's HTTP server listens, from its start-up line."""
+        line = await self.wait_for_log(r"HTTP server on http://", timeout)
+        found = re.search(r"(http://[^ ]+)", line)
+        assert found is not None
+        return found[1]
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until discord.py dispatched READY to the bot."""

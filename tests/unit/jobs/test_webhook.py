@@ -6,31 +6,36 @@ from __future__ import annotations
 import httpx
 
 from bot.jobs.webhook import WebhookReceiver
+from bot.ops.metrics import Metrics
+from bot.ops.server import HttpServer
 from bot.pika.local.app import LocalPika
 from bot.storage import Status
-from tests.helpers.ports import reserved_port
 from tests.helpers.requests import fox
 from tests.unit.conftest import ORIGIN, Stack
+
+
+async def nothing_to_check() -> dict[str, str]:
+    return {}
 
 
 async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
     stack: Stack, local: LocalPika
 ) -> None:
-    port = reserved_port()
     job = await stack.service.create("generate", fox(), ORIGIN)
     job = await stack.store.update(
         job.id, status=Status.RUNNING, webhook_secret="s3cret", next_poll_at=stack.clock.now + 60
     )
-    receiver = WebhookReceiver(stack.store, stack.tracker, "127.0.0.1", port)
-    await receiver.start()
+    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=nothing_to_check, push=True)
+    server.webhook = WebhookReceiver(stack.store, stack.tracker).push
+    await server.start()
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        async with httpx.AsyncClient(base_url=server.url) as http:
             unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
             assert unknown.status_code == 404
             assert (await stack.store.get(job.id)).next_poll_at == stack.clock.now + 60  # type: ignore[union-attr]
             known = await http.post("/pika/webhook/s3cret", json={"anything": "at all"})
             assert known.status_code == 200
     finally:
-        await receiver.stop()
+        await server.stop()
     due = await stack.store.get(job.id)
     assert due is not None and due.next_poll_at == stack.clock.now and due.status is Status.RUNNING

@@ -1,0 +1,184 @@
+"""What server owners read: the `/pika-admin status` text and the pages of the settings audit,
+with the buttons that turn them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+
+import discord
+
+from bot.discord.wording import say, title
+from bot.ops.report import KindDay, StatusReport
+from bot.storage import Change
+
+AUDIT_PAGE = 10
+AUDIT_VALUE_CHARS = 60  # an old or new value longer than this is cut, so a page fits a message
+
+# One page of the audit, newest first: `limit` changes from `offset`.
+AuditPage = Callable[[int, int], Awaitable[list[Change]]]
+
+
+def when(moment: float, style: str = "R") -> str:
+    """A Discord timestamp: each reader sees it in their own time zone and language."""
+    return f"<t:{int(moment)}:{style}>"
+
+
+def status_text(report: StatusReport) -> str:
+    """The whole status view."""
+    since = when(report.pika_since) if report.pika_since else say("status.never")
+    lines = [say("status.title"), say(f"status.pika.{report.pika_state.value}", since=since)]
+    problem = report.pika_problem
+    if problem is not None:
+        lines.append(
+            say(
+                "status.pika.last_error",
+                text=problem.text,
+                route=problem.route,
+                at=when(problem.at),
+            )
+        )
+    else:
+        lines.append(say("status.pika.no_error"))
+    lines.append(
+        say(
+            "status.jobs_now",
+            running=report.running,
+            waiting=report.waiting,
+            running_all=report.running_everywhere,
+            waiting_all=report.waiting_everywhere,
+        )
+    )
+    lines.append(say("status.today", since=when(report.day_started.timestamp(), "f")))
+    today = [k for k in report.kinds if k.asked]
+    lines.extend(kind_line(k) for k in today)
+    if not today:
+        lines.append(say("status.no_jobs_today"))
+    others = [k for k in report.kinds if not k.asked and k.typical_seconds is not None]
+    if others:
+        typical = ", ".join(f"{title(k.kind)} {_seconds(k.typical_seconds)}" for k in others)
+        lines.append(say("status.typical_other", typical=typical))
+    lines.append(say("status.changes"))
+    lines.extend(change_line(c) for c in report.changes)
+    if not report.changes:
+        lines.append(say("status.no_changes"))
+    return "\n".join(lines)
+
+
+def kind_line(day: KindDay) -> str:
+    """One kind's day: asked, delivered, failed (and why), timed out; its typical duration."""
+    why = ", ".join(f"{key} ×{n}" for key, n in sorted(day.failures.items()))
+    return say(
+        "status.kind_line",
+        title=title(day.kind),
+        asked=day.asked,
+        delivered=day.delivered,
+        failed=day.failed + day.undeliverable,
+        timed_out=day.timed_out,
+        why=say("status.why", why=why) if why else "",
+        typical=_seconds(day.typical_seconds),
+    )
+
+
+def change_line(change: Change) -> str:
+    """Who changed what, from what to what, when."""
+    return say(
+        "status.change_line",
+        at=when(change.at),
+        user=change.user_id,
+        setting=change.setting,
+        old=_value(change.old_value),
+        new=_value(change.new_value),
+    )
+
+
+def audit_text(changes: Sequence[Change], page: int) -> str:
+    """One page of the audit."""
+    if not changes and page == 0:
+        return say("audit.empty")
+    lines = [say("audit.title", page=page + 1)]
+    lines.extend(change_line(c) for c in changes)
+    return "\n".join(lines)
+
+
+def _seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return say("status.typical_unknown")
+    if seconds < 120:
+        return say("status.seconds", seconds=round(seconds))
+    return say("status.minutes", minutes=round(seconds / 60, 1))
+
+
+def _value(text: str | None) -> str:
+    """A stored JSON value as the admin typed it, cut to fit."""
+    if text is None:
+        return say("settings.none")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    shown = say("settings.none") if value in (None, [], {}) else str(value)
+    shown = shown.replace("`", "'")  # the value sits between backticks
+    if len(shown) > AUDIT_VALUE_CHARS:
+        shown = shown[: AUDIT_VALUE_CHARS - 1] + "…"
+    return shown
+
+
+class AuditPager(discord.ui.View):
+    """Previous and Next under a page of the audit. Each press checks Manage Server again: an
+    admin who lost it meanwhile turns no more pages."""
+
+    def __init__(self, fetch: AuditPage, page: int = 0, *, has_next: bool = False) -> None:
+        super().__init__(timeout=600)
+        self.fetch = fetch
+        self.page = page
+        self.previous.label = say("audit.previous")
+        self.next.label = say("audit.next")
+        self._arm(has_next)
+
+    @classmethod
+    async def first(cls, fetch: AuditPage) -> tuple[str, AuditPager]:
+        """The first page, and the pager under it."""
+        changes, has_next = await _page(fetch, 0)
+        return audit_text(changes, 0), cls(fetch, 0, has_next=has_next)
+
+    def _arm(self, has_next: bool) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = not has_next
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Only a member who may still manage the server turns pages."""
+        if not interaction.permissions.manage_guild:
+            await interaction.response.send_message(say("audit.not_allowed"), ephemeral=True)
+            return False
+        return True
+
+    @discord.ui.button(style=discord.ButtonStyle.secondary)
+    async def previous(
+        self, interaction: discord.Interaction, button: discord.ui.Button[AuditPager]
+    ) -> None:
+        """One page newer."""
+        await self._turn(interaction, max(0, self.page - 1))
+
+    @discord.ui.button(style=discord.ButtonStyle.secondary)
+    async def next(
+        self, interaction: discord.Interaction, button: discord.ui.Button[AuditPager]
+    ) -> None:
+        """One page older."""
+        await self._turn(interaction, self.page + 1)
+
+    async def _turn(self, interaction: discord.Interaction, page: int) -> None:
+        changes, has_next = await _page(self.fetch, page)
+        self.page = page
+        self._arm(has_next)
+        await interaction.response.edit_message(
+            content=audit_text(changes, page),
+            view=self,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+async def _page(fetch: AuditPage, page: int) -> tuple[list[Change], bool]:
+    """A page of changes, and whether an older page follows (one more row is asked for)."""
+    found = await fetch(AUDIT_PAGE + 1, page * AUDIT_PAGE)
+    return found[:AUDIT_PAGE], len(found) > AUDIT_PAGE

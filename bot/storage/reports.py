@@ -1,0 +1,76 @@
+"""Read-only figures over the jobs table for the owner's status view and the metrics.
+
+Nothing here writes; each method is one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.jobs import ACTIVE
+
+_ACTIVE_MARKS = ", ".join("?" for _ in ACTIVE)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many jobs of one kind share a status (and a failure, for the ended ones)."""
+
+    kind: str
+    status: str
+    pika_status: str | None
+    failure: str | None
+    count: int
+
+
+class JobReports:
+    """Counts and durations of jobs, by kind."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def not_ended(
+        self, guild_id: int | None = None, *, everywhere: bool = False
+    ) -> list[Tally]:
+        """Jobs that have not ended, by kind, status and Pika's status (in one server, or
+        across the bot with `everywhere`)."""
+        sql = (
+            "SELECT kind, status, pika_status, NULL, COUNT(*) FROM jobs "  # noqa: S608 - fixed marks
+            f"WHERE status IN ({_ACTIVE_MARKS})"
+        )
+        params: list[Any] = [s.value for s in ACTIVE]
+        if not everywhere:
+            sql += " AND guild_id IS ?"
+            params.append(guild_id)
+        return await self._tallies(sql + " GROUP BY kind, status, pika_status", params)
+
+    async def since(self, guild_id: int | None, moment: float) -> list[Tally]:
+        """Jobs asked for in a server since `moment`, by kind, status and failure."""
+        return await self._tallies(
+            "SELECT kind, status, NULL, failure, COUNT(*) FROM jobs "
+            "WHERE guild_id IS ? AND created_at >= ? GROUP BY kind, status, failure",
+            [guild_id, moment],
+        )
+
+    async def durations(self, per_kind: int = 50) -> dict[str, list[float]]:
+        """Seconds from asked to delivered of the latest `per_kind` delivered jobs of each kind,
+        across the bot (Pika's speed does not depend on the server)."""
+        async with self._db.execute(
+            "SELECT kind, seconds FROM ("
+            " SELECT kind, finished_at - created_at AS seconds, ROW_NUMBER() OVER"
+            " (PARTITION BY kind ORDER BY finished_at DESC) AS n FROM jobs"
+            " WHERE status = 'delivered' AND finished_at IS NOT NULL"
+            ") WHERE n <= ?",
+            (per_kind,),
+        ) as cursor:
+            found: dict[str, list[float]] = {}
+            async for kind, seconds in cursor:
+                found.setdefault(str(kind), []).append(float(seconds))
+        return found
+
+    async def _tallies(self, sql: str, params: list[Any]) -> list[Tally]:
+        async with self._db.execute(sql, params) as cursor:
+            return [Tally(str(k), str(s), p, f, int(n)) async for k, s, p, f, n in cursor]

@@ -1,0 +1,75 @@
+"""The one HTTP server: health always, readiness by part, metrics, and the push route only when
+push is on (answering 503 until the receiver exists); one body cap for every route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.ops.metrics import Metrics
+from bot.ops.server import MAX_BODY, HttpServer
+
+
+class Parts:
+    def __init__(self) -> None:
+        self.states = {"discord": "ok", "database": "ok", "pika": "ok"}
+
+    async def __call__(self) -> Mapping[str, str]:
+        return self.states
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[HttpServer, Parts]]:
+    parts = Parts()
+    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=parts, push=True)
+    await server.start()
+    yield server, parts
+    await server.stop()
+
+
+async def test_health_and_readiness(served: tuple[HttpServer, Parts]) -> None:
+    server, parts = served
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        parts.states["pika"] = "unreachable: no answer (ConnectError)"
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["pika"] == "unreachable: no answer (ConnectError)"
+        metrics = (await http.get("/metrics")).text
+    assert 'pika_bot_up{part="pika"} 0.0' in metrics
+    assert 'pika_bot_up{part="discord"} 1.0' in metrics
+
+
+async def test_the_push_route_waits_for_its_receiver_and_bodies_are_capped(
+    served: tuple[HttpServer, Parts],
+) -> None:
+    server, _ = served
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.post("/pika/webhook/abc", json={})).status_code == 503
+
+        async def receiver(request: web.Request) -> web.Response:
+            await request.read()
+            return web.json_response({"secret": request.match_info["secret"]})
+
+        server.webhook = receiver
+        assert (await http.post("/pika/webhook/abc", json={})).json() == {"secret": "abc"}
+        huge = await http.post("/pika/webhook/abc", content=b"x" * (MAX_BODY + 1))
+        assert huge.status_code == 413
+
+
+async def test_no_push_route_without_push_and_a_taken_port_is_an_os_error() -> None:
+    first = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=Parts())
+    await first.start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url) as http:
+            assert (await http.post("/pika/webhook/abc", json={})).status_code == 404
+        second = HttpServer("127.0.0.1", first.port, metrics=Metrics(), ready_checks=Parts())
+        with pytest.raises(OSError):
+            await second.start()
+    finally:
+        await first.stop()
