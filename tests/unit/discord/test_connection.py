@@ -136,5 +136,5 @@ async def test_the_first_gateway_connection_refused_is_retried_then_identifies(
 
 def test_describe_names_the_failure_in_a_few_words() -> None:
     assert describe(TimeoutError()) == "no answer in time"
-    assert describe(discord.GatewayNotFound()) == "the gateway could not be found"
+    assert describe(discord.GatewayNotFound()) == "the gateway could not be found"  # type: ignore[no-untyped-call]
     assert describe(OSError("boom")) == "OSError: boom"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -89,10 +90,8 @@ async def test_the_trace_counts_every_discord_request_and_its_429s() -> None:
             for _ in range(2):
                 async with session.post(url, json={}) as response:
                     await response.read()
-            try:
+            with contextlib.suppress(aiohttp.ClientError):
                 await session.get("http://127.0.0.1:1/api/v10/users/@me")
-            except aiohttp.ClientError:
-                pass
     finally:
         await runner.cleanup()
     requests = "pika_bot_discord_requests_total"
@@ -107,7 +106,7 @@ async def test_a_blocked_event_loop_shows_as_lag() -> None:
     metrics = Metrics()
     watcher = asyncio.ensure_future(metrics.watch_event_loop(interval=0.05))
     await asyncio.sleep(0.08)
-    time.sleep(0.3)  # the loop is blocked, as a slow handler would block it
+    time.sleep(0.3)  # noqa: ASYNC251 - the loop blocked, as a slow handler would block it
     await asyncio.sleep(0.1)
     watcher.cancel()
     assert value(metrics, "pika_bot_event_loop_lag_seconds_bucket", le="0.1") < value(

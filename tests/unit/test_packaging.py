@@ -1,0 +1,118 @@
+"""The files that ship the bot: the image, the compose file, the service unit, the licence, and
+the install's metadata. docker cannot build here; what can be checked without it is checked."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) of the final stage, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    stages: list[list[tuple[str, str]]] = []
+    for line in lines:
+        instruction, _, arguments = line.partition(" ")
+        if instruction.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((instruction.upper(), arguments.strip()))
+    return stages[-1]
+
+
+def pyproject() -> dict[str, Any]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_the_image_is_slim_non_root_with_data_in_a_volume_and_a_health_check() -> None:
+    final = dockerfile()
+    first = final[0][1]
+    assert re.fullmatch(r"python:3\.\d+-slim", first)
+    assert first.split(":")[1].removesuffix("-slim") == pyproject()["project"][
+        "requires-python"
+    ].removeprefix(">=")
+    users = [args for ins, args in final if ins == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert ("VOLUME", '["/data"]') in final
+    env = " ".join(args for ins, args in final if ins == "ENV")
+    assert "DATABASE_URL=sqlite:////data/" in env
+    assert "HTTP_LISTEN=0.0.0.0:8080" in env
+    assert ("EXPOSE", "8080") in final
+    health = next(args for ins, args in final if ins == "HEALTHCHECK")
+    assert '"python", "-m", "bot.healthcheck"' in health
+    assert final[-1] == ("CMD", '["python", "-m", "bot"]')
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".venv", ".git", "data"} <= set(ignored)  # no secret, no database baked in
+
+
+def test_the_compose_file_runs_the_bot_with_its_volume_and_health_port() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    bot = compose["services"]["bot"]
+    assert bot["build"] == "."
+    assert bot["restart"] == "unless-stopped"
+    assert bot["volumes"] == ["pika-data:/data"]
+    assert "pika-data" in compose["volumes"]
+    assert bot["environment"]["HTTP_LISTEN"] == "0.0.0.0:8080"
+    assert bot["environment"]["DATABASE_URL"].startswith("sqlite:////data/")
+    assert bot["ports"] == ["127.0.0.1:8080:8080"]  # metrics stay on the host's loopback
+    assert bot["env_file"] == [{"path": ".env", "required": False}]
+
+
+def test_docker_compose_accepts_the_compose_file() -> None:
+    docker = shutil.which("docker")
+    if (
+        docker is None
+        or subprocess.run(  # noqa: S603 - docker found on PATH, fixed arguments
+            [docker, "compose", "version"], capture_output=True, check=False
+        ).returncode
+    ):
+        pytest.skip("docker compose is not on this machine")
+    result = subprocess.run(  # noqa: S603 - the same docker, fixed arguments
+        [docker, "compose", "-f", str(ROOT / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_systemd_unit_runs_the_bot_unprivileged_and_does_not_restart_on_exit_2() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(ROOT / "deploy" / "pika-discord-bot.service")
+    service = unit["Service"]
+    assert service["ExecStart"].endswith("/.venv/bin/python -m bot")
+    assert service["User"] not in ("root", "0")
+    assert service["RestartPreventExitStatus"] == "2"
+    assert service["Restart"] == "on-failure"
+    assert service["KillSignal"] == "SIGTERM"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_licence_file_matches_the_metadata_and_installs_without_a_deprecation() -> None:
+    project = pyproject()
+    assert project["project"]["license"] == "MIT"  # an SPDX expression, not the old table
+    assert project["project"]["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    requires = project["build-system"]["requires"]
+    floor = next(r for r in requires if r.startswith("setuptools>="))
+    assert int(floor.removeprefix("setuptools>=").split(".")[0]) >= 77  # reads both fields
+
+
+def test_the_migrations_ship_with_the_package() -> None:
+    data = pyproject()["tool"]["setuptools"]["package-data"]
+    for package, patterns in data.items():
+        folder = ROOT.joinpath(*package.split("."))
+        for pattern in patterns:
+            assert list(folder.glob(pattern)), f"{package}: {pattern} matches nothing"
+    assert "bot.storage" in data
