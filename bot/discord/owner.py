@@ -67,7 +67,8 @@ def status_text(report: StatusReport) -> str:
 
 def kind_line(day: KindDay) -> str:
     """One kind's day: asked, delivered, failed (and why), timed out; its typical duration."""
-    why = ", ".join(f"{key} ×{n}" for key, n in sorted(day.failures.items()))
+    # Why they failed; time-outs have a count of their own.
+    why = ", ".join(f"{key} ×{n}" for key, n in sorted(day.failures.items()) if key != "timed_out")
     return say(
         "status.kind_line",
         title=title(day.kind),

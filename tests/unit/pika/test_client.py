@@ -13,7 +13,7 @@ import pytest
 import respx
 from aiohttp import web
 
-from bot.pika.client import PikaClient
+from bot.pika.client import KEY_CHECK_JOB_ID, PikaCall, PikaClient
 from bot.pika.errors import (
     PikaAuthError,
     PikaBadResponse,
@@ -23,6 +23,7 @@ from bot.pika.errors import (
     PikaRejected,
     PikaServerError,
 )
+from bot.pika.local.app import running_local_pika
 from bot.pika.models import (
     CreateJobResponse,
     ExtendRequest,
@@ -372,3 +373,54 @@ async def test_every_call_times_out_against_a_silent_server() -> None:
     finally:
         release.set()
         await runner.cleanup()
+
+
+# --- the key check and the observer ---------------------------------------------------------
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("status", "raised"),
+    [(404, None), (401, PikaAuthError), (403, PikaAuthError), (503, PikaServerError)],
+)
+async def test_the_key_check_reads_404_as_a_good_key_and_401_403_as_refused(
+    client: PikaClient, status: int, raised: type[Exception] | None
+) -> None:
+    route = respx.get(f"{BASE}/web/jobs/{KEY_CHECK_JOB_ID}").respond(
+        status, json={"error": {"message": "nope"}}
+    )
+    if raised is None:
+        await client.check_key()
+    else:
+        with pytest.raises(raised):
+            await client.check_key()
+    assert route.calls[0].request.headers["Authorization"] == f"Bearer {KEY}"
+
+
+async def test_the_local_pika_answers_the_key_check_as_pika_does() -> None:
+    async with running_local_pika(api_key="right-key") as local:
+        async with PikaClient("right-key", local.base_url) as good:
+            await good.check_key()
+        async with PikaClient("wrong-key", local.base_url) as bad:
+            with pytest.raises(PikaAuthError):
+                await bad.check_key()
+
+
+@respx.mock
+async def test_every_exchange_is_told_to_the_observer_by_route_template(sleeps: Sleeps) -> None:
+    seen: list[PikaCall] = []
+    respx.get(f"{BASE}/web/jobs/job-1").mock(
+        side_effect=[httpx.ConnectError("down"), httpx.Response(200, json=JOB)]
+    )
+    respx.post(f"{BASE}/web/generate").respond(429, headers={"Retry-After": "0"})
+    async with PikaClient(KEY, BASE, sleep=sleeps, max_attempts=2, observer=seen.append) as c:
+        await c.get_job("job-1")
+        with pytest.raises(PikaRateLimited):
+            await c.generate(generate())
+    assert [(s.route, s.status, s.error) for s in seen] == [
+        ("/web/jobs/{jobId}", None, "ConnectError"),
+        ("/web/jobs/{jobId}", 200, None),
+        ("/web/generate", 429, None),
+        ("/web/generate", 429, None),
+    ]
+    assert all(s.seconds >= 0 for s in seen)

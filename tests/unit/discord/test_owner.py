@@ -1,0 +1,72 @@
+"""The owner's texts: the status view and the audit's pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.discord.owner import AUDIT_PAGE, AuditPager, audit_text, status_text
+from bot.ops.report import KindDay, StatusReport
+from bot.pika.health import PikaProblem, PikaState
+from bot.storage import Change
+
+
+def report(**changes: object) -> StatusReport:
+    values: dict[str, object] = {
+        "pika_state": PikaState.UNREACHABLE,
+        "pika_since": 1_700_000_000.0,
+        "pika_problem": PikaProblem("no answer (ConnectError)", "/web/generate", 1_700_000_100.0),
+        "waiting": 1,
+        "running": 2,
+        "waiting_everywhere": 3,
+        "running_everywhere": 4,
+        "day_started": datetime(2026, 5, 4, tzinfo=UTC),
+        "kinds": [
+            KindDay("generate", 5, 3, 1, 1, 0, 42.4, {"pika_failed": 1, "timed_out": 1}),
+            KindDay("upscale", 0, typical_seconds=400.0),
+        ],
+        "changes": [Change(7, "defaults", "{}", '{"aspect_ratio":"`9:16`"}', 1_700_000_200.0)],
+    }
+    return StatusReport(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_the_status_view_says_each_part_in_words() -> None:
+    text = status_text(report())
+    assert "🔴 Pika does not answer (since <t:1700000000:R>)" in text
+    assert "Last Pika error: no answer (ConnectError) on `/web/generate`, <t:1700000100:R>" in text
+    assert "2 running, 1 waiting here (4 running, 3 waiting across the bot)" in text
+    assert "**Today** (since <t:1777852800:f>)" in text
+    assert (
+        "• Generate: 5 asked, 3 delivered, 1 failed (pika_failed ×1), 1 timed out; typically 42 s"
+    ) in text
+    assert "Typical durations of other kinds: Upscale 6.7 min." in text
+    assert "<@7> set `defaults` from `none` to `{'aspect_ratio': ''9:16''}`" in text  # no `
+
+
+def test_a_quiet_status_view() -> None:
+    text = status_text(report(pika_state=PikaState.OK, pika_problem=None, kinds=[], changes=[]))
+    assert "🟢 Pika answers" in text
+    assert "No Pika error since the bot started." in text
+    assert "• No jobs yet." in text and "• None yet." in text
+
+
+def test_audit_pages() -> None:
+    changes = [Change(1, "cooldown_seconds", str(n), str(n + 1), 1e9 + n) for n in range(3)]
+    text = audit_text(changes, 1)
+    assert text.splitlines()[0] == "**Settings changes**, newest first (page 2):"
+    assert len(text.splitlines()) == 4
+    assert audit_text([], 0) == "No setting has been changed yet."
+    long = Change(1, "blocked_patterns", "[]", '["' + "x" * 200 + '"]', 1e9)
+    assert "…" in audit_text([long], 0) and len(audit_text([long], 0)) < 200
+
+
+async def test_the_pager_asks_one_row_more_to_know_if_an_older_page_follows() -> None:
+    asked: list[tuple[int, int]] = []
+
+    async def fetch(limit: int, offset: int) -> list[Change]:
+        asked.append((limit, offset))
+        return [Change(1, "x", "1", "2", 1e9)] * min(limit, 11 - offset)
+
+    text, pager = await AuditPager.first(fetch)
+    assert asked == [(AUDIT_PAGE + 1, 0)]
+    assert text.count("• ") == AUDIT_PAGE
+    assert pager.previous.disabled and not pager.next.disabled
