@@ -186,10 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if settings.discord_token is None:
-        print(HOW_TO_GET_A_BOT_KEY, file=sys.stderr)
-        return EXIT_CONFIG
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+    if settings.discord_token is None:
+        if settings.log_format == "json":  # a collector reads every line as JSON
+            log.error(HOW_TO_GET_A_BOT_KEY)
+        else:
+            print(HOW_TO_GET_A_BOT_KEY, file=sys.stderr)
+        return EXIT_CONFIG
     try:
         return asyncio.run(run(settings))
     except KeyboardInterrupt:

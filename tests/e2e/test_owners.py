@@ -66,6 +66,11 @@ async def test_a_blank_token_exits_2_with_one_line(fake: FakeDiscord, tmp_path: 
     assert await bot.exit_code() == 2
     assert bot.lines == [HOW_TO_GET_A_BOT_KEY]
     assert fake.requests == []
+    bot = BotProcess(bot_env(fake, tmp_path, DISCORD_TOKEN="", LOG_FORMAT="json"), tmp_path)
+    await bot.start()
+    assert await bot.exit_code() == 2
+    [line] = [json.loads(line) for line in bot.lines]
+    assert line["level"] == "ERROR" and line["message"] == HOW_TO_GET_A_BOT_KEY
 
 
 async def test_an_unreachable_discord_is_retried_until_it_comes_up(tmp_path: Path) -> None:

@@ -6,6 +6,10 @@ and a body real Discord would refuse is refused here too (400, code 50035) and k
 `violations`, which the test fixtures turn into a failure. Anything the fake does not know is
 answered 404 JSON and kept in `unhandled`.
 
+Outages for start-up tests: a fake made with a `port` and not yet started is a Discord that
+cannot be reached and comes up later (`start()`); `refuse_gateway` answers the websocket
+handshake 503.
+
 `FakeDiscord` is one object to tests; its parts are mixins over one state (state.py): the REST
 routes (rest.py, interactions.py), the gateway (gateway.py) and what tests call (driver.py).
 """
