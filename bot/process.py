@@ -80,9 +80,14 @@ async def check_pika(pika: PikaClient, settings: Settings, health: PikaHealth) -
         if isinstance(exc, TimeoutError):
             elapsed = asyncio.get_running_loop().time() - started
             health.observe(PikaCall(route_of("/web/jobs/check"), None, "TimeoutError", elapsed))
-        what = exc.describe() if isinstance(exc, PikaError) else "no answer in time"
+        if isinstance(exc, TimeoutError):
+            what = f"no answer within {KEY_CHECK_SECONDS:g}s"
+        elif exc.status is not None:
+            what = f"HTTP {exc.status}"
+        else:
+            what = exc.detail.rstrip(".") or type(exc).__name__
         log.warning(
-            "Pika cannot be reached at %s (%s). Starting anyway: jobs fail until it answers, "
+            "Pika cannot be reached at %s: %s. Starting anyway: jobs fail until it answers, "
             "and /pika-admin status shows it.",
             settings.pika_base_url if not settings.uses_local_pika else "the local Pika",
             what,
