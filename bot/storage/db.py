@@ -1,11 +1,19 @@
 """Opening the database: SQLite in WAL mode, and the numbered migrations in `migrations/`.
 
-The stores (`jobs.py`, `guild_settings.py`) share one connection: SQLite serialises writes, and
-one connection keeps every statement of the bot in one order.
+Each store (`jobs.py`, `guild_settings.py`) has its own connection. Connections are in
+autocommit mode (`isolation_level=None`): a single statement commits itself, which makes the
+common write one round trip to aiosqlite's thread instead of two. Every write of the jobs store
+is one statement, so its connection never holds a transaction open between two awaits (where
+another task's statement would slip into it); the settings store's save, two statements that
+must hold together, opens one on its own connection. WAL with `synchronous=NORMAL` makes a
+commit cheap (no fsync): a committed write survives a crash of the process, and the last ones
+may be lost only with the machine's power, a risk the write-ahead journal of Pika ids
+(`bot/jobs/journal.py`) shares.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +27,9 @@ from bot.storage.jobs import JobStore
 from bot.storage.reports import JobReports
 
 MIGRATIONS_PACKAGE = "bot.storage"
+# What a write raises when the database cannot take it now (locked past the busy timeout, disk
+# full, I/O error): callers that must not lose a write retry on these.
+WRITE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
 
 
 @dataclass(frozen=True)
@@ -27,13 +38,12 @@ class Storage:
 
     jobs: JobStore
     guild_settings: GuildSettingsStore
-    connection: aiosqlite.Connection
-    reports: JobReports
-    path: Path
+    connections: tuple[aiosqlite.Connection, ...]
 
     async def close(self) -> None:
-        """Close the connection."""
-        await self.connection.close()
+        """Close the connections."""
+        for connection in self.connections:
+            await connection.close()
 
     async def check_writable(self) -> None:
         """Write one row and commit it, on a connection of its own (a commit on the shared one
@@ -50,14 +60,21 @@ class Storage:
 async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> Storage:
     """Open (creating if needed) the SQLite database at `path` and apply pending migrations."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(path)
+    jobs = await connect(path)
+    await migrate(jobs, clock)
+    settings = await connect(path)
+    return Storage(JobStore(jobs, clock), GuildSettingsStore(settings, clock), (jobs, settings))
+
+
+async def connect(path: Path) -> aiosqlite.Connection:
+    """One connection: autocommit, WAL, foreign keys, and a wait of up to 5 s for a lock."""
+    db = await aiosqlite.connect(path, isolation_level=None)
     db.row_factory = aiosqlite.Row
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=NORMAL")
     await db.execute("PRAGMA foreign_keys=ON")
     await db.execute("PRAGMA busy_timeout=5000")
-    await migrate(db, clock)
-    return Storage(JobStore(db, clock), GuildSettingsStore(db, clock), db, JobReports(db), path)
+    return db
 
 
 async def migrate(db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:

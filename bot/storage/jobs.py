@@ -1,4 +1,16 @@
-"""The job store: one row per job, and every read and write of the jobs table."""
+"""The job store: one row per job, and every read and write of the jobs table.
+
+The connection runs in autocommit mode (see `db.py`): each statement is its own transaction, so a
+write is one round trip to the database thread, and statements that must hold together say so
+with an explicit BEGIN ... COMMIT (`update_many`). Writes that return the row use RETURNING.
+
+Which jobs count toward a member's quotas (`counted`): every job, from its insert on, except one
+that ended without Pika ever accepting it: cancelled before the paid call (the interaction could
+not be acknowledged), refused by Pika (an error answer, or 429/5xx until the retries ran out), or
+whose stored request no longer validates. A job whose paid call may have reached Pika (the
+outcome is unknown) stays counted: it may have been paid. `bot/storage/admission.py` has the
+counting itself.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +18,23 @@ import json
 import secrets
 import string
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Self
 
 import aiosqlite
 
+from bot.storage.admission import Limits, Refused, admit_sql, counts_sql, parameters
+
 
 class Status(StrEnum):
     """Where a job is in its life.
 
-    submitting: written, Pika not yet called (safe to send).
-    sending: the paid call is in flight (if we crash now, we cannot know whether Pika has it).
-    running: Pika has it; the tracker polls. delivering: finished at Pika; posting the result.
+    submitting: written; the member's interaction is not yet known to be answered (never sent).
+    sending: answered, and the paid call is in flight (if we crash now, we cannot know whether
+    Pika has it). running: Pika has it (or may have it: see `JobService`); the tracker follows
+    it. delivering: finished at Pika; posting the result.
     delivered, failed, timed_out, undeliverable: final.
     """
 
@@ -78,12 +93,18 @@ class Job:
     poll_attempts: int = 0
     delivery_attempts: int = 0
     last_error: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     parent_job_id: str | None = None
     result_message_id: int | None = None
     progress_edited_at: float | None = None
     finished_at: float | None = None
     failure: str | None = None  # why it ended without a video: a key of the wording catalogue
+    counted: bool = True  # counts toward quotas (see the module's docstring)
+    accepted_at: float | None = None  # when Pika answered the create call
+    pika_seconds: float | None = None  # how long Pika took, as observed
+    # A credential for 15 minutes: never logged (repr=False), cleared when the job ends.
+    interaction_token: str | None = field(default=None, repr=False)
+    retry_of: str | None = None
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Self:
@@ -92,6 +113,7 @@ class Job:
         data["request"] = json.loads(data["request"])
         data["status"] = Status(data["status"])
         data["active"] = bool(data["active"])
+        data["counted"] = bool(data["counted"])
         return cls(**data)
 
     @property
@@ -100,7 +122,7 @@ class Job:
         return str(self.request.get("promptText") or "")
 
 
-COLUMNS = tuple(f.name for f in fields(Job))
+COLUMNS = frozenset(f.name for f in fields(Job))
 
 
 @dataclass(frozen=True)
@@ -115,8 +137,12 @@ class NewJob:
     thread_id: int | None = None
     parent_job_id: str | None = None  # the result a follow-up works on
     webhook_secret: str | None = None
-    due_in: float = 0.0  # when the tracker sends it, if its creator has not
+    retry_of: str | None = None  # the failed job this one asks again
+    due_in: float = 0.0  # when the tracker looks at it, if its creator has not moved it on
 
+
+# Parameters of one batched UPDATE, below SQLite's limit of 32766 (and PostgreSQL's of 65535).
+UPDATE_MANY_PARAMETERS = 30_000
 
 # The columns a NewJob fills as they are; `request` is stored as JSON, `due_in` as a time.
 NEW_JOB_COLUMNS = tuple(f.name for f in fields(NewJob) if f.name not in ("request", "due_in"))
@@ -129,45 +155,34 @@ class JobStore:
         self._db = db
         self.clock = clock
 
-    # --- writes ---------------------------------------------------------------------------
+    # --- new jobs -------------------------------------------------------------------------
 
     async def create(self, new: NewJob) -> Job:
-        """Write a new job in status `submitting`, due in `new.due_in` seconds."""
+        """Write a new job in status `submitting`, with no limit checked (tests, tools)."""
         row = self._row(new)
-        await self._db.execute(
-            f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608 - fixed column names
-            list(row.values()),
-        )
-        await self._db.commit()
-        return await self._fetch(row["id"])
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        sql = f"INSERT INTO jobs ({names}) VALUES ({marks}) RETURNING *"  # noqa: S608 - fixed
+        rows = await self._db.execute_fetchall(sql, list(row.values()))
+        return Job.from_row(next(iter(rows)))
 
-    async def create_unique_follow_up(
-        self, new: NewJob, blocking: Sequence[Status]
-    ) -> tuple[Job, bool]:
-        """Create a follow-up unless its parent already has one of this kind in `blocking`.
+    async def admit(self, new: NewJob, limits: Limits) -> Job | Refused:
+        """Insert the job only if `limits` allow it, in one statement (see `admission.py`).
 
-        Returns (job, created). The check and the insert are one statement, so a double click
-        or a double reaction makes one job.
+        Returns the new job, or what refused it: the counts read just after, in one more read.
         """
-        assert new.parent_job_id is not None
         row = self._row(new)
-        wanted = ", ".join("?" for _ in blocking)
-        same = f"parent_job_id = ? AND kind = ? AND status IN ({wanted})"
-        params = [new.parent_job_id, new.kind, *[s.value for s in blocking]]
-        cursor = await self._db.execute(
-            f"INSERT INTO jobs ({', '.join(row)}) SELECT {', '.join('?' for _ in row)} "  # noqa: S608
-            f"WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {same})",
-            [*row.values(), *params],
-        )
-        await self._db.commit()
-        if cursor.rowcount == 1:
-            return await self._fetch(row["id"]), True
-        existing = await self._one(
-            f"SELECT * FROM jobs WHERE {same} ORDER BY created_at DESC LIMIT 1",  # noqa: S608
-            *params,
-        )
-        assert existing is not None
-        return existing, False
+        blocking = ", ".join(f"'{Status(s).value}'" for s in limits.duplicate_of) or None
+        params = parameters(row, limits)
+        insert = admit_sql(list(row), _ACTIVE_SQL, blocking, limits.twin_column)
+        inserted = list(await self._db.execute_fetchall(insert, params))
+        if inserted:
+            return Job.from_row(inserted[0])
+        read = counts_sql(_ACTIVE_SQL, blocking, limits.twin_column)
+        counts = list(await self._db.execute_fetchall(read, params))
+        running, today, server_today, last, twin_id = counts[0]
+        twin = await self.get(twin_id) if twin_id is not None else None
+        return Refused(int(running), int(today), int(server_today), last, twin)
 
     def _row(self, new: NewJob) -> dict[str, Any]:
         """The columns of a new job: submitting, active, due in `due_in` seconds."""
@@ -177,41 +192,88 @@ class JobStore:
         row |= {"status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + new.due_in}
         return row | {"created_at": now, "updated_at": now}
 
-    async def _fetch(self, job_id: str) -> Job:
-        job = await self.get(job_id)
-        assert job is not None
-        return job
+    # --- changes --------------------------------------------------------------------------
 
     async def update(self, job_id: str, **changes: Any) -> Job:
         """Change columns of a job; return it as it is now."""
-        await self._set(job_id, None, changes)
-        return await self._fetch(job_id)
+        job = await self._set(job_id, None, changes)
+        assert job is not None, f"no job {job_id}"
+        return job
 
-    async def transition(self, job_id: str, expected: Sequence[Status], **changes: Any) -> bool:
-        """Change a job only if its status is one of `expected`; True if it was changed."""
+    async def transition(
+        self, job_id: str, expected: Sequence[Status], **changes: Any
+    ) -> Job | None:
+        """Change a job only if its status is one of `expected` (compare-and-set); the job as it
+        is now if it was changed, None if it was not."""
         return await self._set(job_id, expected, changes)
 
     async def _set(
         self, job_id: str, expected: Sequence[Status] | None, changes: dict[str, Any]
-    ) -> bool:
-        unknown = set(changes) - set(COLUMNS)
+    ) -> Job | None:
+        sql, values, guard = self._update_sql(changes, expected)
+        params = [*values, job_id, *guard]
+        rows = list(await self._db.execute_fetchall(sql + " RETURNING *", params))
+        return Job.from_row(rows[0]) if rows else None
+
+    async def update_many(
+        self, changes: Mapping[str, Mapping[str, Any]], expected: Sequence[Status] | None = None
+    ) -> None:
+        """Apply many jobs' changes (`{job_id: {column: value}}`), one statement per set of
+        columns (`UPDATE ... FROM (VALUES ...)`, PostgreSQL's too): how the tracker writes
+        poll results in a batch. Jobs whose status is not in `expected` are left alone."""
+        groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
+        for job_id, columns in changes.items():
+            values = self._values(dict(columns))
+            groups.setdefault(tuple(sorted(values)), []).append((job_id, values))
+        guard = ""
+        statuses: list[Any] = []
+        if expected is not None:
+            guard = f" AND jobs.status IN ({', '.join('?' for _ in expected)})"
+            statuses = [Status(s).value for s in expected]
+        for names, rows in groups.items():
+            chunk_size = max(1, UPDATE_MANY_PARAMETERS // (len(names) + 1))
+            for start in range(0, len(rows), chunk_size):
+                chunk = rows[start : start + chunk_size]
+                tuples = ", ".join(
+                    f"({', '.join('?' for _ in range(len(names) + 1))})" for _ in chunk
+                )
+                assignments = ", ".join(f"{n} = v.column{i + 2}" for i, n in enumerate(names))
+                sql = (
+                    f"UPDATE jobs SET {assignments} FROM (VALUES {tuples}) AS v "  # noqa: S608
+                    f"WHERE jobs.id = v.column1{guard}"
+                )
+                params = [p for job_id, v in chunk for p in (job_id, *(v[n] for n in names))]
+                await self._db.execute_fetchall(sql, [*params, *statuses])
+
+    def _values(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The columns to write for `changes`: checked, as stored, with `updated_at`."""
+        unknown = set(changes) - COLUMNS
         if unknown:
             raise ValueError(f"unknown job columns: {sorted(unknown)}")
         changes = {k: (v.value if isinstance(v, Status) else v) for k, v in changes.items()}
         if "status" in changes:
             changes.setdefault("active", 0 if Status(changes["status"]).is_final else 1)
-        changes["updated_at"] = self.clock()
         if isinstance(changes.get("request"), dict):
             changes["request"] = json.dumps(changes["request"])
-        assignments = ", ".join(f"{name} = ?" for name in changes)
+        for name in ("active", "counted"):
+            if isinstance(changes.get(name), bool):
+                changes[name] = int(changes[name])
+        return changes | {"updated_at": self.clock()}
+
+    def _update_sql(
+        self, changes: dict[str, Any], expected: Sequence[Status] | None
+    ) -> tuple[str, list[Any], list[Any]]:
+        """`UPDATE jobs SET ... WHERE id = ? [AND status IN (...)]`, the values to set, and
+        the statuses that guard it (the id goes between the two)."""
+        changes = self._values(changes)
+        names = sorted(changes)
+        assignments = ", ".join(f"{name} = ?" for name in names)
         sql = f"UPDATE jobs SET {assignments} WHERE id = ?"  # noqa: S608 - names are checked
-        params = [*changes.values(), job_id]
+        guard: list[Any] = []
         if expected is not None:
             sql += f" AND status IN ({', '.join('?' for _ in expected)})"
-            params += [s.value for s in expected]
-        cursor = await self._db.execute(sql, params)
-        await self._db.commit()
-        return cursor.rowcount == 1
+            guard = [Status(s).value for s in expected]
+        return sql, [changes[name] for name in names], guard
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -219,22 +281,24 @@ class JobStore:
         """A job by our id."""
         return await self._one("SELECT * FROM jobs WHERE id = ?", job_id)
 
-    async def due(self, now: float, limit: int = 100) -> list[Job]:
-        """Active jobs whose next poll time has come, soonest first (uses jobs_due)."""
-        return await self._many(
-            "SELECT * FROM jobs WHERE active = 1 AND next_poll_at <= ? ORDER BY next_poll_at "
-            "LIMIT ?",
-            now,
-            limit,
-        )
+    async def active(self) -> list[Job]:
+        """Every job the tracker still has work on, oldest first."""
+        return await self._many("SELECT * FROM jobs WHERE active = 1 ORDER BY created_at")
 
-    async def next_due_at(self, after: float = float("-inf")) -> float | None:
-        """When the next active job due later than `after` is due (uses jobs_due)."""
-        async with self._db.execute(
-            "SELECT MIN(next_poll_at) FROM jobs WHERE active = 1 AND next_poll_at > ?", (after,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+    async def active_ids(self) -> set[str]:
+        """The ids of `active()`, cheaply (the tracker's safety net compares them)."""
+        rows = await self._db.execute_fetchall("SELECT id FROM jobs WHERE active = 1")
+        return {str(row[0]) for row in rows}
+
+    async def durations(self, per_kind: int) -> list[tuple[str, float]]:
+        """The latest observed Pika durations, up to `per_kind` of each kind, oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT kind, pika_seconds FROM (SELECT kind, pika_seconds, created_at, "
+            "ROW_NUMBER() OVER (PARTITION BY kind ORDER BY created_at DESC) AS n FROM jobs "
+            "WHERE pika_seconds IS NOT NULL) WHERE n <= ? ORDER BY created_at",
+            (per_kind,),
+        )
+        return [(str(kind), float(seconds)) for kind, seconds in rows]
 
     async def by_status(self, *statuses: Status) -> list[Job]:
         """Jobs in any of these statuses."""
@@ -270,37 +334,18 @@ class JobStore:
             limit,
         )
 
-    async def count_running(self, guild_id: int | None, user_id: int) -> int:
-        """A member's jobs that have not ended."""
-        async with self._db.execute(
-            f"SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? "  # noqa: S608
-            f"AND status IN ({_ACTIVE_SQL})",
-            (guild_id, user_id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
     async def count_since(
         self, guild_id: int | None, since: float, user_id: int | None = None
     ) -> int:
-        """Jobs created in a server (by one member, if given) since a moment."""
-        sql = "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND created_at >= ?"
+        """Counted jobs created in a server (by one member, if given) since a moment: what the
+        daily quotas see."""
+        sql = "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND created_at >= ? AND counted = 1"
         params: list[Any] = [guild_id, since]
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    async def last_created(self, guild_id: int | None, user_id: int) -> float | None:
-        """When a member last asked for a job in a server."""
-        async with self._db.execute(
-            "SELECT MAX(created_at) FROM jobs WHERE guild_id IS ? AND user_id = ?",
-            (guild_id, user_id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return float(row[0]) if row and row[0] is not None else None
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return int(rows[0][0])
 
     async def running_jobs(self, guild_id: int | None, user_id: int | None = None) -> list[Job]:
         """Jobs in a server (of one member, if given) that have not ended."""
@@ -312,10 +357,8 @@ class JobStore:
         return await self._many(sql + " ORDER BY created_at", *params)
 
     async def _one(self, sql: str, *params: Any) -> Job | None:
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return Job.from_row(row) if row else None
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return Job.from_row(rows[0]) if rows else None
 
     async def _many(self, sql: str, *params: Any) -> list[Job]:
-        async with self._db.execute(sql, params) as cursor:
-            return [Job.from_row(row) async for row in cursor]
+        return [Job.from_row(row) for row in await self._db.execute_fetchall(sql, params)]

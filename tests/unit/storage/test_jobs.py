@@ -1,14 +1,14 @@
-"""The job store on real SQLite: migrations, the tracker's index, and one-statement writes."""
+"""The job store on real SQLite: migrations, one-statement writes, batches and durations."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.storage import ACTIVE, NewJob, Status, open_storage
+from bot.storage import NewJob, Status, open_storage
 from bot.storage.db import MIGRATIONS_PACKAGE
 from tests.helpers.clock import Clock
+from tests.helpers.round_trips import counting_round_trips
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / MIGRATIONS_PACKAGE.replace(".", "/")
 
@@ -43,18 +43,6 @@ async def test_migrations_apply_once_and_the_database_uses_wal(tmp_path: Path) -
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-async def test_the_trackers_query_uses_its_index(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
-    await storage.close()
-    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-        plan = db.execute(
-            "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE active = 1 AND next_poll_at <= ? "
-            "ORDER BY next_poll_at LIMIT ?",
-            (0, 1),
-        ).fetchall()
-    assert "USING INDEX jobs_due" in " ".join(str(row[-1]) for row in plan)
-
-
 async def test_a_new_job_is_submitting_active_and_due_when_asked(tmp_path: Path) -> None:
     clock = Clock()
     storage = await open_storage(tmp_path / "db.sqlite3", clock)
@@ -65,41 +53,61 @@ async def test_a_new_job_is_submitting_active_and_due_when_asked(tmp_path: Path)
     await storage.close()
 
 
-async def test_next_due_skips_what_is_due_already_and_what_is_inactive(tmp_path: Path) -> None:
+async def test_a_token_is_kept_out_of_a_jobs_repr(tmp_path: Path) -> None:
+    storage = await open_storage(tmp_path / "db.sqlite3")
+    job = await storage.jobs.create(new(webhook_secret="hook-secret"))
+    job = await storage.jobs.update(job.id, interaction_token="interaction-token")
+    assert job.interaction_token == "interaction-token"
+    assert "interaction-token" not in repr(job) and "hook-secret" not in repr(job)
+    await storage.close()
+
+
+async def test_a_transition_changes_a_job_only_from_the_expected_statuses(tmp_path: Path) -> None:
+    storage = await open_storage(tmp_path / "db.sqlite3")
+    store = storage.jobs
+    job = await store.create(new())
+    moved = await store.transition(job.id, [Status.SUBMITTING], status=Status.SENDING, active=0)
+    assert moved is not None and moved.status is Status.SENDING and not moved.active
+    assert await store.transition(job.id, [Status.SUBMITTING], status=Status.SENDING) is None
+    await storage.close()
+
+
+async def test_many_jobs_change_in_one_statement_each_only_from_the_expected_status(
+    tmp_path: Path,
+) -> None:
     clock = Clock()
     storage = await open_storage(tmp_path / "db.sqlite3", clock)
     store = storage.jobs
-    soon, later = await store.create(new()), await store.create(new())
-    await store.update(soon.id, next_poll_at=clock.now - 1)  # due, so being worked on
-    await store.update(later.id, next_poll_at=clock.now + 5)
-    assert await store.next_due_at() == clock.now - 1
-    assert await store.next_due_at(after=clock.now) == clock.now + 5
-    await store.update(later.id, status=Status.DELIVERED)  # inactive: never due
-    assert await store.next_due_at(after=clock.now) is None
+    jobs = [await store.create(new()) for _ in range(5)]
+    for job in jobs[:4]:
+        await store.update(job.id, status=Status.RUNNING)
+    changes = {
+        job.id: {"progress": 10 * n, "pika_status": "pending", "next_poll_at": clock.now + n}
+        for n, job in enumerate(jobs)
+    }
+    changes[jobs[0].id] = {"progress": 99}  # another set of columns: its own statement
+    with counting_round_trips() as count:
+        await store.update_many(changes, expected=[Status.RUNNING])
+    assert count.total == 2
+    after = {job.id: await store.get(job.id) for job in jobs}
+    assert [after[j.id].progress for j in jobs] == [99, 10, 20, 30, 0]  # type: ignore[union-attr]
+    assert after[jobs[1].id].next_poll_at == clock.now + 1  # type: ignore[union-attr]
+    assert after[jobs[4].id].pika_status is None  # type: ignore[union-attr]  # not running
     await storage.close()
 
 
-async def test_a_follow_up_is_created_once_while_one_blocks_it(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_the_latest_durations_of_each_kind_are_read_oldest_first(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
     store = storage.jobs
-    parent = await store.create(new())
-    made = await asyncio.gather(
-        *[store.create_unique_follow_up(new(parent_job_id=parent.id), ACTIVE) for _ in range(5)]
-    )
-    assert [created for _, created in made].count(True) == 1
-    assert len({job.id for job, _ in made}) == 1
-    await store.update(made[0][0].id, status=Status.FAILED)  # ended: no longer blocks
-    again, created = await store.create_unique_follow_up(new(parent_job_id=parent.id), ACTIVE)
-    assert created and again.id != made[0][0].id
-    await storage.close()
-
-
-async def test_running_counts_only_jobs_that_have_not_ended(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
-    store = storage.jobs
-    jobs = [await store.create(new()) for _ in range(len(ACTIVE) + 2)]
-    for job, status in zip(jobs, [*ACTIVE, Status.DELIVERED, Status.FAILED], strict=True):
-        await store.update(job.id, status=status)
-    assert await store.count_running(1, 3) == len(ACTIVE)
-    assert {j.status for j in await store.running_jobs(1)} == set(ACTIVE)
+    for kind, seconds in [("generate", 3.0), ("extend", 9.0), ("generate", 4.0), ("generate", 5.0)]:
+        job = await store.create(new(kind=kind))
+        await store.update(job.id, pika_seconds=seconds)
+        clock.now += 1
+    await store.create(new())  # never finished: no duration
+    assert await store.durations(per_kind=2) == [
+        ("extend", 9.0),
+        ("generate", 4.0),
+        ("generate", 5.0),
+    ]
     await storage.close()
