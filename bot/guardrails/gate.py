@@ -1,18 +1,18 @@
 """The gate every new job passes: channel, role, paid features, blocked words, caps and quotas.
 
-Every entry point (command, button, reaction, context menu) creates its job inside
-`Guardrails.admitted(ask)`. The gate holds a per-server lock from the checks until the job row
-is written, so counts are exact under concurrency: twenty simultaneous asks by one member with a
-cap of two create exactly two jobs. A refusal says which limit and, where it has one, when it
-resets. A quota day runs from midnight to midnight in the server's time zone (UTC unless set).
+Every entry point (command, button, reaction, context menu) creates its job with
+`Guardrails.admit(ask, new)`. The checks that need no count (channel, role, paid features,
+blocked words) run in memory on the server's cached settings; the caps, quotas and cooldown are
+checked by the insert of the job row itself (`JobStore.admit`, one statement), so counts are
+exact under any concurrency with no lock held here: twenty simultaneous asks by one member with
+a cap of two create exactly two jobs, also when several processes share one database. A refusal
+says which limit and, where it has one, when it resets. A quota day runs from midnight to
+midnight in the server's time zone (UTC unless set).
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import MemberError
 from bot.guardrails.settings import GuildSettings, ServerSettings
 from bot.pika.kinds import kind as kind_of
-from bot.storage import Job, JobStore
+from bot.storage import Job, JobStore, Limits, NewJob, Refused, Status
 
 
 class Refusal(MemberError):
@@ -72,26 +72,51 @@ def next_day(start: datetime) -> datetime:
     return start + timedelta(days=1)
 
 
+# Admission is tried again when the insert found no room but the read just after finds some (a
+# job ended in between); this many times, then the member is asked to try again.
+ADMIT_ATTEMPTS = 3
+
+
 class Guardrails:
     """The gate every new job passes."""
 
     def __init__(self, jobs: JobStore, settings: ServerSettings) -> None:
         self.jobs = jobs
         self.settings = settings
-        self._locks: collections.defaultdict[int | None, asyncio.Lock] = collections.defaultdict(
-            asyncio.Lock
+
+    async def admit(
+        self, ask: Ask, new: NewJob, *, duplicate_of: Sequence[Status] = ()
+    ) -> tuple[Job, bool]:
+        """Check every limit and write the job if it passes: (job, True). With `duplicate_of`,
+        a job whose twin (same kind, and same parent, or same failed job retried) is in one of
+        those statuses is not written: (twin, False). Raises Refusal naming the first limit
+        the ask breaks."""
+        rules = await self.settings.get(ask.guild_id)
+        self.check(rules, ask)
+        now = self.jobs.clock()
+        start = day_start(now, rules.timezone)
+        limits = Limits(
+            running=rules.max_running_per_user,
+            member_daily=rules.daily_quota_per_user,
+            server_daily=rules.daily_quota_server,
+            day_start=start.timestamp(),
+            cooldown=float(rules.cooldown_seconds),
+            duplicate_of=tuple(duplicate_of),
+            twin_column="retry_of" if new.retry_of is not None else "parent_job_id",
         )
+        for _ in range(ADMIT_ATTEMPTS):
+            outcome = await self.jobs.admit(new, limits)
+            if isinstance(outcome, Job):
+                return outcome, True
+            if outcome.twin is not None:
+                return outcome.twin, False
+            broken = outcome.broken(limits, self.jobs.clock())
+            if broken is not None:
+                raise refusal(broken, outcome, rules, start)
+        raise Refusal("refusal.try_again")
 
-    @contextlib.asynccontextmanager
-    async def admitted(self, ask: Ask) -> AsyncIterator[GuildSettings]:
-        """Check every limit; hold the server's lock until the caller has written the job."""
-        async with self._locks[ask.guild_id]:
-            settings = await self.settings.get(ask.guild_id)
-            await self.check(settings, ask)
-            yield settings
-
-    async def check(self, rules: GuildSettings, ask: Ask) -> None:
-        """Raise Refusal at the first limit the ask breaks."""
+    def check(self, rules: GuildSettings, ask: Ask) -> None:
+        """Raise Refusal at the first limit the ask breaks that needs no count."""
         if ask.guild_id is None:
             raise Refusal("refusal.no_server")
         if rules.allowed_channels and ask.channel_id not in rules.allowed_channels:
@@ -104,24 +129,6 @@ class Guardrails:
         pattern = rules.blocked(ask.texts)
         if pattern is not None:
             raise Refusal("refusal.blocked", pattern=pattern)
-        now = self.jobs.clock()
-        running = await self.jobs.count_running(ask.guild_id, ask.user_id)
-        if running >= rules.max_running_per_user:
-            raise Refusal("refusal.running", running=running, limit=rules.max_running_per_user)
-        start = day_start(now, rules.timezone)
-        resets = {"resets_at": int(next_day(start).timestamp()), "timezone": rules.timezone}
-        mine = await self.jobs.count_since(ask.guild_id, start.timestamp(), ask.user_id)
-        if mine >= rules.daily_quota_per_user:
-            raise Refusal("refusal.member_quota", quota=rules.daily_quota_per_user, **resets)
-        if rules.daily_quota_server is not None:
-            total = await self.jobs.count_since(ask.guild_id, start.timestamp())
-            if total >= rules.daily_quota_server:
-                raise Refusal("refusal.server_quota", quota=rules.daily_quota_server, **resets)
-        if rules.cooldown_seconds:
-            last = await self.jobs.last_created(ask.guild_id, ask.user_id)
-            if last is not None and now - last < rules.cooldown_seconds:
-                ready = int(last + rules.cooldown_seconds)
-                raise Refusal("refusal.cooldown", seconds=rules.cooldown_seconds, ready=ready)
 
     async def usage(self, guild_id: int | None, user_id: int) -> Usage:
         """What a member (and the server) used today."""
@@ -136,3 +143,16 @@ class Guardrails:
             server_running=len(await self.jobs.running_jobs(guild_id)),
             resets_at=next_day(start),
         )
+
+
+def refusal(limit: str, counts: Refused, rules: GuildSettings, start: datetime) -> Refusal:
+    """The member's refusal for the limit the admission broke, with what fills its sentence."""
+    resets = {"resets_at": int(next_day(start).timestamp()), "timezone": rules.timezone}
+    if limit == "running":
+        return Refusal("refusal.running", running=counts.running, limit=rules.max_running_per_user)
+    if limit == "member_quota":
+        return Refusal("refusal.member_quota", quota=rules.daily_quota_per_user, **resets)
+    if limit == "server_quota":
+        return Refusal("refusal.server_quota", quota=rules.daily_quota_server, **resets)
+    ready = int((counts.last_counted or 0) + rules.cooldown_seconds)
+    return Refusal("refusal.cooldown", seconds=rules.cooldown_seconds, ready=ready)

@@ -19,6 +19,8 @@ from bot.errors import InputError
 from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
 from bot.storage import Change, GuildSettingsStore
 
+MAX_CACHED_SERVERS = 10_000
+
 
 class DefaultOptions(BaseModel):
     """Server-wide defaults for the common video options (a member's own values win)."""
@@ -89,15 +91,38 @@ def _zone_names() -> dict[str, str]:
 
 
 class ServerSettings:
-    """Each server's settings, validated on the way in and out; every change audited."""
+    """Each server's settings, validated on the way in and out; every change audited.
+
+    Read settings are kept in memory, so admitting a job reads no settings from the database;
+    `change` replaces a server's entry as it writes. An entry is also read again after
+    `CACHE_SECONDS`, so that a change made by another process sharing the database (or by hand)
+    is seen within that time.
+    """
+
+    CACHE_SECONDS = 60.0
 
     def __init__(self, store: GuildSettingsStore) -> None:
         self.store = store
+        self._cache: dict[int, tuple[float, GuildSettings]] = {}
 
     async def get(self, guild_id: int | None) -> GuildSettings:
         """A server's settings (the defaults until one is changed)."""
-        data = await self.store.load(guild_id) if guild_id is not None else None
-        return GuildSettings.model_validate_json(data) if data else GuildSettings()
+        if guild_id is None:
+            return GuildSettings()
+        now = self.store.clock()
+        cached = self._cache.get(guild_id)
+        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
+            return cached[1]
+        data = await self.store.load(guild_id)
+        settings = GuildSettings.model_validate_json(data) if data else GuildSettings()
+        self._remember(guild_id, settings, now)
+        return settings
+
+    def _remember(self, guild_id: int, settings: GuildSettings, now: float) -> None:
+        if len(self._cache) >= MAX_CACHED_SERVERS:  # a bound: forget the oldest reads first
+            oldest = min(self._cache, key=lambda g: self._cache[g][0])
+            del self._cache[oldest]
+        self._cache[guild_id] = (now, settings)
 
     async def change(
         self, guild_id: int, user_id: int, **changes: Any
@@ -120,7 +145,9 @@ class ServerSettings:
         ]
         now = self.store.clock()
         audit = [Change(user_id, name, _text(old), _text(new), now) for name, old, new in diffs]
+        self._cache.pop(guild_id, None)  # whatever happens to the write, read it again next
         await self.store.save(guild_id, updated.model_dump_json(), audit)
+        self._remember(guild_id, updated, now)
         return updated, diffs
 
     async def audit(self, guild_id: int, limit: int = 20, offset: int = 0) -> list[Change]:

@@ -13,6 +13,7 @@ from bot.discord.wording import explain
 from bot.guardrails import Ask, Guardrails, GuildSettings, Refusal, ServerSettings
 from bot.storage import JobStore, NewJob, Status, open_storage
 from tests.helpers.clock import Clock
+from tests.helpers.round_trips import counting_round_trips
 
 GUILD, CHANNEL, USER, ADMIN = 10, 20, 30, 40
 
@@ -39,9 +40,9 @@ def ask(kind: str = "generate", texts: tuple[str, ...] = ("a fox",), **changes: 
 
 async def admit(g: Guardrails, store: JobStore, request: Ask | None = None) -> None:
     request = request or ask()
-    async with g.admitted(request):
-        new = NewJob(request.kind, {}, request.guild_id, request.channel_id, request.user_id)
-        await store.create(new)
+    new = NewJob(request.kind, {}, request.guild_id, request.channel_id, request.user_id)
+    job, created = await g.admit(request, new)
+    assert created and job.user_id == request.user_id
 
 
 async def refused(g: Guardrails, store: JobStore, request: Ask | None = None) -> str:
@@ -187,3 +188,20 @@ async def test_paid_features_switch_stops_extend_and_upscale_only(
     for kind in ("extend", "upscale"):
         assert "Extend and upscale are turned off" in await refused(g, store, ask(kind=kind))
     await admit(g, store, ask(kind="generate"))
+
+
+async def test_settings_are_read_once_and_a_change_is_seen_at_once(
+    gate: tuple[Guardrails, JobStore, Clock],
+) -> None:
+    g, store, clock = gate
+    with counting_round_trips() as count:
+        for _ in range(5):
+            await admit(g, store, ask(user_id=50 + _))
+    reads = [s for s in count.statements if "guild_settings" in s]
+    assert len(reads) == 1  # the first admission read them; the others used the cache
+    await g.settings.change(GUILD, ADMIN, cooldown_seconds=30)
+    assert "Please wait between videos" in await refused(g, store, ask(user_id=50))
+    clock.now += 61  # past the cache's minute, settings are read again (another process's)
+    with counting_round_trips() as count:
+        await admit(g, store, ask(user_id=60))
+    assert len([s for s in count.statements if "guild_settings" in s]) == 1
