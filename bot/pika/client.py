@@ -24,6 +24,7 @@ from bot.pika.errors import (
     PikaRateLimited,
     PikaRejected,
     PikaServerError,
+    PikaUnreadableAnswer,
 )
 from bot.pika.models import (
     AdjustRequest,
@@ -68,20 +69,50 @@ def route_of(path: str) -> str:
     return path
 
 
-# Statuses worth another try. A paid call is retried only where Pika cannot have started a job:
-# 502 and 503 come from the front door before the request is handled; 500 and 504 may not.
-RETRY_STATUSES_READ = frozenset({500, 502, 503, 504})
-RETRY_STATUSES_PAID = frozenset({502, 503})
+# Answers that mean Pika did not start a job, so that even a paid call may be sent again: the
+# rate limit (429) and the server errors that come before any work (500, 502, 503). 504 comes from
+# a gateway that gave up waiting: Pika may be working on the request, so a paid call is not
+# re-sent (the outcome is unknown); a read may be, as reads cost nothing.
+RETRY_STATUSES_PAID = frozenset({429, 500, 502, 503})
+RETRY_STATUSES_READ = frozenset({429, 500, 502, 503, 504})
+# Transport errors raised before the request left this machine whole: nothing reached Pika.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError)
+READ_ATTEMPTS = 3
+# Many concurrent calls (polls of thousands of jobs, result downloads) share one client: enough
+# connections that polls rarely queue for one, kept alive so that a poll costs no handshake.
+POOL_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=64, keepalive_expiry=30)
+
+
+def shared_http_client(timeout: float = 30.0) -> httpx.AsyncClient:
+    """The one HTTP client of the bot (the Pika API and result downloads), tuned for many
+    concurrent calls: a bounded pool of kept-alive connections, and no environment lookups
+    (proxies, .netrc) on each request."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=POOL_LIMITS,
+        trust_env=False,
+        headers={"User-Agent": "pika-discord-bot/0.1"},
+        follow_redirects=False,
+    )
 
 
 class PikaClient:
     """The seven routes of the Pika Web Bot API over httpx, with bounded retries.
 
-    Connection failures, 429 (honouring Retry-After) and 5xx are retried with exponential
-    backoff and jitter, up to `max_attempts` in all. A paid call whose request may have reached
-    Pika (a read timeout, a dropped connection) is never retried: it raises PikaOutcomeUnknown.
-    `base_url` has no default here: the vendor's address is PIKA_BASE_URL's default in
-    bot.config, the one place it is written.
+    The fault policy of the paid call (a create: generate, adjust, extend, lip sync, upscale):
+    - Pika did not start the job: 429 (Retry-After honoured), 500, 502, 503, or a connection
+      refused, timed out or reset before the request was sent. Retried with exponential backoff
+      and jitter, at most `max_attempts` times in all and within `paid_budget` seconds (about a
+      minute); then the last error is raised (`PikaRateLimited`, `PikaServerError`), and the job
+      ends telling its member, who was not charged.
+    - The outcome is unknown: a timeout after the request was sent, 504, the connection lost
+      while reading the answer, or a success answer that cannot be read. Never re-sent: raises
+      `PikaOutcomeUnknown` (see `JobService` for what the job does then).
+    Reads (get job) are retried on the same faults and on 504 and lost answers too, up to
+    `READ_ATTEMPTS` times: the tracker asks again at the job's next poll anyway. `base_url`
+    has no default here: the vendor's address is PIKA_BASE_URL's default in bot.config, the
+    one place it is written. `http` is the bot's shared client
+    (`shared_http_client`); without one the client makes its own and closes it.
     """
 
     def __init__(
@@ -89,8 +120,10 @@ class PikaClient:
         api_key: str,
         base_url: str,
         *,
+        http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
-        max_attempts: int = 4,
+        max_attempts: int = 8,
+        paid_budget: float = 60.0,
         backoff_base: float = 0.5,
         backoff_cap: float = 8.0,
         max_retry_after: float = 60.0,
@@ -103,17 +136,21 @@ class PikaClient:
         self._key = api_key
         self.base_url = base_url.rstrip("/")
         self._max_attempts = max_attempts
+        self._paid_budget = paid_budget
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._max_retry_after = max_retry_after
         self._sleep = sleep
-        self._observer = observer
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "pika-discord-bot/0.1"},
-            follow_redirects=False,
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        # Made once: every call sends the same headers.
+        self._headers = {
+            "Accept": "application/json",
+            "Authorization": f"Bearer {api_key}",
+            "User-Agent": "pika-discord-bot/0.1",
+        }
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            limits=POOL_LIMITS, transport=transport, trust_env=False, follow_redirects=False
         )
 
     def __repr__(self) -> str:
@@ -126,8 +163,9 @@ class PikaClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool, if it is this client's own."""
+        if self._owns_http:
+            await self._http.aclose()
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -158,13 +196,13 @@ class PikaClient:
         if not job_id.strip():
             raise ValueError("job_id must not be empty")
         body = await self._call("GET", f"/web/jobs/{quote(job_id, safe='')}", None, paid=False)
-        return self._parse(JobResponse, body)
+        return self._parse(JobResponse, body, paid=False)
 
     async def get_upscale_job(self, video_url: str) -> JobResponse:
         """POST /web/jobs/upscaled: the upscale job of a video, found by the original's URL."""
         payload = UpscaleJobRequest(video=video_url).payload()
         body = await self._call("POST", "/web/jobs/upscaled", payload, paid=False)
-        return self._parse(JobResponse, body)
+        return self._parse(JobResponse, body, paid=False)
 
     async def check_key(self) -> None:
         """One cheap authenticated call that spends no credit: a get-job of an id no job has.
@@ -189,23 +227,24 @@ class PikaClient:
 
     async def _create(self, request: PikaRequestModel) -> CreateJobResponse:
         body = await self._call("POST", request.route, request.payload(), paid=True)
-        answer = self._parse(CreateJobResponse, body)
+        answer = self._parse(CreateJobResponse, body, paid=True)
         if not answer.job_id:
-            raise PikaBadResponse("The answer carried no job id.")
+            raise PikaUnreadableAnswer("The answer carried no job id.")
         return answer
 
     async def _start_upscale(self, request: PikaRequestModel) -> UpscaleStartResponse:
         body = await self._call("POST", request.route, request.payload(), paid=True)
-        answer = self._parse(UpscaleStartResponse, body)
+        answer = self._parse(UpscaleStartResponse, body, paid=True)
         if answer.success is False:
             raise PikaRejected(answer.message or "the upscale was not started")
         return answer
 
-    def _parse(self, model: type[M], body: Any) -> M:
+    def _parse(self, model: type[M], body: Any, *, paid: bool) -> M:
         try:
             return model.model_validate(body)
         except ValidationError:
-            raise PikaBadResponse(f"Unexpected shape for {model.__name__}.") from None
+            unreadable = PikaUnreadableAnswer if paid else PikaBadResponse
+            raise unreadable(f"Unexpected shape for {model.__name__}.") from None
 
     def _delay(self, attempt: int) -> float:
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
@@ -215,24 +254,30 @@ class PikaClient:
         self, method: str, path: str, payload: Mapping[str, Any] | None, *, paid: bool
     ) -> Any:
         retry_statuses = RETRY_STATUSES_PAID if paid else RETRY_STATUSES_READ
-        headers = {"Authorization": f"Bearer {self._key}"}
-        for attempt in range(1, self._max_attempts + 1):
-            last_try = attempt == self._max_attempts
+        # A paid call is bounded in time as well as attempts: its member is waiting.
+        deadline = time.monotonic() + self._paid_budget if paid else float("inf")
+        attempts = self._max_attempts if paid else min(self._max_attempts, READ_ATTEMPTS)
+        url = self.base_url + path
+        for attempt in range(1, attempts + 1):
+            last_try = attempt == attempts
             started = time.monotonic()
             try:
-                response = await self._send(method, path, payload, headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                response = await self._http.request(
+                    method, url, json=payload, headers=self._headers, timeout=self._timeout
+                )
+            except NOT_SENT as exc:
                 # Nothing reached Pika: safe to try again, even for a paid call.
                 log.warning(
-                    "Pika %s %s: cannot connect (%s), attempt %d",
+                    "Pika %s %s: not sent (%s), attempt %d",
                     method,
                     path,
                     type(exc).__name__,
                     attempt,
                 )
-                if last_try:
+                delay = self._delay(attempt)
+                if last_try or time.monotonic() + delay > deadline:
                     raise PikaServerError("Pika could not be reached.") from None
-                await self._sleep(self._delay(attempt))
+                await self._sleep(delay)
                 continue
             except httpx.TransportError as exc:
                 log.warning(
@@ -262,16 +307,17 @@ class PikaClient:
                 try:
                     return response.json()
                 except ValueError:
-                    raise PikaBadResponse("The answer was not JSON.", status=status) from None
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-            if status == 429:
-                if last_try or (retry_after or 0) > self._max_retry_after:
-                    raise PikaRateLimited(self._detail(response), retry_after=retry_after)
-            elif status in retry_statuses and not last_try:
-                pass
-            else:
+                    unreadable = PikaUnreadableAnswer if paid else PikaBadResponse
+                    raise unreadable("The answer was not JSON.", status=status) from None
+            if paid and status == 504:
+                raise PikaOutcomeUnknown(status=status)
+            if status not in retry_statuses:
                 raise self._error(response)
+            retry_after = _retry_after(response.headers.get("Retry-After"))
             delay = retry_after if retry_after is not None else self._delay(attempt)
+            too_long = (retry_after or 0) > self._max_retry_after
+            if last_try or too_long or time.monotonic() + delay > deadline:
+                raise self._error(response, retry_after)
             log.warning(
                 "Pika %s %s -> %d, retrying in %.1fs (attempt %d of %d)",
                 method,
@@ -279,7 +325,7 @@ class PikaClient:
                 status,
                 delay,
                 attempt,
-                self._max_attempts,
+                attempts,
             )
             await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -317,8 +363,10 @@ class PikaClient:
         text = text.replace(self._key, "[redacted]") if self._key else text
         return text[:200]
 
-    def _error(self, response: httpx.Response) -> PikaError:
+    def _error(self, response: httpx.Response, retry_after: float | None = None) -> PikaError:
         status, detail = response.status_code, self._detail(response)
+        if status == 429:
+            return PikaRateLimited(detail, retry_after=retry_after)
         if status == 401:
             return PikaAuthError(detail, status=status)
         if status in (402, 403):

@@ -89,3 +89,12 @@ class PikaBadResponse(PikaError):
     """Pika answered something this client cannot read."""
 
     user_message = "Pika sent an answer the bot could not read."
+
+
+class PikaUnreadableAnswer(PikaBadResponse, PikaOutcomeUnknown):
+    """A paid call was answered with success, but not in a shape the bot can read: Pika may
+    well have started the job, so it is an unknown outcome, never re-sent."""
+
+    user_message = (
+        "Pika answered in a way the bot could not read, so it cannot tell whether the job started."
+    )

@@ -182,7 +182,41 @@ async def test_error_rate_gives_500s(local: LocalPika, client: PikaClient) -> No
     with pytest.raises(errors.PikaServerError):
         await client.generate(fox())
     log = (await raw(local, "GET", "/_local/requests")).json()
-    assert [r["status"] for r in log] == [500, 500, 500, 500, 500]  # 4 tries of a read, 1 paid
+    # Three tries of a read; eight of a paid call, since a 500 means Pika did not start the job.
+    assert [r["status"] for r in log] == [500] * (3 + 8)
+
+
+@pytest.mark.parametrize(
+    ("switch", "status"), [("lose_answers", "lost"), ("gateway_timeouts", 504)]
+)
+async def test_a_create_whose_answer_is_lost_makes_its_job_all_the_same(
+    local: LocalPika, client: PikaClient, switch: str, status: object
+) -> None:
+    await behave(local, **{switch: 1})
+    with pytest.raises(errors.PikaOutcomeUnknown):
+        await client.generate(fox())
+    assert len(local.jobs) == 1  # Pika has the job, and will finish it (and push it)
+    log = (await raw(local, "GET", "/_local/requests")).json()
+    assert [r["status"] for r in log] == [status]
+    created = await client.generate(fox())  # the switch is spent: the next answer arrives
+    assert created.job_id in local.jobs and len(local.jobs) == 2
+
+
+async def test_a_share_of_calls_can_be_rate_limited_or_failed(local: LocalPika) -> None:
+    await behave(local, rate_limit_rate=0.5, error_rate=0.3, retry_after=0)
+    async with httpx.AsyncClient(timeout=10) as http:
+        statuses = [
+            (
+                await http.get(
+                    f"{local.base_url}/web/jobs/none",
+                    headers={"Authorization": f"Bearer {local.api_key}"},
+                )
+            ).status_code
+            for _ in range(200)
+        ]
+    assert 70 < statuses.count(429) < 130
+    assert 10 < statuses.count(500) < 60  # 30% of the calls that were not rate limited
+    assert statuses.count(404) > 30
 
 
 async def test_rate_limit_sends_429_with_retry_after(local: LocalPika) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import secrets
 import tempfile
 import time
@@ -83,12 +84,22 @@ def create_routes() -> dict[str, tuple[Parser, str]]:
 
 
 class LocalPika:
-    """One local Pika: its jobs, its fault switches and the aiohttp `app` that serves them."""
+    """One local Pika: its jobs, its fault switches and the aiohttp `app` that serves them.
 
-    def __init__(self, api_key: str, job_seconds: float, files_dir: Path) -> None:
+    With `prerendered`, every job's video is that one video (linked, not rendered again): what
+    benchmarks use, so that what they measure is not rendering."""
+
+    def __init__(
+        self,
+        api_key: str,
+        job_seconds: float,
+        files_dir: Path,
+        prerendered: RenderResult | None = None,
+    ) -> None:
         self.api_key = api_key
         self.job_seconds = job_seconds
         self.files_dir = files_dir
+        self.prerendered = prerendered
         self.base_url = ""
         self.faults = Faults(api_key)
         self.jobs: dict[str, LocalJob] = {}
@@ -246,6 +257,17 @@ class LocalPika:
     async def _render(self, job: LocalJob) -> None:
         """Make the job's video, or record in the job why it cannot be made."""
         assert self._http is not None
+        if self.prerendered is not None:
+            done = self.prerendered
+            folder = self.files_dir / job.id
+            folder.mkdir(parents=True, exist_ok=True)
+            for source, name in ((done.video, job.result_name), (done.poster, "poster.jpg")):
+                with contextlib.suppress(FileExistsError):
+                    os.link(source, folder / name)
+            with contextlib.suppress(FileExistsError):
+                os.link(done.thumbnail, folder / "thumbnail.jpg")
+            job.duration, job.width, job.height = done.seconds, done.width, done.height
+            return
         with tempfile.TemporaryDirectory(prefix="local-pika-") as tmp:
             try:
                 spec = await render_spec(job.request(), job.seed, self._http, Path(tmp))
@@ -360,12 +382,14 @@ async def running_local_pika(
     port: int = 0,
     api_key: str | None = None,
     files_dir: Path | None = None,
+    prerendered: RenderResult | None = None,
 ) -> AsyncIterator[LocalPika]:
     """Serve a local Pika until the block ends; port 0 picks a free port."""
     with contextlib.ExitStack() as stack:
         if files_dir is None:
             files_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pika-")))
-        pika = LocalPika(api_key or secrets.token_urlsafe(24), job_seconds, files_dir)
+        key = api_key or secrets.token_urlsafe(24)
+        pika = LocalPika(key, job_seconds, files_dir, prerendered)
         runner = web.AppRunner(pika.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)

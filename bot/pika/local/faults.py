@@ -20,7 +20,11 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.pika.kinds import KINDS
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The routes that create a job (a paid call at the real Pika), from the kinds catalogue.
+CREATE_ROUTES = frozenset(model.route for kind in KINDS.values() for model in kind.requests)
 Outcome = Literal["normal", "fail", "stall"]
 
 
@@ -67,7 +71,18 @@ class Behaviour(BaseModel):
     delay_jobs: int = Field(default=0, ge=0, description="the next N jobs go 'delayed' first")
     stall_jobs: int = Field(default=0, ge=0, description="the next N jobs never finish")
     error_rate: float = Field(default=0.0, ge=0, le=1, description="share of API calls -> 500")
+    server_errors: int = Field(default=0, ge=0, description="the next N API calls -> 500")
+    rate_limit_rate: float = Field(default=0.0, ge=0, le=1, description="share of calls -> 429")
     rate_limit_requests: int = Field(default=0, ge=0, description="the next N calls -> 429")
+    lose_answers: int = Field(
+        default=0,
+        ge=0,
+        description="the next N create calls make their job, and the "
+        "connection drops before the answer (the outcome is unknown to the caller)",
+    )
+    gateway_timeouts: int = Field(
+        default=0, ge=0, description="the next N create calls make their job, then answer 504"
+    )
     retry_after: float = Field(default=1.0, ge=0, description="Retry-After sent with 429")
     latency: float = Field(default=0.0, ge=0, le=60, description="seconds before each answer")
     job_seconds: float | None = Field(default=None, ge=0, le=600, description="job length")
@@ -134,16 +149,38 @@ class Faults:
         self.requests.append(record)
         if behaviour.latency:
             await asyncio.sleep(behaviour.latency)
-        if behaviour.rate_limit_requests > 0:
-            behaviour.rate_limit_requests -= 1
+        limited = behaviour.rate_limit_rate and self._random.random() < behaviour.rate_limit_rate
+        if behaviour.rate_limit_requests > 0 or limited:
+            behaviour.rate_limit_requests = max(0, behaviour.rate_limit_requests - 1)
             record["status"] = 429
             retry_after = {"Retry-After": f"{behaviour.retry_after:g}"}
             return json_response({"error": {"message": "Too many requests"}}, 429, retry_after)
-        if behaviour.error_rate and self._random.random() < behaviour.error_rate:
+        failing = behaviour.error_rate and self._random.random() < behaviour.error_rate
+        if behaviour.server_errors > 0 or failing:
+            behaviour.server_errors = max(0, behaviour.server_errors - 1)
             record["status"] = 500
             return error_response(500, "Internal server error (simulated)")
         response = await handler(request)
         record["status"] = response.status
+        if request.method == "POST" and request.path in CREATE_ROUTES and response.status == 200:
+            return self._after_create(request, record, response)
+        return response
+
+    def _after_create(
+        self, request: web.Request, record: dict[str, Any], response: web.StreamResponse
+    ) -> web.StreamResponse:
+        """The job is made; its answer may still be lost (a dropped connection) or a 504."""
+        behaviour = self.behaviour
+        if behaviour.lose_answers > 0:
+            behaviour.lose_answers -= 1
+            record["status"] = "lost"
+            if request.transport is not None:
+                request.transport.abort()  # the caller never reads an answer
+            return response
+        if behaviour.gateway_timeouts > 0:
+            behaviour.gateway_timeouts -= 1
+            record["status"] = 504
+            return error_response(504, "Gateway timeout (simulated)")
         return response
 
     async def _get_behaviour(self, request: web.Request) -> web.Response:

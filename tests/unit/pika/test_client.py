@@ -167,13 +167,66 @@ async def test_503_on_a_paid_call_is_retried_with_backoff(
     assert len(sleeps) == 1 and 0.25 <= sleeps[0] <= 0.5
 
 
+@pytest.mark.parametrize("status", [429, 500, 502, 503])
 @respx.mock
-async def test_500_on_a_paid_call_is_not_retried(client: PikaClient) -> None:
-    """Pika may have started the job before failing: a retry could pay twice."""
+async def test_an_answer_that_means_pika_did_not_start_the_job_is_retried(
+    client: PikaClient, sleeps: Sleeps, status: int
+) -> None:
+    route = respx.post(f"{BASE}/web/generate")
+    route.side_effect = [httpx.Response(status), httpx.Response(200, json=CREATED)]
+    assert (await client.generate(generate())).job_id == "job-1"
+    assert route.call_count == 2 and len(sleeps) == 1
+
+
+@respx.mock
+async def test_500_every_time_ends_the_paid_call_after_bounded_attempts(
+    client: PikaClient,
+) -> None:
     route = respx.post(f"{BASE}/web/generate").respond(500, json={"message": "boom"})
     with pytest.raises(PikaServerError, match="boom"):
         await client.generate(generate())
+    assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        httpx.Response(504),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.ReadError("connection reset while reading"),
+        httpx.Response(200, text="<html>not json</html>"),
+    ],
+    ids=["504", "read-timeout", "disconnected", "reset-while-reading", "unreadable"],
+)
+@respx.mock
+async def test_a_paid_call_whose_outcome_is_unknown_is_never_sent_again(
+    client: PikaClient, fault: httpx.Response | Exception
+) -> None:
+    route = respx.post(f"{BASE}/web/generate")
+    route.side_effect = [fault, httpx.Response(200, json=CREATED)]
+    with pytest.raises(PikaOutcomeUnknown):
+        await client.generate(generate())
     assert route.call_count == 1
+
+
+@respx.mock
+async def test_a_connection_reset_while_sending_is_retried_even_on_a_paid_call(
+    client: PikaClient,
+) -> None:
+    route = respx.post(f"{BASE}/web/generate")
+    route.side_effect = [httpx.WriteError("reset while sending"), httpx.Response(200, json=CREATED)]
+    assert (await client.generate(generate())).job_id == "job-1"
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_paid_call_retries_stop_within_their_time_budget(sleeps: Sleeps) -> None:
+    async with PikaClient(KEY, BASE, sleep=sleeps, max_attempts=50, paid_budget=0.0) as client:
+        route = respx.post(f"{BASE}/web/generate").respond(503)
+        with pytest.raises(PikaServerError):
+            await client.generate(generate())
+    assert route.call_count == 1 and sleeps == []  # no time left for a second try
 
 
 @respx.mock
