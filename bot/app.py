@@ -22,16 +22,17 @@ from bot.discord.connection import (
     stay_connected,
 )
 from bot.discord.delivery import DiscordDelivery
-from bot.discord.results import ControlButton
+from bot.discord.lanes import ChannelLanes
+from bot.discord.results import ControlButton, RetryButton
+from bot.discord_target import point_discord_at
 from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
+from bot.jobs.journal import Journal
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
-from bot.ops.metrics import Metrics
-from bot.ops.report import count_not_ended
-from bot.pika.client import PikaClient
-from bot.pika.health import PikaHealth, PikaState
+from bot.logging_setup import configure_logging
+from bot.pika.client import PikaClient, shared_http_client
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 
@@ -46,7 +47,6 @@ EXTENSIONS = (
     "cogs.controls",
     "cogs.admin",
 )
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 class PikaBot(commands.Bot):
@@ -60,11 +60,7 @@ class PikaBot(commands.Bot):
     submissions: Submissions
 
     def __init__(
-        self,
-        settings: Settings,
-        pika: PikaClient,
-        metrics: Metrics | None = None,
-        pika_health: PikaHealth | None = None,
+        self, settings: Settings, pika: PikaClient, http: httpx.AsyncClient | None = None
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
@@ -83,8 +79,10 @@ class PikaBot(commands.Bot):
         bound_rest_calls(self.http, REST_TIMEOUT)
         self.settings = settings
         self.pika = pika
-        self.pika_health = pika_health or PikaHealth()
-        self.downloads = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True)
+        # One HTTP client for Pika's API and its result files (the one `pika` uses, when shared).
+        self.web = http or shared_http_client()
+        self._owns_http = http is None
+        self.lanes = ChannelLanes()
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
         self._setting_up = False
@@ -107,24 +105,30 @@ class PikaBot(commands.Bot):
         return self._setting_up
 
     async def setup_hook(self) -> None:
-        self._setting_up = True
-        self.storage = await open_storage(self.settings.database_path)
+        path = self.settings.database_path
+        self.storage = await open_storage(path)
         store = self.storage.jobs
-        self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
-        delivery = DiscordDelivery(self, self.downloads)
+        journal = Journal(path.with_name(f"{path.stem}-accepted.jsonl"))
+        self.jobs = JobService(store, self.pika, self.settings, journal)
+        delivery = DiscordDelivery(self, self.web, self.lanes)
         self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
+        self.jobs.follow = self.tracker.follow
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
         self.submissions = Submissions(store, self.server_settings, self.guardrails, self.jobs)
-        unsent, interrupted = await self.jobs.settle_interrupted()
-        if unsent or interrupted:
+        resumed, cancelled, interrupted = await self.jobs.settle_interrupted()
+        if resumed or cancelled or interrupted:
             log.warning(
-                "Resuming: %d unsent job(s) will be sent; %d interrupted job(s) failed "
-                "without re-sending",
-                unsent,
+                "Resuming: %d job(s) Pika had accepted resumed from the journal; %d never "
+                "answered cancelled before any paid call; %d caught mid-call settled without "
+                "re-sending",
+                resumed,
+                cancelled,
                 interrupted,
             )
-        self.add_dynamic_items(ControlButton)
+        followed = await self.tracker.load()
+        log.info("Following %d active job(s)", followed)
+        self.add_dynamic_items(ControlButton, RetryButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self.settings.webhook_public_url is not None:
@@ -132,9 +136,6 @@ class PikaBot(commands.Bot):
         self._tracker_task = asyncio.create_task(self._run_tracker())
         if self.application_id:
             log.info("Invite link: %s", invite_url(self.application_id))
-
-    def _wake_tracker(self) -> None:
-        self.tracker.wake()
 
     async def _run_tracker(self) -> None:
         # Deliveries need the channel cache, which is filled by READY.
@@ -148,8 +149,12 @@ class PikaBot(commands.Bot):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tracker_task
             await self.tracker.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+        await self.lanes.close()
         await super().close()
-        await self.downloads.aclose()
+        if self._owns_http:
+            await self.web.aclose()
         if hasattr(self, "storage"):
             await self.storage.close()
 
@@ -171,19 +176,30 @@ class PikaBot(commands.Bot):
 
     # --- what the HTTP server asks (bot/ops/server.py) ---------------------------------------
 
-    async def receive_push(self, request: web.Request) -> web.Response:
-        """Pika's webhook push; 503 until the set-up has made the receiver."""
-        if self.webhooks is None:
-            return web.json_response({"error": "starting"}, status=503)
-        return await self.webhooks.push(request)
+@contextlib.asynccontextmanager
+async def pika_client(settings: Settings, http: httpx.AsyncClient) -> AsyncIterator[PikaClient]:
+    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
+    if settings.pika_api_key is not None:
+        async with PikaClient(
+            settings.pika_api_key.get_secret_value(), str(settings.pika_base_url), http=http
+        ) as client:
+            yield client
+        return
+    from bot.pika.local.app import running_local_pika
 
-    async def ready_checks(self) -> dict[str, str]:
-        """Each part the bot needs, "ok" or what is wrong with it."""
-        return {
-            "discord": self.gateway_state(),
-            "database": await self._database_state(),
-            "pika": pika_state(self.pika_health),
-        }
+    local_pika = running_local_pika(
+        job_seconds=settings.local_pika_job_seconds,
+        port=settings.local_pika_port,
+        files_dir=settings.database_path.parent / "local-pika",
+    )
+    async with local_pika as local:
+        log.warning(
+            "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
+            "(no credits are spent)",
+            local.base_url,
+        )
+        async with PikaClient(local.api_key, local.base_url, http=http) as client:
+            yield client
 
     def gateway_state(self) -> str:
         """Whether the gateway is connected and READY has come."""
@@ -194,9 +210,13 @@ class PikaBot(commands.Bot):
             return "disconnected"
         return "ok" if self.is_ready() else "connecting"
 
-    async def _database_state(self) -> str:
-        if not hasattr(self, "storage"):
-            return "not open yet"
+async def run(settings: Settings) -> int:
+    """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
+    assert settings.discord_token is not None
+    point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
+    async with shared_http_client() as http, pika_client(settings, http) as pika:
+        bot = PikaBot(settings, pika, http)
+        loop = asyncio.get_running_loop()
         try:
             await self.storage.check_writable()
         except Exception as exc:

@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from bot.errors import MemberError
+from bot.jobs.service import retryable
 from bot.pika.errors import InvalidRequest
 from bot.pika.kinds import kind as kind_of
 from bot.pika.media import MediaFacts
@@ -28,6 +29,10 @@ BLOCKING: dict[str, tuple[Status, ...]] = {
 }
 
 
+# A failed job is retried once at a time; a retry that made the video settles it.
+RETRY_BLOCKING: tuple[Status, ...] = (*ACTIVE, Status.DELIVERED)
+
+
 class FollowUpRefused(MemberError):
     """The follow-up may not start; its sentence says why, for the member who asked."""
 
@@ -42,6 +47,17 @@ def check_allowed(parent: Job | None, parent_id: str, user_id: int, *, may_moder
     if parent.status not in (Status.DELIVERING, Status.DELIVERED) or not parent.result_url:
         raise FollowUpRefused("control.no_video_yet", job_id=parent.id)
     return parent
+
+
+def check_retry(failed: Job | None, job_id: str, user_id: int, *, may_moderate: bool) -> Job:
+    """The failed job, if this member may ask it again now; else FollowUpRefused."""
+    if failed is None:
+        raise FollowUpRefused("control.unknown_job", job_id=job_id)
+    if user_id != failed.user_id and not may_moderate:
+        raise FollowUpRefused("control.not_yours")
+    if failed.status not in (Status.FAILED, Status.TIMED_OUT) or not retryable(failed.failure):
+        raise FollowUpRefused("control.nothing_to_retry", job_id=failed.id)
+    return failed
 
 
 def request_for(action: str, parent: Job) -> tuple[str, PikaRequestModel]:

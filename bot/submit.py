@@ -1,18 +1,22 @@
 """The use case: a member asks for a job, or uses a control on a result.
 
 Both go the way that is the bot's central promise:
-    intake (validate) -> guardrails (admit) -> job row -> announce -> the paid call.
+    intake (validate) -> guardrails (admit: the checks and the job row in one statement)
+    -> announce -> the paid call.
 Bad input and refusals are raised before anything is written (a `MemberError`, which the cogs
 answer privately); the row exists before Pika is called; the member's public answer is posted
-before the call, within Discord's three seconds; and whatever happens in the call, the job ends
-with a message (see `JobService.send`). No Discord here: the cog gives `announce`, which posts
-the public answer and returns its message id.
+before the call, within Discord's three seconds, with nothing slow before it (settings are
+cached, admission is one statement); if that answer fails, the job is cancelled before any
+paid call; and whatever happens in the call, the job ends with a message (see
+`JobService`). No Discord here: the cog gives `announce`, which posts the public answer and
+returns what can edit it later.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot import followups, intake
@@ -20,10 +24,27 @@ from bot.errors import InputError, MemberError
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
+from bot.pika.kinds import kind as kind_of
 from bot.storage import Job, JobStore
 
-# Posts the public "working on it" answer for a job; returns its message id (None: unknown).
-Announce = Callable[[Job], Awaitable[int | None]]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The public answer a member got: its message, and the interaction token that can edit it
+    for 15 minutes (None for a message the bot posted itself). The token is a credential."""
+
+    message_id: int | None
+    token: str | None = field(default=None, repr=False)
+
+
+class Unanswered(Exception):
+    """The member's interaction could not be answered (Discord's 3 s passed, or it refused)."""
+
+
+# Posts the public "working on it" answer for a job; raises Unanswered when it cannot.
+Announce = Callable[[Job], Awaitable[Answered]]
 
 
 @dataclass(frozen=True)
@@ -111,8 +132,8 @@ class Submissions:
         new = self.service.new_job(
             kind, request, origin, parent_job_id=parent.id if parent else None
         )
-        async with self.guardrails.admitted(member.ask(kind, new.request)):
-            return await self.store.create(new)
+        job, _ = await self.guardrails.admit(member.ask(kind, new.request), new)
+        return await self._announce_and_send(job, announce)
 
     async def control(
         self, member: Member, action: str, parent_id: str, announce: Announce
@@ -121,43 +142,60 @@ class Submissions:
 
         Returns (job, created): a double press finds the job the first press made.
         """
-        try:
-            parent = followups.check_allowed(
-                await self.store.get(parent_id),
-                parent_id,
-                member.user_id,
-                may_moderate=member.may_moderate,
-            )
-            kind, request = followups.request_for(action, parent)
-            origin = Origin(
-                parent.guild_id,
-                parent.channel_id,
-                member.user_id,
-                in_thread=parent.thread_id is not None,
-            )
-            new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
-            async with self.guardrails.admitted(member.ask(kind, new.request)):
-                job, created = await self.store.create_unique_follow_up(
-                    new, followups.BLOCKING[action]
-                )
-        except MemberError as refusal:
-            JOURNAL.refused(action, member.guild_id, member.user_id, _why(refusal))
-            raise
+        parent = followups.check_allowed(
+            await self.store.get(parent_id),
+            parent_id,
+            member.user_id,
+            may_moderate=member.may_moderate,
+        )
+        kind, request = followups.request_for(action, parent)
+        origin = Origin(
+            parent.guild_id,
+            parent.channel_id,
+            member.user_id,
+            in_thread=parent.thread_id is not None,
+        )
+        new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
+        job, created = await self.guardrails.admit(
+            member.ask(kind, new.request), new, duplicate_of=followups.BLOCKING[action]
+        )
+        if created:
+            job = await self._announce_and_send(job, announce)
+        return job, created
+
+    async def retry(self, member: Member, job_id: str, announce: Announce) -> tuple[Job, bool]:
+        """A member pressed Retry on a failed job: a new job with the same request, through
+        the guardrails. Returns (job, created): a second press finds the retry the first made.
+        """
+        failed = followups.check_retry(
+            await self.store.get(job_id), job_id, member.user_id, may_moderate=member.may_moderate
+        )
+        body = {k: v for k, v in failed.request.items() if k != "webhookOverride"}
+        request = kind_of(failed.kind).parse(body)
+        origin = Origin(
+            failed.guild_id,
+            failed.channel_id,
+            member.user_id,
+            in_thread=failed.thread_id is not None,
+        )
+        new = self.service.new_job(
+            failed.kind, request, origin, parent_job_id=failed.parent_job_id, retry_of=failed.id
+        )
+        job, created = await self.guardrails.admit(
+            member.ask(failed.kind, new.request), new, duplicate_of=followups.RETRY_BLOCKING
+        )
         if created:
             JOURNAL.admitted(job)
             job = await self._announce_and_send(job, announce)
         return job, created
 
     async def _announce_and_send(self, job: Job, announce: Announce) -> Job:
-        """Answer the member in public, then make the paid call."""
-        message_id = await announce(job)
-        return await self.service.start(job.id, message_id)
-
-
-def _why(refusal: MemberError) -> str:
-    """Why a request was refused, for the log: the rule, never the member's own text."""
-    if isinstance(refusal, InputError):
-        return "bad input: " + ", ".join(
-            f"{option} ({rule})" for option, rule, _ in refusal.problems
-        )
-    return str(refusal)
+        """Answer the member in public, then make the paid call; if the answer fails, cancel
+        the job before anything is paid."""
+        try:
+            answered = await announce(job)
+        except Unanswered as exc:
+            log.info("Job %s: the member's interaction could not be answered (%s)", job.id, exc)
+            cancelled = await self.service.cancel_unanswered(job.id, tell=False)
+            return cancelled or job
+        return await self.service.start(job.id, answered.message_id, answered.token)

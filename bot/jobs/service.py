@@ -1,35 +1,63 @@
-"""The paid call: validated request -> job row -> Pika call -> row updated with Pika's answer.
+"""The paid call: a written job, its interaction answered, then Pika called exactly once.
 
-A crash can leave a job in two states, settled differently at start-up (`settle_interrupted`):
-- SUBMITTING: the row was written but Pika was never called. Sending it now is safe.
-- SENDING: the paid call was in flight. Pika may or may not have started (and charged for) the
-  job, and there is no way to ask it. Sending again could pay twice, so the job is failed and
-  the requester told why; it is never re-sent. The same holds when the call times out
-  (`PikaOutcomeUnknown`).
-Any other exception during the call ends the job too, with a failure the requester is told: no
-job is ever left in SENDING while the bot runs.
+The order is the bot's promise: the job row is written by admission (status `submitting`); the
+member's interaction is answered; only then, in one write, the answer is recorded and the job
+claimed for sending (`sending`); then Pika is called. The fault policy of the call:
+
+- The interaction could not be answered (Discord's 3 s passed, or the answer failed): the job is
+  cancelled before any paid call (`failure.not_acknowledged`, not counted toward quotas), so a
+  member who saw "the application did not respond" and asks again never pays twice. A job left
+  in `submitting` longer than `UNANSWERED_SECONDS` (its creator died) is cancelled the same way.
+- Pika did not start the job (429, 500, 502, 503, or the connection refused or reset before the
+  request was sent): the client retries with backoff and jitter for about a minute
+  (`PikaClient`); then the member is told, and the job does not count toward quotas.
+- The outcome is unknown (a timeout after the request was sent, 504, the connection lost while
+  reading the answer, an answer that cannot be read, or a crash during the call): never re-sent.
+  With push configured, the job keeps listening on its webhook URL until JOB_TIMEOUT_MINUTES
+  (status `running` with no Pika id) and adopts the Pika job when a push for it arrives
+  (`Tracker.pushed`): the result is delivered and nothing is paid twice. Without push the member
+  is told plainly that Pika may have started it, with a Retry button.
+- Pika answered, but the database write that records its job id fails (locked, disk full): the
+  id is first appended to the write-ahead journal (`journal.py`), and the write is retried until
+  it succeeds. If the process dies meanwhile, start-up resumes the job from the journal.
+
+Any other exception during the call ends the job with a failure its member is told about: no
+job is ever left in `sending` while the bot runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.jobs.journal import JOURNAL
+from bot.jobs.journal import Accepted, Journal
 from bot.pika.client import PikaClient
-from bot.pika.errors import InvalidRequest, PikaError
+from bot.pika.errors import InvalidRequest, PikaError, PikaOutcomeUnknown
 from bot.pika.kinds import kind as kind_of
 from bot.pika.models import CreateJobResponse, PikaRequestModel
-from bot.storage import Job, JobStore, NewJob, Status
+from bot.storage import WRITE_ERRORS, Job, JobStore, NewJob, Status
 
 log = logging.getLogger(__name__)
 
-# A new job is sent by whoever created it; the tracker sends it only if that did not happen.
-SEND_GRACE_SECONDS = 30.0
+# A job whose interaction answer was not recorded this long after it was written is cancelled:
+# Discord allows 3 s for the answer, and a live creator records it right after.
+UNANSWERED_SECONDS = 60.0
 WEBHOOK_PATH = "/pika/webhook/"
+# Retries of the write that records Pika's answer: quick at first, then every few seconds.
+RECORD_RETRY_FIRST = 0.1
+RECORD_RETRY_CAP = 5.0
+# Failures a Retry button can help with: not a request that can never be valid, nor a video
+# that was made and could not be posted (its requester got a link).
+NOT_RETRYABLE = frozenset({"invalid", "undeliverable", "discord"})
+
+
+def retryable(failure: str | None) -> bool:
+    """Whether a job that ended with `failure` may be asked again with its Retry button."""
+    return failure is not None and failure not in NOT_RETRYABLE
 
 
 @dataclass(frozen=True)
@@ -55,12 +83,16 @@ class JobService:
         store: JobStore,
         pika: PikaClient,
         settings: Settings,
-        wake: Callable[[], None] = lambda: None,
+        journal: Journal,
+        follow: Callable[[Job], None] = lambda job: None,
     ) -> None:
         self.store = store
         self.pika = pika
         self.settings = settings
-        self.wake = wake
+        self.journal = journal
+        self.follow = follow  # hands a job Pika has (or may have) to the tracker
+
+    # --- a new job ------------------------------------------------------------------------
 
     def webhook_url(self, secret: str) -> str | None:
         """The push URL for a job, when push is configured."""
@@ -84,6 +116,7 @@ class JobService:
         origin: Origin,
         *,
         parent_job_id: str | None = None,
+        retry_of: str | None = None,
     ) -> NewJob:
         """The row of a job (with its webhook URL, where push is on), ready to be written."""
         kind_of(kind)  # an unknown kind is a bug of ours: refuse it before anything is written
@@ -97,7 +130,8 @@ class JobService:
             user_id=origin.user_id,
             parent_job_id=parent_job_id,
             webhook_secret=secret,
-            due_in=SEND_GRACE_SECONDS,
+            retry_of=retry_of,
+            due_in=UNANSWERED_SECONDS,
         )
 
     async def create(
@@ -108,80 +142,182 @@ class JobService:
         *,
         parent_job_id: str | None = None,
     ) -> Job:
-        """Write the job (status SUBMITTING) before anything is sent to Pika."""
+        """Write a job (status `submitting`) without admission: for tools and tests."""
         return await self.store.create(
             self.new_job(kind, request, origin, parent_job_id=parent_job_id)
         )
 
-    async def send(self, job_id: str) -> Job:
-        """Make the paid call for a SUBMITTING job; any other job is left alone."""
-        # Inactive while in flight: only start-up settles a job left in SENDING.
+    # --- the paid call --------------------------------------------------------------------
+
+    async def start(
+        self, job_id: str, status_message_id: int | None, token: str | None = None
+    ) -> Job:
+        """The member's interaction was answered: record the answer (its message, and the
+        token that edits it) and make the paid call. A job no longer `submitting` (cancelled,
+        or started already) is left alone."""
         claimed = await self.store.transition(
-            job_id, [Status.SUBMITTING], status=Status.SENDING, active=0
+            job_id,
+            [Status.SUBMITTING],
+            status=Status.SENDING,
+            status_message_id=status_message_id,
+            interaction_token=token,
+            active=0,  # while in flight only this call, or start-up, moves it on
         )
-        job = await self.store.get(job_id)
-        assert job is not None
-        if not claimed:
+        if claimed is None:
+            job = await self.store.get(job_id)
+            assert job is not None
             return job
+        return await self._send(claimed)
+
+    async def _send(self, job: Job) -> Job:
         try:
             request = kind_of(job.kind).parse(job.request)
             answer = await self.pika.submit(request)
+        except PikaOutcomeUnknown as exc:
+            log.warning("Job %s: the paid call's outcome is unknown: %s", job.id, exc.describe())
+            return await self.unknown_outcome(job, "outcome_unknown", exc.describe())
         except PikaError as exc:
-            job = await self.fail(job, "pika", exc.describe())
-        except InvalidRequest as exc:  # the stored body no longer validates
-            job = await self.fail(job, "invalid", str(exc))
+            log.info("Job %s: Pika did not take it: %s", job.id, exc.describe())
+            return await self.fail(job, "pika", exc.describe(), counted=False)
+        except InvalidRequest as exc:  # the stored body no longer validates: never sent
+            return await self.fail(job, "invalid", str(exc), counted=False)
         except Exception:
             # A bug of ours, or something unforeseen. Pika may have the job: never re-send it.
             log.exception("Job %s: the paid call failed unexpectedly", job.id)
-            job = await self.fail(job, "internal", "")
-        else:
-            pika_id = answer.job_id if isinstance(answer, CreateJobResponse) else None
-            job = await self.store.update(
-                job.id,
-                status=Status.RUNNING,
-                pika_job_id=pika_id,
-                pika_status="queued",
-                next_poll_at=self.store.clock() + self.first_poll_delay(),
-            )
-            JOURNAL.sent(job)
-        self.wake()
-        return job
+            return await self.fail(job, "internal", "")
+        pika_id = answer.job_id if isinstance(answer, CreateJobResponse) else None
+        return await self.accepted(job, Accepted(job.id, pika_id, self.store.clock()))
 
-    def first_poll_delay(self) -> float:
-        """How long after sending the first poll comes."""
-        return self.settings.poll_interval_seconds
+    async def accepted(self, job: Job, entry: Accepted) -> Job:
+        """Pika has the job: journal its id, then record it until the database takes it."""
+        self.journal.write(entry)
+        changes = {
+            "status": Status.RUNNING,
+            "pika_job_id": entry.pika_job_id,
+            "pika_status": "queued",
+            "accepted_at": entry.at,
+            "next_poll_at": entry.at + self.settings.poll_interval_seconds,
+        }
+        delay = RECORD_RETRY_FIRST
+        while True:
+            try:
+                running = await self.store.transition(job.id, [Status.SENDING], **changes)
+                break
+            except WRITE_ERRORS as exc:
+                log.warning(
+                    "Job %s: Pika has it as %s, but the database refused it (%s); retrying",
+                    job.id,
+                    entry.pika_job_id or "an upscale",
+                    exc,
+                )
+                await asyncio.sleep(delay)
+                delay = min(RECORD_RETRY_CAP, delay * 2)
+        self.journal.stored(job.id)
+        if running is None:  # settled meanwhile by someone else: theirs stands
+            found = await self.store.get(job.id)
+            assert found is not None
+            return found
+        log.info("Job %s: sent to Pika as %s", job.id, entry.pika_job_id or "an upscale")
+        self.follow(running)
+        return running
+
+    async def unknown_outcome(self, job: Job, failure: str, detail: str) -> Job:
+        """Pika may have the job. With push, listen for it until the time-out; without, tell
+        the member plainly, with a Retry button."""
+        if job.webhook_secret is None or self.settings.webhook_public_url is None:
+            return await self.fail(job, failure, detail)
+        listening = await self.store.transition(
+            job.id,
+            [Status.SENDING, Status.SUBMITTING],
+            status=Status.RUNNING,
+            pika_job_id=None,
+            pika_status=None,
+            last_error=detail[:500],
+            next_poll_at=job.created_at + self.settings.job_timeout_minutes * 60,
+        )
+        if listening is None:
+            found = await self.store.get(job.id)
+            assert found is not None
+            return found
+        log.info("Job %s: listening for a push from Pika", job.id)
+        self.follow(listening)
+        return listening
 
     async def fail(
-        self, job: Job, failure: str, detail: str, status: Status = Status.FAILED
+        self,
+        job: Job,
+        failure: str,
+        detail: str,
+        status: Status = Status.FAILED,
+        *,
+        counted: bool = True,
     ) -> Job:
         """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
-        fills it. The job stays active until its requester has been told."""
+        fills it; `counted=False` when Pika never accepted it. The job stays active until its
+        requester has been told; the tracker tells them."""
         now = self.store.clock()
-        job = await self.store.update(
+        ended = await self.store.update(
             job.id,
             status=status,
             active=1,
             failure=failure,
             last_error=detail[:500],
+            counted=counted,
             next_poll_at=now,
             finished_at=now,
         )
-        JOURNAL.ended(job)
-        return job
+        self.follow(ended)
+        return ended
 
-    async def start(self, job_id: str, status_message_id: int | None) -> Job:
-        """Record the "working on it" message, then make the paid call."""
-        if status_message_id is not None:
-            await self.store.update(job_id, status_message_id=status_message_id)
-        return await self.send(job_id)
+    async def cancel_unanswered(self, job_id: str, *, tell: bool) -> Job | None:
+        """Cancel a job whose interaction was never answered, before any paid call: nothing is
+        charged and it does not count. `tell=False` when the member saw Discord's own "did not
+        respond" (the answer failed as we sent it)."""
+        now = self.store.clock()
+        cancelled = await self.store.transition(
+            job_id,
+            [Status.SUBMITTING],
+            status=Status.FAILED,
+            active=1 if tell else 0,
+            failure="not_acknowledged",
+            last_error="",
+            counted=False,
+            interaction_token=None,
+            next_poll_at=now,
+            finished_at=now,
+        )
+        if cancelled is not None:
+            log.info("Job %s: cancelled before the paid call (its answer failed)", job_id)
+            if tell:
+                self.follow(cancelled)
+        return cancelled
 
-    async def settle_interrupted(self) -> tuple[int, int]:
-        """At start-up: send what was never sent; fail what may have been (see module doc)."""
-        unsent = await self.store.by_status(Status.SUBMITTING)
-        unknown = await self.store.by_status(Status.SENDING)
-        for job in unknown:
+    # --- start-up -------------------------------------------------------------------------
+
+    async def settle_interrupted(self) -> tuple[int, int, int]:
+        """At start-up: resume from the journal the jobs Pika accepted; cancel those whose
+        interaction was never known answered; and settle those caught mid-call (listened for
+        with push, else failed and told). Returns (resumed, cancelled, interrupted)."""
+        resumed = 0
+        for entry in self.journal.entries():
+            found = await self.store.transition(
+                entry.job_id,
+                [Status.SENDING],
+                status=Status.RUNNING,
+                pika_job_id=entry.pika_job_id,
+                pika_status="queued",
+                accepted_at=entry.at,
+                next_poll_at=self.store.clock(),
+            )
+            if found is not None:
+                log.warning("Job %s: resumed from the journal as %s", found.id, found.pika_job_id)
+                resumed += 1
+        self.journal.clear()
+        unanswered = await self.store.by_status(Status.SUBMITTING)
+        for job in unanswered:
+            await self.cancel_unanswered(job.id, tell=True)
+        interrupted = await self.store.by_status(Status.SENDING)
+        for job in interrupted:
             log.warning("Job %s was in flight when the bot stopped; not re-sending it", job.id)
-            await self.fail(job, "interrupted", "")
-        for job in unsent:
-            await self.store.update(job.id, next_poll_at=self.store.clock())
-        return len(unsent), len(unknown)
+            await self.unknown_outcome(job, "interrupted", "")
+        return resumed, len(unanswered), len(interrupted)

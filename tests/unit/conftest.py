@@ -12,13 +12,16 @@ import pytest
 
 from bot.config import Settings
 from bot.guardrails import Guardrails, ServerSettings
+from bot.jobs.journal import Journal
 from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
+from bot.pika.models import PikaRequestModel
 from bot.storage import Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock
+from tests.helpers.requests import fox
 
 ORIGIN = Origin(guild_id=1, channel_id=2, user_id=3)
 
@@ -35,11 +38,14 @@ class Recorder:
         self.fail_with: Exception | None = None
         self.looked: list[str] = []
         self.posted_before: int | None = None
+        self.hold: asyncio.Event | None = None  # set: every delivery waits for it
 
-    async def progress(self, job: Job) -> None:
+    def progress(self, job: Job) -> None:
         self.shown.append(job.progress)
 
     async def deliver(self, job: Job) -> int:
+        if self.hold is not None:
+            await self.hold.wait()
         if self.fail_with is not None:
             raise self.fail_with
         self.delivered.append(job.id)
@@ -72,11 +78,18 @@ class Stack:
     guardrails: Guardrails
     submissions: Submissions
     pika: PikaClient
+    journal: Journal
 
     @property
     def store(self) -> JobStore:
         """The job store."""
         return self.storage.jobs
+
+    async def settle(self) -> None:
+        """Let the tracker do everything due by the clock's time, until nothing is."""
+        while self.tracker.tick() or self.tracker._tasks:
+            await self.tracker.idle()
+        await self.tracker.flush()
 
 
 @pytest.fixture
@@ -94,14 +107,25 @@ async def make_stack(
     values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
     config = Settings(**(values | settings))  # type: ignore[arg-type]
     async with PikaClient("k", base_url, backoff_base=0.01) as pika:
-        service = JobService(storage.jobs, pika, config)
+        journal = Journal(path.with_name("accepted.jsonl"))
+        service = JobService(storage.jobs, pika, config, journal)
         notifier = Recorder()
         tracker = Tracker(storage.jobs, pika, service, notifier, config)
+        service.follow = tracker.follow
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
         submissions = Submissions(storage.jobs, rules, guardrails, service)
         yield Stack(
-            storage, service, tracker, notifier, clock, rules, guardrails, submissions, pika
+            storage,
+            service,
+            tracker,
+            notifier,
+            clock,
+            rules,
+            guardrails,
+            submissions,
+            pika,
+            journal,
         )
     await storage.close()
 
@@ -121,3 +145,11 @@ async def rendered(local: LocalPika, job: Job) -> Job:
 def calls(local: LocalPika) -> list[str]:
     """The paths of every API call the local Pika received."""
     return [str(r["path"]) for r in local.requests]
+
+
+async def sent(
+    stack: Stack, request: PikaRequestModel | None = None, kind: str = "generate"
+) -> Job:
+    """A job written, answered and sent to Pika, as a member's command makes one."""
+    job = await stack.service.create(kind, request or fox(), ORIGIN)
+    return await stack.service.start(job.id, status_message_id=555)

@@ -22,7 +22,7 @@ from bot.pika.local import spec
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import Options, PikaRequestModel, Prompt
 from bot.storage import Status
-from bot.submit import Member
+from bot.submit import Answered, Member
 from tests.unit.conftest import Stack, make_stack, rendered
 
 
@@ -53,8 +53,8 @@ async def test_a_new_endpoint_goes_from_command_to_delivery(sparkle: Stack) -> N
     local: LocalPika = sparkle.local  # type: ignore[attr-defined]
     member = Member(guild_id=1, user_id=3, channel_id=2)
 
-    async def announce(job: object) -> int:
-        return 1
+    async def announce(job: object) -> Answered:
+        return Answered(1)
 
     # 4. `cogs/pika.py`: the command hands its option values to the use case by name.
     values = {"prompt": "sparkles", "frame_rate": 8}
@@ -65,6 +65,7 @@ async def test_a_new_endpoint_goes_from_command_to_delivery(sparkle: Stack) -> N
     ).payload() | {"options": job.request["options"]}
     assert [r["path"] for r in local.requests] == ["/web/sparkle"]
     await sparkle.tracker.poll(await rendered(local, job))
+    await sparkle.settle()
     done = await sparkle.store.get(job.id)
     assert done is not None and done.status is Status.DELIVERED
     assert local.jobs[done.pika_job_id or ""].request_key == "sparkle"

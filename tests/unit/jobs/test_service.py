@@ -1,31 +1,38 @@
-"""The paid call: written before Pika is called, sent once, and settled after a crash."""
+"""The paid call: written before Pika is called, sent once, and each fault of its policy."""
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.discord.wording import failure_reason
+from bot.jobs.journal import Accepted
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika
 from bot.storage import Status
 from tests.helpers.requests import fox
-from tests.unit.conftest import ORIGIN, Stack, calls, make_stack
+from tests.unit.conftest import ORIGIN, Stack, calls, make_stack, rendered, sent
+
+PUSH = "https://bot.example.org/"
 
 
-async def test_a_job_is_written_before_pika_is_called(stack: Stack, local: LocalPika) -> None:
+async def test_a_job_is_written_before_pika_is_called_and_sent_once(
+    stack: Stack, local: LocalPika
+) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
     assert job.status is Status.SUBMITTING
     assert calls(local) == []
-    sent = await stack.service.send(job.id)
-    assert sent.status is Status.RUNNING and sent.pika_job_id
-    again = await stack.service.send(job.id)  # a second send does nothing
-    assert again.pika_job_id == sent.pika_job_id
+    started = await stack.service.start(job.id, 555, "a-token")
+    assert started.status is Status.RUNNING and started.pika_job_id
+    assert started.status_message_id == 555 and started.interaction_token == "a-token"
+    again = await stack.service.start(job.id, 555)  # a second start does nothing
+    assert again.pika_job_id == started.pika_job_id
     assert calls(local) == ["/web/generate"]
+    assert "a-token" not in repr(started)  # a credential: never in a log line
 
 
 async def test_an_unknown_kind_is_refused_before_anything_is_written(stack: Stack) -> None:
@@ -34,34 +41,60 @@ async def test_an_unknown_kind_is_refused_before_anything_is_written(stack: Stac
     assert await stack.store.recent_for_user(ORIGIN.guild_id, ORIGIN.user_id) == []
 
 
+async def test_a_job_whose_answer_failed_is_cancelled_before_any_paid_call(
+    stack: Stack, local: LocalPika
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    cancelled = await stack.service.cancel_unanswered(job.id, tell=False)
+    assert cancelled is not None and cancelled.status is Status.FAILED
+    assert not cancelled.counted and not cancelled.active  # the member saw Discord say so
+    assert (await stack.service.start(job.id, 555)).status is Status.FAILED  # too late
+    assert calls(local) == []
+    await stack.settle()
+    assert stack.notifier.failures == []
+
+
 async def test_a_job_in_flight_at_a_crash_is_failed_and_never_resent(
     stack: Stack, local: LocalPika
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
     await stack.store.update(job.id, status=Status.SENDING, active=0)  # the crash hit mid-call
-    assert await stack.service.settle_interrupted() == (0, 1)
+    assert await stack.service.settle_interrupted() == (0, 0, 1)
     settled = await stack.store.get(job.id)
-    assert settled is not None and settled.status is Status.FAILED
+    assert settled is not None and settled.status is Status.FAILED and settled.counted
     assert "never charged twice" in failure_reason(settled)
-    await stack.tracker.tick()
-    await asyncio.sleep(0.2)
+    await stack.settle()
     assert stack.notifier.failures == ["failed: interrupted: "]
     assert calls(local) == []  # never paid for twice
     final = await stack.store.get(job.id)
     assert final is not None and not final.active
 
 
-async def test_a_job_never_sent_before_a_crash_is_sent_after_it(
+async def test_a_job_never_answered_before_a_crash_is_cancelled_not_sent(
     stack: Stack, local: LocalPika
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
-    assert await stack.service.settle_interrupted() == (1, 0)
-    await stack.tracker.tick()
-    await asyncio.sleep(0.5)
-    sent = await stack.store.get(job.id)
-    assert sent is not None
-    assert sent.status in (Status.RUNNING, Status.DELIVERING, Status.DELIVERED)
-    assert calls(local) == ["/web/generate"]
+    assert await stack.service.settle_interrupted() == (0, 1, 0)
+    await stack.settle()
+    final = await stack.store.get(job.id)
+    assert final is not None and final.status is Status.FAILED and not final.counted
+    assert stack.notifier.failures == ["failed: not_acknowledged: "]
+    assert calls(local) == []
+
+
+async def test_a_job_left_unanswered_by_a_live_creator_is_cancelled_after_a_minute(
+    stack: Stack, local: LocalPika
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    await stack.tracker.resync()
+    stack.clock.now += 59
+    await stack.settle()
+    assert (await stack.store.get(job.id)).status is Status.SUBMITTING  # type: ignore[union-attr]
+    stack.clock.now += 2
+    await stack.settle()
+    final = await stack.store.get(job.id)
+    assert final is not None and final.failure == "not_acknowledged" and not final.counted
+    assert calls(local) == []
 
 
 async def test_an_unanswered_paid_call_fails_the_job_without_retrying(
@@ -70,11 +103,135 @@ async def test_an_unanswered_paid_call_fails_the_job_without_retrying(
     async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url):
         async with PikaClient("k", local.base_url, timeout=0.3) as pika:
             local.behaviour.latency = 1.0
-            service = JobService(stack.store, pika, stack.service.settings)
-            job = await service.send((await service.create("generate", fox(), ORIGIN)).id)
-        assert job.status is Status.FAILED
-        assert "cannot tell whether the job started" in failure_reason(job)
+            service = JobService(stack.store, pika, stack.service.settings, stack.journal)
+            job = await service.create("generate", fox(), ORIGIN)
+            ended = await service.start(job.id, 555)
+        assert ended.status is Status.FAILED and ended.failure == "outcome_unknown"
+        assert ended.counted  # it may have been paid
+        assert "may have started" in failure_reason(ended)
         assert calls(local) == ["/web/generate"]
+
+
+async def test_a_lost_answer_with_push_listens_and_adopts_the_pushed_job(
+    tmp_path: Path, local: LocalPika
+) -> None:
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
+        local.behaviour.lose_answers = 1  # Pika creates the job; its answer never arrives
+        job = await sent(stack)
+        assert job.status is Status.RUNNING and job.pika_job_id is None  # listening
+        assert calls(local) == ["/web/generate"]
+        [pika_job] = local.jobs.values()
+        await pika_job.done.wait()
+        await stack.tracker.pushed(job, pika_job.id)  # the push names Pika's job
+        await stack.settle()
+        final = await stack.store.get(job.id)
+        assert final is not None and final.status is Status.DELIVERED
+        assert final.pika_job_id == pika_job.id
+        assert calls(local) == ["/web/generate", f"/web/jobs/{pika_job.id}"]  # paid once
+
+
+async def test_a_listening_job_with_no_push_ends_with_a_retry_at_its_time_out(
+    tmp_path: Path, local: LocalPika
+) -> None:
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
+        local.behaviour.lose_answers = 1
+        job = await sent(stack)
+        stack.clock.now += 10 * 60 + 1
+        await stack.settle()
+        final = await stack.store.get(job.id)
+        assert final is not None and final.status is Status.FAILED
+        assert final.failure == "outcome_unknown" and final.counted
+        assert calls(local) == ["/web/generate"]  # never re-sent, never polled without an id
+
+
+async def test_a_push_that_names_another_job_is_not_adopted(
+    tmp_path: Path, local: LocalPika
+) -> None:
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
+        other = await sent(stack)  # a job of its own, with its own webhook URL
+        local.behaviour.lose_answers = 1
+        job = await sent(stack)
+        assert other.pika_job_id is not None
+        await stack.tracker.pushed(job, other.pika_job_id)
+        listening = await stack.store.get(job.id)
+        assert listening is not None and listening.pika_job_id is None
+
+
+@pytest.mark.parametrize(
+    "fault", [{"server_errors": 3}, {"rate_limit_requests": 3, "retry_after": 0.01}]
+)
+async def test_pika_not_starting_the_job_is_retried_then_paid_once(
+    stack: Stack, local: LocalPika, fault: dict[str, Any]
+) -> None:
+    for name, value in fault.items():
+        setattr(local.behaviour, name, value)
+    job = await sent(stack)
+    assert job.status is Status.RUNNING and job.pika_job_id
+    assert calls(local) == ["/web/generate"] * 4
+    assert len(local.jobs) == 1  # Pika started one job: the refused calls started none
+
+
+async def test_pika_refusing_to_the_end_tells_the_member_and_counts_nothing(
+    tmp_path: Path, local: LocalPika
+) -> None:
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url):
+        async with PikaClient("k", local.base_url, max_attempts=3, backoff_base=0.01) as pika:
+            local.behaviour.error_rate = 1.0
+            service = JobService(stack.store, pika, stack.service.settings, stack.journal)
+            job = await service.create("generate", fox(), ORIGIN)
+            ended = await service.start(job.id, 555)
+        assert ended.status is Status.FAILED and ended.failure == "pika"
+        assert not ended.counted  # Pika never accepted it
+        assert calls(local) == ["/web/generate"] * 3 and local.jobs == {}
+
+
+async def test_the_write_after_pikas_answer_is_retried_until_it_succeeds(
+    stack: Stack, local: LocalPika, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = stack.store.transition
+    refusals = iter([sqlite3.OperationalError("database is locked")] * 3)
+    seen_in_journal: list[list[Accepted]] = []
+
+    async def locked(job_id: str, expected: Any, **changes: Any) -> Any:
+        if changes.get("status") is Status.RUNNING:
+            seen_in_journal.append(stack.journal.entries())
+            refusal = next(refusals, None)
+            if refusal is not None:
+                raise refusal
+        return await original(job_id, expected, **changes)
+
+    monkeypatch.setattr(stack.store, "transition", locked)
+    job = await sent(stack)
+    assert job.status is Status.RUNNING and job.pika_job_id
+    assert len(seen_in_journal) == 4  # three refusals, then it went in
+    assert [e.pika_job_id for e in seen_in_journal[0]] == [job.pika_job_id]  # journaled first
+    assert calls(local) == ["/web/generate"]
+
+
+async def test_start_up_resumes_a_job_pika_accepted_that_the_database_never_got(
+    stack: Stack, local: LocalPika
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    await stack.store.update(job.id, status=Status.SENDING, active=0)
+    # The crash: Pika answered, the journal has its id, the database does not.
+    pika_job = await local_job(stack, local)
+    stack.journal.write(Accepted(job.id, pika_job, stack.clock.now))
+    assert await stack.service.settle_interrupted() == (1, 0, 0)
+    resumed = await stack.store.get(job.id)
+    assert resumed is not None and resumed.status is Status.RUNNING
+    assert resumed.pika_job_id == pika_job and resumed.accepted_at == stack.clock.now
+    assert stack.journal.entries() == []
+    await stack.tracker.load()
+    await rendered(local, resumed)
+    await stack.settle()
+    assert stack.notifier.delivered == [job.id]
+
+
+async def local_job(stack: Stack, local: LocalPika) -> str:
+    """A job made at the local Pika directly, as if the bot's paid call had made it."""
+    answer = await stack.pika.generate(fox())
+    assert answer.job_id is not None
+    return answer.job_id
 
 
 @pytest.mark.parametrize("fault", [TypeError("no route"), RuntimeError("a bug of ours")])
@@ -85,22 +242,19 @@ async def test_an_exception_anywhere_in_the_paid_call_ends_the_job_with_a_messag
         raise fault
 
     monkeypatch.setattr(stack.pika, "submit", broken)
-    job = await stack.service.create("generate", fox(), ORIGIN)
-    ended = await stack.service.send(job.id)
+    ended = await sent(stack)
     assert ended.status is Status.FAILED and ended.active  # active until the member is told
     assert "went wrong on the bot's side" in failure_reason(ended)
-    await stack.tracker.tick()
-    await asyncio.sleep(0.2)
+    await stack.settle()
     assert stack.notifier.failures == ["failed: internal: "]
-    told = await stack.store.get(job.id)
+    told = await stack.store.get(ended.id)
     assert told is not None and not told.active  # never stuck in SENDING
 
 
 async def test_requests_carry_a_per_job_webhook_when_push_is_on(
     tmp_path: Path, local: LocalPika
 ) -> None:
-    push = "https://bot.example.org/"
-    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=push):
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
         one = await stack.service.create("generate", fox(), ORIGIN)
         two = await stack.service.create("generate", fox(), ORIGIN)
         urls = [one.request["webhookOverride"], two.request["webhookOverride"]]

@@ -1,99 +1,187 @@
-"""The tracker: every job polled to an end, delivered once, and its requester told."""
+"""The tracker: every job polled by its progress to an end, delivered once, its requester told."""
 
 from __future__ import annotations
 
 import asyncio
 
 from bot.discord.wording import failure_reason
-from bot.jobs.tracker import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
+from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
 from bot.pika.local.app import LocalPika
-from bot.pika.models import JobState, JobStatus, UpscaleRequest
-from bot.storage import Status
-from tests.helpers.requests import fox
-from tests.unit.conftest import ORIGIN, Stack, rendered
+from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
+from bot.storage import Job, Status
+from bot.submit import Answered, Member
+from tests.helpers.round_trips import counting_round_trips
+from tests.unit.conftest import Stack, rendered, sent
+
+MEMBER = Member(guild_id=1, user_id=3, channel_id=2)
 
 
-async def submitted(stack: Stack) -> str:
-    job = await stack.service.create("generate", fox(), ORIGIN)
-    return (await stack.service.send(job.id)).id
+async def answered(job: Job) -> Answered:
+    """The member's answer, posted."""
+    return Answered(555, "token")
+
+
+def state(status: JobStatus, progress: int = 0, raw: str | None = None) -> JobState:
+    return JobState(job_id="x", status=status, raw_status=raw or status.value, progress=progress)
+
+
+async def current(stack: Stack, job_id: str) -> Job:
+    found = await stack.store.get(job_id)
+    assert found is not None
+    return found
+
+
+def due_in(stack: Stack, job: Job) -> float | None:
+    """How long until the tracker polls the job again, by its clock."""
+    when = stack.tracker._polls.when(job.id)
+    return None if when is None else round(when - stack.clock.now, 2)
 
 
 async def test_every_transition_from_sent_to_delivered(stack: Stack, local: LocalPika) -> None:
-    store, tracker, notifier, clock = stack.store, stack.tracker, stack.notifier, stack.clock
-    job = await store.get(await submitted(stack))
-    assert job is not None and job.status is Status.RUNNING
-    state = JobState(job_id="x", status=JobStatus.PENDING, raw_status="pending", progress=40)
-    await tracker.apply(job, state)
-    polled = await store.get(job.id)
-    assert polled is not None and (polled.progress, polled.pika_status) == (40, "pending")
+    tracker, notifier, clock = stack.tracker, stack.notifier, stack.clock
+    job = await sent(stack)
+    assert job.status is Status.RUNNING and job.accepted_at == clock.now
+    await tracker.apply(job, state(JobStatus.PENDING, 40))
+    await tracker.flush()
+    polled = await current(stack, job.id)
+    assert (polled.progress, polled.pika_status) == (40, "pending")
     assert notifier.shown == [40]
-    state = JobState(job_id="x", status=JobStatus.RUNNING, raw_status="rendering", progress=41)
-    await tracker.apply(polled, state)
+    await tracker.apply(polled, state(JobStatus.RUNNING, 41, "rendering"))
     assert notifier.shown == [40]  # edits are throttled
     clock.now += 10
     await rendered(local, job)
-    await tracker.poll(await store.get(job.id))  # type: ignore[arg-type]
-    done = await store.get(job.id)
-    assert done is not None and done.status is Status.DELIVERED
+    await tracker.poll(await current(stack, job.id))
+    await stack.settle()
+    done = await current(stack, job.id)
+    assert done.status is Status.DELIVERED and not done.active
     assert done.result_message_id == 4242 and done.result_url and done.result_url.endswith(".mp4")
     assert notifier.delivered == [job.id]
     assert notifier.adorned == [job.id]  # after the result was recorded
 
 
-async def test_unknown_statuses_keep_polling_with_growing_intervals_up_to_a_ceiling(
+async def test_without_an_estimate_polls_grow_apart_up_to_a_ceiling(stack: Stack) -> None:
+    job = await sent(stack)
+    gaps: list[float] = []
+    for _ in range(12):
+        await stack.tracker.apply(
+            stack.tracker._jobs[job.id], state(JobStatus.RUNNING, 0, "mystery")
+        )
+        assert (await current(stack, job.id)).status is Status.RUNNING  # unknown: still running
+        gaps.append(due_in(stack, job) or 0.0)
+    assert gaps[0] == 1.5
+    assert gaps == sorted(gaps)
+    assert gaps[-1] == 6.0  # the ceiling: six poll intervals
+
+
+async def test_the_next_poll_is_planned_near_the_expected_finish(stack: Stack) -> None:
+    tracker, clock = stack.tracker, stack.clock
+    tracker.durations.record("generate", 4.0)  # jobs of this kind take four seconds
+    job = await sent(stack)
+    assert due_in(stack, job) == 4.1  # the expected finish, plus a little
+    clock.now += 2
+    # Half done in two seconds: the progress says it ends in two more.
+    await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 50))
+    assert due_in(stack, job) == 2.1
+    clock.now += 2.1
+    # Slower than expected: 60% after 4.1 s. Polled again when the progress says, no sooner.
+    await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 60))
+    assert due_in(stack, job) == 2.83
+    tracker.durations.record("generate", 100.0)
+    tracker.durations.record("generate", 100.0)
+    clock.now += 2.83
+    # Past half way, the progress alone says when: 61% after 6.93 s ends at 11.36 s.
+    await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 61))
+    assert due_in(stack, job) == 4.53
+
+
+async def test_a_job_stuck_past_its_expected_finish_is_polled_less_and_less(stack: Stack) -> None:
+    tracker, clock = stack.tracker, stack.clock
+    tracker.durations.record("generate", 4.0)
+    job = await sent(stack)
+    gaps = []
+    for _ in range(8):
+        clock.now += due_in(stack, job) or 0.0
+        await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 99))  # stuck
+        gaps.append(due_in(stack, job))
+    assert gaps == [1.5, 2.25, 3.38, 5.06, 6.0, 6.0, 6.0, 6.0]
+
+
+async def test_polls_are_never_sooner_than_an_interval_nor_later_than_the_ceiling(
     stack: Stack,
 ) -> None:
-    job_id = await submitted(stack)
-    gaps = []
-    for _ in range(15):
-        current = await stack.store.get(job_id)
-        assert current is not None
-        state = JobState(job_id="x", status=JobStatus.RUNNING, raw_status="mystery", progress=10)
-        await stack.tracker.apply(current, state)
-        after = await stack.store.get(job_id)
-        assert after is not None and after.status is Status.RUNNING
-        gaps.append(round(after.next_poll_at - stack.clock.now, 2))
-    assert gaps[0] == 1.0
-    assert gaps == sorted(gaps)
-    assert gaps[-1] == 12.0  # the ceiling: twelve poll intervals
+    tracker = stack.tracker
+    tracker.durations.record("generate", 0.2)  # far shorter than the poll interval
+    job = await sent(stack)
+    assert due_in(stack, job) == 1.0
+    tracker.durations.record("generate", 600.0)
+    tracker.durations.record("generate", 600.0)
+    job = await sent(stack)
+    assert due_in(stack, job) == 6.0
 
 
 async def test_a_job_past_its_timeout_is_timed_out_and_the_user_told_once(stack: Stack) -> None:
-    job_id = await submitted(stack)
+    job = await sent(stack)
     stack.clock.now += 11 * 60
-    current = await stack.store.get(job_id)
-    assert current is not None
-    state = JobState(job_id="x", status=JobStatus.PENDING, raw_status="pending", progress=5)
-    await stack.tracker.apply(current, state)
-    final = await stack.store.get(job_id)
-    assert final is not None and final.status is Status.TIMED_OUT and not final.active
+    await stack.tracker.apply(job, state(JobStatus.PENDING, 5))
+    await stack.settle()
+    final = await current(stack, job.id)
+    assert final.status is Status.TIMED_OUT and not final.active
     assert stack.notifier.failures == ["timed_out: timed_out: 10"]
     assert failure_reason(final) == (
         "Pika did not finish this video within 10 minutes, so the bot gave up."
     )
-    assert await stack.tracker.tick() == 0  # nothing left to do for it
+    assert stack.tracker.tick() == 0  # nothing left to do for it
+
+
+async def test_no_poll_is_planned_after_the_time_out(stack: Stack) -> None:
+    job = await sent(stack)
+    stack.clock.now += 10 * 60 - 0.5  # half a second before the time-out
+    await stack.tracker.apply(job, state(JobStatus.QUEUED), stack.clock.now)
+    assert due_in(stack, job) == 0.5  # not after an interval
 
 
 async def test_pika_failure_is_told_once_with_its_reason(stack: Stack, local: LocalPika) -> None:
     local.behaviour.fail_jobs = 1
-    job = await rendered(local, await stack.store.get(await submitted(stack)))  # type: ignore[arg-type]
+    job = await rendered(local, await sent(stack))
     await stack.tracker.poll(job)
     await stack.tracker.poll(job)  # a stale second poll changes nothing
+    await stack.settle()
     assert stack.notifier.failures == [
         "failed: pika_failed: The generation failed (simulated failure)"
     ]
 
 
+async def test_pikas_error_status_is_a_failure_and_unknown_ones_keep_running(
+    stack: Stack,
+) -> None:
+    job = await sent(stack)
+    for raw in ("rendering", "upscaling-ish", "delayed"):
+        await stack.tracker.apply(stack.tracker._jobs[job.id], answer_state(raw))
+        assert (await current(stack, job.id)).status is Status.RUNNING
+    await stack.tracker.apply(stack.tracker._jobs[job.id], answer_state("error"))
+    await stack.settle()
+    assert (await current(stack, job.id)).status is Status.FAILED
+    assert stack.notifier.failures == ["failed: pika_failed: Pika reported an error"]
+
+
+def answer_state(raw: str) -> JobState:
+    """What the models read from a get-job answer whose video has status `raw`."""
+    video: dict[str, object] = {"status": raw, "progress": 30}
+    if raw == "error":
+        video["error"] = "Pika reported an error"
+    return JobResponse.model_validate({"job": {"id": "x"}, "videos": [video]}).state()
+
+
 async def test_pika_down_backs_off_and_then_recovers(stack: Stack, local: LocalPika) -> None:
-    job = await stack.store.get(await submitted(stack))
-    assert job is not None
+    job = await sent(stack)
     local.behaviour.error_rate = 1.0
     await stack.tracker.poll(job)
-    after = await stack.store.get(job.id)
-    assert after is not None and after.status is Status.RUNNING and after.poll_attempts == 1
+    after = stack.tracker._jobs[job.id]
+    assert after.status is Status.RUNNING and after.poll_attempts == 1
     assert after.last_error is not None and "trouble" in after.last_error
     local.behaviour.error_rate = 0.0
     await stack.tracker.poll(await rendered(local, after))
+    await stack.settle()
     assert stack.notifier.delivered == [job.id]
 
 
@@ -101,10 +189,11 @@ async def test_undeliverable_is_final_and_the_requester_dmd_once(
     stack: Stack, local: LocalPika
 ) -> None:
     stack.notifier.fail_with = Undeliverable("the channel no longer exists")
-    job = await rendered(local, await stack.store.get(await submitted(stack)))  # type: ignore[arg-type]
+    job = await rendered(local, await sent(stack))
     await stack.tracker.poll(job)
-    final = await stack.store.get(job.id)
-    assert final is not None and final.status is Status.UNDELIVERABLE and not final.active
+    await stack.settle()
+    final = await current(stack, job.id)
+    assert final.status is Status.UNDELIVERABLE and not final.active
     assert stack.notifier.undeliverable == [job.id]
 
 
@@ -112,16 +201,15 @@ async def test_discord_trouble_retries_delivery_a_bounded_number_of_times(
     stack: Stack, local: LocalPika
 ) -> None:
     stack.notifier.fail_with = DeliveryFailed("Discord error 503")
-    job = await rendered(local, await stack.store.get(await submitted(stack)))  # type: ignore[arg-type]
+    job = await rendered(local, await sent(stack))
     await stack.tracker.poll(job)
     for _ in range(10):
-        current = await stack.store.get(job.id)
-        assert current is not None
-        if current.status is not Status.DELIVERING:
+        await stack.settle()
+        if (await current(stack, job.id)).status is not Status.DELIVERING:
             break
-        await stack.tracker.deliver(current)
-    final = await stack.store.get(job.id)
-    assert final is not None and final.status is Status.UNDELIVERABLE
+        stack.clock.now += 120  # the next retry's time comes
+    final = await current(stack, job.id)
+    assert final.status is Status.UNDELIVERABLE
     assert final.delivery_attempts == MAX_DELIVERY_ATTEMPTS == 6
     assert stack.notifier.undeliverable == [job.id]
     assert stack.notifier.looked == [job.id] * 5  # before every retry, for a post that got through
@@ -132,64 +220,135 @@ async def test_a_retry_finds_a_post_that_got_through_and_does_not_post_again(
 ) -> None:
     notifier = stack.notifier
     notifier.fail_with = DeliveryFailed("Discord error 504")  # the post may have got through
-    job = await rendered(local, await stack.store.get(await submitted(stack)))  # type: ignore[arg-type]
+    job = await rendered(local, await sent(stack))
     await stack.tracker.poll(job)
+    await stack.settle()
     assert notifier.looked == []  # a first attempt has nothing to look for
     notifier.fail_with, notifier.posted_before = None, 77
-    current = await stack.store.get(job.id)
-    assert current is not None and current.status is Status.DELIVERING
-    await stack.tracker.deliver(current)
-    final = await stack.store.get(job.id)
-    assert final is not None and final.status is Status.DELIVERED
+    assert (await current(stack, job.id)).status is Status.DELIVERING
+    stack.clock.now += 120
+    await stack.settle()
+    final = await current(stack, job.id)
+    assert final.status is Status.DELIVERED
     assert final.result_message_id == 77 and not final.active
     assert notifier.delivered == [] and notifier.looked == [job.id]
     assert notifier.adorned == [job.id]
 
 
-async def test_a_result_posted_before_a_crash_is_not_posted_again(stack: Stack) -> None:
-    job_id = await submitted(stack)
-    posted = await stack.store.update(
-        job_id, status=Status.DELIVERING, result_message_id=99, result_url="https://x/a.mp4"
+async def test_a_delivery_read_back_after_a_crash_looks_for_its_post_first(
+    stack: Stack,
+) -> None:
+    job = await sent(stack)
+    # The crash: the first attempt was recorded, and may or may not have been made.
+    await stack.store.update(
+        job.id,
+        status=Status.DELIVERING,
+        delivery_attempts=1,
+        result_url="https://x/a.mp4",
+        next_poll_at=stack.clock.now,
     )
-    await stack.tracker.deliver(posted)
-    final = await stack.store.get(job_id)
-    assert final is not None and final.status is Status.DELIVERED and not final.active
+    stack.notifier.posted_before = 88
+    await stack.tracker.load()
+    await stack.settle()
+    final = await current(stack, job.id)
+    assert final.result_message_id == 88 and final.delivery_attempts == 2
+    assert stack.notifier.delivered == [] and stack.notifier.looked == [job.id]
+
+
+async def test_a_result_posted_before_a_crash_is_not_posted_again(stack: Stack) -> None:
+    job = await sent(stack)
+    await stack.store.update(
+        job.id,
+        status=Status.DELIVERING,
+        result_message_id=99,
+        result_url="https://x/a.mp4",
+        next_poll_at=stack.clock.now,
+    )
+    await stack.tracker.load()
+    await stack.settle()
+    final = await current(stack, job.id)
+    assert final.status is Status.DELIVERED and not final.active
     assert stack.notifier.delivered == []
-    assert stack.notifier.adorned == [job_id]
+    assert stack.notifier.adorned == [job.id]
 
 
 async def test_a_result_recorded_just_before_a_crash_gets_its_reactions_after_it(
     stack: Stack,
 ) -> None:
-    job_id = await submitted(stack)
+    job = await sent(stack)
     # The crash: the result was posted and recorded, its reactions never added.
     await stack.store.update(
-        job_id,
+        job.id,
         status=Status.DELIVERED,
         active=1,
         result_message_id=99,
         result_url="https://x/a.mp4",
         next_poll_at=stack.clock.now,
     )
-    await stack.tracker.tick()
-    await asyncio.sleep(0.2)
-    assert stack.notifier.adorned == [job_id]
+    await stack.tracker.load()
+    await stack.settle()
+    assert stack.notifier.adorned == [job.id]
     assert stack.notifier.delivered == []  # not posted again
-    final = await stack.store.get(job_id)
-    assert final is not None and final.status is Status.DELIVERED and not final.active
-    assert await stack.tracker.tick() == 0
+    final = await current(stack, job.id)
+    assert final.status is Status.DELIVERED and not final.active
+    assert stack.tracker.tick() == 0
 
 
 async def test_an_upscale_is_polled_by_its_source_video(stack: Stack, local: LocalPika) -> None:
-    parent = await rendered(local, await stack.store.get(await submitted(stack)))  # type: ignore[arg-type]
+    parent = await rendered(local, await sent(stack))
     await stack.tracker.poll(parent)
-    delivered = await stack.store.get(parent.id)
-    assert delivered is not None and delivered.result_url
-    upscale = await stack.service.create(
-        "upscale", UpscaleRequest(video=delivered.result_url), ORIGIN
-    )
-    sent = await stack.service.send(upscale.id)
-    assert sent.status is Status.RUNNING and sent.pika_job_id is None
-    await stack.tracker.poll(sent)
+    await stack.settle()
+    delivered = await current(stack, parent.id)
+    assert delivered.result_url
+    upscale = await sent(stack, UpscaleRequest(video=delivered.result_url), "upscale")
+    assert upscale.status is Status.RUNNING and upscale.pika_job_id is None
+    await stack.tracker.poll(upscale)
     paths = [r["path"] for r in local.requests]
     assert paths[-1] == "/web/jobs/upscaled"
+
+
+async def test_polls_go_on_while_a_delivery_is_stuck(stack: Stack, local: LocalPika) -> None:
+    gate = asyncio.Event()
+    stack.notifier.hold = gate  # every delivery waits until the gate opens
+    first = await rendered(local, await sent(stack))
+    await stack.tracker.poll(first)
+    stack.tracker.tick()  # the delivery starts and hangs
+    await asyncio.sleep(0.05)
+    second = await sent(stack)
+    before = stack.tracker.polls
+    stack.clock.now += 2
+    assert stack.tracker.tick() == 1
+    await asyncio.sleep(0.2)
+    assert stack.tracker.polls == before + 1  # polled, while the first still posts
+    gate.set()
+    await stack.settle()
+    assert stack.notifier.delivered[0] == first.id
+    assert (await current(stack, second.id)).status in (Status.RUNNING, Status.DELIVERED)
+
+
+async def test_a_job_costs_a_handful_of_database_round_trips(
+    stack: Stack, local: LocalPika
+) -> None:
+    await stack.settings.get(1)  # read once a minute per server, not per job
+    with counting_round_trips() as count:
+        job = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, answered)
+        await rendered(local, job)
+        await stack.tracker.poll(job)
+        await stack.settle()
+        await stack.tracker.flush()
+    assert (await current(stack, job.id)).status is Status.DELIVERED
+    # admission, the answer recorded, Pika's id, the result about to be posted, the result
+    # posted, and the batched end: six writes (and no read) for a whole job.
+    assert count.total <= 6, count.statements
+
+
+async def test_the_tracker_stops_when_cancelled_just_as_it_is_woken(stack: Stack) -> None:
+    """A shutdown that came as a job woke the tracker once left it running forever."""
+    for _ in range(3):
+        task = asyncio.ensure_future(stack.tracker.run())
+        for _ in range(5):  # into its wait for the next due time
+            await asyncio.sleep(0)
+        stack.tracker.wake()
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=2)
+        assert done == {task} and task.cancelled()

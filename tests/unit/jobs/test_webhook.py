@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import httpx
 
-from bot.jobs.webhook import WebhookReceiver
-from bot.ops.metrics import Metrics
-from bot.ops.server import HttpServer
+from bot.jobs.webhook import WebhookReceiver, pika_job_id
 from bot.pika.local.app import LocalPika
 from bot.storage import Status
-from tests.helpers.requests import fox
-from tests.unit.conftest import ORIGIN, Stack
+from tests.helpers.ports import reserved_port
+from tests.unit.conftest import Stack, sent
 
 
 async def nothing_to_check() -> dict[str, str]:
@@ -21,21 +19,30 @@ async def nothing_to_check() -> dict[str, str]:
 async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
     stack: Stack, local: LocalPika
 ) -> None:
-    job = await stack.service.create("generate", fox(), ORIGIN)
-    job = await stack.store.update(
-        job.id, status=Status.RUNNING, webhook_secret="s3cret", next_poll_at=stack.clock.now + 60
-    )
-    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=nothing_to_check, push=True)
-    server.webhook = WebhookReceiver(stack.store, stack.tracker).push
-    await server.start()
+    port = reserved_port()
+    job = await sent(stack)
+    job = await stack.store.update(job.id, webhook_secret="s3cret")
+    stack.tracker.follow(job)
+    planned = stack.tracker._polls.when(job.id)
+    assert planned is not None and planned > stack.clock.now
+    receiver = WebhookReceiver(stack.store, stack.tracker, "127.0.0.1", port)
+    await receiver.start()
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
             unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
             assert unknown.status_code == 404
-            assert (await stack.store.get(job.id)).next_poll_at == stack.clock.now + 60  # type: ignore[union-attr]
+            assert stack.tracker._polls.when(job.id) == planned
             known = await http.post("/pika/webhook/s3cret", json={"anything": "at all"})
             assert known.status_code == 200
     finally:
-        await server.stop()
-    due = await stack.store.get(job.id)
-    assert due is not None and due.next_poll_at == stack.clock.now and due.status is Status.RUNNING
+        await receiver.stop()
+    assert stack.tracker._polls.when(job.id) == stack.clock.now  # polled at once
+    assert (await stack.store.get(job.id)).status is Status.RUNNING  # type: ignore[union-attr]
+
+
+def test_a_push_names_its_pika_job_in_the_get_job_shape_or_nothing() -> None:
+    assert pika_job_id({"job": {"id": "abc"}, "videos": [{"status": "finished"}]}) == "abc"
+    assert pika_job_id({"videos": {"jobId": "from-video"}}) == "from-video"
+    assert pika_job_id({"anything": "at all"}) is None
+    assert pika_job_id("not even an object") is None
+    assert pika_job_id(None) is None

@@ -1,0 +1,91 @@
+"""How long Pika takes, by kind of job, and when a running job should be done.
+
+`Durations` keeps the latest observed durations of each kind of job in memory (seeded from the
+store at start-up, `seed`) and answers two questions:
+
+- `expected_seconds(kind)`: the median of the latest `WINDOW` durations of that kind, from Pika
+  accepting a job to finishing it; None until one is known.
+- `eta(job, now)`: the moment (a time like `time.time()`) the job is expected to finish. It
+  extrapolates Pika's progress over the time the job has run (`accepted_at`), and leans on the
+  kind's median while the progress says little (the first percents); None when neither is known.
+
+The tracker plans its polls from `eta` (`next_poll`), and records each finished job's duration
+(`observed`); the working message can show the same `eta` to members.
+"""
+
+from __future__ import annotations
+
+import collections
+import statistics
+from collections.abc import Iterable
+
+from bot.storage import Job
+
+WINDOW = 20  # durations kept per kind
+# Progress below this many percent says little about the rest: the median weighs more.
+TRUSTED_PROGRESS = 50.0
+# A poll aimed at the expected finish comes this long after it (a share of the poll interval),
+# so that a job finishing on time is found finished rather than at 99%.
+SLACK_SHARE = 0.1
+MAX_SLACK = 0.5
+
+
+class Durations:
+    """The latest Pika durations of each kind, and the estimates made from them."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, collections.deque[float]] = {}
+
+    def seed(self, observed: Iterable[tuple[str, float]]) -> None:
+        """Start from durations read from the store (oldest first)."""
+        for kind, seconds in observed:
+            self.record(kind, seconds)
+
+    def record(self, kind: str, seconds: float) -> None:
+        """A job of `kind` took `seconds` at Pika."""
+        if seconds > 0:
+            self._seen.setdefault(kind, collections.deque(maxlen=WINDOW)).append(seconds)
+
+    def expected_seconds(self, kind: str) -> float | None:
+        """How long a job of `kind` usually takes at Pika (the median of the latest)."""
+        seen = self._seen.get(kind)
+        return statistics.median(seen) if seen else None
+
+    def eta(self, job: Job, now: float) -> float | None:
+        """When `job` is expected to finish at Pika; None when nothing is known yet."""
+        started = job.accepted_at
+        if started is None:
+            return None
+        expected = self.expected_seconds(job.kind)
+        by_history = started + expected if expected is not None else None
+        running = now - started
+        if not 0 < job.progress < 100 or running <= 0:
+            return by_history
+        by_progress = started + running * 100.0 / job.progress
+        if by_history is None or by_history < now:  # overdue: only the progress knows
+            return by_progress
+        weight = min(1.0, job.progress / TRUSTED_PROGRESS)
+        return weight * by_progress + (1 - weight) * by_history
+
+
+def observed(job: Job, last_eta: float | None, last_poll: float | None, seen_at: float) -> float:
+    """How long Pika took with a job first seen finished at `seen_at`: the finish came after the
+    last poll that found it running (`last_poll`); the estimate made then (`last_eta`) is the
+    best guess within that span, and its middle is the guess without one."""
+    started = job.accepted_at if job.accepted_at is not None else job.created_at
+    low = max(started, last_poll if last_poll is not None else started)
+    finish = min(max(last_eta, low), seen_at) if last_eta is not None else (low + seen_at) / 2
+    return max(0.0, finish - started)
+
+
+def next_poll(eta: float | None, now: float, interval: float, ceiling: float, late: int) -> float:
+    """The delay to a job's next poll: just after its expected finish, never sooner than one
+    interval after this poll nor later than the ceiling. A job with no estimate, or found still
+    running after its expected finish (`late`: how many polls in a row did), is polled less and
+    less often: the interval grows by half each time, up to the ceiling."""
+    growing = interval * 1.5 ** min(max(late, 1), 20)
+    if eta is None:
+        return min(ceiling, growing)
+    slack = min(MAX_SLACK, SLACK_SHARE * interval)
+    planned = max(interval, eta + slack - now)
+    return min(ceiling, max(planned, growing) if late else planned)

@@ -1,0 +1,173 @@
+"""What a job that left Pika owes its requester, handed to Discord exactly once: its result, or
+why it ended without one.
+
+The outbox works beside the polls, never in their way: a delivery takes one of
+`DELIVERY_CONCURRENCY` slots only while it downloads and posts (Discord's rate limits pace the
+posts themselves, see `bot/discord/delivery.py`), and nothing a poll needs is held meanwhile.
+Exactly once: each delivery attempt is recorded before it is made, so a later attempt (after a
+crash, or a failure that may have come after Discord took the post) first looks for the post
+an earlier one made. Delivery is retried `MAX_DELIVERY_ATTEMPTS` times at most, with growing
+waits; a result that can never be posted where it was asked for is sent to its requester by DM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.config import Settings
+from bot.storage import Job, JobStore, Status
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERY_ATTEMPTS = 6
+# Downloads and posts in flight at once: a bound on open files and connections, far above what
+# Discord lets one bot post at once, so that Discord, not this bound, sets the pace.
+DELIVERY_CONCURRENCY = 64
+
+
+class Undeliverable(Exception):
+    """The result can never be posted where it was asked for (channel gone, no permission)."""
+
+
+class DeliveryFailed(Exception):
+    """Posting failed for now (Discord trouble); worth another try later."""
+
+
+class Notifier(Protocol):
+    """What the job core needs from the Discord side."""
+
+    def progress(self, job: Job) -> None:
+        """Show the job's status and progress on its working message (queued: returns at
+        once, and a newer progress of the same job replaces one not yet shown)."""
+
+    async def deliver(self, job: Job) -> int:
+        """Post the result; return its message id. Raise Undeliverable or DeliveryFailed."""
+
+    async def find_posted(self, job: Job) -> int | None:
+        """The result message an earlier attempt may have posted, if it can be found."""
+
+    async def adorn(self, job: Job) -> None:
+        """After the result is recorded: add its reactions and mark the request done."""
+
+    async def tell_failure(self, job: Job) -> None:
+        """Tell the requester the job failed or timed out, and why."""
+
+    async def tell_undeliverable(self, job: Job) -> None:
+        """Tell the requester (by DM) that the result could not be posted."""
+
+
+class Outbox:
+    """Delivers results and tells failures; the tracker hands it jobs and takes them back."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        notifier: Notifier,
+        settings: Settings,
+        *,
+        later: Callable[[Job, float], None],
+        ended: Callable[[Job], None],
+        closed: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.settings = settings
+        self._later = later  # the job is due again at a time (a delivery retry)
+        self._ended = ended  # the job ended without a video: tell its requester
+        self._closed = closed  # nothing is left to do for the job
+        self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+        # Jobs whose next attempt is recorded (as `delivery_attempts`) but not yet made. Any
+        # other job in `delivering` (read from the store after a restart) may have made its
+        # recorded attempt: its next one is recorded first, and looks for that post.
+        self.recorded: set[str] = set()
+
+    def retry_wait(self, attempt: int) -> float:
+        """How long after a failed attempt the next one comes."""
+        interval = self.settings.poll_interval_seconds
+        return float(min(max(interval, 60.0), 2.0 * 2**attempt))
+
+    async def deliver(self, job: Job) -> None:
+        """Post a finished job's result exactly once."""
+        if job.result_message_id is not None:  # posted before a crash, not yet recorded
+            done = await self.store.update(job.id, status=Status.DELIVERED, active=1)
+            await self.settle_delivered(done)
+            return
+        attempt = job.delivery_attempts
+        if job.id in self.recorded:
+            self.recorded.discard(job.id)
+        else:
+            attempt += 1
+            job = await self.store.update(job.id, delivery_attempts=attempt)
+        try:
+            async with self._slots:
+                message_id = await self.notifier.find_posted(job) if attempt > 1 else None
+                if message_id is None:
+                    message_id = await self.notifier.deliver(job)
+                else:
+                    log.info("Job %s: its result was already posted", job.id)
+        except Undeliverable as exc:
+            log.warning("Job %s: undeliverable: %s", job.id, exc)
+            await self._end(job, "undeliverable", str(exc))
+            return
+        except DeliveryFailed as exc:
+            if attempt >= MAX_DELIVERY_ATTEMPTS:
+                await self._end(job, "discord", str(exc))
+                return
+            wait = self.retry_wait(attempt)
+            log.warning("Job %s: delivery failed (%s); retry in %.0fs", job.id, exc, wait)
+            retry_at = self.store.clock() + wait
+            # Recorded before the next attempt: it looks for the post this one may have made.
+            job = await self.store.update(
+                job.id,
+                last_error=str(exc)[:500],
+                next_poll_at=retry_at,
+                delivery_attempts=attempt + 1,
+            )
+            self.recorded.add(job.id)
+            self._later(job, retry_at)
+            return
+        # Recorded before the reactions go on, so a member who reacts at once finds the job;
+        # active until they are on, so a crash in between adds them after the restart.
+        done = await self.store.update(
+            job.id,
+            status=Status.DELIVERED,
+            result_message_id=message_id,
+            active=1,
+            finished_at=self.store.clock(),
+        )
+        log.info("Job %s: delivered as message %d", job.id, message_id)
+        await self.settle_delivered(done)
+
+    async def settle_delivered(self, job: Job) -> None:
+        """Put the reactions on a posted result and "done" on its request; then rest."""
+        try:
+            await self.notifier.adorn(job)
+        except Exception as exc:  # cosmetic: the video and its buttons are posted
+            log.warning("Job %s: could not add reactions: %s", job.id, exc)
+        self._closed(job.id)
+
+    async def tell(self, job: Job) -> None:
+        """Tell the requester why the job ended without a video, once."""
+        if job.status is Status.UNDELIVERABLE:
+            await self.notifier.tell_undeliverable(job)
+        else:
+            await self.notifier.tell_failure(job)
+        # Written at once, not in a batch: a second telling would be a second message.
+        await self.store.update(job.id, active=0, interaction_token=None)
+        self._closed(job.id)
+
+    async def _end(self, job: Job, failure: str, detail: str) -> None:
+        now = self.store.clock()
+        ended = await self.store.update(
+            job.id,
+            status=Status.UNDELIVERABLE,
+            active=1,
+            failure=failure,
+            last_error=detail[:500],
+            next_poll_at=now,
+            finished_at=now,
+        )
+        self._ended(ended)
