@@ -1,4 +1,4 @@
-"""Buttons and reactions on results: extend, upscale, re-roll, info.
+"""Buttons and reactions on results (extend, upscale, re-roll, info), and Retry on failures.
 
 A press or reaction from the requester or a member with Manage Messages starts the follow-up and
 says so in the channel. Anyone else: a button gets a private explanation, a reaction is removed.
@@ -17,7 +17,7 @@ from bot.discord.results import REACTIONS, result_embed
 from bot.discord.wording import explain, say, working_text
 from bot.errors import MemberError
 from bot.storage import Job
-from bot.submit import Member
+from bot.submit import Answered, Member, Unanswered
 from cogs.options import announcer, member_of
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,21 @@ class Controls(commands.Cog):
             )
 
     @commands.Cog.listener()
+    async def on_pika_retry(self, interaction: discord.Interaction, job_id: str) -> None:
+        """The Retry button on a failed job was pressed: the same request, as a new job."""
+        try:
+            job, created = await self.bot.submissions.retry(
+                member_of(interaction), job_id, announcer(interaction)
+            )
+        except MemberError as exc:
+            await interaction.response.send_message(explain(exc), ephemeral=True)
+            return
+        if not created:
+            await interaction.response.send_message(
+                say("control.already_on_it", job_id=job.id), ephemeral=True
+            )
+
+    @commands.Cog.listener()
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
         """A reaction on a result: works for results posted before a restart too."""
         action = REACTIONS.get(str(event.emoji))
@@ -78,13 +93,16 @@ class Controls(commands.Cog):
             may_moderate=bool(member and channel.permissions_for(member).manage_messages),
         )
 
-        async def announce(job: Job) -> int | None:
-            status = await channel.send(
-                working_text(job),
-                reference=message.to_reference(fail_if_not_exists=False),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            return status.id
+        async def announce(job: Job) -> Answered:
+            try:
+                status = await channel.send(
+                    working_text(job),
+                    reference=message.to_reference(fail_if_not_exists=False),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+            except discord.HTTPException as exc:
+                raise Unanswered(type(exc).__name__) from exc
+            return Answered(status.id)
 
         try:
             await self.bot.submissions.control(who, action, parent.id, announce)

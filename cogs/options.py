@@ -27,7 +27,7 @@ from bot.pika.models import (
     Zoom,
 )
 from bot.storage import Job
-from bot.submit import Announce, Member
+from bot.submit import Announce, Answered, Member, Unanswered
 
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 
@@ -115,13 +115,17 @@ def member_of(interaction: discord.Interaction) -> Member:
 
 
 def announcer(interaction: discord.Interaction) -> Announce:
-    """Answers the interaction in public with the job's "working on it" message."""
+    """Answers the interaction in public with the job's "working on it" message; its token is
+    kept with the job, to turn that message into the result."""
 
-    async def announce(job: Job) -> int | None:
-        answer = await interaction.response.send_message(
-            working_text(job), allowed_mentions=discord.AllowedMentions.none()
-        )
-        return answer.message_id
+    async def announce(job: Job) -> Answered:
+        try:
+            answer = await interaction.response.send_message(
+                working_text(job), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except (discord.HTTPException, discord.InteractionResponded) as exc:
+            raise Unanswered(type(exc).__name__) from exc
+        return Answered(answer.message_id, interaction.token)
 
     return announce
 

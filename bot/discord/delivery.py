@@ -1,26 +1,43 @@
-"""Delivery to Discord: progress edits, the result post (upload or link), failures and DMs."""
+"""Delivery to Discord: progress, the result, failures and DMs, one message per job.
+
+A job's working message (the answer to its command or button, or the bot's reply to a
+reaction) becomes its result or its failure: edited through the interaction's webhook while the
+interaction's token is valid (15 minutes, less `TOKEN_MARGIN`; these edits count against no
+channel's limits), or with the bot's token after that. Only when the working message cannot be
+edited (deleted, or none) is a reply posted instead, carrying the job id as its nonce so that
+Discord keeps one copy of a post sent twice. Editing is repeatable: a second attempt after a
+crash changes nothing. Progress edits, reactions and "done" marks are chores (`lanes.py`): they
+never delay a result.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import discord
 import httpx
 
-from bot.discord.results import REACTIONS, control_id, result_embed, result_view
+from bot.discord.lanes import ChannelLanes
+from bot.discord.results import REACTIONS, control_id, result_embed, result_view, retry_view
 from bot.discord.wording import failure_text, say, undeliverable_text, working_text
-from bot.jobs.tracker import DeliveryFailed, Undeliverable
+from bot.jobs.outbox import DeliveryFailed, Undeliverable
+from bot.jobs.service import retryable
 from bot.storage import Job
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
+TOKEN_SECONDS = 15 * 60  # how long an interaction's token edits its answer
+TOKEN_MARGIN = 2 * 60  # an upload started near the end must still finish in time
+DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
 # Results and failures mention their requester; nothing else ever pings anyone.
 MENTION_USERS = discord.AllowedMentions(everyone=False, roles=False, users=True)
 
@@ -34,7 +51,9 @@ async def downloaded(http: httpx.AsyncClient, url: str, limit: int) -> AsyncIter
     """Stream `url` to a temporary file; raise TooLarge past `limit` bytes."""
     with tempfile.TemporaryDirectory(prefix="pika-video-") as folder:
         path = Path(folder) / "video.mp4"
-        async with http.stream("GET", url) as response:
+        async with http.stream(
+            "GET", url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
+        ) as response:
             response.raise_for_status()
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > limit:
@@ -49,12 +68,21 @@ async def downloaded(http: httpx.AsyncClient, url: str, limit: int) -> AsyncIter
         yield path
 
 
-class DiscordDelivery:
-    """The tracker's Notifier, speaking to Discord through the bot's own client."""
+def token_usable(job: Job, now: float | None = None) -> bool:
+    """Whether the job's interaction token can still edit its answer, with a margin."""
+    now = time.time() if now is None else now
+    return bool(job.interaction_token) and now < job.created_at + TOKEN_SECONDS - TOKEN_MARGIN
 
-    def __init__(self, client: discord.Client, http: httpx.AsyncClient) -> None:
+
+class DiscordDelivery:
+    """The job core's Notifier, speaking to Discord through the bot's own client."""
+
+    def __init__(
+        self, client: discord.Client, http: httpx.AsyncClient, lanes: ChannelLanes
+    ) -> None:
         self.client = client
         self.http = http
+        self.lanes = lanes
 
     async def channel(self, job: Job) -> discord.abc.Messageable:
         """Where the job's result goes; Undeliverable when that channel is gone or closed."""
@@ -72,38 +100,85 @@ class DiscordDelivery:
             raise Undeliverable(say("undeliverable.not_messageable"))
         return found
 
-    async def progress(self, job: Job) -> None:
-        """Edit the "working on it" message with status and progress."""
+    # --- the working message ----------------------------------------------------------------
+
+    def progress(self, job: Job) -> None:
+        """Queue an edit of the working message with the job's status and progress."""
         if job.status_message_id is not None:
-            await _show_status(await self.channel(job), job)
+            self.lanes.chore(job.channel_id, ("edit", job.id), lambda: self._show_status(job))
+
+    async def _show_status(self, job: Job) -> None:
+        """Rewrite the job's working message to show where the job is now."""
+        if job.status_message_id is None:
+            return
+        text = working_text(job)
+        none = discord.AllowedMentions.none()
+        if token_usable(job):
+            with contextlib.suppress(discord.NotFound):
+                await self._webhook(job).edit_message(
+                    job.status_message_id, content=text, allowed_mentions=none
+                )
+                return
+        channel = await self.channel(job)
+        if isinstance(channel, discord.TextChannel | discord.Thread | discord.DMChannel):
+            message = channel.get_partial_message(job.status_message_id)
+            await message.edit(content=text, allowed_mentions=none)
+
+    def _webhook(self, job: Job) -> discord.Webhook:
+        """The webhook of the interaction that asked for the job (its token edits its answer)."""
+        assert job.interaction_token is not None and self.client.application_id is not None
+        return discord.Webhook.partial(
+            self.client.application_id, job.interaction_token, client=self.client
+        )
+
+    async def _into_working_message(
+        self, job: Job, channel: discord.abc.Messageable, content: Content
+    ) -> int | None:
+        """Edit the working message into `content()`; its id, or None if it cannot be edited
+        (deleted, or there is none). Other refusals are raised."""
+        if job.status_message_id is None:
+            return None
+        await self.lanes.settle(job.channel_id, ("edit", job.id))  # no progress edit after it
+        if token_usable(job):
+            try:
+                await self._webhook(job).edit_message(job.status_message_id, **content())
+                return job.status_message_id
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 403, 404):
+                    raise
+                # The token expired early, or the message is gone: try as the bot.
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return None
+        try:
+            await channel.get_partial_message(job.status_message_id).edit(**content())
+        except (discord.NotFound, discord.Forbidden):
+            return None
+        return job.status_message_id
+
+    # --- the result ---------------------------------------------------------------------------
 
     async def deliver(self, job: Job) -> int:
-        """Post the result, replying to the request, mentioning the requester."""
+        """Turn the working message into the result (or reply with it), mentioning the
+        requester."""
         channel = await self.channel(job)
         if job.result_url is None:
             raise Undeliverable(say("undeliverable.no_video"))
         guild = getattr(channel, "guild", None)
         limit = guild.filesize_limit if isinstance(guild, discord.Guild) else DEFAULT_UPLOAD_LIMIT
-        reply = _reply_to(job)
         content = say("job.ready", user=job.user_id)
         try:
             try:
-                async with downloaded(self.http, job.result_url, limit) as path:
-                    message = await channel.send(
-                        content,
-                        embed=result_embed(job, linked=False),
-                        view=result_view(job.id),
-                        file=discord.File(path, filename=_filename(job)),
-                        nonce=job.id,
-                        allowed_mentions=MENTION_USERS,
-                        reference=reply,
-                    )
+                async with (
+                    self.lanes.posting(job.channel_id),
+                    downloaded(self.http, job.result_url, limit) as path,
+                ):
+                    return await self._post(job, channel, content, path)
             except TooLarge:
-                message = await self._send_link(channel, job, content)
+                return await self._post_link(job, channel, content)
             except discord.HTTPException as exc:
                 if exc.status != 413 and exc.code != 40005:
                     raise
-                message = await self._send_link(channel, job, content)
+                return await self._post_link(job, channel, content)
         except (discord.NotFound, discord.Forbidden) as exc:
             raise Undeliverable(
                 say("undeliverable.refused", status=exc.status, text=exc.text)
@@ -112,6 +187,45 @@ class DiscordDelivery:
             raise DeliveryFailed(say("delivery.discord_error", status=exc.status)) from None
         except httpx.HTTPError as exc:
             raise DeliveryFailed(say("delivery.download", error=type(exc).__name__)) from None
+
+    async def _post_link(self, job: Job, channel: discord.abc.Messageable, content: str) -> int:
+        """The result as a link, for a video over the channel's upload limit."""
+        async with self.lanes.posting(job.channel_id):
+            return await self._post(job, channel, f"{content}\n{job.result_url}", None)
+
+    async def _post(
+        self, job: Job, channel: discord.abc.Messageable, content: str, video: Path | None
+    ) -> int:
+        """The result (its video uploaded from `video`, or linked), into the working message,
+        or as a reply to it."""
+        embed = result_embed(job, linked=video is None)
+
+        def result() -> dict[str, Any]:
+            # A File is spent by one request: each attempt gets its own.
+            files = [discord.File(video, filename=_filename(job))] if video else []
+            return {
+                "content": content,
+                "embed": embed,
+                "view": result_view(job.id),
+                "attachments": files,
+                "allowed_mentions": MENTION_USERS,
+            }
+
+        edited = await self._into_working_message(job, channel, result)
+        if edited is not None:
+            return edited
+        extra: dict[str, Any] = {}
+        if video is not None:
+            extra["file"] = discord.File(video, filename=_filename(job))
+        message = await channel.send(
+            content,
+            embed=embed,
+            view=result_view(job.id),
+            nonce=job.id,
+            allowed_mentions=MENTION_USERS,
+            reference=_reply_to(job),
+            **extra,
+        )
         return int(message.id)
 
     async def find_posted(self, job: Job) -> int | None:
@@ -133,42 +247,57 @@ class DiscordDelivery:
         return None
 
     async def adorn(self, job: Job) -> None:
-        """The reactions on the result, and "done" on the request."""
+        """The reactions on the result, and "done" on the request when it is a message of its
+        own. Chores: they wait for their turn, behind no result."""
+        if job.result_message_id is None:
+            return
         channel = await self.channel(job)
-        if job.result_message_id is None or not isinstance(
-            channel, discord.TextChannel | discord.Thread
-        ):
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
             return
         result = channel.get_partial_message(job.result_message_id)
-        for emoji in REACTIONS:
-            with contextlib.suppress(discord.HTTPException):
-                await result.add_reaction(emoji)
-        with contextlib.suppress(discord.HTTPException):
-            await _show_status(channel, job)
+        waits = [
+            self.lanes.chore(job.channel_id, None, _reaction(result, emoji), low=True)
+            for emoji in REACTIONS
+        ]
+        if job.status_message_id not in (None, job.result_message_id):
+            waits.append(
+                self.lanes.chore(job.channel_id, ("edit", job.id), lambda: self._show_status(job))
+            )
+        for wait in waits:
+            await wait
 
-    async def _send_link(
-        self, channel: discord.abc.Messageable, job: Job, content: str
-    ) -> discord.Message:
-        message: discord.Message = await channel.send(
-            f"{content}\n{job.result_url}",
-            embed=result_embed(job, linked=True),
-            view=result_view(job.id),
-            nonce=job.id,
-            allowed_mentions=MENTION_USERS,
-            reference=_reply_to(job),
-        )
-        return message
+    # --- failures -----------------------------------------------------------------------------
 
     async def tell_failure(self, job: Job) -> None:
-        """Reply in the channel; if that is impossible, by DM."""
+        """Turn the working message into the failure (with a Retry button where a retry may
+        help), or reply; if that is impossible, a DM."""
         text = failure_text(job)
+        view = retry_view(job.id) if retryable(job.failure) else None
         try:
             channel = await self.channel(job)
-            await channel.send(text, allowed_mentions=MENTION_USERS, reference=_reply_to(job))
-            with contextlib.suppress(discord.HTTPException):
-                await _show_status(channel, job)
+            async with self.lanes.posting(job.channel_id):
+                await self._failure_into_channel(job, channel, text, view)
         except (Undeliverable, discord.NotFound, discord.Forbidden):
             await self._dm(job, text)
+
+    async def _failure_into_channel(
+        self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None
+    ) -> None:
+        edited = await self._into_working_message(
+            job,
+            channel,
+            lambda: {
+                "content": text,
+                "embed": None,
+                "view": view,
+                "allowed_mentions": MENTION_USERS,
+            },
+        )
+        if edited is None:
+            extra: dict[str, Any] = {"view": view} if view is not None else {}
+            await channel.send(
+                text, allowed_mentions=MENTION_USERS, reference=_reply_to(job), **extra
+            )
 
     async def tell_undeliverable(self, job: Job) -> None:
         """A DM to the requester, with a link to the video when there is one."""
@@ -182,17 +311,16 @@ class DiscordDelivery:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
 
 
-async def _show_status(channel: discord.abc.Messageable, job: Job) -> None:
-    """Rewrite the job's "working on it" message to show where the job is now."""
-    if job.status_message_id is not None and isinstance(
-        channel, discord.TextChannel | discord.Thread | discord.DMChannel
-    ):
-        await channel.get_partial_message(job.status_message_id).edit(content=working_text(job))
+def _reaction(message: discord.PartialMessage, emoji: str) -> Any:
+    async def react() -> None:
+        await message.add_reaction(emoji)
+
+    return react
 
 
 def _reply_to(job: Job) -> Any:
-    """A reply to the job's "working on it" message, or None (discord.py accepts None, though
-    its overloads do not say so)."""
+    """A reply to the job's working message, or None (discord.py accepts None, though its
+    overloads do not say so)."""
     if job.status_message_id is None:
         return None
     return discord.MessageReference(

@@ -81,6 +81,50 @@ class ControlButton(
         interaction.client.dispatch("pika_control", interaction, self.action, self.job_id)
 
 
+RETRY_ID = "pika:retry:{job}"
+
+
+class RetryButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=RETRY_ID.format(job="(?P<job>[a-z0-9]{10})"),
+):
+    """The Retry button on a failed job's message: a new job with the same request, through
+    the guardrails. Persistent: it works after a restart."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=say("button.retry"),
+                emoji="🔄",
+                style=discord.ButtonStyle.primary,
+                custom_id=RETRY_ID.format(job=job_id),
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Rebuild the button from its custom_id (after a restart too)."""
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to whoever listens for `pika_retry`."""
+        interaction.client.dispatch("pika_retry", interaction, self.job_id)
+
+
+def retry_view(job_id: str) -> discord.ui.View:
+    """A failed job's Retry button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(RetryButton(job_id))
+    return view
+
+
 def result_view(job_id: str) -> discord.ui.View:
     """The buttons of a result."""
     view = discord.ui.View(timeout=None)

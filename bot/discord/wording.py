@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "refusal.cooldown": (
         "Please wait between videos: {seconds} s here. You can ask again <t:{ready}:R>."
     ),
+    "refusal.try_again": "Many requests are arriving at once; please try again in a moment.",
     # Bad input: one line per option, "option: rule".
     "input.line": "{option}: {rule}",
     "rule.vendor": "{text}",
@@ -60,6 +61,7 @@ MESSAGES: dict[str, str] = {
     "control.unknown_action": "Unknown control {action!r}.",
     "control.already_on_it": "Already on it: job `{job_id}`.",
     "control.unknown_info": "That job is unknown.",
+    "control.nothing_to_retry": "Job `{job_id}` did not fail, so there is nothing to retry.",
     # Why a job ended without a video; {detail} is what the job recorded.
     "failure.pika": "{detail}",
     "failure.pika_failed": "Pika could not make this video: {detail}",
@@ -67,8 +69,16 @@ MESSAGES: dict[str, str] = {
     "failure.invalid": "The request is invalid: {detail}",
     "failure.interrupted": (
         "The bot restarted while this job was being sent to Pika, so it cannot tell whether "
-        "Pika started it. It was not sent again, so you are never charged twice; please ask "
-        "again."
+        "Pika started it. It was not sent again, so you are never charged twice; press Retry "
+        "to ask again."
+    ),
+    "failure.outcome_unknown": (
+        "Pika may have started this video, but its answer never reached the bot. It was not "
+        "sent again, so you are never charged twice; press Retry to ask again."
+    ),
+    "failure.not_acknowledged": (
+        "Discord did not get the bot's answer in time, so this request was cancelled before "
+        "Pika was asked: nothing was charged. Press Retry to ask again."
     ),
     "failure.internal": "Something went wrong on the bot's side while sending this job to Pika.",
     "failure.timed_out": (
@@ -115,6 +125,7 @@ MESSAGES: dict[str, str] = {
     "button.upscale": "Upscale",
     "button.reroll": "Re-roll",
     "button.info": "Info",
+    "button.retry": "Retry",
     "jobs.none": "You have no jobs here yet. Try `/pika generate`.",
     "usage.today": (
         "Today you made **{today}** of your **{quota}** jobs; **{left}** left (resets {resets})."
