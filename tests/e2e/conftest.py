@@ -8,17 +8,20 @@ from pathlib import Path
 import pytest
 
 from bot.pika.local.app import LocalPika, running_local_pika
-from tests.e2e.harness import RUNNING, BotProcess, bot_env
+from tests.e2e.harness import RUNNING, STARTED, BotProcess, bot_env
 from tests.fake_discord import FakeDiscord, running_fake_discord
 
 
 @pytest.fixture(autouse=True)
 async def no_bot_left_running() -> AsyncIterator[None]:
-    """Whatever a test started, and however it ended, no bot outlives it."""
+    """Whatever a test started, and however it ended, no bot outlives it; the logs of every
+    bot it started are printed (pytest shows them when the test fails)."""
     yield
     for process in list(RUNNING):
-        print(f"--- bot log (killed at teardown) ---\n{process.log}")
         await process.kill()
+    for number, process in enumerate(STARTED, 1):
+        print(f"--- log of bot {number} of {len(STARTED)} ---\n{process.log}")
+    STARTED.clear()
 
 
 @pytest.fixture
@@ -52,4 +55,3 @@ async def bot(fake: FakeDiscord, pika: LocalPika, tmp_path: Path) -> AsyncIterat
     finally:
         if process.process is not None and process.process.returncode is None:
             await process.stop()
-        print(f"--- bot log ---\n{process.log}")  # shown by pytest when the test fails

@@ -8,13 +8,14 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings
 from bot.pika.local.app import LocalPika
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
-from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 
 ROOT = Path(__file__).resolve().parents[2]
 # The bot's own settings; a developer's values for them never leak into a test's bot.
@@ -42,13 +43,16 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
 
 # Every bot a test started and that has not ended; the e2e conftest kills what is left.
 RUNNING: set[BotProcess] = set()
+# Every bot the current test started, ended or not: the e2e conftest prints their logs.
+STARTED: list[BotProcess] = []
 
 
 class BotProcess:
-    """A running `python -m bot`, its output (stdout and stderr) kept line by line."""
+    """A running `python -m bot` (or `args` in its place: a benchmark's launcher), its output
+    (stdout and stderr) kept line by line."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
+    def __init__(self, env: dict[str, str], cwd: Path, args: Sequence[str] = ("-m", "bot")) -> None:
+        self.env, self.cwd, self.args = env, cwd, tuple(args)
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -57,8 +61,7 @@ class BotProcess:
         """Start the process; it runs until stopped."""
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot",
+            *self.args,
             env=self.env,
             cwd=self.cwd,
             stdin=asyncio.subprocess.DEVNULL,
@@ -66,6 +69,7 @@ class BotProcess:
             stderr=asyncio.subprocess.STDOUT,
         )
         RUNNING.add(self)
+        STARTED.append(self)
         self._reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
@@ -162,3 +166,15 @@ def button(result: Message, action: str) -> str:
     """The custom id of a result's button for `action` (extend, upscale, reroll, info)."""
     ids = [str(c["custom_id"]) for row in result.components for c in row["components"]]
     return next(i for i in ids if i.split(":")[1] == action)
+
+
+def retry_button(message: Message) -> str:
+    """The custom id of a failure message's Retry button."""
+    ids = [str(c["custom_id"]) for row in message.components for c in row["components"]]
+    return next(i for i in ids if i.startswith("pika:retry:"))
+
+
+async def allow_running(fake: FakeDiscord, jobs: int) -> None:
+    """The admin lets each member run `jobs` jobs at once."""
+    answer = fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"running": jobs})
+    assert (await fake.wait_for_response(answer))["data"]["content"].startswith("✅")

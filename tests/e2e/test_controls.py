@@ -9,14 +9,15 @@ import pytest
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, button, delivered, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
+from tests.fake_discord.world import APP_ID, GENERAL, MEMBER, MODERATOR, REQUESTER, Message
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.media import mp4
 
 
-def working_messages(fake: FakeDiscord) -> list[Message]:
-    """The bot's "working on it" messages, one per job started in #general."""
-    return [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
+def bot_messages(fake: FakeDiscord) -> list[Message]:
+    """The bot's public messages in #general: one per job (its working message, which
+    becomes its result)."""
+    return [m for m in fake.channel_messages(GENERAL) if m.author_id == APP_ID]
 
 
 @pytest.fixture
@@ -37,8 +38,9 @@ async def test_requester_reaction_extends_the_video(
     source = next(j for j in pika.jobs.values() if j.request_type == "generate")
     assert body["video"] == pika.result_url(source)  # the result being extended
     assert body["promptText"] == "a fox"
-    status = working_messages(fake)[-1]
-    assert status.reference is not None and int(status.reference["message_id"]) == result.id
+    # The bot's reply to the reaction said it was working, and then became the new result.
+    assert extended.reference is not None and int(extended.reference["message_id"]) == result.id
+    assert len(bot_messages(fake)) == 2
 
 
 async def test_moderator_button_upscales(
@@ -61,7 +63,7 @@ async def test_another_members_reaction_is_removed_and_starts_nothing(
     await fake.wait_for_request("DELETE", rf"/messages/{result.id}/reactions/.*/{MEMBER}$")
     assert MEMBER not in result.reactions["🔁"]
     assert len(await pika_calls(pika)) == paid_before
-    assert len(working_messages(fake)) == 1
+    assert len(bot_messages(fake)) == 1
 
 
 async def test_another_members_button_gets_an_ephemeral_explanation(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, generate, results, start_bot
+from tests.e2e.harness import BotProcess, generate, results, retry_button, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
@@ -18,7 +18,7 @@ from tests.helpers.ports import reserved_port
 from tests.media import inspect
 
 
-async def test_generate_is_delivered_as_a_reply_with_the_video(
+async def test_generate_is_delivered_into_its_working_message_with_the_video(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     asked = {"prompt": "a red fox in the snow", "frame_rate": 12}
@@ -30,7 +30,11 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     assert "a red fox in the snow" in working.content and f"<@{REQUESTER}>" in working.content
     posted = await fake.wait_for(lambda: results(fake), what="the result")
     result = posted[0]
-    assert result.reference is not None and int(result.reference["message_id"]) == working.id
+    # One message per job: the command's answer became the result, edited through the
+    # interaction's webhook (no channel post, so no channel rate limit spent on it).
+    assert result.id == working.id
+    assert fake.requests_to("PATCH", rf"^/webhooks/\d+/{interaction.token}/messages/{working.id}$")
+    assert fake.requests_to("POST", rf"^/channels/{GENERAL}/messages$") == []
     assert f"<@{REQUESTER}>" in result.content
     assert len(result.attachments) == 1 and result.attachments[0].filename.endswith(".mp4")
     clip = inspect(result.attachments[0].data)
@@ -48,7 +52,7 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     assert creates[0]["body"]["options"]["frameRate"] == 12
 
 
-async def test_progress_is_shown_on_the_working_message(
+async def test_progress_is_shown_on_the_working_message_until_the_result_replaces_it(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     await behave(pika, job_seconds=5)
@@ -64,28 +68,28 @@ async def test_progress_is_shown_on_the_working_message(
         what="a progress edit",
     )
     assert "pending" in edits[0].body["content"]
+    assert edits[0].path.startswith("/webhooks/")  # through the interaction, not the channel
     await fake.wait_for(lambda: results(fake), what="the result")
-    await fake.wait_for(lambda: "Status: done" in working.content, what="the working message done")
+    assert results(fake)[0].id == working.id
+    last = fake.requests_to("PATCH", rf"/messages/{working.id}$")[-1]
+    assert "your video is ready" in last.body["content"]  # no progress edit landed after it
 
 
-async def test_a_failed_job_ends_with_a_message_saying_why(
+async def test_a_failed_job_ends_with_its_message_saying_why_and_a_retry_button(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     await behave(pika, fail_jobs=1)
     interaction = generate(fake, "doomed fox")
     await fake.wait_for_response(interaction)
-    failure = await fake.wait_for(
-        lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
-        what="a failure message",
-    )
-    assert f"<@{REQUESTER}>" in failure[0].content
-    assert "simulated failure" in failure[0].content
     working = fake.replies(interaction)[0]
-    await fake.wait_for(lambda: "Status: failed" in working.content, what="the working message")
+    await fake.wait_for(lambda: working.content.startswith("❌"), what="the failure")
+    assert f"<@{REQUESTER}>" in working.content
+    assert "simulated failure" in working.content
+    assert retry_button(working).startswith("pika:retry:")
+    polls = len([c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")])
     await asyncio.sleep(1.0)  # no retry storm: one message, and polling stopped
-    assert len([m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")]) == 1
-    polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
-    assert len(polls) <= 3
+    assert [m.id for m in fake.channel_messages(GENERAL)] == [working.id]
+    assert len([c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]) == polls
 
 
 async def test_a_job_with_no_final_status_times_out_and_says_so(
@@ -146,10 +150,12 @@ async def test_a_video_over_the_upload_limit_goes_out_as_a_link(
     embed = result.embeds[0]
     assert embed["url"].endswith(".mp4") and embed["url"] in result.content
     assert embed["image"]["url"].endswith("poster.jpg")
-    assert [r.status for r in fake.requests_to("POST", rf"/channels/{GENERAL}/messages$")] == [
-        413,
-        200,
+    tries = [
+        r
+        for r in fake.requests_to("PATCH", rf"/messages/{result.id}$")
+        if "your video is ready" in (r.body or {}).get("content", "")
     ]
+    assert [(r.status, bool(r.files)) for r in tries] == [(413, True), (200, False)]
 
 
 async def test_a_deleted_channel_gives_an_undeliverable_job_and_a_dm(
@@ -210,12 +216,36 @@ def recorded(workdir: Path) -> int:
     return int(count)
 
 
+async def test_a_result_edited_in_before_a_crash_is_not_repeated(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    bot = await start_bot(fake, pika, tmp_path)
+    interaction = generate(fake, "only once")
+    await fake.wait_for_response(interaction)
+    await fake.wait_for(lambda: results(fake), what="the result")
+    await bot.stop()
+    # The crash: Discord has the result, but the database never recorded it.
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        db.execute(
+            "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
+            "next_poll_at = 0"
+        )
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        await bot.wait_for_log(r"delivered as message")
+        await bot.wait_for_log("its result was already posted")  # found in the channel
+        assert [m.id for m in results(fake)] == [fake.replies(interaction)[0].id]
+        assert fake.requests_to("POST", rf"/channels/{GENERAL}/messages$") == []
+    finally:
+        await bot.stop()
+
+
 @pytest.mark.parametrize(
     ("down_long", "history_readable", "found_by"),
     [(True, True, "history"), (False, False, "nonce")],
     ids=["down-past-the-nonce-window", "no-read-message-history"],
 )
-async def test_a_post_that_reached_discord_before_a_crash_is_not_repeated(
+async def test_a_reply_that_reached_discord_before_a_crash_is_not_repeated(
     fake: FakeDiscord,
     pika: LocalPika,
     tmp_path: Path,
@@ -223,8 +253,12 @@ async def test_a_post_that_reached_discord_before_a_crash_is_not_repeated(
     history_readable: bool,
     found_by: str,
 ) -> None:
+    await behave(pika, job_seconds=1.5)
     bot = await start_bot(fake, pika, tmp_path)
-    await fake.wait_for_response(generate(fake, "only once"))
+    interaction = generate(fake, "only once")
+    await fake.wait_for_response(interaction)
+    # A moderator removed the working message: the result comes as a reply instead.
+    fake.replies(interaction)[0].deleted = True
     await fake.wait_for(lambda: results(fake), what="the result")
     await bot.stop()
     # The crash: Discord has the post, but the database never recorded it.
@@ -277,8 +311,10 @@ async def test_a_channel_that_forbids_the_bot_gives_an_undeliverable_job_and_a_d
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     await behave(pika, job_seconds=1.0)
-    await fake.wait_for_response(generate(fake, "shut out"))
-    fake.channels[GENERAL].forbidden = True  # the bot lost Send Messages there
+    interaction = generate(fake, "shut out")
+    await fake.wait_for_response(interaction)
+    fake.expire(interaction)  # no interaction token to edit the answer with any more...
+    fake.channels[GENERAL].forbidden = True  # ...and the bot lost Send Messages there
     dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
     assert "could not post it" in dm[0].content and "403" in dm[0].content
     await asyncio.sleep(1.0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from aiohttp import BodyPartReader, web
 from tests.fake_discord.driver import Driver
 from tests.fake_discord.gateway import Gateway
 from tests.fake_discord.interactions import InteractionRoutes
+from tests.fake_discord.limits import refusal_headers
 from tests.fake_discord.responses import API, error, form_error, rate_limited
 from tests.fake_discord.rest import RestRoutes
 from tests.fake_discord.state import RECORD, Recorded
@@ -79,7 +81,8 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Record a REST request, then refuse it as Discord would (429 when a test asked for
-        one, 400 for a body breaking the contract, 401 without the token) or hand it on."""
+        one or, with `limits` on, past a rate limit; 400 for a body breaking the contract; 401
+        without the token) or hand it on."""
         if not request.path.startswith(API):
             return await handler(request)
         path = request.path.removeprefix(API)
@@ -92,6 +95,11 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
                 self.rate_limits.remove((method, pattern, retry_after))
                 record.status = 429
                 return rate_limited(retry_after)
+        verdict = self.limits.check(request.method, path)
+        if verdict is not None and verdict.refused:
+            record.status = 429
+            headers = refusal_headers(verdict)
+            return rate_limited(verdict.retry_after, headers, is_global=verdict.is_global)
         if self.contract is not None and body is not None:
             found = self.contract.check(request.method, path, body)
             if found:
@@ -105,6 +113,9 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
             return error(401, 0, "401: Unauthorized")
         response = await handler(request)
         record.status = response.status
+        record.answered_at = time.monotonic()
+        if verdict is not None:
+            response.headers.update(verdict.headers)
         return response
 
     async def _unknown(self, request: web.Request) -> web.Response:

@@ -180,6 +180,10 @@ class Driver(FakeState):
         """The next matching request gets a 429 with Retry-After."""
         self.rate_limits.append((method, re.compile(path_pattern), retry_after))
 
+    def expire(self, interaction: Interaction) -> None:
+        """The interaction's token stops working, as it does 15 minutes after it was sent."""
+        interaction.expired = True
+
     # --- what the bot did -------------------------------------------------------------------
 
     def channel_messages(self, channel_id: int, *, ephemeral: bool = False) -> list[Message]:

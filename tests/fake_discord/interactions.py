@@ -16,7 +16,6 @@ from tests.fake_discord.responses import API, error, jsonify
 from tests.fake_discord.state import RECORD, FakeState, Interaction, Recorded
 from tests.fake_discord.world import APP_ID, Message, snowflake
 
-INTERACTION_DEADLINE = 3.0
 # The interaction callback types the bot uses, and the flag of an answer still "thinking".
 MESSAGE, DEFERRED_MESSAGE, UPDATE_MESSAGE = 4, 5, 7
 LOADING = 128
@@ -85,13 +84,14 @@ class InteractionRoutes(FakeState):
         interaction = self._interaction(request)
         if interaction is None:
             return error(404, 10062, "Unknown interaction")
-        if time.monotonic() - interaction.sent_at > INTERACTION_DEADLINE:
+        if time.monotonic() - interaction.sent_at > self.interaction_deadline:
             return error(404, 10062, "Unknown interaction")
         if interaction.callbacks:
             return error(400, 40060, "Interaction has already been acknowledged.")
         record: Recorded = request[RECORD]
         body = record.body or {}
         interaction.callbacks.append(body)
+        interaction.answered_at = time.monotonic()
         kind, data = body.get("type"), body.get("data") or {}
         message: Message | None = None
         if kind in (MESSAGE, DEFERRED_MESSAGE):
@@ -153,7 +153,8 @@ class InteractionRoutes(FakeState):
         mid = request.match_info["mid"]
         message_id = interaction.original_id if mid == "@original" else int(mid)
         message = self.messages.get(message_id or 0)
-        if message is None or message.deleted:
+        channel = self.channels.get(interaction.channel_id)
+        if message is None or message.deleted or channel is None or channel.deleted:
             return error(404, 10008, "Unknown Message")
         if request.method == "GET":
             return jsonify(self.message_json(message))
@@ -161,6 +162,8 @@ class InteractionRoutes(FakeState):
             message.deleted = True
             return web.Response(status=204)
         record: Recorded = request[RECORD]
+        if any(len(data) > self.upload_limit for _, data in record.files):
+            return error(413, 40005, "Request entity too large")
         self.apply_edit(message, record.body or {}, record.files)
         message.flags &= ~LOADING
         return jsonify(self.message_json(message))

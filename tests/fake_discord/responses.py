@@ -32,12 +32,20 @@ def form_error(problems: Mapping[str, str]) -> web.Response:
     return error(400, 50035, "Invalid Form Body", errors=errors)
 
 
-def rate_limited(retry_after: float) -> web.Response:
-    """A 429 with the headers discord.py reads to wait and retry (a per-user bucket limit)."""
+def rate_limited(
+    retry_after: float, headers: Mapping[str, str] | None = None, *, is_global: bool = False
+) -> web.Response:
+    """A 429 with the headers discord.py reads to wait and retry (by default, a per-user
+    bucket limit)."""
     return jsonify(
-        {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
-        429,
         {
+            "message": "You are being rate limited.",
+            "retry_after": round(retry_after, 3),
+            "global": is_global,
+        },
+        429,
+        headers
+        or {
             "Retry-After": f"{retry_after:g}",
             "X-RateLimit-Scope": "user",
             "X-RateLimit-Limit": "5",

@@ -155,7 +155,11 @@ class RestRoutes(FakeState):
             return message
         if message.author_id != APP_ID:
             return error(403, 50005, "Cannot edit a message authored by another user")
+        if self.channels[message.channel_id].forbidden:
+            return error(403, 50013, "Missing Permissions")
         record: Recorded = request[RECORD]
+        if any(len(data) > self.upload_limit for _, data in record.files):
+            return error(413, 40005, "Request entity too large")
         self.apply_edit(message, record.body or {}, record.files)
         return jsonify(self.message_json(message))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from aiohttp import web
 from discord import Permissions
 
 from tests.fake_discord.contract import Contract, Violation, load_contract
+from tests.fake_discord.limits import RateLimits
 from tests.fake_discord.world import (
     APP_ID,
     GUILD_ID,
@@ -40,6 +42,8 @@ class Recorded:
     body: Any
     files: list[tuple[str, bytes]]
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived
+    answered_at: float | None = None  # when it was answered, if it was handed on
 
 
 # Where the recording middleware leaves the request's `Recorded` for the route handler.
@@ -60,7 +64,8 @@ class Interaction:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     original_id: int | None = None
     followups: list[int] = field(default_factory=list)
-    expired: bool = False
+    expired: bool = False  # its token no longer works (15 minutes passed)
+    answered_at: float | None = None  # when its callback was accepted
 
 
 @dataclass
@@ -93,6 +98,8 @@ class FakeState(abc.ABC):
         self.upload_limit = DEFAULT_UPLOAD_LIMIT
         self.nonce_seconds = 300.0  # how long a nonce dedupes posts ("a few minutes")
         self.rate_limits: list[tuple[str, re.Pattern[str], float]] = []
+        self.limits = RateLimits()  # Discord's rate limits, enforced once `limits.enabled`
+        self.interaction_deadline = 3.0  # seconds an interaction waits for its callback
         self.blocked_dms: set[int] = set()
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
@@ -180,6 +187,7 @@ class FakeState(abc.ABC):
             message.attachments = [a for a in message.attachments if str(a.id) in keep]
         message.attachments += self._uploads(body, files)
         message.edited = True
+        message.edited_at = time.monotonic()
         if not message.ephemeral:
             self.dispatch("MESSAGE_UPDATE", self.message_json(message))
 

@@ -214,6 +214,7 @@ class Message:
     reactions: dict[str, list[int]] = field(default_factory=dict)
     created: float = field(default_factory=time.monotonic)
     edited: bool = False
+    edited_at: float | None = None  # when it was last edited (time.monotonic)
     deleted: bool = False
 
     @property
