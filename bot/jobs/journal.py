@@ -29,7 +29,8 @@ COMPACT_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Accepted:
-    """Pika accepted our job `job_id` as `pika_job_id` (None for an upscale) at `at`."""
+    """Pika accepted our job `job_id` as `pika_job_id` (None for an upscale); its time at Pika
+    counts from `at`, when the paid call was sent."""
 
     job_id: str
     pika_job_id: str | None

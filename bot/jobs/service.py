@@ -170,6 +170,9 @@ class JobService:
         return await self._send(claimed)
 
     async def _send(self, job: Job) -> Job:
+        # Pika's job starts between this moment and its answer: counting its time from here
+        # errs on the late side, so that a poll planned from it comes after the finish.
+        sent_at = self.store.clock()
         try:
             request = kind_of(job.kind).parse(job.request)
             answer = await self.pika.submit(request)
@@ -186,7 +189,7 @@ class JobService:
             log.exception("Job %s: the paid call failed unexpectedly", job.id)
             return await self.fail(job, "internal", "")
         pika_id = answer.job_id if isinstance(answer, CreateJobResponse) else None
-        return await self.accepted(job, Accepted(job.id, pika_id, self.store.clock()))
+        return await self.accepted(job, Accepted(job.id, pika_id, sent_at))
 
     async def accepted(self, job: Job, entry: Accepted) -> Job:
         """Pika has the job: journal its id, then record it until the database takes it."""
@@ -196,7 +199,7 @@ class JobService:
             "pika_job_id": entry.pika_job_id,
             "pika_status": "queued",
             "accepted_at": entry.at,
-            "next_poll_at": entry.at + self.settings.poll_interval_seconds,
+            "next_poll_at": self.store.clock() + self.settings.poll_interval_seconds,
         }
         delay = RECORD_RETRY_FIRST
         while True:

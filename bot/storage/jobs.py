@@ -100,7 +100,7 @@ class Job:
     finished_at: float | None = None
     failure: str | None = None  # why it ended without a video: a key of the wording catalogue
     counted: bool = True  # counts toward quotas (see the module's docstring)
-    accepted_at: float | None = None  # when Pika answered the create call
+    accepted_at: float | None = None  # when the paid call Pika accepted was sent
     pika_seconds: float | None = None  # how long Pika took, as observed
     # A credential for 15 minutes: never logged (repr=False), cleared when the job ends.
     interaction_token: str | None = field(default=None, repr=False)

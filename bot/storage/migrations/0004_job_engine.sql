@@ -2,8 +2,8 @@
 -- counted: 1 while the job counts toward daily quotas and the cooldown; 0 once it ended without
 --   Pika ever accepting it (refused, cancelled before the paid call). See bot/storage/jobs.py.
 ALTER TABLE jobs ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
--- accepted_at: when Pika answered the create call; the estimator measures a kind's durations
---   from it. pika_seconds: how long Pika took, as the tracker observed it.
+-- accepted_at: when the paid call Pika accepted was sent; the estimator measures a kind's
+--   durations from it. pika_seconds: how long Pika took, as the tracker observed it.
 ALTER TABLE jobs ADD COLUMN accepted_at REAL;
 ALTER TABLE jobs ADD COLUMN pika_seconds REAL;
 -- interaction_token: the token of the interaction that asked for the job (a credential for

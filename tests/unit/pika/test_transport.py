@@ -1,0 +1,101 @@
+"""The bot's transport (httpx over aiohttp) names each fault by whether the request left, and the
+paid call acts on it: retried when nothing was sent, never when the outcome is unknown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.pika.client import PikaClient, shared_http_client
+from bot.pika.errors import PikaOutcomeUnknown, PikaServerError
+from tests.helpers.ports import reserved_port
+from tests.helpers.requests import fox
+
+CREATED = {"job": {"id": "job-1"}, "video": {"jobId": "job-1"}}
+
+
+class Server:
+    """A Pika stand-in whose answers a test chooses: 'ok', 'lost', 'slow' or 'cut'."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.received = 0
+        self.url = ""
+
+    async def create(self, request: web.Request) -> web.StreamResponse:
+        self.received += 1
+        await request.read()
+        if self.mode == "lost" and request.transport is not None:
+            request.transport.abort()  # the request arrived; its answer never leaves
+        if self.mode == "slow":
+            await asyncio.sleep(2)
+        if self.mode == "cut":
+            answer = web.StreamResponse(headers={"Content-Length": "1000"})
+            await answer.prepare(request)
+            await answer.write(b'{"job": ')
+            if request.transport is not None:
+                request.transport.abort()
+            return answer
+        return web.json_response(CREATED)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    stand_in = Server()
+    app = web.Application()
+    app.router.add_post("/web/generate", stand_in.create)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    stand_in.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    yield stand_in
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("mode", "fault"),
+    [("lost", httpx.ReadError), ("slow", httpx.ReadTimeout), ("cut", httpx.ReadError)],
+)
+async def test_a_fault_after_the_request_left_is_named_as_such(
+    server: Server, mode: str, fault: type[Exception]
+) -> None:
+    server.mode = mode
+    async with shared_http_client(timeout=0.5) as http:
+        with pytest.raises(fault):
+            await http.post(f"{server.url}/web/generate", json={})
+
+
+async def test_a_refused_connection_is_named_as_nothing_sent() -> None:
+    async with shared_http_client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.post(f"http://127.0.0.1:{reserved_port()}/web/generate", json={})
+
+
+@pytest.mark.parametrize("mode", ["lost", "cut"])
+async def test_a_paid_call_whose_answer_is_lost_is_sent_once(server: Server, mode: str) -> None:
+    server.mode = mode
+    async with shared_http_client() as http:
+        client = PikaClient("k", server.url, http=http, backoff_base=0.01)
+        with pytest.raises(PikaOutcomeUnknown):
+            await client.generate(fox())
+    assert server.received == 1
+
+
+async def test_a_paid_call_that_cannot_connect_is_tried_again() -> None:
+    async with shared_http_client() as http:
+        client = PikaClient(
+            "k", f"http://127.0.0.1:{reserved_port()}", http=http, max_attempts=3, backoff_base=0.01
+        )
+        with pytest.raises(PikaServerError, match="could not be reached"):
+            await client.generate(fox())
+
+
+async def test_an_answer_comes_through(server: Server) -> None:
+    async with shared_http_client() as http:
+        client = PikaClient("k", server.url, http=http)
+        assert (await client.generate(fox())).job_id == "job-1"
