@@ -31,9 +31,10 @@ lint: $(VENV)/.dev
 test: lint
 	$(BIN)/python -m tests.helpers.postgres -- $(BIN)/pytest
 
+# SCENARIO=burst|slow|limits|limits-expired|tracked runs one scenario of the job engine's bench.
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_pika_render.py
-	$(BIN)/python benchmarks/job_delivery.py
+	$(BIN)/python benchmarks/burst.py --scenario $(or $(SCENARIO),all)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

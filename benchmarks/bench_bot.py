@@ -1,0 +1,52 @@
+"""`python benchmarks/bench_bot.py`: the bot exactly as `python -m bot` runs it, plus the
+benchmark's instruments, which change nothing it does: every database round trip is counted,
+and every poll's lateness (how long after its planned time it was taken) is kept. On SIGUSR1
+it writes them as JSON to the file named by BENCH_STATS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import main
+from bot.jobs.tracker import Tracker
+from bot.storage import Job
+from tests.helpers.round_trips import RoundTrips, install
+
+ROUND_TRIPS = RoundTrips()
+LATENESS: list[float] = []  # seconds after its planned time that each poll was taken
+
+
+def instrument() -> None:
+    """Count round trips, and time every poll against its plan."""
+    install(ROUND_TRIPS)
+    original = Tracker.poll
+
+    async def timed(self: Tracker, job: Job) -> None:
+        LATENESS.append(self.store.clock() - job.next_poll_at)
+        await original(self, job)
+
+    Tracker.poll = timed  # type: ignore[method-assign]
+
+
+def dump(signum: int, frame: FrameType | None) -> None:
+    """Write the counts so far where the benchmark reads them."""
+    stats: dict[str, Any] = {"round_trips": ROUND_TRIPS.total, "lateness": LATENESS}
+    path = Path(os.environ["BENCH_STATS"])
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(stats))
+    partial.replace(path)
+
+
+if __name__ == "__main__":
+    instrument()
+    signal.signal(signal.SIGUSR1, dump)
+    sys.exit(main())

@@ -1,0 +1,508 @@
+"""Benchmark of the job engine: the real bot process under a burst of members, against the fake
+Discord and the local Pika over real sockets, with a floor bot in the same run.
+
+Scenarios (every one by default; `--scenario NAME` runs one):
+- burst: 200 members of one server send `/pika generate` at once; 3 s jobs,
+  POLL_INTERVAL_SECONDS=1, no rate limits. The floor bot (`floor_bot.py`, which only
+  acknowledges) takes the same burst first, on a fake Discord of its own.
+- slow: the same burst with 60 s jobs at the default POLL_INTERVAL_SECONDS=5.
+- limits: 200 results into one channel with Discord's rate limits on, twice: as the bot does it
+  (each result edited into its command's answer through the interaction's token), and with every
+  token expired (each result edited with the bot's token, which the channel's limits count).
+- tracked: 10,000 jobs of 60 s running at Pika, followed by the bot at POLL_INTERVAL_SECONDS=5.
+
+The bot runs as `benchmarks/bench_bot.py`, which is `python -m bot` with counters (database
+round trips, poll lateness); its CPU time and peak memory are read from /proc. Results are
+pre-rendered (one video, linked for every job), so rendering is not measured, and the fake does
+not check request bodies against Discord's OpenAPI description (the tests do), so that its own
+work weighs as little as it can on a shared machine.
+Run: `make bench`, or `.venv/bin/python benchmarks/burst.py [--scenario NAME] [--jobs N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.pika.local.app import LocalPika, running_local_pika
+from bot.pika.local.jobs import LocalJob
+from bot.pika.local.render import RenderResult
+from bot.storage import open_storage
+from tests.e2e.harness import BotProcess, bot_env, results
+from tests.fake_discord import FakeDiscord, running_fake_discord
+from tests.fake_discord.state import Interaction
+from tests.fake_discord.world import GENERAL, GUILD_ID, User
+from tests.helpers.requests import fox
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST_MEMBER = 950_000_000_000_000_000
+TICK = os.sysconf("SC_CLK_TCK")
+TRACKED_WINDOW = 24.0  # seconds the tracked scenario measures, before any of its jobs ends
+
+
+# --- the processes ----------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of a process (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+@dataclass
+class Bot:
+    """A bot process and what reads its instruments."""
+
+    process: BotProcess
+    stats_path: Path | None
+
+    @property
+    def pid(self) -> int:
+        assert self.process.process is not None
+        return self.process.process.pid
+
+    async def stats(self) -> dict[str, Any]:
+        """Round trips and poll lateness so far (SIGUSR1 makes the bot write them)."""
+        assert self.stats_path is not None
+        before = self.stats_path.stat().st_mtime_ns if self.stats_path.exists() else 0
+        os.kill(self.pid, signal.SIGUSR1)
+        for _ in range(200):
+            if self.stats_path.exists() and self.stats_path.stat().st_mtime_ns != before:
+                return dict(json.loads(self.stats_path.read_text()))
+            await asyncio.sleep(0.02)
+        raise RuntimeError("the bot did not write its stats")
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    fake: FakeDiscord,
+    pika: LocalPika | None,
+    workdir: Path,
+    *,
+    floor: bool = False,
+    **settings: str,
+) -> AsyncIterator[Bot]:
+    """The bot (or the floor bot) on `fake`, ready; stopped at the end of the block."""
+    stats = workdir / "stats.json"
+    extra = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url} if pika else {}
+    env = bot_env(fake, workdir, **extra, BENCH_STATS=str(stats), **settings)
+    script = "floor_bot.py" if floor else "bench_bot.py"
+    process = BotProcess(env, workdir, (str(ROOT / "benchmarks" / script),))
+    await process.start()
+    try:
+        await process.wait_ready(timeout=120)
+        yield Bot(process, None if floor else stats)
+    finally:
+        await process.stop(timeout=60)
+
+
+def add_members(fake: FakeDiscord, count: int) -> list[int]:
+    """`count` members of the fake's one server, who will each ask for one video."""
+    members = [FIRST_MEMBER + n for n in range(count)]
+    for member in members:
+        fake.users[member] = User(member, f"member{member - FIRST_MEMBER}")
+    return members
+
+
+async def prerendered(workdir: Path) -> RenderResult:
+    """One video made by the local Pika, which every benchmark job then serves."""
+    async with running_local_pika(job_seconds=0, files_dir=workdir / "prerender") as pika:
+        async with httpx.AsyncClient(timeout=60) as http:
+            answer = await http.post(
+                f"{pika.base_url}/web/generate",
+                json=fox().payload(),
+                headers={"Authorization": f"Bearer {pika.api_key}"},
+            )
+        job = pika.jobs[answer.json()["job"]["id"]]
+        await asyncio.wait_for(job.done.wait(), 120)
+        folder = workdir / "prerender" / job.id
+        assert job.duration and job.width and job.height
+        return RenderResult(
+            video=folder / job.result_name,
+            poster=folder / "poster.jpg",
+            thumbnail=folder / "thumbnail.jpg",
+            width=job.width,
+            height=job.height,
+            fps=24,
+            seconds=job.duration,
+            has_audio=False,
+        )
+
+
+# --- measuring a burst ------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of `values` fall (nearest rank)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+async def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
+    """Wait for `condition`, or fail saying what did not happen."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {within:g} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def ask_all(fake: FakeDiscord, members: list[int], label: str) -> list[Interaction]:
+    """Every member sends `/pika generate` at once, each with a prompt of their own."""
+    return [
+        fake.slash(member, GENERAL, "pika", "generate", {"prompt": f"{label} {n}"})
+        for n, member in enumerate(members)
+    ]
+
+
+async def acks(fake: FakeDiscord, asked: list[Interaction]) -> dict[str, Any]:
+    """How long each interaction waited for its answer."""
+    await wait_until(lambda: all(i.answered_at for i in asked), 60, "every answer")
+    waits = [(i.answered_at or math.inf) - i.sent_at for i in asked]
+    return {
+        "asked": len(asked),
+        "answered": sum(1 for i in asked if i.answered_at),
+        "ack_p50": percentile(waits, 0.5),
+        "ack_p99": percentile(waits, 0.99),
+        "ack_max": max(waits),
+    }
+
+
+def finish_to_post(fake: FakeDiscord, pika: LocalPika, label: str) -> list[float]:
+    """For each job: seconds from its finish at Pika to its result in the channel."""
+    offset = time.time() - time.monotonic()
+    posted = {m.embeds[0]["title"]: m for m in results(fake) if m.embeds}
+    gaps = []
+    for job in pika.jobs.values():
+        prompt = str(job.body.get("promptText", ""))
+        message = posted.get(prompt)
+        if prompt.startswith(label) and message is not None:
+            at = (message.edited_at or message.created) + offset
+            gaps.append(at - (job.created_at + job.seconds))
+    return gaps
+
+
+async def run_burst(
+    fake: FakeDiscord, pika: LocalPika, bot: Bot, members: list[int], label: str, within: float
+) -> dict[str, Any]:
+    """The whole burst: asked at once, answered, made, delivered, adorned; with its costs."""
+    before = {
+        "cpu": cpu_seconds(bot.pid),
+        "discord": len(fake.requests),
+        "pika": len(pika.requests),
+        "round_trips": (await bot.stats())["round_trips"],
+    }
+    asked = ask_all(fake, members, label)
+    figures = await acks(fake, asked)
+    count = len(members)
+    await wait_until(lambda: len(results(fake)) >= count, within, "every result")
+    await wait_until(
+        lambda: all(len(m.reactions) == 3 for m in results(fake)), within, "every reaction"
+    )
+    await asyncio.sleep(1.0)  # the batched end of each job
+    gaps = finish_to_post(fake, pika, label)
+    after = await bot.stats()
+    return figures | {
+        "delivered": len(gaps),
+        "post_p50": percentile(gaps, 0.5),
+        "post_p99": percentile(gaps, 0.99),
+        "pika_per_job": (len(pika.requests) - before["pika"]) / count,
+        "discord_per_job": (len(fake.requests) - before["discord"]) / count,
+        "round_trips_per_job": (after["round_trips"] - before["round_trips"]) / count,
+        "cpu_ms_per_job": 1000 * (cpu_seconds(bot.pid) - before["cpu"]) / count,
+        "peak_rss_mb": peak_rss_mb(bot.pid),
+    }
+
+
+# --- the scenarios ------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def stage(
+    workdir: Path, video: RenderResult, job_seconds: float, members: int
+) -> AsyncIterator[tuple[FakeDiscord, LocalPika, list[int]]]:
+    """A fake Discord with `members` members, and a local Pika serving `video`."""
+    async with (
+        running_fake_discord(heartbeat_ms=10_000, check_contract=False) as fake,
+        running_local_pika(
+            job_seconds=job_seconds, files_dir=workdir / "pika", prerendered=video
+        ) as pika,
+    ):
+        yield fake, pika, add_members(fake, members)
+
+
+async def floor_and_burst(workdir: Path, video: RenderResult, jobs: int) -> dict[str, Any]:
+    """The floor bot's answers, then the bot's whole burst, 3 s jobs at a 1 s poll interval."""
+    async with (
+        stage(workdir / "floor", video, 3.0, jobs) as (fake, _, members),
+        running_bot(fake, None, workdir / "floor", floor=True),
+    ):
+        floor = await acks(fake, ask_all(fake, members, "floor"))
+    async with (
+        stage(workdir / "burst", video, 3.0, jobs) as (fake, pika, members),
+        running_bot(fake, pika, workdir / "burst", POLL_INTERVAL_SECONDS="1") as bot,
+    ):
+        ours = await run_burst(fake, pika, bot, members, "burst", 120)
+    return {"floor": floor, "bot": ours}
+
+
+async def slow(workdir: Path, video: RenderResult, jobs: int) -> dict[str, Any]:
+    """The burst with 60 s jobs, at the default poll interval."""
+    async with (
+        stage(workdir / "slow", video, 60.0, jobs) as (fake, pika, members),
+        running_bot(fake, pika, workdir / "slow") as bot,
+    ):
+        return await run_burst(fake, pika, bot, members, "slow", 240)
+
+
+async def limits(workdir: Path, video: RenderResult, jobs: int, expired: bool) -> dict[str, Any]:
+    """`jobs` results into one channel with the rate limits on: the time from the first job's
+    finish to the last result, against the least the limits allow."""
+    name = "expired" if expired else "edited"
+    async with (
+        stage(workdir / name, video, 3.0, jobs) as (fake, pika, members),
+        running_bot(fake, pika, workdir / name, POLL_INTERVAL_SECONDS="1"),
+    ):
+        fake.limits.enabled = True
+        asked = ask_all(fake, members, name)
+        answers = await acks(fake, asked)
+        if expired:
+            for interaction in asked:
+                fake.expire(interaction)
+        await wait_until(lambda: len(results(fake)) >= jobs, 600, "every result")
+        offset = time.time() - time.monotonic()
+        finishes = [j.created_at + j.seconds for j in pika.jobs.values()]
+        last_post = max((m.edited_at or m.created) for m in results(fake)) + offset
+        spread = max(finishes) - min(finishes)
+        # Expired tokens: every result is an edit with the bot's token, 5 per 5 s per channel.
+        least = max(spread, (math.ceil(jobs / 5) - 1) * 5.0) if expired else spread
+        return answers | {
+            "took": last_post - min(finishes),
+            "least": least,
+            "refused": len(fake.limits.refusals),
+            "refused_twice": fake.limits.refused_twice,
+        }
+
+
+async def seed_tracked(workdir: Path, pika: LocalPika, count: int) -> None:
+    """`count` jobs of 60 s running at Pika, accepted over the last 30 s, in the bot's database
+    as the bot leaves them (each planned for its poll 30 s after Pika took it), with the recent
+    durations of its kind that it reads at start-up."""
+    now = time.time()
+    body = fox().payload()
+    storage = await open_storage(workdir / "bot.sqlite3")
+    await storage.close()
+    rows = []
+    for n in range(count):
+        accepted = now - 30 * (n + 0.5) / count
+        local = LocalJob(
+            id=str(uuid.uuid4()),
+            request_type="generate",
+            request_key="generate-1.0",
+            body=body,
+            seed=n,
+            created_at=accepted,
+            seconds=60.0,
+            result_name=f"tracked_{n}.mp4",
+            rendered=True,
+        )
+        pika.jobs[local.id] = local
+        rows.append((f"t{n:09d}", local.id, accepted, accepted + 30.0))
+    with sqlite3.connect(workdir / "bot.sqlite3") as db:
+        db.executemany(
+            "INSERT INTO jobs (id, pika_job_id, kind, request, guild_id, channel_id, user_id, "
+            "status, active, pika_status, accepted_at, next_poll_at, created_at, updated_at) "
+            "VALUES (?, ?, 'generate', ?, ?, ?, ?, 'running', 1, 'pending', ?, ?, ?, ?)",
+            [
+                (i, p, json.dumps(body), GUILD_ID, GENERAL, FIRST_MEMBER, a, due, a, a)
+                for i, p, a, due in rows
+            ],
+        )
+        db.executemany(  # the durations the estimator starts from
+            "INSERT INTO jobs (id, kind, request, guild_id, channel_id, user_id, status, active, "
+            "pika_seconds, next_poll_at, created_at, updated_at) "
+            "VALUES (?, 'generate', '{}', ?, ?, ?, 'delivered', 0, 60.0, 0, ?, ?)",
+            [(f"d{n:09d}", GUILD_ID, GENERAL, FIRST_MEMBER, now - 3600, now) for n in range(20)],
+        )
+
+
+async def tracked(workdir: Path, video: RenderResult, count: int) -> dict[str, Any]:
+    """10,000 running jobs followed for `TRACKED_WINDOW` seconds, none of which ends in it."""
+    async with stage(workdir / "tracked", video, 60.0, 1) as (fake, pika, _):
+        await seed_tracked(workdir / "tracked", pika, count)
+        seeded = time.time()
+        async with running_bot(fake, pika, workdir / "tracked") as bot:
+            start, cpu = time.time(), cpu_seconds(bot.pid)
+            await asyncio.sleep(max(1.0, seeded + TRACKED_WINDOW - time.time()))
+            used = cpu_seconds(bot.pid) - cpu
+            took = time.time() - start
+            lateness = (await bot.stats())["lateness"]
+            return {
+                "jobs": count,
+                "window": took,
+                "polls": len(lateness),
+                "late_p50": percentile(lateness, 0.5),
+                "late_p99": percentile(lateness, 0.99),
+                "late_max": max(lateness, default=math.nan),
+                "cores": used / took,
+                "peak_rss_mb": peak_rss_mb(bot.pid),
+            }
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def row(name: str, figure: str, target: str) -> str:
+    return f"  {name:<44} {figure:>18}   {target}"
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    """Print one scenario's figures beside the issue's targets."""
+    ms = 1000.0
+    if name == "burst":
+        floor, bot = figures["floor"], figures["bot"]
+        print(f"\nburst: {bot['delivered']} members at once, 3 s jobs, POLL_INTERVAL_SECONDS=1")
+        print(
+            row(
+                "floor bot ack p50 / p99 / max (ms)",
+                f"{floor['ack_p50'] * ms:.0f} / "
+                f"{floor['ack_p99'] * ms:.0f} / {floor['ack_max'] * ms:.0f}",
+                "",
+            )
+        )
+        print(
+            row(
+                "bot ack p50 / p99 / max (ms)",
+                f"{bot['ack_p50'] * ms:.0f} / "
+                f"{bot['ack_p99'] * ms:.0f} / {bot['ack_max'] * ms:.0f}",
+                f"p99 <= 1.5 x floor = {1.5 * floor['ack_p99'] * ms:.0f}",
+            )
+        )
+        print(row("answered", f"{bot['answered']} of {bot['asked']}", "all"))
+        print(
+            row(
+                "finish-to-post p50 / p99 (s)",
+                f"{bot['post_p50']:.2f} / {bot['post_p99']:.2f}",
+                "p99 <= 1.5",
+            )
+        )
+        print(row("Pika calls per job", f"{bot['pika_per_job']:.2f}", "<= 3 (create included)"))
+        print(row("Discord requests per job", f"{bot['discord_per_job']:.2f}", ""))
+        print(row("database round trips per job", f"{bot['round_trips_per_job']:.2f}", "<= 15"))
+        print(row("bot CPU per job (ms)", f"{bot['cpu_ms_per_job']:.2f}", "<= 8"))
+        print(row("bot peak RSS (MB)", f"{bot['peak_rss_mb']:.0f}", ""))
+    elif name == "slow":
+        print(f"\nslow: {figures['delivered']} members at once, 60 s jobs, POLL_INTERVAL_SECONDS=5")
+        print(
+            row(
+                "finish-to-post p50 / p99 (s)",
+                f"{figures['post_p50']:.2f} / {figures['post_p99']:.2f}",
+                "p99 <= 5",
+            )
+        )
+        print(row("Pika calls per job", f"{figures['pika_per_job']:.2f}", "<= 6"))
+        print(row("database round trips per job", f"{figures['round_trips_per_job']:.2f}", ""))
+        print(row("bot CPU per job (ms)", f"{figures['cpu_ms_per_job']:.2f}", ""))
+    elif name.startswith("limits"):
+        how = (
+            "edited in through each interaction's token"
+            if name == "limits"
+            else ("tokens expired: edited with the bot's token")
+        )
+        print(f"\n{name}: results into one channel, rate limits on ({how})")
+        print(
+            row(
+                "first finish to last result (s)",
+                f"{figures['took']:.1f}",
+                f"<= 1.2 x least = {1.2 * figures['least']:.1f}",
+            )
+        )
+        print(row("least time the limits allow (s)", f"{figures['least']:.1f}", ""))
+        print(
+            row(
+                "requests refused (429) / twice in a row",
+                f"{figures['refused']} / {figures['refused_twice']}",
+                "none twice in a row",
+            )
+        )
+    elif name == "tracked":
+        print(f"\ntracked: {figures['jobs']} jobs of 60 s followed for {figures['window']:.0f} s")
+        print(row("polls taken", f"{figures['polls']}", ""))
+        print(
+            row(
+                "poll lateness p50 / p99 / max (s)",
+                f"{figures['late_p50']:.2f} / "
+                f"{figures['late_p99']:.2f} / {figures['late_max']:.2f}",
+                "p99 <= 1",
+            )
+        )
+        print(row("bot CPU (cores)", f"{figures['cores']:.2f}", "< 0.5"))
+        print(row("bot peak RSS (MB)", f"{figures['peak_rss_mb']:.0f}", "<= 150"))
+
+
+async def main() -> None:
+    """Run the scenarios asked for and print their figures beside the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scenario",
+        choices=["burst", "slow", "limits", "limits-expired", "tracked", "all"],
+        default="all",
+    )
+    parser.add_argument("--jobs", type=int, default=200, help="members asking at once")
+    parser.add_argument("--tracked", type=int, default=10_000, help="jobs in the tracked run")
+    args = parser.parse_args()
+    wanted = ["burst", "slow", "limits", "limits-expired", "tracked"]
+    if args.scenario != "all":
+        wanted = [args.scenario]
+    print(f"cores: {os.cpu_count()} (figures vary on a machine shared with other work)")
+    with tempfile.TemporaryDirectory(prefix="pika-bench-") as tmp:
+        workdir = Path(tmp)
+        video = await prerendered(workdir)
+        for name in wanted:
+            folder = workdir / name
+            folder.mkdir()
+            started = time.monotonic()
+            if name == "burst":
+                figures = await floor_and_burst(folder, video, args.jobs)
+            elif name == "slow":
+                figures = await slow(folder, video, args.jobs)
+            elif name == "limits":
+                figures = await limits(folder, video, args.jobs, expired=False)
+            elif name == "limits-expired":
+                figures = await limits(folder, video, args.jobs, expired=True)
+            else:
+                figures = await tracked(folder, video, args.tracked)
+            report(name, figures)
+            print(f"  ({time.monotonic() - started:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
