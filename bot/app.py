@@ -27,7 +27,7 @@ from bot.discord.results import ControlButton, RetryButton
 from bot.discord_target import point_discord_at
 from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
-from bot.jobs.journal import Journal
+from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
@@ -108,8 +108,8 @@ class PikaBot(commands.Bot):
         path = self.settings.database_path
         self.storage = await open_storage(path)
         store = self.storage.jobs
-        journal = Journal(path.with_name(f"{path.stem}-accepted.jsonl"))
-        self.jobs = JobService(store, self.pika, self.settings, journal)
+        ledger = Ledger(path.with_name(f"{path.stem}-accepted.jsonl"))
+        self.jobs = JobService(store, self.pika, self.settings, ledger)
         delivery = DiscordDelivery(self, self.web, self.lanes)
         self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
         self.jobs.follow = self.tracker.follow
@@ -119,7 +119,7 @@ class PikaBot(commands.Bot):
         resumed, cancelled, interrupted = await self.jobs.settle_interrupted()
         if resumed or cancelled or interrupted:
             log.warning(
-                "Resuming: %d job(s) Pika had accepted resumed from the journal; %d never "
+                "Resuming: %d job(s) Pika had accepted resumed from the ledger; %d never "
                 "answered cancelled before any paid call; %d caught mid-call settled without "
                 "re-sending",
                 resumed,

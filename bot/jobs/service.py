@@ -18,8 +18,8 @@ claimed for sending (`sending`); then Pika is called. The fault policy of the ca
   (`Tracker.pushed`): the result is delivered and nothing is paid twice. Without push the member
   is told plainly that Pika may have started it, with a Retry button.
 - Pika answered, but the database write that records its job id fails (locked, disk full): the
-  id is first appended to the write-ahead journal (`journal.py`), and the write is retried until
-  it succeeds. If the process dies meanwhile, start-up resumes the job from the journal.
+  id is first appended to the write-ahead ledger (`ledger.py`), and the write is retried until
+  it succeeds. If the process dies meanwhile, start-up resumes the job from the ledger.
 
 Any other exception during the call ends the job with a failure its member is told about: no
 job is ever left in `sending` while the bot runs.
@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.jobs.journal import Accepted, Journal
+from bot.jobs.ledger import Accepted, Ledger
 from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError, PikaOutcomeUnknown
 from bot.pika.kinds import kind as kind_of
@@ -83,13 +83,13 @@ class JobService:
         store: JobStore,
         pika: PikaClient,
         settings: Settings,
-        journal: Journal,
+        ledger: Ledger,
         follow: Callable[[Job], None] = lambda job: None,
     ) -> None:
         self.store = store
         self.pika = pika
         self.settings = settings
-        self.journal = journal
+        self.ledger = ledger
         self.follow = follow  # hands a job Pika has (or may have) to the tracker
 
     # --- a new job ------------------------------------------------------------------------
@@ -192,8 +192,8 @@ class JobService:
         return await self.accepted(job, Accepted(job.id, pika_id, sent_at))
 
     async def accepted(self, job: Job, entry: Accepted) -> Job:
-        """Pika has the job: journal its id, then record it until the database takes it."""
-        self.journal.write(entry)
+        """Pika has the job: write its id in the ledger, then in the database until it takes it."""
+        self.ledger.write(entry)
         changes = {
             "status": Status.RUNNING,
             "pika_job_id": entry.pika_job_id,
@@ -215,7 +215,7 @@ class JobService:
                 )
                 await asyncio.sleep(delay)
                 delay = min(RECORD_RETRY_CAP, delay * 2)
-        self.journal.stored(job.id)
+        self.ledger.stored(job.id)
         if running is None:  # settled meanwhile by someone else: theirs stands
             found = await self.store.get(job.id)
             assert found is not None
@@ -298,11 +298,11 @@ class JobService:
     # --- start-up -------------------------------------------------------------------------
 
     async def settle_interrupted(self) -> tuple[int, int, int]:
-        """At start-up: resume from the journal the jobs Pika accepted; cancel those whose
+        """At start-up: resume from the ledger the jobs Pika accepted; cancel those whose
         interaction was never known answered; and settle those caught mid-call (listened for
         with push, else failed and told). Returns (resumed, cancelled, interrupted)."""
         resumed = 0
-        for entry in self.journal.entries():
+        for entry in self.ledger.entries():
             found = await self.store.transition(
                 entry.job_id,
                 [Status.SENDING],
@@ -313,9 +313,9 @@ class JobService:
                 next_poll_at=self.store.clock(),
             )
             if found is not None:
-                log.warning("Job %s: resumed from the journal as %s", found.id, found.pika_job_id)
+                log.warning("Job %s: resumed from the ledger as %s", found.id, found.pika_job_id)
                 resumed += 1
-        self.journal.clear()
+        self.ledger.clear()
         unanswered = await self.store.by_status(Status.SUBMITTING)
         for job in unanswered:
             await self.cancel_unanswered(job.id, tell=True)

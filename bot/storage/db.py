@@ -7,8 +7,8 @@ is one statement, so its connection never holds a transaction open between two a
 another task's statement would slip into it); the settings store's save, two statements that
 must hold together, opens one on its own connection. WAL with `synchronous=NORMAL` makes a
 commit cheap (no fsync): a committed write survives a crash of the process, and the last ones
-may be lost only with the machine's power, a risk the write-ahead journal of Pika ids
-(`bot/jobs/journal.py`) shares.
+may be lost only with the machine's power, a risk the write-ahead ledger of Pika ids
+(`bot/jobs/ledger.py`) shares.
 """
 
 from __future__ import annotations

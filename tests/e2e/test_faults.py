@@ -3,7 +3,7 @@
 Pika did not start the job (500, 429): retried, paid once. The outcome is unknown (the answer
 lost): with push, the job is adopted when Pika pushes it; without, the member is told and gets a
 Retry button. The database refuses Pika's answer: retried until it takes it, and a crash
-meanwhile is resumed from the journal. The interaction cannot be answered: cancelled before any
+meanwhile is resumed from the ledger. The interaction cannot be answered: cancelled before any
 paid call, and not counted.
 """
 
@@ -98,7 +98,7 @@ def status_of(workdir: Path) -> str | None:
 
 async def locked_while_pika_answers(fake: FakeDiscord, pika: LocalPika, workdir: Path) -> Path:
     """Ask for a video, and hold the database's write lock from the paid call until Pika's
-    answer is in the journal; the caller releases the lock. Returns the journal's path."""
+    answer is in the ledger; the caller releases the lock. Returns the ledger's path."""
     await behave(pika, latency=1.5)  # the paid call takes a moment
     await fake.wait_for_response(generate(fake, "patient fox"))
     await fake.wait_for(lambda: status_of(workdir) == "sending", what="the paid call")
@@ -108,10 +108,10 @@ async def locked_while_pika_answers(fake: FakeDiscord, pika: LocalPika, workdir:
 async def test_pikas_answer_is_written_once_the_database_takes_it_again(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess, tmp_path: Path
 ) -> None:
-    journal = await locked_while_pika_answers(fake, pika, tmp_path)
+    ledger = await locked_while_pika_answers(fake, pika, tmp_path)
     with sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None) as db:
         db.execute("BEGIN EXCLUSIVE")  # another writer holds the database
-        await fake.wait_for(lambda: journal.exists() and journal.read_text(), what="the journal")
+        await fake.wait_for(lambda: ledger.exists() and ledger.read_text(), what="the ledger")
         await behave(pika, latency=0)
         await bot.wait_for_log("the database refused it", timeout=20)
         db.execute("COMMIT")
@@ -119,24 +119,24 @@ async def test_pikas_answer_is_written_once_the_database_takes_it_again(
     assert paid(await calls_to(pika, "/web/generate")) == 1
 
 
-async def test_a_crash_before_the_database_took_pikas_answer_resumes_from_the_journal(
+async def test_a_crash_before_the_database_took_pikas_answer_resumes_from_the_ledger(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
     bot = await start_bot(fake, pika, tmp_path)
-    journal = await locked_while_pika_answers(fake, pika, tmp_path)
+    ledger = await locked_while_pika_answers(fake, pika, tmp_path)
     with sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None) as db:
         db.execute("BEGIN EXCLUSIVE")
-        await fake.wait_for(lambda: journal.exists() and journal.read_text(), what="the journal")
-        await bot.kill()  # the id Pika gave is in the journal only
+        await fake.wait_for(lambda: ledger.exists() and ledger.read_text(), what="the ledger")
+        await bot.kill()  # the id Pika gave is in the ledger only
         db.execute("COMMIT")
     assert status_of(tmp_path) == "sending"
     await behave(pika, latency=0)
     again = await start_bot(fake, pika, tmp_path)
     try:
-        await again.wait_for_log("resumed from the journal")
+        await again.wait_for_log("resumed from the ledger")
         await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
         assert paid(await calls_to(pika, "/web/generate")) == 1  # not sent again
-        assert journal.read_text() == ""
+        assert ledger.read_text() == ""
     finally:
         await again.stop()
 

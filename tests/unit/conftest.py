@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import Settings
 from bot.guardrails import Guardrails, ServerSettings
-from bot.jobs.journal import Journal
+from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
 from bot.pika.client import PikaClient
@@ -78,7 +78,7 @@ class Stack:
     guardrails: Guardrails
     submissions: Submissions
     pika: PikaClient
-    journal: Journal
+    ledger: Ledger
 
     @property
     def store(self) -> JobStore:
@@ -107,8 +107,8 @@ async def make_stack(
     values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
     config = Settings(**(values | settings))  # type: ignore[arg-type]
     async with PikaClient("k", base_url, backoff_base=0.01) as pika:
-        journal = Journal(path.with_name("accepted.jsonl"))
-        service = JobService(storage.jobs, pika, config, journal)
+        ledger = Ledger(path.with_name("accepted.jsonl"))
+        service = JobService(storage.jobs, pika, config, ledger)
         notifier = Recorder()
         tracker = Tracker(storage.jobs, pika, service, notifier, config)
         service.follow = tracker.follow
@@ -125,7 +125,7 @@ async def make_stack(
             guardrails,
             submissions,
             pika,
-            journal,
+            ledger,
         )
     await storage.close()
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.discord.wording import failure_reason
-from bot.jobs.journal import Accepted
+from bot.jobs.ledger import Accepted
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika
@@ -103,7 +103,7 @@ async def test_an_unanswered_paid_call_fails_the_job_without_retrying(
     async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url):
         async with PikaClient("k", local.base_url, timeout=0.3) as pika:
             local.behaviour.latency = 1.0
-            service = JobService(stack.store, pika, stack.service.settings, stack.journal)
+            service = JobService(stack.store, pika, stack.service.settings, stack.ledger)
             job = await service.create("generate", fox(), ORIGIN)
             ended = await service.start(job.id, 555)
         assert ended.status is Status.FAILED and ended.failure == "outcome_unknown"
@@ -177,7 +177,7 @@ async def test_pika_refusing_to_the_end_tells_the_member_and_counts_nothing(
     async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url):
         async with PikaClient("k", local.base_url, max_attempts=3, backoff_base=0.01) as pika:
             local.behaviour.error_rate = 1.0
-            service = JobService(stack.store, pika, stack.service.settings, stack.journal)
+            service = JobService(stack.store, pika, stack.service.settings, stack.ledger)
             job = await service.create("generate", fox(), ORIGIN)
             ended = await service.start(job.id, 555)
         assert ended.status is Status.FAILED and ended.failure == "pika"
@@ -190,11 +190,11 @@ async def test_the_write_after_pikas_answer_is_retried_until_it_succeeds(
 ) -> None:
     original = stack.store.transition
     refusals = iter([sqlite3.OperationalError("database is locked")] * 3)
-    seen_in_journal: list[list[Accepted]] = []
+    seen_in_ledger: list[list[Accepted]] = []
 
     async def locked(job_id: str, expected: Any, **changes: Any) -> Any:
         if changes.get("status") is Status.RUNNING:
-            seen_in_journal.append(stack.journal.entries())
+            seen_in_ledger.append(stack.ledger.entries())
             refusal = next(refusals, None)
             if refusal is not None:
                 raise refusal
@@ -203,8 +203,8 @@ async def test_the_write_after_pikas_answer_is_retried_until_it_succeeds(
     monkeypatch.setattr(stack.store, "transition", locked)
     job = await sent(stack)
     assert job.status is Status.RUNNING and job.pika_job_id
-    assert len(seen_in_journal) == 4  # three refusals, then it went in
-    assert [e.pika_job_id for e in seen_in_journal[0]] == [job.pika_job_id]  # journaled first
+    assert len(seen_in_ledger) == 4  # three refusals, then it went in
+    assert [e.pika_job_id for e in seen_in_ledger[0]] == [job.pika_job_id]  # in the ledger first
     assert calls(local) == ["/web/generate"]
 
 
@@ -213,14 +213,14 @@ async def test_start_up_resumes_a_job_pika_accepted_that_the_database_never_got(
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
     await stack.store.update(job.id, status=Status.SENDING, active=0)
-    # The crash: Pika answered, the journal has its id, the database does not.
+    # The crash: Pika answered, the ledger has its id, the database does not.
     pika_job = await local_job(stack, local)
-    stack.journal.write(Accepted(job.id, pika_job, stack.clock.now))
+    stack.ledger.write(Accepted(job.id, pika_job, stack.clock.now))
     assert await stack.service.settle_interrupted() == (1, 0, 0)
     resumed = await stack.store.get(job.id)
     assert resumed is not None and resumed.status is Status.RUNNING
     assert resumed.pika_job_id == pika_job and resumed.accepted_at == stack.clock.now
-    assert stack.journal.entries() == []
+    assert stack.ledger.entries() == []
     await stack.tracker.load()
     await rendered(local, resumed)
     await stack.settle()

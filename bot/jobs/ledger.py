@@ -1,9 +1,9 @@
-"""The write-ahead journal of Pika's answers: a job id Pika gave is never lost.
+"""The ledger of Pika's answers, written ahead of the database: a job id Pika gave is never lost.
 
 When Pika accepts a paid call, the bot appends one line (our job id, Pika's job id, when) to a
 small file beside the database before it writes the same to the database. If that write fails
 (the database locked, the disk full), `JobService` retries it until it succeeds; if the process
-dies first, start-up reads the journal and resumes every job the database still has in
+dies first, start-up reads the ledger and resumes every job the database still has in
 `sending` with the id Pika gave, instead of treating it as an unknown outcome.
 
 A line is written with one `write` on a file opened for appending and is in the operating
@@ -37,7 +37,7 @@ class Accepted:
     at: float
 
 
-class Journal:
+class Ledger:
     """An append-only file of `Accepted` lines, one JSON object each."""
 
     def __init__(self, path: Path) -> None:
@@ -55,7 +55,7 @@ class Journal:
             finally:
                 os.close(fd)
         except OSError as exc:
-            log.warning("Job %s: could not write the journal (%s)", entry.job_id, exc)
+            log.warning("Job %s: could not write the ledger (%s)", entry.job_id, exc)
             return False
         self._pending.add(entry.job_id)
         return True
@@ -83,11 +83,11 @@ class Journal:
                 data = json.loads(line)
                 found.append(Accepted(str(data["job"]), data["pika"], float(data["at"])))
             except (ValueError, KeyError, TypeError):
-                log.warning("Journal %s: skipping an unreadable line", self.path)
+                log.warning("Ledger %s: skipping an unreadable line", self.path)
         return found
 
     def clear(self) -> None:
-        """Empty the journal (at start-up, once its entries are in the database)."""
+        """Empty the ledger (at start-up, once its entries are in the database)."""
         self._pending.clear()
         with contextlib.suppress(FileNotFoundError):
             self.path.write_bytes(b"")
