@@ -16,8 +16,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import main
 from bot.jobs.tracker import Tracker
+from bot.process import main
 from bot.storage import Job
 from tests.helpers.round_trips import RoundTrips, install
 

@@ -24,15 +24,16 @@ from bot.discord.connection import (
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.lanes import ChannelLanes
 from bot.discord.results import ControlButton, RetryButton
-from bot.discord_target import point_discord_at
 from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
 from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
-from bot.logging_setup import configure_logging
+from bot.ops.metrics import Metrics
+from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient, shared_http_client
+from bot.pika.health import PikaHealth, PikaState
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 
@@ -60,7 +61,12 @@ class PikaBot(commands.Bot):
     submissions: Submissions
 
     def __init__(
-        self, settings: Settings, pika: PikaClient, http: httpx.AsyncClient | None = None
+        self,
+        settings: Settings,
+        pika: PikaClient,
+        metrics: Metrics | None = None,
+        pika_health: PikaHealth | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
@@ -79,6 +85,7 @@ class PikaBot(commands.Bot):
         bound_rest_calls(self.http, REST_TIMEOUT)
         self.settings = settings
         self.pika = pika
+        self.pika_health = pika_health or PikaHealth()
         # One HTTP client for Pika's API and its result files (the one `pika` uses, when shared).
         self.web = http or shared_http_client()
         self._owns_http = http is None
@@ -105,6 +112,7 @@ class PikaBot(commands.Bot):
         return self._setting_up
 
     async def setup_hook(self) -> None:
+        self._setting_up = True
         path = self.settings.database_path
         self.storage = await open_storage(path)
         store = self.storage.jobs
@@ -149,8 +157,6 @@ class PikaBot(commands.Bot):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tracker_task
             await self.tracker.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
         await self.lanes.close()
         await super().close()
         if self._owns_http:
@@ -176,30 +182,19 @@ class PikaBot(commands.Bot):
 
     # --- what the HTTP server asks (bot/ops/server.py) ---------------------------------------
 
-@contextlib.asynccontextmanager
-async def pika_client(settings: Settings, http: httpx.AsyncClient) -> AsyncIterator[PikaClient]:
-    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
-    if settings.pika_api_key is not None:
-        async with PikaClient(
-            settings.pika_api_key.get_secret_value(), str(settings.pika_base_url), http=http
-        ) as client:
-            yield client
-        return
-    from bot.pika.local.app import running_local_pika
+    async def receive_push(self, request: web.Request) -> web.Response:
+        """Pika's webhook push; 503 until the set-up has made the receiver."""
+        if self.webhooks is None:
+            return web.json_response({"error": "starting"}, status=503)
+        return await self.webhooks.push(request)
 
-    local_pika = running_local_pika(
-        job_seconds=settings.local_pika_job_seconds,
-        port=settings.local_pika_port,
-        files_dir=settings.database_path.parent / "local-pika",
-    )
-    async with local_pika as local:
-        log.warning(
-            "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
-            "(no credits are spent)",
-            local.base_url,
-        )
-        async with PikaClient(local.api_key, local.base_url, http=http) as client:
-            yield client
+    async def ready_checks(self) -> dict[str, str]:
+        """Each part the bot needs, "ok" or what is wrong with it."""
+        return {
+            "discord": self.gateway_state(),
+            "database": await self._database_state(),
+            "pika": pika_state(self.pika_health),
+        }
 
     def gateway_state(self) -> str:
         """Whether the gateway is connected and READY has come."""
@@ -210,13 +205,9 @@ async def pika_client(settings: Settings, http: httpx.AsyncClient) -> AsyncItera
             return "disconnected"
         return "ok" if self.is_ready() else "connecting"
 
-async def run(settings: Settings) -> int:
-    """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
-    assert settings.discord_token is not None
-    point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
-    async with shared_http_client() as http, pika_client(settings, http) as pika:
-        bot = PikaBot(settings, pika, http)
-        loop = asyncio.get_running_loop()
+    async def _database_state(self) -> str:
+        if not hasattr(self, "storage"):
+            return "not open yet"
         try:
             await self.storage.check_writable()
         except Exception as exc:

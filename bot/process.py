@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 
 import discord
+import httpx
 
 from bot.app import PikaBot
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
@@ -21,7 +22,7 @@ from bot.jobs.journal import JOURNAL
 from bot.logging_setup import configure_logging
 from bot.ops.metrics import Metrics
 from bot.ops.server import HttpServer
-from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
+from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of, shared_http_client
 from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
 
@@ -35,14 +36,16 @@ KEY_CHECK_SECONDS = 15.0  # the start-up check of PIKA_API_KEY, retries included
 
 @contextlib.asynccontextmanager
 async def pika_client(
-    settings: Settings, observer: CallObserver | None = None
+    settings: Settings, observer: CallObserver | None = None, http: httpx.AsyncClient | None = None
 ) -> AsyncIterator[PikaClient]:
-    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
+    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika. `http` is the
+    bot's shared client (`shared_http_client`)."""
     if settings.pika_api_key is not None:
         async with PikaClient(
             settings.pika_api_key.get_secret_value(),
             str(settings.pika_base_url),
             observer=observer,
+            http=http,
         ) as client:
             yield client
         return
@@ -59,7 +62,9 @@ async def pika_client(
             "(no credits are spent)",
             local.base_url,
         )
-        async with PikaClient(local.api_key, local.base_url, observer=observer) as client:
+        async with PikaClient(
+            local.api_key, local.base_url, observer=observer, http=http
+        ) as client:
             yield client
 
 
@@ -107,10 +112,10 @@ async def run(settings: Settings) -> int:
         health.observe(call)
 
     try:
-        async with pika_client(settings, observe) as pika:
+        async with shared_http_client() as http, pika_client(settings, observe, http) as pika:
             if not await check_pika(pika, settings, health):
                 return EXIT_CONFIG
-            return await serve(settings, PikaBot(settings, pika, metrics, health))
+            return await serve(settings, PikaBot(settings, pika, metrics, health, http))
     finally:
         unsubscribe()
 

@@ -133,7 +133,7 @@ class Submissions:
             kind, request, origin, parent_job_id=parent.id if parent else None
         )
         job, _ = await self.guardrails.admit(member.ask(kind, new.request), new)
-        return await self._announce_and_send(job, announce)
+        return job
 
     async def control(
         self, member: Member, action: str, parent_id: str, announce: Announce
@@ -142,24 +142,29 @@ class Submissions:
 
         Returns (job, created): a double press finds the job the first press made.
         """
-        parent = followups.check_allowed(
-            await self.store.get(parent_id),
-            parent_id,
-            member.user_id,
-            may_moderate=member.may_moderate,
-        )
-        kind, request = followups.request_for(action, parent)
-        origin = Origin(
-            parent.guild_id,
-            parent.channel_id,
-            member.user_id,
-            in_thread=parent.thread_id is not None,
-        )
-        new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
-        job, created = await self.guardrails.admit(
-            member.ask(kind, new.request), new, duplicate_of=followups.BLOCKING[action]
-        )
+        try:
+            parent = followups.check_allowed(
+                await self.store.get(parent_id),
+                parent_id,
+                member.user_id,
+                may_moderate=member.may_moderate,
+            )
+            kind, request = followups.request_for(action, parent)
+            origin = Origin(
+                parent.guild_id,
+                parent.channel_id,
+                member.user_id,
+                in_thread=parent.thread_id is not None,
+            )
+            new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
+            job, created = await self.guardrails.admit(
+                member.ask(kind, new.request), new, duplicate_of=followups.BLOCKING[action]
+            )
+        except MemberError as refusal:
+            JOURNAL.refused(action, member.guild_id, member.user_id, _why(refusal))
+            raise
         if created:
+            JOURNAL.admitted(job)
             job = await self._announce_and_send(job, announce)
         return job, created
 
@@ -167,23 +172,34 @@ class Submissions:
         """A member pressed Retry on a failed job: a new job with the same request, through
         the guardrails. Returns (job, created): a second press finds the retry the first made.
         """
-        failed = followups.check_retry(
-            await self.store.get(job_id), job_id, member.user_id, may_moderate=member.may_moderate
-        )
-        body = {k: v for k, v in failed.request.items() if k != "webhookOverride"}
-        request = kind_of(failed.kind).parse(body)
-        origin = Origin(
-            failed.guild_id,
-            failed.channel_id,
-            member.user_id,
-            in_thread=failed.thread_id is not None,
-        )
-        new = self.service.new_job(
-            failed.kind, request, origin, parent_job_id=failed.parent_job_id, retry_of=failed.id
-        )
-        job, created = await self.guardrails.admit(
-            member.ask(failed.kind, new.request), new, duplicate_of=followups.RETRY_BLOCKING
-        )
+        try:
+            failed = followups.check_retry(
+                await self.store.get(job_id),
+                job_id,
+                member.user_id,
+                may_moderate=member.may_moderate,
+            )
+            body = {k: v for k, v in failed.request.items() if k != "webhookOverride"}
+            request = kind_of(failed.kind).parse(body)
+            origin = Origin(
+                failed.guild_id,
+                failed.channel_id,
+                member.user_id,
+                in_thread=failed.thread_id is not None,
+            )
+            new = self.service.new_job(
+                failed.kind,
+                request,
+                origin,
+                parent_job_id=failed.parent_job_id,
+                retry_of=failed.id,
+            )
+            job, created = await self.guardrails.admit(
+                member.ask(failed.kind, new.request), new, duplicate_of=followups.RETRY_BLOCKING
+            )
+        except MemberError as refusal:
+            JOURNAL.refused("retry", member.guild_id, member.user_id, _why(refusal))
+            raise
         if created:
             JOURNAL.admitted(job)
             job = await self._announce_and_send(job, announce)
@@ -199,3 +215,12 @@ class Submissions:
             cancelled = await self.service.cancel_unanswered(job.id, tell=False)
             return cancelled or job
         return await self.service.start(job.id, answered.message_id, answered.token)
+
+
+def _why(refusal: MemberError) -> str:
+    """Why a request was refused, for the log: the rule, never the member's own text."""
+    if isinstance(refusal, InputError):
+        return "bad input: " + ", ".join(
+            f"{option} ({rule})" for option, rule, _ in refusal.problems
+        )
+    return str(refusal)

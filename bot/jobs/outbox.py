@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.config import Settings
+from bot.jobs.journal import JOURNAL
 from bot.storage import Job, JobStore, Status
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class Outbox:
         """Post a finished job's result exactly once."""
         if job.result_message_id is not None:  # posted before a crash, not yet recorded
             done = await self.store.update(job.id, status=Status.DELIVERED, active=1)
+            JOURNAL.delivered(done)
             await self.settle_delivered(done)
             return
         attempt = job.delivery_attempts
@@ -138,7 +140,7 @@ class Outbox:
             active=1,
             finished_at=self.store.clock(),
         )
-        log.info("Job %s: delivered as message %d", job.id, message_id)
+        JOURNAL.delivered(done)
         await self.settle_delivered(done)
 
     async def settle_delivered(self, job: Job) -> None:
@@ -170,4 +172,5 @@ class Outbox:
             next_poll_at=now,
             finished_at=now,
         )
+        JOURNAL.ended(ended)
         self._ended(ended)

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.jobs.journal import JOURNAL
 from bot.jobs.ledger import Accepted, Ledger
 from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError, PikaOutcomeUnknown
@@ -220,7 +221,7 @@ class JobService:
             found = await self.store.get(job.id)
             assert found is not None
             return found
-        log.info("Job %s: sent to Pika as %s", job.id, entry.pika_job_id or "an upscale")
+        JOURNAL.sent(running)
         self.follow(running)
         return running
 
@@ -269,6 +270,7 @@ class JobService:
             next_poll_at=now,
             finished_at=now,
         )
+        JOURNAL.ended(ended)
         self.follow(ended)
         return ended
 
@@ -290,7 +292,7 @@ class JobService:
             finished_at=now,
         )
         if cancelled is not None:
-            log.info("Job %s: cancelled before the paid call (its answer failed)", job_id)
+            JOURNAL.ended(cancelled)
             if tell:
                 self.follow(cancelled)
         return cancelled

@@ -29,6 +29,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.jobs.estimates import Durations, next_poll, observed
+from bot.jobs.journal import JOURNAL
 from bot.jobs.outbox import Notifier, Outbox
 from bot.jobs.schedule import Schedule
 from bot.jobs.service import JobService
@@ -228,6 +229,7 @@ class Tracker:
             self._track(job, self.store.clock() + self.interval)
             return 0
         self._busy.add(job_id)
+        JOURNAL.taken(job, self.store.clock() - job.next_poll_at)
         if poll:
             self._polling += 1
         task = asyncio.ensure_future(self._poll_task(job) if poll else self._advance(job))
@@ -348,6 +350,8 @@ class Tracker:
             await self.end(job, "pika_failed", state.reason or "", Status.FAILED)
             return
         changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)
+        if state.raw_status and state.raw_status != job.pika_status:
+            JOURNAL.status(job, state.raw_status)
         job = dataclasses.replace(
             job,
             pika_status=state.raw_status,
@@ -410,6 +414,7 @@ class Tracker:
             finished_at=now,
         )
         if ended is not None:
+            JOURNAL.ended(ended)
             self._track(ended, now)
 
     # --- pushes -----------------------------------------------------------------------------

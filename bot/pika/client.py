@@ -150,6 +150,7 @@ class PikaClient:
             "Authorization": f"Bearer {api_key}",
             "User-Agent": "pika-discord-bot/0.1",
         }
+        self._observer = observer
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
             limits=POOL_LIMITS, transport=transport, trust_env=False, follow_redirects=False

@@ -39,6 +39,8 @@ class Storage:
     jobs: JobStore
     guild_settings: GuildSettingsStore
     connections: tuple[aiosqlite.Connection, ...]
+    reports: JobReports
+    path: Path
 
     async def close(self) -> None:
         """Close the connections."""
@@ -63,7 +65,13 @@ async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> St
     jobs = await connect(path)
     await migrate(jobs, clock)
     settings = await connect(path)
-    return Storage(JobStore(jobs, clock), GuildSettingsStore(settings, clock), (jobs, settings))
+    return Storage(
+        JobStore(jobs, clock),
+        GuildSettingsStore(settings, clock),
+        (jobs, settings),
+        JobReports(jobs),  # reads only: the jobs connection serves them between its writes
+        path,
+    )
 
 
 async def connect(path: Path) -> aiosqlite.Connection:

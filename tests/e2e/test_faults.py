@@ -73,7 +73,7 @@ async def test_a_lost_answer_with_push_is_adopted_when_pika_pushes_the_job(
 ) -> None:
     listen = f"127.0.0.1:{reserved_port()}"
     bot = await start_bot(
-        fake, pika, tmp_path, WEBHOOK_PUBLIC_URL=f"http://{listen}", WEBHOOK_LISTEN=listen
+        fake, pika, tmp_path, WEBHOOK_PUBLIC_URL=f"http://{listen}", HTTP_LISTEN=listen
     )
     try:
         await behave(pika, lose_answers=1, job_seconds=1)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import httpx
 
 from bot.jobs.webhook import WebhookReceiver, pika_job_id
+from bot.ops.metrics import Metrics
+from bot.ops.server import HttpServer
 from bot.pika.local.app import LocalPika
 from bot.storage import Status
-from tests.helpers.ports import reserved_port
 from tests.unit.conftest import Stack, sent
 
 
@@ -19,14 +20,14 @@ async def nothing_to_check() -> dict[str, str]:
 async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
     stack: Stack, local: LocalPika
 ) -> None:
-    port = reserved_port()
     job = await sent(stack)
     job = await stack.store.update(job.id, webhook_secret="s3cret")
     stack.tracker.follow(job)
     planned = stack.tracker._polls.when(job.id)
     assert planned is not None and planned > stack.clock.now
-    receiver = WebhookReceiver(stack.store, stack.tracker, "127.0.0.1", port)
-    await receiver.start()
+    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=nothing_to_check, push=True)
+    server.webhook = WebhookReceiver(stack.store, stack.tracker).push
+    await server.start()
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
             unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
@@ -35,7 +36,7 @@ async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
             known = await http.post("/pika/webhook/s3cret", json={"anything": "at all"})
             assert known.status_code == 200
     finally:
-        await receiver.stop()
+        await server.stop()
     assert stack.tracker._polls.when(job.id) == stack.clock.now  # polled at once
     assert (await stack.store.get(job.id)).status is Status.RUNNING  # type: ignore[union-attr]
 
