@@ -32,8 +32,9 @@ from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
 from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
-from bot.pika.client import PikaClient, shared_http_client
+from bot.pika.client import PikaClient
 from bot.pika.health import PikaHealth, PikaState
+from bot.pika.transport import shared_http_client
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 

@@ -22,9 +22,10 @@ from bot.jobs.journal import JOURNAL
 from bot.logging_setup import configure_logging
 from bot.ops.metrics import Metrics
 from bot.ops.server import HttpServer
-from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of, shared_http_client
+from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
 from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
+from bot.pika.transport import shared_http_client
 
 log = logging.getLogger(__name__)
 

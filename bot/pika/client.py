@@ -40,7 +40,7 @@ from bot.pika.models import (
     UpscaleRequest,
     UpscaleStartResponse,
 )
-from bot.pika.transport import FaultNamingTransport
+from bot.pika.transport import POOL_LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -79,23 +79,6 @@ RETRY_STATUSES_READ = frozenset({429, 500, 502, 503, 504})
 # Transport errors raised before the request left this machine whole: nothing reached Pika.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError)
 READ_ATTEMPTS = 3
-# Many concurrent calls (polls of thousands of jobs, result downloads) share one client: enough
-# connections that polls rarely queue for one, kept alive so that a poll costs no handshake.
-POOL_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=64, keepalive_expiry=30)
-
-
-def shared_http_client(timeout: float = 30.0) -> httpx.AsyncClient:
-    """The one HTTP client of the bot (the Pika API and result downloads), tuned for many
-    concurrent calls: aiohttp's pool under httpx (`transport.py`: a fifth of the CPU per
-    request), a bounded pool of kept-alive connections, and no environment lookups (proxies,
-    .netrc) on each request."""
-    return httpx.AsyncClient(
-        transport=FaultNamingTransport(limits=POOL_LIMITS, trust_env=False),
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        trust_env=False,
-        headers={"User-Agent": "pika-discord-bot/0.1"},
-        follow_redirects=False,
-    )
 
 
 class PikaClient:
@@ -260,14 +243,11 @@ class PikaClient:
         # A paid call is bounded in time as well as attempts: its member is waiting.
         deadline = time.monotonic() + self._paid_budget if paid else float("inf")
         attempts = self._max_attempts if paid else min(self._max_attempts, READ_ATTEMPTS)
-        url = self.base_url + path
         for attempt in range(1, attempts + 1):
             last_try = attempt == attempts
             started = time.monotonic()
             try:
-                response = await self._http.request(
-                    method, url, json=payload, headers=self._headers, timeout=self._timeout
-                )
+                response = await self._send(method, path, payload)
             except NOT_SENT as exc:
                 # Nothing reached Pika: safe to try again, even for a paid call.
                 log.warning(
@@ -334,14 +314,20 @@ class PikaClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
-        self, method: str, path: str, payload: Mapping[str, Any] | None, headers: dict[str, str]
+        self, method: str, path: str, payload: Mapping[str, Any] | None
     ) -> httpx.Response:
         """One HTTP exchange, told to the observer (metrics, health) whatever its outcome."""
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._http.request(method, path, json=payload, headers=headers)
+            response = await self._http.request(
+                method,
+                self.base_url + path,
+                json=payload,
+                headers=self._headers,
+                timeout=self._timeout,
+            )
         except httpx.TransportError as exc:
             error = type(exc).__name__
             raise

@@ -81,3 +81,22 @@ class FaultNamingTransport(AiohttpTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = FaultNamingStream(response.stream, request)
         return response
+
+
+# Many concurrent calls (polls of thousands of jobs, result downloads) share one client: enough
+# connections that polls rarely queue for one, kept alive so that a poll costs no handshake.
+POOL_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=64, keepalive_expiry=30)
+
+
+def shared_http_client(timeout: float = 30.0) -> httpx.AsyncClient:
+    """The one HTTP client of the bot (the Pika API and result downloads), tuned for many
+    concurrent calls: aiohttp's pool under httpx (this module: a fifth of the CPU per
+    request), a bounded pool of kept-alive connections, and no environment lookups (proxies,
+    .netrc) on each request."""
+    return httpx.AsyncClient(
+        transport=FaultNamingTransport(limits=POOL_LIMITS, trust_env=False),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        trust_env=False,
+        headers={"User-Agent": "pika-discord-bot/0.1"},
+        follow_redirects=False,
+    )

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.pika.client import PikaClient, shared_http_client
+from bot.pika.client import PikaClient
 from bot.pika.errors import PikaOutcomeUnknown, PikaServerError
+from bot.pika.transport import shared_http_client
 from tests.helpers.ports import reserved_port
 from tests.helpers.requests import fox
 
