@@ -230,6 +230,7 @@ class PollSteps:
                 await self.adopt(tracked, pika_id)
             return
         now = self.store.clock()
+        self._last_eta[job.id] = now  # a push says it ended about now
         last = self._last_poll.get(job.id)
         due = now if last is None else max(now, last + self.interval)
         self._track(tracked, min(due, self._polls.when(job.id) or due))

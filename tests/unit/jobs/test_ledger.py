@@ -1,0 +1,40 @@
+"""The ledger of Pika's ids: written before the database, read at start-up, emptied once stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.jobs import ledger
+from bot.jobs.ledger import Accepted, Ledger
+
+
+def test_entries_survive_a_new_ledger_and_a_torn_last_line(tmp_path: Path) -> None:
+    first = Ledger(tmp_path / "accepted.jsonl")
+    assert first.write(Accepted("job1", "pika1", 1.0))
+    assert first.write(Accepted("job2", None, 2.0))  # an upscale has no Pika id
+    with (tmp_path / "accepted.jsonl").open("a") as out:
+        out.write('{"job": "job3", "pi')  # the crash cut the last line
+    again = Ledger(tmp_path / "accepted.jsonl")
+    assert again.entries() == [Accepted("job1", "pika1", 1.0), Accepted("job2", None, 2.0)]
+    again.clear()
+    assert again.entries() == []
+
+
+def test_the_file_is_emptied_once_every_entry_reached_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger, "COMPACT_BYTES", 1)  # any size is big enough here
+    book = Ledger(tmp_path / "accepted.jsonl")
+    book.write(Accepted("job1", "pika1", 1.0))
+    book.write(Accepted("job2", "pika2", 2.0))
+    book.stored("job1")
+    assert len(book.entries()) == 2  # job2 is not in the database yet
+    book.stored("job2")
+    assert book.entries() == []
+
+
+def test_a_ledger_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    assert not Ledger(tmp_path / "blocked" / "accepted.jsonl").write(Accepted("j", "p", 1.0))
