@@ -22,7 +22,7 @@ from bot.storage import Job
 from tests.helpers.round_trips import RoundTrips, install
 
 ROUND_TRIPS = RoundTrips()
-LATENESS: list[float] = []  # seconds after its planned time that each poll was taken
+LATENESS: list[tuple[float, float]] = []  # each poll: (its planned time, how late it came)
 
 
 def instrument() -> None:
@@ -31,7 +31,7 @@ def instrument() -> None:
     original = Tracker.poll
 
     async def timed(self: Tracker, job: Job) -> None:
-        LATENESS.append(self.store.clock() - job.next_poll_at)
+        LATENESS.append((job.next_poll_at, self.store.clock() - job.next_poll_at))
         await original(self, job)
 
     setattr(Tracker, "poll", timed)  # noqa: B010 - a method replaced on purpose
