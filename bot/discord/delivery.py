@@ -12,6 +12,8 @@ never delay a result.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import logging
 import tempfile
@@ -83,6 +85,13 @@ class DiscordDelivery:
         self.client = client
         self.http = http
         self.lanes = lanes
+        # One request at a time per channel with the bot's token: discord.py paces a bucket by
+        # the headers of its answers, and with several in flight an answer that comes late
+        # says there is room when there is none (a 429, and another for the one that waited).
+        # Keyed by channel and by "edit" or "post": Discord counts those in separate buckets.
+        self._in_channel: collections.defaultdict[tuple[int, str], asyncio.Lock] = (
+            collections.defaultdict(asyncio.Lock)
+        )
 
     async def channel(self, job: Job) -> discord.abc.Messageable:
         """Where the job's result goes; Undeliverable when that channel is gone or closed."""
@@ -122,7 +131,8 @@ class DiscordDelivery:
         channel = await self.channel(job)
         if isinstance(channel, discord.TextChannel | discord.Thread | discord.DMChannel):
             message = channel.get_partial_message(job.status_message_id)
-            await message.edit(content=text, allowed_mentions=none)
+            async with self._in_channel[job.channel_id, "edit"]:
+                await message.edit(content=text, allowed_mentions=none)
 
     def _webhook(self, job: Job) -> discord.Webhook:
         """The webhook of the interaction that asked for the job (its token edits its answer)."""
@@ -150,7 +160,8 @@ class DiscordDelivery:
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return None
         try:
-            await channel.get_partial_message(job.status_message_id).edit(**content())
+            async with self._in_channel[job.channel_id, "edit"]:
+                await channel.get_partial_message(job.status_message_id).edit(**content())
         except (discord.NotFound, discord.Forbidden):
             return None
         return job.status_message_id
@@ -217,15 +228,16 @@ class DiscordDelivery:
         extra: dict[str, Any] = {}
         if video is not None:
             extra["file"] = discord.File(video, filename=_filename(job))
-        message = await channel.send(
-            content,
-            embed=embed,
-            view=result_view(job.id),
-            nonce=job.id,
-            allowed_mentions=MENTION_USERS,
-            reference=_reply_to(job),
-            **extra,
-        )
+        async with self._in_channel[job.channel_id, "post"]:
+            message = await channel.send(
+                content,
+                embed=embed,
+                view=result_view(job.id),
+                nonce=job.id,
+                allowed_mentions=MENTION_USERS,
+                reference=_reply_to(job),
+                **extra,
+            )
         return int(message.id)
 
     async def find_posted(self, job: Job) -> int | None:
@@ -295,9 +307,10 @@ class DiscordDelivery:
         )
         if edited is None:
             extra: dict[str, Any] = {"view": view} if view is not None else {}
-            await channel.send(
-                text, allowed_mentions=MENTION_USERS, reference=_reply_to(job), **extra
-            )
+            async with self._in_channel[job.channel_id, "post"]:
+                await channel.send(
+                    text, allowed_mentions=MENTION_USERS, reference=_reply_to(job), **extra
+                )
 
     async def tell_undeliverable(self, job: Job) -> None:
         """A DM to the requester, with a link to the video when there is one."""
