@@ -8,7 +8,6 @@ import contextlib
 import logging
 
 import discord
-import httpx
 from aiohttp import web
 from discord.ext import commands
 
@@ -32,6 +31,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient
 from bot.pika.health import PikaHealth, PikaState
+from bot.safe_fetch import SafeFetcher
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 
@@ -46,7 +46,6 @@ EXTENSIONS = (
     "cogs.controls",
     "cogs.admin",
 )
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 class PikaBot(commands.Bot):
@@ -65,6 +64,7 @@ class PikaBot(commands.Bot):
         pika: PikaClient,
         metrics: Metrics | None = None,
         pika_health: PikaHealth | None = None,
+        fetcher: SafeFetcher | None = None,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
@@ -84,7 +84,8 @@ class PikaBot(commands.Bot):
         self.settings = settings
         self.pika = pika
         self.pika_health = pika_health or PikaHealth()
-        self.downloads = httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True)
+        # Result downloads; the process trusts the embedded local Pika's origin in it.
+        self.fetcher = fetcher or SafeFetcher(settings.allowed_hosts)
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
         self._setting_up = False
@@ -111,7 +112,7 @@ class PikaBot(commands.Bot):
         self.storage = await open_storage(self.settings.database_path)
         store = self.storage.jobs
         self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
-        delivery = DiscordDelivery(self, self.downloads)
+        delivery = DiscordDelivery(self, self.fetcher)
         self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
@@ -149,7 +150,7 @@ class PikaBot(commands.Bot):
                 await self._tracker_task
             await self.tracker.stop()
         await super().close()
-        await self.downloads.aclose()
+        await self.fetcher.aclose()
         if hasattr(self, "storage"):
             await self.storage.close()
 

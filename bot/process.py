@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from urllib.parse import urlsplit
 
 import discord
 
@@ -24,6 +25,7 @@ from bot.ops.server import HttpServer
 from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
 from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
+from bot.safe_fetch import AllowedHost, SafeFetcher
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,15 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 KEY_CHECK_SECONDS = 15.0  # the start-up check of PIKA_API_KEY, retries included
+DOWNLOAD_SECONDS = 120.0  # a result of the upload limit's size, on a slow link
 
 
 @contextlib.asynccontextmanager
 async def pika_client(
-    settings: Settings, observer: CallObserver | None = None
+    settings: Settings, observer: CallObserver | None = None, fetcher: SafeFetcher | None = None
 ) -> AsyncIterator[PikaClient]:
-    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika."""
+    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika, whose own
+    address `fetcher` (the bot's result downloads) then trusts."""
     if settings.pika_api_key is not None:
         async with PikaClient(
             settings.pika_api_key.get_secret_value(),
@@ -47,13 +51,23 @@ async def pika_client(
             yield client
         return
     from bot.pika.local.app import running_local_pika
+    from bot.pika.local.renders import Capacity
 
     local_pika = running_local_pika(
         job_seconds=settings.local_pika_job_seconds,
         port=settings.local_pika_port,
         files_dir=settings.database_path.parent / "local-pika",
+        capacity=Capacity(
+            max_renders=settings.local_pika_max_renders,
+            render_seconds=settings.local_pika_render_seconds,
+            keep_days=settings.local_pika_keep_days,
+        ),
+        allowed_hosts=settings.allowed_hosts,
     )
     async with local_pika as local:
+        if fetcher is not None:
+            origin = urlsplit(local.base_url)
+            fetcher.allow(AllowedHost(origin.hostname or "", origin.port))
         log.warning(
             "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
             "(no credits are spent)",
@@ -106,11 +120,13 @@ async def run(settings: Settings) -> int:
         metrics.pika_call(call)
         health.observe(call)
 
+    fetcher = SafeFetcher(settings.allowed_hosts, timeout=DOWNLOAD_SECONDS)
     try:
-        async with pika_client(settings, observe) as pika:
+        async with pika_client(settings, observe, fetcher) as pika:
             if not await check_pika(pika, settings, health):
+                await fetcher.aclose()
                 return EXIT_CONFIG
-            return await serve(settings, PikaBot(settings, pika, metrics, health))
+            return await serve(settings, PikaBot(settings, pika, metrics, health, fetcher))
     finally:
         unsubscribe()
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import httpx
 
 from bot.discord.results import REACTIONS, control_id, result_embed, result_view
 from bot.discord.wording import failure_text, say, undeliverable_text, working_text
 from bot.jobs.tracker import DeliveryFailed, Undeliverable
+from bot.safe_fetch import FetchError, FetchTooLarge, SafeFetcher
 from bot.storage import Job
 
 log = logging.getLogger(__name__)
@@ -30,31 +30,24 @@ class TooLarge(Exception):
 
 
 @contextlib.asynccontextmanager
-async def downloaded(http: httpx.AsyncClient, url: str, limit: int) -> AsyncIterator[Path]:
-    """Stream `url` to a temporary file; raise TooLarge past `limit` bytes."""
+async def downloaded(fetcher: SafeFetcher, url: str, limit: int) -> AsyncIterator[Path]:
+    """Fetch `url` (Pika's result link, through the safe fetcher) to a temporary file; raise
+    TooLarge past `limit` bytes."""
     with tempfile.TemporaryDirectory(prefix="pika-video-") as folder:
         path = Path(folder) / "video.mp4"
-        async with http.stream("GET", url) as response:
-            response.raise_for_status()
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > limit:
-                raise TooLarge
-            size = 0
-            with path.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge
-                    out.write(chunk)
+        try:
+            await fetcher.download(url, path, "the video", limit)
+        except FetchTooLarge:
+            raise TooLarge from None
         yield path
 
 
 class DiscordDelivery:
     """The tracker's Notifier, speaking to Discord through the bot's own client."""
 
-    def __init__(self, client: discord.Client, http: httpx.AsyncClient) -> None:
+    def __init__(self, client: discord.Client, fetcher: SafeFetcher) -> None:
         self.client = client
-        self.http = http
+        self.fetcher = fetcher
 
     async def channel(self, job: Job) -> discord.abc.Messageable:
         """Where the job's result goes; Undeliverable when that channel is gone or closed."""
@@ -88,7 +81,7 @@ class DiscordDelivery:
         content = say("job.ready", user=job.user_id)
         try:
             try:
-                async with downloaded(self.http, job.result_url, limit) as path:
+                async with downloaded(self.fetcher, job.result_url, limit) as path:
                     message = await channel.send(
                         content,
                         embed=result_embed(job, linked=False),
@@ -110,8 +103,8 @@ class DiscordDelivery:
             ) from None
         except discord.HTTPException as exc:
             raise DeliveryFailed(say("delivery.discord_error", status=exc.status)) from None
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(say("delivery.download", error=type(exc).__name__)) from None
+        except FetchError:
+            raise DeliveryFailed(say("delivery.download")) from None
         return int(message.id)
 
     async def find_posted(self, job: Job) -> int | None:

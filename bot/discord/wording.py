@@ -82,7 +82,7 @@ MESSAGES: dict[str, str] = {
     "undeliverable.no_video": "Pika reported no video",
     "undeliverable.refused": "Discord refused the post ({status}: {text})",
     "delivery.discord_error": "Discord error {status}",
-    "delivery.download": "could not download the video ({error})",
+    "delivery.download": "could not download the video",
     "failure.line": "❌ <@{user}> your {what} job `{job_id}` {verb}: {reason}",
     "failure.dm": (
         "Your Pika job `{job_id}` finished, but the bot could not post it where you asked "

@@ -15,6 +15,7 @@ from bot.pika.local.app import LocalPika
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.helpers.origins import allowed_hosts_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 # The bot's own settings; a developer's values for them never leak into a test's bot.
@@ -22,7 +23,10 @@ SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
 
 
 def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]:
-    """The environment of a bot that talks to `fake`, with a database in `workdir`."""
+    """The environment of a bot that talks to `fake`, with a database in `workdir`.
+
+    The fake's attachment CDN and the Pika at PIKA_BASE_URL (a local Pika of the test) are on
+    loopback: exactly those two are allowed as private hosts, unless a test says otherwise."""
     env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -37,6 +41,8 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
         "HTTP_LISTEN": "127.0.0.1:0",  # many bots at once: each takes a free port, and logs it
         "LOG_LEVEL": "INFO",
     }
+    served = [fake.base_url] + ([settings["PIKA_BASE_URL"]] if "PIKA_BASE_URL" in settings else [])
+    env["ALLOWED_PRIVATE_HOSTS"] = allowed_hosts_setting(*served)
     return env | settings
 
 
