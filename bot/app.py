@@ -31,6 +31,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient
 from bot.pika.health import PikaHealth, PikaState
+from bot.probe import PROBE_SECONDS, Prober
 from bot.safe_fetch import SafeFetcher
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
@@ -116,7 +117,10 @@ class PikaBot(commands.Bot):
         self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
-        self.submissions = Submissions(store, self.server_settings, self.guardrails, self.jobs)
+        self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)
+        self.submissions = Submissions(
+            store, self.server_settings, self.guardrails, self.jobs, Prober(self.probes)
+        )
         unsent, interrupted = await self.jobs.settle_interrupted()
         if unsent or interrupted:
             log.warning(
@@ -151,6 +155,8 @@ class PikaBot(commands.Bot):
             await self.tracker.stop()
         await super().close()
         await self.fetcher.aclose()
+        if hasattr(self, "probes"):
+            await self.probes.aclose()
         if hasattr(self, "storage"):
             await self.storage.close()
 

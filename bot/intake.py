@@ -157,22 +157,29 @@ def build(
     *,
     parent: Job | None = None,
     server_defaults: Mapping[str, Any] | None = None,
+    probed: MediaFacts | None = None,
 ) -> PikaRequestModel:
     """The validated request for a draft; problems are named after command options.
 
     `parent` is the job that made the draft's video, when it is a result of ours: commands that
     work on a video take its prompt and options as defaults. `server_defaults` are the server's
-    default video options (option names).
+    default video options (option names). `probed` holds the lengths of the media inputs, once
+    they have been read (`bot.probe`): rules on lengths are then checked too.
     """
     kind = kind_of(draft.kind)
     values = dict(draft.values)
+    facts = facts_for(draft, parent, probed)
     inherits = parent is not None and draft.kind in INHERITS
     if inherits and parent is not None and not values.get("prompt") and parent.prompt:
         values["prompt"] = parent.prompt
     if draft.kind == "lipsync":
         start = float(values.setdefault("speech_start", 0.0))
-        length = parent.duration if parent and parent.duration else DEFAULT_SPEECH_SECONDS
-        values.setdefault("speech_end", start + length)
+        video = facts.durations.get(str(values.get("video")))
+        speech = facts.durations.get(str(values.get("speech")))
+        length = video or DEFAULT_SPEECH_SECONDS
+        if speech is not None and speech > start:
+            length = min(length, speech - start)  # the speech's end, if it comes first
+        values.setdefault("speech_end", round(start + length, 3))
     if values.get("model") == "1.0":
         del values["model"]  # the vendor's examples of model 1.0 send no model
     body: dict[str, Any] = dict(kind.fixed)
@@ -182,7 +189,6 @@ def build(
         body["options"] = vendor_options(common, base=base, server=server_defaults)
     for name, value in values.items():
         _put(body, field_of(name), value)
-    facts = facts_for(draft, parent)
     try:
         return kind.parse(body, facts)
     except InvalidRequest as exc:
@@ -238,14 +244,15 @@ def option_values(options: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def facts_for(draft: Draft, parent: Job | None = None) -> MediaFacts:
-    """What is known about the inputs: attachments' content types, a known result's length."""
+def facts_for(
+    draft: Draft, parent: Job | None = None, probed: MediaFacts | None = None
+) -> MediaFacts:
+    """What is known about the inputs: attachments' content types, a known result's length,
+    and the lengths probing found."""
     types = {m.url: m.content_type for m in draft.media.values() if m.content_type}
-    durations = (
-        {parent.result_url: parent.duration}
-        if parent and parent.result_url and parent.duration
-        else {}
-    )
+    durations = dict(probed.durations) if probed else {}
+    if parent and parent.result_url and parent.duration:
+        durations[parent.result_url] = parent.duration
     return MediaFacts(content_types=types, durations=durations)
 
 

@@ -1,12 +1,21 @@
 """The use case: a member asks for a job, or uses a control on a result.
 
 Both go the way that is the bot's central promise:
-    intake (validate) -> guardrails (admit) -> job row -> announce -> the paid call.
+    intake (validate) -> [probe the media] -> guardrails (admit) -> job row -> announce -> pay.
 Bad input and refusals are raised before anything is written (a `MemberError`, which the cogs
 answer privately); the row exists before Pika is called; the member's public answer is posted
-before the call, within Discord's three seconds; and whatever happens in the call, the job ends
-with a message (see `JobService.send`). No Discord here: the cog gives `announce`, which posts
-the public answer and returns its message id.
+before the call; and whatever happens in the call, the job ends with a message (see
+`JobService.send`). No Discord here: the cog gives `announce`, which posts the public answer
+and returns its message id, and `hold`, which acknowledges the member privately.
+
+Discord wants an answer within three seconds. A request without media files (text only, or
+a control on a result of ours) needs no network before its answer: it is announced at once and
+`hold` is never called. A request with media the bot did not make is probed first (`bot.probe`:
+fetched and read, which can take seconds): the guardrails are checked, then `hold` acknowledges
+the member privately ("thinking"), then the files are read. A refusal then replaces that private
+answer; a request that passes is announced by a new public message (the cog posts it as a
+follow-up of the interaction). Either way `announce` returns the id of the public message the
+job's progress and result are tied to.
 """
 
 from __future__ import annotations
@@ -20,10 +29,13 @@ from bot.errors import InputError, MemberError
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
+from bot.probe import Prober
 from bot.storage import Job, JobStore
 
 # Posts the public "working on it" answer for a job; returns its message id (None: unknown).
 Announce = Callable[[Job], Awaitable[int | None]]
+# Acknowledges the member privately before slow checks (probing media takes network time).
+Hold = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -63,11 +75,13 @@ class Submissions:
         settings: ServerSettings,
         guardrails: Guardrails,
         service: JobService,
+        prober: Prober | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.guardrails = guardrails
         self.service = service
+        self.prober = prober  # None: media are not probed (tests of the rest of the flow)
 
     async def ask(
         self,
@@ -77,14 +91,16 @@ class Submissions:
         announce: Announce,
         *,
         parent: Job | None = None,
+        hold: Hold | None = None,
     ) -> Job:
         """A member asked for a job with these option values (by option name).
 
         `parent` is the job that made the video worked on, when the caller knows it (a context
-        menu on a result); otherwise a video of ours is recognised by its URL.
+        menu on a result); otherwise a video of ours is recognised by its URL. `hold` is called
+        only when the media must be probed, before the probe (see the module's doc).
         """
         try:
-            job = await self._admit(member, kind, values, parent)
+            job = await self._admit(member, kind, values, parent, hold)
         except MemberError as refusal:
             JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
             raise
@@ -92,16 +108,28 @@ class Submissions:
         return await self._announce_and_send(job, announce)
 
     async def _admit(
-        self, member: Member, kind: str, values: Mapping[str, Any], parent: Job | None
+        self,
+        member: Member,
+        kind: str,
+        values: Mapping[str, Any],
+        parent: Job | None,
+        hold: Hold | None,
     ) -> Job:
-        """Intake, then the guardrails and the row in one admission."""
+        """Intake, the probe of media the bot did not make, then the guardrails and the row in
+        one admission."""
         draft = intake.read(kind, values)
         if parent is None and draft.video_url and kind in intake.WORKS_ON_RESULT:
             parent = await self.store.by_result_url(draft.video_url)
         rules = await self.settings.get(member.guild_id)
-        request = intake.build(
-            draft, parent=parent, server_defaults=rules.defaults.model_dump(exclude_none=True)
-        )
+        defaults = rules.defaults.model_dump(exclude_none=True)
+        request = intake.build(draft, parent=parent, server_defaults=defaults)
+        if self.prober is not None and self.prober.needed(draft, parent):
+            # Refusals that need no network come first: no fetch for a member over a limit.
+            await self.guardrails.check(rules, member.ask(kind, request.payload()))
+            if hold is not None:
+                await hold()
+            probed = await self.prober.probe(draft, parent)
+            request = intake.build(draft, parent=parent, server_defaults=defaults, probed=probed)
         origin = Origin(
             member.guild_id,
             member.channel_id,

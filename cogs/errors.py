@@ -58,11 +58,20 @@ class Errors(commands.Cog):
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command %s failed", command, exc_info=error)
             message = say("error.internal")
+        none = discord.AllowedMentions.none()
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
+            if (
+                interaction.response.type
+                is discord.InteractionResponseType.deferred_channel_message
+            ):
+                # Held privately while the files were probed: the answer takes its place.
+                await interaction.edit_original_response(content=message, allowed_mentions=none)
+            elif interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True, allowed_mentions=none)
             else:
-                await interaction.response.send_message(message, ephemeral=True)
+                await interaction.response.send_message(
+                    message, ephemeral=True, allowed_mentions=none
+                )
         except discord.HTTPException:
             log.warning("Could not tell the member about an error", exc_info=True)
 

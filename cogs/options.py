@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.app import PikaBot
-from bot.discord.wording import working_text
+from bot.discord.wording import say, working_text
 from bot.intake import Media
 from bot.pika.models import (
     FRAME_RATE,
@@ -27,7 +27,7 @@ from bot.pika.models import (
     Zoom,
 )
 from bot.storage import Job
-from bot.submit import Announce, Member
+from bot.submit import Announce, Hold, Member
 
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 
@@ -115,15 +115,35 @@ def member_of(interaction: discord.Interaction) -> Member:
 
 
 def announcer(interaction: discord.Interaction) -> Announce:
-    """Answers the interaction in public with the job's "working on it" message."""
+    """Answers the interaction in public with the job's "working on it" message.
+
+    After a private hold (the files were probed), the private answer says the job started and
+    the public message is a follow-up of the interaction."""
 
     async def announce(job: Job) -> int | None:
-        answer = await interaction.response.send_message(
-            working_text(job), allowed_mentions=discord.AllowedMentions.none()
+        none = discord.AllowedMentions.none()
+        if not interaction.response.is_done():
+            answer = await interaction.response.send_message(
+                working_text(job), allowed_mentions=none
+            )
+            return answer.message_id
+        await interaction.edit_original_response(content=say("job.checked"))
+        public = await interaction.followup.send(
+            working_text(job), allowed_mentions=none, wait=True
         )
-        return answer.message_id
+        return public.id
 
     return announce
+
+
+def holder(interaction: discord.Interaction) -> Hold:
+    """Acknowledges the interaction privately ("thinking"), before the files are probed."""
+
+    async def hold() -> None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+
+    return hold
 
 
 async def ask(
@@ -135,5 +155,10 @@ async def ask(
 ) -> None:
     """Hand a member's request (option values by name) to the use case; answer in public."""
     await bot.submissions.ask(
-        member_of(interaction), kind, values, announcer(interaction), parent=parent
+        member_of(interaction),
+        kind,
+        values,
+        announcer(interaction),
+        parent=parent,
+        hold=holder(interaction),
     )

@@ -43,6 +43,17 @@ MESSAGES: dict[str, str] = {
     "rule.media_kind": "{rule} (got {filename})",
     "rule.effect_needs_media": "attach an image or a video for the effect to act on",
     "rule.no_mp4": "this message carries no MP4 video.",
+    "rule.unreachable": (
+        "could not be fetched; give a link to the file itself, on a public http(s) address"
+    ),
+    "rule.media.too_large": "is larger than {limit_mib} MiB",
+    "rule.media.not_image": "is not a PNG, JPEG, WebP or GIF image",
+    "rule.media.not_mp4": "is not an MP4 video that plays",
+    "rule.media.not_wav": "is not a WAV file that plays",
+    "rule.media.too_many_pixels": "is {width}x{height} pixels; at most {limit} pixels",
+    "rule.media.frame_too_large": "is {width}x{height}; at most {side} pixels a side",
+    "rule.media.too_long": "is {seconds} s long; at most {limit:g} s",
+    "rule.media.too_many_frames": "has {frames} frames; at most {limit}",
     "rule.no_such_job": "there is no job `{job_id}` here.",
     "rule.outdated_command": (
         "Your Discord app has an outdated copy of this command (an option is missing). "
@@ -95,6 +106,7 @@ MESSAGES: dict[str, str] = {
         "💥 Something went wrong on the bot's side; it has been logged. Please try again."
     ),
     # Jobs and results.
+    "job.checked": "✅ Your files check out; the job is starting (see below).",
     "job.working": "🎬 <@{user}> asked for **{title}**{quoted}\n{options}\n{progress}",
     "job.status": "Status: {word} · job `{job_id}`",
     "job.ready": "<@{user}> your video is ready.",

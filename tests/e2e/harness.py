@@ -168,3 +168,39 @@ def button(result: Message, action: str) -> str:
     """The custom id of a result's button for `action` (extend, upscale, reroll, info)."""
     ids = [str(c["custom_id"]) for row in result.components for c in row["components"]]
     return next(i for i in ids if i.split(":")[1] == action)
+
+
+DEFERRED, LOADING = 5, 128
+
+
+async def private_answer(fake: FakeDiscord, interaction: Interaction) -> str:
+    """The text of a private answer: sent at once, or put in place of a private "thinking"
+    acknowledgement (after the bot probed the member's files). Fails if it is public."""
+    callback = await fake.wait_for_response(interaction)
+    assert (callback["data"].get("flags") or 0) & 64, callback
+    if callback["type"] != DEFERRED:
+        return str(callback["data"]["content"])
+    await fake.wait_for(
+        lambda: (
+            interaction.original_id is not None
+            and not fake.messages[interaction.original_id].flags & LOADING
+        ),
+        timeout=40,
+        what="the private answer after probing",
+    )
+    assert interaction.original_id is not None
+    return fake.messages[interaction.original_id].content
+
+
+async def public_answer(fake: FakeDiscord, interaction: Interaction) -> Message:
+    """The public "working on it" message of a request: the answer itself, or, after a private
+    acknowledgement while the files were probed, a follow-up."""
+    callback = await fake.wait_for_response(interaction)
+    if callback["type"] != DEFERRED:
+        assert not (callback["data"].get("flags") or 0) & 64, callback
+        assert interaction.original_id is not None
+        return fake.messages[interaction.original_id]
+    await fake.wait_for(lambda: interaction.followups, timeout=40, what="the public message")
+    message = fake.messages[interaction.followups[0]]
+    assert not message.ephemeral, message
+    return message

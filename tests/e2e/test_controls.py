@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, delivered, generate, results, start_bot
+from tests.e2e.harness import (
+    BotProcess,
+    button,
+    delivered,
+    generate,
+    public_answer,
+    results,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
 from tests.helpers.local_pika import behave, calls_to, pika_calls
@@ -126,8 +134,7 @@ async def test_extend_video_context_menu_on_a_message_with_an_mp4(
 ) -> None:
     clip = fake.attachment("holiday.mp4", mp4(seconds=2.0), "video/mp4")
     message = fake.post_as(MEMBER, GENERAL, "look at this", [clip])
-    answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
-    assert answer["type"] == 4
+    await public_answer(fake, fake.context_menu(MEMBER, message, "Extend video"))
     await fake.wait_for(lambda: results(fake), what="the extended video")
     body = (await calls_to(pika, "/web/extend"))[0]["body"]
     assert body["video"] == clip.url
