@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.errors import InputError
+from bot.guardrails.patterns import compiled, first_match
 from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
 from bot.storage import Change, GuildSettingsStore
+
+MAX_PATTERNS = 100
+MAX_PATTERN_CHARS = 200
 
 
 class DefaultOptions(BaseModel):
@@ -65,21 +75,20 @@ class GuildSettings(BaseModel):
 
     @field_validator("blocked_patterns")
     @classmethod
-    def _compile(cls, patterns: list[str]) -> list[str]:
+    def _compile(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+        if isinstance(info.context, dict) and info.context.get("stored"):
+            return patterns  # checked when added; older ones are matched as plain text
+        if len(patterns) > MAX_PATTERNS:
+            raise ValueError(f"at most {MAX_PATTERNS} patterns")
         for pattern in patterns:
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid pattern ({exc})") from None
+            if len(pattern) > MAX_PATTERN_CHARS:
+                raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
+            compiled(pattern)  # PatternError (a ValueError) names the pattern
         return patterns
 
     def blocked(self, texts: Iterable[str]) -> str | None:
-        """The first blocked pattern found in any of the texts."""
-        for pattern in self.blocked_patterns:
-            regex = re.compile(pattern, re.IGNORECASE)
-            if any(regex.search(text) for text in texts if text):
-                return pattern
-        return None
+        """The first blocked pattern found in any of the texts (folded: see patterns.py)."""
+        return first_match(self.blocked_patterns, texts)
 
 
 @functools.cache
@@ -97,7 +106,9 @@ class ServerSettings:
     async def get(self, guild_id: int | None) -> GuildSettings:
         """A server's settings (the defaults until one is changed)."""
         data = await self.store.load(guild_id) if guild_id is not None else None
-        return GuildSettings.model_validate_json(data) if data else GuildSettings()
+        if not data:
+            return GuildSettings()
+        return GuildSettings.model_validate_json(data, context={"stored": True})
 
     async def change(
         self, guild_id: int, user_id: int, **changes: Any

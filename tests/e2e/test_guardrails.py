@@ -236,3 +236,22 @@ async def test_server_defaults_apply_to_new_requests(
     assert create["body"]["options"]["frameRate"] == 10  # the member's own value wins
     shown = await admin(fake, "show")
     assert "'aspect_ratio': '1:1'" in shown
+
+
+async def test_blocked_patterns_take_no_time_and_see_through_disguises(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    refused = await admin(fake, "blocked", {"add": r"(\w)\1"})
+    assert "blocked_patterns: '(\\\\w)\\\\1' cannot be used" in refused
+    assert (await admin(fake, "blocked", {"add": "(a+)+$"})).startswith("✅")
+    assert (await admin(fake, "blocked", {"add": "nsfw"})).startswith("✅")
+    # A prompt that takes a backtracking engine seconds, and another member at the same time:
+    # both are answered within Discord's three seconds (the fake refuses a late answer).
+    slow = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a" * 28 + "!"})
+    other = fake.slash(MEMBER, GENERAL, "pika", "usage")
+    assert (await fake.wait_for_response(slow))["type"] == 4
+    assert (await fake.wait_for_response(other))["type"] == 4
+    for disguised in ("ns\u200bfw", "\uff4e\uff53\uff46\uff57", "n\u0455fw", "NS\u00adFW"):
+        ask = fake.slash(MEMBER, GENERAL, "pika", "generate", {"prompt": f"a {disguised} fox"})
+        callback = await fake.wait_for_response(ask)
+        assert "something this server blocks (`nsfw`)" in callback["data"]["content"], disguised
