@@ -77,8 +77,8 @@ class PikaBot(commands.Bot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
-            # Results and failures mention their requester; nothing ever pings a role or @everyone.
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            # Nothing pings anyone unless its message says whom (results: their requester).
+            allowed_mentions=discord.AllowedMentions.none(),
             http_trace=self.metrics.discord_trace(),
         )
         bound_rest_calls(self.http, REST_TIMEOUT)

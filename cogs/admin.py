@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.owner import AuditPager, status_text
-from bot.discord.wording import say
+from bot.discord.wording import code, say
 from bot.guardrails import GuildSettings
 from bot.ops.report import status_report
 from bot.pika.models import AspectRatio
@@ -96,7 +96,7 @@ class Admin(
             daily_member=rules.daily_quota_per_user,
             daily_server=rules.daily_quota_server or say("settings.no_limit"),
             cooldown=rules.cooldown_seconds,
-            blocked=", ".join(f"`{p}`" for p in rules.blocked_patterns) or none,
+            blocked=", ".join(f"`{code(p)}`" for p in rules.blocked_patterns) or none,
             paid=say("settings.allowed" if rules.paid_features else "settings.off"),
             defaults=defaults or none,
             log_channel=f"<#{rules.log_channel}>" if rules.log_channel else none,
@@ -247,7 +247,7 @@ class Admin(
 def _show(value: Any) -> str:
     if hasattr(value, "model_dump"):
         value = {k: v for k, v in value.model_dump().items() if v is not None}
-    return f"`{value}`" if value not in (None, [], {}) else say("settings.none")
+    return f"`{code(str(value), 300)}`" if value not in (None, [], {}) else say("settings.none")
 
 
 async def setup(bot: PikaBot) -> None:

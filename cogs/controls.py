@@ -94,7 +94,7 @@ class Controls(commands.Cog):
                 await channel.send(
                     f"<@{event.user_id}> {explain(exc)}",
                     delete_after=20,
-                    allowed_mentions=discord.AllowedMentions(users=True),
+                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(event.user_id)]),
                 )
 
     async def _remove(

@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.results import result_embed, result_view
-from bot.discord.wording import STATUS_WORDS, say, title, working_text
+from bot.discord.wording import STATUS_WORDS, say, shown, title, working_text
 from bot.errors import InputError
 from bot.pika.models import PERCENT, SECONDS, AspectRatio, IngredientsMode, Pikaffect, Style
 from bot.storage import Status
@@ -326,10 +326,12 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         lines = [
             f"`{j.id}` {title(j.kind)} · {STATUS_WORDS[j.status]}"
             + (f" {j.progress}%" if j.status is Status.RUNNING else "")
-            + (f" · “{j.prompt[:60]}”" if j.prompt else "")
+            + (f" · “{shown(j.prompt, 60)}”" if j.prompt else "")
             for j in recent
         ]
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+        await interaction.response.send_message(
+            "\n".join(lines), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     @app_commands.command(description="Your use today, what is left, and your running jobs")
     async def usage(self, interaction: discord.Interaction) -> None:

@@ -21,8 +21,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
-# Results and failures mention their requester; nothing else ever pings anyone.
-MENTION_USERS = discord.AllowedMentions(everyone=False, roles=False, users=True)
+NO_PINGS = discord.AllowedMentions.none()
+
+
+def requester(job: Job) -> discord.AllowedMentions:
+    """Results and failures may ping their requester, and nobody else, whatever the text says."""
+    return discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(job.user_id)], replied_user=False
+    )
 
 
 class TooLarge(Exception):
@@ -88,7 +94,7 @@ class DiscordDelivery:
                         view=result_view(job.id),
                         file=discord.File(path, filename=_filename(job)),
                         nonce=job.id,
-                        allowed_mentions=MENTION_USERS,
+                        allowed_mentions=requester(job),
                         reference=reply,
                     )
             except TooLarge:
@@ -147,7 +153,7 @@ class DiscordDelivery:
             embed=result_embed(job, linked=True),
             view=result_view(job.id),
             nonce=job.id,
-            allowed_mentions=MENTION_USERS,
+            allowed_mentions=requester(job),
             reference=_reply_to(job),
         )
         return message
@@ -157,7 +163,7 @@ class DiscordDelivery:
         text = failure_text(job)
         try:
             channel = await self.channel(job)
-            await channel.send(text, allowed_mentions=MENTION_USERS, reference=_reply_to(job))
+            await channel.send(text, allowed_mentions=requester(job), reference=_reply_to(job))
             with contextlib.suppress(discord.HTTPException):
                 await _show_status(channel, job)
         except (Undeliverable, discord.NotFound, discord.Forbidden):
@@ -170,7 +176,7 @@ class DiscordDelivery:
     async def _dm(self, job: Job, text: str) -> None:
         try:
             user = self.client.get_user(job.user_id) or await self.client.fetch_user(job.user_id)
-            await user.send(text)
+            await user.send(text, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
 
@@ -180,7 +186,9 @@ async def _show_status(channel: discord.abc.Messageable, job: Job) -> None:
     if job.status_message_id is not None and isinstance(
         channel, discord.TextChannel | discord.Thread | discord.DMChannel
     ):
-        await channel.get_partial_message(job.status_message_id).edit(content=working_text(job))
+        await channel.get_partial_message(job.status_message_id).edit(
+            content=working_text(job), allowed_mentions=NO_PINGS
+        )
 
 
 def _reply_to(job: Job) -> Any:

@@ -12,7 +12,7 @@ from typing import Any, Self
 
 import discord
 
-from bot.discord.wording import model_of, say, title
+from bot.discord.wording import model_of, say, shown, title
 from bot.storage import Job
 
 
@@ -92,7 +92,7 @@ def result_view(job_id: str) -> discord.ui.View:
 def result_embed(job: Job, *, linked: bool) -> discord.Embed:
     """The embed on a result: prompt, model, seed, aspect ratio, length, job id."""
     options = job.request.get("options") or {}
-    heading = job.prompt.strip() or title(job.kind)
+    heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind)
     embed = discord.Embed(title=heading[:256], colour=ACCENT)
     if linked and job.result_url:
         embed.url = job.result_url

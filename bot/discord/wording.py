@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
+
 from bot.errors import MemberError
 from bot.storage import Job, Status
 
@@ -237,9 +239,41 @@ STATUS_WORDS = {
 }
 
 
+# Parameters that carry what a member typed (or an admin set): shown, never interpreted.
+MEMBER_PARAMS = frozenset({"filename", "job_id", "value"})
+CODE_PARAMS = frozenset({"pattern"})  # shown inside `code`
+
+
 def say(key: str, /, **params: Any) -> str:
     """The sentence `key` names, filled with `params`."""
     return MESSAGES[key].format(**params)
+
+
+def shown(text: str, limit: int = 300) -> str:
+    """Member text as plain words in a message: on one line (no fake "Status:" line), cut to
+    `limit`, markdown (headings, masked links, emphasis) and mentions escaped."""
+    line = " ".join(str(text).split())
+    if len(line) > limit:
+        line = line[:limit] + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(line))
+
+
+def code(text: str, limit: int = 200) -> str:
+    """Text to show inside a `code` span: one line, cut, no backtick to close the span early."""
+    line = " ".join(str(text).split())[:limit]
+    return line.replace("`", "\u02cb") or " "
+
+
+def _safe(params: dict[str, Any]) -> dict[str, Any]:
+    """Params with member text made harmless."""
+    return {
+        name: shown(value, 100)
+        if name in MEMBER_PARAMS
+        else code(value)
+        if name in CODE_PARAMS
+        else value
+        for name, value in params.items()
+    }
 
 
 def explain(error: MemberError) -> str:
@@ -247,11 +281,11 @@ def explain(error: MemberError) -> str:
     family = error.key.split(".", 1)[0]
     if error.key == "input":
         text = "\n".join(
-            say("input.line", option=option, rule=say(rule, **params))
+            say("input.line", option=option, rule=say(rule, **_safe(params)))
             for option, rule, params in error.params["problems"]
         )
     else:
-        text = say(error.key, **error.params)
+        text = say(error.key, **_safe(error.params))
     return f"{ICONS.get(family, '⚠️')} {text}"
 
 
@@ -290,7 +324,7 @@ def options_line(job: Job) -> str:
 def working_text(job: Job) -> str:
     """The public message that says a job was started."""
     prompt = job.prompt.strip()
-    quoted = f" “{prompt[:300]}”" if prompt else ""
+    quoted = f" “{shown(prompt)}”" if prompt else ""
     return say(
         "job.working",
         user=job.user_id,

@@ -5,6 +5,7 @@ naming the option, before Pika is called; the member is acknowledged within Disc
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,16 @@ import pytest
 from aiohttp import web
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, private_answer, public_answer, results, start_bot
+from tests.e2e.harness import (
+    BotProcess,
+    generate,
+    private_answer,
+    public_answer,
+    results,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, REQUESTER
+from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER
 from tests.helpers.local_pika import pika_calls
 from tests.helpers.origins import allowed_hosts_setting
 from tests.media import huge_png, long_claim_mp4, mp4, png, wav
@@ -128,3 +136,41 @@ async def test_files_are_probed_before_paying_and_refusals_name_the_option(
     await fake.wait_for(lambda: results(fake), timeout=30, what="the lip sync")
     sent = [c for c in await pika_calls(pika) if c["path"] == "/web/lipSync"]
     assert sent[0]["body"]["speechEnd"] == 2.0  # the default span is the video's length
+
+
+async def test_member_text_is_shown_as_text_and_pings_nobody_but_the_requester(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    prompt = (
+        f"a fox [free nitro](https://evil.example) <@{MEMBER}> @everyone\n"
+        "# BIG HEADING\nStatus: done · job `0000000000`"
+    )
+    await fake.wait_for_response(generate(fake, prompt))
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
+    await fake.wait_for(lambda: len(results(fake)[0].reactions) == 3, what="the reactions")
+    working = fake.channel_messages(GENERAL)[0]
+    unescaped_link = re.compile(r"(?<!\\)\[free nitro\]\(")
+    assert not unescaped_link.search(working.content)  # the masked link shows as text
+    assert not any(line.startswith("#") for line in working.content.splitlines())
+    status_lines = [line for line in working.content.splitlines() if line.startswith("Status:")]
+    assert len(status_lines) == 1  # the member's fake status line stays inside their quote
+    assert f"<@{MEMBER}>" not in working.content and "@everyone" not in working.content
+    embed_title = results(fake)[0].embeds[0]["title"]
+    assert not unescaped_link.search(embed_title)
+    # Every message the bot posted or edited says whom it may ping: at most the requester.
+    writes = [
+        r
+        for r in fake.requests
+        if r.method in ("POST", "PATCH") and re.search(r"/messages|/webhooks/|/callback", r.path)
+    ]
+    assert writes
+    for write in writes:
+        body = write.body or {}
+        data = body.get("data", body) if "/callback" in write.path else body
+        if "content" not in data:
+            continue
+        mentions = data.get("allowed_mentions")
+        assert mentions is not None, write
+        assert mentions.get("parse", []) == [], write
+        assert {str(u) for u in mentions.get("users", [])} <= {str(REQUESTER)}, write
+        assert not mentions.get("roles"), write
