@@ -73,10 +73,23 @@ MESSAGES: dict[str, str] = {
     "control.unknown_action": "Unknown control {action!r}.",
     "control.already_on_it": "Already on it: job `{job_id}`.",
     "control.unknown_info": "That job is unknown.",
-    # Why a job ended without a video; {detail} is what the job recorded.
-    "failure.pika": "{detail}",
-    "failure.pika_failed": "Pika could not make this video: {detail}",
-    "failure.pika_failed.default": "Pika reported that the generation failed.",
+    # Why a job ended without a video, in the bot's own words: a vendor's text is never shown
+    # (it goes to the log). {detail} is a detail of the bot's own, where a sentence has one.
+    "failure.pika": "Pika could not handle this request.",
+    "failure.pika_auth": "The bot's Pika key was refused; the server owner needs to check it.",
+    "failure.pika_plan": (
+        "Pika refused: the owner's plan has no credits left or does not include this."
+    ),
+    "failure.pika_rate_limited": "Pika is busy with the bot's requests; try again shortly.",
+    "failure.pika_rejected": "Pika refused this request.",
+    "failure.pika_server": "Pika is having trouble right now; try again later.",
+    "failure.pika_outcome_unknown": (
+        "Pika did not answer in time, so the bot cannot tell whether the job started; it was "
+        "not sent again, so you are never charged twice."
+    ),
+    "failure.pika_bad_response": "Pika sent an answer the bot could not read.",
+    "failure.pika_failed": "Pika could not make this video.",
+    "failure.unreadable": "The bot could not read this job's record.",
     "failure.invalid": "The request is invalid: {detail}",
     "failure.interrupted": (
         "The bot restarted while this job was being sent to Pika, so it cannot tell whether "
@@ -346,11 +359,11 @@ def progress_line(job: Job) -> str:
 
 
 def failure_reason(job: Job) -> str:
-    """Why a job ended without a video, in words."""
-    if job.failure is None:  # ended before failures had keys
-        return job.last_error or say("failure.no_reason")
-    default = MESSAGES.get(f"failure.{job.failure}.default") or say("failure.no_reason")
-    return say(f"failure.{job.failure}", detail=job.last_error or default)
+    """Why a job ended without a video, in the bot's words (never the vendor's)."""
+    key = f"failure.{job.failure}"
+    if key not in MESSAGES:  # ended before failures had keys, or by a key since retired
+        return say("failure.no_reason")
+    return say(key, detail=job.last_error or say("failure.no_reason"))
 
 
 def failure_text(job: Job) -> str:

@@ -23,6 +23,7 @@ from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError
 from bot.pika.kinds import kind as kind_of
 from bot.pika.models import CreateJobResponse, PikaRequestModel
+from bot.redaction import Redactor
 from bot.storage import Job, JobStore, NewJob, Status
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class JobService:
         self.pika = pika
         self.settings = settings
         self.wake = wake
+        # Vendor text may echo the key in any form: it is stored only once redacted.
+        self.redact = Redactor(settings.secrets())
 
     def webhook_url(self, secret: str) -> str | None:
         """The push URL for a job, when push is configured."""
@@ -127,7 +130,8 @@ class JobService:
             request = kind_of(job.kind).parse(job.request)
             answer = await self.pika.submit(request)
         except PikaError as exc:
-            job = await self.fail(job, "pika", exc.describe())
+            log.info("Job %s: Pika refused or failed: %s", job.id, exc.describe())
+            job = await self.fail(job, exc.failure, exc.describe())
         except InvalidRequest as exc:  # the stored body no longer validates
             job = await self.fail(job, "invalid", str(exc))
         except Exception:
@@ -155,14 +159,15 @@ class JobService:
         self, job: Job, failure: str, detail: str, status: Status = Status.FAILED
     ) -> Job:
         """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
-        fills it. The job stays active until its requester has been told."""
+        is kept for the owner (redacted; members never read a vendor's words). The job stays
+        active until its requester has been told."""
         now = self.store.clock()
         job = await self.store.update(
             job.id,
             status=status,
             active=1,
             failure=failure,
-            last_error=detail[:500],
+            last_error=self.redact(detail)[:500],
             next_poll_at=now,
             finished_at=now,
         )

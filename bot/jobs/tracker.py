@@ -211,7 +211,7 @@ class Tracker:
             job = await self.store.update(
                 job.id,
                 poll_attempts=job.poll_attempts + 1,
-                last_error=exc.describe(),
+                last_error=self.service.redact(exc.describe()),
                 next_poll_at=self.store.clock() + wait,
             )
             await self._check_timeout(job)
@@ -241,6 +241,7 @@ class Tracker:
             return
         if state.status is JobStatus.FAILED:
             if await self.store.transition(job.id, [Status.RUNNING], pika_status=state.raw_status):
+                log.info("Job %s: Pika reports it failed: %s", job.id, state.reason or "-")
                 await self.end(job, "pika_failed", state.reason or "")
             return
         changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)

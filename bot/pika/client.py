@@ -39,6 +39,7 @@ from bot.pika.models import (
     UpscaleRequest,
     UpscaleStartResponse,
 )
+from bot.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class PikaClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._key = api_key
+        self._redact = Redactor([api_key])
         self.base_url = base_url.rstrip("/")
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base
@@ -314,8 +316,7 @@ class PikaClient:
             text = response.text.strip().splitlines()[0] if response.text.strip() else ""
         else:
             text = _message_of(body)
-        text = text.replace(self._key, "[redacted]") if self._key else text
-        return text[:200]
+        return self._redact(text)[:200]
 
     def _error(self, response: httpx.Response) -> PikaError:
         status, detail = response.status_code, self._detail(response)

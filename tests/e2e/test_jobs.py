@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, generate, results, start_bot
+from tests.e2e.harness import BotProcess, bot_env, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
@@ -284,3 +287,54 @@ async def test_a_channel_that_forbids_the_bot_gives_an_undeliverable_job_and_a_d
     await asyncio.sleep(1.0)
     assert len(fake.dm_messages(REQUESTER)) == 1
     assert results(fake) == []
+
+
+ECHOED_KEY = "pk_live/9f8e7d6c+5b4a3f2e1d0c=x"
+
+
+async def test_pika_errors_are_told_in_the_bots_words_and_the_key_never_leaks(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    """A Pika that echoes the Authorization header back, in every form, in its error text."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    async def refuse(request: web.Request) -> web.Response:
+        sent = request.headers.get("Authorization", "")
+        key = sent.removeprefix("Bearer ")
+        echo = (
+            f"invalid credentials {sent} ({b64(sent)}; {b64(key)}; {quote(key, safe='')}; "
+            f"starts {key[:12]}) <@&{ADMIN}> [click](https://evil.example)"
+        )
+        return web.json_response({"message": echo}, status=400)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", refuse)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    stub = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    bot = BotProcess(bot_env(fake, tmp_path, PIKA_API_KEY=ECHOED_KEY, PIKA_BASE_URL=stub), tmp_path)
+    try:
+        await bot.start()
+        await bot.wait_ready()
+        await fake.wait_for_response(generate(fake, "a fox"))
+        told = await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if "❌" in m.content],
+            what="the failure",
+        )
+        await bot.wait_for_log("Pika refused or failed")
+    finally:
+        await bot.stop()
+        await runner.cleanup()
+    assert told[0].content.endswith("failed: Pika refused this request.")
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        stored = " ".join(str(row[0]) for row in db.execute("SELECT last_error FROM jobs"))
+    seen = {"the channel": told[0].content, "the log": bot.log, "the database": stored}
+    forms = [ECHOED_KEY, b64(ECHOED_KEY), quote(ECHOED_KEY, safe=""), ECHOED_KEY[:8]]
+    forms.append(b64("Bearer " + ECHOED_KEY)[8:24])  # the key's own part of the header's base64
+    for where, text in seen.items():
+        for form in forms:
+            assert form not in text, (where, form)
+    assert "invalid credentials" in bot.log and "[redacted]" in stored  # the owner sees why

@@ -77,10 +77,12 @@ def test_failures_say_why_in_words() -> None:
         "❌ <@3> your generate job `abcdefghij` timed out: Pika did not finish this video "
         "within 30 minutes, so the bot gave up."
     )
-    failed = job(status=Status.FAILED, failure="pika_failed", last_error=None)
-    assert failure_text(failed).endswith(
-        "Pika could not make this video: Pika reported that the generation failed."
-    )
+    failed = job(status=Status.FAILED, failure="pika_failed", last_error="GPU on fire at node 7")
+    assert failure_text(failed).endswith("failed: Pika could not make this video.")
+    refused = job(status=Status.FAILED, failure="pika_rejected", last_error="<@&1> raw vendor")
+    assert failure_text(refused).endswith("failed: Pika refused this request.")
+    legacy = job(status=Status.FAILED, failure=None, last_error="raw vendor text")
+    assert "raw vendor text" not in failure_text(legacy)
     lost = job(
         status=Status.UNDELIVERABLE,
         failure="undeliverable",
