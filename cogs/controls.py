@@ -1,13 +1,16 @@
 """Buttons and reactions on results: extend, upscale, re-roll, info.
 
 A press or reaction from the requester or a member with Manage Messages starts the follow-up and
-says so in the channel. Anyone else: a button gets a private explanation, a reaction is removed.
+says so in the channel. A refused button press gets a private explanation. A refused reaction is
+removed and explained in the channel (a reaction has no private answer), to that member only,
+at most once per member per message per minute: fifteen reactions make one notice, not fifteen.
 The rules live in `bot.followups`, the path to a job in `bot.submit`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import discord
 from discord.ext import commands
@@ -22,12 +25,29 @@ from cogs.options import announcer, member_of
 
 log = logging.getLogger(__name__)
 
+NOTICE_EVERY = 60.0  # seconds between two notices to one member about one message
+NOTICE_SECONDS = 20  # how long a notice stays in the channel
+MAX_REMEMBERED = 10_000  # (member, message) pairs remembered, oldest forgotten first
+
 
 class Controls(commands.Cog):
     """Listens for control presses and reactions."""
 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
+        self._noticed: dict[tuple[int, int], float] = {}
+
+    def _may_notice(self, user_id: int, message_id: int) -> bool:
+        """Whether a refused reaction may be explained now (not in the last minute)."""
+        now = time.monotonic()
+        key = (user_id, message_id)
+        if now - self._noticed.get(key, -NOTICE_EVERY) < NOTICE_EVERY:
+            return False
+        self._noticed.pop(key, None)
+        self._noticed[key] = now
+        while len(self._noticed) > MAX_REMEMBERED:
+            del self._noticed[next(iter(self._noticed))]
+        return True
 
     @commands.Cog.listener()
     async def on_pika_control(
@@ -90,10 +110,10 @@ class Controls(commands.Cog):
             await self.bot.submissions.control(who, action, parent.id, announce)
         except MemberError as exc:
             await self._remove(message, event)
-            if event.user_id == parent.user_id or who.may_moderate:
+            if self._may_notice(event.user_id, event.message_id):
                 await channel.send(
                     f"<@{event.user_id}> {explain(exc)}",
-                    delete_after=20,
+                    delete_after=NOTICE_SECONDS,
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(event.user_id)]),
                 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,30 @@ async def test_moderator_button_upscales(
     assert len(await calls_to(pika, "/web/upscale")) == 1
 
 
-async def test_another_members_reaction_is_removed_and_starts_nothing(
+async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:
     paid_before = len(await pika_calls(pika))
-    fake.react(MEMBER, result, "🔁")
-    await fake.wait_for_request("DELETE", rf"/messages/{result.id}/reactions/.*/{MEMBER}$")
-    assert MEMBER not in result.reactions["🔁"]
+    for n in range(15):  # fifteen reactions in a burst, by a member who may not use them
+        emoji = ["🔁", "⏩", "⬆️"][n % 3]
+        fake.react(MEMBER, result, emoji)
+        await fake.wait_for_request(
+            "DELETE", rf"/messages/{result.id}/reactions/.*/{MEMBER}$", count=n + 1
+        )
+    await fake.wait_for(lambda: notices(fake, MEMBER), what="the notice")
+    # Nothing to wait for when nothing more comes: give a wrong second notice time to show.
+    await asyncio.sleep(0.5)
+    told = notices(fake, MEMBER)
+    assert len(told) == 1  # not silent, and not fifteen messages either
+    assert "Only the member who made this video, or a moderator" in told[0].content
+    assert told[0].reference is None
     assert len(await pika_calls(pika)) == paid_before
     assert len(working_messages(fake)) == 1
+
+
+def notices(fake: FakeDiscord, user: int) -> list[Message]:
+    """The bot's notices to a member in #general about a refused reaction."""
+    return [m for m in fake.channel_messages(GENERAL) if m.content.startswith(f"<@{user}> ⛔")]
 
 
 async def test_another_members_button_gets_an_ephemeral_explanation(
