@@ -21,7 +21,7 @@ from bot.guardrails import GuildSettings
 from bot.ops.report import status_report
 from bot.pika.models import AspectRatio
 from bot.storage import Change
-from cogs.options import FrameRate, GuidanceScale, Motion, Prompt
+from cogs.options import FrameRate, GuidanceScale, Motion, Prompt, check_options
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Admin(
         interaction, this one cannot."""
         if not interaction.permissions.manage_guild:
             raise app_commands.MissingPermissions(["manage_guild"])
+        check_options(interaction)
         return True
 
     async def change(self, interaction: discord.Interaction, **changes: Any) -> None:

@@ -18,14 +18,16 @@ from bot.errors import MemberError
 log = logging.getLogger(__name__)
 
 
-def explain(error: app_commands.AppCommandError) -> str | None:
+def explain(
+    error: app_commands.AppCommandError, interaction: discord.Interaction | None = None
+) -> str | None:
     """A message for errors the member can act on; None for faults of ours."""
     original = getattr(error, "original", None)
     if isinstance(original, MemberError):
         return explain_member_error(original)
     if isinstance(error, app_commands.TransformerError):
-        name = _option_of(error)
-        return f"⚠️ {name}: {error}"
+        option = option_of(interaction, error) if interaction is not None else "option"
+        return f"⚠️ {say('input.line', option=option, rule=say('rule.not_found'))}"
     if isinstance(error, app_commands.CheckFailure):
         return f"⛔ {error}"
     if isinstance(error, app_commands.CommandSignatureMismatch):
@@ -33,11 +35,12 @@ def explain(error: app_commands.AppCommandError) -> str | None:
     return None
 
 
-def _option_of(error: app_commands.TransformerError) -> str:
-    """The option a transformer error is about (a Range names its own)."""
-    transformer = error.transformer
-    name = getattr(transformer, "_rng_name", None)  # discord.py's Range keeps it privately
-    return str(name) if name else "option"
+def option_of(interaction: discord.Interaction, error: app_commands.TransformerError) -> str:
+    """The option whose value a transformer could not convert, found in the namespace."""
+    for name, value in iter(interaction.namespace):
+        if value is error.value or value == error.value:
+            return str(name)
+    return "option"
 
 
 class Errors(commands.Cog):
@@ -53,7 +56,7 @@ class Errors(commands.Cog):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """Answer the member; log what they cannot fix."""
-        message = explain(error)
+        message = explain(error, interaction)
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command %s failed", command, exc_info=error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from discord import app_commands
 
 from bot.app import PikaBot
 from bot.discord.wording import say, working_text
+from bot.errors import InputError, Problem
 from bot.intake import Media
 from bot.pika.models import (
     FRAME_RATE,
@@ -83,6 +85,92 @@ def video_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
         return app_commands.describe(**described)(wrapper)  # type: ignore[return-value]
 
     return decorate
+
+
+class BadOptions(app_commands.CheckFailure):
+    """Option values the bot refuses before running a command (`original` names each)."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(str(error))
+        self.original = error
+
+
+# Option types (Discord's numbers) and what a value of each must be.
+STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
+RESOLVED = frozenset({6, 7, 8, 9, 11})  # users, channels, roles, mentionables, attachments
+
+
+def check_options(interaction: discord.Interaction) -> None:
+    """Check every option of a slash command against its declaration, as Discord's client
+    would: required options present, types (a boolean is never a number), ranges, lengths and
+    choices. A crafted interaction skips Discord's client; it does not skip this.
+
+    Raises BadOptions naming each offending option; never echoes what was given."""
+    command = interaction.command
+    if not isinstance(command, app_commands.Command):
+        return
+    raw = _raw_values(interaction.data or {})
+    resolved = dict(iter(interaction.namespace))  # (name, value) pairs
+    problems: list[Problem] = []
+    for param in command.parameters:
+        name = param.display_name
+        if name not in raw:
+            if param.required:
+                problems.append((name, "rule.required", {}))
+            continue
+        problem = _problem(param, raw[name], resolved.get(name))
+        if problem is not None:
+            problems.append((name, *problem))
+    if problems:
+        raise BadOptions(InputError(problems))
+
+
+def _raw_values(data: Any) -> dict[str, Any]:
+    """The option values as sent, by name, below the subcommand (group) that holds them."""
+    options = data.get("options") or [] if isinstance(data, dict) else []
+    while options and isinstance(options[0], dict) and options[0].get("type") in (1, 2):
+        options = options[0].get("options") or []
+    return {o["name"]: o.get("value") for o in options if isinstance(o, dict) and "name" in o}
+
+
+def _problem(
+    param: app_commands.Parameter, value: Any, resolved: Any
+) -> tuple[str, dict[str, Any]] | None:
+    kind = param.type.value
+    if kind in RESOLVED:
+        if kind == ATTACHMENT and not isinstance(resolved, discord.Attachment):
+            return "rule.attachment_missing", {}
+        if kind != ATTACHMENT and (resolved is None or type(resolved) is discord.Object):
+            return "rule.not_found", {}
+        return None
+    if kind == BOOLEAN:
+        return None if isinstance(value, bool) else ("rule.type_bool", {})
+    if kind == STRING:
+        if not isinstance(value, str):
+            return "rule.type_text", {}
+        low, high = param.min_value, param.max_value
+        if high is not None and len(value) > high:
+            return "rule.text_too_long", {"high": high, "length": len(value)}
+        if low is not None and len(value) < low:
+            return "rule.text_too_short", {"low": low}
+    elif kind in (INTEGER, NUMBER):
+        whole = kind == INTEGER
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return ("rule.type_whole" if whole else "rule.type_number"), {}
+        if (whole and not float(value).is_integer()) or not math.isfinite(value):
+            return ("rule.type_whole" if whole else "rule.type_number"), {}
+        low, high = param.min_value, param.max_value
+        if (low is not None and value < low) or (high is not None and value > high):
+            return "rule.range", {"low": low, "high": high}
+    choices = [c.value for c in param.choices]
+    if choices and value not in choices:
+        return "rule.choice", {"choices": _one_of(choices)}
+    return None
+
+
+def _one_of(values: list[Any]) -> str:
+    shown = [repr(v) for v in values]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
 
 
 def media(attachment: discord.Attachment | None) -> Media | None:

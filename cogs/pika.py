@@ -20,7 +20,7 @@ from bot.discord.wording import STATUS_WORDS, say, shown, title, working_text
 from bot.errors import InputError
 from bot.pika.models import PERCENT, SECONDS, AspectRatio, IngredientsMode, Pikaffect, Style
 from bot.storage import Status
-from cogs.options import Prompt, ask, values_of, video_options
+from cogs.options import Prompt, ask, check_options, values_of, video_options
 
 Percent = app_commands.Range[float, PERCENT.low, PERCENT.high]
 Seconds = app_commands.Range[float, SECONDS.low, SECONDS.high]
@@ -35,6 +35,11 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Every option checked by the bot itself before any subcommand runs."""
+        check_options(interaction)
+        return True
 
     async def ask(
         self, interaction: discord.Interaction, kind: str, arguments: dict[str, Any]
@@ -298,7 +303,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]
     ) -> None:
         """Show one job: its status while it runs, its result and controls once delivered."""
-        job = await self.bot.storage.jobs.get(job_id.strip().strip("`").lower())
+        job = await self.bot.storage.jobs.get(job_id.strip().strip("`").lower()[:40])
         if job is None or job.guild_id != interaction.guild_id:
             raise InputError.rule("job_id", "rule.no_such_job", job_id=job_id)
         none = discord.AllowedMentions.none()

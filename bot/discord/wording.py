@@ -57,6 +57,17 @@ MESSAGES: dict[str, str] = {
     "rule.media.too_long": "is {seconds} s long; at most {limit:g} s",
     "rule.media.too_many_frames": "has {frames} frames; at most {limit}",
     "rule.no_such_job": "there is no job `{job_id}` here.",
+    "rule.required": "is required",
+    "rule.attachment_missing": "the file was not found; attach it again",
+    "rule.not_found": "was not found; pick it again",
+    "rule.type_bool": "must be true or false",
+    "rule.type_text": "must be text",
+    "rule.type_whole": "must be a whole number",
+    "rule.type_number": "must be a number",
+    "rule.text_too_long": "must be at most {high} characters (got {length})",
+    "rule.text_too_short": "must be at least {low} character(s)",
+    "rule.range": "must be between {low:g} and {high:g}",
+    "rule.choice": "must be one of {choices}",
     "rule.outdated_command": (
         "Your Discord app has an outdated copy of this command (an option is missing). "
         "Reload Discord (Ctrl+R) and try again."
