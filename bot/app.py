@@ -66,6 +66,7 @@ class PikaBot(commands.Bot):
         metrics: Metrics | None = None,
         pika_health: PikaHealth | None = None,
         fetcher: SafeFetcher | None = None,
+        storage: Storage | None = None,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
@@ -87,6 +88,8 @@ class PikaBot(commands.Bot):
         self.pika_health = pika_health or PikaHealth()
         # Result downloads; the process trusts the embedded local Pika's origin in it.
         self.fetcher = fetcher or SafeFetcher(settings.allowed_hosts)
+        # Opened by the process before anything else (a damaged file stops it at once).
+        self._given_storage = storage
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
         self._setting_up = False
@@ -110,7 +113,7 @@ class PikaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self._setting_up = True
-        self.storage = await open_storage(self.settings.database_path)
+        self.storage = self._given_storage or await open_storage(self.settings.database_path)
         store = self.storage.jobs
         self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
         delivery = DiscordDelivery(self, self.fetcher)
@@ -157,8 +160,6 @@ class PikaBot(commands.Bot):
         await self.fetcher.aclose()
         if hasattr(self, "probes"):
             await self.probes.aclose()
-        if hasattr(self, "storage"):
-            await self.storage.close()
 
     async def sync_commands(self) -> None:
         """Sync to DISCORD_GUILD_ID when set (instant), else globally."""

@@ -26,6 +26,7 @@ from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
 from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
 from bot.safe_fetch import AllowedHost, SafeFetcher
+from bot.storage import StorageError, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +121,21 @@ async def run(settings: Settings) -> int:
         metrics.pika_call(call)
         health.observe(call)
 
+    try:
+        storage = await open_storage(settings.database_path)
+    except StorageError as exc:
+        log.error("Cannot use the database (DATABASE_URL): %s", exc)
+        unsubscribe()
+        return EXIT_FAILURE
     fetcher = SafeFetcher(settings.allowed_hosts, timeout=DOWNLOAD_SECONDS)
     try:
         async with pika_client(settings, observe, fetcher) as pika:
             if not await check_pika(pika, settings, health):
                 await fetcher.aclose()
+                await storage.close()
                 return EXIT_CONFIG
-            return await serve(settings, PikaBot(settings, pika, metrics, health, fetcher))
+            bot = PikaBot(settings, pika, metrics, health, fetcher, storage)
+            return await serve(settings, bot)
     finally:
         unsubscribe()
 

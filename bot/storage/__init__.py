@@ -1,6 +1,6 @@
 """Storage: the jobs and each server's settings, in SQLite, behind two small stores."""
 
-from bot.storage.db import Storage, open_storage
+from bot.storage.db import Storage, StorageError, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import ACTIVE, FINAL, Job, JobStore, NewJob, Status
 from bot.storage.reports import JobReports, Tally
@@ -16,6 +16,7 @@ __all__ = [
     "NewJob",
     "Status",
     "Storage",
+    "StorageError",
     "Tally",
     "open_storage",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import string
 import time
@@ -12,6 +13,8 @@ from enum import StrEnum
 from typing import Any, Self
 
 import aiosqlite
+
+log = logging.getLogger(__name__)
 
 
 class Status(StrEnum):
@@ -128,6 +131,7 @@ class JobStore:
     def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.clock = clock
+        self._unreadable: set[str] = set()  # rows already reported
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -314,8 +318,28 @@ class JobStore:
     async def _one(self, sql: str, *params: Any) -> Job | None:
         async with self._db.execute(sql, params) as cursor:
             row = await cursor.fetchone()
-        return Job.from_row(row) if row else None
+        return await self._read(row) if row else None
 
     async def _many(self, sql: str, *params: Any) -> list[Job]:
         async with self._db.execute(sql, params) as cursor:
-            return [Job.from_row(row) async for row in cursor]
+            rows = await cursor.fetchall()
+        jobs = [await self._read(row) for row in rows]
+        return [job for job in jobs if job is not None]
+
+    async def _read(self, row: aiosqlite.Row) -> Job | None:
+        """A row as a Job; a row that cannot be read is logged, marked failed and skipped, so
+        one damaged row never stops the others (the tracker, listings, lookups)."""
+        try:
+            return Job.from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            job_id = str(row["id"])
+            if job_id not in self._unreadable:
+                self._unreadable.add(job_id)
+                log.error("Job %s: unreadable row (%s); marked failed and skipped", job_id, exc)
+                await self._db.execute(
+                    "UPDATE jobs SET status = ?, active = 0, failure = 'unreadable', "
+                    "finished_at = ? WHERE id = ?",
+                    (Status.FAILED.value, self.clock(), job_id),
+                )
+                await self._db.commit()
+            return None
