@@ -32,6 +32,15 @@ MAX_DELIVERY_ATTEMPTS = 6
 PROGRESS_EDIT_SECONDS = 3.0
 PUSHED_POLL_FACTOR = 6  # with webhook push, polling is only a safety net
 CEILING_INTERVALS = 12
+MAX_REMEMBERED_POLLS = 100_000
+
+
+def remember(times: dict[str, float], job_id: str, at: float) -> None:
+    """Record a time for a job, forgetting the oldest past MAX_REMEMBERED_POLLS jobs."""
+    times.pop(job_id, None)
+    times[job_id] = at
+    if len(times) > MAX_REMEMBERED_POLLS:
+        del times[next(iter(times))]
 
 
 class Undeliverable(Exception):
@@ -88,6 +97,9 @@ class Tracker:
         self.ticks = 0
         self._scanned_at = 0.0
         self._backlog = False
+        # For coalescing pushes: when each job was last asked about, and last pushed.
+        self._polled_at: dict[str, float] = {}
+        self._pushed_at: dict[str, float] = {}
 
     def wake(self) -> None:
         """Look for due jobs now (after a submission or a webhook push)."""
@@ -198,6 +210,7 @@ class Tracker:
     async def poll(self, job: Job) -> None:
         """Ask Pika about a running job and act on its answer."""
         self.polls += 1
+        remember(self._polled_at, job.id, self.store.clock())
         try:
             if kind_of(job.kind).polled_by is Polling.VIDEO_URL:
                 answer = await self.pika.get_upscale_job(str(job.request["video"]))
@@ -331,9 +344,22 @@ class Tracker:
             log.warning("Job %s: could not add reactions: %s", job.id, exc)
         await self.store.update(job.id, active=0)
 
-    async def pushed(self, job: Job) -> None:
-        """A webhook said this job changed: make it due now, so that the tracker's bounded
-        workers confirm it with Pika at once instead of at its next scheduled poll."""
-        if job.status is Status.RUNNING:
-            await self.store.update(job.id, next_poll_at=self.store.clock())
+    async def pushed(self, job: Job) -> bool:
+        """A webhook said this job changed: make it due, so that the tracker's bounded workers
+        confirm it with Pika soon instead of at its next scheduled poll. Pushes are coalesced:
+        a job is asked about at most once per poll interval, however many pushes come, and a
+        push is never lost (the job is due within an interval of its last get-job). Returns
+        whether this is the first push for the job in a poll interval."""
+        if job.status is not Status.RUNNING:
+            return False
+        now = self.store.clock()
+        interval = self.settings.poll_interval_seconds
+        last_poll = self._polled_at.get(job.id)
+        due = now if last_poll is None else max(now, last_poll + interval)
+        first = now - self._pushed_at.get(job.id, -interval) >= interval
+        if first:
+            remember(self._pushed_at, job.id, now)
+        if job.next_poll_at > due:
+            await self.store.update(job.id, next_poll_at=due)
             self.wake()
+        return first

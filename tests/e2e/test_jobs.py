@@ -338,3 +338,58 @@ async def test_pika_errors_are_told_in_the_bots_words_and_the_key_never_leaks(
         for form in forms:
             assert form not in text, (where, form)
     assert "invalid credentials" in bot.log and "[redacted]" in stored  # the owner sees why
+
+
+async def closed_unanswered(reader: asyncio.StreamReader) -> bool:
+    """Wait until the server closes a connection; whether it did so without answering."""
+    try:
+        return b"HTTP" not in await reader.read()
+    except ConnectionResetError:
+        return True
+
+
+async def test_the_webhook_receiver_cannot_be_held_open_and_pushes_are_coalesced(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    host, port = "127.0.0.1", reserved_port()
+    public = f"http://{host}:{port}"
+    bot = await start_bot(
+        fake,
+        pika,
+        tmp_path,
+        WEBHOOK_PUBLIC_URL=public,
+        WEBHOOK_LISTEN=f"{host}:{port}",
+        POLL_INTERVAL_SECONDS="30",
+    )
+    silent: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for _ in range(150):  # connections that never send a byte (more than the cap)
+            silent.append(await asyncio.open_connection(host, port))
+        trickle = await asyncio.open_connection(host, port)
+        trickle[1].write(b"POST /pika/webhook/x HTTP/1.1\r\nHost: a\r\n")  # never finished
+        # The bot still answers members at once.
+        usage = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
+        assert usage["type"] == 4
+        # Every one of them is closed by the bot within seconds, without a line of log each.
+        lines_before = len(bot.lines)
+        closed = [closed_unanswered(reader) for reader, _ in [*silent, trickle]]
+        assert all(await asyncio.wait_for(asyncio.gather(*closed), 15))
+        assert len(bot.lines) - lines_before <= 2
+        # A stalled job pushed 100 times is asked about once (then once a poll interval).
+        await behave(pika, stall_jobs=1)
+        await fake.wait_for_response(generate(fake, "pushed a lot"))
+        create = await wait_for_call(pika, "/web/generate")
+        hook = create["body"]["webhookOverride"]
+        async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=16)) as http:
+            pushes = [http.post(hook, json={"job": {"status": "finished"}}) for _ in range(100)]
+            answers = await asyncio.gather(*pushes)
+        assert all(a.status_code == 200 for a in answers)
+        await bot.wait_for_log("pushed by Pika; confirming")
+        await asyncio.sleep(1.0)  # time for any extra get-job call (a negative check)
+        polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
+        assert len(polls) == 1, len(polls)
+        assert sum("pushed by Pika" in line for line in bot.lines) == 1
+    finally:
+        for _, writer in silent:
+            writer.close()
+        await bot.stop()

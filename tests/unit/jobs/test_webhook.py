@@ -13,6 +13,10 @@ from bot.storage import Status
 from tests.helpers.requests import fox
 from tests.unit.conftest import ORIGIN, Stack
 
+SECRET = "aSecretOnlyThisBotKnows_0123456"
+
+SECRET = "aSecretOnlyThisBotKnows_0123456"
+
 
 async def nothing_to_check() -> dict[str, str]:
     return {}
@@ -23,7 +27,7 @@ async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
     job = await stack.store.update(
-        job.id, status=Status.RUNNING, webhook_secret="s3cret", next_poll_at=stack.clock.now + 60
+        job.id, status=Status.RUNNING, webhook_secret=SECRET, next_poll_at=stack.clock.now + 60
     )
     server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=nothing_to_check, push=True)
     server.webhook = WebhookReceiver(stack.store, stack.tracker).push
@@ -33,7 +37,7 @@ async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
             unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
             assert unknown.status_code == 404
             assert (await stack.store.get(job.id)).next_poll_at == stack.clock.now + 60  # type: ignore[union-attr]
-            known = await http.post("/pika/webhook/s3cret", json={"anything": "at all"})
+            known = await http.post(f"/pika/webhook/{SECRET}", json={"anything": "at all"})
             assert known.status_code == 200
     finally:
         await server.stop()
