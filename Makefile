@@ -34,6 +34,7 @@ test: lint
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_pika_render.py
 	$(BIN)/python benchmarks/job_delivery.py
+	$(BIN)/python benchmarks/hostile_media.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

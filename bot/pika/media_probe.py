@@ -112,7 +112,10 @@ def video_facts(path: Path, limits: MediaLimits = LIMITS) -> VideoFacts:
     if path.stat().st_size > limits.max_bytes:
         raise MediaRefused("too_large", limit_mib=limits.max_bytes >> 20)
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        # Nothing is decoded while the container is read (FFmpeg would decode a frame to
+        # probe the stream, 100 MB for an 8192x8192 one): frames only once sizes are checked.
+        options = {"skip_frame": "all"}
+        with av.open(str(path), options=options, metadata_errors="ignore") as container:
             if "mp4" not in container.format.name.split(","):
                 raise MediaRefused("not_mp4")
             stream = container.streams.video[0]
@@ -132,6 +135,7 @@ def video_facts(path: Path, limits: MediaLimits = LIMITS) -> VideoFacts:
                 )
             if frames > limits.max_video_frames:
                 raise MediaRefused("too_many_frames", frames=frames, limit=limits.max_video_frames)
+            stream.codec_context.skip_frame = "DEFAULT"
             first = next(container.decode(video=0), None)
             if first is None:
                 raise MediaRefused("not_mp4")
