@@ -150,12 +150,13 @@ async def bot_with_members(media: Media) -> None:
             try:
                 await bot.wait_ready(60)
                 assert bot.process is not None
+                bomb = ("bomb.png", huge_png(), "image/png")
+                bombs = {f"ingredient_{i}": bomb for i in range(1, 5)}
                 hostile = [
                     ("generate", {"prompt": "x"}, {"video": ("wide.mp4", huge_mp4(), "video/mp4")}),
                     ("generate", {"prompt": "x"},
                      {"video": ("long.mp4", long_claim_mp4(), "video/mp4")}),
-                    ("ingredients", {"prompt": "x"},
-                     {f"ingredient_{i}": (f"{i}.png", huge_png(), "image/png") for i in range(1, 5)}),
+                    ("ingredients", {"prompt": "x"}, bombs),
                 ]  # fmt: skip
                 asks = [fake.slash(MEMBER, GENERAL, "pika", sub, o, f) for sub, o, f in hostile]
                 ordinary = [
