@@ -82,7 +82,10 @@ async def test_a_failed_job_ends_with_a_message_saying_why(
         what="a failure message",
     )
     assert f"<@{REQUESTER}>" in failure[0].content
-    assert "simulated failure" in failure[0].content
+    # The bot's own words; Pika's own text is for the owner's log.
+    assert failure[0].content.endswith("failed: Pika could not make this video.")
+    assert "simulated failure" not in failure[0].content
+    await bot.wait_for_log("Pika reports it failed: .*simulated failure")
     working = fake.replies(interaction)[0]
     await fake.wait_for(lambda: "Status: failed" in working.content, what="the working message")
     await asyncio.sleep(1.0)  # no retry storm: one message, and polling stopped
