@@ -160,6 +160,8 @@ class PikaBot(commands.Bot):
         await self.fetcher.aclose()
         if hasattr(self, "probes"):
             await self.probes.aclose()
+        if hasattr(self, "storage"):
+            await self.storage.close()
 
     async def sync_commands(self) -> None:
         """Sync to DISCORD_GUILD_ID when set (instant), else globally."""

@@ -131,13 +131,14 @@ async def run(settings: Settings) -> int:
     try:
         async with pika_client(settings, observe, fetcher) as pika:
             if not await check_pika(pika, settings, health):
-                await fetcher.aclose()
-                await storage.close()
                 return EXIT_CONFIG
             bot = PikaBot(settings, pika, metrics, health, fetcher, storage)
             return await serve(settings, bot)
     finally:
         unsubscribe()
+        # Both close once only, whether or not the bot got as far as using them.
+        await fetcher.aclose()
+        await storage.close()
 
 
 async def serve(settings: Settings, bot: PikaBot) -> int:

@@ -361,7 +361,7 @@ async def test_the_webhook_receiver_cannot_be_held_open_and_pushes_are_coalesced
         pika,
         tmp_path,
         WEBHOOK_PUBLIC_URL=public,
-        WEBHOOK_LISTEN=f"{host}:{port}",
+        HTTP_LISTEN=f"{host}:{port}",
         POLL_INTERVAL_SECONDS="30",
     )
     silent: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
