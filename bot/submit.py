@@ -107,6 +107,11 @@ class Submissions:
         JOURNAL.admitted(job)
         return await self._announce_and_send(job, announce)
 
+    def refused(self, member: Member, kind: str, refusal: MemberError) -> None:
+        """A request refused before it reached the use case (its options, checked by the cog):
+        recorded in the job journal like any other refusal."""
+        JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
+
     async def _admit(
         self,
         member: Member,

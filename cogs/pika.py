@@ -18,9 +18,18 @@ from bot.app import PikaBot
 from bot.discord.results import result_embed, result_view
 from bot.discord.wording import STATUS_WORDS, say, shown, title, working_text
 from bot.errors import InputError
+from bot.pika.kinds import KINDS
 from bot.pika.models import PERCENT, SECONDS, AspectRatio, IngredientsMode, Pikaffect, Style
 from bot.storage import Status
-from cogs.options import Prompt, ask, check_options, values_of, video_options
+from cogs.options import (
+    BadOptions,
+    Prompt,
+    ask,
+    check_options,
+    member_of,
+    values_of,
+    video_options,
+)
 
 Percent = app_commands.Range[float, PERCENT.low, PERCENT.high]
 Seconds = app_commands.Range[float, SECONDS.low, SECONDS.high]
@@ -38,7 +47,13 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Every option checked by the bot itself before any subcommand runs."""
-        check_options(interaction)
+        try:
+            check_options(interaction)
+        except BadOptions as exc:
+            kind = interaction.command.name if interaction.command else ""
+            if kind in KINDS:  # a request for a job, refused: the journal counts it
+                self.bot.submissions.refused(member_of(interaction), kind, exc.original)
+            raise
         return True
 
     async def ask(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -29,10 +28,9 @@ async def test_a_database_that_cannot_be_used_stops_the_bot_with_one_line(
             db.execute("CREATE TABLE jobs (id TEXT)")
         expected = "migration 0001_jobs.sql failed (table jobs already exists)"
     bot = BotProcess(bot_env(fake, tmp_path), tmp_path)
-    started = time.monotonic()
     await bot.start()
-    code = await bot.exit_code(timeout=10)
-    assert time.monotonic() - started < 5
+    # It ends by itself (about a second on an idle machine; times are not asserted here).
+    code = await bot.exit_code(timeout=30)
     assert code != 0
     errors = [line for line in bot.lines if "ERROR" in line]
     assert len(errors) == 1, bot.log
