@@ -12,7 +12,7 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -42,6 +42,7 @@ from bot.pika.local.frames import (
     mouth,
     outpaint,
 )
+from bot.pika.local.scene import Presentation, Scene, drift
 from bot.pika.media_probe import LIMITS, MediaLimits, MediaRefused, check_frame, check_pixels
 
 # Output sizes by aspect ratio (even numbers, as H.264 in yuv420p requires).
@@ -266,18 +267,31 @@ def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
 # --- the pipeline ----------------------------------------------------------------------------
 
 
+def _source(spec: RenderSpec) -> Callable[[float], Image.Image]:
+    """What a clip without an input video shows at each point of it; it always moves.
+
+    An image is shown whole, slowly zoomed and panned; ingredients side by side, slowly pushed
+    in on; a prompt alone gets the seeded scene, whose layers drift unless a camera move is
+    asked for (then the scene holds still and the camera alone moves, as measured in tests).
+    """
+    size, strength = (spec.width, spec.height), spec.camera.strength
+    if spec.ingredients:
+        part = (max(2, spec.width // len(spec.ingredients)), spec.height)
+        still = collage([load_image(b, part) for b in spec.ingredients], size)
+        return lambda progress: drift(still, progress, strength)
+    if spec.image is not None:
+        return Presentation(load_image(spec.image, size), size, strength).at
+    scene = Scene(spec.seed, size, strength)
+    if not spec.camera.still:
+        held = scene.at(0.0)
+        return lambda progress: held
+    return scene.at
+
+
 def _frames(spec: RenderSpec, reader: FrameReader | None) -> Iterator[Image.Image]:
     size = (spec.width, spec.height)
     count = max(1, round(spec.seconds * spec.fps))
-    still: Image.Image | None = None
-    if reader is None:
-        if spec.ingredients:
-            part = (max(2, spec.width // len(spec.ingredients)), spec.height)
-            still = collage([load_image(b, part) for b in spec.ingredients], size)
-        elif spec.image is not None:
-            still = cover(load_image(spec.image, size), size)
-        else:
-            still = background(spec.seed, size)
+    source = _source(spec) if reader is None else None
     source_seconds = probe(spec.video).seconds if spec.video and spec.video_mode == "extend" else 0
     overlay = load_image(spec.overlay, size) if spec.overlay else None
     swap = load_image(spec.swap, size) if spec.swap else None
@@ -286,13 +300,15 @@ def _frames(spec: RenderSpec, reader: FrameReader | None) -> Iterator[Image.Imag
         t = index / spec.fps
         progress = index / max(1, count - 1)
         if reader is None:
-            assert still is not None
-            frame = camera_transform(still, spec.camera, progress)
+            assert source is not None
+            frame = camera_transform(source(progress), spec.camera, progress)
         elif spec.video_mode == "outpaint":
             frame = outpaint(reader.at(t), size, spec.area or (0, 0, 100, 100))
         elif spec.video_mode == "extend" and t >= source_seconds:
             tail = (t - source_seconds) / max(1e-6, spec.seconds - source_seconds)
-            frame = camera_transform(cover(reader.at(t), size), spec.camera, tail)
+            # The clip continued: its last frame, pushed in on, so the new seconds move too.
+            continued = drift(cover(reader.at(t), size), tail, spec.camera.strength)
+            frame = camera_transform(continued, spec.camera, tail)
         elif spec.video_mode == "extend":
             frame = cover(reader.at(t), size)
         else:
