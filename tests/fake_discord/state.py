@@ -94,6 +94,7 @@ class FakeState(abc.ABC):
         self.nonce_seconds = 300.0  # how long a nonce dedupes posts ("a few minutes")
         self.rate_limits: list[tuple[str, re.Pattern[str], float]] = []
         self.blocked_dms: set[int] = set()
+        self.locales: dict[int, str] = {}  # a member's Discord language (en-US unless set)
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
         self.session: Session | None = None
