@@ -91,6 +91,11 @@ class GuildSettings(BaseModel):
         return first_match(self.blocked_patterns, texts)
 
 
+def zone_names() -> list[str]:
+    """Every time zone name this machine knows, sorted."""
+    return sorted(set(_zone_names().values()))
+
+
 @functools.cache
 def _zone_names() -> dict[str, str]:
     """Every time zone name this machine knows, by its lower-case spelling."""

@@ -30,6 +30,9 @@ MAX_CONCURRENT = 8
 DUE_BATCH = 200  # due jobs taken per scan of the store
 MAX_DELIVERY_ATTEMPTS = 6
 PROGRESS_EDIT_SECONDS = 3.0
+# A job whose progress stands still still has its working message refreshed this often, so the
+# expected end it shows is recomputed and never lies in the past for long.
+PROGRESS_REFRESH_SECONDS = 20.0
 PUSHED_POLL_FACTOR = 6  # with webhook push, polling is only a safety net
 CEILING_INTERVALS = 12
 MAX_REMEMBERED_POLLS = 100_000
@@ -272,7 +275,9 @@ class Tracker:
         if await self._check_timeout(job):
             return
         now = self.store.clock()
-        if changed and now - (job.progress_edited_at or 0) >= PROGRESS_EDIT_SECONDS:
+        edited = job.progress_edited_at
+        news = changed and (edited is None or now - edited >= PROGRESS_EDIT_SECONDS)
+        if news or now - (edited or job.created_at) >= PROGRESS_REFRESH_SECONDS:
             await self.store.update(job.id, progress_edited_at=now)
             try:
                 await self.notifier.progress(job)

@@ -1,18 +1,22 @@
-"""Storage: the jobs and each server's settings, in SQLite, behind two small stores."""
+"""Storage: the jobs, each server's settings and each member's defaults, in SQLite, behind
+small stores."""
 
 from bot.storage.db import Storage, StorageError, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
-from bot.storage.jobs import ACTIVE, FINAL, Job, JobStore, NewJob, Status
+from bot.storage.jobs import ACTIVE, FINAL, UNMADE, Job, JobStore, NewJob, Status
+from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.reports import JobReports, Tally
 
 __all__ = [
     "ACTIVE",
     "FINAL",
+    "UNMADE",
     "Change",
     "GuildSettingsStore",
     "Job",
     "JobReports",
     "JobStore",
+    "MemberSettingsStore",
     "NewJob",
     "Status",
     "Storage",

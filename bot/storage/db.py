@@ -1,7 +1,7 @@
 """Opening the database: SQLite in WAL mode, and the numbered migrations in `migrations/`.
 
-The stores (`jobs.py`, `guild_settings.py`) share one connection: SQLite serialises writes, and
-one connection keeps every statement of the bot in one order. The file holds prompts and
+The stores (`jobs.py`, `guild_settings.py`, `member_settings.py`) share one connection: SQLite
+serialises writes, and one connection keeps every statement of the bot in one order. The file holds prompts and
 webhook secrets, so it is created readable by its owner only (SQLite gives its -wal and -shm
 files the same mode). A file that is not a database, or a migration that fails, is a
 `StorageError` naming the file: the bot says so in one line and exits.
@@ -22,6 +22,7 @@ import aiosqlite
 
 from bot.storage.guild_settings import GuildSettingsStore
 from bot.storage.jobs import JobStore
+from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.reports import JobReports
 
 MIGRATIONS_PACKAGE = "bot.storage"
@@ -34,10 +35,11 @@ class StorageError(Exception):
 
 @dataclass(frozen=True)
 class Storage:
-    """Everything the bot keeps: the jobs and each server's settings."""
+    """Everything the bot keeps: the jobs, each server's settings, each member's defaults."""
 
     jobs: JobStore
     guild_settings: GuildSettingsStore
+    member_settings: MemberSettingsStore
     connection: aiosqlite.Connection
     reports: JobReports
     path: Path
@@ -85,7 +87,14 @@ async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> St
         side = path.with_name(path.name + suffix)
         if side.exists():
             side.chmod(FILE_MODE)
-    return Storage(JobStore(db, clock), GuildSettingsStore(db, clock), db, JobReports(db), path)
+    return Storage(
+        JobStore(db, clock),
+        GuildSettingsStore(db, clock),
+        MemberSettingsStore(db, clock),
+        db,
+        JobReports(db),
+        path,
+    )
 
 
 def private(path: Path) -> None:

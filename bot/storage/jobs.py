@@ -45,6 +45,15 @@ FINAL = frozenset({Status.DELIVERED, Status.FAILED, Status.TIMED_OUT, Status.UND
 # Not ended: these count against a member's running jobs.
 ACTIVE = (Status.SUBMITTING, Status.SENDING, Status.RUNNING, Status.DELIVERING)
 _ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
+# Ended without a video: such a job never stands in the way of asking again.
+UNMADE = (Status.FAILED, Status.TIMED_OUT, Status.UNDELIVERABLE)
+_UNMADE_SQL = ", ".join(f"'{s.value}'" for s in UNMADE)
+# A job waits in line until Pika starts working on it: not yet sent, or sent and reported
+# queued (or delayed) by Pika.
+_WAITING_SQL = (
+    "(status IN ('submitting', 'sending') OR "
+    "(status = 'running' AND (pika_status IS NULL OR pika_status IN ('queued', 'delayed'))))"
+)
 ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -87,6 +96,10 @@ class Job:
     progress_edited_at: float | None = None
     finished_at: float | None = None
     failure: str | None = None  # why it ended without a video: a key of the wording catalogue
+    locale: str | None = None  # the language the member asked in (Discord's locale code)
+    mention: bool = True  # whether its messages mention (ping) the member
+    personal: dict[str, Any] | None = None  # the member's own defaults that filled the request
+    repeat_key: str | None = None  # shared by the jobs one control starts on one video
 
     @classmethod
     def from_row(cls, row: aiosqlite.Row) -> Self:
@@ -95,7 +108,16 @@ class Job:
         data["request"] = json.loads(data["request"])
         data["status"] = Status(data["status"])
         data["active"] = bool(data["active"])
+        data["mention"] = bool(data["mention"])
+        data["personal"] = json.loads(data["personal"]) if data["personal"] else None
         return cls(**data)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the job waits in line: Pika has not started working on it yet."""
+        if self.status in (Status.SUBMITTING, Status.SENDING):
+            return True
+        return self.status is Status.RUNNING and self.pika_status in (None, "queued", "delayed")
 
     @property
     def prompt(self) -> str:
@@ -119,10 +141,23 @@ class NewJob:
     parent_job_id: str | None = None  # the result a follow-up works on
     webhook_secret: str | None = None
     due_in: float = 0.0  # when the tracker sends it, if its creator has not
+    locale: str | None = None
+    mention: bool = True
+    personal: dict[str, Any] | None = None
+    repeat_key: str | None = None
 
 
-# The columns a NewJob fills as they are; `request` is stored as JSON, `due_in` as a time.
-NEW_JOB_COLUMNS = tuple(f.name for f in fields(NewJob) if f.name not in ("request", "due_in"))
+# The columns a NewJob fills as they are; JSON and times are written by `JobStore._row`.
+NEW_JOB_COLUMNS = tuple(
+    f.name for f in fields(NewJob) if f.name not in ("request", "due_in", "personal")
+)
+
+
+def _repeat_filter(key: str, since: float, sticky: Sequence[Status]) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of the jobs a new job with `key` repeats."""
+    kept = f"status IN ({', '.join('?' for _ in sticky)})" if sticky else "0"
+    same = f"repeat_key = ? AND status NOT IN ({_UNMADE_SQL}) AND (created_at >= ? OR {kept})"
+    return same, [key, since, *[s.value for s in sticky]]
 
 
 class JobStore:
@@ -145,19 +180,17 @@ class JobStore:
         await self._db.commit()
         return await self._fetch(row["id"])
 
-    async def create_unique_follow_up(
-        self, new: NewJob, blocking: Sequence[Status]
+    async def create_unless_repeated(
+        self, new: NewJob, since: float, sticky: Sequence[Status] = ()
     ) -> tuple[Job, bool]:
-        """Create a follow-up unless its parent already has one of this kind in `blocking`.
+        """Create a job unless it is the same request as one made before (see `repeated`).
 
-        Returns (job, created). The check and the insert are one statement, so a double click
-        or a double reaction makes one job.
+        Returns (job, created); on a repeat, the job found. The check and the insert are one
+        statement, so a double click or a double reaction makes one job.
         """
-        assert new.parent_job_id is not None
+        assert new.repeat_key is not None
         row = self._row(new)
-        wanted = ", ".join("?" for _ in blocking)
-        same = f"parent_job_id = ? AND kind = ? AND status IN ({wanted})"
-        params = [new.parent_job_id, new.kind, *[s.value for s in blocking]]
+        same, params = _repeat_filter(new.repeat_key, since, sticky)
         cursor = await self._db.execute(
             f"INSERT INTO jobs ({', '.join(row)}) SELECT {', '.join('?' for _ in row)} "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {same})",
@@ -166,18 +199,27 @@ class JobStore:
         await self._db.commit()
         if cursor.rowcount == 1:
             return await self._fetch(row["id"]), True
-        existing = await self._one(
+        existing = await self.repeated(new.repeat_key, since, sticky)
+        assert existing is not None
+        return existing, False
+
+    async def repeated(
+        self, repeat_key: str, since: float, sticky: Sequence[Status] = ()
+    ) -> Job | None:
+        """The latest job that a new one with this key would repeat: not ended without a video,
+        and created at `since` or later, or with a status in `sticky`."""
+        same, params = _repeat_filter(repeat_key, since, sticky)
+        return await self._one(
             f"SELECT * FROM jobs WHERE {same} ORDER BY created_at DESC LIMIT 1",  # noqa: S608
             *params,
         )
-        assert existing is not None
-        return existing, False
 
     def _row(self, new: NewJob) -> dict[str, Any]:
         """The columns of a new job: submitting, active, due in `due_in` seconds."""
         now = self.clock()
         row = {name: getattr(new, name) for name in NEW_JOB_COLUMNS}
         row |= {"id": new_job_id(), "request": json.dumps(new.request)}
+        row["personal"] = json.dumps(new.personal) if new.personal else None
         row |= {"status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + new.due_in}
         return row | {"created_at": now, "updated_at": now}
 
@@ -314,6 +356,28 @@ class JobStore:
             sql += " AND user_id = ?"
             params.append(user_id)
         return await self._many(sql + " ORDER BY created_at", *params)
+
+    async def place_in_line(self, job: Job) -> int | None:
+        """The job's place among this bot's jobs waiting for Pika to start them, oldest first
+        (1: next); None once Pika works on it."""
+        if not job.waiting:
+            return None
+        async with self._db.execute(
+            f"SELECT COUNT(*) FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
+            "AND (created_at < ? OR (created_at = ? AND id < ?))",
+            (job.created_at, job.created_at, job.id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return 1 + (int(row[0]) if row else 0)
+
+    async def durations(self, kind: str, limit: int = 20) -> list[float]:
+        """How long the latest delivered jobs of a kind took, asked to posted, newest first."""
+        async with self._db.execute(
+            "SELECT finished_at - created_at FROM jobs WHERE kind = ? AND status = 'delivered' "
+            "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+            (kind, limit),
+        ) as cursor:
+            return [float(row[0]) async for row in cursor]
 
     async def _one(self, sql: str, *params: Any) -> Job | None:
         async with self._db.execute(sql, params) as cursor:

@@ -16,6 +16,7 @@ from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
+from bot.preferences import Preferences
 from bot.storage import Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock
@@ -99,7 +100,10 @@ async def make_stack(
         tracker = Tracker(storage.jobs, pika, service, notifier, config)
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
-        submissions = Submissions(storage.jobs, rules, guardrails, service)
+        preferences = Preferences(storage.member_settings)
+        submissions = Submissions(
+            storage.jobs, rules, guardrails, service, preferences=preferences
+        )
         yield Stack(
             storage, service, tracker, notifier, clock, rules, guardrails, submissions, pika
         )

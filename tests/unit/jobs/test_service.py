@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.discord.wording import failure_reason
+from bot.discord.texts import failure_reason
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika
@@ -42,7 +42,7 @@ async def test_a_job_in_flight_at_a_crash_is_failed_and_never_resent(
     assert await stack.service.settle_interrupted() == (0, 1)
     settled = await stack.store.get(job.id)
     assert settled is not None and settled.status is Status.FAILED
-    assert "never charged twice" in failure_reason(settled)
+    assert "nothing is charged twice" in failure_reason(settled, "en")
     await stack.tracker.tick()
     await asyncio.sleep(0.2)
     assert stack.notifier.failures == ["failed: interrupted: "]
@@ -73,7 +73,7 @@ async def test_an_unanswered_paid_call_fails_the_job_without_retrying(
             service = JobService(stack.store, pika, stack.service.settings)
             job = await service.send((await service.create("generate", fox(), ORIGIN)).id)
         assert job.status is Status.FAILED
-        assert "cannot tell whether the job started" in failure_reason(job)
+        assert "cannot tell whether it started this video" in failure_reason(job, "en")
         assert calls(local) == ["/web/generate"]
 
 
@@ -88,7 +88,7 @@ async def test_an_exception_anywhere_in_the_paid_call_ends_the_job_with_a_messag
     job = await stack.service.create("generate", fox(), ORIGIN)
     ended = await stack.service.send(job.id)
     assert ended.status is Status.FAILED and ended.active  # active until the member is told
-    assert "went wrong on the bot's side" in failure_reason(ended)
+    assert "went wrong on the bot's side" in failure_reason(ended, "en")
     await stack.tracker.tick()
     await asyncio.sleep(0.2)
     assert stack.notifier.failures == ["failed: internal: "]

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.discord.wording import failure_reason
-from bot.jobs.tracker import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
+from bot.discord.texts import failure_reason
+from bot.jobs.tracker import (
+    MAX_DELIVERY_ATTEMPTS,
+    PROGRESS_REFRESH_SECONDS,
+    DeliveryFailed,
+    Undeliverable,
+)
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobState, JobStatus, UpscaleRequest
 from bot.storage import Status
@@ -68,8 +73,9 @@ async def test_a_job_past_its_timeout_is_timed_out_and_the_user_told_once(stack:
     final = await stack.store.get(job_id)
     assert final is not None and final.status is Status.TIMED_OUT and not final.active
     assert stack.notifier.failures == ["timed_out: timed_out: 10"]
-    assert failure_reason(final) == (
-        "Pika did not finish this video within 10 minutes, so the bot gave up."
+    assert failure_reason(final, "en") == (
+        "Pika took longer than 10 minutes, so the bot stopped waiting. Press **Retry** to try "
+        "again."
     )
     assert await stack.tracker.tick() == 0  # nothing left to do for it
 
@@ -193,3 +199,20 @@ async def test_an_upscale_is_polled_by_its_source_video(stack: Stack, local: Loc
     await stack.tracker.poll(sent)
     paths = [r["path"] for r in local.requests]
     assert paths[-1] == "/web/jobs/upscaled"
+
+
+async def test_a_job_whose_progress_stands_still_is_refreshed_now_and_then(
+    stack: Stack,
+) -> None:
+    job = await stack.store.get(await submitted(stack))
+    assert job is not None
+    state = JobState(job_id="x", status=JobStatus.PENDING, raw_status="pending", progress=90)
+    await stack.tracker.apply(job, state)
+    assert stack.notifier.shown == [90]
+    for _ in range(3):  # no news at 90%: the message is left alone a while
+        stack.clock.now += 5
+        await stack.tracker.apply(await stack.store.get(job.id), state)  # type: ignore[arg-type]
+    assert stack.notifier.shown == [90]
+    stack.clock.now += PROGRESS_REFRESH_SECONDS
+    await stack.tracker.apply(await stack.store.get(job.id), state)  # type: ignore[arg-type]
+    assert stack.notifier.shown == [90, 90]  # then refreshed, so its expected end moves on

@@ -79,18 +79,68 @@ async def test_next_due_skips_what_is_due_already_and_what_is_inactive(tmp_path:
     await storage.close()
 
 
-async def test_a_follow_up_is_created_once_while_one_blocks_it(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_a_repeated_request_is_created_once_within_its_window(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
     store = storage.jobs
-    parent = await store.create(new())
+    again = new(repeat_key="extend:https://x/v.mp4")
     made = await asyncio.gather(
-        *[store.create_unique_follow_up(new(parent_job_id=parent.id), ACTIVE) for _ in range(5)]
+        *[store.create_unless_repeated(again, clock.now - 60) for _ in range(5)]
     )
     assert [created for _, created in made].count(True) == 1
     assert len({job.id for job, _ in made}) == 1
-    await store.update(made[0][0].id, status=Status.FAILED)  # ended: no longer blocks
-    again, created = await store.create_unique_follow_up(new(parent_job_id=parent.id), ACTIVE)
-    assert created and again.id != made[0][0].id
+    clock.now += 61  # past the window: another take
+    later, created = await store.create_unless_repeated(again, clock.now - 60)
+    assert created and later.id != made[0][0].id
+    await store.update(later.id, status=Status.FAILED)  # ended without a video: never a repeat
+    retried, created = await store.create_unless_repeated(again, clock.now - 60)
+    assert created and retried.id != later.id
+    await storage.close()
+
+
+async def test_a_sticky_status_makes_a_repeat_at_any_time(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    store = storage.jobs
+    upscale = new(repeat_key="upscale:https://x/v.mp4")
+    first, _ = await store.create_unless_repeated(upscale, clock.now - 60, [Status.DELIVERED])
+    await store.update(first.id, status=Status.DELIVERED)
+    clock.now += 3600
+    found, created = await store.create_unless_repeated(upscale, clock.now - 60, [Status.DELIVERED])
+    assert not created and found.id == first.id
+    assert await store.repeated(upscale.repeat_key or "", clock.now - 60) is None
+    await storage.close()
+
+
+async def test_place_in_line_counts_the_jobs_waiting_before_this_one(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    store = storage.jobs
+    jobs = []
+    for _ in range(4):
+        jobs.append(await store.create(new()))
+        clock.now += 1
+    # Pika works on the first; the second is queued at Pika; the third is being sent.
+    await store.update(jobs[0].id, status=Status.RUNNING, pika_status="pending", progress=10)
+    await store.update(jobs[1].id, status=Status.RUNNING, pika_status="queued")
+    await store.update(jobs[2].id, status=Status.SENDING)
+    places = [await store.place_in_line(j) for j in [await store.get(j.id) for j in jobs] if j]
+    assert places == [None, 1, 2, 3]
+    await store.update(jobs[1].id, pika_status="pending")  # Pika started it: the line moves
+    fourth = await store.get(jobs[3].id)
+    assert fourth is not None and await store.place_in_line(fourth) == 2
+    await storage.close()
+
+
+async def test_durations_are_read_from_delivered_jobs_of_the_kind(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    store = storage.jobs
+    for seconds, status in [(30, Status.DELIVERED), (50, Status.DELIVERED), (5, Status.FAILED)]:
+        job = await store.create(new())
+        await store.update(job.id, status=status, finished_at=clock.now + seconds)
+    assert sorted(await store.durations("generate")) == [30, 50]
+    assert await store.durations("extend") == []
     await storage.close()
 
 
