@@ -22,8 +22,10 @@ from bot.discord.connection import (
 )
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.results import ControlButton
+from bot.discord.translator import CatalogueTranslator
 from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
+from bot.jobs.estimate import Estimates
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.webhook import WebhookReceiver
@@ -31,6 +33,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient
 from bot.pika.health import PikaHealth, PikaState
+from bot.preferences import Preferences
 from bot.probe import PROBE_SECONDS, Prober
 from bot.safe_fetch import SafeFetcher
 from bot.storage import Storage, open_storage
@@ -57,6 +60,8 @@ class PikaBot(commands.Bot):
     tracker: Tracker
     server_settings: ServerSettings
     guardrails: Guardrails
+    preferences: Preferences
+    estimates: Estimates
     submissions: Submissions
 
     def __init__(
@@ -116,13 +121,21 @@ class PikaBot(commands.Bot):
         self.storage = self._given_storage or await open_storage(self.settings.database_path)
         store = self.storage.jobs
         self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
-        delivery = DiscordDelivery(self, self.fetcher)
+        self.estimates = Estimates(store)
+        delivery = DiscordDelivery(self, self.fetcher, store, self.estimates)
         self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
         self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)
+        self.preferences = Preferences(self.storage.member_settings)
         self.submissions = Submissions(
-            store, self.server_settings, self.guardrails, self.jobs, Prober(self.probes)
+            store,
+            self.server_settings,
+            self.guardrails,
+            self.jobs,
+            Prober(self.probes),
+            preferences=self.preferences,
+            repeat_seconds=self.settings.repeat_press_seconds,
         )
         unsent, interrupted = await self.jobs.settle_interrupted()
         if unsent or interrupted:
@@ -135,6 +148,8 @@ class PikaBot(commands.Bot):
         self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # Before the sync (after set-up), which sends every name and description in each language.
+        await self.tree.set_translator(CatalogueTranslator())
         if self.settings.webhook_public_url is not None:
             self.webhooks = WebhookReceiver(store, self.tracker)
         self._tracker_task = asyncio.create_task(self._run_tracker())

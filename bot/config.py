@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated host or host:port entries, such as cdn.lan,127.0.0.1:9000",
     )
+    repeat_press_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="a number of seconds from 0 to 3600",
+    )
     log_level: LogLevel = Field(
         default="INFO", description="one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     )

@@ -12,26 +12,30 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.wording import explain as explain_member_error
-from bot.discord.wording import say
+from bot.discord.wording import language_of, say
 from bot.errors import MemberError
 
 log = logging.getLogger(__name__)
 
 
 def explain(
-    error: app_commands.AppCommandError, interaction: discord.Interaction | None = None
+    error: app_commands.AppCommandError,
+    interaction: discord.Interaction | None = None,
+    lang: str = "en",
 ) -> str | None:
-    """A message for errors the member can act on; None for faults of ours."""
+    """A message for errors the member can act on, in their language; None for faults of
+    ours."""
     original = getattr(error, "original", None)
     if isinstance(original, MemberError):
-        return explain_member_error(original)
+        return explain_member_error(original, lang)
     if isinstance(error, app_commands.TransformerError):
         option = option_of(interaction, error) if interaction is not None else "option"
-        return f"⚠️ {say('input.line', option=option, rule=say('rule.not_found'))}"
+        rule = say("rule.not_found", lang)
+        return f"⚠️ {say('input.line', lang, option=option, rule=rule)}"
     if isinstance(error, app_commands.CheckFailure):
         return f"⛔ {error}"
     if isinstance(error, app_commands.CommandSignatureMismatch):
-        return f"⚠️ {say('rule.outdated_command')}"
+        return f"⚠️ {say('rule.outdated_command', lang)}"
     return None
 
 
@@ -56,11 +60,16 @@ class Errors(commands.Cog):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """Answer the member; log what they cannot fix."""
-        message = explain(error, interaction)
+        lang = language_of(interaction.locale)
+        try:
+            message = explain(error, interaction, lang)
+        except (KeyError, IndexError, ValueError):  # a sentence that does not fill: ours
+            log.exception("Could not word an error for the member")
+            message = None
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command %s failed", command, exc_info=error)
-            message = say("error.internal")
+            message = say("error.internal", lang)
         none = discord.AllowedMentions.none()
         try:
             if (

@@ -9,12 +9,13 @@ import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.pika.local.app import LocalPika
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
-from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 from tests.helpers.origins import allowed_hosts_setting
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,3 +205,53 @@ async def public_answer(fake: FakeDiscord, interaction: Interaction) -> Message:
     message = fake.messages[interaction.followups[0]]
     assert not message.ephemeral, message
     return message
+
+
+async def admin(
+    fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None, user: int = ADMIN
+) -> str:
+    """Use `/pika-admin <sub>` (as the admin unless `user` is given); return the private answer."""
+    callback = await fake.wait_for_response(fake.slash(user, GENERAL, "pika-admin", sub, options))
+    assert callback["data"]["flags"] == 64
+    return str(callback["data"]["content"])
+
+
+def transcript(fake: FakeDiscord, channel: int = GENERAL) -> list[str]:
+    """What members of a channel saw the bot do, in order: each public post (text, embed and
+    buttons), edit and removal, as one line each, from the requests the bot made."""
+    lines: list[str] = []
+    for request in fake.requests:
+        body = request.body if isinstance(request.body, dict) else {}
+        if request.status >= 300:
+            continue
+        if request.method == "POST" and request.path.endswith("/callback"):
+            data = body.get("data") or {}
+            if body.get("type") == 4 and not (data.get("flags") or 0) & 64:
+                lines.append(f"posts: {_shown(data)}")
+        elif request.method == "POST" and request.path == f"/channels/{channel}/messages":
+            lines.append(f"posts: {_shown(body)}")
+        elif request.method == "PATCH" and request.path.startswith(f"/channels/{channel}/"):
+            lines.append(f"edits it: {_shown(body)}")
+        elif request.method == "DELETE" and re.fullmatch(
+            rf"/channels/{channel}/messages/\d+", request.path
+        ):
+            lines.append("removes the working message")
+    return lines
+
+
+def _shown(body: dict[str, Any]) -> str:
+    """A message body as a member sees it, on one line."""
+    parts = [str(body.get("content") or "")]
+    for embed in body.get("embeds") or []:
+        parts.append(f"[embed: {embed.get('title', '')}]")
+        if embed.get("description"):
+            parts.append(str(embed["description"]))
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields") or []]
+        if embed.get("footer"):
+            parts.append(str(embed["footer"].get("text")))
+    labels = [c.get("label") for row in body.get("components") or [] for c in row["components"]]
+    if labels:
+        parts.append("[buttons: " + " | ".join(str(label) for label in labels) + "]")
+    if body.get("attachments"):
+        parts.append("[" + ", ".join(a.get("filename", "") for a in body["attachments"]) + "]")
+    return " ".join(p for p in parts if p).replace("\n", " / ")

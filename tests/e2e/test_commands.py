@@ -41,9 +41,11 @@ TABLE: dict[str, list[str]] = {
     "extend": ["video", "video_url", "prompt", *COMMON],
     "upscale": ["video", "video_url"],
     "lipsync": ["video", "video_url", "speech", "speech_url", "speech_start", "speech_end"],
-    "job": ["job_id"],
+    "job": ["job_id", "share"],
     "jobs": [],
     "usage": [],
+    "settings": ["aspect_ratio", "model", "motion", "guidance_scale", "negative_prompt", "zoom",
+                 "pan", "tilt", "rotate", "mention", "reset"],
 }  # fmt: skip
 REQUIRED = {
     "pikaffect": {"effect"},
@@ -268,22 +270,26 @@ async def test_extend_upscale_and_lipsync(
     assert body["speech"].endswith("/voice.wav")
 
 
-async def test_job_and_jobs(fake: FakeDiscord, pika: LocalPika, bot: BotProcess) -> None:
+async def test_jobs_lists_a_members_videos_with_links_and_no_ids(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
     await made_video(fake, pika, "listed fox")
+    result = results(fake)[0]
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{result.id}"
     for _ in range(50):  # the result is posted a moment before the job is recorded as done
         listing = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "jobs"))
-        if "done" in listing["data"]["content"]:
+        if "ready" in listing["data"]["content"]:
             break
         await asyncio.sleep(0.1)
     assert listing["data"]["flags"] == 64
-    assert "listed fox" in listing["data"]["content"] and "done" in listing["data"]["content"]
-    job_id = listing["data"]["content"].split("`")[1]
-    shown = await fake.wait_for_response(
-        fake.slash(REQUESTER, GENERAL, "pika", "job", {"job_id": job_id})
-    )
-    assert shown["type"] == 4 and not (shown["data"].get("flags") or 0) & 64
-    buttons = [c["custom_id"] for row in shown["data"]["components"] for c in row["components"]]
-    assert buttons[0] == f"pika:extend:{job_id}"
+    line = listing["data"]["content"]
+    assert line.startswith(f"[Video]({link}) “listed fox” · ready · <t:")
+    ids = {
+        str(c["custom_id"]).rsplit(":", 1)[1]
+        for row in result.components
+        for c in row["components"]
+    }
+    assert not any(i in line for i in ids)
 
 
 # --- bad input -------------------------------------------------------------------------------
@@ -334,7 +340,7 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes, str]], str]
     ("lipsync", {"video_url": f"{A}.mp4", "speech_start": 3, "speech_end": 1}, {"speech": SPEECH}, "speech_end: must be after speech_start (got 3 to 1)"),
     ("lipsync", {"video_url": f"{A}.mp4"}, {"speech": MP3}, "speech: must be a .wav audio file"),
     ("lipsync", {"video_url": f"{A}.mp4"}, {}, "speech: attach a file as `speech`"),
-    ("job", {"job_id": "nosuchjob0"}, {}, "job_id: there is no job `nosuchjob0` here"),
+    ("job", {"job_id": "nosuchjob0"}, {}, "job_id: none of your videos here has the id `nosuchjob0`"),
     # Crafted interactions, which Discord's client would never send: the bot checks by itself.
     ("generate", {"prompt": "x", "motion": True}, {}, "motion: must be a whole number"),
     ("generate", {"prompt": "x", "frame_rate": 2.5}, {}, "frame_rate: must be a whole number"),

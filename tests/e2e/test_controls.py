@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,31 @@ from tests.e2e.harness import (
     start_bot,
 )
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, MEMBER, MODERATOR, REQUESTER, Message
+from tests.fake_discord.world import (
+    APP_ID,
+    GENERAL,
+    GUILD_ID,
+    MEMBER,
+    MODERATOR,
+    REQUESTER,
+    Message,
+)
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.media import mp4
 
 
 def working_messages(fake: FakeDiscord) -> list[Message]:
-    """The bot's "working on it" messages, one per job started in #general."""
+    """The bot's working messages left in #general (one per job in the making)."""
     return [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
+
+
+def notes_to(fake: FakeDiscord, user: int) -> list[Message]:
+    """The bot's explanations in #general of reactions by `user` that started nothing."""
+    return [
+        m
+        for m in fake.channel_messages(GENERAL)
+        if m.author_id == APP_ID and m.content.startswith(f"<@{user}> ") and not m.embeds
+    ]
 
 
 @pytest.fixture
@@ -46,8 +64,9 @@ async def test_requester_reaction_extends_the_video(
     source = next(j for j in pika.jobs.values() if j.request_type == "generate")
     assert body["video"] == pika.result_url(source)  # the result being extended
     assert body["promptText"] == "a fox"
-    status = working_messages(fake)[-1]
-    assert status.reference is not None and int(status.reference["message_id"]) == result.id
+    # The extension answers the video it extends, and its working message made way for it.
+    assert extended.reference is not None and int(extended.reference["message_id"]) == result.id
+    await fake.wait_for(lambda: working_messages(fake) == [], what="working messages removed")
 
 
 async def test_moderator_button_upscales(
@@ -80,7 +99,7 @@ async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     assert "Only the member who made this video, or a moderator" in told[0].content
     assert told[0].reference is None
     assert len(await pika_calls(pika)) == paid_before
-    assert len(working_messages(fake)) == 1
+    assert working_messages(fake) == []
 
 
 def notices(fake: FakeDiscord, user: int) -> list[Message]:
@@ -107,7 +126,10 @@ async def test_a_double_click_and_a_double_reaction_start_one_job(
     fake.react(MODERATOR, result, "⏩")
     await fake.wait_for_response(first)
     answer = await fake.wait_for_response(second)
-    assert answer["data"]["content"].startswith("Already on it")
+    working = fake.replies(first)[0]
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{working.id}"
+    assert answer["data"]["content"] == f"🔁 Already on it: {link}"
+    assert answer["data"]["flags"] == 64
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
     assert len(await calls_to(pika, "/web/extend")) == 1
 
@@ -170,7 +192,7 @@ async def test_context_menu_on_a_message_without_video_is_refused(
     message = fake.post_as(MEMBER, GENERAL, "just words")
     answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
     assert answer["data"]["flags"] == 64
-    assert "carries no MP4" in answer["data"]["content"]
+    assert "has no MP4 video" in answer["data"]["content"]
     assert await pika_calls(pika) == []
 
 
@@ -195,3 +217,55 @@ async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
     press = fake.press(MODERATOR, result, button(result, "upscale"))
     assert not ((await fake.wait_for_response(press))["data"].get("flags") or 0) & 64
+
+
+async def test_an_upscale_asked_again_anywhere_points_to_it_and_costs_nothing(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
+    upscaled = (await fake.wait_for(lambda: results(fake)[1:], what="the upscale"))[0]
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{upscaled.id}"
+    told = f"🔁 This video already has an upscale, at no extra cost: {link}"
+    again = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
+    assert again["data"]["content"] == told and again["data"]["flags"] == 64
+    menu = await fake.wait_for_response(fake.context_menu(REQUESTER, result, "Upscale video"))
+    assert menu["data"]["content"] == told
+    fake.react(REQUESTER, result, "⬆️")
+    note = await fake.wait_for(lambda: notes_to(fake, REQUESTER), what="the reaction's note")
+    assert note[0].content == f"<@{REQUESTER}> {told}"
+    assert len(await calls_to(pika, "/web/upscale")) == 1
+
+
+async def test_the_extend_menu_used_twice_extends_once(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    first = fake.context_menu(REQUESTER, result, "Extend video")
+    second = fake.context_menu(REQUESTER, result, "Extend video")
+    assert (await fake.wait_for_response(first))["type"] == 4
+    answer = await fake.wait_for_response(second)
+    assert answer["data"]["content"].startswith("🔁 Already on it: https://discord.com/")
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended video")
+    assert len(await calls_to(pika, "/web/extend")) == 1
+
+
+async def test_a_later_extend_or_reroll_is_a_new_take(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    bot = await start_bot(fake, pika, tmp_path, REPEAT_PRESS_SECONDS="0")  # every press is later
+    try:
+        result = await delivered(fake, "again and again")
+        for count in (2, 3):
+            fake.remove_reaction(REQUESTER, result, "⏩")
+            fake.react(REQUESTER, result, "⏩")
+            await fake.wait_for(results_reach(fake, count), what="an extension")
+        press = fake.press(REQUESTER, result, button(result, "reroll"))
+        assert (await fake.wait_for_response(press))["type"] == 4
+        await fake.wait_for(lambda: len(results(fake)) == 4, what="the re-roll")
+        assert len(await calls_to(pika, "/web/extend")) == 2
+    finally:
+        await bot.stop()
+
+
+def results_reach(fake: FakeDiscord, count: int) -> Callable[[], bool]:
+    """A condition: `count` results are posted."""
+    return lambda: len(results(fake)) >= count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, generate, results, start_bot
+from tests.e2e.harness import BotProcess, bot_env, button, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
@@ -21,7 +22,7 @@ from tests.helpers.ports import reserved_port
 from tests.media import inspect
 
 
-async def test_generate_is_delivered_as_a_reply_with_the_video(
+async def test_generate_is_delivered_with_the_video_in_place_of_the_working_message(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     asked = {"prompt": "a red fox in the snow", "frame_rate": 12}
@@ -33,19 +34,21 @@ async def test_generate_is_delivered_as_a_reply_with_the_video(
     assert "a red fox in the snow" in working.content and f"<@{REQUESTER}>" in working.content
     posted = await fake.wait_for(lambda: results(fake), what="the result")
     result = posted[0]
-    assert result.reference is not None and int(result.reference["message_id"]) == working.id
     assert f"<@{REQUESTER}>" in result.content
     assert len(result.attachments) == 1 and result.attachments[0].filename.endswith(".mp4")
     clip = inspect(result.attachments[0].data)
     assert clip.fps == 12 and clip.seconds == pytest.approx(3.0)
     fields = {f["name"]: f["value"] for f in result.embeds[0]["fields"]}
-    assert fields["Model"] == "1.0" and fields["Aspect ratio"] == "16:9"
+    assert fields["Model"] == "Pika 1.0" and fields["Aspect ratio"] == "16:9"
     assert fields["Length"] == "3 s"
     buttons = [c["custom_id"] for row in result.components for c in row["components"]]
     assert [b.split(":")[1] for b in buttons] == ["extend", "upscale", "reroll", "info"]
     await fake.wait_for(lambda: len(result.reactions) == 3, what="three reactions")
     assert list(result.reactions) == ["⏩", "⬆️", "🔁"]
     assert all(who == [APP_ID] for who in result.reactions.values())
+    # One message is left for the job: the working message made way for the result.
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
+    assert fake.channel_messages(GENERAL) == [result]
     creates = await calls_to(pika, "/web/generate")
     assert len(creates) == 1
     assert creates[0]["body"]["options"]["frameRate"] == 12
@@ -66,9 +69,11 @@ async def test_progress_is_shown_on_the_working_message(
         ],
         what="a progress edit",
     )
-    assert "pending" in edits[0].body["content"]
+    shown = edits[0].body["content"]
+    assert re.search(r"▰+▱* \d+% · ready <t:\d+:R>", shown), shown
+    assert "pending" not in shown and "Status" not in shown
     await fake.wait_for(lambda: results(fake), what="the result")
-    await fake.wait_for(lambda: "Status: done" in working.content, what="the working message done")
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
 
 
 async def test_a_failed_job_ends_with_a_message_saying_why(
@@ -82,14 +87,15 @@ async def test_a_failed_job_ends_with_a_message_saying_why(
         what="a failure message",
     )
     assert f"<@{REQUESTER}>" in failure[0].content
-    # The bot's own words; Pika's own text is for the owner's log.
-    assert failure[0].content.endswith("failed: Pika could not make this video.")
-    assert "simulated failure" not in failure[0].content
+    assert "Pika could not make this video" in failure[0].content
+    assert "simulated failure" not in failure[0].content  # Pika's own words stay in the log
     await bot.wait_for_log("Pika reports it failed: .*simulated failure")
+    retry = [c["custom_id"] for row in failure[0].components for c in row["components"]]
+    assert len(retry) == 1 and retry[0].startswith("pika:retry:")
     working = fake.replies(interaction)[0]
-    await fake.wait_for(lambda: "Status: failed" in working.content, what="the working message")
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
     await asyncio.sleep(1.0)  # no retry storm: one message, and polling stopped
-    assert len([m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")]) == 1
+    assert fake.channel_messages(GENERAL) == [failure[0]]
     polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
     assert len(polls) <= 3
 
@@ -105,8 +111,7 @@ async def test_a_job_with_no_final_status_times_out_and_says_so(
             lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
             what="a time-out message",
         )
-        assert "timed out" in message[0].content
-        assert "within 0.05 minutes" in message[0].content
+        assert "Pika took longer than 0.05 minutes" in message[0].content
     finally:
         await bot.stop()
 
@@ -142,20 +147,24 @@ async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
         await bot.stop()
 
 
-async def test_a_video_over_the_upload_limit_goes_out_as_a_link(
+async def test_a_video_over_the_upload_limit_is_described_not_linked_to_an_address_of_ours(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     fake.upload_limit = 2000  # this guild refuses uploads over 2 kB
     await fake.wait_for_response(generate(fake, "big fox"))
     result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
-    assert result.attachments == []
+    assert not any(a.filename.endswith(".mp4") for a in result.attachments)
     embed = result.embeds[0]
-    assert embed["url"].endswith(".mp4") and embed["url"] in result.content
-    assert embed["image"]["url"].endswith("poster.jpg")
-    assert [r.status for r in fake.requests_to("POST", rf"/channels/{GENERAL}/messages$")] == [
-        413,
-        200,
-    ]
+    # The local Pika's videos live on 127.0.0.1: a link members cannot open is never shown.
+    assert "127.0.0.1" not in str(embed) and "127.0.0.1" not in result.content
+    assert "too large to upload here" in embed["description"]
+    assert "url" not in embed
+    # The video is refused, then its first frame (over 2 kB too); the description goes out.
+    posts = fake.requests_to("POST", rf"/channels/{GENERAL}/messages$")
+    assert [r.status for r in posts] == [413, 413, 200]
+    info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
+    video = next(f for f in info["data"]["embeds"][0]["fields"] if f["name"] == "Video")
+    assert "too large to upload" in video["value"] and "127.0.0.1" not in video["value"]
 
 
 async def test_a_deleted_channel_gives_an_undeliverable_job_and_a_dm(
@@ -165,7 +174,8 @@ async def test_a_deleted_channel_gives_an_undeliverable_job_and_a_dm(
     await fake.wait_for_response(generate(fake, "lost fox"))
     fake.delete_channel(GENERAL)
     dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
-    assert "could not post it" in dm[0].content and ".mp4" in dm[0].content
+    assert "could not post it where you asked: that channel no longer exists" in dm[0].content
+    assert "127.0.0.1" not in dm[0].content and "simulated" in dm[0].content
     await asyncio.sleep(1.0)
     assert len(fake.dm_messages(REQUESTER)) == 1  # no retry storm
     assert "Traceback" not in bot.log
@@ -286,7 +296,7 @@ async def test_a_channel_that_forbids_the_bot_gives_an_undeliverable_job_and_a_d
     await fake.wait_for_response(generate(fake, "shut out"))
     fake.channels[GENERAL].forbidden = True  # the bot lost Send Messages there
     dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
-    assert "could not post it" in dm[0].content and "403" in dm[0].content
+    assert "could not post it where you asked: Discord refused the post" in dm[0].content
     await asyncio.sleep(1.0)
     assert len(fake.dm_messages(REQUESTER)) == 1
     assert results(fake) == []
@@ -331,7 +341,7 @@ async def test_pika_errors_are_told_in_the_bots_words_and_the_key_never_leaks(
     finally:
         await bot.stop()
         await runner.cleanup()
-    assert told[0].content.endswith("failed: Pika refused this request.")
+    assert "could not be made. Pika refused this request." in told[0].content
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         stored = " ".join(str(row[0]) for row in db.execute("SELECT last_error FROM jobs"))
     seen = {"the channel": told[0].content, "the log": bot.log, "the database": stored}

@@ -53,6 +53,7 @@ def test_every_documented_setting_is_read_from_the_environment(
         "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
         "POLL_INTERVAL_SECONDS": "2.5",
         "JOB_TIMEOUT_MINUTES": "12",
+        "REPEAT_PRESS_SECONDS": "30",
         "WEBHOOK_PUBLIC_URL": "https://bot.example.org",
         "HTTP_LISTEN": "127.0.0.1:8099",
         "WEBHOOK_LISTEN": "0.0.0.0:9000",
@@ -73,6 +74,7 @@ def test_every_documented_setting_is_read_from_the_environment(
     assert s.discord_guild_id == 123456789012345678
     assert s.poll_interval_seconds == 2.5
     assert s.job_timeout_minutes == 12
+    assert s.repeat_press_seconds == 30
     assert s.http_host_port == ("127.0.0.1", 8099)  # HTTP_LISTEN wins over its old name
     assert s.log_format == "json"
     assert s.local_pika_job_seconds == 1.5
