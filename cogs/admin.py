@@ -124,7 +124,9 @@ class Admin(
             self.bot.pika_health,
         )
         await interaction.response.send_message(
-            status_text(report), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            status_text(report, language_of(interaction.locale)),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @app_commands.command(description="Every settings change, newest first, page by page")
@@ -136,7 +138,7 @@ class Admin(
         async def fetch(limit: int, offset: int) -> list[Change]:
             return await self.bot.server_settings.audit(guild_id, limit, offset)
 
-        text, pager = await AuditPager.first(fetch)
+        text, pager = await AuditPager.first(fetch, language_of(interaction.locale))
         await interaction.response.send_message(
             text, view=pager, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )

@@ -89,12 +89,12 @@ def working_text(job: Job, standing: Standing, lang: str | None = None) -> str:
 def status_word(job: Job, lang: str) -> str:
     """Where a job is, in words (never Pika's own status names)."""
     if job.waiting:
-        return say("status.waiting", lang)
+        return say("state.waiting", lang)
     if job.status is Status.RUNNING:
-        return say("status.making", lang, progress=job.progress)
+        return say("state.making", lang, progress=job.progress)
     if job.status is Status.DELIVERING:
-        return say("status.posting", lang)
-    return say(f"status.{job.status.value}", lang)
+        return say("state.posting", lang)
+    return say(f"state.{job.status.value}", lang)
 
 
 def failure_reason(job: Job, lang: str) -> str:

@@ -260,7 +260,7 @@ async def test_status_and_audit_answer_admins_and_are_hidden_from_members(
 
     status = str((await admin(fake, "status"))["content"])
     assert "Pika answers" in status
-    assert "Generate: 1 asked, 1 delivered, 0 failed, 0 timed out; typically" in status
+    assert "Video: 1 asked, 1 delivered, 0 failed, 0 timed out; typically" in status
     assert "0 running, 0 waiting here" in status
     assert f"<@{ADMIN}> set `cooldown_seconds` from `11` to `12`" in status
 
