@@ -9,11 +9,12 @@ once; a frame only crops, pastes and blends them, to keep renders fast.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 PARTICLES = 18
 SHEEN_STRENGTH = 70  # how much the light sweep brightens, out of 255
@@ -175,14 +176,30 @@ class Presentation:
 
 def sheen(frame: Image.Image, t: float, strength: int) -> Image.Image:
     """A soft diagonal band of light that sweeps across the frame over the clip."""
-    width, height = frame.size
-    x = np.arange(width, dtype=np.float32)[None, :]
-    y = np.arange(height, dtype=np.float32)[:, None]
-    centre = (-0.3 + 1.6 * t) * (width + height)
-    band = np.exp(-(((x + y - centre) / (0.18 * (width + height))) ** 2))
-    lift = (SHEEN_STRENGTH * (0.6 + 0.1 * strength) * band).astype(np.int16)
-    pixels = np.asarray(frame, dtype=np.int16) + lift[..., None]
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return ImageChops.add(frame, _sheen_layer(frame.size, t, strength))
+
+
+def _sheen_layer(size: tuple[int, int], t: float, strength: int) -> Image.Image:
+    """The light added at one point of the sweep: it depends on x + y only, so a row of
+    values, one per diagonal, is indexed by each pixel's diagonal."""
+    width, height = size
+    span = width + height
+    centre = (-0.3 + 1.6 * t) * span
+    diagonal = np.arange(span, dtype=np.float32)
+    row = (
+        SHEEN_STRENGTH
+        * (0.6 + 0.1 * strength)
+        * np.exp(-(((diagonal - centre) / (0.18 * span)) ** 2))
+    )
+    lift = row.astype(np.uint8)[_diagonals(size)]
+    return Image.fromarray(lift, "L").convert("RGB")
+
+
+@functools.lru_cache(maxsize=8)
+def _diagonals(size: tuple[int, int]) -> np.ndarray:
+    """Each pixel's diagonal, x + y (kept for the few frame sizes in use)."""
+    width, height = size
+    return np.add.outer(np.arange(height, dtype=np.int32), np.arange(width, dtype=np.int32))
 
 
 def drift(still: Image.Image, progress: float, strength: int) -> Image.Image:
