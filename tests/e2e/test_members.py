@@ -4,7 +4,11 @@ own defaults, and autocomplete."""
 
 from __future__ import annotations
 
+import io
 import re
+
+import numpy as np
+from PIL import Image, ImageDraw
 
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import (
@@ -19,6 +23,7 @@ from tests.e2e.harness import (
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER
 from tests.helpers.local_pika import behave, calls_to, wait_for_call
+from tests.media import frames
 
 # What members must never read in public: Pika's status and route names, our job states, the
 # local Pika's address.
@@ -29,6 +34,17 @@ VENDOR_WORDS = re.compile(
 )
 JOB_ID = re.compile(r"\b[a-z0-9]{10}\b")
 ETA = re.compile(r"ready <t:\d+:R>")
+
+
+def picture() -> bytes:
+    """A photo-like image: a sun over a field."""
+    image = Image.new("RGB", (320, 240), (90, 150, 220))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 160, 320, 240), fill=(60, 140, 60))
+    draw.ellipse((200, 30, 270, 100), fill=(250, 220, 80))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def job_ids(fake: FakeDiscord) -> set[str]:
@@ -200,3 +216,22 @@ async def test_autocomplete_finds_a_members_videos_by_prompt_and_time_zones_by_c
         fake.autocomplete(ADMIN, GENERAL, "pika-admin", "timezone", "zone", "paris")
     )
     assert zones["data"]["choices"][0] == {"name": "Europe/Paris", "value": "Europe/Paris"}
+
+
+async def test_the_videos_members_get_from_the_local_pika_move(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await admin(fake, "limits", {"running": 5})
+    image = ("photo.png", picture(), "image/png")
+    asks = [
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "calm", "motion": 1}),
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "lively", "motion": 4}),
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"motion": 1}, {"image": image}),
+    ]
+    for interaction in asks:
+        await fake.wait_for_response(interaction)
+    await fake.wait_for(lambda: len(results(fake)) == 3, timeout=60, what="three videos")
+    for result in results(fake):
+        shown = frames(result.attachments[0].data)
+        moved = np.abs(shown[0].astype(int) - shown[-1].astype(int))[30:300].mean()
+        assert moved > 3, (result.embeds[0]["title"], moved)
