@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.pika.local.app import LocalPika
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
-from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 from tests.helpers.origins import allowed_hosts_setting
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -255,3 +255,12 @@ def _shown(body: dict[str, Any]) -> str:
     if body.get("attachments"):
         parts.append("[" + ", ".join(a.get("filename", "") for a in body["attachments"]) + "]")
     return " ".join(p for p in parts if p).replace("\n", " / ")
+
+
+def notes_to(fake: FakeDiscord, user: int, channel: int = GENERAL) -> list[Message]:
+    """The bot's explanations in a channel of reactions by `user` that started nothing."""
+    return [
+        m
+        for m in fake.channel_messages(channel)
+        if m.author_id == APP_ID and m.content.startswith(f"<@{user}> ") and not m.embeds
+    ]

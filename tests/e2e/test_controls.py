@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from tests.e2e.harness import (
 )
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import (
-    APP_ID,
     GENERAL,
     GUILD_ID,
     MEMBER,
@@ -35,15 +33,6 @@ from tests.media import mp4
 def working_messages(fake: FakeDiscord) -> list[Message]:
     """The bot's working messages left in #general (one per job in the making)."""
     return [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
-
-
-def notes_to(fake: FakeDiscord, user: int) -> list[Message]:
-    """The bot's explanations in #general of reactions by `user` that started nothing."""
-    return [
-        m
-        for m in fake.channel_messages(GENERAL)
-        if m.author_id == APP_ID and m.content.startswith(f"<@{user}> ") and not m.embeds
-    ]
 
 
 @pytest.fixture
@@ -217,55 +206,3 @@ async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
     press = fake.press(MODERATOR, result, button(result, "upscale"))
     assert not ((await fake.wait_for_response(press))["data"].get("flags") or 0) & 64
-
-
-async def test_an_upscale_asked_again_anywhere_points_to_it_and_costs_nothing(
-    fake: FakeDiscord, pika: LocalPika, result: Message
-) -> None:
-    await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
-    upscaled = (await fake.wait_for(lambda: results(fake)[1:], what="the upscale"))[0]
-    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{upscaled.id}"
-    told = f"🔁 This video already has an upscale, at no extra cost: {link}"
-    again = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
-    assert again["data"]["content"] == told and again["data"]["flags"] == 64
-    menu = await fake.wait_for_response(fake.context_menu(REQUESTER, result, "Upscale video"))
-    assert menu["data"]["content"] == told
-    fake.react(REQUESTER, result, "⬆️")
-    note = await fake.wait_for(lambda: notes_to(fake, REQUESTER), what="the reaction's note")
-    assert note[0].content == f"<@{REQUESTER}> {told}"
-    assert len(await calls_to(pika, "/web/upscale")) == 1
-
-
-async def test_the_extend_menu_used_twice_extends_once(
-    fake: FakeDiscord, pika: LocalPika, result: Message
-) -> None:
-    first = fake.context_menu(REQUESTER, result, "Extend video")
-    second = fake.context_menu(REQUESTER, result, "Extend video")
-    assert (await fake.wait_for_response(first))["type"] == 4
-    answer = await fake.wait_for_response(second)
-    assert answer["data"]["content"].startswith("🔁 Already on it: https://discord.com/")
-    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended video")
-    assert len(await calls_to(pika, "/web/extend")) == 1
-
-
-async def test_a_later_extend_or_reroll_is_a_new_take(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
-) -> None:
-    bot = await start_bot(fake, pika, tmp_path, REPEAT_PRESS_SECONDS="0")  # every press is later
-    try:
-        result = await delivered(fake, "again and again")
-        for count in (2, 3):
-            fake.remove_reaction(REQUESTER, result, "⏩")
-            fake.react(REQUESTER, result, "⏩")
-            await fake.wait_for(results_reach(fake, count), what="an extension")
-        press = fake.press(REQUESTER, result, button(result, "reroll"))
-        assert (await fake.wait_for_response(press))["type"] == 4
-        await fake.wait_for(lambda: len(results(fake)) == 4, what="the re-roll")
-        assert len(await calls_to(pika, "/web/extend")) == 2
-    finally:
-        await bot.stop()
-
-
-def results_reach(fake: FakeDiscord, count: int) -> Callable[[], bool]:
-    """A condition: `count` results are posted."""
-    return lambda: len(results(fake)) >= count
