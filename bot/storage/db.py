@@ -1,9 +1,9 @@
 """Opening the database: SQLite in WAL mode, and the numbered migrations in `migrations/`.
 
 The stores (`jobs.py`, `guild_settings.py`, `member_settings.py`) share one connection: SQLite
-serialises writes, and one connection keeps every statement of the bot in one order. The file holds prompts and
-webhook secrets, so it is created readable by its owner only (SQLite gives its -wal and -shm
-files the same mode). A file that is not a database, or a migration that fails, is a
+serialises writes, and one connection keeps every statement of the bot in one order. The file
+holds prompts and webhook secrets, so it is created readable by its owner only (SQLite gives its
+-wal and -shm files the same mode). A file that is not a database, or a migration that fails, is a
 `StorageError` naming the file: the bot says so in one line and exits.
 """
 

@@ -247,4 +247,4 @@ async def test_blocked_patterns_take_no_time_and_see_through_disguises(
     for disguised in ("ns\u200bfw", "\uff4e\uff53\uff46\uff57", "n\u0455fw", "NS\u00adFW"):
         ask = fake.slash(MEMBER, GENERAL, "pika", "generate", {"prompt": f"a {disguised} fox"})
         callback = await fake.wait_for_response(ask)
-        assert "something this server blocks (`nsfw`)" in callback["data"]["content"], disguised
+        assert "this server does not allow (`nsfw`)" in callback["data"]["content"], disguised

@@ -145,15 +145,16 @@ async def test_member_text_is_shown_as_text_and_pings_nobody_but_the_requester(
         f"a fox [free nitro](https://evil.example) <@{MEMBER}> @everyone\n"
         "# BIG HEADING\nStatus: done · job `0000000000`"
     )
-    await fake.wait_for_response(generate(fake, prompt))
+    interaction = generate(fake, prompt)
+    await fake.wait_for_response(interaction)
     await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
     await fake.wait_for(lambda: len(results(fake)[0].reactions) == 3, what="the reactions")
-    working = fake.channel_messages(GENERAL)[0]
+    working = fake.replies(interaction)[0]  # as it read before the result took its place
     unescaped_link = re.compile(r"(?<!\\)\[free nitro\]\(")
     assert not unescaped_link.search(working.content)  # the masked link shows as text
     assert not any(line.startswith("#") for line in working.content.splitlines())
     status_lines = [line for line in working.content.splitlines() if line.startswith("Status:")]
-    assert len(status_lines) == 1  # the member's fake status line stays inside their quote
+    assert not status_lines  # the member's fake status line stays inside their quote
     assert f"<@{MEMBER}>" not in working.content and "@everyone" not in working.content
     embed_title = results(fake)[0].embeds[0]["title"]
     assert not unescaped_link.search(embed_title)

@@ -101,9 +101,7 @@ async def make_stack(
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
         preferences = Preferences(storage.member_settings)
-        submissions = Submissions(
-            storage.jobs, rules, guardrails, service, preferences=preferences
-        )
+        submissions = Submissions(storage.jobs, rules, guardrails, service, preferences=preferences)
         yield Stack(
             storage, service, tracker, notifier, clock, rules, guardrails, submissions, pika
         )

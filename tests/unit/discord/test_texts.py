@@ -86,13 +86,16 @@ def test_the_bar_fills_by_tenths() -> None:
 
 
 def test_a_failure_says_what_to_do_next_without_pikas_words() -> None:
-    busy = job(status=Status.FAILED, failure="pika.busy", last_error="Too many requests (429)")
+    busy = job(status=Status.FAILED, failure="pika_rate_limited", last_error="Too many (429)")
     text = failure_text(busy)
     assert text == (
         "❌ <@3> **Video** “a fox” could not be made. Pika is busy right now. Wait a minute, "
         "then press **Retry**."
     )
-    assert "429" not in text and "Too many requests" not in text and "abcdefghij" not in text
+    assert "429" not in text and "Too many" not in text and "abcdefghij" not in text
+    refused = job(status=Status.FAILED, failure="pika_rejected", last_error="<@&1> raw vendor")
+    assert "Pika refused this request." in failure_text(refused)
+    assert "raw vendor" not in failure_text(refused)
     timed_out = job(status=Status.TIMED_OUT, failure="timed_out", last_error="30")
     assert "took longer than 30 minutes" in failure_text(timed_out)
     unknown = job(status=Status.FAILED, failure=None, last_error="raw vendor text")

@@ -45,7 +45,7 @@ def test_every_failure_of_pika_has_a_sentence() -> None:
         for cls in vars(errors).values()
         if isinstance(cls, type) and issubclass(cls, errors.PikaError)
     }
-    assert {f"failure.pika.{k}" for k in kinds} <= set(MESSAGES)
+    assert {f"failure.{k}" for k in kinds} <= set(MESSAGES)
 
 
 def test_every_sentence_is_a_valid_template() -> None:
