@@ -121,7 +121,7 @@ class PikaBot(commands.Bot):
         self.storage = self._given_storage or await open_storage(self.settings.database_path)
         store = self.storage.jobs
         self.jobs = JobService(store, self.pika, self.settings, wake=self._wake_tracker)
-        self.estimates = Estimates(store)
+        self.estimates = Estimates(self.storage.reports, store.clock)
         delivery = DiscordDelivery(self, self.fetcher, store, self.estimates)
         self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
         self.server_settings = ServerSettings(self.storage.guild_settings)

@@ -10,9 +10,10 @@ pace so far, trusting the pace more as the progress grows.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.storage import Job, JobStore
+from bot.storage import Job, JobReports
 
 SAMPLES = 20  # latest delivered jobs of a kind that make its expectation
 CACHE_SECONDS = 30.0  # an expectation is read again from the store after this long
@@ -54,26 +55,25 @@ def remaining(job: Job, expected: float, now: float) -> float:
 class Estimates:
     """Expected durations by kind, read from the store, and each job's standing."""
 
-    def __init__(self, store: JobStore) -> None:
-        self.store = store
-        self._cache: dict[str, tuple[float, float]] = {}  # kind -> (read at, expected seconds)
+    def __init__(self, reports: JobReports, clock: Callable[[], float]) -> None:
+        self.reports = reports
+        self.clock = clock
+        # When the durations were read, and the latest durations of each kind.
+        self._cache: tuple[float, dict[str, list[float]]] | None = None
 
     async def expected_seconds(self, kind: str) -> float:
         """The typical time from request to posted result of this kind of job on this bot."""
-        now = self.store.clock()
-        cached = self._cache.get(kind)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        durations = [d for d in await self.store.durations(kind, SAMPLES) if d > 0]
-        expected = statistics.median(durations) if durations else PRIOR_SECONDS
-        self._cache[kind] = (now, expected)
-        return expected
+        now = self.clock()
+        if self._cache is None or now - self._cache[0] >= CACHE_SECONDS:
+            self._cache = (now, await self.reports.durations(SAMPLES))
+        durations = [d for d in self._cache[1].get(kind, []) if d > 0]
+        return statistics.median(durations) if durations else PRIOR_SECONDS
 
     async def eta(self, job: Job, now: float | None = None) -> float:
         """When the job should be done, as a Unix time."""
-        now = self.store.clock() if now is None else now
+        now = self.clock() if now is None else now
         return now + remaining(job, await self.expected_seconds(job.kind), now)
 
     async def standing(self, job: Job) -> Standing:
         """The job's place in line and its expected end, as the working message shows them."""
-        return Standing(await self.store.place_in_line(job), await self.eta(job))
+        return Standing(await self.reports.place_in_line(job), await self.eta(job))

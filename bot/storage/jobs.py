@@ -48,12 +48,6 @@ _ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
 # Ended without a video: such a job never stands in the way of asking again.
 UNMADE = (Status.FAILED, Status.TIMED_OUT, Status.UNDELIVERABLE)
 _UNMADE_SQL = ", ".join(f"'{s.value}'" for s in UNMADE)
-# A job waits in line until Pika starts working on it: not yet sent, or sent and reported
-# queued (or delayed) by Pika.
-_WAITING_SQL = (
-    "(status IN ('submitting', 'sending') OR "
-    "(status = 'running' AND (pika_status IS NULL OR pika_status IN ('queued', 'delayed'))))"
-)
 ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -356,28 +350,6 @@ class JobStore:
             sql += " AND user_id = ?"
             params.append(user_id)
         return await self._many(sql + " ORDER BY created_at", *params)
-
-    async def place_in_line(self, job: Job) -> int | None:
-        """The job's place among this bot's jobs waiting for Pika to start them, oldest first
-        (1: next); None once Pika works on it."""
-        if not job.waiting:
-            return None
-        async with self._db.execute(
-            f"SELECT COUNT(*) FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
-            "AND (created_at < ? OR (created_at = ? AND id < ?))",
-            (job.created_at, job.created_at, job.id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return 1 + (int(row[0]) if row else 0)
-
-    async def durations(self, kind: str, limit: int = 20) -> list[float]:
-        """How long the latest delivered jobs of a kind took, asked to posted, newest first."""
-        async with self._db.execute(
-            "SELECT finished_at - created_at FROM jobs WHERE kind = ? AND status = 'delivered' "
-            "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
-            (kind, limit),
-        ) as cursor:
-            return [float(row[0]) async for row in cursor]
 
     async def _one(self, sql: str, *params: Any) -> Job | None:
         async with self._db.execute(sql, params) as cursor:

@@ -37,12 +37,11 @@ from bot.pika.local.frames import (
     area_box,
     background,
     camera_transform,
-    collage,
     cover,
     mouth,
     outpaint,
 )
-from bot.pika.local.scene import Presentation, Scene, drift
+from bot.pika.local.scene import drift, moving
 from bot.pika.media_probe import LIMITS, MediaLimits, MediaRefused, check_frame, check_pixels
 
 # Output sizes by aspect ratio (even numbers, as H.264 in yuv420p requires).
@@ -267,31 +266,19 @@ def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
 # --- the pipeline ----------------------------------------------------------------------------
 
 
-def _source(spec: RenderSpec) -> Callable[[float], Image.Image]:
-    """What a clip without an input video shows at each point of it; it always moves.
-
-    An image is shown whole, slowly zoomed and panned; ingredients side by side, slowly pushed
-    in on; a prompt alone gets the seeded scene, whose layers drift unless a camera move is
-    asked for (then the scene holds still and the camera alone moves, as measured in tests).
-    """
-    size, strength = (spec.width, spec.height), spec.camera.strength
-    if spec.ingredients:
-        part = (max(2, spec.width // len(spec.ingredients)), spec.height)
-        still = collage([load_image(b, part) for b in spec.ingredients], size)
-        return lambda progress: drift(still, progress, strength)
-    if spec.image is not None:
-        return Presentation(load_image(spec.image, size), size, strength).at
-    scene = Scene(spec.seed, size, strength)
-    if not spec.camera.still:
-        held = scene.at(0.0)
-        return lambda progress: held
-    return scene.at
-
-
 def _frames(spec: RenderSpec, reader: FrameReader | None) -> Iterator[Image.Image]:
     size = (spec.width, spec.height)
     count = max(1, round(spec.seconds * spec.fps))
-    source = _source(spec) if reader is None else None
+    source: Callable[[float], Image.Image] | None = None
+    if reader is None:
+        part = (max(2, spec.width // max(1, len(spec.ingredients))), spec.height)
+        source = moving(
+            spec.seed,
+            size,
+            spec.camera,
+            image=load_image(spec.image, size) if spec.image is not None else None,
+            ingredients=[load_image(b, part) for b in spec.ingredients],
+        )
     source_seconds = probe(spec.video).seconds if spec.video and spec.video_mode == "extend" else 0
     overlay = load_image(spec.overlay, size) if spec.overlay else None
     swap = load_image(spec.swap, size) if spec.swap else None

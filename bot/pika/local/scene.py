@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+
+from bot.pika.local.frames import CameraMove, collage
 
 PARTICLES = 18
 SHEEN_STRENGTH = 70  # how much the light sweep brightens, out of 255
@@ -210,3 +213,30 @@ def drift(still: Image.Image, progress: float, strength: int) -> Image.Image:
     left, top = (width - w) / 2, (height - h) / 2
     box = (round(left), round(top), round(left + w), round(top + h))
     return still.resize(still.size, Image.Resampling.BILINEAR, box=box)
+
+
+def moving(
+    seed: int,
+    size: tuple[int, int],
+    camera: CameraMove,
+    *,
+    image: Image.Image | None = None,
+    ingredients: Sequence[Image.Image] = (),
+) -> Callable[[float], Image.Image]:
+    """What a clip without an input video shows at each point of it; it always moves.
+
+    An image is shown whole, slowly zoomed and panned; ingredients side by side, slowly pushed
+    in on; a prompt alone gets the seeded scene, whose layers drift unless a camera move is
+    asked for (then the scene holds still and the camera alone moves, as measured in tests).
+    """
+    strength = camera.strength
+    if ingredients:
+        still = collage(list(ingredients), size)
+        return lambda progress: drift(still, progress, strength)
+    if image is not None:
+        return Presentation(image, size, strength).at
+    scene = Scene(seed, size, strength)
+    if not camera.still:
+        held = scene.at(0.0)
+        return lambda progress: held
+    return scene.at

@@ -52,7 +52,7 @@ async def test_the_expectation_is_the_median_of_recent_delivered_jobs(tmp_path: 
     clock = Clock()
     storage = await open_storage(tmp_path / "db.sqlite3", clock)
     store = storage.jobs
-    estimates = Estimates(store)
+    estimates = Estimates(storage.reports, clock)
     assert await estimates.expected_seconds("generate") == PRIOR_SECONDS
     for seconds in (30, 50, 400):
         made = await store.create(NewJob("generate", {}, 1, 2, 3))

@@ -112,38 +112,6 @@ async def test_a_sticky_status_makes_a_repeat_at_any_time(tmp_path: Path) -> Non
     await storage.close()
 
 
-async def test_place_in_line_counts_the_jobs_waiting_before_this_one(tmp_path: Path) -> None:
-    clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
-    store = storage.jobs
-    jobs = []
-    for _ in range(4):
-        jobs.append(await store.create(new()))
-        clock.now += 1
-    # Pika works on the first; the second is queued at Pika; the third is being sent.
-    await store.update(jobs[0].id, status=Status.RUNNING, pika_status="pending", progress=10)
-    await store.update(jobs[1].id, status=Status.RUNNING, pika_status="queued")
-    await store.update(jobs[2].id, status=Status.SENDING)
-    places = [await store.place_in_line(j) for j in [await store.get(j.id) for j in jobs] if j]
-    assert places == [None, 1, 2, 3]
-    await store.update(jobs[1].id, pika_status="pending")  # Pika started it: the line moves
-    fourth = await store.get(jobs[3].id)
-    assert fourth is not None and await store.place_in_line(fourth) == 2
-    await storage.close()
-
-
-async def test_durations_are_read_from_delivered_jobs_of_the_kind(tmp_path: Path) -> None:
-    clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
-    store = storage.jobs
-    for seconds, status in [(30, Status.DELIVERED), (50, Status.DELIVERED), (5, Status.FAILED)]:
-        job = await store.create(new())
-        await store.update(job.id, status=status, finished_at=clock.now + seconds)
-    assert sorted(await store.durations("generate")) == [30, 50]
-    assert await store.durations("extend") == []
-    await storage.close()
-
-
 async def test_running_counts_only_jobs_that_have_not_ended(tmp_path: Path) -> None:
     storage = await open_storage(tmp_path / "db.sqlite3")
     store = storage.jobs
