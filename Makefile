@@ -35,6 +35,7 @@ test: lint
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_pika_render.py
 	$(BIN)/python benchmarks/burst.py --scenario $(or $(SCENARIO),all)
+	$(BIN)/python benchmarks/hostile_media.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,22 +1,38 @@
 """Benchmark: the local Pika's render speed and memory.
 
 Prints seconds of render time per second of video at 16:9 and 24 fps, for a generation with
-camera motion and a prompt, an extend to 15 s and a 2x upscale, and the process's peak memory.
+camera motion and a prompt, a prompt alone (the moving scene), an input image (shown whole,
+zoomed and panned), an extend to 15 s and a 2x upscale, and the process's peak memory.
 Run: `make bench` (or `.venv/bin/python benchmarks/local_pika_render.py`).
 """
 
 from __future__ import annotations
 
+import io
 import resource
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
+
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.pika.local.frames import CameraMove
 from bot.pika.local.render import RenderSpec, probe, render
+
+
+def picture() -> bytes:
+    """An 800x600 photo-sized input with some shapes in it."""
+    image = Image.new("RGB", (800, 600), (70, 110, 160))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((250, 150, 550, 450), fill=(240, 200, 60))
+    draw.rectangle((40, 40, 160, 560), fill=(200, 40, 40))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def timed(spec: RenderSpec, out: Path, name: str) -> tuple[float, float]:
@@ -42,6 +58,11 @@ def main() -> None:
         )
         wall, seconds = timed(base, out, "gen.mp4")
         print(f"{'generate 3 s':<22} {wall / seconds:6.3f} s render per s of video")
+        alone = replace(base, camera=CameraMove(strength=3))
+        wall, seconds = timed(alone, out / "alone", "alone.mp4")
+        print(f"{'prompt alone 3 s':<22} {wall / seconds:6.3f} s render per s of video")
+        wall, seconds = timed(replace(alone, image=picture()), out / "image", "image.mp4")
+        print(f"{'image 3 s':<22} {wall / seconds:6.3f} s render per s of video")
         long_spec = RenderSpec(
             width=640,
             height=360,

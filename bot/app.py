@@ -8,7 +8,6 @@ import contextlib
 import logging
 
 import discord
-import httpx
 from aiohttp import web
 from discord.ext import commands
 
@@ -23,9 +22,11 @@ from bot.discord.connection import (
 )
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.lanes import ChannelLanes
-from bot.discord.results import ControlButton, RetryButton
+from bot.discord.results import ControlButton
+from bot.discord.translator import CatalogueTranslator
 from bot.guardrails import Guardrails, ServerSettings
 from bot.invite import invite_url
+from bot.jobs.estimates import Durations, Estimates
 from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
@@ -34,7 +35,9 @@ from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient
 from bot.pika.health import PikaHealth, PikaState
-from bot.pika.transport import shared_http_client
+from bot.preferences import Preferences
+from bot.probe import PROBE_SECONDS, Prober
+from bot.safe_fetch import SafeFetcher
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 
@@ -59,6 +62,8 @@ class PikaBot(commands.Bot):
     tracker: Tracker
     server_settings: ServerSettings
     guardrails: Guardrails
+    preferences: Preferences
+    estimates: Estimates
     submissions: Submissions
 
     def __init__(
@@ -67,7 +72,8 @@ class PikaBot(commands.Bot):
         pika: PikaClient,
         metrics: Metrics | None = None,
         pika_health: PikaHealth | None = None,
-        http: httpx.AsyncClient | None = None,
+        fetcher: SafeFetcher | None = None,
+        storage: Storage | None = None,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
@@ -79,17 +85,18 @@ class PikaBot(commands.Bot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
-            # Results and failures mention their requester; nothing ever pings a role or @everyone.
-            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            # Nothing pings anyone unless its message says whom (results: their requester).
+            allowed_mentions=discord.AllowedMentions.none(),
             http_trace=self.metrics.discord_trace(),
         )
         bound_rest_calls(self.http, REST_TIMEOUT)
         self.settings = settings
         self.pika = pika
         self.pika_health = pika_health or PikaHealth()
-        # One HTTP client for Pika's API and its result files (the one `pika` uses, when shared).
-        self.web = http or shared_http_client()
-        self._owns_http = http is None
+        # Result downloads; the process trusts the embedded local Pika's origin in it.
+        self.fetcher = fetcher or SafeFetcher(settings.allowed_hosts)
+        # Opened by the process before anything else (a damaged file stops it at once).
+        self._given_storage = storage
         self.lanes = ChannelLanes()
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
@@ -114,17 +121,29 @@ class PikaBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self._setting_up = True
-        path = self.settings.database_path
-        self.storage = await open_storage(path)
+        self.storage = self._given_storage or await open_storage(self.settings.database_path)
         store = self.storage.jobs
+        path = self.settings.database_path
         ledger = Ledger(path.with_name(f"{path.stem}-accepted.jsonl"))
         self.jobs = JobService(store, self.pika, self.settings, ledger)
-        delivery = DiscordDelivery(self, self.web, self.lanes)
-        self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings)
+        durations = Durations()  # the tracker's, which the working messages' estimates share
+        self.estimates = Estimates(durations, self.storage.reports, store.clock)
+        delivery = DiscordDelivery(self, self.fetcher, self.lanes, store, self.estimates)
+        self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings, durations)
         self.jobs.follow = self.tracker.follow
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
-        self.submissions = Submissions(store, self.server_settings, self.guardrails, self.jobs)
+        self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)
+        self.preferences = Preferences(self.storage.member_settings)
+        self.submissions = Submissions(
+            store,
+            self.server_settings,
+            self.guardrails,
+            self.jobs,
+            Prober(self.probes),
+            preferences=self.preferences,
+            repeat_seconds=self.settings.repeat_press_seconds,
+        )
         resumed, cancelled, interrupted = await self.jobs.settle_interrupted()
         if resumed or cancelled or interrupted:
             log.warning(
@@ -137,9 +156,11 @@ class PikaBot(commands.Bot):
             )
         followed = await self.tracker.load()
         log.info("Following %d active job(s)", followed)
-        self.add_dynamic_items(ControlButton, RetryButton)
+        self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        # Before the sync (after set-up), which sends every name and description in each language.
+        await self.tree.set_translator(CatalogueTranslator())
         if self.settings.webhook_public_url is not None:
             self.webhooks = WebhookReceiver(store, self.tracker)
         self._tracker_task = asyncio.create_task(self._run_tracker())
@@ -160,8 +181,9 @@ class PikaBot(commands.Bot):
             await self.tracker.stop()
         await self.lanes.close()
         await super().close()
-        if self._owns_http:
-            await self.web.aclose()
+        await self.fetcher.aclose()
+        if hasattr(self, "probes"):
+            await self.probes.aclose()
         if hasattr(self, "storage"):
             await self.storage.close()
 

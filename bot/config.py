@@ -15,6 +15,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.safe_fetch import AllowedHost, parse_allowed_hosts
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
 
@@ -96,6 +98,29 @@ class Settings(BaseSettings):
         le=65535,
         description="a port number from 0 to 65535 (0 picks a free port)",
     )
+    local_pika_max_renders: int = Field(
+        default=2, ge=1, le=16, description="a number of renders at once from 1 to 16"
+    )
+    local_pika_render_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="a number of seconds greater than 0, at most 86400",
+    )
+    local_pika_keep_days: float = Field(
+        default=7.0, gt=0, le=3650, description="a number of days greater than 0, at most 3650"
+    )
+    # Member-given URLs never reach private addresses, except the hosts named here.
+    allowed_private_hosts: str = Field(
+        default="",
+        description="comma-separated host or host:port entries, such as cdn.lan,127.0.0.1:9000",
+    )
+    repeat_press_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="a number of seconds from 0 to 3600",
+    )
     log_level: LogLevel = Field(
         default="INFO", description="one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     )
@@ -144,6 +169,17 @@ class Settings(BaseSettings):
         if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError("must be host:port")
         return value
+
+    @field_validator("allowed_private_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        parse_allowed_hosts(value)
+        return value
+
+    @property
+    def allowed_hosts(self) -> tuple[AllowedHost, ...]:
+        """ALLOWED_PRIVATE_HOSTS, parsed."""
+        return parse_allowed_hosts(self.allowed_private_hosts)
 
     @property
     def database_path(self) -> Path:

@@ -1,14 +1,20 @@
-"""The rules of follow-ups on a delivered result: extend, upscale and re-roll.
+"""The rules of controls: extend, upscale and re-roll on a result, Retry on a failure.
 
-Pure rules, no database and no admission: who may use a result's controls, and which request
-each control sends. Only the requester or a member who may manage messages starts one. A double
-click or double reaction makes one job: an extend or upscale of a result that already has one
-(running or done) points to it; a re-roll waits until the last re-roll of the result has ended.
+Pure rules, no database and no admission: who may use a control, which request it sends, and
+when a press is the same request made again. Only the requester or a member who may manage
+messages uses one. Buttons, reactions and the context menus follow the same rules:
+- a second press of a control on the same video within the repeat window (REPEAT_PRESS_SECONDS)
+  is the same job: the member is pointed to it, nothing is paid twice;
+- an upscale of a video that has one (running or done) is that upscale, at any time;
+- later, an extend or a re-roll is a new job (another take);
+- Retry on a failure starts the same request again, once: pressed again, it points to the job
+  the first press started.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import MemberError
@@ -20,17 +26,57 @@ from bot.pika.models import ExtendRequest, Options, PikaRequestModel, UpscaleReq
 from bot.storage import ACTIVE, Job, Status
 
 ACTIONS = ("extend", "upscale", "reroll")
-# A follow-up of a result is refused as a duplicate while one of these exists: a result is
-# extended or upscaled once, and re-rolled once at a time.
-BLOCKING: dict[str, tuple[Status, ...]] = {
-    "extend": (*ACTIVE, Status.DELIVERED),
-    "upscale": (*ACTIVE, Status.DELIVERED),
-    "reroll": ACTIVE,
-}
+# Jobs with these statuses make a press the same request whenever it comes (not only within
+# the window): a video has one upscale, and a failure is retried once.
+STICKY: tuple[Status, ...] = (*ACTIVE, Status.DELIVERED)
+RETRYABLE = (Status.FAILED, Status.TIMED_OUT)
 
 
-# A failed job is retried once at a time; a retry that made the video settles it.
-RETRY_BLOCKING: tuple[Status, ...] = (*ACTIVE, Status.DELIVERED)
+@dataclass(frozen=True)
+class Repeat:
+    """How a press is recognised as the same request again: jobs sharing `key` are the same
+    request within the window, and at any time while one of them has a status in `sticky`."""
+
+    key: str
+    sticky: tuple[Status, ...] = ()
+
+
+def repeat_of(action: str, video: str | None, parent: Job | None = None) -> Repeat | None:
+    """The repeat rule of a control on a video: an extend or upscale of that video (whichever
+    way it was asked for), a re-roll of a result. None when the action has no such rule."""
+    if action == "upscale" and video:
+        return Repeat(f"upscale:{video}", STICKY)
+    if action == "extend" and video:
+        return Repeat(f"extend:{video}")
+    if action == "reroll" and parent is not None:
+        return Repeat(f"reroll:{parent.id}")
+    return None
+
+
+def retry_of(failed: Job) -> Repeat:
+    """The repeat rule of Retry on a failed job: once, whenever pressed."""
+    return Repeat(f"retry:{failed.id}", STICKY)
+
+
+def check_retry(failed: Job | None, job_id: str, user_id: int, *, may_moderate: bool) -> Job:
+    """The failed job, if this member may retry it; else FollowUpRefused."""
+    if failed is None:
+        raise FollowUpRefused("control.unknown_job")
+    if user_id != failed.user_id and not may_moderate:
+        raise FollowUpRefused("control.not_yours")
+    # A job whose request Pika would refuse again, or whose video was made, has nothing to retry.
+    if failed.status not in RETRYABLE or not retryable(failed.failure):
+        raise FollowUpRefused("control.nothing_to_retry")
+    return failed
+
+
+def retry_request(failed: Job) -> PikaRequestModel:
+    """The request a failed job sent, to send again (without its old push URL)."""
+    body = {k: v for k, v in failed.request.items() if k != "webhookOverride"}
+    try:
+        return kind_of(failed.kind).parse(body)
+    except (InvalidRequest, ValueError) as exc:
+        raise FollowUpRefused("control.pika_would_refuse", reason=str(exc)) from None
 
 
 class FollowUpRefused(MemberError):
@@ -40,24 +86,13 @@ class FollowUpRefused(MemberError):
 def check_allowed(parent: Job | None, parent_id: str, user_id: int, *, may_moderate: bool) -> Job:
     """The parent, if this member may use its controls now; else FollowUpRefused."""
     if parent is None:
-        raise FollowUpRefused("control.unknown_job", job_id=parent_id)
+        raise FollowUpRefused("control.unknown_job")
     if user_id != parent.user_id and not may_moderate:
         raise FollowUpRefused("control.not_yours")
     # A video that is still being posted exists already: its URL is all a follow-up needs.
     if parent.status not in (Status.DELIVERING, Status.DELIVERED) or not parent.result_url:
-        raise FollowUpRefused("control.no_video_yet", job_id=parent.id)
+        raise FollowUpRefused("control.no_video_yet")
     return parent
-
-
-def check_retry(failed: Job | None, job_id: str, user_id: int, *, may_moderate: bool) -> Job:
-    """The failed job, if this member may ask it again now; else FollowUpRefused."""
-    if failed is None:
-        raise FollowUpRefused("control.unknown_job", job_id=job_id)
-    if user_id != failed.user_id and not may_moderate:
-        raise FollowUpRefused("control.not_yours")
-    if failed.status not in (Status.FAILED, Status.TIMED_OUT) or not retryable(failed.failure):
-        raise FollowUpRefused("control.nothing_to_retry", job_id=failed.id)
-    return failed
 
 
 def request_for(action: str, parent: Job) -> tuple[str, PikaRequestModel]:

@@ -2,8 +2,9 @@
 
 Cogs pass option values by their option names: plain values, attachments as `Media`, typed URLs
 in each media option's `_url` twin. This module pairs each media option with its twin, checks
-attachments' kinds, builds the vendor body in layers (Pika's example options < the server's
-defaults < a known result's options < the member's values), and validates it with the Pika
+attachments' kinds, builds the vendor body in layers (Pika's example options < the member's own
+defaults < the server's defaults < a known result's options < the member's values), and
+validates it with the Pika
 models. Vendor field errors come back named after options: the same table maps both ways. It
 imports neither Discord nor the network client, so every rule is testable with plain values.
 """
@@ -20,7 +21,7 @@ from pydantic.alias_generators import to_camel
 from bot.errors import InputError, Problem
 from bot.pika.errors import InvalidRequest
 from bot.pika.kinds import kind as kind_of
-from bot.pika.media import CONTENT_TYPES, EXTENSIONS, RULES, MediaFacts, MediaKind, extension_of
+from bot.pika.media import CONTENT_TYPES, EXTENSIONS, MediaFacts, MediaKind, extension_of
 from bot.pika.models import Options, PikaRequestModel
 from bot.storage import Job
 
@@ -148,7 +149,7 @@ def _pick(name: str, attachment: Any, url: Any) -> Media | None:
         content_type and content_type not in CONTENT_TYPES[kind]
     ):
         filename = attachment.filename or "a file"
-        raise InputError.rule(name, "rule.media_kind", rule=RULES[kind], filename=filename)
+        raise InputError.rule(name, f"rule.media.{kind.value}", filename=filename)
     return attachment
 
 
@@ -157,32 +158,45 @@ def build(
     *,
     parent: Job | None = None,
     server_defaults: Mapping[str, Any] | None = None,
+    probed: MediaFacts | None = None,
+    personal: Mapping[str, Any] | None = None,
 ) -> PikaRequestModel:
     """The validated request for a draft; problems are named after command options.
 
     `parent` is the job that made the draft's video, when it is a result of ours: commands that
     work on a video take its prompt and options as defaults. `server_defaults` are the server's
-    default video options (option names).
+    default video options (option names); `personal` the member's own defaults (option names,
+    and `model` for `/pika generate`), which the server's win over. `probed` holds the lengths
+    of the media inputs, once they have been read (`bot.probe`): rules on lengths are then
+    checked too.
     """
     kind = kind_of(draft.kind)
     values = dict(draft.values)
+    facts = facts_for(draft, parent, probed)
+    personal = personal or {}
+    if draft.kind == "generate" and values.get("model") is None and personal.get("model"):
+        values["model"] = personal["model"]
     inherits = parent is not None and draft.kind in INHERITS
     if inherits and parent is not None and not values.get("prompt") and parent.prompt:
         values["prompt"] = parent.prompt
     if draft.kind == "lipsync":
         start = float(values.setdefault("speech_start", 0.0))
-        length = parent.duration if parent and parent.duration else DEFAULT_SPEECH_SECONDS
-        values.setdefault("speech_end", start + length)
+        video = facts.durations.get(str(values.get("video")))
+        speech = facts.durations.get(str(values.get("speech")))
+        length = video or DEFAULT_SPEECH_SECONDS
+        if speech is not None and speech > start:
+            length = min(length, speech - start)  # the speech's end, if it comes first
+        values.setdefault("speech_end", round(start + length, 3))
     if values.get("model") == "1.0":
         del values["model"]  # the vendor's examples of model 1.0 send no model
     body: dict[str, Any] = dict(kind.fixed)
     common = {k: values.pop(k) for k in list(values) if k in VIDEO_OPTIONS}
     if any("options" in model.model_fields for model in kind.requests):
         base = parent.request.get("options") if inherits and parent else None
-        body["options"] = vendor_options(common, base=base, server=server_defaults)
+        mine = {k: v for k, v in personal.items() if k in VIDEO_OPTIONS}
+        body["options"] = vendor_options(common, base=base, server=server_defaults, personal=mine)
     for name, value in values.items():
         _put(body, field_of(name), value)
-    facts = facts_for(draft, parent)
     try:
         return kind.parse(body, facts)
     except InvalidRequest as exc:
@@ -213,18 +227,53 @@ def vendor_options(
     *,
     base: Mapping[str, Any] | None = None,
     server: Mapping[str, Any] | None = None,
+    personal: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The vendor `options`, in layers: Pika's example options < the server's defaults < `base`
-    (a known result's vendor options) < the member's own values. Unset values never hide a
-    lower layer."""
+    """The vendor `options`, in layers: Pika's example options < the member's own defaults
+    (`personal`) < the server's defaults < `base` (a known result's vendor options) < the values
+    given with the request. Unset values never hide a lower layer."""
     merged: dict[str, Any] = {}
-    layers = (option_values(Options.default().payload()), server or {}, option_values(base or {}))
+    pika = option_values(Options.default().payload())
+    layers = (pika, personal or {}, server or {}, option_values(base or {}))
     for layer in (*layers, values):
         merged |= {k: v for k, v in layer.items() if v is not None}
     options: dict[str, Any] = {"camera": {}, "parameters": {}, "extend": False}
     for name, path in VIDEO_OPTIONS.items():
         _put(options, path, merged.get(name))
     return options
+
+
+def personal_used(
+    draft: Draft,
+    personal: Mapping[str, Any],
+    *,
+    parent: Job | None = None,
+    server_defaults: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Which of the member's own defaults `build` put in the request: those no higher layer set
+    (the values given, the server's defaults, a known result's options)."""
+    kind = kind_of(draft.kind)
+    if not any("options" in model.model_fields for model in kind.requests):
+        return {"model": personal["model"]} if _takes_model(draft, personal) else {}
+    server = {k for k, v in (server_defaults or {}).items() if v is not None}
+    inherited: set[str] = set()
+    if parent is not None and draft.kind in INHERITS:
+        base = option_values(parent.request.get("options") or {})
+        inherited = {k for k, v in base.items() if v is not None}
+    used = {
+        name: value
+        for name, value in personal.items()
+        if name in VIDEO_OPTIONS
+        and draft.values.get(name) is None
+        and name not in server | inherited
+    }
+    if _takes_model(draft, personal):
+        used["model"] = personal["model"]
+    return used
+
+
+def _takes_model(draft: Draft, personal: Mapping[str, Any]) -> bool:
+    return draft.kind == "generate" and draft.values.get("model") is None and "model" in personal
 
 
 def option_values(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,14 +287,15 @@ def option_values(options: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def facts_for(draft: Draft, parent: Job | None = None) -> MediaFacts:
-    """What is known about the inputs: attachments' content types, a known result's length."""
+def facts_for(
+    draft: Draft, parent: Job | None = None, probed: MediaFacts | None = None
+) -> MediaFacts:
+    """What is known about the inputs: attachments' content types, a known result's length,
+    and the lengths probing found."""
     types = {m.url: m.content_type for m in draft.media.values() if m.content_type}
-    durations = (
-        {parent.result_url: parent.duration}
-        if parent and parent.result_url and parent.duration
-        else {}
-    )
+    durations = dict(probed.durations) if probed else {}
+    if parent and parent.result_url and parent.duration:
+        durations[parent.result_url] = parent.duration
     return MediaFacts(content_types=types, durations=durations)
 
 

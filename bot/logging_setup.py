@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterable
@@ -10,28 +9,14 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from bot.redaction import Redactor
+
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # The fields of every JSON line; a record's `extra` (job_id, kind, guild_id, event) joins them.
 JSON_FIELDS = ("asctime", "levelname", "name", "message")
 JSON_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 # Loggers that say too much at INFO for an owner's log.
 NOISY = ("httpx", "httpcore", "aiohttp.access", "discord.gateway")
-
-
-class Redactor:
-    """Hides every known secret in a text, whole, longest first."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Under four characters a "secret" is too common a string to hide.
-        found = {s for s in secrets if len(s) >= 4}
-        # A secret inside a JSON string may be escaped; hide that spelling too.
-        found |= {json.dumps(s)[1:-1] for s in found}
-        self._secrets = sorted(found, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
 
 
 class RedactingFormatter(logging.Formatter):

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from urllib.parse import urlsplit
 
 import discord
 import httpx
@@ -26,6 +27,8 @@ from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
 from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
 from bot.pika.transport import shared_http_client
+from bot.safe_fetch import AllowedHost, SafeFetcher
+from bot.storage import StorageError, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +36,19 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 KEY_CHECK_SECONDS = 15.0  # the start-up check of PIKA_API_KEY, retries included
+DOWNLOAD_SECONDS = 120.0  # a result of the upload limit's size, on a slow link
 
 
 @contextlib.asynccontextmanager
 async def pika_client(
-    settings: Settings, observer: CallObserver | None = None, http: httpx.AsyncClient | None = None
+    settings: Settings,
+    observer: CallObserver | None = None,
+    http: httpx.AsyncClient | None = None,
+    fetcher: SafeFetcher | None = None,
 ) -> AsyncIterator[PikaClient]:
-    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika. `http` is the
-    bot's shared client (`shared_http_client`)."""
+    """The real Pika when PIKA_API_KEY is set; otherwise the embedded local Pika, whose own
+    address `fetcher` (the bot's result downloads) then trusts. `http` is the bot's shared
+    client for the Pika API (`shared_http_client`)."""
     if settings.pika_api_key is not None:
         async with PikaClient(
             settings.pika_api_key.get_secret_value(),
@@ -51,13 +59,23 @@ async def pika_client(
             yield client
         return
     from bot.pika.local.app import running_local_pika
+    from bot.pika.local.renders import Capacity
 
     local_pika = running_local_pika(
         job_seconds=settings.local_pika_job_seconds,
         port=settings.local_pika_port,
         files_dir=settings.database_path.parent / "local-pika",
+        capacity=Capacity(
+            max_renders=settings.local_pika_max_renders,
+            render_seconds=settings.local_pika_render_seconds,
+            keep_days=settings.local_pika_keep_days,
+        ),
+        allowed_hosts=settings.allowed_hosts,
     )
     async with local_pika as local:
+        if fetcher is not None:
+            origin = urlsplit(local.base_url)
+            fetcher.allow(AllowedHost(origin.hostname or "", origin.port))
         log.warning(
             "PIKA_API_KEY is not set: videos are simulated by the local Pika at %s "
             "(no credits are spent)",
@@ -74,7 +92,10 @@ async def check_pika(pika: PikaClient, settings: Settings, health: PikaHealth) -
     when Pika cannot be reached, say so and go on (the status view and /readyz tell it too)."""
     started = asyncio.get_running_loop().time()
     try:
-        await asyncio.wait_for(pika.check_key(), KEY_CHECK_SECONDS)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # (a SIGTERM during start-up) that arrives as the call ends.
+        async with asyncio.timeout(KEY_CHECK_SECONDS):
+            await pika.check_key()
     except PikaAuthError as exc:
         log.error(
             "Pika refused PIKA_API_KEY (HTTP %s). Copy the key again from your Pika account "
@@ -113,12 +134,26 @@ async def run(settings: Settings) -> int:
         health.observe(call)
 
     try:
-        async with shared_http_client() as http, pika_client(settings, observe, http) as pika:
+        storage = await open_storage(settings.database_path)
+    except StorageError as exc:
+        log.error("Cannot use the database (DATABASE_URL): %s", exc)
+        unsubscribe()
+        return EXIT_FAILURE
+    fetcher = SafeFetcher(settings.allowed_hosts, timeout=DOWNLOAD_SECONDS)
+    try:
+        async with (
+            shared_http_client() as http,
+            pika_client(settings, observe, http, fetcher) as pika,
+        ):
             if not await check_pika(pika, settings, health):
                 return EXIT_CONFIG
-            return await serve(settings, PikaBot(settings, pika, metrics, health, http))
+            bot = PikaBot(settings, pika, metrics, health, fetcher, storage)
+            return await serve(settings, bot)
     finally:
         unsubscribe()
+        # Both close once only, whether or not the bot got as far as using them.
+        await fetcher.aclose()
+        await storage.close()
 
 
 async def serve(settings: Settings, bot: PikaBot) -> int:

@@ -1,22 +1,31 @@
-"""The use case: a member asks for a job, or uses a control on a result.
+"""The use case: a member asks for a job, uses a control on a result, or retries a failure.
 
-Both go the way that is the bot's central promise:
-    intake (validate) -> guardrails (admit: the checks and the job row in one statement)
-    -> announce -> the paid call.
+All go the way that is the bot's central promise:
+    intake (validate) -> [probe the media] -> guardrails (admit: the checks and the job row in
+    one statement) -> announce -> the paid call.
 Bad input and refusals are raised before anything is written (a `MemberError`, which the cogs
 answer privately); the row exists before Pika is called; the member's public answer is posted
 before the call, within Discord's three seconds, with nothing slow before it (settings are
-cached, admission is one statement); if that answer fails, the job is cancelled before any
-paid call; and whatever happens in the call, the job ends with a message (see
-`JobService`). No Discord here: the cog gives `announce`, which posts the public answer and
-returns what can edit it later.
+cached, admission is one statement); if that answer fails, the job is cancelled before any paid
+call; and whatever happens in the call, the job ends with a message (see `JobService`). No
+Discord here: the cog gives `announce`, which posts the public answer and returns what can edit
+it later (`Answered`), and `hold`, which acknowledges the member privately. A control pressed
+again (see `bot.followups`) finds the job the first press started, and nothing is paid.
+
+A request without media files (text only, or a control on a result of ours) needs no network
+before its answer: it is announced at once and `hold` is never called. A request with media the
+bot did not make is probed first (`bot.probe`: fetched and read, which can take seconds): the
+guardrails that need no count are checked, then `hold` acknowledges the member privately
+("thinking"), then the files are read. A refusal then replaces that private answer; a request
+that passes is announced by a new public message (the cog posts it as a follow-up of the
+interaction, which the same token edits later).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import followups, intake
@@ -24,8 +33,10 @@ from bot.errors import InputError, MemberError
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
-from bot.pika.kinds import kind as kind_of
-from bot.storage import Job, JobStore
+from bot.pika.models import PikaRequestModel
+from bot.preferences import PersonalDefaults, Preferences
+from bot.probe import Prober
+from bot.storage import Job, JobStore, NewJob, RepeatWindow, Status
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,9 @@ class Unanswered(Exception):
 
 # Posts the public "working on it" answer for a job; raises Unanswered when it cannot.
 Announce = Callable[[Job], Awaitable[Answered]]
+# Acknowledges the member privately before slow checks (probing media takes network time).
+Hold = Callable[[], Awaitable[None]]
+REPEAT_PRESS_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,7 @@ class Member:
     parent_channel_id: int | None = None  # the thread's channel, when they asked in a thread
     role_ids: frozenset[int] = frozenset()
     may_moderate: bool = False  # may use the controls on other members' results
+    locale: str | None = None  # their Discord language; None when unknown (a reaction)
 
     @property
     def rules_channel_id(self) -> int:
@@ -76,7 +91,8 @@ class Member:
 
 
 class Submissions:
-    """Turns what members ask for into jobs: commands, context menus, buttons and reactions."""
+    """Turns what members ask for into jobs: commands, context menus, buttons, reactions and
+    Retry. Each returns (job, created): a control pressed again finds the job it started."""
 
     def __init__(
         self,
@@ -84,11 +100,18 @@ class Submissions:
         settings: ServerSettings,
         guardrails: Guardrails,
         service: JobService,
+        prober: Prober | None = None,
+        *,
+        preferences: Preferences | None = None,
+        repeat_seconds: float = REPEAT_PRESS_SECONDS,
     ) -> None:
         self.store = store
         self.settings = settings
         self.guardrails = guardrails
         self.service = service
+        self.prober = prober  # None: media are not probed (tests of the rest of the flow)
+        self.preferences = preferences  # None: no member has defaults of their own
+        self.repeat_seconds = repeat_seconds
 
     async def ask(
         self,
@@ -98,31 +121,66 @@ class Submissions:
         announce: Announce,
         *,
         parent: Job | None = None,
-    ) -> Job:
+        hold: Hold | None = None,
+        control: bool = False,
+    ) -> tuple[Job, bool]:
         """A member asked for a job with these option values (by option name).
 
-        `parent` is the job that made the video worked on, when the caller knows it (a context
-        menu on a result); otherwise a video of ours is recognised by its URL.
+        `parent` is the job that made the video worked on, when the caller knows it; otherwise
+        a video of ours is recognised by its URL. `hold` is called only when the media must be
+        probed, before the probe (see the module's doc). `control` says the ask is a control's
+        (a context menu): pressed again, it is the same job. An upscale of a video that has one
+        is that upscale, however it is asked for.
         """
         try:
-            job = await self._admit(member, kind, values, parent)
+            new, repeat = await self._prepare(
+                member, kind, values, parent, hold=hold, control=control
+            )
         except MemberError as refusal:
             JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
             raise
-        JOURNAL.admitted(job)
-        return await self._announce_and_send(job, announce)
+        return await self._start(member, new, repeat, announce, asked=kind)
 
-    async def _admit(
-        self, member: Member, kind: str, values: Mapping[str, Any], parent: Job | None
-    ) -> Job:
-        """Intake, then the guardrails and the row in one admission."""
+    def refused(self, member: Member, kind: str, refusal: MemberError) -> None:
+        """A request refused before it reached the use case (its options, checked by the cog):
+        recorded in the job journal like any other refusal."""
+        JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
+
+    async def _defaults_of(self, guild_id: int | None, user_id: int) -> PersonalDefaults:
+        if self.preferences is None:
+            return PersonalDefaults()
+        return await self.preferences.get(guild_id, user_id)
+
+    async def _prepare(
+        self,
+        member: Member,
+        kind: str,
+        values: Mapping[str, Any],
+        parent: Job | None,
+        *,
+        hold: Hold | None,
+        control: bool,
+    ) -> tuple[NewJob, followups.Repeat | None]:
+        """Intake with the member's and the server's defaults, and the probe of media the bot
+        did not make: the job to write, and how a repeat of it is recognised."""
         draft = intake.read(kind, values)
         if parent is None and draft.video_url and kind in intake.WORKS_ON_RESULT:
             parent = await self.store.by_result_url(draft.video_url)
         rules = await self.settings.get(member.guild_id)
-        request = intake.build(
-            draft, parent=parent, server_defaults=rules.defaults.model_dump(exclude_none=True)
-        )
+        server = rules.defaults.model_dump(exclude_none=True)
+        mine = await self._defaults_of(member.guild_id, member.user_id)
+        personal = mine.options()
+        request = intake.build(draft, parent=parent, server_defaults=server, personal=personal)
+        if self.prober is not None and self.prober.needed(draft, parent):
+            # Refusals that need no network come first: no fetch for a member over a limit.
+            self.guardrails.check(rules, member.ask(kind, request.payload()))
+            if hold is not None:
+                await hold()
+            probed = await self.prober.probe(draft, parent)
+            request = intake.build(
+                draft, parent=parent, server_defaults=server, personal=personal, probed=probed
+            )
+        used = intake.personal_used(draft, personal, parent=parent, server_defaults=server)
         origin = Origin(
             member.guild_id,
             member.channel_id,
@@ -132,16 +190,18 @@ class Submissions:
         new = self.service.new_job(
             kind, request, origin, parent_job_id=parent.id if parent else None
         )
-        job, _ = await self.guardrails.admit(member.ask(kind, new.request), new)
-        return job
+        new = replace(new, locale=member.locale, mention=mine.mention, personal=used or None)
+        repeat = (
+            followups.repeat_of(kind, draft.video_url, parent)
+            if control or kind == "upscale"
+            else None
+        )
+        return new, repeat
 
     async def control(
         self, member: Member, action: str, parent_id: str, announce: Announce
     ) -> tuple[Job, bool]:
-        """A member used a control (button, reaction, context menu) on a result.
-
-        Returns (job, created): a double press finds the job the first press made.
-        """
+        """A member used a control (button, reaction, context menu) on a result of ours."""
         try:
             parent = followups.check_allowed(
                 await self.store.get(parent_id),
@@ -150,28 +210,17 @@ class Submissions:
                 may_moderate=member.may_moderate,
             )
             kind, request = followups.request_for(action, parent)
-            origin = Origin(
-                parent.guild_id,
-                parent.channel_id,
-                member.user_id,
-                in_thread=parent.thread_id is not None,
-            )
-            new = self.service.new_job(kind, request, origin, parent_job_id=parent.id)
-            job, created = await self.guardrails.admit(
-                member.ask(kind, new.request), new, duplicate_of=followups.BLOCKING[action]
-            )
         except MemberError as refusal:
             JOURNAL.refused(action, member.guild_id, member.user_id, _why(refusal))
             raise
-        if created:
-            JOURNAL.admitted(job)
-            job = await self._announce_and_send(job, announce)
-        return job, created
+        # A reaction carries no language: its job speaks the language of the result it is on.
+        member = replace(member, locale=member.locale or parent.locale)
+        new = await self._new(member, parent, kind, request, parent)
+        repeat = followups.repeat_of(action, parent.result_url, parent)
+        return await self._start(member, new, repeat, announce, asked=action)
 
     async def retry(self, member: Member, job_id: str, announce: Announce) -> tuple[Job, bool]:
-        """A member pressed Retry on a failed job: a new job with the same request, through
-        the guardrails. Returns (job, created): a second press finds the retry the first made.
-        """
+        """A member pressed Retry on a failure: the same request again, as a new job."""
         try:
             failed = followups.check_retry(
                 await self.store.get(job_id),
@@ -179,26 +228,62 @@ class Submissions:
                 member.user_id,
                 may_moderate=member.may_moderate,
             )
-            body = {k: v for k, v in failed.request.items() if k != "webhookOverride"}
-            request = kind_of(failed.kind).parse(body)
-            origin = Origin(
-                failed.guild_id,
-                failed.channel_id,
-                member.user_id,
-                in_thread=failed.thread_id is not None,
-            )
-            new = self.service.new_job(
-                failed.kind,
-                request,
-                origin,
-                parent_job_id=failed.parent_job_id,
-                retry_of=failed.id,
-            )
-            job, created = await self.guardrails.admit(
-                member.ask(failed.kind, new.request), new, duplicate_of=followups.RETRY_BLOCKING
-            )
+            request = followups.retry_request(failed)
         except MemberError as refusal:
             JOURNAL.refused("retry", member.guild_id, member.user_id, _why(refusal))
+            raise
+        parent = await self.store.get(failed.parent_job_id) if failed.parent_job_id else None
+        member = replace(member, locale=member.locale or failed.locale)
+        new = await self._new(member, failed, failed.kind, request, parent)
+        new = replace(new, personal=failed.personal, retry_of=failed.id)
+        return await self._start(member, new, followups.retry_of(failed), announce, asked="retry")
+
+    async def _new(
+        self,
+        member: Member,
+        where: Job,
+        kind: str,
+        request: PikaRequestModel,
+        parent: Job | None,
+    ) -> NewJob:
+        """A job of `member` whose result goes where the job `where` went."""
+        origin = Origin(
+            where.guild_id,
+            where.channel_id,
+            member.user_id,
+            in_thread=where.thread_id is not None,
+        )
+        new = self.service.new_job(
+            kind, request, origin, parent_job_id=parent.id if parent else None
+        )
+        mine = await self._defaults_of(where.guild_id, member.user_id)
+        return replace(new, locale=member.locale, mention=mine.mention)
+
+    async def _start(
+        self,
+        member: Member,
+        new: NewJob,
+        repeat: followups.Repeat | None,
+        announce: Announce,
+        *,
+        asked: str,
+    ) -> tuple[Job, bool]:
+        """Admit and write the job (unless it repeats one), answer in public, then pay.
+        `asked` names what was asked for in the journal (a kind, or a control)."""
+        window = None
+        if repeat is not None:
+            since = self.store.clock() - self.repeat_seconds
+            found = await self.store.repeated(repeat.key, since, repeat.sticky)
+            if found is not None:  # found before admission: a repeat is never refused a limit
+                return found, False
+            new = replace(new, repeat_key=repeat.key)
+            window = RepeatWindow(since, tuple(Status(s).value for s in repeat.sticky))
+        try:
+            job, created = await self.guardrails.admit(
+                member.ask(new.kind, new.request), new, window
+            )
+        except MemberError as refusal:
+            JOURNAL.refused(asked, member.guild_id, member.user_id, _why(refusal))
             raise
         if created:
             JOURNAL.admitted(job)

@@ -16,14 +16,16 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.owner import AuditPager, status_text
-from bot.discord.wording import say
-from bot.guardrails import GuildSettings
+from bot.discord.wording import code, language_of, say
+from bot.guardrails import GuildSettings, zone_names
 from bot.ops.report import status_report
 from bot.pika.models import AspectRatio
 from bot.storage import Change
-from cogs.options import FrameRate, GuidanceScale, Motion, Prompt
+from cogs.options import FrameRate, GuidanceScale, Motion, Prompt, check_options
 
 log = logging.getLogger(__name__)
+
+ZONE_CHOICES = 25  # Discord shows at most 25 suggestions
 
 
 @app_commands.guild_only()
@@ -44,6 +46,7 @@ class Admin(
         interaction, this one cannot."""
         if not interaction.permissions.manage_guild:
             raise app_commands.MissingPermissions(["manage_guild"])
+        check_options(interaction)
         return True
 
     async def change(self, interaction: discord.Interaction, **changes: Any) -> None:
@@ -51,18 +54,19 @@ class Admin(
 
         A refused value raises InputError, which names the setting and its rule."""
         assert interaction.guild_id is not None
+        lang = language_of(interaction.locale)
         settings, diffs = await self.bot.server_settings.change(
             interaction.guild_id, interaction.user.id, **changes
         )
         if not diffs:
-            await interaction.response.send_message(say("settings.unchanged"), ephemeral=True)
+            await interaction.response.send_message(say("settings.unchanged", lang), ephemeral=True)
             return
         lines = "\n".join(
-            say("settings.change_line", name=name, old=_show(old), new=_show(new))
+            say("settings.change_line", lang, name=name, old=_show(old, lang), new=_show(new, lang))
             for name, old, new in diffs
         )
         await interaction.response.send_message(
-            say("settings.changed", lines=lines), ephemeral=True
+            say("settings.changed", lang, lines=lines), ephemeral=True
         )
         names = ", ".join(n for n, _, _ in diffs)
         log.info("Server %s: %s changed %s", interaction.guild_id, interaction.user.id, names)
@@ -71,7 +75,7 @@ class Admin(
             if isinstance(channel, discord.TextChannel | discord.Thread):
                 try:
                     await channel.send(
-                        say("settings.logged", user=interaction.user.id, lines=lines),
+                        say("settings.logged", lang, user=interaction.user.id, lines=lines),
                         allowed_mentions=discord.AllowedMentions.none(),
                     )
                 except discord.HTTPException:
@@ -81,23 +85,25 @@ class Admin(
         """This server's settings."""
         return await self.bot.server_settings.get(interaction.guild_id)
 
-    @app_commands.command(description="Show every setting")
+    @app_commands.command(description="Show every setting of this server")
     async def show(self, interaction: discord.Interaction) -> None:
         """Show every setting of this server."""
         rules = await self.current(interaction)
-        none = say("settings.none")
+        lang = language_of(interaction.locale)
+        none = say("settings.none", lang)
         defaults = {k: v for k, v in rules.defaults.model_dump().items() if v is not None}
         text = say(
             "settings.show",
+            lang,
             channels=", ".join(f"<#{c}>" for c in rules.allowed_channels)
-            or say("settings.all_channels"),
+            or say("settings.all_channels", lang),
             role=f"<@&{rules.required_role}>" if rules.required_role else none,
             running=rules.max_running_per_user,
             daily_member=rules.daily_quota_per_user,
-            daily_server=rules.daily_quota_server or say("settings.no_limit"),
+            daily_server=rules.daily_quota_server or say("settings.no_limit", lang),
             cooldown=rules.cooldown_seconds,
-            blocked=", ".join(f"`{p}`" for p in rules.blocked_patterns) or none,
-            paid=say("settings.allowed" if rules.paid_features else "settings.off"),
+            blocked=", ".join(f"`{code(p)}`" for p in rules.blocked_patterns) or none,
+            paid=say("settings.allowed" if rules.paid_features else "settings.off", lang),
             defaults=defaults or none,
             log_channel=f"<#{rules.log_channel}>" if rules.log_channel else none,
             timezone=rules.timezone,
@@ -118,7 +124,9 @@ class Admin(
             self.bot.pika_health,
         )
         await interaction.response.send_message(
-            status_text(report), ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            status_text(report, language_of(interaction.locale)),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
 
     @app_commands.command(description="Every settings change, newest first, page by page")
@@ -130,13 +138,15 @@ class Admin(
         async def fetch(limit: int, offset: int) -> list[Change]:
             return await self.bot.server_settings.audit(guild_id, limit, offset)
 
-        text, pager = await AuditPager.first(fetch)
+        text, pager = await AuditPager.first(fetch, language_of(interaction.locale))
         await interaction.response.send_message(
             text, view=pager, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
     @app_commands.command(description="Allow or stop videos in a channel (none listed: all)")
-    @app_commands.describe(channel="The channel", allowed="Allowed (true) or not (false)")
+    @app_commands.describe(
+        channel="The channel to allow or stop", allowed="True allows videos there, false stops"
+    )
     async def channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool
     ) -> None:
@@ -146,19 +156,19 @@ class Admin(
         await self.change(interaction, allowed_channels=sorted(updated))
 
     @app_commands.command(description="Require a role to make videos (leave empty: no role)")
-    @app_commands.describe(role="The role members need")
+    @app_commands.describe(role="The role members need; leave empty for none")
     async def role(
         self, interaction: discord.Interaction, role: discord.Role | None = None
     ) -> None:
         """Require a role to make videos, or none."""
         await self.change(interaction, required_role=role.id if role else None)
 
-    @app_commands.command(description="Caps, quotas and cooldown")
+    @app_commands.command(description="How many videos members may make, and how fast")
     @app_commands.describe(
-        running="Jobs one member may have running at once",
-        daily_member="Jobs per member per day",
-        daily_server="Jobs for the whole server per day (0: no limit)",
-        cooldown="Seconds between one member's requests",
+        running="Videos one member may have in the making at once",
+        daily_member="Videos per member per day",
+        daily_server="Videos for the whole server per day (0: no limit)",
+        cooldown="Seconds a member waits between two requests",
     )
     async def limits(
         self,
@@ -181,15 +191,27 @@ class Admin(
         await self.change(interaction, **changes)
 
     @app_commands.command(description="The time zone whose midnight starts a new quota day")
-    @app_commands.describe(zone="A time zone name such as Europe/Paris, America/New_York or UTC")
+    @app_commands.describe(zone="A time zone such as Europe/Paris: start typing a city")
     async def timezone(
         self, interaction: discord.Interaction, zone: app_commands.Range[str, 1, 64]
     ) -> None:
         """Set the time zone whose midnight starts a new quota day."""
         await self.change(interaction, timezone=zone)
 
+    @timezone.autocomplete("zone")
+    async def _zones(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Time zones whose name holds what was typed (`paris` finds Europe/Paris)."""
+        typed = current.strip().lower().replace(" ", "_")
+        found = [z for z in zone_names() if typed in z.lower()]
+        found.sort(key=lambda z: (not z.lower().split("/")[-1].startswith(typed), len(z), z))
+        return [app_commands.Choice(name=z, value=z) for z in found[:ZONE_CHOICES]]
+
     @app_commands.command(description="Block words or patterns in prompts")
-    @app_commands.describe(add="A word or regular expression to block", remove="One to unblock")
+    @app_commands.describe(
+        add="A word or regular expression to block", remove="A blocked one to allow again"
+    )
     async def blocked(
         self,
         interaction: discord.Interaction,
@@ -204,14 +226,21 @@ class Admin(
             patterns.remove(remove)
         await self.change(interaction, blocked_patterns=patterns)
 
-    @app_commands.command(name="paid-features", description="Allow extend and upscale")
-    @app_commands.describe(allowed="Whether members may extend and upscale")
+    @app_commands.command(name="paid-features", description="Allow or stop extend and upscale")
+    @app_commands.describe(allowed="Whether members may extend and upscale videos")
     async def paid_features(self, interaction: discord.Interaction, allowed: bool) -> None:
         """Allow or stop extend and upscale."""
         await self.change(interaction, paid_features=allowed)
 
-    @app_commands.command(description="Server-wide default video options")
-    @app_commands.describe(reset="Forget all defaults first")
+    @app_commands.command(description="Default video options for the whole server")
+    @app_commands.describe(
+        aspect_ratio="The usual shape: 16:9 is wide, 9:16 is tall",
+        frame_rate="Frames per second, from 1 to 24",
+        motion="How much moves, from 1 (calm) to 4 (lively)",
+        guidance_scale="How closely to follow the prompt, from 5 to 25",
+        negative_prompt="What every video here should avoid",
+        reset="Forget all the server's defaults first",
+    )
     async def defaults(
         self,
         interaction: discord.Interaction,
@@ -236,7 +265,7 @@ class Admin(
         )
 
     @app_commands.command(name="log-channel", description="Where settings changes are posted")
-    @app_commands.describe(channel="The channel (leave empty: no log)")
+    @app_commands.describe(channel="The channel; leave empty for no log")
     async def log_channel(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
     ) -> None:
@@ -244,10 +273,11 @@ class Admin(
         await self.change(interaction, log_channel=channel.id if channel else None)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, lang: str) -> str:
     if hasattr(value, "model_dump"):
         value = {k: v for k, v in value.model_dump().items() if v is not None}
-    return f"`{value}`" if value not in (None, [], {}) else say("settings.none")
+    shown = f"`{code(str(value), 300)}`"
+    return shown if value not in (None, [], {}) else say("settings.none", lang)
 
 
 async def setup(bot: PikaBot) -> None:

@@ -1,26 +1,36 @@
-"""Buttons and reactions on results (extend, upscale, re-roll, info), and Retry on failures.
+"""Buttons and reactions on results (extend, upscale, re-roll, info) and Retry on failures.
 
-A press or reaction from the requester or a member with Manage Messages starts the follow-up and
-says so in the channel. Anyone else: a button gets a private explanation, a reaction is removed.
-The rules live in `bot.followups`, the path to a job in `bot.submit`.
+Buttons and reactions follow the same rules (`bot.followups`, through `bot.submit`): a press
+from the requester or a member with Manage Messages starts the job and says so in the channel;
+a press that repeats one points to it. Nothing is silent: a button that starts nothing answers
+privately; a reaction that starts nothing is explained in the channel (a reaction has no
+private answer), to that member only, at most once per member per message per minute: fifteen
+reactions make one notice, not fifteen. The notice goes after a while; a refused reaction is
+removed.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import discord
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.discord.results import REACTIONS, result_embed
-from bot.discord.wording import explain, say, working_text
+from bot.discord.results import REACTIONS
+from bot.discord.texts import lang_of, repeat_text, working_text
+from bot.discord.wording import explain, say
 from bot.errors import MemberError
 from bot.storage import Job
 from bot.submit import Answered, Member, Unanswered
-from cogs.options import announcer, member_of
+from cogs.options import announcer, answer_repeat, info_answer, lang, linked, member_of
 
 log = logging.getLogger(__name__)
+
+NOTICE_EVERY = 60.0  # seconds between two notices to one member about one message
+NOTICE_SECONDS = 20  # how long a notice stays in the channel
+MAX_REMEMBERED = 10_000  # (member, message) pairs remembered, oldest forgotten first
 
 
 class Controls(commands.Cog):
@@ -28,47 +38,50 @@ class Controls(commands.Cog):
 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
+        self._noticed: dict[tuple[int, int], float] = {}
+
+    def _may_notice(self, user_id: int, message_id: int) -> bool:
+        """Whether a reaction that started nothing may be explained now (not in the last
+        minute)."""
+        now = time.monotonic()
+        key = (user_id, message_id)
+        if now - self._noticed.get(key, -NOTICE_EVERY) < NOTICE_EVERY:
+            return False
+        self._noticed.pop(key, None)
+        self._noticed[key] = now
+        while len(self._noticed) > MAX_REMEMBERED:
+            del self._noticed[next(iter(self._noticed))]
+        return True
 
     @commands.Cog.listener()
     async def on_pika_control(
         self, interaction: discord.Interaction, action: str, job_id: str
     ) -> None:
-        """A button on a result was pressed."""
+        """A button on a result (or Retry on a failure) was pressed."""
         if action == "info":
-            job = await self.bot.storage.jobs.get(job_id)
-            if job is None:
-                await interaction.response.send_message(say("control.unknown_info"), ephemeral=True)
-                return
-            await interaction.response.send_message(
-                embed=result_embed(job, linked=True), ephemeral=True
-            )
+            await self.info(interaction, job_id)
             return
+        member, announce = member_of(interaction), announcer(self.bot, interaction)
         try:
-            job, created = await self.bot.submissions.control(
-                member_of(interaction), action, job_id, announcer(interaction)
-            )
+            if action == "retry":
+                job, created = await self.bot.submissions.retry(member, job_id, announce)
+            else:
+                job, created = await self.bot.submissions.control(member, action, job_id, announce)
         except MemberError as exc:
-            await interaction.response.send_message(explain(exc), ephemeral=True)
+            await interaction.response.send_message(explain(exc, lang(interaction)), ephemeral=True)
             return
         if not created:
-            await interaction.response.send_message(
-                say("control.already_on_it", job_id=job.id), ephemeral=True
-            )
+            await answer_repeat(self.bot, interaction, job)
 
-    @commands.Cog.listener()
-    async def on_pika_retry(self, interaction: discord.Interaction, job_id: str) -> None:
-        """The Retry button on a failed job was pressed: the same request, as a new job."""
-        try:
-            job, created = await self.bot.submissions.retry(
-                member_of(interaction), job_id, announcer(interaction)
-            )
-        except MemberError as exc:
-            await interaction.response.send_message(explain(exc), ephemeral=True)
+    async def info(self, interaction: discord.Interaction, job_id: str) -> None:
+        """Everything about the job, privately."""
+        job = await self.bot.storage.jobs.get(job_id)
+        if job is None:
+            text = say("control.unknown_job", lang(interaction))
+            await interaction.response.send_message(text, ephemeral=True)
             return
-        if not created:
-            await interaction.response.send_message(
-                say("control.already_on_it", job_id=job.id), ephemeral=True
-            )
+        embed = await info_answer(self.bot, job, lang(interaction), interaction.message)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
@@ -96,7 +109,7 @@ class Controls(commands.Cog):
         async def announce(job: Job) -> Answered:
             try:
                 status = await channel.send(
-                    working_text(job),
+                    working_text(job, await self.bot.estimates.standing(job)),
                     reference=message.to_reference(fail_if_not_exists=False),
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
@@ -104,16 +117,35 @@ class Controls(commands.Cog):
                 raise Unanswered(type(exc).__name__) from exc
             return Answered(status.id)
 
+        language = lang_of(parent)
         try:
-            await self.bot.submissions.control(who, action, parent.id, announce)
+            job, created = await self.bot.submissions.control(who, action, parent.id, announce)
         except MemberError as exc:
             await self._remove(message, event)
-            if event.user_id == parent.user_id or who.may_moderate:
-                await channel.send(
-                    f"<@{event.user_id}> {explain(exc)}",
-                    delete_after=20,
-                    allowed_mentions=discord.AllowedMentions(users=True),
-                )
+            await self._note(channel, message, event.user_id, explain(exc, language))
+            return
+        if not created:
+            job = await linked(self.bot, job)
+            await self._note(channel, message, event.user_id, repeat_text(job, language))
+
+    async def _note(
+        self,
+        channel: discord.TextChannel | discord.Thread,
+        message: discord.PartialMessage,
+        user_id: int,
+        text: str,
+    ) -> None:
+        """Explain a reaction that started nothing, once per member and message a minute."""
+        if not self._may_notice(user_id, message.id):
+            return
+        try:
+            await channel.send(
+                say("reaction.note", "en", user=user_id, text=text),
+                delete_after=NOTICE_SECONDS,
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=user_id)]),
+            )
+        except discord.HTTPException:
+            log.info("Could not explain a reaction on %d", message.id)
 
     async def _remove(
         self, message: discord.PartialMessage, event: discord.RawReactionActionEvent

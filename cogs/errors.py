@@ -12,32 +12,39 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.wording import explain as explain_member_error
-from bot.discord.wording import say
+from bot.discord.wording import language_of, say
 from bot.errors import MemberError
 
 log = logging.getLogger(__name__)
 
 
-def explain(error: app_commands.AppCommandError) -> str | None:
-    """A message for errors the member can act on; None for faults of ours."""
+def explain(
+    error: app_commands.AppCommandError,
+    interaction: discord.Interaction | None = None,
+    lang: str = "en",
+) -> str | None:
+    """A message for errors the member can act on, in their language; None for faults of
+    ours."""
     original = getattr(error, "original", None)
     if isinstance(original, MemberError):
-        return explain_member_error(original)
+        return explain_member_error(original, lang)
     if isinstance(error, app_commands.TransformerError):
-        name = _option_of(error)
-        return f"⚠️ {name}: {error}"
+        option = option_of(interaction, error) if interaction is not None else "option"
+        rule = say("rule.not_found", lang)
+        return f"⚠️ {say('input.line', lang, option=option, rule=rule)}"
     if isinstance(error, app_commands.CheckFailure):
         return f"⛔ {error}"
     if isinstance(error, app_commands.CommandSignatureMismatch):
-        return f"⚠️ {say('rule.outdated_command')}"
+        return f"⚠️ {say('rule.outdated_command', lang)}"
     return None
 
 
-def _option_of(error: app_commands.TransformerError) -> str:
-    """The option a transformer error is about (a Range names its own)."""
-    transformer = error.transformer
-    name = getattr(transformer, "_rng_name", None)  # discord.py's Range keeps it privately
-    return str(name) if name else "option"
+def option_of(interaction: discord.Interaction, error: app_commands.TransformerError) -> str:
+    """The option whose value a transformer could not convert, found in the namespace."""
+    for name, value in iter(interaction.namespace):
+        if value is error.value or value == error.value:
+            return str(name)
+    return "option"
 
 
 class Errors(commands.Cog):
@@ -53,16 +60,30 @@ class Errors(commands.Cog):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """Answer the member; log what they cannot fix."""
-        message = explain(error)
+        lang = language_of(interaction.locale)
+        try:
+            message = explain(error, interaction, lang)
+        except (KeyError, IndexError, ValueError):  # a sentence that does not fill: ours
+            log.exception("Could not word an error for the member")
+            message = None
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Command %s failed", command, exc_info=error)
-            message = say("error.internal")
+            message = say("error.internal", lang)
+        none = discord.AllowedMentions.none()
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(message, ephemeral=True)
+            if (
+                interaction.response.type
+                is discord.InteractionResponseType.deferred_channel_message
+            ):
+                # Held privately while the files were probed: the answer takes its place.
+                await interaction.edit_original_response(content=message, allowed_mentions=none)
+            elif interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True, allowed_mentions=none)
             else:
-                await interaction.response.send_message(message, ephemeral=True)
+                await interaction.response.send_message(
+                    message, ephemeral=True, allowed_mentions=none
+                )
         except discord.HTTPException:
             log.warning("Could not tell the member about an error", exc_info=True)
 

@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.discord.wording import say
+from bot.discord.wording import language_of, say
 
 
 class Help(commands.Cog):
@@ -19,8 +19,9 @@ class Help(commands.Cog):
     @app_commands.command(name="pika-help", description="How to make videos with Pika here")
     async def help(self, interaction: discord.Interaction) -> None:
         """Answer with the guide."""
-        mode = say("help.simulated" if self.bot.settings.uses_local_pika else "help.real")
-        await interaction.response.send_message(say("help.guide", mode=mode), ephemeral=True)
+        lang = language_of(interaction.locale)
+        mode = say("help.simulated" if self.bot.settings.uses_local_pika else "help.real", lang)
+        await interaction.response.send_message(say("help.guide", lang, mode=mode), ephemeral=True)
 
 
 async def setup(bot: PikaBot) -> None:

@@ -1,7 +1,8 @@
 """The message context menus: Extend video and Upscale video, on any message with an MP4.
 
-A result of ours is known by its message, and lends its prompt and options; any other MP4 is
-taken as a video to work on, through the same use case as `/pika extend` and `/pika upscale`.
+On a result of ours they are its Extend and Upscale buttons: the same rules, the same job when
+used twice (`Submissions.control`). Any other MP4 is taken as a video to work on, through the
+same use case as `/pika extend` and `/pika upscale`; used twice on it, they find the first job.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from discord.ext import commands
 from bot.app import PikaBot
 from bot.errors import InputError
 from bot.intake import Media
-from cogs.options import ask
+from cogs.options import announcer, answer_repeat, ask, member_of
 
 
 class Menus(commands.Cog):
@@ -47,11 +48,18 @@ class Menus(commands.Cog):
     ) -> None:
         """A job on the MP4 a message carries."""
         known = await self.bot.storage.jobs.by_result_message(message.id)
-        url = known.result_url if known is not None and known.result_url else mp4_of(message)
+        if known is not None:
+            job, created = await self.bot.submissions.control(
+                member_of(interaction), kind, known.id, announcer(self.bot, interaction)
+            )
+            if not created:
+                await answer_repeat(self.bot, interaction, job)
+            return
+        url = mp4_of(message)
         if url is None:
             raise InputError.rule("video", "rule.no_mp4")
         video = Media(url, "video.mp4", "video/mp4")
-        await ask(self.bot, interaction, kind, {"video": video}, parent=known)
+        await ask(self.bot, interaction, kind, {"video": video}, control=True)
 
 
 def mp4_of(message: discord.Message) -> str | None:

@@ -1,10 +1,13 @@
 """What the cogs share between the interaction and the use case: the common video options,
-option values and the member read from an interaction, and the public answer to it."""
+option values and the member read from an interaction, and the answers to it: the public
+working message, or, for a control pressed again, a private pointer to the first job."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -12,7 +15,11 @@ import discord
 from discord import app_commands
 
 from bot.app import PikaBot
-from bot.discord.wording import working_text
+from bot.discord.links import jump_url
+from bot.discord.results import Posted, info_embed, video_line
+from bot.discord.texts import repeat_text, working_text
+from bot.discord.wording import language_of, say
+from bot.errors import InputError, Problem
 from bot.intake import Media
 from bot.pika.models import (
     FRAME_RATE,
@@ -27,9 +34,10 @@ from bot.pika.models import (
     Zoom,
 )
 from bot.storage import Job
-from bot.submit import Announce, Answered, Member, Unanswered
+from bot.submit import Announce, Answered, Hold, Member, Unanswered
 
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+LINK_WAIT_STEPS, LINK_WAIT_STEP = 15, 0.1  # how long a repeat waits for the first's message
 
 # The vendor's bounds, declared in the commands so that Discord's client guides members.
 Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
@@ -38,21 +46,34 @@ Motion = app_commands.Range[int, MOTION.low, MOTION.high]
 GuidanceScale = app_commands.Range[int, GUIDANCE_SCALE.low, GUIDANCE_SCALE.high]
 
 # The common video options of every subcommand that makes a video: name, type, description.
+# Descriptions are the English the translations are keyed by (bot/discord/locales/).
 VIDEO_OPTIONS: list[tuple[str, Any, str]] = [
-    ("aspect_ratio", AspectRatio | None, "Shape of the video"),
-    ("frame_rate", FrameRate | None, f"Frames per second, {FRAME_RATE.low}-{FRAME_RATE.high}"),
-    ("motion", Motion | None, f"Strength of motion, {MOTION.low}-{MOTION.high}"),
+    ("aspect_ratio", AspectRatio | None, "The shape of the video: 16:9 is wide, 9:16 is tall"),
+    (
+        "frame_rate",
+        FrameRate | None,
+        f"Frames per second, from {FRAME_RATE.low} to {FRAME_RATE.high}",
+    ),
+    (
+        "motion",
+        Motion | None,
+        f"How much moves, from {MOTION.low} (calm) to {MOTION.high} (lively)",
+    ),
     (
         "guidance_scale",
         GuidanceScale | None,
-        f"Closeness to the prompt, {GUIDANCE_SCALE.low}-{GUIDANCE_SCALE.high}",
+        f"How closely to follow the prompt, from {GUIDANCE_SCALE.low} to {GUIDANCE_SCALE.high}",
     ),
-    ("negative_prompt", Prompt | None, "What to avoid"),
-    ("seed", app_commands.Range[int, SEED.low, SEED.high] | None, "Seed, for a repeatable result"),
-    ("zoom", Zoom | None, "Camera zoom"),
-    ("pan", Pan | None, "Camera pan"),
-    ("tilt", Tilt | None, "Camera tilt"),
-    ("rotate", Rotate | None, "Camera rotation"),
+    ("negative_prompt", Prompt | None, "What the video should avoid"),
+    (
+        "seed",
+        app_commands.Range[int, SEED.low, SEED.high] | None,
+        "A number that makes the result repeatable",
+    ),
+    ("zoom", Zoom | None, "Move the camera in or out"),
+    ("pan", Pan | None, "Turn the camera left or right"),
+    ("tilt", Tilt | None, "Tilt the camera up or down"),
+    ("rotate", Rotate | None, "Roll the camera clockwise (cw) or counter-clockwise (ccw)"),
 ]
 
 
@@ -85,6 +106,92 @@ def video_options(*, exclude: tuple[str, ...] = ()) -> Callable[[F], F]:
     return decorate
 
 
+class BadOptions(app_commands.CheckFailure):
+    """Option values the bot refuses before running a command (`original` names each)."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(str(error))
+        self.original = error
+
+
+# Option types (Discord's numbers) and what a value of each must be.
+STRING, INTEGER, BOOLEAN, NUMBER, ATTACHMENT = 3, 4, 5, 10, 11
+RESOLVED = frozenset({6, 7, 8, 9, 11})  # users, channels, roles, mentionables, attachments
+
+
+def check_options(interaction: discord.Interaction) -> None:
+    """Check every option of a slash command against its declaration, as Discord's client
+    would: required options present, types (a boolean is never a number), ranges, lengths and
+    choices. A crafted interaction skips Discord's client; it does not skip this.
+
+    Raises BadOptions naming each offending option; never echoes what was given."""
+    command = interaction.command
+    if not isinstance(command, app_commands.Command):
+        return
+    raw = _raw_values(interaction.data or {})
+    resolved = dict(iter(interaction.namespace))  # (name, value) pairs
+    problems: list[Problem] = []
+    for param in command.parameters:
+        name = param.display_name
+        if name not in raw:
+            if param.required:
+                problems.append((name, "rule.required", {}))
+            continue
+        problem = _problem(param, raw[name], resolved.get(name))
+        if problem is not None:
+            problems.append((name, *problem))
+    if problems:
+        raise BadOptions(InputError(problems))
+
+
+def _raw_values(data: Any) -> dict[str, Any]:
+    """The option values as sent, by name, below the subcommand (group) that holds them."""
+    options = data.get("options") or [] if isinstance(data, dict) else []
+    while options and isinstance(options[0], dict) and options[0].get("type") in (1, 2):
+        options = options[0].get("options") or []
+    return {o["name"]: o.get("value") for o in options if isinstance(o, dict) and "name" in o}
+
+
+def _problem(
+    param: app_commands.Parameter, value: Any, resolved: Any
+) -> tuple[str, dict[str, Any]] | None:
+    kind = param.type.value
+    if kind in RESOLVED:
+        if kind == ATTACHMENT and not isinstance(resolved, discord.Attachment):
+            return "rule.attachment_missing", {}
+        if kind != ATTACHMENT and (resolved is None or type(resolved) is discord.Object):
+            return "rule.not_found", {}
+        return None
+    if kind == BOOLEAN:
+        return None if isinstance(value, bool) else ("rule.type_bool", {})
+    if kind == STRING:
+        if not isinstance(value, str):
+            return "rule.type_text", {}
+        low, high = param.min_value, param.max_value
+        if high is not None and len(value) > high:
+            return "rule.text_too_long", {"high": high, "length": len(value)}
+        if low is not None and len(value) < low:
+            return "rule.text_too_short", {"low": low}
+    elif kind in (INTEGER, NUMBER):
+        whole = kind == INTEGER
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return ("rule.type_whole" if whole else "rule.type_number"), {}
+        if (whole and not float(value).is_integer()) or not math.isfinite(value):
+            return ("rule.type_whole" if whole else "rule.type_number"), {}
+        low, high = param.min_value, param.max_value
+        if (low is not None and value < low) or (high is not None and value > high):
+            return "rule.range", {"low": low, "high": high}
+    choices = [c.value for c in param.choices]
+    if choices and value not in choices:
+        return "rule.choice", {"choices": _one_of(choices)}
+    return None
+
+
+def _one_of(values: list[Any]) -> str:
+    shown = [repr(v) for v in values]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
 def media(attachment: discord.Attachment | None) -> Media | None:
     """What intake needs of an attachment."""
     if attachment is None:
@@ -102,7 +209,7 @@ def values_of(arguments: dict[str, Any]) -> dict[str, Any]:
 
 
 def member_of(interaction: discord.Interaction) -> Member:
-    """Who used an interaction, and where."""
+    """Who used an interaction, where, and in which language."""
     channel = interaction.channel
     return Member(
         guild_id=interaction.guild_id,
@@ -111,23 +218,67 @@ def member_of(interaction: discord.Interaction) -> Member:
         parent_channel_id=channel.parent_id if isinstance(channel, discord.Thread) else None,
         role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", [])),
         may_moderate=interaction.permissions.manage_messages,
+        locale=interaction.locale.value,
     )
 
 
-def announcer(interaction: discord.Interaction) -> Announce:
-    """Answers the interaction in public with the job's "working on it" message; its token is
-    kept with the job, to turn that message into the result."""
+def lang(interaction: discord.Interaction) -> str:
+    """The catalogue for the member's language."""
+    return language_of(interaction.locale)
+
+
+def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
+    """Answers the interaction in public with the job's working message; its token is kept
+    with the job, to turn that message into the result.
+
+    After a private hold (the files were probed), the private answer says the job started and
+    the public message is a follow-up of the interaction (the same token edits it)."""
 
     async def announce(job: Job) -> Answered:
+        text = working_text(job, await bot.estimates.standing(job))
+        none = discord.AllowedMentions.none()
         try:
-            answer = await interaction.response.send_message(
-                working_text(job), allowed_mentions=discord.AllowedMentions.none()
-            )
+            if not interaction.response.is_done():
+                answer = await interaction.response.send_message(text, allowed_mentions=none)
+                return Answered(answer.message_id, interaction.token)
+            checked = say("job.checked", lang(interaction))
+            await interaction.edit_original_response(content=checked)
+            public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
         except (discord.HTTPException, discord.InteractionResponded) as exc:
             raise Unanswered(type(exc).__name__) from exc
-        return Answered(answer.message_id, interaction.token)
+        return Answered(public.id, interaction.token)
 
     return announce
+
+
+def holder(interaction: discord.Interaction) -> Hold:
+    """Acknowledges the interaction privately ("thinking"), before the files are probed."""
+
+    async def hold() -> None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+
+    return hold
+
+
+async def answer_repeat(bot: PikaBot, interaction: discord.Interaction, job: Job) -> None:
+    """Point a member who pressed a control again to the job the first press started."""
+    text = repeat_text(await linked(bot, job), lang(interaction))
+    if interaction.response.is_done():  # held privately while files were probed
+        await interaction.edit_original_response(content=text)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def linked(bot: PikaBot, job: Job) -> Job:
+    """The job once its working message is known: a second press can come while the first
+    press is still being answered (the wait stays well within Discord's three seconds)."""
+    for _ in range(LINK_WAIT_STEPS):
+        if job.status_message_id is not None or job.result_message_id is not None:
+            break
+        await asyncio.sleep(LINK_WAIT_STEP)
+        job = await bot.storage.jobs.get(job.id) or job
+    return job
 
 
 async def ask(
@@ -136,8 +287,54 @@ async def ask(
     kind: str,
     values: dict[str, Any],
     parent: Job | None = None,
+    *,
+    control: bool = False,
 ) -> None:
-    """Hand a member's request (option values by name) to the use case; answer in public."""
-    await bot.submissions.ask(
-        member_of(interaction), kind, values, announcer(interaction), parent=parent
+    """Hand a member's request (option values by name) to the use case; answer in public, or
+    privately when it repeats a job (`control`: a context menu, which may be used twice)."""
+    job, created = await bot.submissions.ask(
+        member_of(interaction),
+        kind,
+        values,
+        announcer(bot, interaction),
+        parent=parent,
+        hold=holder(interaction),
+        control=control,
     )
+    if not created:
+        await answer_repeat(bot, interaction, job)
+
+
+async def info_answer(
+    bot: PikaBot, job: Job, lang: str, shown: discord.Message | None = None
+) -> discord.Embed:
+    """The Info embed of a job, saying truthfully where its video is: uploaded in its result,
+    linked, or out of members' reach. `shown` is the message the member is looking at, when
+    that may be the result itself (the Info button on it)."""
+    link: str | None = None
+    posted: Posted = "unknown"
+    if job.result_message_id is not None:
+        link = jump_url(job.guild_id, job.channel_id, job.result_message_id)
+        result = shown if shown is not None and shown.id == job.result_message_id else None
+        posted = _posted(result) if result else await _posted_in(bot, job)
+    video = video_line(job, lang, result_link=link, posted=posted)
+    return info_embed(job, lang, video=video)
+
+
+def _posted(message: discord.Message) -> Posted:
+    uploaded = any(a.filename.endswith(".mp4") for a in message.attachments)
+    return "uploaded" if uploaded else "linked"
+
+
+async def _posted_in(bot: PikaBot, job: Job) -> Posted:
+    """How a job's result message carries its video, read from Discord."""
+    assert job.result_message_id is not None
+    channel = bot.get_channel(job.channel_id)
+    if not isinstance(channel, discord.TextChannel | discord.Thread):
+        return "unknown"
+    try:
+        return _posted(await channel.fetch_message(job.result_message_id))
+    except discord.NotFound:
+        return "deleted"
+    except discord.HTTPException:
+        return "unknown"

@@ -15,12 +15,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.discord.results import result_embed, result_view
-from bot.discord.wording import STATUS_WORDS, say, title, working_text
-from bot.errors import InputError
+from bot.pika.kinds import KINDS
 from bot.pika.models import PERCENT, SECONDS, AspectRatio, IngredientsMode, Pikaffect, Style
-from bot.storage import Status
-from cogs.options import Prompt, ask, values_of, video_options
+from cogs.options import (
+    BadOptions,
+    Prompt,
+    ask,
+    check_options,
+    member_of,
+    values_of,
+    video_options,
+)
+from cogs.pika_jobs import JobCommands
+from cogs.pika_settings import SettingsCommands
 
 Percent = app_commands.Range[float, PERCENT.low, PERCENT.high]
 Seconds = app_commands.Range[float, SECONDS.low, SECONDS.high]
@@ -29,12 +36,30 @@ Url = str | None
 
 
 @app_commands.guild_only()  # credits are a server's: no DMs, where no guardrails apply
-class Pika(commands.GroupCog, group_name="pika", group_description="Make videos with Pika"):
-    """Every Pika feature as a `/pika` subcommand."""
+class Pika(
+    JobCommands,
+    SettingsCommands,
+    commands.GroupCog,
+    group_name="pika",
+    group_description="Make videos with Pika",
+):
+    """Every Pika feature as a `/pika` subcommand; the member's jobs and defaults come from the
+    mixins (cogs/pika_jobs.py, cogs/pika_settings.py)."""
 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
         super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Every option checked by the bot itself before any subcommand runs."""
+        try:
+            check_options(interaction)
+        except BadOptions as exc:
+            kind = interaction.command.name if interaction.command else ""
+            if kind in KINDS:  # a request for a job, refused: the journal counts it
+                self.bot.submissions.refused(member_of(interaction), kind, exc.original)
+            raise
+        return True
 
     async def ask(
         self, interaction: discord.Interaction, kind: str, arguments: dict[str, Any]
@@ -44,14 +69,16 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
 
     # --- subcommands that make a video ---------------------------------------------------
 
-    @app_commands.command(description="Text, image or video to video (model 1.0 or 2.1)")
+    @app_commands.command(description="A video from a prompt, an image or a video")
     @app_commands.describe(
-        prompt="What to make",
-        image="An image to animate",
+        prompt="What the video shows",
+        image="An image to bring to life",
+        image_url="Or a link to the image",
         video="A video to start from (model 1.0)",
-        model="Pika model",
-        style="Look (model 1.0)",
-        sfx="Sound effects (model 1.0)",
+        video_url="Or a link to the video",
+        model="The Pika model: 1.0, or 2.1 for sharper detail",
+        style="A look for the video (model 1.0)",
+        sfx="Add sound effects (model 1.0)",
     )
     @video_options()
     async def generate(
@@ -62,7 +89,7 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         image_url: Url = None,
         video: Attachment = None,
         video_url: Url = None,
-        model: Literal["1.0", "2.1"] = "1.0",
+        model: Literal["1.0", "2.1"] | None = None,
         style: Style | None = None,
         sfx: bool | None = None,
         *,
@@ -71,12 +98,14 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Text, image or video to video."""
         await self.ask(interaction, "generate", locals())
 
-    @app_commands.command(description="A Pikaffect on an image or a video (model 1.5)")
+    @app_commands.command(description="Apply a Pikaffect, such as Melt, to an image or a video")
     @app_commands.describe(
-        effect="The effect",
-        image="Image to apply it to",
-        video="Video to apply it to",
-        prompt="Extra prompt",
+        effect="The effect to apply",
+        image="The image it acts on",
+        image_url="Or a link to the image",
+        video="The video it acts on",
+        video_url="Or a link to the video",
+        prompt="Words to guide the effect",
     )
     @video_options()
     async def pikaffect(
@@ -94,11 +123,18 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """A Pikaffect on an image or a video."""
         await self.ask(interaction, "pikaffect", locals())
 
-    @app_commands.command(description="A video from up to four images (model 2.0)")
+    @app_commands.command(description="A video that brings together up to four images")
     @app_commands.describe(
-        ingredient_1="An image to use",
-        prompt="What to make",
-        mode="precise (default) or creative",
+        ingredient_1="The first image to use",
+        ingredient_1_url="Or a link to the first image",
+        ingredient_2="A second image",
+        ingredient_2_url="Or a link to the second image",
+        ingredient_3="A third image",
+        ingredient_3_url="Or a link to the third image",
+        ingredient_4="A fourth image",
+        ingredient_4_url="Or a link to the fourth image",
+        prompt="What the video shows",
+        mode="Precise keeps to the images, creative takes liberties",
     )
     @video_options()
     async def ingredients(
@@ -120,8 +156,14 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """A video from up to four images."""
         await self.ask(interaction, "ingredients", locals())
 
-    @app_commands.command(description="Add an image's content into a video (Turbo)")
-    @app_commands.describe(prompt="How to add it", video="The video", image="What to add")
+    @app_commands.command(description="Add what an image shows into a video")
+    @app_commands.describe(
+        prompt="How to add it",
+        video="The video to work on",
+        video_url="Or a link to the video",
+        image="What to add",
+        image_url="Or a link to the image",
+    )
     @video_options()
     async def additions(
         self,
@@ -137,12 +179,14 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Add an image's content into a video."""
         await self.ask(interaction, "additions", locals())
 
-    @app_commands.command(description="Swap an area of a video (Turbo)")
+    @app_commands.command(description="Swap one thing in a video for another")
     @app_commands.describe(
         swap_prompt="What to swap out",
         prompt="What to put in its place",
-        video="The video",
-        image="A reference image",
+        video="The video to work on",
+        video_url="Or a link to the video",
+        image="An image of what to put in",
+        image_url="Or a link to the image",
     )
     @video_options()
     async def swap(
@@ -160,8 +204,12 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Swap an area of a video."""
         await self.ask(interaction, "swap", locals())
 
-    @app_commands.command(description="A new prompt over an existing video (model 1.0)")
-    @app_commands.describe(video="The video", prompt="The new prompt")
+    @app_commands.command(description="Remake a video with a new prompt")
+    @app_commands.describe(
+        video="The video to work on",
+        video_url="Or a link to the video",
+        prompt="The new prompt",
+    )
     @video_options()
     async def reprompt(
         self,
@@ -175,8 +223,13 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """A new prompt over an existing video."""
         await self.ask(interaction, "reprompt", locals())
 
-    @app_commands.command(description="New options over an existing video (model 1.0)")
-    @app_commands.describe(video="The video", prompt="The prompt", style="Look")
+    @app_commands.command(description="Remake a video with new options")
+    @app_commands.describe(
+        video="The video to work on",
+        video_url="Or a link to the video",
+        prompt="What the video shows",
+        style="A look for the video (model 1.0)",
+    )
     @video_options()
     async def edit(
         self,
@@ -191,15 +244,16 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """New options over an existing video."""
         await self.ask(interaction, "edit", locals())
 
-    @app_commands.command(description="Modify a region of a video (model 1.0)")
+    @app_commands.command(description="Change one area of a video")
     @app_commands.describe(
-        video="The video",
-        prompt="What the region becomes",
-        x="Left edge, % of width",
-        y="Top edge, % of height",
-        width="Width, % of the video",
-        height="Height, % of the video",
-        style="Look",
+        video="The video to work on",
+        video_url="Or a link to the video",
+        prompt="What the area becomes",
+        x="Where the area starts from the left, in % of the width",
+        y="Where the area starts from the top, in % of the height",
+        width="The area's width, in % of the video's",
+        height="The area's height, in % of the video's",
+        style="A look for the video (model 1.0)",
     )
     @video_options()
     async def inpaint(
@@ -219,15 +273,16 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Modify a region of a video."""
         await self.ask(interaction, "inpaint", locals())
 
-    @app_commands.command(description="Extend the canvas to a new aspect ratio (model 1.0)")
+    @app_commands.command(description="Widen a video's frame to a new shape")
     @app_commands.describe(
         prompt="What fills the new space",
         aspect_ratio="The new shape",
-        video="The video",
-        x="Where the video sits: left, %",
-        y="Top, %",
-        width="Width, %",
-        height="Height, %",
+        video="The video to work on",
+        video_url="Or a link to the video",
+        x="Where the video sits from the left, in % of the new width",
+        y="Where the video sits from the top, in % of the new height",
+        width="The video's width, in % of the new width",
+        height="The video's height, in % of the new height",
     )
     @video_options(exclude=("aspect_ratio",))
     async def outpaint(
@@ -247,8 +302,12 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Extend the canvas of a video to a new aspect ratio."""
         await self.ask(interaction, "outpaint", locals())
 
-    @app_commands.command(description="Add four seconds to a video (model 1.0)")
-    @app_commands.describe(video="The video", prompt="The prompt for the new seconds")
+    @app_commands.command(description="Add four seconds to a video")
+    @app_commands.describe(
+        video="The video to work on",
+        video_url="Or a link to the video",
+        prompt="What happens in the new seconds",
+    )
     @video_options()
     async def extend(
         self,
@@ -262,20 +321,25 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
         """Add four seconds to a video."""
         await self.ask(interaction, "extend", locals())
 
-    @app_commands.command(description="Upscale a video made by Pika")
-    @app_commands.describe(video="The video")
+    @app_commands.command(description="Make a Pika video sharper, at twice the size")
+    @app_commands.describe(
+        video="A video Pika made",
+        video_url="Or a link to the video",
+    )
     async def upscale(
         self, interaction: discord.Interaction, video: Attachment = None, video_url: Url = None
     ) -> None:
         """Upscale a video made by Pika."""
         await self.ask(interaction, "upscale", locals())
 
-    @app_commands.command(description="Lip sync a video to speech")
+    @app_commands.command(description="Make a face in a video speak a recording")
     @app_commands.describe(
-        video="The video",
-        speech="Speech, a .wav file",
-        speech_start="Where in the speech to start, seconds",
-        speech_end="Where in the speech to end, seconds",
+        video="The video to work on",
+        video_url="Or a link to the video",
+        speech="The speech, as a .wav file",
+        speech_url="Or a link to the speech",
+        speech_start="Where in the speech to start, in seconds",
+        speech_end="Where in the speech to stop, in seconds",
     )
     async def lipsync(
         self,
@@ -289,71 +353,6 @@ class Pika(commands.GroupCog, group_name="pika", group_description="Make videos 
     ) -> None:
         """Lay speech over a video."""
         await self.ask(interaction, "lipsync", locals())
-
-    # --- jobs ---------------------------------------------------------------------------
-
-    @app_commands.command(description="Status, result and controls of a job")
-    @app_commands.describe(job_id="The job id shown on its messages")
-    async def job(
-        self, interaction: discord.Interaction, job_id: app_commands.Range[str, 1, 40]
-    ) -> None:
-        """Show one job: its status while it runs, its result and controls once delivered."""
-        job = await self.bot.storage.jobs.get(job_id.strip().strip("`").lower())
-        if job is None or job.guild_id != interaction.guild_id:
-            raise InputError.rule("job_id", "rule.no_such_job", job_id=job_id)
-        none = discord.AllowedMentions.none()
-        if job.result_url is None or job.status is not Status.DELIVERED:
-            await interaction.response.send_message(
-                working_text(job), ephemeral=True, allowed_mentions=none
-            )
-            return
-        await interaction.response.send_message(
-            say("job.shared", job_id=job.id, url=job.result_url),
-            embed=result_embed(job, linked=True),
-            view=result_view(job.id),
-            allowed_mentions=none,
-        )
-
-    @app_commands.command(description="Your ten latest jobs")
-    async def jobs(self, interaction: discord.Interaction) -> None:
-        """List the member's ten latest jobs in this server."""
-        recent = await self.bot.storage.jobs.recent_for_user(
-            interaction.guild_id, interaction.user.id, 10
-        )
-        if not recent:
-            await interaction.response.send_message(say("jobs.none"), ephemeral=True)
-            return
-        lines = [
-            f"`{j.id}` {title(j.kind)} · {STATUS_WORDS[j.status]}"
-            + (f" {j.progress}%" if j.status is Status.RUNNING else "")
-            + (f" · “{j.prompt[:60]}”" if j.prompt else "")
-            for j in recent
-        ]
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
-
-    @app_commands.command(description="Your use today, what is left, and your running jobs")
-    async def usage(self, interaction: discord.Interaction) -> None:
-        """The member's use today, and the server's for those who manage it."""
-        use = await self.bot.guardrails.usage(interaction.guild_id, interaction.user.id)
-        resets = f"<t:{int(use.resets_at.timestamp())}:R>"
-        left = max(0, use.quota - use.today)
-        lines = [say("usage.today", today=use.today, quota=use.quota, left=left, resets=resets)]
-        for job in use.running:
-            word = STATUS_WORDS[job.status]
-            name = title(job.kind)
-            line = say("usage.running", job_id=job.id, title=name, word=word, progress=job.progress)
-            lines.append(line)
-        if not use.running:
-            lines.append(say("usage.none_running"))
-        if interaction.permissions.manage_guild:
-            quota = (
-                say("usage.no_server_quota")
-                if use.server_quota is None
-                else say("usage.server_quota", quota=use.server_quota)
-            )
-            today, running = use.server_today, use.server_running
-            lines.append(say("usage.server", today=today, quota=quota, running=running))
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
 
 
 async def setup(bot: PikaBot) -> None:

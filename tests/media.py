@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import wave
 from dataclasses import dataclass
@@ -50,6 +51,53 @@ def mp4(
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+    return out.getvalue()
+
+
+# --- hostile media: small files that claim to be enormous ------------------------------------
+
+
+@functools.cache
+def huge_mp4(side: int = 8192) -> bytes:
+    """A ~200 KB MP4 of two black frames of side x side pixels (decoded: 100 MB a frame)."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=24, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = side, side, "yuv420p"
+        frame = av.VideoFrame(side, side, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        for pts in range(2):
+            frame.pts = pts
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()
+
+
+@functools.cache
+def long_claim_mp4(hours: float = 10.0) -> bytes:
+    """A ~2 KB MP4 whose second frame is stamped `hours` after its first: it claims that long."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+        for pts in (0, round(24 * 3600 * hours)):
+            frame.pts = pts
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()
+
+
+@functools.cache
+def huge_png(side: int = 13000) -> bytes:
+    """A ~20 KB PNG of side x side pixels (one bit each: cheap to make, 500 MB decoded as RGB)."""
+    out = io.BytesIO()
+    Image.new("1", (side, side)).save(out, "PNG")
     return out.getvalue()
 
 

@@ -4,10 +4,11 @@ A job's working message (the answer to its command or button, or the bot's reply
 reaction) becomes its result or its failure: edited through the interaction's webhook while the
 interaction's token is valid (15 minutes, less `TOKEN_MARGIN`; these edits count against no
 channel's limits), or with the bot's token after that. Only when the working message cannot be
-edited (deleted, or none) is a reply posted instead, carrying the job id as its nonce so that
-Discord keeps one copy of a post sent twice. Editing is repeatable: a second attempt after a
-crash changes nothing. Progress edits, reactions and "done" marks are chores (`lanes.py`): they
-never delay a result.
+edited (deleted, or none) is a new message posted instead, carrying the job id as its nonce so
+that Discord keeps one copy of a post sent twice; a working message left behind then is deleted,
+so the channel keeps one message per job. Editing is repeatable: a second attempt after a crash
+changes nothing. Progress edits and reactions are chores (`lanes.py`): they never delay a
+result.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import io
 import logging
 import tempfile
 import time
@@ -23,14 +25,28 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import httpx
 
 from bot.discord.lanes import ChannelLanes
-from bot.discord.results import REACTIONS, control_id, result_embed, result_view, retry_view
-from bot.discord.wording import failure_text, say, undeliverable_text, working_text
+from bot.discord.links import reachable
+from bot.discord.results import (
+    REACTIONS,
+    carries,
+    control_id,
+    mentions,
+    reply_to,
+    result_embed,
+    result_link,
+    result_view,
+    retry_view,
+    video_filename,
+)
+from bot.discord.texts import failure_text, lang_of, undeliverable_text, working_text
+from bot.discord.wording import say
+from bot.jobs.estimates import Estimates
 from bot.jobs.outbox import DeliveryFailed, Undeliverable
 from bot.jobs.service import retryable
-from bot.storage import Job
+from bot.safe_fetch import FetchError, FetchTooLarge, SafeFetcher
+from bot.storage import Job, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +54,12 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
 TOKEN_SECONDS = 15 * 60  # how long an interaction's token edits its answer
 TOKEN_MARGIN = 2 * 60  # an upload started near the end must still finish in time
-DOWNLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+POSTER_NAME = "poster.jpg"
+POSTER_LIMIT = 1 << 20
 Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
-# Results and failures mention their requester; nothing else ever pings anyone.
-MENTION_USERS = discord.AllowedMentions(everyone=False, roles=False, users=True)
+NO_PINGS = discord.AllowedMentions.none()
+# Channels whose messages the bot edits and deletes by id.
+EDITABLE = (discord.TextChannel, discord.Thread, discord.DMChannel)
 
 
 class TooLarge(Exception):
@@ -49,24 +67,15 @@ class TooLarge(Exception):
 
 
 @contextlib.asynccontextmanager
-async def downloaded(http: httpx.AsyncClient, url: str, limit: int) -> AsyncIterator[Path]:
-    """Stream `url` to a temporary file; raise TooLarge past `limit` bytes."""
+async def downloaded(fetcher: SafeFetcher, url: str, limit: int) -> AsyncIterator[Path]:
+    """Fetch `url` (Pika's result link, through the safe fetcher) to a temporary file; raise
+    TooLarge past `limit` bytes."""
     with tempfile.TemporaryDirectory(prefix="pika-video-") as folder:
         path = Path(folder) / "video.mp4"
-        async with http.stream(
-            "GET", url, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
-        ) as response:
-            response.raise_for_status()
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > limit:
-                raise TooLarge
-            size = 0
-            with path.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge
-                    out.write(chunk)
+        try:
+            await fetcher.download(url, path, "the video", limit)
+        except FetchTooLarge:
+            raise TooLarge from None
         yield path
 
 
@@ -80,11 +89,18 @@ class DiscordDelivery:
     """The job core's Notifier, speaking to Discord through the bot's own client."""
 
     def __init__(
-        self, client: discord.Client, http: httpx.AsyncClient, lanes: ChannelLanes
+        self,
+        client: discord.Client,
+        fetcher: SafeFetcher,
+        lanes: ChannelLanes,
+        store: JobStore,
+        estimates: Estimates,
     ) -> None:
         self.client = client
-        self.http = http
+        self.fetcher = fetcher
         self.lanes = lanes
+        self.store = store
+        self.estimates = estimates
         # One request at a time per channel with the bot's token: discord.py paces a bucket by
         # the headers of its answers, and with several in flight an answer that comes late
         # says there is room when there is none (a 429, and another for the one that waited).
@@ -100,19 +116,19 @@ class DiscordDelivery:
             try:
                 found = await self.client.fetch_channel(job.channel_id)
             except discord.NotFound:
-                raise Undeliverable(say("undeliverable.channel_gone")) from None
+                raise Undeliverable("undeliverable.channel_gone") from None
             except discord.Forbidden:
-                raise Undeliverable(say("undeliverable.hidden")) from None
-            except discord.HTTPException as exc:
-                raise DeliveryFailed(say("delivery.discord_error", status=exc.status)) from None
+                raise Undeliverable("undeliverable.hidden") from None
+            except discord.HTTPException:
+                raise DeliveryFailed("delivery.discord_error") from None
         if not isinstance(found, discord.abc.Messageable):
-            raise Undeliverable(say("undeliverable.not_messageable"))
+            raise Undeliverable("undeliverable.not_messageable")
         return found
 
     # --- the working message ----------------------------------------------------------------
 
     def progress(self, job: Job) -> None:
-        """Queue an edit of the working message with the job's status and progress."""
+        """Queue an edit of the working message: place in line or progress, expected end."""
         if job.status_message_id is not None:
             self.lanes.chore(job.channel_id, ("edit", job.id), lambda: self._show_status(job))
 
@@ -120,19 +136,18 @@ class DiscordDelivery:
         """Rewrite the job's working message to show where the job is now."""
         if job.status_message_id is None:
             return
-        text = working_text(job)
-        none = discord.AllowedMentions.none()
+        text = working_text(job, await self.estimates.standing(job))
         if token_usable(job):
             with contextlib.suppress(discord.NotFound):
                 await self._webhook(job).edit_message(
-                    job.status_message_id, content=text, allowed_mentions=none
+                    job.status_message_id, content=text, allowed_mentions=NO_PINGS
                 )
                 return
         channel = await self.channel(job)
-        if isinstance(channel, discord.TextChannel | discord.Thread | discord.DMChannel):
+        if isinstance(channel, EDITABLE):
             message = channel.get_partial_message(job.status_message_id)
             async with self._in_channel[job.channel_id, "edit"]:
-                await message.edit(content=text, allowed_mentions=none)
+                await message.edit(content=text, allowed_mentions=NO_PINGS)
 
     def _webhook(self, job: Job) -> discord.Webhook:
         """The webhook of the interaction that asked for the job (its token edits its answer)."""
@@ -169,76 +184,109 @@ class DiscordDelivery:
     # --- the result ---------------------------------------------------------------------------
 
     async def deliver(self, job: Job) -> int:
-        """Turn the working message into the result (or reply with it), mentioning the
-        requester."""
+        """Turn the working message into the result (or post it), mentioning the requester
+        unless they turned that off."""
         channel = await self.channel(job)
         if job.result_url is None:
-            raise Undeliverable(say("undeliverable.no_video"))
+            raise Undeliverable("undeliverable.no_video")
         guild = getattr(channel, "guild", None)
         limit = guild.filesize_limit if isinstance(guild, discord.Guild) else DEFAULT_UPLOAD_LIMIT
-        content = say("job.ready", user=job.user_id)
+        parent = await self._parent(job)
         try:
             try:
                 async with (
                     self.lanes.posting(job.channel_id),
-                    downloaded(self.http, job.result_url, limit) as path,
+                    downloaded(self.fetcher, job.result_url, limit) as path,
                 ):
-                    return await self._post(job, channel, content, path)
+                    return await self._post(job, channel, parent, video=path)
             except TooLarge:
-                return await self._post_link(job, channel, content)
+                return await self._post_large(job, channel, parent, limit)
             except discord.HTTPException as exc:
                 if exc.status != 413 and exc.code != 40005:
                     raise
-                return await self._post_link(job, channel, content)
+                return await self._post_large(job, channel, parent, limit)
         except (discord.NotFound, discord.Forbidden) as exc:
-            raise Undeliverable(
-                say("undeliverable.refused", status=exc.status, text=exc.text)
-            ) from None
+            log.warning("Job %s: Discord refused the result (%s %s)", job.id, exc.status, exc.text)
+            raise Undeliverable("undeliverable.refused") from None
         except discord.HTTPException as exc:
-            raise DeliveryFailed(say("delivery.discord_error", status=exc.status)) from None
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(say("delivery.download", error=type(exc).__name__)) from None
+            log.warning("Job %s: Discord error %s while posting", job.id, exc.status)
+            raise DeliveryFailed("delivery.discord_error") from None
+        except FetchError as exc:
+            log.warning("Job %s: could not download the video (%s)", job.id, exc)
+            raise DeliveryFailed("delivery.download") from None
 
-    async def _post_link(self, job: Job, channel: discord.abc.Messageable, content: str) -> int:
-        """The result as a link, for a video over the channel's upload limit."""
+    async def _post_large(
+        self, job: Job, channel: discord.abc.Messageable, parent: Job | None, limit: int
+    ) -> int:
+        """The result of a video too large to upload: linked where members can open the link,
+        else described, with its first frame when that can be uploaded."""
+        poster = None if reachable(job.result_url) else await self._poster(job, limit)
         async with self.lanes.posting(job.channel_id):
-            return await self._post(job, channel, f"{content}\n{job.result_url}", None)
+            try:
+                return await self._post(job, channel, parent, poster=poster)
+            except discord.HTTPException as exc:
+                if poster is None or (exc.status != 413 and exc.code != 40005):
+                    raise
+            # The first frame is too large as well.
+            return await self._post(job, channel, parent)
 
     async def _post(
-        self, job: Job, channel: discord.abc.Messageable, content: str, video: Path | None
+        self,
+        job: Job,
+        channel: discord.abc.Messageable,
+        parent: Job | None,
+        *,
+        video: Path | None = None,
+        poster: bytes | None = None,
     ) -> int:
-        """The result (its video uploaded from `video`, or linked), into the working message,
-        or as a reply to it."""
-        embed = result_embed(job, linked=video is None)
+        """The result (its video uploaded from `video`, or described), into the working
+        message, or as a new message."""
+        lang = lang_of(job)
 
         def result() -> dict[str, Any]:
             # A File is spent by one request: each attempt gets its own.
-            files = [discord.File(video, filename=_filename(job))] if video else []
+            embed = result_embed(job, parent_link=result_link(parent))
+            files: list[discord.File] = []
+            if video is not None:
+                files.append(discord.File(video, filename=video_filename(job)))
+            elif reachable(job.result_url):
+                embed.description = say("job.too_large", lang, url=job.result_url)
+                embed.url = job.result_url
+                if reachable(job.poster_url):
+                    embed.set_image(url=job.poster_url)
+            else:
+                embed.description = say("job.too_large_local", lang)
+                if poster is not None:
+                    embed.set_image(url=f"attachment://{POSTER_NAME}")
+                    files.append(discord.File(io.BytesIO(poster), POSTER_NAME))
             return {
-                "content": content,
+                "content": say("job.ready", lang, user=job.user_id),
                 "embed": embed,
-                "view": result_view(job.id),
+                "view": result_view(job),
                 "attachments": files,
-                "allowed_mentions": MENTION_USERS,
+                "allowed_mentions": mentions(job),
             }
 
         edited = await self._into_working_message(job, channel, result)
         if edited is not None:
             return edited
-        extra: dict[str, Any] = {}
-        if video is not None:
-            extra["file"] = discord.File(video, filename=_filename(job))
+        parts = result()
+        files = parts.pop("attachments")
         async with self._in_channel[job.channel_id, "post"]:
             message = await channel.send(
-                content,
-                embed=embed,
-                view=result_view(job.id),
-                nonce=job.id,
-                allowed_mentions=MENTION_USERS,
-                reference=_reply_to(job),
-                **extra,
+                files=files, nonce=job.id, reference=reply_to(parent), **parts
             )
         return int(message.id)
+
+    async def _poster(self, job: Job, limit: int) -> bytes | None:
+        """The video's first frame, when it is small enough to upload."""
+        if not job.poster_url:
+            return None
+        try:
+            async with downloaded(self.fetcher, job.poster_url, min(limit, POSTER_LIMIT)) as path:
+                return path.read_bytes()
+        except (TooLarge, FetchError):
+            return None
 
     async def find_posted(self, job: Job) -> int | None:
         """The result an earlier attempt got into the channel, found by its Info button.
@@ -252,15 +300,15 @@ class DiscordDelivery:
         marker = control_id("info", job.id)
         try:
             async for message in channel.history(limit=HISTORY_LOOKBACK):
-                if me is not None and message.author.id == me.id and _carries(message, marker):
+                if me is not None and message.author.id == me.id and carries(message, marker):
                     return int(message.id)
         except discord.HTTPException as exc:
             log.info("Job %s: could not read the channel's history (%s)", job.id, exc.status)
         return None
 
     async def adorn(self, job: Job) -> None:
-        """The reactions on the result, and "done" on the request when it is a message of its
-        own. Chores: they wait for their turn, behind no result."""
+        """The reactions on the result; and a working message the result did not replace is
+        deleted, leaving one message for the job. Chores: they wait behind no result."""
         if job.result_message_id is None:
             return
         channel = await self.channel(job)
@@ -273,7 +321,9 @@ class DiscordDelivery:
         ]
         if job.status_message_id not in (None, job.result_message_id):
             waits.append(
-                self.lanes.chore(job.channel_id, ("edit", job.id), lambda: self._show_status(job))
+                self.lanes.chore(
+                    job.channel_id, ("edit", job.id), lambda: _remove_working_message(channel, job)
+                )
             )
         for wait in waits:
             await wait
@@ -282,9 +332,9 @@ class DiscordDelivery:
 
     async def tell_failure(self, job: Job) -> None:
         """Turn the working message into the failure (with a Retry button where a retry may
-        help), or reply; if that is impossible, a DM."""
+        help), or post it; if that is impossible, a DM."""
         text = failure_text(job)
-        view = retry_view(job.id) if retryable(job.failure) else None
+        view = retry_view(job) if retryable(job.failure) else None
         try:
             channel = await self.channel(job)
             async with self.lanes.posting(job.channel_id):
@@ -302,24 +352,31 @@ class DiscordDelivery:
                 "content": text,
                 "embed": None,
                 "view": view,
-                "allowed_mentions": MENTION_USERS,
+                "attachments": [],
+                "allowed_mentions": mentions(job),
             },
         )
         if edited is None:
             extra: dict[str, Any] = {"view": view} if view is not None else {}
             async with self._in_channel[job.channel_id, "post"]:
                 await channel.send(
-                    text, allowed_mentions=MENTION_USERS, reference=_reply_to(job), **extra
+                    text,
+                    allowed_mentions=mentions(job),
+                    reference=reply_to(await self._parent(job)),
+                    **extra,
                 )
 
     async def tell_undeliverable(self, job: Job) -> None:
-        """A DM to the requester, with a link to the video when there is one."""
+        """A DM to the requester, with a link to the video when there is one they can open."""
         await self._dm(job, undeliverable_text(job))
+
+    async def _parent(self, job: Job) -> Job | None:
+        return await self.store.get(job.parent_job_id) if job.parent_job_id else None
 
     async def _dm(self, job: Job, text: str) -> None:
         try:
             user = self.client.get_user(job.user_id) or await self.client.fetch_user(job.user_id)
-            await user.send(text)
+            await user.send(text, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
 
@@ -331,24 +388,13 @@ def _reaction(message: discord.PartialMessage, emoji: str) -> Any:
     return react
 
 
-def _reply_to(job: Job) -> Any:
-    """A reply to the job's working message, or None (discord.py accepts None, though its
-    overloads do not say so)."""
-    if job.status_message_id is None:
-        return None
-    return discord.MessageReference(
-        message_id=job.status_message_id, channel_id=job.channel_id, fail_if_not_exists=False
-    )
-
-
-def _carries(message: discord.Message, custom_id: str) -> bool:
-    """Whether one of the message's buttons has this custom_id."""
-    return any(
-        getattr(item, "custom_id", None) == custom_id
-        for row in message.components
-        for item in getattr(row, "children", [row])
-    )
-
-
-def _filename(job: Job) -> str:
-    return f"pika-{job.id}.mp4"
+async def _remove_working_message(channel: discord.abc.Messageable, job: Job) -> None:
+    """Delete a working message the result or failure did not replace."""
+    if job.status_message_id is None or not isinstance(channel, EDITABLE):
+        return
+    try:
+        await channel.get_partial_message(job.status_message_id).delete()
+    except discord.NotFound:
+        pass  # already gone: the reason it was not edited, or a moderator
+    except discord.HTTPException as exc:
+        log.info("Job %s: could not remove its working message (%s)", job.id, exc.status)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 
+from bot.discord.catalogues import ENGLISH
 from bot.discord.wording import say, title
 from bot.ops.report import KindDay, StatusReport
 from bot.storage import Change
@@ -24,101 +25,108 @@ def when(moment: float, style: str = "R") -> str:
     return f"<t:{int(moment)}:{style}>"
 
 
-def status_text(report: StatusReport) -> str:
-    """The whole status view."""
-    since = when(report.pika_since) if report.pika_since else say("status.never")
-    lines = [say("status.title"), say(f"status.pika.{report.pika_state.value}", since=since)]
+def status_text(report: StatusReport, lang: str = ENGLISH) -> str:
+    """The whole status view, in the admin's language."""
+    since = when(report.pika_since) if report.pika_since else say("status.never", lang)
+    state = say(f"status.pika.{report.pika_state.value}", lang, since=since)
+    lines = [say("status.title", lang), state]
     problem = report.pika_problem
     if problem is not None:
         lines.append(
             say(
                 "status.pika.last_error",
+                lang,
                 text=problem.text,
                 route=problem.route,
                 at=when(problem.at),
             )
         )
     else:
-        lines.append(say("status.pika.no_error"))
+        lines.append(say("status.pika.no_error", lang))
     lines.append(
         say(
             "status.jobs_now",
+            lang,
             running=report.running,
             waiting=report.waiting,
             running_all=report.running_everywhere,
             waiting_all=report.waiting_everywhere,
         )
     )
-    lines.append(say("status.today", since=when(report.day_started.timestamp(), "f")))
+    lines.append(say("status.today", lang, since=when(report.day_started.timestamp(), "f")))
     today = [k for k in report.kinds if k.asked]
-    lines.extend(kind_line(k) for k in today)
+    lines.extend(kind_line(k, lang) for k in today)
     if not today:
-        lines.append(say("status.no_jobs_today"))
+        lines.append(say("status.no_jobs_today", lang))
     others = [k for k in report.kinds if not k.asked and k.typical_seconds is not None]
     if others:
-        typical = ", ".join(f"{title(k.kind)} {_seconds(k.typical_seconds)}" for k in others)
-        lines.append(say("status.typical_other", typical=typical))
-    lines.append(say("status.changes"))
-    lines.extend(change_line(c) for c in report.changes)
+        typical = ", ".join(
+            f"{title(k.kind, lang)} {_seconds(k.typical_seconds, lang)}" for k in others
+        )
+        lines.append(say("status.typical_other", lang, typical=typical))
+    lines.append(say("status.changes", lang))
+    lines.extend(change_line(c, lang) for c in report.changes)
     if not report.changes:
-        lines.append(say("status.no_changes"))
+        lines.append(say("status.no_changes", lang))
     return "\n".join(lines)
 
 
-def kind_line(day: KindDay) -> str:
+def kind_line(day: KindDay, lang: str = ENGLISH) -> str:
     """One kind's day: asked, delivered, failed (and why), timed out; its typical duration."""
     # Why they failed; time-outs have a count of their own.
     why = ", ".join(f"{key} ×{n}" for key, n in sorted(day.failures.items()) if key != "timed_out")
     return say(
         "status.kind_line",
-        title=title(day.kind),
+        lang,
+        title=title(day.kind, lang),
         asked=day.asked,
         delivered=day.delivered,
         failed=day.failed + day.undeliverable,
         timed_out=day.timed_out,
-        why=say("status.why", why=why) if why else "",
-        typical=_seconds(day.typical_seconds),
+        why=say("status.why", lang, why=why) if why else "",
+        typical=_seconds(day.typical_seconds, lang),
     )
 
 
-def change_line(change: Change) -> str:
+def change_line(change: Change, lang: str = ENGLISH) -> str:
     """Who changed what, from what to what, when."""
     return say(
         "status.change_line",
+        lang,
         at=when(change.at),
         user=change.user_id,
         setting=change.setting,
-        old=_value(change.old_value),
-        new=_value(change.new_value),
+        old=_value(change.old_value, lang),
+        new=_value(change.new_value, lang),
     )
 
 
-def audit_text(changes: Sequence[Change], page: int) -> str:
+def audit_text(changes: Sequence[Change], page: int, lang: str = ENGLISH) -> str:
     """One page of the audit."""
     if not changes and page == 0:
-        return say("audit.empty")
-    lines = [say("audit.title", page=page + 1)]
-    lines.extend(change_line(c) for c in changes)
+        return say("audit.empty", lang)
+    lines = [say("audit.title", lang, page=page + 1)]
+    lines.extend(change_line(c, lang) for c in changes)
     return "\n".join(lines)
 
 
-def _seconds(seconds: float | None) -> str:
+def _seconds(seconds: float | None, lang: str) -> str:
     if seconds is None:
-        return say("status.typical_unknown")
+        return say("status.typical_unknown", lang)
     if seconds < 120:
-        return say("status.seconds", seconds=round(seconds))
-    return say("status.minutes", minutes=round(seconds / 60, 1))
+        return say("status.seconds", lang, seconds=round(seconds))
+    return say("status.minutes", lang, minutes=round(seconds / 60, 1))
 
 
-def _value(text: str | None) -> str:
+def _value(text: str | None, lang: str) -> str:
     """A stored JSON value as the admin typed it, cut to fit."""
     if text is None:
-        return say("settings.none")
+        return say("settings.none", lang)
     try:
         value = json.loads(text)
     except ValueError:
         value = text
-    shown = say("settings.none") if value in (None, [], {}) else str(value)
+    shown = say("settings.none", lang) if value in (None, [], {}) else str(value)
     shown = shown.replace("`", "'")  # the value sits between backticks
     if len(shown) > AUDIT_VALUE_CHARS:
         shown = shown[: AUDIT_VALUE_CHARS - 1] + "…"
@@ -129,19 +137,22 @@ class AuditPager(discord.ui.View):
     """Previous and Next under a page of the audit. Each press checks Manage Server again: an
     admin who lost it meanwhile turns no more pages."""
 
-    def __init__(self, fetch: AuditPage, page: int = 0, *, has_next: bool = False) -> None:
+    def __init__(
+        self, fetch: AuditPage, page: int = 0, *, has_next: bool = False, lang: str = ENGLISH
+    ) -> None:
         super().__init__(timeout=600)
         self.fetch = fetch
         self.page = page
-        self.previous.label = say("audit.previous")
-        self.next.label = say("audit.next")
+        self.lang = lang
+        self.previous.label = say("audit.previous", lang)
+        self.next.label = say("audit.next", lang)
         self._arm(has_next)
 
     @classmethod
-    async def first(cls, fetch: AuditPage) -> tuple[str, AuditPager]:
-        """The first page, and the pager under it."""
+    async def first(cls, fetch: AuditPage, lang: str = ENGLISH) -> tuple[str, AuditPager]:
+        """The first page, and the pager under it, in the admin's language."""
         changes, has_next = await _page(fetch, 0)
-        return audit_text(changes, 0), cls(fetch, 0, has_next=has_next)
+        return audit_text(changes, 0, lang), cls(fetch, 0, has_next=has_next, lang=lang)
 
     def _arm(self, has_next: bool) -> None:
         self.previous.disabled = self.page == 0
@@ -150,7 +161,8 @@ class AuditPager(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only a member who may still manage the server turns pages."""
         if not interaction.permissions.manage_guild:
-            await interaction.response.send_message(say("audit.not_allowed"), ephemeral=True)
+            text = say("audit.not_allowed", self.lang)
+            await interaction.response.send_message(text, ephemeral=True)
             return False
         return True
 
@@ -173,7 +185,7 @@ class AuditPager(discord.ui.View):
         self.page = page
         self._arm(has_next)
         await interaction.response.edit_message(
-            content=audit_text(changes, page),
+            content=audit_text(changes, page, self.lang),
             view=self,
             allowed_mentions=discord.AllowedMentions.none(),
         )

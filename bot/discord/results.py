@@ -1,4 +1,5 @@
-"""A posted result: its embed, its persistent buttons, and the reactions that mirror them.
+"""A posted result: its embed, its persistent buttons, the reactions that mirror them; the Retry
+button of a failure; and the Info embed.
 
 Buttons are `DynamicItem`s whose custom_id carries the action and the job id, so they work after
 a restart. A press is handed to the `on_pika_control` event, which a cog handles.
@@ -8,12 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import discord
 
-from bot.discord.wording import model_of, say, title
+from bot.discord.links import jump_url, reachable
+from bot.discord.texts import lang_of, model_of, options_line, quoted, status_word
+from bot.discord.wording import say, shown, title
 from bot.storage import Job
+
+ACCENT = discord.Colour.from_rgb(255, 105, 180)
+CUSTOM_ID = "pika:{action}:{job}"
 
 
 @dataclass(frozen=True)
@@ -32,31 +38,30 @@ CONTROLS = (
     Control("reroll", "🔁", discord.ButtonStyle.secondary, react=True),
     Control("info", "ℹ️", discord.ButtonStyle.secondary, react=False),
 )
+RETRY = Control("retry", "🔄", discord.ButtonStyle.primary, react=False)
 # Reaction -> action. The bot adds these to every result.
 REACTIONS: dict[str, str] = {c.emoji: c.action for c in CONTROLS if c.react}
-ACCENT = discord.Colour.from_rgb(255, 105, 180)
-CUSTOM_ID = "pika:{action}:{job}"
 
 
 def control_id(action: str, job_id: str) -> str:
-    """The custom_id of a result's button."""
+    """The custom_id of a result's (or a failure's) button."""
     return CUSTOM_ID.format(action=action, job=job_id)
 
 
 class ControlButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=CUSTOM_ID.format(
-        action="(?P<action>" + "|".join(c.action for c in CONTROLS) + ")",
+        action="(?P<action>" + "|".join(c.action for c in (*CONTROLS, RETRY)) + ")",
         job="(?P<job>[a-z0-9]{10})",
     ),
 ):
-    """A button that starts a follow-up of a job (or shows its info)."""
+    """A button that starts a follow-up of a job, retries a failed one, or shows its info."""
 
-    def __init__(self, action: str, job_id: str) -> None:
-        control = next(c for c in CONTROLS if c.action == action)
+    def __init__(self, action: str, job_id: str, lang: str = "en") -> None:
+        control = next(c for c in (*CONTROLS, RETRY) if c.action == action)
         super().__init__(
             discord.ui.Button(
-                label=say(f"button.{action}"),
+                label=say(f"button.{action}", lang),
                 emoji=control.emoji,
                 style=control.style,
                 custom_id=control_id(action, job_id),
@@ -81,80 +86,138 @@ class ControlButton(
         interaction.client.dispatch("pika_control", interaction, self.action, self.job_id)
 
 
-RETRY_ID = "pika:retry:{job}"
-
-
-class RetryButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=RETRY_ID.format(job="(?P<job>[a-z0-9]{10})"),
-):
-    """The Retry button on a failed job's message: a new job with the same request, through
-    the guardrails. Persistent: it works after a restart."""
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=say("button.retry"),
-                emoji="🔄",
-                style=discord.ButtonStyle.primary,
-                custom_id=RETRY_ID.format(job=job_id),
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> Self:
-        """Rebuild the button from its custom_id (after a restart too)."""
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Hand the press to whoever listens for `pika_retry`."""
-        interaction.client.dispatch("pika_retry", interaction, self.job_id)
-
-
-def retry_view(job_id: str) -> discord.ui.View:
-    """A failed job's Retry button."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(RetryButton(job_id))
-    return view
-
-
-def result_view(job_id: str) -> discord.ui.View:
-    """The buttons of a result."""
+def result_view(job: Job) -> discord.ui.View:
+    """The buttons of a result, labelled in its member's language."""
     view = discord.ui.View(timeout=None)
     for control in CONTROLS:
-        view.add_item(ControlButton(control.action, job_id))
+        view.add_item(ControlButton(control.action, job.id, lang_of(job)))
     return view
 
 
-def result_embed(job: Job, *, linked: bool) -> discord.Embed:
-    """The embed on a result: prompt, model, seed, aspect ratio, length, job id."""
+def retry_view(job: Job) -> discord.ui.View:
+    """The Retry button of a failure."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ControlButton(RETRY.action, job.id, lang_of(job)))
+    return view
+
+
+def _seed(job: Job) -> int | None:
     options = job.request.get("options") or {}
-    heading = job.prompt.strip() or title(job.kind)
+    return job.seed if job.seed is not None else (options.get("parameters") or {}).get("seed")
+
+
+def result_embed(job: Job, *, parent_link: str | None = None) -> discord.Embed:
+    """The public embed of a result: the prompt, and what made it (no ids, no Pika words)."""
+    lang = lang_of(job)
+    heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind, lang)
     embed = discord.Embed(title=heading[:256], colour=ACCENT)
-    if linked and job.result_url:
-        embed.url = job.result_url
-        embed.description = say("job.linked")
-        if job.poster_url:
-            embed.set_image(url=job.poster_url)
-    seed = job.seed if job.seed is not None else (options.get("parameters") or {}).get("seed")
-    length = say("embed.seconds", seconds=job.duration) if job.duration else say("embed.unknown")
-    fields = [
-        ("embed.model", model_of(job)),
-        ("embed.seed", str(seed) if seed is not None else say("embed.random")),
-        ("embed.aspect_ratio", str(options.get("aspectRatio") or say("embed.source"))),
-        ("embed.length", length),
-        ("embed.job", f"`{job.id}`"),
-    ]
-    if job.parent_job_id:
-        fields.append(("embed.from", f"`{job.parent_job_id}`"))
+    options = job.request.get("options") or {}
+    seed = _seed(job)
+    fields: list[tuple[str, str]] = []
+    model = model_of(job)
+    if model:
+        fields.append(("embed.model", say("option.model", lang, model=model)))
+    if job.kind != "upscale":
+        fields.append(("embed.seed", str(seed) if seed is not None else say("embed.random", lang)))
+    if options.get("aspectRatio"):
+        fields.append(("embed.aspect_ratio", str(options["aspectRatio"])))
+    if job.duration:
+        fields.append(("embed.length", say("embed.seconds", lang, seconds=job.duration)))
+    if parent_link:
+        fields.append(("embed.from", say("embed.from_link", lang, link=parent_link)))
     for key, value in fields:
-        embed.add_field(name=say(key), value=value)
-    embed.set_footer(text=say("embed.footer"))
+        embed.add_field(name=say(key, lang), value=value)
+    embed.set_footer(text=say("embed.footer", lang))
     return embed
+
+
+# How a result message carries its video, as read from Discord.
+Posted = Literal["uploaded", "linked", "deleted", "unknown"]
+
+
+def video_line(job: Job, lang: str, *, result_link: str | None, posted: Posted) -> str:
+    """Where a job's video is, truthfully: uploaded in its result, linked (only where members
+    can open the link), or gone."""
+    if result_link is None or not job.result_url:
+        return say("video.none", lang)
+    if posted == "deleted":
+        return say("video.gone", lang)
+    if posted == "uploaded":
+        return say("video.uploaded", lang, link=result_link)
+    if posted == "unknown":
+        return say("video.posted", lang, link=result_link)
+    if reachable(job.result_url):
+        return say("video.linked", lang, url=job.result_url)
+    return say("video.linked_local", lang)
+
+
+def info_embed(job: Job, lang: str, *, video: str) -> discord.Embed:
+    """Everything about one job, for Info and `/pika job`: its id, status, options, where the
+    video is, and the member's own defaults that filled it."""
+    heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind, lang)
+    embed = discord.Embed(title=heading[:256], colour=ACCENT)
+    fields = [
+        ("info.job", f"`{job.id}`"),
+        ("info.kind", title(job.kind, lang)),
+        ("info.status", status_word(job, lang)),
+        ("info.asked", f"<t:{int(job.created_at)}:f>"),
+        ("info.video", video),
+    ]
+    options = options_line(job, lang)
+    if options:
+        fields.append(("info.options", options))
+    if job.personal:
+        mine = ", ".join(f"{say(f'mine.{k}', lang)} {v}" for k, v in job.personal.items())
+        fields.append(("info.defaults", mine))
+    for key, value in fields:
+        embed.add_field(name=say(key, lang), value=value[:1024], inline=key != "info.options")
+    if job.prompt and len(job.prompt) > 256:
+        embed.description = quoted(job.prompt, 1000).strip()
+    return embed
+
+
+# --- how a result message is made and found ---------------------------------------------
+
+FILENAME_CHARS = 60
+
+
+def mentions(job: Job) -> discord.AllowedMentions:
+    """Results and failures may ping their requester (unless they turned it off in
+    `/pika settings`), and nobody else, whatever the text says."""
+    users: list[discord.Object] | bool = [discord.Object(job.user_id)] if job.mention else False
+    return discord.AllowedMentions(everyone=False, roles=False, users=users, replied_user=False)
+
+
+def result_link(parent: Job | None) -> str | None:
+    """The jump link to the result a follow-up was made from, when it was posted."""
+    if parent is None or parent.result_message_id is None:
+        return None
+    return jump_url(parent.guild_id, parent.channel_id, parent.result_message_id)
+
+
+def reply_to(parent: Job | None) -> Any:
+    """A reply to the result a follow-up was made from, or None (discord.py accepts None,
+    though its overloads do not say so)."""
+    if parent is None or parent.result_message_id is None:
+        return None
+    return discord.MessageReference(
+        message_id=parent.result_message_id,
+        channel_id=parent.channel_id,
+        fail_if_not_exists=False,
+    )
+
+
+def carries(message: discord.Message, custom_id: str) -> bool:
+    """Whether one of the message's buttons has this custom_id."""
+    return any(
+        getattr(item, "custom_id", None) == custom_id
+        for row in message.components
+        for item in getattr(row, "children", [row])
+    )
+
+
+def video_filename(job: Job) -> str:
+    """The video's file name as members see it: words of its prompt, never its job id."""
+    words = re.findall(r"[a-z0-9]+", job.prompt.lower())
+    slug = "-".join(words)[:FILENAME_CHARS].strip("-")
+    return f"{slug or 'pika-video'}.mp4"

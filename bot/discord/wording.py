@@ -1,140 +1,275 @@
-"""Every sentence a member reads, in one catalogue, and the texts built from a job.
+"""Every sentence a member reads, by key, in English; `say` picks the member's language.
 
 Other layers never write member-facing sentences: they raise `MemberError(key, **params)` or
 record a job's `failure` key, and this module turns keys into words. Keys are grouped by where
-they are read (`refusal.*` by the guardrails, `input.*` and `rule.*` by intake, `control.*` by
-the follow-up rules, `failure.*` for a job that ended without a video).
+they are read (`refusal.*` by the guardrails, `input.*` and `rule.*` by intake, `control.*` and
+`repeat.*` by the controls, `failure.*` for a job that ended without a video). The other
+languages live in `locales/<language>.toml` (see `catalogues.py`); a key missing there falls
+back to the English below. Members never read a job id, a status or route name of Pika's, or
+Pika's own error text, except in Info and `/pika job`, which show the job id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import discord
+
+from bot.discord.catalogues import ENGLISH, language_of, translations
 from bot.errors import MemberError
-from bot.storage import Job, Status
+
+__all__ = ["MESSAGES", "code", "explain", "language_of", "say", "shown", "title"]
 
 MESSAGES: dict[str, str] = {
     # Refusals by the guardrails: which limit, and when it resets.
     "refusal.no_server": "Videos can only be made in a server, where its owner's limits apply.",
-    "refusal.channel": "Videos can only be made in {channels} on this server.",
+    "refusal.channel": "Videos can be made only in {channels} on this server.",
     "refusal.role": "Making videos here needs the <@&{role}> role.",
-    "refusal.paid_features": "Extend and upscale are turned off on this server.",
-    "refusal.blocked": "The prompt contains something this server blocks (`{pattern}`).",
+    "refusal.paid_features": "Extending and upscaling are turned off on this server.",
+    "refusal.blocked": (
+        "Your request contains something this server does not allow (`{pattern}`). "
+        "Change it and try again."
+    ),
     "refusal.running": (
-        "You already have {running} job(s) running; the limit here is {limit} at a time. "
-        "Try again when one finishes."
+        "Videos in the making: {running}, the most this server allows at once ({limit}). "
+        "Ask again when one is ready."
     ),
     "refusal.member_quota": (
-        "You have used your {quota} job(s) for today; "
-        "the quota resets <t:{resets_at}:R> (midnight {timezone})."
+        "You have reached today's limit of {quota} here. It resets <t:{resets_at}:R> "
+        "(midnight, {timezone})."
     ),
     "refusal.server_quota": (
-        "This server has used its {quota} job(s) for today; "
-        "the quota resets <t:{resets_at}:R> (midnight {timezone})."
-    ),
-    "refusal.cooldown": (
-        "Please wait between videos: {seconds} s here. You can ask again <t:{ready}:R>."
+        "This server has reached today's limit of {quota}. It resets <t:{resets_at}:R> "
+        "(midnight, {timezone})."
     ),
     "refusal.try_again": "Many requests are arriving at once; please try again in a moment.",
+    "refusal.cooldown": "Please wait {seconds} s between videos here. Ask again <t:{ready}:R>.",
     # Bad input: one line per option, "option: rule".
     "input.line": "{option}: {rule}",
     "rule.vendor": "{text}",
-    "rule.either_not_both": "give either `{option}` or `{option}_url`, not both",
-    "rule.attach_or_url": "attach a file as `{option}` or give `{option}_url`",
-    "rule.media_kind": "{rule} (got {filename})",
-    "rule.effect_needs_media": "attach an image or a video for the effect to act on",
-    "rule.no_mp4": "this message carries no MP4 video.",
-    "rule.no_such_job": "there is no job `{job_id}` here.",
+    "rule.either_not_both": "give either `{option}` or `{option}_url`, not both.",
+    "rule.attach_or_url": "attach a file as `{option}` or give a link as `{option}_url`.",
+    "rule.media.image": "must be a .png, .jpeg, .jpg, .webp or .gif image (got {filename}).",
+    "rule.media.video": "must be an .mp4 video (got {filename}).",
+    "rule.media.speech": "must be a .wav audio file (got {filename}).",
+    "rule.effect_needs_media": "attach an image or a video for the effect to act on.",
+    "rule.no_mp4": "this message has no MP4 video.",
+    "rule.unreachable": (
+        "could not be fetched; give a link to the file itself, on a public http(s) address"
+    ),
+    "rule.media.too_large": "is larger than {limit_mib} MiB",
+    "rule.media.not_image": "is not a PNG, JPEG, WebP or GIF image",
+    "rule.media.not_mp4": "is not an MP4 video that plays",
+    "rule.media.not_wav": "is not a WAV file that plays",
+    "rule.media.too_many_pixels": "is {width}x{height} pixels; at most {limit} pixels",
+    "rule.media.frame_too_large": "is {width}x{height}; at most {side} pixels a side",
+    "rule.media.too_long": "is {seconds} s long; at most {limit:g} s",
+    "rule.media.too_many_frames": "has {frames} frames; at most {limit}",
+    "rule.required": "is required",
+    "rule.attachment_missing": "the file was not found; attach it again",
+    "rule.not_found": "was not found; pick it again",
+    "rule.type_bool": "must be true or false",
+    "rule.type_text": "must be text",
+    "rule.type_whole": "must be a whole number",
+    "rule.type_number": "must be a number",
+    "rule.text_too_long": "must be at most {high} characters (got {length})",
+    "rule.text_too_short": "must be at least {low} characters long",
+    "rule.range": "must be between {low:g} and {high:g}",
+    "rule.choice": "must be one of {choices}",
+    "rule.no_such_job": "none of your videos here has the id `{job_id}`.",
     "rule.outdated_command": (
-        "Your Discord app has an outdated copy of this command (an option is missing). "
-        "Reload Discord (Ctrl+R) and try again."
+        "Your Discord app has an outdated copy of this command. Reload Discord (Ctrl+R) and "
+        "try again."
     ),
-    # Controls on a result.
-    "control.unknown_job": "There is no job `{job_id}`.",
+    # Controls: buttons, reactions, context menus and Retry.
+    "control.unknown_job": "The bot no longer knows this video.",
     "control.not_yours": (
-        "Only the member who made this video, or a moderator, can use its controls."
+        "Only the member who made this video, or a moderator, can use its buttons."
     ),
-    "control.no_video_yet": "Job `{job_id}` has no video yet.",
-    "control.already_upscaled": "This video is already upscaled.",
-    "control.no_seed": "This kind of result has no seed to re-roll.",
+    "control.no_video_yet": "This video is not ready yet.",
+    "control.already_upscaled": "This video is already an upscale.",
+    "control.no_seed": "This kind of video cannot be re-rolled.",
     "control.pika_would_refuse": "Pika would refuse this: {reason}",
-    "control.unknown_action": "Unknown control {action!r}.",
-    "control.already_on_it": "Already on it: job `{job_id}`.",
-    "control.unknown_info": "That job is unknown.",
-    "control.nothing_to_retry": "Job `{job_id}` did not fail, so there is nothing to retry.",
-    # Why a job ended without a video; {detail} is what the job recorded.
-    "failure.pika": "{detail}",
-    "failure.pika_failed": "Pika could not make this video: {detail}",
-    "failure.pika_failed.default": "Pika reported that the generation failed.",
-    "failure.invalid": "The request is invalid: {detail}",
-    "failure.interrupted": (
-        "The bot restarted while this job was being sent to Pika, so it cannot tell whether "
-        "Pika started it. It was not sent again, so you are never charged twice; press Retry "
-        "to ask again."
+    "control.unknown_action": "This button no longer does anything.",
+    "control.nothing_to_retry": "Only a video that could not be made can be retried.",
+    "repeat.working": "Already on it: {link}",
+    "repeat.done": "Already done: {link}",
+    "repeat.upscaled": "This video already has an upscale, at no extra cost: {link}",
+    "reaction.note": "<@{user}> {text}",
+    # Why a job ended without a video, and what to do next.
+    "failure.line": "❌ <@{user}> **{title}**{quoted} could not be made. {reason}",
+    "failure.pika_rate_limited": "Pika is busy right now. Wait a minute, then press **Retry**.",
+    "failure.pika_server": "Pika is having trouble right now. Press **Retry** in a few minutes.",
+    "failure.pika_bad_response": (
+        "Pika sent an answer the bot could not read. Press **Retry** in a few minutes."
     ),
-    "failure.outcome_unknown": (
-        "Pika may have started this video, but its answer never reached the bot. It was not "
-        "sent again, so you are never charged twice; press Retry to ask again."
+    "failure.pika_auth": (
+        "Pika refused the bot's key, so nothing can be made until the server owner checks it."
+    ),
+    "failure.pika_plan": (
+        "The server owner's Pika plan has no credits left, or does not include this. Ask the owner."
+    ),
+    "failure.pika_rejected": (
+        "Pika refused this request. Change the prompt or the files, then try again."
+    ),
+    "failure.pika_outcome_unknown": (
+        "Pika did not answer in time, so the bot cannot tell whether it started this video. "
+        "It was not sent again, so nothing is charged twice; press **Retry** if no video "
+        "arrives."
+    ),
+    "failure.pika": "Pika could not take this request. Press **Retry** to try again.",
+    "failure.unreadable": (
+        "The bot could not read what it had saved of this request, so it stopped it. "
+        "Press **Retry** to ask again."
+    ),
+    "failure.pika_failed": (
+        "Pika could not make this video. Try another prompt or file, or press **Retry**."
+    ),
+    "failure.invalid": "This request no longer passes Pika's rules. Ask again with `/pika`.",
+    "failure.interrupted": (
+        "The bot restarted while sending this to Pika, so it cannot tell whether Pika started "
+        "it. It was not sent again, so nothing is charged twice; press **Retry** to ask again."
     ),
     "failure.not_acknowledged": (
-        "Discord did not get the bot's answer in time, so this request was cancelled before "
-        "Pika was asked: nothing was charged. Press Retry to ask again."
+        "Discord did not get the bot's answer in time, so this was cancelled before Pika was "
+        "asked: nothing was charged. Press **Retry** to ask again."
     ),
-    "failure.internal": "Something went wrong on the bot's side while sending this job to Pika.",
+    "failure.internal": (
+        "Something went wrong on the bot's side. Press **Retry**; if it happens again, tell "
+        "a moderator."
+    ),
     "failure.timed_out": (
-        "Pika did not finish this video within {detail} minutes, so the bot gave up."
+        "Pika took longer than {minutes} minutes, so the bot stopped waiting. Press **Retry** "
+        "to try again."
     ),
+    "failure.no_reason": "The bot does not know why.",
+    # The result was made but could not be posted; {detail} is an `undeliverable.*` sentence.
     "failure.undeliverable": "{detail}",
-    "failure.discord": "Discord kept failing: {detail}",
-    "undeliverable.channel_gone": "the channel no longer exists",
-    "undeliverable.hidden": "the bot may no longer see that channel",
-    "undeliverable.not_messageable": "that channel cannot hold messages",
-    "undeliverable.no_video": "Pika reported no video",
-    "undeliverable.refused": "Discord refused the post ({status}: {text})",
-    "delivery.discord_error": "Discord error {status}",
-    "delivery.download": "could not download the video ({error})",
-    "failure.line": "❌ <@{user}> your {what} job `{job_id}` {verb}: {reason}",
+    "failure.discord": "{detail}",
     "failure.dm": (
-        "Your Pika job `{job_id}` finished, but the bot could not post it where you asked "
-        "({reason}).{link}"
+        "Your **{title}**{quoted} is ready, but the bot could not post it where you asked: "
+        "{reason}.{link}"
     ),
     "failure.dm_link": "\nHere it is: {url}",
-    "failure.no_reason": "no reason was given",
-    # Errors of the bot itself.
+    "failure.dm_local": (
+        "\nThis bot's videos are simulated and stay on its own machine, so there is no link "
+        "to give."
+    ),
+    "undeliverable.channel_gone": "that channel no longer exists",
+    "undeliverable.hidden": "the bot can no longer see that channel",
+    "undeliverable.not_messageable": "that channel cannot hold messages",
+    "undeliverable.no_video": "Pika sent no video",
+    "undeliverable.refused": "Discord refused the post",
+    "delivery.discord_error": "Discord kept failing",
+    "delivery.download": "the video could not be downloaded from Pika",
     "error.internal": (
         "💥 Something went wrong on the bot's side; it has been logged. Please try again."
     ),
-    # Jobs and results.
-    "job.working": "🎬 <@{user}> asked for **{title}**{quoted}\n{options}\n{progress}",
-    "job.status": "Status: {word} · job `{job_id}`",
+    # The working message, the result and its embed.
+    "job.checked": "✅ Your files check out; the video is starting (see below).",
+    "job.heading": "🎬 **{title}** for <@{user}>{quoted}",
+    "job.waiting": "⏳ Waiting in line: place **{place}** · ready <t:{eta}:R>",
+    "job.progress": "{bar} {progress}% · ready <t:{eta}:R>",
+    "job.posting": "{bar} 100% · posting it now",
     "job.ready": "<@{user}> your video is ready.",
-    "job.linked": "Too large to upload here: open the video with the link above.",
-    "job.shared": "Job `{job_id}`: {url}",
+    "job.too_large": "It is too large to upload here: [open the video]({url}).",
+    "job.too_large_local": (
+        "It is too large to upload here, and this bot's simulated videos stay on its own "
+        "machine, so only its first frame is shown."
+    ),
+    "kind.generate": "Video",
+    "kind.pikaffect": "Pikaffect",
+    "kind.ingredients": "Video from images",
+    "kind.additions": "Addition",
+    "kind.swap": "Swap",
+    "kind.reprompt": "New prompt",
+    "kind.edit": "Edit",
+    "kind.inpaint": "Changed area",
+    "kind.outpaint": "Wider frame",
+    "kind.extend": "Extension",
+    "kind.upscale": "Upscale",
+    "kind.lipsync": "Lip sync",
+    "option.model": "Pika {model}",
+    "option.fps": "{fps} fps",
+    "option.motion": "motion {motion}",
+    "option.seed": "seed {seed}",
+    "camera.zoom.in": "zooming in",
+    "camera.zoom.out": "zooming out",
+    "camera.pan.left": "panning left",
+    "camera.pan.right": "panning right",
+    "camera.tilt.up": "tilting up",
+    "camera.tilt.down": "tilting down",
+    "camera.rotate.cw": "turning clockwise",
+    "camera.rotate.ccw": "turning counter-clockwise",
     "embed.model": "Model",
     "embed.seed": "Seed",
     "embed.random": "random",
     "embed.aspect_ratio": "Aspect ratio",
-    "embed.source": "source",
     "embed.length": "Length",
     "embed.seconds": "{seconds:g} s",
-    "embed.unknown": "unknown",
-    "embed.job": "Job",
-    "embed.from": "From",
+    "embed.from": "Made from",
+    "embed.from_link": "[this video]({link})",
     "embed.footer": "⏩ extend · ⬆️ upscale · 🔁 re-roll",
+    "info.job": "Job",
+    "info.kind": "Kind",
+    "info.status": "Status",
+    "info.asked": "Asked",
+    "info.video": "Video",
+    "info.options": "Options",
+    "info.defaults": "Your defaults used",
+    "video.uploaded": "uploaded in [the result]({link})",
+    "video.linked": "too large to upload; [open it]({url})",
+    "video.linked_local": (
+        "too large to upload, and kept on the bot's own machine (simulated videos cannot be "
+        "opened from Discord)"
+    ),
+    "video.gone": "the result message was deleted",
+    "video.posted": "in [the result]({link})",
+    "video.none": "none yet",
+    "state.waiting": "waiting in line",
+    "state.making": "being made, {progress}%",
+    "state.posting": "being posted",
+    "state.delivered": "ready",
+    "state.failed": "could not be made",
+    "state.timed_out": "took too long",
+    "state.undeliverable": "could not be posted",
     "button.extend": "Extend",
     "button.upscale": "Upscale",
     "button.reroll": "Re-roll",
     "button.info": "Info",
     "button.retry": "Retry",
-    "jobs.none": "You have no jobs here yet. Try `/pika generate`.",
-    "usage.today": (
-        "Today you made **{today}** of your **{quota}** jobs; **{left}** left (resets {resets})."
+    "complete.job": "{title} · {prompt} · {status}",
+    "jobs.none": "You have no videos here yet. Try `/pika generate`.",
+    "jobs.line": "[{title}]({link}){quoted} · {status} · <t:{asked}:R>",
+    "jobs.line_unposted": "{title}{quoted} · {status} · <t:{asked}:R>",
+    "usage.today": "Today you made **{today}** of your **{quota}**; **{left}** left ({resets}).",
+    "usage.running": "• {title}{quoted}: {status}",
+    "usage.none_running": "Nothing in the making.",
+    "usage.server": "Server today: **{today}** ({quota}), **{running}** in the making.",
+    "usage.server_quota": "limit {quota}",
+    "usage.no_server_quota": "no limit",
+    # A member's own defaults (`/pika settings`).
+    "mine.title": "**Your defaults on this server**",
+    "mine.line": "{name}: {value}",
+    "mine.server_wins": "{value} (the server's default, {server}, applies)",
+    "mine.unset": "not set",
+    "mine.yes": "yes",
+    "mine.no": "no",
+    "mine.note": (
+        "Options you give with a command always win. Where the server has a default, the "
+        "server's wins over yours."
     ),
-    "usage.running": "• `{job_id}` {title}: {word} {progress}%",
-    "usage.none_running": "No jobs running.",
-    "usage.server": "Server today: **{today}** jobs ({quota}), **{running}** running.",
-    "usage.server_quota": "quota {quota}",
-    "usage.no_server_quota": "no quota",
+    "mine.saved": "✅ Saved.",
+    "mine.aspect_ratio": "Aspect ratio",
+    "mine.model": "Model",
+    "mine.motion": "Motion",
+    "mine.guidance_scale": "Closeness to the prompt",
+    "mine.negative_prompt": "Avoid",
+    "mine.zoom": "Zoom",
+    "mine.pan": "Pan",
+    "mine.tilt": "Tilt",
+    "mine.rotate": "Rotation",
+    "mine.mention": "Mention me when a video is ready",
     # Server settings.
     "settings.unchanged": "Nothing changed.",
     "settings.changed": "✅ {lines}",
@@ -148,11 +283,11 @@ MESSAGES: dict[str, str] = {
     "settings.show": (
         "**Channels:** {channels}\n"
         "**Required role:** {role}\n"
-        "**Running jobs per member:** {running}\n"
-        "**Daily jobs per member:** {daily_member}\n"
-        "**Daily jobs for the server:** {daily_server}\n"
-        "**Cooldown:** {cooldown} s\n"
-        "**Blocked patterns:** {blocked}\n"
+        "**Videos in the making per member:** {running}\n"
+        "**Videos per member per day:** {daily_member}\n"
+        "**Videos for the server per day:** {daily_server}\n"
+        "**Wait between videos:** {cooldown} s\n"
+        "**Blocked words:** {blocked}\n"
         "**Extend and upscale:** {paid}\n"
         "**Default video options:** {defaults}\n"
         "**Log channel:** {log_channel}\n"
@@ -201,136 +336,68 @@ MESSAGES: dict[str, str] = {
     "help.real": "Videos are made by Pika and use the server owner's credits.",
     "help.guide": (
         "**Pika video bot**\n{mode}\n"
-        "Start with `/pika generate`, attach an image or a video to animate it, then react "
-        "to a result with ⏩ to extend it, ⬆️ to upscale it or 🔁 to re-roll it. "
-        "`/pika jobs` lists your jobs and `/pika usage` shows what is left of your quota."
+        "Start with `/pika generate`, or attach an image or a video to bring it to life. On a "
+        "result, react with ⏩ to extend it, ⬆️ to upscale it or 🔁 to re-roll it. "
+        "`/pika settings` keeps your own defaults, `/pika jobs` lists your videos and "
+        "`/pika usage` shows what is left of your daily limit."
     ),
 }
 
+# Parameters that carry what a member typed (or an admin set): shown, never interpreted.
+MEMBER_PARAMS = frozenset({"filename", "job_id", "value"})
+CODE_PARAMS = frozenset({"pattern"})  # shown inside `code`
+
 # The icon that opens the answer to each family of member errors.
-ICONS = {"input": "⚠️", "rule": "⚠️", "refusal": "⛔", "control": "⛔"}
-
-KIND_TITLES = {
-    "generate": "Generate",
-    "pikaffect": "Pikaffect",
-    "ingredients": "Ingredients",
-    "additions": "Additions",
-    "swap": "Swap",
-    "reprompt": "Reprompt",
-    "edit": "Edit",
-    "inpaint": "Inpaint",
-    "outpaint": "Outpaint",
-    "extend": "Extend",
-    "upscale": "Upscale",
-    "lipsync": "Lip sync",
-}
-STATUS_WORDS = {
-    Status.SUBMITTING: "sending to Pika",
-    Status.SENDING: "sending to Pika",
-    Status.RUNNING: "in progress",
-    Status.DELIVERING: "finished, posting",
-    Status.DELIVERED: "done",
-    Status.FAILED: "failed",
-    Status.TIMED_OUT: "timed out",
-    Status.UNDELIVERABLE: "could not be posted",
-}
+ICONS = {"input": "⚠️", "rule": "⚠️", "refusal": "⛔", "control": "⛔", "repeat": "🔁"}
 
 
-def say(key: str, /, **params: Any) -> str:
-    """The sentence `key` names, filled with `params`."""
-    return MESSAGES[key].format(**params)
+def say(key: str, lang: str = ENGLISH, /, **params: Any) -> str:
+    """The sentence `key` names, in the language `lang`, filled with `params`."""
+    text = translations(lang).messages.get(key) or MESSAGES[key]
+    return text.format(**params)
 
 
-def explain(error: MemberError) -> str:
-    """The whole answer to a member error, with its icon."""
+def shown(text: str, limit: int = 300) -> str:
+    """Member text as plain words in a message: on one line (no fake "Status:" line), cut to
+    `limit`, markdown (headings, masked links, emphasis) and mentions escaped."""
+    line = " ".join(str(text).split())
+    if len(line) > limit:
+        line = line[:limit] + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(line))
+
+
+def code(text: str, limit: int = 200) -> str:
+    """Text to show inside a `code` span: one line, cut, no backtick to close the span early."""
+    line = " ".join(str(text).split())[:limit]
+    return line.replace("`", "\u02cb") or " "
+
+
+def _safe(params: dict[str, Any]) -> dict[str, Any]:
+    """Params with member text made harmless."""
+    return {
+        name: shown(value, 100)
+        if name in MEMBER_PARAMS
+        else code(value)
+        if name in CODE_PARAMS
+        else value
+        for name, value in params.items()
+    }
+
+
+def explain(error: MemberError, lang: str = ENGLISH) -> str:
+    """The whole answer to a member error, with its icon, in the member's language."""
     family = error.key.split(".", 1)[0]
     if error.key == "input":
         text = "\n".join(
-            say("input.line", option=option, rule=say(rule, **params))
+            say("input.line", lang, option=option, rule=say(rule, lang, **_safe(params)))
             for option, rule, params in error.params["problems"]
         )
     else:
-        text = say(error.key, **error.params)
+        text = say(error.key, lang, **_safe(error.params))
     return f"{ICONS.get(family, '⚠️')} {text}"
 
 
-def title(kind: str) -> str:
+def title(kind: str, lang: str = ENGLISH) -> str:
     """What a kind of job is called."""
-    return KIND_TITLES.get(kind, kind)
-
-
-def model_of(job: Job) -> str:
-    """The Pika model a job uses."""
-    if job.kind == "upscale":
-        return "upscale"
-    return str(job.request.get("model") or "1.0")
-
-
-def options_line(job: Job) -> str:
-    """The options of a request, briefly."""
-    options = job.request.get("options") or {}
-    parts = [f"model {model_of(job)}"]
-    if options.get("aspectRatio"):
-        parts.append(str(options["aspectRatio"]))
-    if options.get("frameRate"):
-        parts.append(f"{options['frameRate']} fps")
-    for key in ("pikaffect", "style"):
-        if job.request.get(key):
-            parts.append(str(job.request[key]))
-    camera = {k: v for k, v in (options.get("camera") or {}).items() if v}
-    if camera:
-        parts.append("camera " + ", ".join(f"{k} {v}" for k, v in camera.items()))
-    seed = (options.get("parameters") or {}).get("seed")
-    if seed is not None:
-        parts.append(f"seed {seed}")
-    return " · ".join(parts)
-
-
-def working_text(job: Job) -> str:
-    """The public message that says a job was started."""
-    prompt = job.prompt.strip()
-    quoted = f" “{prompt[:300]}”" if prompt else ""
-    return say(
-        "job.working",
-        user=job.user_id,
-        title=title(job.kind),
-        quoted=quoted,
-        options=options_line(job),
-        progress=progress_line(job),
-    )
-
-
-def progress_line(job: Job) -> str:
-    """Status and progress, with the job id."""
-    word = STATUS_WORDS.get(job.status, job.status.value)
-    if job.status is Status.RUNNING:
-        pika = job.pika_status or "queued"
-        bar = "█" * (job.progress // 10) + "░" * (10 - job.progress // 10)
-        word = f"{pika} {bar} {job.progress}%"
-    return say("job.status", word=word, job_id=job.id)
-
-
-def failure_reason(job: Job) -> str:
-    """Why a job ended without a video, in words."""
-    if job.failure is None:  # ended before failures had keys
-        return job.last_error or say("failure.no_reason")
-    default = MESSAGES.get(f"failure.{job.failure}.default") or say("failure.no_reason")
-    return say(f"failure.{job.failure}", detail=job.last_error or default)
-
-
-def failure_text(job: Job) -> str:
-    """What a requester is told when a job ends without a video."""
-    return say(
-        "failure.line",
-        user=job.user_id,
-        what=title(job.kind).lower(),
-        job_id=job.id,
-        verb="timed out" if job.status is Status.TIMED_OUT else "failed",
-        reason=failure_reason(job),
-    )
-
-
-def undeliverable_text(job: Job) -> str:
-    """The DM to a requester whose result could not be posted where they asked."""
-    link = say("failure.dm_link", url=job.result_url) if job.result_url else ""
-    return say("failure.dm", job_id=job.id, reason=failure_reason(job), link=link)
+    key = f"kind.{kind}"
+    return say(key, lang) if key in MESSAGES else kind

@@ -1,7 +1,7 @@
 """Guardrails for a shared credit pool: each server's settings and the gate every job passes."""
 
 from bot.guardrails.gate import Ask, Guardrails, Refusal, Usage, day_start, next_day, texts_of
-from bot.guardrails.settings import DefaultOptions, GuildSettings, ServerSettings
+from bot.guardrails.settings import DefaultOptions, GuildSettings, ServerSettings, zone_names
 
 __all__ = [
     "Ask",
@@ -14,4 +14,5 @@ __all__ = [
     "day_start",
     "next_day",
     "texts_of",
+    "zone_names",
 ]

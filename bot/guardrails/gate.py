@@ -12,7 +12,6 @@ midnight in the server's time zone (UTC unless set).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import MemberError
 from bot.guardrails.settings import GuildSettings, ServerSettings
 from bot.pika.kinds import kind as kind_of
-from bot.storage import Job, JobStore, Limits, NewJob, Refused, Status
+from bot.storage import Job, JobStore, Limits, NewJob, Refused, RepeatWindow
 
 
 class Refusal(MemberError):
@@ -85,12 +84,12 @@ class Guardrails:
         self.settings = settings
 
     async def admit(
-        self, ask: Ask, new: NewJob, *, duplicate_of: Sequence[Status] = ()
+        self, ask: Ask, new: NewJob, repeat: RepeatWindow | None = None
     ) -> tuple[Job, bool]:
-        """Check every limit and write the job if it passes: (job, True). With `duplicate_of`,
-        a job whose twin (same kind, and same parent, or same failed job retried) is in one of
-        those statuses is not written: (twin, False). Raises Refusal naming the first limit
-        the ask breaks."""
+        """Check every limit and write the job if it passes: (job, True). With `repeat`, a job
+        that repeats one (same `repeat_key`, see `RepeatWindow`) is not written, and no limit
+        refuses it: (the job it repeats, False). Raises Refusal naming the first limit the ask
+        breaks."""
         rules = await self.settings.get(ask.guild_id)
         self.check(rules, ask)
         now = self.jobs.clock()
@@ -101,8 +100,7 @@ class Guardrails:
             server_daily=rules.daily_quota_server,
             day_start=start.timestamp(),
             cooldown=float(rules.cooldown_seconds),
-            duplicate_of=tuple(duplicate_of),
-            twin_column="retry_of" if new.retry_of is not None else "parent_job_id",
+            repeat=repeat,
         )
         for _ in range(ADMIT_ATTEMPTS):
             outcome = await self.jobs.admit(new, limits)

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.errors import InputError
+from bot.guardrails.patterns import compiled, first_match
 from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
 from bot.storage import Change, GuildSettingsStore
 
 MAX_CACHED_SERVERS = 10_000
+MAX_PATTERNS = 100
+MAX_PATTERN_CHARS = 200
 
 
 class DefaultOptions(BaseModel):
@@ -67,21 +76,25 @@ class GuildSettings(BaseModel):
 
     @field_validator("blocked_patterns")
     @classmethod
-    def _compile(cls, patterns: list[str]) -> list[str]:
+    def _compile(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
+        if isinstance(info.context, dict) and info.context.get("stored"):
+            return patterns  # checked when added; older ones are matched as plain text
+        if len(patterns) > MAX_PATTERNS:
+            raise ValueError(f"at most {MAX_PATTERNS} patterns")
         for pattern in patterns:
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid pattern ({exc})") from None
+            if len(pattern) > MAX_PATTERN_CHARS:
+                raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
+            compiled(pattern)  # PatternError (a ValueError) names the pattern
         return patterns
 
     def blocked(self, texts: Iterable[str]) -> str | None:
-        """The first blocked pattern found in any of the texts."""
-        for pattern in self.blocked_patterns:
-            regex = re.compile(pattern, re.IGNORECASE)
-            if any(regex.search(text) for text in texts if text):
-                return pattern
-        return None
+        """The first blocked pattern found in any of the texts (folded: see patterns.py)."""
+        return first_match(self.blocked_patterns, texts)
+
+
+def zone_names() -> list[str]:
+    """Every time zone name this machine knows, sorted."""
+    return sorted(set(_zone_names().values()))
 
 
 @functools.cache
@@ -114,7 +127,9 @@ class ServerSettings:
         if cached is not None and now - cached[0] < self.CACHE_SECONDS:
             return cached[1]
         data = await self.store.load(guild_id)
-        settings = GuildSettings.model_validate_json(data) if data else GuildSettings()
+        settings = GuildSettings()
+        if data:
+            settings = GuildSettings.model_validate_json(data, context={"stored": True})
         self._remember(guild_id, settings, now)
         return settings
 

@@ -1,4 +1,5 @@
-"""How long Pika takes, by kind of job, and when a running job should be done.
+"""How long Pika takes, by kind of job, when a running job should be done, and where a job
+stands for the member who asked.
 
 `Durations` keeps the latest observed durations of each kind of job in memory (seeded from the
 store at start-up, `seed`) and answers two questions:
@@ -10,16 +11,20 @@ store at start-up, `seed`) and answers two questions:
   kind's median while the progress says little (the first percents); None when neither is known.
 
 The tracker plans its polls from `eta` (`next_poll`), and records each finished job's duration
-(`observed`); the working message can show the same `eta` to members.
+(`observed`). `Estimates` tells the working message the same story in the member's terms
+(`Standing`): the job's place in line while Pika has not started it, and when it should be done,
+from the same durations (a prior for a kind not seen yet), refined by Pika's progress and never
+in the past.
 """
 
 from __future__ import annotations
 
 import collections
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from bot.storage import Job
+from bot.storage import Job, JobReports
 
 WINDOW = 20  # durations kept per kind
 # Progress below this many percent says little about the rest: the median weighs more.
@@ -28,6 +33,10 @@ TRUSTED_PROGRESS = 50.0
 # so that a job finishing on time is found finished rather than at 99%.
 SLACK_SHARE = 0.1
 MAX_SLACK = 0.5
+PRIOR_SECONDS = 90.0  # a kind never seen here yet: about what Pika takes
+# The least time left ever shown: a job past its estimate is "in a few seconds", and its
+# message is refreshed before long (PROGRESS_REFRESH_SECONDS in polls.py).
+SOON_SECONDS = 10.0
 
 
 class Durations:
@@ -89,3 +98,57 @@ def next_poll(eta: float | None, now: float, interval: float, ceiling: float, la
     slack = min(MAX_SLACK, SLACK_SHARE * interval)
     planned = max(interval, eta + slack - now)
     return min(ceiling, max(planned, growing) if late else planned)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a job stands, for the member: its place in line (None once Pika works on it) and
+    when it should be done (a Unix time)."""
+
+    place: int | None
+    eta: float
+
+
+def remaining(job: Job, expected: float, now: float) -> float:
+    """Seconds until the job should be done, as a member is told.
+
+    Before any progress: the expectation less the time already spent. With progress p (0-100)
+    after `elapsed` seconds, the pace says `elapsed * (100 - p) / p`; the two are blended with
+    weight p / 100 on the pace. Never below SOON_SECONDS, so a late job never shows a time that
+    has passed.
+    """
+    elapsed = max(0.0, now - job.created_at)
+    by_expectation = expected - elapsed
+    progress = min(max(job.progress, 0), 100)
+    if 0 < progress < 100 and not job.waiting:
+        by_pace = elapsed * (100 - progress) / progress
+        weight = progress / 100
+        left = (1 - weight) * by_expectation + weight * by_pace
+    else:
+        left = by_expectation
+    return max(SOON_SECONDS, left)
+
+
+class Estimates:
+    """Each job's standing, from the tracker's `Durations` (no database read) and the store's
+    count of the jobs ahead in line."""
+
+    def __init__(
+        self, durations: Durations, reports: JobReports, clock: Callable[[], float]
+    ) -> None:
+        self.durations = durations
+        self.reports = reports
+        self.clock = clock
+
+    def expected_seconds(self, kind: str) -> float:
+        """The typical time a job of this kind takes on this bot (a prior until one is seen)."""
+        return self.durations.expected_seconds(kind) or PRIOR_SECONDS
+
+    def eta(self, job: Job, now: float | None = None) -> float:
+        """When the job should be done, as a Unix time."""
+        now = self.clock() if now is None else now
+        return now + remaining(job, self.expected_seconds(job.kind), now)
+
+    async def standing(self, job: Job) -> Standing:
+        """The job's place in line and its expected end, as the working message shows them."""
+        return Standing(await self.reports.place_in_line(job), self.eta(job))

@@ -24,6 +24,7 @@ from bot.jobs.estimates import Durations, next_poll, observed
 from bot.jobs.journal import JOURNAL
 from bot.jobs.outbox import Notifier, Outbox
 from bot.jobs.schedule import Schedule
+from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.errors import PikaError, PikaRateLimited
 from bot.pika.kinds import Polling
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 CEILING_INTERVALS = 6
 MAX_CEILING = 60.0
 PROGRESS_EDIT_SECONDS = 3.0
+# A job whose progress stands still still has its working message refreshed this often, so the
+# expected end it shows is recomputed and never lies in the past for long.
+PROGRESS_REFRESH_SECONDS = 20.0
 
 
 class PollSteps:
@@ -44,6 +48,7 @@ class PollSteps:
     store: JobStore
     pika: PikaClient
     settings: Settings
+    service: JobService
     notifier: Notifier
     durations: Durations
     outbox: Outbox
@@ -56,7 +61,8 @@ class PollSteps:
     _last_eta: dict[str, float]
     _late: dict[str, int]
     _shown_at: dict[str, float]
-    _early_pushes: set[str]
+    _early_pushes: dict[str, str | None]  # pushes before the paid call's answer: Pika's id
+    _pushed_at: dict[str, float]
 
     def _track(self, job: Job, due: float) -> None:
         """Make the job due at `due` (the tracker's)."""
@@ -91,7 +97,7 @@ class PollSteps:
         polled_by = kind_of(job.kind).polled_by
         if job.pika_job_id is None and polled_by is Polling.JOB_ID:
             # Listening for a push since the paid call's outcome was unknown: none came.
-            await self.end(job, "outcome_unknown", job.last_error or "", Status.FAILED)
+            await self.end(job, "pika_outcome_unknown", job.last_error or "", Status.FAILED)
             return
         self.polls += 1
         try:
@@ -105,7 +111,9 @@ class PollSteps:
                 wait = max(wait, exc.retry_after)
             log.info("Job %s: poll failed (%s); next in %.1fs", job.id, exc.describe(), wait)
             job = dataclasses.replace(
-                job, poll_attempts=job.poll_attempts + 1, last_error=exc.describe()
+                job,
+                poll_attempts=job.poll_attempts + 1,
+                last_error=self.service.redact(exc.describe()),
             )
             await self._reschedule(job, now, now + wait)
             return
@@ -141,6 +149,7 @@ class PollSteps:
                 self._track(moved, now)
             return
         if state.status is JobStatus.FAILED:
+            log.info("Job %s: Pika reports it failed: %s", job.id, state.reason or "-")
             await self.end(job, "pika_failed", state.reason or "", Status.FAILED)
             return
         changed = (state.raw_status, state.progress) != (job.pika_status, job.progress)
@@ -166,7 +175,10 @@ class PollSteps:
             self._late[job.id] = job.poll_attempts  # nothing known: intervals grow
         if await self._reschedule(job, now, now + self._delay(job, now)):
             return
-        if changed and now - self._shown_at.get(job.id, 0.0) >= PROGRESS_EDIT_SECONDS:
+        shown_at = self._shown_at.get(job.id)
+        news = changed and (shown_at is None or now - shown_at >= PROGRESS_EDIT_SECONDS)
+        stale = now - (job.created_at if shown_at is None else shown_at) >= PROGRESS_REFRESH_SECONDS
+        if news or stale:
             self._shown_at[job.id] = now
             try:
                 self.notifier.progress(job)
@@ -203,7 +215,7 @@ class PollSteps:
             active=1,
             pika_status=job.pika_status,
             failure=failure,
-            last_error=detail[:500],
+            last_error=self.service.redact(detail)[:500],
             next_poll_at=now,
             finished_at=now,
         )
@@ -213,27 +225,34 @@ class PollSteps:
 
     # --- pushes -----------------------------------------------------------------------------
 
-    async def pushed(self, job: Job, pika_id: str | None) -> None:
-        """A webhook said this job changed. A job being polled is polled at once (but not
-        sooner than an interval after its last poll); a job listening since its paid call's
-        outcome was unknown adopts the Pika job the push names, once Pika confirms it; a push
-        that comes before the paid call's answer is kept for when it does."""
+    async def pushed(self, job: Job, pika_id: str | None) -> bool:
+        """A webhook said this job changed. A job being polled is polled at once, but not
+        sooner than an interval after its last poll, so that however many pushes come it is
+        asked about at most once an interval; a job listening since its paid call's outcome
+        was unknown adopts the Pika job the push names, once Pika confirms it; a push that
+        comes before the paid call's answer is kept for when it does. Returns whether this is
+        the job's first push in an interval (the receiver logs only those)."""
+        now = self.store.clock()
+        first = now - self._pushed_at.get(job.id, now - self.interval) >= self.interval
+        if first:
+            self._pushed_at[job.id] = now
         if job.status is Status.SENDING:
-            self._early_pushes.add(job.id)
-            return
+            self._early_pushes[job.id] = pika_id
+            return first
         tracked = self._jobs.get(job.id)
         if tracked is None or tracked.status is not Status.RUNNING:
-            log.info("Job %s: push ignored, the job is %s", job.id, job.status.value)
-            return
-        if tracked.pika_job_id is None and kind_of(tracked.kind).polled_by is Polling.JOB_ID:
+            self._pushed_at.pop(job.id, None)  # remembered only for the jobs followed
+            log.debug("Job %s: push ignored, the job is %s", job.id, job.status.value)
+            return False
+        if listening(tracked):
             if pika_id:  # listening since the paid call's outcome was unknown
                 await self.adopt(tracked, pika_id)
-            return
-        now = self.store.clock()
+            return first
         self._last_eta[job.id] = now  # a push says it ended about now
         last = self._last_poll.get(job.id)
         due = now if last is None else max(now, last + self.interval)
         self._track(tracked, min(due, self._polls.when(job.id) or due))
+        return first
 
     async def adopt(self, job: Job, pika_id: str) -> None:
         """Take the Pika job a push named as this listening job's, once Pika confirms it."""
@@ -257,6 +276,12 @@ class PollSteps:
             await self.apply(adopted, answer.state(pika_id))
         finally:
             self._busy.discard(job.id)
+
+
+def listening(job: Job) -> bool:
+    """Whether a running job has no Pika id to poll by: its paid call's outcome was unknown,
+    and it waits for Pika's push to name its job."""
+    return job.pika_job_id is None and kind_of(job.kind).polled_by is Polling.JOB_ID
 
 
 def belongs(answer: JobResponse, job: Job) -> bool:

@@ -40,6 +40,7 @@ from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError, PikaOutcomeUnknown
 from bot.pika.kinds import kind as kind_of
 from bot.pika.models import CreateJobResponse, PikaRequestModel
+from bot.redaction import Redactor
 from bot.storage import WRITE_ERRORS, Job, JobStore, NewJob, Status
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ NOT_RETRYABLE = frozenset({"invalid", "undeliverable", "discord"})
 
 def retryable(failure: str | None) -> bool:
     """Whether a job that ended with `failure` may be asked again with its Retry button."""
-    return failure is not None and failure not in NOT_RETRYABLE
+    return failure not in NOT_RETRYABLE
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ class JobService:
         self.settings = settings
         self.ledger = ledger
         self.follow = follow  # hands a job Pika has (or may have) to the tracker
+        # Vendor text may echo the key in any form: it is stored only once redacted.
+        self.redact = Redactor(settings.secrets())
 
     # --- a new job ------------------------------------------------------------------------
 
@@ -179,10 +182,10 @@ class JobService:
             answer = await self.pika.submit(request)
         except PikaOutcomeUnknown as exc:
             log.warning("Job %s: the paid call's outcome is unknown: %s", job.id, exc.describe())
-            return await self.unknown_outcome(job, "outcome_unknown", exc.describe())
+            return await self.unknown_outcome(job, exc.failure, exc.describe())
         except PikaError as exc:
-            log.info("Job %s: Pika did not take it: %s", job.id, exc.describe())
-            return await self.fail(job, "pika", exc.describe(), counted=False)
+            log.info("Job %s: Pika refused or failed: %s", job.id, exc.describe())
+            return await self.fail(job, exc.failure, exc.describe(), counted=False)
         except InvalidRequest as exc:  # the stored body no longer validates: never sent
             return await self.fail(job, "invalid", str(exc), counted=False)
         except Exception:
@@ -236,7 +239,7 @@ class JobService:
             status=Status.RUNNING,
             pika_job_id=None,
             pika_status=None,
-            last_error=detail[:500],
+            last_error=self.redact(detail)[:500],
             next_poll_at=job.created_at + self.settings.job_timeout_minutes * 60,
         )
         if listening is None:
@@ -257,15 +260,16 @@ class JobService:
         counted: bool = True,
     ) -> Job:
         """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
-        fills it; `counted=False` when Pika never accepted it. The job stays active until its
-        requester has been told; the tracker tells them."""
+        fills it for the owner (redacted; members never read a vendor's words); `counted=False`
+        when Pika never accepted it. The job stays active until its requester has been told;
+        the tracker tells them."""
         now = self.store.clock()
         ended = await self.store.update(
             job.id,
             status=status,
             active=1,
             failure=failure,
-            last_error=detail[:500],
+            last_error=self.redact(detail)[:500],
             counted=counted,
             next_poll_at=now,
             finished_at=now,

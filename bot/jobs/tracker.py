@@ -20,13 +20,14 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from bot.config import Settings
 from bot.jobs.estimates import Durations
 from bot.jobs.journal import JOURNAL
 from bot.jobs.outbox import Notifier, Outbox
-from bot.jobs.polls import PollSteps
+from bot.jobs.polls import PollSteps, listening
 from bot.jobs.schedule import Schedule
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
@@ -74,7 +75,8 @@ class Tracker(PollSteps):
         self._last_eta: dict[str, float] = {}  # when each job was last expected to finish
         self._late: dict[str, int] = {}  # polls in a row that found a job past its expected end
         self._shown_at: dict[str, float] = {}
-        self._early_pushes: set[str] = set()
+        self._early_pushes: dict[str, str | None] = {}
+        self._pushed_at: dict[str, float] = {}  # each job's latest push counted as first
         self._dirty_since: float | None = None  # when the oldest unwritten result came
         self._wake = asyncio.Event()
         self.polls = 0
@@ -93,8 +95,11 @@ class Tracker(PollSteps):
         """A job moved on outside the tracker (sent to Pika, failed, cancelled): follow it."""
         now = self.store.clock()
         if job.status is Status.RUNNING:
-            due = now if job.id in self._early_pushes else now + self._delay(job, now)
-            self._early_pushes.discard(job.id)
+            pushed = job.id in self._early_pushes
+            early_id = self._early_pushes.pop(job.id, None)
+            due = now if pushed and not listening(job) else now + self._delay(job, now)
+            if listening(job) and early_id:  # Pika pushed its job before the call's answer
+                self._spawn(self.adopt(job, early_id))
             eta = self.durations.eta(job, now)
             if eta is not None:
                 self._last_eta[job.id] = eta
@@ -131,7 +136,7 @@ class Tracker(PollSteps):
         self._polls.cancel(job_id)
         self._others.cancel(job_id)
         self._writes.pop(job_id, None)
-        for memo in (self._last_poll, self._last_eta, self._shown_at, self._late):
+        for memo in (self._last_poll, self._last_eta, self._shown_at, self._late, self._pushed_at):
             memo.pop(job_id, None)
 
     def wake(self) -> None:
@@ -200,6 +205,12 @@ class Tracker(PollSteps):
         while job_id := self._others.pop_due(now):
             started += self._start(job_id, poll=False)
         return started
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the loop; `stop` cancels it with the rest."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _start(self, job_id: str, *, poll: bool) -> int:
         job = self._jobs.get(job_id)

@@ -2,14 +2,17 @@
 
 The secret is made for each job and only this bot knows it. A push for an unknown secret gets
 404 and changes nothing. The body is never trusted: a valid push only makes the tracker ask
-Pika about that job at once (a get-job call), and deliver it if it is finished. For a job whose
-paid call's outcome was unknown, the push names the Pika job, which the tracker adopts once a
-get-job call confirms it (`Tracker.pushed`).
+Pika about that job (a get-job call), at most once per poll interval however many pushes come,
+and is logged once per interval, not once per push. For a job whose paid call's outcome was
+unknown, the push names the Pika job, which the tracker adopts once a get-job call confirms it
+(`Tracker.pushed`). The route is served by the bot's one HTTP server (`bot/ops/server.py`),
+within the bounds of `bot/bounded_site.py`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +23,7 @@ from bot.pika.models import JobResponse
 from bot.storage import JobStore
 
 log = logging.getLogger(__name__)
+SECRET = re.compile(r"[A-Za-z0-9_-]{16,64}")  # the shape of secrets.token_urlsafe(24)
 
 
 class WebhookReceiver:
@@ -31,11 +35,12 @@ class WebhookReceiver:
 
     async def push(self, request: web.Request) -> web.Response:
         """A push for the job whose secret ends the path."""
-        job = await self.store.by_webhook_secret(request.match_info["secret"])
+        secret = request.match_info["secret"]
+        job = await self.store.by_webhook_secret(secret) if SECRET.fullmatch(secret) else None
         if job is None:
             return web.json_response({"error": "unknown webhook"}, status=404)
-        log.info("Job %s: pushed by Pika; confirming with a get-job call", job.id)
-        await self.tracker.pushed(job, pika_job_id(await _body(request)))
+        if await self.tracker.pushed(job, pika_job_id(await _body(request))):
+            log.info("Job %s: pushed by Pika; confirming with a get-job call", job.id)
         return web.json_response({"ok": True})
 
 

@@ -7,10 +7,12 @@ webhook push when push is on.
     GET  /metrics              Prometheus' text format (bot.ops.metrics)
     POST /pika/webhook/{secret}  the push receiver (bot.jobs.webhook), when push is on
 
-Every bound of the server (body size, keep-alive, shutdown) is set here, once, so it holds for
-every route. It starts before the bot logs in to Discord, so that a supervisor sees a live
-process (and a not-ready one) while Discord is unreachable; the push route answers 503 until
-the bot's set-up has made its receiver.
+Every bound of the server is set here, once, so it holds for every route: the request head
+within a few seconds of connecting, the body within a few seconds and 64 KiB, one request per
+connection, a cap on open connections (`bot/bounded_site.py`), and a shutdown timeout. It
+starts before the bot logs in to Discord, so that a supervisor sees a live process (and a
+not-ready one) while Discord is unreachable; the push route answers 503 until the bot's set-up
+has made its receiver.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.bounded_site import BoundedSite, Bounds, bounded_app
 from bot.jobs.service import WEBHOOK_PATH
 from bot.ops.metrics import Metrics
 
@@ -32,8 +35,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ReadyChecks = Callable[[], Awaitable[Mapping[str, str]]]
 Refresh = Callable[[], Awaitable[None]]
 
-MAX_BODY = 1024 * 1024  # a push is a small JSON document
-KEEPALIVE_SECONDS = 15.0
+BOUNDS = Bounds()  # a push is a small JSON document; a scrape sends no body at all
 SHUTDOWN_SECONDS = 5.0
 
 
@@ -55,7 +57,7 @@ class HttpServer:
         self.ready_checks = ready_checks
         self.refresh_metrics = refresh_metrics
         self.webhook: Handler | None = None  # set once the bot has made its receiver
-        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app = bounded_app(BOUNDS)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/readyz", self._readyz)
         self.app.router.add_get("/metrics", self._metrics)
@@ -72,13 +74,10 @@ class HttpServer:
     async def start(self) -> None:
         """Listen; raises OSError when the address is taken."""
         self._runner = web.AppRunner(
-            self.app,
-            access_log=None,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-            shutdown_timeout=SHUTDOWN_SECONDS,
+            self.app, shutdown_timeout=SHUTDOWN_SECONDS, **BOUNDS.runner_options()
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = BoundedSite(self._runner, self.host, self.port, BOUNDS)
         try:
             await site.start()
         except OSError:

@@ -41,6 +41,7 @@ from bot.pika.models import (
     UpscaleStartResponse,
 )
 from bot.pika.transport import POOL_LIMITS
+from bot.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class PikaClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._key = api_key
+        self._redact = Redactor([api_key])
         self.base_url = base_url.rstrip("/")
         self._max_attempts = max_attempts
         self._paid_budget = paid_budget
@@ -349,8 +351,7 @@ class PikaClient:
             text = response.text.strip().splitlines()[0] if response.text.strip() else ""
         else:
             text = _message_of(body)
-        text = text.replace(self._key, "[redacted]") if self._key else text
-        return text[:200]
+        return self._redact(text)[:200]
 
     def _error(self, response: httpx.Response, retry_after: float | None = None) -> PikaError:
         status, detail = response.status_code, self._detail(response)

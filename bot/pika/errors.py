@@ -1,9 +1,13 @@
-"""Typed errors of the Pika layer. Every message is safe to show a Discord user: no keys, no URLs
-with credentials, no raw bodies longer than a line."""
+"""Typed errors of the Pika layer.
+
+Each kind of error has a `failure` key: the bot tells members what happened in its own words
+(`failure.<key>` in the wording catalogue), never in the vendor's. `describe()` (the vendor's
+detail, already redacted by the client) is for the log and the job's `last_error` only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class PikaError(Exception):
     """Base of every error raised by the Pika client."""
 
     user_message = "Pika could not handle this request."
+    failure: ClassVar[str] = "pika"
 
     def __init__(self, detail: str = "", *, status: int | None = None) -> None:
         self.detail = detail[:300]
@@ -44,18 +49,21 @@ class PikaAuthError(PikaError):
     """The API key was refused (401)."""
 
     user_message = "The bot's Pika API key was refused; the server owner needs to check it."
+    failure = "pika_auth"
 
 
 class PikaPlanError(PikaError):
     """The plan has no credits left, or lacks the feature (402/403)."""
 
     user_message = "Pika refused: the owner's plan has no credits left or does not include this."
+    failure = "pika_plan"
 
 
 class PikaRateLimited(PikaError):
     """Pika asked us to slow down (429) and went on asking past our retries."""
 
     user_message = "Pika is rate limiting the bot right now; try again shortly."
+    failure = "pika_rate_limited"
 
     def __init__(
         self, detail: str = "", *, status: int | None = 429, retry_after: float | None = None
@@ -68,12 +76,14 @@ class PikaRejected(PikaError):
     """Pika refused the request itself (4xx other than auth, plan and rate limits)."""
 
     user_message = "Pika rejected the request:"
+    failure = "pika_rejected"
 
 
 class PikaServerError(PikaError):
     """Pika failed or could not be reached, and retries did not help."""
 
     user_message = "Pika is having trouble right now; try again later."
+    failure = "pika_server"
 
 
 class PikaOutcomeUnknown(PikaServerError):
@@ -83,12 +93,14 @@ class PikaOutcomeUnknown(PikaServerError):
     """
 
     user_message = "Pika did not answer in time, so the bot cannot tell whether the job started."
+    failure = "pika_outcome_unknown"
 
 
 class PikaBadResponse(PikaError):
     """Pika answered something this client cannot read."""
 
     user_message = "Pika sent an answer the bot could not read."
+    failure = "pika_bad_response"
 
 
 class PikaUnreadableAnswer(PikaBadResponse, PikaOutcomeUnknown):
@@ -98,3 +110,4 @@ class PikaUnreadableAnswer(PikaBadResponse, PikaOutcomeUnknown):
     user_message = (
         "Pika answered in a way the bot could not read, so it cannot tell whether the job started."
     )
+    failure = "pika_outcome_unknown"

@@ -1,14 +1,18 @@
-"""Storage: the jobs and each server's settings, in SQLite, behind two small stores."""
+"""Storage: the jobs, each server's settings and each member's defaults, in SQLite, behind
+small stores."""
 
-from bot.storage.admission import Limits, Refused
-from bot.storage.db import WRITE_ERRORS, Storage, open_storage
+from bot.storage.admission import Limits, Refused, RepeatWindow
+from bot.storage.db import WRITE_ERRORS, Storage, StorageError, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
-from bot.storage.jobs import ACTIVE, FINAL, Job, JobStore, NewJob, Status
+from bot.storage.jobs import JobStore
+from bot.storage.member_settings import MemberSettingsStore
+from bot.storage.records import ACTIVE, FINAL, UNMADE, Job, NewJob, Status
 from bot.storage.reports import JobReports, Tally
 
 __all__ = [
     "ACTIVE",
     "FINAL",
+    "UNMADE",
     "WRITE_ERRORS",
     "Change",
     "GuildSettingsStore",
@@ -16,10 +20,13 @@ __all__ = [
     "JobReports",
     "JobStore",
     "Limits",
+    "MemberSettingsStore",
     "NewJob",
     "Refused",
+    "RepeatWindow",
     "Status",
     "Storage",
+    "StorageError",
     "Tally",
     "open_storage",
 ]

@@ -18,10 +18,20 @@ Which rows count (`counted`, see `bot/storage/jobs.py`):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.storage.jobs import Job
+    from bot.storage.records import Job
+
+
+@dataclass(frozen=True)
+class RepeatWindow:
+    """When a new job is the same request as one made before (a control pressed again, see
+    `bot.followups`): a job with the same `repeat_key` that did not end without a video, created
+    at `since` or later, or whatever its age while its status is one of `sticky`."""
+
+    since: float
+    sticky: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,10 +43,7 @@ class Limits:
     server_daily: int | None  # the server's counted jobs since `day_start` (None: no quota)
     day_start: float  # the start of the server's quota day, as a time
     cooldown: float = 0.0  # seconds between two counted jobs of a member (0: none)
-    duplicate_of: tuple[str, ...] = ()  # statuses in which a twin refuses this job
-    # What makes a twin: the same kind, and the same parent (a follow-up of one result) or the
-    # same failed job asked again (a retry).
-    twin_column: Literal["parent_job_id", "retry_of"] = "parent_job_id"
+    repeat: RepeatWindow | None = None  # the job is not written when it repeats one (its twin)
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ class Refused:
     today: int
     server_today: int
     last_counted: float | None  # when the member's latest counted job was created
-    twin: Job | None = None  # the follow-up that already exists (a double click)
+    twin: Job | None = None  # the job this one repeats (a double click)
 
     def broken(self, limits: Limits, now: float) -> str | None:
         """Which limit refused the job, in the order a member is told; None if none does now
@@ -81,15 +88,33 @@ SERVER_TODAY = (
 LAST_COUNTED = (
     "SELECT MAX(created_at) FROM jobs WHERE guild_id = :guild AND user_id = :user AND counted = 1"
 )
-# A twin (same kind, and the same parent or the same job retried) in a blocking status.
-TWIN = (
-    "SELECT id FROM jobs WHERE {column} = :twin AND kind = :kind "
-    "AND status IN ({blocking}) ORDER BY created_at DESC LIMIT 1"
-)
 
 
-def admit_sql(columns: list[str], active: str, blocking: str | None, twin_column: str) -> str:
-    """The conditional insert: the row's values, kept only if every limit has room."""
+def repeat_filter(unmade: str, sticky: tuple[str, ...]) -> str:
+    """The jobs a new job with `:repeat_key` repeats (see `RepeatWindow`), as a WHERE clause."""
+    kept = f"status IN ({', '.join(_literal(s) for s in sticky)})" if sticky else "0"
+    return (
+        f"repeat_key = :repeat_key AND status NOT IN ({unmade}) "
+        f"AND (created_at >= :repeat_since OR {kept})"
+    )
+
+
+def _literal(status: str) -> str:
+    if not status.isidentifier():  # statuses are fixed words; never member text
+        raise ValueError(f"not a status: {status!r}")
+    return f"'{status}'"
+
+
+def _twin(unmade: str, repeat: RepeatWindow) -> str:
+    return (
+        f"SELECT id FROM jobs WHERE {repeat_filter(unmade, repeat.sticky)} "  # noqa: S608 - fixed
+        "ORDER BY created_at DESC LIMIT 1"
+    )
+
+
+def admit_sql(columns: list[str], active: str, unmade: str, repeat: RepeatWindow | None) -> str:
+    """The conditional insert: the row's values, kept only if every limit has room and the job
+    repeats none."""
     conditions = [
         f"({RUNNING.format(active=active)}) < :running",
         f"({MEMBER_TODAY}) < :member_daily",
@@ -97,9 +122,8 @@ def admit_sql(columns: list[str], active: str, blocking: str | None, twin_column
         "(:cooldown <= 0 OR NOT EXISTS (SELECT 1 FROM jobs WHERE guild_id = :guild "
         "AND user_id = :user AND counted = 1 AND created_at > :now - :cooldown))",
     ]
-    if blocking is not None:
-        twin = TWIN.format(column=twin_column, blocking=blocking)
-        conditions.append(f"NOT EXISTS ({twin})")
+    if repeat is not None:
+        conditions.append(f"NOT EXISTS ({_twin(unmade, repeat)})")
     values = ", ".join(f":v_{name}" for name in columns)
     return (
         f"INSERT INTO jobs ({', '.join(columns)}) SELECT {values} "
@@ -107,11 +131,9 @@ def admit_sql(columns: list[str], active: str, blocking: str | None, twin_column
     )
 
 
-def counts_sql(active: str, blocking: str | None, twin_column: str) -> str:
+def counts_sql(active: str, unmade: str, repeat: RepeatWindow | None) -> str:
     """One read of every count admission checks, to say which limit refused."""
-    twin = "NULL"
-    if blocking is not None:
-        twin = f"({TWIN.format(column=twin_column, blocking=blocking)})"
+    twin = f"({_twin(unmade, repeat)})" if repeat is not None else "NULL"
     return (
         f"SELECT ({RUNNING.format(active=active)}), ({MEMBER_TODAY}), ({SERVER_TODAY}), "
         f"({LAST_COUNTED}), {twin}"
@@ -130,6 +152,6 @@ def parameters(row: dict[str, Any], limits: Limits) -> dict[str, Any]:
         "member_daily": limits.member_daily,
         "server_daily": limits.server_daily,
         "cooldown": limits.cooldown,
-        "twin": row.get(limits.twin_column),
-        "kind": row["kind"],
+        "repeat_key": row.get("repeat_key"),
+        "repeat_since": limits.repeat.since if limits.repeat is not None else None,
     }

@@ -15,137 +15,34 @@ counting itself.
 from __future__ import annotations
 
 import json
-import secrets
-import string
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 import aiosqlite
 
-from bot.storage.admission import Limits, Refused, admit_sql, counts_sql, parameters
+from bot.storage.admission import (
+    Limits,
+    Refused,
+    admit_sql,
+    counts_sql,
+    parameters,
+    repeat_filter,
+)
+from bot.storage.records import (
+    _ACTIVE_SQL,
+    _UNMADE_SQL,
+    COLUMNS,
+    NEW_JOB_COLUMNS,
+    UPDATE_MANY_PARAMETERS,
+    Job,
+    NewJob,
+    Status,
+    new_job_id,
+)
 
-
-class Status(StrEnum):
-    """Where a job is in its life.
-
-    submitting: written; the member's interaction is not yet known to be answered (never sent).
-    sending: answered, and the paid call is in flight (if we crash now, we cannot know whether
-    Pika has it). running: Pika has it (or may have it: see `JobService`); the tracker follows
-    it. delivering: finished at Pika; posting the result.
-    delivered, failed, timed_out, undeliverable: final.
-    """
-
-    SUBMITTING = "submitting"
-    SENDING = "sending"
-    RUNNING = "running"
-    DELIVERING = "delivering"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    UNDELIVERABLE = "undeliverable"
-
-    @property
-    def is_final(self) -> bool:
-        """Whether the job will not change status any more."""
-        return self in FINAL
-
-
-FINAL = frozenset({Status.DELIVERED, Status.FAILED, Status.TIMED_OUT, Status.UNDELIVERABLE})
-# Not ended: these count against a member's running jobs.
-ACTIVE = (Status.SUBMITTING, Status.SENDING, Status.RUNNING, Status.DELIVERING)
-_ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
-ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def new_job_id() -> str:
-    """A short id a person can type: 10 characters of a-z0-9."""
-    return "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
-
-
-@dataclass(frozen=True)
-class Job:
-    """A row of the jobs table."""
-
-    id: str
-    kind: str
-    request: dict[str, Any]
-    channel_id: int
-    user_id: int
-    status: Status
-    next_poll_at: float
-    created_at: float
-    updated_at: float
-    guild_id: int | None = None
-    thread_id: int | None = None
-    pika_job_id: str | None = None
-    status_message_id: int | None = None
-    active: bool = True
-    pika_status: str | None = None
-    progress: int = 0
-    result_url: str | None = None
-    poster_url: str | None = None
-    thumbnail_url: str | None = None
-    duration: float | None = None
-    seed: int | None = None
-    poll_attempts: int = 0
-    delivery_attempts: int = 0
-    last_error: str | None = None
-    webhook_secret: str | None = field(default=None, repr=False)
-    parent_job_id: str | None = None
-    result_message_id: int | None = None
-    progress_edited_at: float | None = None
-    finished_at: float | None = None
-    failure: str | None = None  # why it ended without a video: a key of the wording catalogue
-    counted: bool = True  # counts toward quotas (see the module's docstring)
-    accepted_at: float | None = None  # when the paid call Pika accepted was sent
-    pika_seconds: float | None = None  # how long Pika took, as observed
-    # A credential for 15 minutes: never logged (repr=False), cleared when the job ends.
-    interaction_token: str | None = field(default=None, repr=False)
-    retry_of: str | None = None
-
-    @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Self:
-        """Build from a database row."""
-        data = dict(row)
-        data["request"] = json.loads(data["request"])
-        data["status"] = Status(data["status"])
-        data["active"] = bool(data["active"])
-        data["counted"] = bool(data["counted"])
-        return cls(**data)
-
-    @property
-    def prompt(self) -> str:
-        """The prompt, if the request has one."""
-        return str(self.request.get("promptText") or "")
-
-
-COLUMNS = frozenset(f.name for f in fields(Job))
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A job about to be written: what was asked, by whom, and where its result goes."""
-
-    kind: str
-    request: dict[str, Any]  # the vendor body, as it will be sent
-    guild_id: int | None
-    channel_id: int  # where the result is posted: the thread, when asked in one
-    user_id: int
-    thread_id: int | None = None
-    parent_job_id: str | None = None  # the result a follow-up works on
-    webhook_secret: str | None = None
-    retry_of: str | None = None  # the failed job this one asks again
-    due_in: float = 0.0  # when the tracker looks at it, if its creator has not moved it on
-
-
-# Parameters of one batched UPDATE, below SQLite's limit of 32766 (and PostgreSQL's of 65535).
-UPDATE_MANY_PARAMETERS = 30_000
-
-# The columns a NewJob fills as they are; `request` is stored as JSON, `due_in` as a time.
-NEW_JOB_COLUMNS = tuple(f.name for f in fields(NewJob) if f.name not in ("request", "due_in"))
+log = logging.getLogger(__name__)
 
 
 class JobStore:
@@ -154,6 +51,7 @@ class JobStore:
     def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.clock = clock
+        self._unreadable: set[str] = set()  # rows already reported
 
     # --- new jobs -------------------------------------------------------------------------
 
@@ -167,28 +65,45 @@ class JobStore:
         return Job.from_row(next(iter(rows)))
 
     async def admit(self, new: NewJob, limits: Limits) -> Job | Refused:
-        """Insert the job only if `limits` allow it, in one statement (see `admission.py`).
+        """Insert the job only if `limits` allow it and it repeats no job (its `repeat_key`,
+        see `repeated`), in one statement (see `admission.py`): a double click or a double
+        reaction makes one job.
 
-        Returns the new job, or what refused it: the counts read just after, in one more read.
+        Returns the new job, or what refused it: the counts read just after, in one more read,
+        and the job it repeats, if any.
         """
         row = self._row(new)
-        blocking = ", ".join(f"'{Status(s).value}'" for s in limits.duplicate_of) or None
+        repeat = limits.repeat
+        if repeat is not None:
+            assert new.repeat_key is not None, "a repeat rule needs the job's repeat_key"
         params = parameters(row, limits)
-        insert = admit_sql(list(row), _ACTIVE_SQL, blocking, limits.twin_column)
+        insert = admit_sql(list(row), _ACTIVE_SQL, _UNMADE_SQL, repeat)
         inserted = list(await self._db.execute_fetchall(insert, params))
         if inserted:
             return Job.from_row(inserted[0])
-        read = counts_sql(_ACTIVE_SQL, blocking, limits.twin_column)
+        read = counts_sql(_ACTIVE_SQL, _UNMADE_SQL, repeat)
         counts = list(await self._db.execute_fetchall(read, params))
         running, today, server_today, last, twin_id = counts[0]
         twin = await self.get(twin_id) if twin_id is not None else None
         return Refused(int(running), int(today), int(server_today), last, twin)
+
+    async def repeated(
+        self, repeat_key: str, since: float, sticky: Sequence[Status] = ()
+    ) -> Job | None:
+        """The latest job that a new one with this key would repeat: not ended without a video,
+        and created at `since` or later, or with a status in `sticky`."""
+        same = repeat_filter(_UNMADE_SQL, tuple(Status(s).value for s in sticky))
+        sql = f"SELECT * FROM jobs WHERE {same} ORDER BY created_at DESC LIMIT 1"  # noqa: S608
+        params = {"repeat_key": repeat_key, "repeat_since": since}
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return await self._read(rows[0]) if rows else None
 
     def _row(self, new: NewJob) -> dict[str, Any]:
         """The columns of a new job: submitting, active, due in `due_in` seconds."""
         now = self.clock()
         row = {name: getattr(new, name) for name in NEW_JOB_COLUMNS}
         row |= {"id": new_job_id(), "request": json.dumps(new.request)}
+        row["personal"] = json.dumps(new.personal) if new.personal else None
         row |= {"status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + new.due_in}
         return row | {"created_at": now, "updated_at": now}
 
@@ -213,7 +128,7 @@ class JobStore:
         sql, values, guard = self._update_sql(changes, expected)
         params = [*values, job_id, *guard]
         rows = list(await self._db.execute_fetchall(sql + " RETURNING *", params))
-        return Job.from_row(rows[0]) if rows else None
+        return await self._read(rows[0]) if rows else None
 
     async def update_many(
         self, changes: Mapping[str, Mapping[str, Any]], expected: Sequence[Status] | None = None
@@ -253,9 +168,10 @@ class JobStore:
         changes = {k: (v.value if isinstance(v, Status) else v) for k, v in changes.items()}
         if "status" in changes:
             changes.setdefault("active", 0 if Status(changes["status"]).is_final else 1)
-        if isinstance(changes.get("request"), dict):
-            changes["request"] = json.dumps(changes["request"])
-        for name in ("active", "counted"):
+        for name in ("request", "personal"):
+            if isinstance(changes.get(name), dict):
+                changes[name] = json.dumps(changes[name])
+        for name in ("active", "counted", "mention"):
             if isinstance(changes.get(name), bool):
                 changes[name] = int(changes[name])
         return changes | {"updated_at": self.clock()}
@@ -358,7 +274,25 @@ class JobStore:
 
     async def _one(self, sql: str, *params: Any) -> Job | None:
         rows = list(await self._db.execute_fetchall(sql, params))
-        return Job.from_row(rows[0]) if rows else None
+        return await self._read(rows[0]) if rows else None
 
     async def _many(self, sql: str, *params: Any) -> list[Job]:
-        return [Job.from_row(row) for row in await self._db.execute_fetchall(sql, params)]
+        jobs = [await self._read(row) for row in await self._db.execute_fetchall(sql, params)]
+        return [job for job in jobs if job is not None]
+
+    async def _read(self, row: aiosqlite.Row) -> Job | None:
+        """A row as a Job; a row that cannot be read is logged, marked failed and skipped, so
+        one damaged row never stops the others (the tracker, listings, lookups)."""
+        try:
+            return Job.from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            job_id = str(row["id"])
+            if job_id not in self._unreadable:
+                self._unreadable.add(job_id)
+                log.error("Job %s: unreadable row (%s); marked failed and skipped", job_id, exc)
+                await self._db.execute(
+                    "UPDATE jobs SET status = ?, active = 0, failure = 'unreadable', "
+                    "finished_at = ? WHERE id = ?",
+                    (Status.FAILED.value, self.clock(), job_id),
+                )
+            return None

@@ -1,4 +1,5 @@
-"""Read-only figures over the jobs table for the owner's status view and the metrics.
+"""Read-only figures over the jobs table for the owner's status view, the metrics and the
+estimates members see (a job's place in line, how long a kind of job takes).
 
 Nothing here writes; each method is one query.
 """
@@ -10,9 +11,15 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.jobs import ACTIVE
+from bot.storage.records import ACTIVE, Job
 
 _ACTIVE_MARKS = ", ".join("?" for _ in ACTIVE)
+# A job waits in line until Pika starts working on it: not yet sent, or sent and reported
+# queued (or delayed) by Pika.
+_WAITING_SQL = (
+    "(status IN ('submitting', 'sending') OR "
+    "(status = 'running' AND (pika_status IS NULL OR pika_status IN ('queued', 'delayed'))))"
+)
 
 
 @dataclass(frozen=True)
@@ -74,3 +81,16 @@ class JobReports:
     async def _tallies(self, sql: str, params: list[Any]) -> list[Tally]:
         async with self._db.execute(sql, params) as cursor:
             return [Tally(str(k), str(s), p, f, int(n)) async for k, s, p, f, n in cursor]
+
+    async def place_in_line(self, job: Job) -> int | None:
+        """The job's place among this bot's jobs waiting for Pika to start them, oldest first
+        (1: next); None once Pika works on it."""
+        if not job.waiting:
+            return None
+        async with self._db.execute(
+            f"SELECT COUNT(*) FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
+            "AND (created_at < ? OR (created_at = ? AND id < ?))",
+            (job.created_at, job.created_at, job.id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return 1 + (int(row[0]) if row else 0)

@@ -10,6 +10,7 @@ import pytest
 from bot.pika.local.app import LocalPika, running_local_pika
 from tests.e2e.harness import RUNNING, STARTED, BotProcess, bot_env
 from tests.fake_discord import FakeDiscord, running_fake_discord
+from tests.helpers.origins import origin_of
 
 
 @pytest.fixture(autouse=True)
@@ -35,9 +36,12 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-async def pika() -> AsyncIterator[LocalPika]:
-    """A local Pika in this process, whose jobs take half a second."""
-    async with running_local_pika(job_seconds=0.5, api_key="e2e-pika-key") as local:
+async def pika(fake: FakeDiscord) -> AsyncIterator[LocalPika]:
+    """A local Pika in this process, whose jobs take half a second; it may fetch the fake
+    Discord's attachments (on loopback, so allowed by name)."""
+    async with running_local_pika(
+        job_seconds=0.5, api_key="e2e-pika-key", allowed_hosts=[origin_of(fake.base_url)]
+    ) as local:
         yield local
 
 

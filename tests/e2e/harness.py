@@ -10,12 +10,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.pika.local.app import LocalPika
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
-from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.helpers.origins import allowed_hosts_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 # The bot's own settings; a developer's values for them never leak into a test's bot.
@@ -23,7 +25,10 @@ SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
 
 
 def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]:
-    """The environment of a bot that talks to `fake`, with a database in `workdir`."""
+    """The environment of a bot that talks to `fake`, with a database in `workdir`.
+
+    The fake's attachment CDN and the Pika at PIKA_BASE_URL (a local Pika of the test) are on
+    loopback: exactly those two are allowed as private hosts, unless a test says otherwise."""
     env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -38,6 +43,8 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
         "HTTP_LISTEN": "127.0.0.1:0",  # many bots at once: each takes a free port, and logs it
         "LOG_LEVEL": "INFO",
     }
+    served = [fake.base_url] + ([settings["PIKA_BASE_URL"]] if "PIKA_BASE_URL" in settings else [])
+    env["ALLOWED_PRIVATE_HOSTS"] = allowed_hosts_setting(*served)
     return env | settings
 
 
@@ -178,3 +185,102 @@ async def allow_running(fake: FakeDiscord, jobs: int) -> None:
     """The admin lets each member run `jobs` jobs at once."""
     answer = fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"running": jobs})
     assert (await fake.wait_for_response(answer))["data"]["content"].startswith("✅")
+
+
+DEFERRED, LOADING = 5, 128
+
+
+async def private_answer(fake: FakeDiscord, interaction: Interaction) -> str:
+    """The text of a private answer: sent at once, or put in place of a private "thinking"
+    acknowledgement (after the bot probed the member's files). Fails if it is public."""
+    callback = await fake.wait_for_response(interaction)
+    assert (callback["data"].get("flags") or 0) & 64, callback
+    if callback["type"] != DEFERRED:
+        return str(callback["data"]["content"])
+    await fake.wait_for(
+        lambda: (
+            interaction.original_id is not None
+            and not fake.messages[interaction.original_id].flags & LOADING
+        ),
+        timeout=40,
+        what="the private answer after probing",
+    )
+    assert interaction.original_id is not None
+    return fake.messages[interaction.original_id].content
+
+
+async def public_answer(fake: FakeDiscord, interaction: Interaction) -> Message:
+    """The public "working on it" message of a request: the answer itself, or, after a private
+    acknowledgement while the files were probed, a follow-up."""
+    callback = await fake.wait_for_response(interaction)
+    if callback["type"] != DEFERRED:
+        assert not (callback["data"].get("flags") or 0) & 64, callback
+        assert interaction.original_id is not None
+        return fake.messages[interaction.original_id]
+    await fake.wait_for(lambda: interaction.followups, timeout=40, what="the public message")
+    message = fake.messages[interaction.followups[0]]
+    assert not message.ephemeral, message
+    return message
+
+
+async def admin(
+    fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None, user: int = ADMIN
+) -> str:
+    """Use `/pika-admin <sub>` (as the admin unless `user` is given); return the private answer."""
+    callback = await fake.wait_for_response(fake.slash(user, GENERAL, "pika-admin", sub, options))
+    assert callback["data"]["flags"] == 64
+    return str(callback["data"]["content"])
+
+
+def transcript(fake: FakeDiscord, channel: int = GENERAL) -> list[str]:
+    """What members of a channel saw the bot do, in order: each public post (text, embed and
+    buttons), edit and removal, as one line each, from the requests the bot made (edits through
+    an interaction's webhook are counted for every channel: tests use them in one)."""
+    lines: list[str] = []
+    for request in fake.requests:
+        body = request.body if isinstance(request.body, dict) else {}
+        if request.status >= 300:
+            continue
+        if request.method == "POST" and request.path.endswith("/callback"):
+            data = body.get("data") or {}
+            if body.get("type") == 4 and not (data.get("flags") or 0) & 64:
+                lines.append(f"posts: {_shown(data)}")
+        elif request.method == "POST" and request.path == f"/channels/{channel}/messages":
+            lines.append(f"posts: {_shown(body)}")
+        elif request.method == "PATCH" and (
+            request.path.startswith(f"/channels/{channel}/")
+            or request.path.startswith("/webhooks/")  # an answer edited by its interaction
+        ):
+            lines.append(f"edits it: {_shown(body)}")
+        elif request.method == "DELETE" and re.fullmatch(
+            rf"/channels/{channel}/messages/\d+", request.path
+        ):
+            lines.append("removes the working message")
+    return lines
+
+
+def _shown(body: dict[str, Any]) -> str:
+    """A message body as a member sees it, on one line."""
+    parts = [str(body.get("content") or "")]
+    for embed in body.get("embeds") or []:
+        parts.append(f"[embed: {embed.get('title', '')}]")
+        if embed.get("description"):
+            parts.append(str(embed["description"]))
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields") or []]
+        if embed.get("footer"):
+            parts.append(str(embed["footer"].get("text")))
+    labels = [c.get("label") for row in body.get("components") or [] for c in row["components"]]
+    if labels:
+        parts.append("[buttons: " + " | ".join(str(label) for label in labels) + "]")
+    if body.get("attachments"):
+        parts.append("[" + ", ".join(a.get("filename", "") for a in body["attachments"]) + "]")
+    return " ".join(p for p in parts if p).replace("\n", " / ")
+
+
+def notes_to(fake: FakeDiscord, user: int, channel: int = GENERAL) -> list[Message]:
+    """The bot's explanations in a channel of reactions by `user` that started nothing."""
+    return [
+        m
+        for m in fake.channel_messages(channel)
+        if m.author_id == APP_ID and m.content.startswith(f"<@{user}> ") and not m.embeds
+    ]

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, delivered, generate, results, start_bot
+from tests.e2e.harness import (
+    BotProcess,
+    button,
+    delivered,
+    generate,
+    public_answer,
+    results,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import APP_ID, GENERAL, MEMBER, MODERATOR, REQUESTER, Message
+from tests.fake_discord.world import (
+    APP_ID,
+    GENERAL,
+    GUILD_ID,
+    MEMBER,
+    MODERATOR,
+    REQUESTER,
+    Message,
+)
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.media import mp4
 
@@ -18,6 +35,11 @@ def bot_messages(fake: FakeDiscord) -> list[Message]:
     """The bot's public messages in #general: one per job (its working message, which
     becomes its result)."""
     return [m for m in fake.channel_messages(GENERAL) if m.author_id == APP_ID]
+
+
+def working_messages(fake: FakeDiscord) -> list[Message]:
+    """The bot's working messages left in #general (one per job in the making)."""
+    return [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
 
 
 @pytest.fixture
@@ -40,6 +62,7 @@ async def test_requester_reaction_extends_the_video(
     assert body["promptText"] == "a fox"
     # The bot's reply to the reaction said it was working, and then became the new result.
     assert extended.reference is not None and int(extended.reference["message_id"]) == result.id
+    await fake.wait_for(lambda: working_messages(fake) == [], what="working messages removed")
     assert len(bot_messages(fake)) == 2
 
 
@@ -55,15 +78,30 @@ async def test_moderator_button_upscales(
     assert len(await calls_to(pika, "/web/upscale")) == 1
 
 
-async def test_another_members_reaction_is_removed_and_starts_nothing(
+async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:
     paid_before = len(await pika_calls(pika))
-    fake.react(MEMBER, result, "🔁")
-    await fake.wait_for_request("DELETE", rf"/messages/{result.id}/reactions/.*/{MEMBER}$")
-    assert MEMBER not in result.reactions["🔁"]
+    for n in range(15):  # fifteen reactions in a burst, by a member who may not use them
+        emoji = ["🔁", "⏩", "⬆️"][n % 3]
+        fake.react(MEMBER, result, emoji)
+        await fake.wait_for_request(
+            "DELETE", rf"/messages/{result.id}/reactions/.*/{MEMBER}$", count=n + 1
+        )
+    await fake.wait_for(lambda: notices(fake, MEMBER), what="the notice")
+    # Nothing to wait for when nothing more comes: give a wrong second notice time to show.
+    await asyncio.sleep(0.5)
+    told = notices(fake, MEMBER)
+    assert len(told) == 1  # not silent, and not fifteen messages either
+    assert "Only the member who made this video, or a moderator" in told[0].content
+    assert told[0].reference is None
     assert len(await pika_calls(pika)) == paid_before
-    assert len(bot_messages(fake)) == 1
+    assert working_messages(fake) == []
+
+
+def notices(fake: FakeDiscord, user: int) -> list[Message]:
+    """The bot's notices to a member in #general about a refused reaction."""
+    return [m for m in fake.channel_messages(GENERAL) if m.content.startswith(f"<@{user}> ⛔")]
 
 
 async def test_another_members_button_gets_an_ephemeral_explanation(
@@ -85,7 +123,10 @@ async def test_a_double_click_and_a_double_reaction_start_one_job(
     fake.react(MODERATOR, result, "⏩")
     await fake.wait_for_response(first)
     answer = await fake.wait_for_response(second)
-    assert answer["data"]["content"].startswith("Already on it")
+    working = fake.replies(first)[0]
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{working.id}"
+    assert answer["data"]["content"] == f"🔁 Already on it: {link}"
+    assert answer["data"]["flags"] == 64
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
     assert len(await calls_to(pika, "/web/extend")) == 1
 
@@ -128,8 +169,7 @@ async def test_extend_video_context_menu_on_a_message_with_an_mp4(
 ) -> None:
     clip = fake.attachment("holiday.mp4", mp4(seconds=2.0), "video/mp4")
     message = fake.post_as(MEMBER, GENERAL, "look at this", [clip])
-    answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
-    assert answer["type"] == 4
+    await public_answer(fake, fake.context_menu(MEMBER, message, "Extend video"))
     await fake.wait_for(lambda: results(fake), what="the extended video")
     body = (await calls_to(pika, "/web/extend"))[0]["body"]
     assert body["video"] == clip.url
@@ -149,7 +189,7 @@ async def test_context_menu_on_a_message_without_video_is_refused(
     message = fake.post_as(MEMBER, GENERAL, "just words")
     answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
     assert answer["data"]["flags"] == 64
-    assert "carries no MP4" in answer["data"]["content"]
+    assert "has no MP4 video" in answer["data"]["content"]
     assert await pika_calls(pika) == []
 
 

@@ -56,8 +56,8 @@ async def test_a_lost_answer_tells_the_member_and_retry_asks_again(
     await fake.wait_for_response(interaction)
     working = fake.replies(interaction)[0]
     await fake.wait_for(lambda: working.content.startswith("❌"), what="the failure")
-    assert "may have started this video" in working.content
-    assert "never charged twice" in working.content
+    assert "cannot tell whether it started this video" in working.content
+    assert "nothing is charged twice" in working.content
     assert paid(await calls_to(pika, "/web/generate")) == 1  # not sent again by the bot
     press = fake.press(REQUESTER, working, retry_button(working))
     assert (await fake.wait_for_response(press))["type"] == 4
@@ -152,6 +152,6 @@ async def test_an_interaction_answered_too_late_is_cancelled_before_any_paid_cal
     assert await pika_calls(pika) == []  # nothing paid
     fake.interaction_deadline = 3.0
     usage = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
-    assert "made **0** of your **20** jobs" in usage["data"]["content"]  # not counted
+    assert "made **0** of your **20**;" in usage["data"]["content"]  # not counted
     await fake.wait_for_response(generate(fake, "in time"))
     await fake.wait_for(lambda: results(fake), what="the result")

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, delivered, results
+from tests.e2e.harness import BotProcess, admin, button, delivered, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import (
     ADMIN,
@@ -24,15 +24,6 @@ from tests.fake_discord.world import (
     Message,
 )
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
-
-
-async def admin(
-    fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None, user: int = ADMIN
-) -> str:
-    """Use `/pika-admin <sub>` (as the admin unless `user` is given); return the private answer."""
-    callback = await fake.wait_for_response(fake.slash(user, GENERAL, "pika-admin", sub, options))
-    assert callback["data"]["flags"] == 64
-    return str(callback["data"]["content"])
 
 
 async def by_command(fake: FakeDiscord) -> str:
@@ -86,23 +77,25 @@ async def refused_everywhere(fake: FakeDiscord, result: Message, rule: str) -> N
 async def test_every_setting_on_every_entry_point(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
-    result = await delivered(fake)
-    paid = len(await pika_calls(pika))
     cases: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         ("channel", {"channel": str(ART), "allowed": True},
-         {"channel": str(ART), "allowed": False}, "Videos can only be made in"),
+         {"channel": str(ART), "allowed": False}, "Videos can be made only in"),
         ("role", {"role": str(ROLE_ADMIN)}, {}, "needs the"),
-        ("limits", {"daily_member": 1}, {"daily_member": 20}, "used your 1 job(s) for today"),
-        ("limits", {"daily_server": 1}, {"daily_server": 0}, "This server has used its 1 job"),
-        ("limits", {"cooldown": 3600}, {"cooldown": 0}, "Please wait between videos"),
-        ("blocked", {"add": "FOX"}, {"remove": "FOX"}, "something this server blocks"),
+        ("limits", {"daily_member": 1}, {"daily_member": 20}, "reached today's limit of 1 here"),
+        ("limits", {"daily_server": 1}, {"daily_server": 0}, "server has reached today's limit"),
+        ("limits", {"cooldown": 3600}, {"cooldown": 0}, "Please wait 3600 s between videos"),
+        ("blocked", {"add": "FOX"}, {"remove": "FOX"}, "something this server does not allow"),
     ]  # fmt: skip
-    for sub, setting, reset, rule in cases:
+    # A member hears about refused reactions on one message once a minute: one result a case.
+    made = [await delivered(fake, f"fox {n}") for n in range(len(cases) + 1)]
+    paid = len(await pika_calls(pika))
+    for (sub, setting, reset, rule), result in zip(cases, made, strict=False):
         assert (await admin(fake, sub, setting)).startswith("✅")
         await refused_everywhere(fake, result, rule)
         assert (await admin(fake, sub, reset)).startswith("✅")
+    result = made[-1]
     await admin(fake, "paid-features", {"allowed": False})
-    off = "Extend and upscale are turned off"
+    off = "Extending and upscaling are turned off"
     extend = fake.slash(
         REQUESTER, GENERAL, "pika", "extend", {"video_url": result.attachments[0].url}
     )
@@ -113,7 +106,7 @@ async def test_every_setting_on_every_entry_point(
     assert len(await pika_calls(pika)) == paid  # not one call while refused
     await admin(fake, "paid-features", {"allowed": True})
     fake.react(REQUESTER, result, "⏩")  # allowed again
-    await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended video")
+    await fake.wait_for(lambda: len(results(fake)) == len(made) + 1, what="the extended video")
 
 
 async def test_the_running_cap_on_every_entry_point(
@@ -124,7 +117,7 @@ async def test_the_running_cap_on_every_entry_point(
     await behave(pika, stall_jobs=1)
     interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "slow"})
     assert (await fake.wait_for_response(interaction))["type"] == 4
-    await refused_everywhere(fake, result, "You already have 1 job(s) running")
+    await refused_everywhere(fake, result, "Videos in the making: 1, the most this server allows")
 
 
 async def test_twenty_simultaneous_requests_with_a_cap_of_two_start_exactly_two(
@@ -139,7 +132,7 @@ async def test_twenty_simultaneous_requests_with_a_cap_of_two_start_exactly_two(
     public = [c for c in callbacks if not (c["data"].get("flags") or 0) & 64]
     refused = [c for c in callbacks if (c["data"].get("flags") or 0) & 64]
     assert len(public) == 2 and len(refused) == 18
-    assert all("limit here is 2 at a time" in c["data"]["content"] for c in refused)
+    assert all("the most this server allows at once (2)" in c["data"]["content"] for c in refused)
     await fake.wait_for(lambda: len(pika.jobs) >= 2, what="two jobs at Pika")
     assert len(await calls_to(pika, "/web/generate")) == 2
 
@@ -149,7 +142,7 @@ async def test_the_daily_quota_resets_at_the_day_boundary(
 ) -> None:
     await admin(fake, "limits", {"daily_member": 1})
     await delivered(fake)
-    assert "used your 1 job(s) for today; the quota resets <t:" in await by_command(fake)
+    assert "reached today's limit of 1 here. It resets <t:" in await by_command(fake)
     # The clock moves past midnight: today's job now belongs to yesterday.
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         db.execute("UPDATE jobs SET created_at = created_at - 86400")
@@ -168,7 +161,7 @@ async def test_a_server_counts_quota_days_in_its_own_time_zone(
     await admin(fake, "limits", {"daily_member": 1})
     await delivered(fake)
     refusal = await by_command(fake)
-    assert "(midnight Asia/Tokyo)" in refusal
+    assert "(midnight, Asia/Tokyo)" in refusal
     found = re.search(r"resets <t:(\d+):R>", refusal)
     assert found is not None
     resets = datetime.fromtimestamp(int(found[1]), ZoneInfo("Asia/Tokyo"))
@@ -183,7 +176,7 @@ async def test_a_member_without_manage_server_cannot_change_settings(
     assert str(synced["default_member_permissions"]) == "32"  # Manage Server
     answer = await admin(fake, "limits", {"daily_member": 500}, user=MEMBER)  # sent raw
     assert "Manage Server" in answer
-    assert "Daily jobs per member:** 20" in await admin(fake, "show")
+    assert "Videos per member per day:** 20" in await admin(fake, "show")
 
 
 async def test_usage_shows_what_is_left_and_server_totals_to_managers(
@@ -191,10 +184,10 @@ async def test_usage_shows_what_is_left_and_server_totals_to_managers(
 ) -> None:
     await delivered(fake)
     mine = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
-    assert "made **1** of your **20** jobs; **19** left" in mine["data"]["content"]
+    assert "made **1** of your **20**; **19** left" in mine["data"]["content"]
     assert "Server today" not in mine["data"]["content"]
     theirs = await fake.wait_for_response(fake.slash(ADMIN, GENERAL, "pika", "usage"))
-    assert "Server today: **1** jobs (no quota)" in theirs["data"]["content"]
+    assert "Server today: **1** (no limit)" in theirs["data"]["content"]
 
 
 async def test_changes_are_audited_and_posted_to_the_log_channel(
@@ -236,3 +229,22 @@ async def test_server_defaults_apply_to_new_requests(
     assert create["body"]["options"]["frameRate"] == 10  # the member's own value wins
     shown = await admin(fake, "show")
     assert "'aspect_ratio': '1:1'" in shown
+
+
+async def test_blocked_patterns_take_no_time_and_see_through_disguises(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    refused = await admin(fake, "blocked", {"add": r"(\w)\1"})
+    assert "blocked_patterns: '(\\\\w)\\\\1' cannot be used" in refused
+    assert (await admin(fake, "blocked", {"add": "(a+)+$"})).startswith("✅")
+    assert (await admin(fake, "blocked", {"add": "nsfw"})).startswith("✅")
+    # A prompt that takes a backtracking engine seconds, and another member at the same time:
+    # both are answered within Discord's three seconds (the fake refuses a late answer).
+    slow = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a" * 28 + "!"})
+    other = fake.slash(MEMBER, GENERAL, "pika", "usage")
+    assert (await fake.wait_for_response(slow))["type"] == 4
+    assert (await fake.wait_for_response(other))["type"] == 4
+    for disguised in ("ns\u200bfw", "\uff4e\uff53\uff46\uff57", "n\u0455fw", "NS\u00adFW"):
+        ask = fake.slash(MEMBER, GENERAL, "pika", "generate", {"prompt": f"a {disguised} fox"})
+        callback = await fake.wait_for_response(ask)
+        assert "this server does not allow (`nsfw`)" in callback["data"]["content"], disguised

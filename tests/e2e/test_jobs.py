@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, generate, results, retry_button, start_bot
+from tests.e2e.harness import (
+    BotProcess,
+    bot_env,
+    button,
+    generate,
+    results,
+    retry_button,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
@@ -40,13 +52,16 @@ async def test_generate_is_delivered_into_its_working_message_with_the_video(
     clip = inspect(result.attachments[0].data)
     assert clip.fps == 12 and clip.seconds == pytest.approx(3.0)
     fields = {f["name"]: f["value"] for f in result.embeds[0]["fields"]}
-    assert fields["Model"] == "1.0" and fields["Aspect ratio"] == "16:9"
+    assert fields["Model"] == "Pika 1.0" and fields["Aspect ratio"] == "16:9"
     assert fields["Length"] == "3 s"
     buttons = [c["custom_id"] for row in result.components for c in row["components"]]
     assert [b.split(":")[1] for b in buttons] == ["extend", "upscale", "reroll", "info"]
     await fake.wait_for(lambda: len(result.reactions) == 3, what="three reactions")
     assert list(result.reactions) == ["⏩", "⬆️", "🔁"]
     assert all(who == [APP_ID] for who in result.reactions.values())
+    # One message is left for the job: the working message became the result.
+    assert result.id == working.id
+    assert fake.channel_messages(GENERAL) == [result]
     creates = await calls_to(pika, "/web/generate")
     assert len(creates) == 1
     assert creates[0]["body"]["options"]["frameRate"] == 12
@@ -67,7 +82,9 @@ async def test_progress_is_shown_on_the_working_message_until_the_result_replace
         ],
         what="a progress edit",
     )
-    assert "pending" in edits[0].body["content"]
+    shown = edits[0].body["content"]
+    assert re.search(r"▰+▱* \d+% · ready <t:\d+:R>", shown), shown
+    assert "pending" not in shown and "Status" not in shown
     assert edits[0].path.startswith("/webhooks/")  # through the interaction, not the channel
     await fake.wait_for(lambda: results(fake), what="the result")
     assert results(fake)[0].id == working.id
@@ -84,7 +101,9 @@ async def test_a_failed_job_ends_with_its_message_saying_why_and_a_retry_button(
     working = fake.replies(interaction)[0]
     await fake.wait_for(lambda: working.content.startswith("❌"), what="the failure")
     assert f"<@{REQUESTER}>" in working.content
-    assert "simulated failure" in working.content
+    assert "Pika could not make this video" in working.content
+    assert "simulated failure" not in working.content  # Pika's own words stay in the log
+    await bot.wait_for_log("Pika reports it failed: .*simulated failure")
     assert retry_button(working).startswith("pika:retry:")
     polls = len([c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")])
     await asyncio.sleep(1.0)  # no retry storm: one message, and polling stopped
@@ -103,8 +122,7 @@ async def test_a_job_with_no_final_status_times_out_and_says_so(
             lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
             what="a time-out message",
         )
-        assert "timed out" in message[0].content
-        assert "within 0.05 minutes" in message[0].content
+        assert "Pika took longer than 0.05 minutes" in message[0].content
     finally:
         await bot.stop()
 
@@ -140,22 +158,28 @@ async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
         await bot.stop()
 
 
-async def test_a_video_over_the_upload_limit_goes_out_as_a_link(
+async def test_a_video_over_the_upload_limit_is_described_not_linked_to_an_address_of_ours(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     fake.upload_limit = 2000  # this guild refuses uploads over 2 kB
     await fake.wait_for_response(generate(fake, "big fox"))
     result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
-    assert result.attachments == []
+    assert not any(a.filename.endswith(".mp4") for a in result.attachments)
     embed = result.embeds[0]
-    assert embed["url"].endswith(".mp4") and embed["url"] in result.content
-    assert embed["image"]["url"].endswith("poster.jpg")
+    # The local Pika's videos live on 127.0.0.1: a link members cannot open is never shown.
+    assert "127.0.0.1" not in str(embed) and "127.0.0.1" not in result.content
+    assert "too large to upload here" in embed["description"]
+    assert "url" not in embed
+    # The video is refused, then its first frame (over 2 kB too); the description goes in.
     tries = [
         r
         for r in fake.requests_to("PATCH", rf"/messages/{result.id}$")
         if "your video is ready" in (r.body or {}).get("content", "")
     ]
-    assert [(r.status, bool(r.files)) for r in tries] == [(413, True), (200, False)]
+    assert [(r.status, bool(r.files)) for r in tries] == [(413, True), (413, True), (200, False)]
+    info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
+    video = next(f for f in info["data"]["embeds"][0]["fields"] if f["name"] == "Video")
+    assert "too large to upload" in video["value"] and "127.0.0.1" not in video["value"]
 
 
 async def test_a_deleted_channel_gives_an_undeliverable_job_and_a_dm(
@@ -165,7 +189,8 @@ async def test_a_deleted_channel_gives_an_undeliverable_job_and_a_dm(
     await fake.wait_for_response(generate(fake, "lost fox"))
     fake.delete_channel(GENERAL)
     dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
-    assert "could not post it" in dm[0].content and ".mp4" in dm[0].content
+    assert "could not post it where you asked: that channel no longer exists" in dm[0].content
+    assert "127.0.0.1" not in dm[0].content and "simulated" in dm[0].content
     await asyncio.sleep(1.0)
     assert len(fake.dm_messages(REQUESTER)) == 1  # no retry storm
     assert "Traceback" not in bot.log
@@ -316,7 +341,113 @@ async def test_a_channel_that_forbids_the_bot_gives_an_undeliverable_job_and_a_d
     fake.expire(interaction)  # no interaction token to edit the answer with any more...
     fake.channels[GENERAL].forbidden = True  # ...and the bot lost Send Messages there
     dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
-    assert "could not post it" in dm[0].content and "403" in dm[0].content
+    assert "could not post it where you asked: Discord refused the post" in dm[0].content
     await asyncio.sleep(1.0)
     assert len(fake.dm_messages(REQUESTER)) == 1
     assert results(fake) == []
+
+
+ECHOED_KEY = "pk_live/9f8e7d6c+5b4a3f2e1d0c=x"
+
+
+async def test_pika_errors_are_told_in_the_bots_words_and_the_key_never_leaks(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    """A Pika that echoes the Authorization header back, in every form, in its error text."""
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    async def refuse(request: web.Request) -> web.Response:
+        sent = request.headers.get("Authorization", "")
+        key = sent.removeprefix("Bearer ")
+        echo = (
+            f"invalid credentials {sent} ({b64(sent)}; {b64(key)}; {quote(key, safe='')}; "
+            f"starts {key[:12]}) <@&{ADMIN}> [click](https://evil.example)"
+        )
+        return web.json_response({"message": echo}, status=400)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", refuse)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    stub = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    bot = BotProcess(bot_env(fake, tmp_path, PIKA_API_KEY=ECHOED_KEY, PIKA_BASE_URL=stub), tmp_path)
+    try:
+        await bot.start()
+        await bot.wait_ready()
+        await fake.wait_for_response(generate(fake, "a fox"))
+        told = await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if "❌" in m.content],
+            what="the failure",
+        )
+        await bot.wait_for_log("Pika refused or failed")
+    finally:
+        await bot.stop()
+        await runner.cleanup()
+    assert "could not be made. Pika refused this request." in told[0].content
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        stored = " ".join(str(row[0]) for row in db.execute("SELECT last_error FROM jobs"))
+    seen = {"the channel": told[0].content, "the log": bot.log, "the database": stored}
+    forms = [ECHOED_KEY, b64(ECHOED_KEY), quote(ECHOED_KEY, safe=""), ECHOED_KEY[:8]]
+    forms.append(b64("Bearer " + ECHOED_KEY)[8:24])  # the key's own part of the header's base64
+    for where, text in seen.items():
+        for form in forms:
+            assert form not in text, (where, form)
+    assert "invalid credentials" in bot.log and "[redacted]" in stored  # the owner sees why
+
+
+async def closed_unanswered(reader: asyncio.StreamReader) -> bool:
+    """Wait until the server closes a connection; whether it did so without answering."""
+    try:
+        return b"HTTP" not in await reader.read()
+    except ConnectionResetError:
+        return True
+
+
+async def test_the_webhook_receiver_cannot_be_held_open_and_pushes_are_coalesced(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    host, port = "127.0.0.1", reserved_port()
+    public = f"http://{host}:{port}"
+    bot = await start_bot(
+        fake,
+        pika,
+        tmp_path,
+        WEBHOOK_PUBLIC_URL=public,
+        HTTP_LISTEN=f"{host}:{port}",
+        POLL_INTERVAL_SECONDS="30",
+    )
+    silent: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        for _ in range(150):  # connections that never send a byte (more than the cap)
+            silent.append(await asyncio.open_connection(host, port))
+        trickle = await asyncio.open_connection(host, port)
+        trickle[1].write(b"POST /pika/webhook/x HTTP/1.1\r\nHost: a\r\n")  # never finished
+        # The bot still answers members at once.
+        usage = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
+        assert usage["type"] == 4
+        # Every one of them is closed by the bot within seconds, without a line of log each.
+        lines_before = len(bot.lines)
+        closed = [closed_unanswered(reader) for reader, _ in [*silent, trickle]]
+        assert all(await asyncio.wait_for(asyncio.gather(*closed), 15))
+        assert len(bot.lines) - lines_before <= 2
+        # A stalled job pushed 100 times is asked about once (then once a poll interval).
+        await behave(pika, stall_jobs=1)
+        await fake.wait_for_response(generate(fake, "pushed a lot"))
+        create = await wait_for_call(pika, "/web/generate")
+        hook = create["body"]["webhookOverride"]
+        async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=16)) as http:
+            pushes = [http.post(hook, json={"job": {"status": "finished"}}) for _ in range(100)]
+            answers = await asyncio.gather(*pushes)
+        assert all(a.status_code == 200 for a in answers)
+        await bot.wait_for_log("pushed by Pika; confirming")
+        await asyncio.sleep(1.0)  # time for any extra get-job call (a negative check)
+        polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
+        assert len(polls) == 1, len(polls)
+        assert sum("pushed by Pika" in line for line in bot.lines) == 1
+    finally:
+        for _, writer in silent:
+            writer.close()
+        await bot.stop()

@@ -194,7 +194,7 @@ async def test_metrics_count_jobs_failures_and_429s_and_the_log_tells_each_jobs_
     fake.rate_limit("POST", r"/interactions/.*/callback$", retry_after=0.2)
     await fake.wait_for_response(generate(fake, "failing fox"))
     await fake.wait_for(
-        lambda: [m for m in fake.channel_messages(GENERAL) if "failed" in m.content.lower()],
+        lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
         what="the failure told",
     )
     await bot.wait_for_log(r"\): failed \(pika_failed")
@@ -260,7 +260,7 @@ async def test_status_and_audit_answer_admins_and_are_hidden_from_members(
 
     status = str((await admin(fake, "status"))["content"])
     assert "Pika answers" in status
-    assert "Generate: 1 asked, 1 delivered, 0 failed, 0 timed out; typically" in status
+    assert "Video: 1 asked, 1 delivered, 0 failed, 0 timed out; typically" in status
     assert "0 running, 0 waiting here" in status
     assert f"<@{ADMIN}> set `cooldown_seconds` from `11` to `12`" in status
 

@@ -2,7 +2,9 @@
 
 REST lives under /api/v10, the gateway at /gateway, files at /attachments. Every request is
 recorded; every JSON body is checked against Discord's OpenAPI description (see contract.py),
-and a body real Discord would refuse is refused here too (400, code 50035) and kept in
+synced commands also against the naming and localisation rules it leaves out
+(command_rules.py), and a body real Discord would refuse is refused here too (400, code 50035)
+and kept in
 `violations`, which the test fixtures turn into a failure. Anything the fake does not know is
 answered 404 JSON and kept in `unhandled`.
 

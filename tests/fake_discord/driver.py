@@ -1,7 +1,9 @@
 """What tests do with the fake Discord: act as members, turn faults on, look, and wait.
 
-Actions (`slash`, `press`, `context_menu`, `post_as`, `react`) send the gateway events a real
-client's use would cause, built from the synced commands and the world. Faults (`rate_limit`,
+Actions (`slash`, `autocomplete`, `press`, `context_menu`, `post_as`, `react`) send the
+gateway events a real client's use would cause, built from the synced commands and the world;
+each interaction carries its member's Discord language (`locales`, en-US unless a test sets
+one). Faults (`rate_limit`,
 `delete_channel`, and the knobs in state.py) change how the fake answers next. Views
 (`channel_messages`, `replies`, `requests_to`...) read what the bot did, and the `wait_for`
 family polls until it has done it.
@@ -27,7 +29,7 @@ from tests.fake_discord.world import (
 )
 
 T = TypeVar("T")
-APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3  # interaction types
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4  # interaction types
 STRING, CHANNEL, ROLE, ATTACHMENT = 3, 7, 8, 11  # command option types
 
 
@@ -49,6 +51,42 @@ class Driver(FakeState):
 
         Values are sent as given, unchecked, so a test can send what a stale client might;
         `files` maps an attachment option to (filename, content, content type)."""
+        payload = self._command_payload(user_id, channel_id, command, subcommand, options, files)
+        return self.send_interaction(payload)
+
+    def autocomplete(
+        self,
+        user_id: int,
+        channel_id: int,
+        command: str,
+        subcommand: str | None,
+        focused: str,
+        typed: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> Interaction:
+        """Type `typed` into option `focused` of a command: Discord asks the bot for
+        suggestions (interaction type 4), and the bot answers with callback type 8."""
+        given = {**(options or {}), focused: typed}
+        payload = self._command_payload(user_id, channel_id, command, subcommand, given, None)
+        payload["type"] = AUTOCOMPLETE
+        values = payload["data"]["options"]
+        if subcommand is not None:
+            values = values[0]["options"]
+        for option in values:
+            if option["name"] == focused:
+                option["focused"] = True
+        return self.send_interaction(payload)
+
+    def _command_payload(
+        self,
+        user_id: int,
+        channel_id: int,
+        command: str,
+        subcommand: str | None,
+        options: Mapping[str, Any] | None,
+        files: Mapping[str, tuple[str, bytes, str]] | None,
+    ) -> dict[str, Any]:
+        """The payload of a chat-input command as Discord sends it."""
         spec = self.command(command)
         params = spec.get("options") or []
         if subcommand is not None:
@@ -76,8 +114,7 @@ class Driver(FakeState):
             data["resolved"] = resolved
         if "guild_id" in spec:
             data["guild_id"] = spec["guild_id"]
-        payload = self.interaction_payload(user_id, channel_id, APPLICATION_COMMAND, data)
-        return self.send_interaction(payload)
+        return self.interaction_payload(user_id, channel_id, APPLICATION_COMMAND, data)
 
     def press(self, user_id: int, message: Message, custom_id: str) -> Interaction:
         """Press a button on a message."""
@@ -144,7 +181,7 @@ class Driver(FakeState):
             "channel": channel.json(self.users),
             "member": self.users[user_id].member_json(self.permissions_of(user_id)),
             "app_permissions": str(BOT_PERMISSIONS.value),
-            "locale": "en-US",
+            "locale": self.locales.get(user_id, "en-US"),
             "guild_locale": "en-US",
             "entitlements": [],
             "authorizing_integration_owners": {},

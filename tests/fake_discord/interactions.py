@@ -12,12 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fake_discord.responses import API, error, jsonify
+from tests.fake_discord.command_rules import command_problems
+from tests.fake_discord.contract import Violation
+from tests.fake_discord.responses import API, error, form_error, jsonify
 from tests.fake_discord.state import RECORD, FakeState, Interaction, Recorded
 from tests.fake_discord.world import APP_ID, Message, snowflake
 
+INTERACTION_DEADLINE = 3.0
+AUTOCOMPLETE = 4  # the interaction type of an option being typed
 # The interaction callback types the bot uses, and the flag of an answer still "thinking".
-MESSAGE, DEFERRED_MESSAGE, UPDATE_MESSAGE = 4, 5, 7
+MESSAGE, DEFERRED_MESSAGE, UPDATE_MESSAGE, AUTOCOMPLETE_RESULT = 4, 5, 7, 8
 LOADING = 128
 
 
@@ -45,7 +49,12 @@ class InteractionRoutes(FakeState):
         """Bulk overwrite: a command keeps its id across syncs when its name stays the same."""
         guild = request.match_info.get("guild")
         key = int(guild) if guild else None
-        body = request[RECORD].body or []
+        record: Recorded = request[RECORD]
+        body = record.body or []
+        problems = command_problems(body)
+        if problems:
+            self.violations.extend(Violation(record.method, record.path, p) for p in problems)
+            return form_error({"commands": "; ".join(problems)})
         known = {c["name"]: c["id"] for c in self.commands.get(key, [])}
         defaults = {
             "type": 1,
@@ -80,7 +89,8 @@ class InteractionRoutes(FakeState):
         return found if found is not None and found.token == request.match_info["token"] else None
 
     async def _callback(self, request: web.Request) -> web.Response:
-        """The first answer: a message (4), "thinking" (5), or an edit of the pressed one (7)."""
+        """The first answer: a message (4), "thinking" (5), an edit of the pressed one (7), or
+        suggestions for an option being typed (8, the only answer an autocomplete takes)."""
         interaction = self._interaction(request)
         if interaction is None:
             return error(404, 10062, "Unknown interaction")
@@ -93,6 +103,8 @@ class InteractionRoutes(FakeState):
         interaction.callbacks.append(body)
         interaction.answered_at = time.monotonic()
         kind, data = body.get("type"), body.get("data") or {}
+        if (kind == AUTOCOMPLETE_RESULT) != (interaction.type == AUTOCOMPLETE):
+            return form_error({"type": "This callback type is not valid for this interaction"})
         message: Message | None = None
         if kind in (MESSAGE, DEFERRED_MESSAGE):
             flags = int(data.get("flags") or 0) | (LOADING if kind == DEFERRED_MESSAGE else 0)

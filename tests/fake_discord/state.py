@@ -101,6 +101,7 @@ class FakeState(abc.ABC):
         self.limits = RateLimits()  # Discord's rate limits, enforced once `limits.enabled`
         self.interaction_deadline = 3.0  # seconds an interaction waits for its callback
         self.blocked_dms: set[int] = set()
+        self.locales: dict[int, str] = {}  # a member's Discord language (en-US unless set)
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
         self.session: Session | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +13,8 @@ from aiohttp import web
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import JobState
+from bot.safe_fetch import AllowedHost
+from tests.helpers.origins import origin_of
 
 
 class MediaServer:
@@ -19,12 +22,17 @@ class MediaServer:
 
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.asked: list[str] = []  # every name asked for, in order
+        self.gates: dict[str, asyncio.Event] = {}  # names whose answer waits for their event
         self.base_url = ""
         self.app = web.Application()
         self.app.router.add_get("/{name}", self._serve)
 
     async def _serve(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
+        self.asked.append(name)
+        if name in self.gates:
+            await self.gates[name].wait()
         if name not in self.files:
             raise web.HTTPNotFound()
         body, content_type = self.files[name]
@@ -35,22 +43,36 @@ class MediaServer:
         self.files[name] = (body, content_type)
         return f"{self.base_url}/{name}"
 
+    @property
+    def origin(self) -> AllowedHost:
+        """This server's host:port, to allow a local Pika to fetch from it."""
+        return origin_of(self.base_url)
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[MediaServer]:
+        """Serve on a free loopback port until the block ends."""
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        self.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            yield self
+        finally:
+            for gate in self.gates.values():
+                gate.set()
+            await runner.cleanup()
+
 
 @pytest.fixture
 async def media() -> AsyncIterator[MediaServer]:
-    server = MediaServer()
-    runner = web.AppRunner(server.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield server
-    await runner.cleanup()
+    async with MediaServer().serving() as server:
+        yield server
 
 
 @pytest.fixture
-async def local() -> AsyncIterator[LocalPika]:
-    async with running_local_pika(job_seconds=0) as pika:
+async def local(media: MediaServer) -> AsyncIterator[LocalPika]:
+    """A local Pika that may fetch from the media server (on loopback, so allowed by name)."""
+    async with running_local_pika(job_seconds=0, allowed_hosts=[media.origin]) as pika:
         yield pika
 
 

@@ -18,8 +18,9 @@ from aiohttp import web
 from bot.pika import errors
 from bot.pika.client import PikaClient
 from bot.pika.kinds import KINDS
-from bot.pika.local import spec as local_spec
 from bot.pika.local.app import LocalPika, running_local_pika
+from bot.pika.local.renders import Capacity
+from bot.pika.media_probe import MediaLimits
 from bot.pika.models import Generate10Request, JobStatus, Options, PikaRequestModel
 from tests.local_pika.conftest import MediaServer, finish
 
@@ -267,13 +268,13 @@ async def test_a_failed_fetch_fails_the_job_with_a_reason(
     )
     state = await finish(client, created.job_id or "")
     assert state.status is JobStatus.FAILED
-    assert state.reason == "could not fetch the image: HTTP 404"
+    assert state.reason == "could not fetch the image"
 
 
 async def test_inputs_over_the_size_cap_fail_the_job(
-    client: PikaClient, media: MediaServer, monkeypatch: pytest.MonkeyPatch
+    client: PikaClient, media: MediaServer, local: LocalPika
 ) -> None:
-    monkeypatch.setattr(local_spec, "MAX_INPUT_BYTES", 1000)
+    local.renders.capacity = Capacity(limits=MediaLimits(max_bytes=1000))
     url = media.put("big.png", b"\x89PNG" + b"0" * 5000, "image/png")
     created = await client.generate(Generate10Request(image=url, options=Options.default()))
     state = await finish(client, created.job_id or "")
@@ -286,7 +287,7 @@ async def test_an_unreadable_image_fails_the_job(client: PikaClient, media: Medi
     created = await client.generate(Generate10Request(image=url, options=Options.default()))
     state = await finish(client, created.job_id or "")
     assert state.status is JobStatus.FAILED
-    assert state.reason == "the image could not be read"
+    assert state.reason == "the image is not a PNG, JPEG, WebP or GIF image"
 
 
 # --- webhooks --------------------------------------------------------------------------------

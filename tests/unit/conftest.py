@@ -18,6 +18,7 @@ from bot.jobs.tracker import Tracker
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import PikaRequestModel
+from bot.preferences import Preferences
 from bot.storage import Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock
@@ -114,7 +115,8 @@ async def make_stack(
         service.follow = tracker.follow
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
-        submissions = Submissions(storage.jobs, rules, guardrails, service)
+        preferences = Preferences(storage.member_settings)
+        submissions = Submissions(storage.jobs, rules, guardrails, service, preferences=preferences)
         yield Stack(
             storage,
             service,

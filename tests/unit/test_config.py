@@ -53,11 +53,16 @@ def test_every_documented_setting_is_read_from_the_environment(
         "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
         "POLL_INTERVAL_SECONDS": "2.5",
         "JOB_TIMEOUT_MINUTES": "12",
+        "REPEAT_PRESS_SECONDS": "30",
         "WEBHOOK_PUBLIC_URL": "https://bot.example.org",
         "HTTP_LISTEN": "127.0.0.1:8099",
         "WEBHOOK_LISTEN": "0.0.0.0:9000",
         "LOCAL_PIKA_JOB_SECONDS": "1.5",
         "LOCAL_PIKA_PORT": "0",
+        "LOCAL_PIKA_MAX_RENDERS": "3",
+        "LOCAL_PIKA_RENDER_SECONDS": "60",
+        "LOCAL_PIKA_KEEP_DAYS": "2.5",
+        "ALLOWED_PRIVATE_HOSTS": "media.lan, 127.0.0.1:9000",
         "LOG_LEVEL": "debug",
         "LOG_FORMAT": "JSON",
     }
@@ -69,10 +74,14 @@ def test_every_documented_setting_is_read_from_the_environment(
     assert s.discord_guild_id == 123456789012345678
     assert s.poll_interval_seconds == 2.5
     assert s.job_timeout_minutes == 12
+    assert s.repeat_press_seconds == 30
     assert s.http_host_port == ("127.0.0.1", 8099)  # HTTP_LISTEN wins over its old name
     assert s.log_format == "json"
     assert s.local_pika_job_seconds == 1.5
     assert s.local_pika_port == 0
+    assert (s.local_pika_max_renders, s.local_pika_render_seconds) == (3, 60)
+    assert s.local_pika_keep_days == 2.5
+    assert [(h.host, h.port) for h in s.allowed_hosts] == [("media.lan", None), ("127.0.0.1", 9000)]
     assert s.log_level == "DEBUG"
     assert s.database_path == Path("/tmp/x.sqlite3")
     assert not s.uses_local_pika

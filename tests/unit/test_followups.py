@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.followups import FollowUpRefused, check_allowed, request_for
+from bot.followups import (
+    STICKY,
+    FollowUpRefused,
+    Repeat,
+    check_allowed,
+    check_retry,
+    repeat_of,
+    request_for,
+    retry_of,
+    retry_request,
+)
 from bot.pika.models import ExtendRequest, Generate10Request, UpscaleRequest
 from bot.storage import Job, Status
 
@@ -102,3 +112,32 @@ def test_results_without_a_seed_cannot_be_rerolled(kind: str) -> None:
 
 def test_an_unknown_control_is_refused() -> None:
     assert refusal("explode", result()) == "control.unknown_action"
+
+
+def test_a_press_again_is_recognised_per_video_and_action() -> None:
+    parent = result()
+    assert repeat_of("extend", VIDEO, parent) == Repeat(f"extend:{VIDEO}")
+    assert repeat_of("upscale", VIDEO, parent) == Repeat(f"upscale:{VIDEO}", STICKY)
+    assert repeat_of("reroll", VIDEO, parent) == Repeat("reroll:parent0000")
+    # The same video, asked for from a context menu or `/pika upscale`, is the same upscale.
+    assert repeat_of("upscale", VIDEO) == repeat_of("upscale", VIDEO, parent)
+    assert repeat_of("reroll", VIDEO) is None
+
+
+def test_retry_is_for_the_member_or_a_moderator_on_a_failure() -> None:
+    sent = {**result().request, "webhookOverride": "https://bot.example.org/pika/webhook/s"}
+    failed = result(status=Status.FAILED, request=sent)
+    assert check_retry(failed, failed.id, 3, may_moderate=False) is failed
+    assert check_retry(failed, failed.id, 9, may_moderate=True) is failed
+    for parent, user, key in [
+        (None, 3, "control.unknown_job"),
+        (failed, 9, "control.not_yours"),
+        (result(), 3, "control.nothing_to_retry"),
+    ]:
+        with pytest.raises(FollowUpRefused) as caught:
+            check_retry(parent, "parent0000", user, may_moderate=False)
+        assert caught.value.key == key
+    request = retry_request(failed)
+    assert isinstance(request, Generate10Request) and request.webhook_override is None
+    assert request.prompt_text == "a fox" and request.options.parameters.seed == 7
+    assert retry_of(failed) == Repeat("retry:parent0000", STICKY)

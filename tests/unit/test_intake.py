@@ -135,12 +135,12 @@ def test_generate_does_not_inherit_from_a_result() -> None:
         (
             "generate",
             {"prompt": "x", "image": Media("https://x/a.txt", "a.txt", "text/plain")},
-            {"image": "rule.media_kind"},
+            {"image": "rule.media.image"},
         ),
         (
             "generate",
             {"prompt": "x", "video": Media("https://x/a.mov", "a.mov", "video/quicktime")},
-            {"video": "rule.media_kind"},
+            {"video": "rule.media.video"},
         ),
         ("ingredients", {"prompt": "x"}, {"ingredient_1": "rule.attach_or_url"}),
         ("pikaffect", {"effect": "Melt"}, {"image": "rule.effect_needs_media"}),

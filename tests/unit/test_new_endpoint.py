@@ -41,7 +41,7 @@ async def sparkle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncItera
     # 5. `bot/pika/local/spec.py`: how the local Pika labels (and draws) it.
     record = kinds.JobKind("sparkle", (SparkleRequest,))
     monkeypatch.setattr(kinds, "KINDS", MappingProxyType({**kinds.KINDS, "sparkle": record}))
-    monkeypatch.setitem(wording.KIND_TITLES, "sparkle", "Sparkle")
+    monkeypatch.setitem(wording.MESSAGES, "kind.sparkle", "Sparkle")
     monkeypatch.setitem(spec.TITLES, "sparkle", "sparkle")
     async with running_local_pika(job_seconds=0, api_key="k") as local:
         async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url):
@@ -58,7 +58,7 @@ async def test_a_new_endpoint_goes_from_command_to_delivery(sparkle: Stack) -> N
 
     # 4. `cogs/pika.py`: the command hands its option values to the use case by name.
     values = {"prompt": "sparkles", "frame_rate": 8}
-    job = await sparkle.submissions.ask(member, "sparkle", values, announce)
+    job, _ = await sparkle.submissions.ask(member, "sparkle", values, announce)
     assert job.status is Status.RUNNING, job.last_error
     assert job.request == SparkleRequest(
         prompt_text="sparkles", options=Options.default(frameRate=8)
@@ -69,7 +69,7 @@ async def test_a_new_endpoint_goes_from_command_to_delivery(sparkle: Stack) -> N
     done = await sparkle.store.get(job.id)
     assert done is not None and done.status is Status.DELIVERED
     assert local.jobs[done.pika_job_id or ""].request_key == "sparkle"
-    assert wording.working_text(done).startswith("🎬 <@3> asked for **Sparkle** “sparkles”")
+    assert wording.title("sparkle") == "Sparkle"
 
 
 def test_a_model_without_a_route_is_refused_when_it_is_written() -> None:

@@ -11,6 +11,7 @@ from bot.errors import InputError, MemberError
 from bot.guardrails import Refusal
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobState, JobStatus
+from bot.preferences import Preferences
 from bot.storage import Job, Status
 from bot.submit import Answered, Member, Unanswered
 from tests.unit.conftest import Stack, calls, rendered
@@ -39,7 +40,7 @@ async def test_the_row_exists_and_the_member_is_answered_before_pika_is_called(
     stack: Stack, local: LocalPika
 ) -> None:
     announce = Announcer(stack, local)
-    job = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, announce)
+    job, _ = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, announce)
     [(row, pika_calls_then)] = announce.seen
     assert row is not None and row.status is Status.SUBMITTING
     assert pika_calls_then == []  # nothing paid before the answer
@@ -93,7 +94,7 @@ async def test_an_exception_in_the_paid_call_ends_the_job_with_a_message(
         raise KeyError("anything at all")
 
     monkeypatch.setattr(stack.pika, "submit", broken)
-    job = await stack.submissions.ask(
+    job, _ = await stack.submissions.ask(
         MEMBER, "generate", {"prompt": "a fox"}, Announcer(stack, local)
     )
     assert job.status is Status.FAILED and job.failure == "internal"
@@ -104,12 +105,12 @@ async def test_an_exception_in_the_paid_call_ends_the_job_with_a_message(
 async def test_a_video_of_ours_lends_its_prompt_and_options(stack: Stack, local: LocalPika) -> None:
     announce = Announcer(stack, local)
     values = {"prompt": "a fox", "frame_rate": 12, "aspect_ratio": "9:16"}
-    first = await stack.submissions.ask(MEMBER, "generate", values, announce)
+    first, _ = await stack.submissions.ask(MEMBER, "generate", values, announce)
     await stack.tracker.poll(await rendered(local, first))
     await stack.settle()
     made = await stack.store.get(first.id)
     assert made is not None and made.result_url
-    again = await stack.submissions.ask(
+    again, _ = await stack.submissions.ask(
         MEMBER, "reprompt", {"video_url": made.result_url, "motion": 3}, announce
     )
     assert again.parent_job_id == first.id
@@ -123,7 +124,7 @@ async def test_a_video_of_ours_lends_its_prompt_and_options(stack: Stack, local:
 
 
 async def delivered(stack: Stack, local: LocalPika) -> Job:
-    job = await stack.submissions.ask(
+    job, _ = await stack.submissions.ask(
         MEMBER, "generate", {"prompt": "a fox"}, Announcer(stack, local)
     )
     await stack.tracker.poll(await rendered(local, job))
@@ -173,11 +174,11 @@ async def test_an_answer_that_fails_cancels_the_job_before_anything_is_paid(
     async def too_late(job: Job) -> Answered:
         raise Unanswered("NotFound")  # Discord's three seconds had passed
 
-    job = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, too_late)
+    job, _ = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, too_late)
     assert job.status is Status.FAILED and job.failure == "not_acknowledged"
     assert calls(local) == []
     # The member saw "the application did not respond" and asks again: not held against them.
-    again = await stack.submissions.ask(
+    again, _ = await stack.submissions.ask(
         MEMBER, "generate", {"prompt": "a fox"}, Announcer(stack, local)
     )
     assert again.status is Status.RUNNING
@@ -186,7 +187,7 @@ async def test_an_answer_that_fails_cancels_the_job_before_anything_is_paid(
 
 async def failed(stack: Stack, local: LocalPika) -> Job:
     local.behaviour.fail_jobs = 1
-    job = await stack.submissions.ask(
+    job, _ = await stack.submissions.ask(
         MEMBER, "generate", {"prompt": "a fox", "seed": 7}, Announcer(stack, local)
     )
     await stack.tracker.poll(await rendered(local, job))
@@ -240,3 +241,87 @@ async def test_retry_is_for_the_requester_and_for_failed_jobs_only(
     with pytest.raises(MemberError) as caught:
         await stack.submissions.retry(stranger, first.id, announce)
     assert caught.value.key == "control.not_yours"
+
+
+async def test_a_later_press_is_another_take_and_a_second_upscale_is_the_first(
+    stack: Stack, local: LocalPika
+) -> None:
+    await stack.settings.change(1, ADMIN, max_running_per_user=10)
+    parent = await delivered(stack, local)
+    announce = Announcer(stack, local)
+    first, created = await stack.submissions.control(MEMBER, "extend", parent.id, announce)
+    assert created
+    stack.clock.now += stack.submissions.repeat_seconds + 1  # past the window
+    later, created = await stack.submissions.control(MEMBER, "extend", parent.id, announce)
+    assert created and later.id != first.id
+    upscale, created = await stack.submissions.control(MEMBER, "upscale", parent.id, announce)
+    await stack.store.update(upscale.id, status=Status.DELIVERED)
+    stack.clock.now += 3600
+    again, created = await stack.submissions.control(MEMBER, "upscale", parent.id, announce)
+    assert not created and again.id == upscale.id
+    # The same video upscaled by the slash command, even long after, is that upscale too.
+    assert parent.result_url is not None
+    asked, created = await stack.submissions.ask(
+        MEMBER, "upscale", {"video_url": parent.result_url}, announce
+    )
+    assert not created and asked.id == upscale.id
+    assert calls(local).count("/web/upscale") == 1
+
+
+async def test_a_repeat_is_found_even_at_the_members_running_cap(
+    stack: Stack, local: LocalPika
+) -> None:
+    parent = await delivered(stack, local)
+    local.behaviour.stall_jobs = 5
+    announce = Announcer(stack, local)
+    first, _ = await stack.submissions.control(MEMBER, "extend", parent.id, announce)
+    await stack.submissions.ask(MEMBER, "generate", {"prompt": "another"}, announce)  # cap: 2
+    again, created = await stack.submissions.control(MEMBER, "extend", parent.id, announce)
+    assert not created and again.id == first.id  # not "you have 2 running"
+
+
+async def test_retry_sends_the_same_request_once(stack: Stack, local: LocalPika) -> None:
+    local.behaviour.fail_jobs = 1
+    announce = Announcer(stack, local)
+    failed, _ = await stack.submissions.ask(
+        MEMBER, "generate", {"prompt": "a fox", "seed": 5}, announce
+    )
+    await stack.tracker.poll(await rendered(local, failed))
+    ended = await stack.store.get(failed.id)
+    assert ended is not None and ended.status is Status.FAILED
+    made = await asyncio.gather(
+        *[stack.submissions.retry(MEMBER, failed.id, announce) for _ in range(3)]
+    )
+    assert [created for _, created in made].count(True) == 1
+    retried = made[0][0]
+    assert retried.id != failed.id and retried.kind == "generate"
+    assert retried.request["options"]["parameters"]["seed"] == 5
+    assert calls(local).count("/web/generate") == 2
+    stranger = Member(guild_id=1, user_id=999, channel_id=2)
+    with pytest.raises(MemberError) as caught:
+        await stack.submissions.retry(stranger, failed.id, announce)
+    assert caught.value.key == "control.not_yours"
+
+
+async def test_personal_defaults_fill_under_the_servers_and_are_recorded(
+    stack: Stack, local: LocalPika
+) -> None:
+    preferences = Preferences(stack.storage.member_settings)
+    stack.submissions.preferences = preferences
+    await preferences.change(1, 3, aspect_ratio="9:16", motion=3, model="2.1", mention=False)
+    await stack.settings.change(1, ADMIN, defaults={"motion": 2})
+    french = Member(guild_id=1, user_id=3, channel_id=2, locale="fr")
+    job, _ = await stack.submissions.ask(
+        french, "generate", {"prompt": "a fox"}, Announcer(stack, local)
+    )
+    options = job.request["options"]
+    assert options["aspectRatio"] == "9:16"  # theirs
+    assert options["parameters"]["motion"] == 2  # the server's wins over theirs
+    assert job.request["model"] == "2.1"
+    assert job.personal == {"aspect_ratio": "9:16", "model": "2.1"}
+    assert job.locale == "fr" and job.mention is False
+    given, _ = await stack.submissions.ask(
+        french, "generate", {"prompt": "a fox", "aspect_ratio": "1:1"}, Announcer(stack, local)
+    )
+    assert given.request["options"]["aspectRatio"] == "1:1"  # what they give wins
+    assert given.personal == {"model": "2.1"}

@@ -9,6 +9,8 @@ import logging
 from pathlib import Path
 
 from bot.pika.local.app import running_local_pika
+from bot.pika.local.renders import Capacity
+from bot.safe_fetch import AllowedHost
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -19,6 +21,8 @@ async def serve(args: argparse.Namespace) -> None:
         port=args.port,
         api_key=args.key,
         files_dir=args.files_dir,
+        capacity=Capacity(max_renders=args.max_renders, render_seconds=args.render_seconds),
+        allowed_hosts=[AllowedHost.parse(entry) for entry in args.allow],
     ) as pika:
         print(f"Local Pika at {pika.base_url}  (API key: {pika.api_key})", flush=True)
         print(
@@ -35,6 +39,17 @@ def main() -> None:
     parser.add_argument("--key", default="local-pika-key", help="the Bearer key to accept")
     parser.add_argument("--job-seconds", type=float, default=8.0, help="how long a job takes")
     parser.add_argument("--files-dir", type=Path, default=None, help="keep jobs and videos here")
+    parser.add_argument("--max-renders", type=int, default=2, help="renders at once")
+    parser.add_argument(
+        "--render-seconds", type=float, default=300.0, help="a render's time cap, in seconds"
+    )
+    parser.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="a private host inputs may be fetched from (loopback, LAN); repeatable",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):

@@ -13,12 +13,10 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +26,15 @@ from aiohttp import web
 from bot.pika import kinds
 from bot.pika.errors import InvalidRequest
 from bot.pika.local.faults import Behaviour, Faults, error_response, json_object, json_response
-from bot.pika.local.jobs import LocalJob
-from bot.pika.local.render import RenderError, RenderResult, render
-from bot.pika.local.spec import FetchError, render_spec
+from bot.pika.local.jobs import (
+    LocalJob,
+    expired,
+    remove_job_files,
+    remove_leftovers,
+)
+from bot.pika.local.render import RenderResult
+from bot.pika.local.renders import Capacity, Renders
+from bot.pika.local.views import ACCOUNT_ID, job_view, result_url, video_view
 from bot.pika.media import MediaFacts
 from bot.pika.models import (
     ExtendRequest,
@@ -43,13 +47,13 @@ from bot.pika.models import (
     parse_generate,
     validate_request,
 )
+from bot.safe_fetch import AllowedHost, SafeFetcher
 
 log = logging.getLogger(__name__)
 
-FETCH_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+FETCH_SECONDS = 20.0
+PRUNE_EVERY = 3600.0  # seconds between two sweeps of expired job files
 WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-ACCOUNT_ID = "local-account"
-USER_ID = "local-user"
 
 Parser = Callable[[Mapping[str, Any], MediaFacts | None], PikaRequestModel]
 
@@ -86,6 +90,7 @@ def create_routes() -> dict[str, tuple[Parser, str]]:
 class LocalPika:
     """One local Pika: its jobs, its fault switches and the aiohttp `app` that serves them.
 
+
     With `prerendered`, every job's video is that one video (linked, not rendered again): what
     benchmarks use, so that what they measure is not rendering."""
 
@@ -94,20 +99,22 @@ class LocalPika:
         api_key: str,
         job_seconds: float,
         files_dir: Path,
+        *,
+        capacity: Capacity | None = None,
+        allowed_hosts: Iterable[AllowedHost] = (),
         prerendered: RenderResult | None = None,
     ) -> None:
         self.api_key = api_key
         self.job_seconds = job_seconds
         self.files_dir = files_dir
-        self.prerendered = prerendered
+        self.capacity = capacity or Capacity()
         self.base_url = ""
         self.faults = Faults(api_key)
         self.jobs: dict[str, LocalJob] = {}
         self.upscales: dict[str, str] = {}  # original video URL -> upscale job id
         self._tasks: set[asyncio.Task[None]] = set()
-        self._renders: set[asyncio.Future[RenderResult]] = set()
-        self._render_slots = asyncio.Semaphore(2)
-        self._http: httpx.AsyncClient | None = None
+        self.fetcher = SafeFetcher(allowed_hosts, timeout=FETCH_SECONDS)
+        self.renders = Renders(self.capacity, self.fetcher, prerendered)
         self.app = self._make_app()
 
     @property
@@ -136,8 +143,10 @@ class LocalPika:
         return app
 
     async def _startup(self, app: web.Application) -> None:
-        self._http = httpx.AsyncClient(timeout=FETCH_TIMEOUT, follow_redirects=True)
         self.files_dir.mkdir(parents=True, exist_ok=True)
+        removed = remove_leftovers(self.files_dir)
+        if removed:
+            log.info("Local Pika: removed %d half-written file(s) left by a stop", removed)
         for path in sorted(self.files_dir.glob("*/job.json")):
             try:
                 job = LocalJob.load(path)
@@ -149,13 +158,34 @@ class LocalPika:
                 self.upscales[job.source_video] = job.id
             if not job.rendered or not job.notified:
                 self._spawn(self._run(job))
+        self._spawn(self._prune_forever())
 
     async def _cleanup(self, app: web.Application) -> None:
+        self.renders.stop()  # render threads end at their next frame
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._renders, return_exceptions=True)
-        if self._http is not None:
-            await self._http.aclose()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.renders.wait()
+        await self.fetcher.aclose()
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete the files of jobs older than `keep_days`; return how many went."""
+        now = time.time() if now is None else now
+        keep = self.capacity.keep_days * 86_400
+        old = [job for job in self.jobs.values() if expired(job, now, keep)]
+        for job in old:
+            remove_job_files(self.files_dir, job.id)
+            del self.jobs[job.id]
+            if job.source_video and self.upscales.get(job.source_video) == job.id:
+                del self.upscales[job.source_video]
+        if old:
+            log.info("Local Pika: deleted %d video(s) older than %g days", len(old), keep / 86_400)
+        return len(old)
+
+    async def _prune_forever(self) -> None:
+        while True:
+            self.prune()
+            await asyncio.sleep(PRUNE_EVERY)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -192,7 +222,7 @@ class LocalPika:
                 "pikaVideoId": job.id,
                 "webhookUrl": job.webhook or "",
             }
-            return json_response({"job": self._job_view(job, status="queued"), "video": video})
+            return json_response({"job": job_view(job, status="queued"), "video": video})
 
         return create
 
@@ -255,41 +285,10 @@ class LocalPika:
         job.save(self.files_dir)
 
     async def _render(self, job: LocalJob) -> None:
-        """Make the job's video, or record in the job why it cannot be made."""
-        assert self._http is not None
-        if self.prerendered is not None:
-            done = self.prerendered
-            folder = self.files_dir / job.id
-            folder.mkdir(parents=True, exist_ok=True)
-            for source, name in ((done.video, job.result_name), (done.poster, "poster.jpg")):
-                with contextlib.suppress(FileExistsError):
-                    os.link(source, folder / name)
-            with contextlib.suppress(FileExistsError):
-                os.link(done.thumbnail, folder / "thumbnail.jpg")
-            job.duration, job.width, job.height = done.seconds, done.width, done.height
-            return
-        with tempfile.TemporaryDirectory(prefix="local-pika-") as tmp:
-            try:
-                spec = await render_spec(job.request(), job.seed, self._http, Path(tmp))
-                async with self._render_slots:
-                    # A thread cannot be cancelled: keep its future so shutdown waits for it.
-                    future = asyncio.get_running_loop().run_in_executor(
-                        None, render, spec, self.files_dir / job.id, job.result_name
-                    )
-                    self._renders.add(future)
-                    future.add_done_callback(self._renders.discard)
-                    result: RenderResult = await asyncio.shield(future)
-            except (FetchError, RenderError) as exc:
-                job.error = str(exc)
-                return
-            except Exception:
-                log.exception("Local Pika: job %s could not be rendered", job.id)
-                job.error = "internal error while rendering"
-                return
-        job.duration, job.width, job.height = result.seconds, result.width, result.height
+        await self.renders.make(job, self.files_dir)
 
     async def _notify(self, job: LocalJob) -> None:
-        payload = {"job": self._job_view(job), "videos": [self._video_view(job)]}
+        payload = {"job": job_view(job), "videos": [video_view(job, self.base_url)]}
         async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as http:
             for attempt in range(3):
                 try:
@@ -305,53 +304,13 @@ class LocalPika:
 
     def result_url(self, job: LocalJob) -> str:
         """Where the job's video is served."""
-        return f"{self.base_url}/files/{job.id}/{job.result_name}"
-
-    def _job_view(self, job: LocalJob, status: str | None = None) -> dict[str, Any]:
-        body = {k: v for k, v in job.body.items() if k != "webhookOverride"}
-        created = datetime.fromtimestamp(job.created_at, UTC).isoformat()
-        return {
-            "id": job.id,
-            "pikaJobId": job.id,
-            "accountId": ACCOUNT_ID,
-            "status": status or job.status(time.time())[0],
-            "requestType": job.request_type,
-            "upscaled": job.request_type == "upscale",
-            "adjusted": "mode" in body,
-            "extended": 1 if job.request_type == "extend" else 0,
-            "params": body | {"userId": USER_ID},
-            "promptText": body.get("promptText", ""),
-            "createdAt": created.replace("+00:00", "Z"),
-            "webhookUrl": job.webhook or "",
-        }
-
-    def _video_view(self, job: LocalJob) -> dict[str, Any]:
-        status, progress = job.status(time.time())
-        finished = status == "finished"
-        base = f"{self.base_url}/files/{job.id}"
-        view: dict[str, Any] = {
-            "jobId": job.id,
-            "pikaVideoId": job.id,
-            "accountId": ACCOUNT_ID,
-            "id": job.id,
-            "duration": job.duration if finished else None,
-            "feedback": 0,
-            "seed": job.seed,
-            "progress": progress,
-            "status": status,
-            "resultUrl": self.result_url(job) if finished else "",
-            "imageThumb": f"{base}/thumbnail.jpg" if finished else "",
-            "videoPoster": f"{base}/poster.jpg" if finished else "",
-        }
-        if status == "failed":
-            view["error"] = job.error or "The generation failed (simulated failure)"
-        return view
+        return result_url(self.base_url, job)
 
     async def _get_job(self, request: web.Request) -> web.Response:
         job = self.jobs.get(request.match_info["job_id"])
         if job is None or job.request_type == "upscale":
             return error_response(404, "Job not found")
-        return json_response({"job": self._job_view(job), "videos": [self._video_view(job)]})
+        return json_response({"job": job_view(job), "videos": [video_view(job, self.base_url)]})
 
     async def _get_upscale_job(self, request: web.Request) -> web.Response:
         body = await json_object(request)
@@ -362,7 +321,7 @@ class LocalPika:
         job = self.jobs.get(self.upscales.get(model.video, ""))
         if job is None:
             return error_response(404, "No upscale job for this video")
-        return json_response({"job": self._job_view(job), "videos": [self._video_view(job)]})
+        return json_response({"job": job_view(job), "videos": [video_view(job, self.base_url)]})
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         job = self.jobs.get(request.match_info["job_id"])
@@ -382,20 +341,32 @@ async def running_local_pika(
     port: int = 0,
     api_key: str | None = None,
     files_dir: Path | None = None,
+    capacity: Capacity | None = None,
+    allowed_hosts: Iterable[AllowedHost] = (),
     prerendered: RenderResult | None = None,
 ) -> AsyncIterator[LocalPika]:
-    """Serve a local Pika until the block ends; port 0 picks a free port."""
+    """Serve a local Pika until the block ends; port 0 picks a free port.
+
+    It fetches inputs from public addresses, from `allowed_hosts`, and from itself (its own
+    results, for extend, upscale and lip sync)."""
     with contextlib.ExitStack() as stack:
         if files_dir is None:
             files_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pika-")))
-        key = api_key or secrets.token_urlsafe(24)
-        pika = LocalPika(key, job_seconds, files_dir, prerendered)
+        pika = LocalPika(
+            api_key or secrets.token_urlsafe(24),
+            job_seconds,
+            files_dir,
+            capacity=capacity,
+            allowed_hosts=allowed_hosts,
+            prerendered=prerendered,
+        )
         runner = web.AppRunner(pika.app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound_port = runner.addresses[0][1]
         pika.base_url = f"http://{host}:{bound_port}"
+        pika.fetcher.allow(AllowedHost(host, bound_port))
         try:
             yield pika
         finally:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field, fields
@@ -19,6 +21,9 @@ from typing import Any
 from bot.pika import kinds
 from bot.pika.local.faults import JobFaults
 from bot.pika.models import Options, PikaRequestModel
+
+log = logging.getLogger(__name__)
+WORK_DIR = ".work"  # inputs of renders under way; nothing in it outlives a start-up
 
 
 def request_models() -> dict[str, type[PikaRequestModel]]:
@@ -70,8 +75,9 @@ class LocalJob:
     duration: float | None = None
     width: int | None = None
     height: int | None = None
-    rendered: bool = False
+    rendered: bool = False  # the render ended, with a video or with `error`
     notified: bool = False
+    render_started_at: float | None = None  # a restart resumes the render within its time cap
     done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @classmethod
@@ -147,3 +153,27 @@ class LocalJob:
         if job.rendered:
             job.done.set()
         return job
+
+
+def remove_leftovers(files_dir: Path) -> int:
+    """At start-up: remove what a killed process left half-written (partial videos, job files
+    being replaced, fetched inputs); return how many were removed."""
+    removed = 0
+    for path in [*files_dir.glob("*/.*.partial"), *files_dir.glob("*/job.tmp")]:
+        path.unlink(missing_ok=True)
+        removed += 1
+    work = files_dir / WORK_DIR
+    if work.exists():
+        removed += sum(1 for _ in work.iterdir())
+        shutil.rmtree(work, ignore_errors=True)
+    return removed
+
+
+def expired(job: LocalJob, now: float, keep_seconds: float) -> bool:
+    """Whether a job is over and older than the time its files are kept."""
+    return job.rendered and job.notified and now - job.created_at > keep_seconds
+
+
+def remove_job_files(files_dir: Path, job_id: str) -> None:
+    """Delete a job's folder: its video, poster, thumbnail and job.json."""
+    shutil.rmtree(files_dir / job_id, ignore_errors=True)

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import io
 import textwrap
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import av
-import av.audio.fifo
-import av.audio.resampler
 import av.container
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.pika.local.audio import (
+    AUDIO_RATE,
+    Speech,
+    SpeechError,
+    decode_speech,
+    encode_audio,
+    levels_of,
+)
 from bot.pika.local.frames import (
     STYLE_FILTERS,
     CameraMove,
@@ -29,11 +37,12 @@ from bot.pika.local.frames import (
     area_box,
     background,
     camera_transform,
-    collage,
     cover,
     mouth,
     outpaint,
 )
+from bot.pika.local.scene import drift, moving
+from bot.pika.media_probe import LIMITS, MediaLimits, MediaRefused, check_frame, check_pixels
 
 # Output sizes by aspect ratio (even numbers, as H.264 in yuv420p requires).
 SIZES: dict[str, tuple[int, int]] = {
@@ -44,21 +53,34 @@ SIZES: dict[str, tuple[int, int]] = {
     "4:5": (384, 480),
     "4:3": (480, 360),
 }
-AUDIO_RATE = 44100
+MAX_OUTPUT_SIDE = 1280  # edits of a larger video are rendered at this size, so they end in time
 ENCODER_THREADS = 2  # fixed, so that the same spec encodes to the same bytes on every machine
 
 
 class RenderError(Exception):
-    """The inputs cannot make a video (unreadable media, impossible length)."""
+    """The inputs cannot make a video (unreadable media, impossible length, too slow)."""
+
+
+class RenderStopped(Exception):
+    """The local Pika is shutting down: the render ends unfinished, to resume after a restart."""
 
 
 @dataclass(frozen=True)
-class Speech:
-    """A WAV file and the span of it [start, end] seconds laid over the video from its start."""
+class Budget:
+    """How long a render may take (a `time.monotonic()` deadline), and the switch that stops
+    every render at shutdown. A thread cannot be cancelled: it checks both at every frame."""
 
-    wav: bytes
-    start: float
-    end: float
+    deadline: float = float("inf")
+    seconds: float = float("inf")  # the cap, for the error text
+    stop: threading.Event = field(default_factory=threading.Event)
+    limits: MediaLimits = LIMITS
+
+    def check(self) -> None:
+        """RenderStopped at shutdown; RenderError once the deadline has passed."""
+        if self.stop.is_set():
+            raise RenderStopped
+        if time.monotonic() > self.deadline:
+            raise RenderError(f"the render took longer than {self.seconds:g} s")
 
 
 @dataclass(frozen=True)
@@ -137,17 +159,31 @@ def probe(path: Path) -> VideoInfo:
         raise RenderError("the video could not be read as an MP4 file") from exc
 
 
+def even_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """A size of the same shape that fits in `max_side`, with even sides (as H.264 needs)."""
+    scale = min(1.0, max_side / max(width, height, 1))
+    w, h = max(2, round(width * scale)), max(2, round(height * scale))
+    return w - w % 2, h - h % 2
+
+
 def size_for(aspect_ratio: str | None) -> tuple[int, int]:
     """The output size for an aspect ratio (16:9 when none is given)."""
     return SIZES.get(aspect_ratio or "16:9", SIZES["16:9"])
 
 
-def load_image(data: bytes) -> Image.Image:
-    """Decode a PNG, JPEG, WebP or GIF (its first frame) into RGB."""
+def load_image(data: bytes, fit: tuple[int, int] = (MAX_OUTPUT_SIDE,) * 2) -> Image.Image:
+    """Decode a PNG, JPEG, WebP or GIF (its first frame) into RGB, no larger than needed to
+    cover `fit`: only one full-size image is ever in memory, however many a request names."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            check_pixels(*image.size)
+            image.draft("RGB", fit)  # JPEG decodes straight at a reduced scale
             image.seek(0)
-            return image.convert("RGB")
+            factor = max(1, min(image.width // max(1, fit[0]), image.height // max(1, fit[1])))
+            reduced = image.reduce(factor) if factor > 1 else image
+            return reduced.convert("RGB")
+    except MediaRefused:
+        raise RenderError("the image has too many pixels") from None
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise RenderError("the image could not be read") from exc
 
@@ -158,12 +194,14 @@ def load_image(data: bytes) -> Image.Image:
 class FrameReader:
     """Frames of a video by time, read forward once; past the end the last frame holds."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: MediaLimits = LIMITS) -> None:
         try:
             self._container = av.open(str(path))
             self._frames = self._container.decode(video=0)
         except av.FFmpegError as exc:
             raise RenderError("the video could not be read as an MP4 file") from exc
+        self._limits = limits
+        self._decoded = 0
         self._current: Image.Image | None = None
         self._next: av.VideoFrame | None = None
         self._done = False
@@ -179,6 +217,14 @@ class FrameReader:
                     break
                 except av.FFmpegError as exc:
                     raise RenderError("the video could not be decoded") from exc
+                # The header was checked; the frames themselves may still say otherwise.
+                self._decoded += 1
+                if self._decoded > self._limits.max_video_frames:
+                    raise RenderError("the video has more frames than it claims")
+                try:
+                    check_frame(self._next.width, self._next.height, self._limits)
+                except MediaRefused:
+                    raise RenderError("the video has frames larger than it claims") from None
             if self._current is not None and (self._next.time or 0.0) > seconds + 1e-6:
                 break
             self._current = Image.fromarray(self._next.to_ndarray(format="rgb24"))
@@ -217,81 +263,39 @@ def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
     return layer
 
 
-# --- audio -----------------------------------------------------------------------------------
-
-
-def decode_speech(speech: Speech, max_seconds: float) -> np.ndarray:
-    """The WAV's samples in [start, end] (at most max_seconds), mono float32 at AUDIO_RATE."""
-    resampler = av.audio.resampler.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
-    chunks: list[np.ndarray] = []
-    try:
-        with av.open(io.BytesIO(speech.wav), mode="r", format="wav") as container:
-            for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-    except (av.FFmpegError, IndexError) as exc:
-        raise RenderError("the speech could not be read as a WAV file") from exc
-    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    span = min(speech.end, speech.start + max_seconds)
-    part = samples[int(speech.start * AUDIO_RATE) : int(span * AUDIO_RATE)]
-    if part.size == 0:
-        raise RenderError("the speech has no sound between speechStart and speechEnd")
-    return part.astype(np.float32)
-
-
-def _encode_audio(
-    container: av.container.OutputContainer, stream: av.AudioStream, samples: np.ndarray
-) -> None:
-    fifo = av.audio.fifo.AudioFifo()
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = AUDIO_RATE
-    frame.pts = 0
-    resampler = av.audio.resampler.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE)
-    for out in resampler.resample(frame):
-        fifo.write(out)
-    size = stream.codec_context.frame_size or 1024
-    while fifo.samples >= size:
-        for packet in stream.encode(fifo.read(size)):
-            container.mux(packet)
-    rest = fifo.read()
-    if rest is not None:
-        for packet in stream.encode(rest):
-            container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
-
-
 # --- the pipeline ----------------------------------------------------------------------------
 
 
 def _frames(spec: RenderSpec, reader: FrameReader | None) -> Iterator[Image.Image]:
     size = (spec.width, spec.height)
     count = max(1, round(spec.seconds * spec.fps))
-    still: Image.Image | None = None
+    source: Callable[[float], Image.Image] | None = None
     if reader is None:
-        if spec.ingredients:
-            still = collage([load_image(b) for b in spec.ingredients], size)
-        elif spec.image is not None:
-            still = cover(load_image(spec.image), size)
-        else:
-            still = background(spec.seed, size)
+        part = (max(2, spec.width // max(1, len(spec.ingredients))), spec.height)
+        source = moving(
+            spec.seed,
+            size,
+            spec.camera,
+            image=load_image(spec.image, size) if spec.image is not None else None,
+            ingredients=[load_image(b, part) for b in spec.ingredients],
+        )
     source_seconds = probe(spec.video).seconds if spec.video and spec.video_mode == "extend" else 0
-    overlay = load_image(spec.overlay) if spec.overlay else None
-    swap = load_image(spec.swap) if spec.swap else None
+    overlay = load_image(spec.overlay, size) if spec.overlay else None
+    swap = load_image(spec.swap, size) if spec.swap else None
     inpaint_fill = background(spec.seed, size) if spec.inpaint else None
     for index in range(count):
         t = index / spec.fps
         progress = index / max(1, count - 1)
         if reader is None:
-            assert still is not None
-            frame = camera_transform(still, spec.camera, progress)
+            assert source is not None
+            frame = camera_transform(source(progress), spec.camera, progress)
         elif spec.video_mode == "outpaint":
             frame = outpaint(reader.at(t), size, spec.area or (0, 0, 100, 100))
         elif spec.video_mode == "extend" and t >= source_seconds:
             tail = (t - source_seconds) / max(1e-6, spec.seconds - source_seconds)
-            frame = camera_transform(cover(reader.at(t), size), spec.camera, tail)
+            # The clip continued: its last frame, pushed in on, so the new seconds move too.
+            continued = drift(cover(reader.at(t), size), tail, spec.camera.strength)
+            frame = camera_transform(continued, spec.camera, tail)
         elif spec.video_mode == "extend":
             frame = cover(reader.at(t), size)
         else:
@@ -318,16 +322,34 @@ def _frames(spec: RenderSpec, reader: FrameReader | None) -> Iterator[Image.Imag
         yield frame
 
 
-def render(spec: RenderSpec, out_dir: Path, name: str) -> RenderResult:
-    """Write `name` (an MP4), poster.jpg and thumbnail.jpg into out_dir."""
+def render(
+    spec: RenderSpec, out_dir: Path, name: str, budget: Budget | None = None
+) -> RenderResult:
+    """Write `name` (an MP4), poster.jpg and thumbnail.jpg into out_dir, within `budget`.
+
+    The video is written to a `.partial` file first and renamed when complete; a render that
+    fails or is stopped leaves no partial file behind."""
     if spec.width % 2 or spec.height % 2:
         raise RenderError("width and height must be even")
+    budget = budget or Budget()
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path = out_dir / name
     partial = out_dir / f".{name}.{uuid.uuid4().hex}.partial"
-    reader = FrameReader(spec.video) if spec.video else None
-    samples = decode_speech(spec.speech, spec.seconds) if spec.speech else None
-    levels = _levels(samples, spec) if samples is not None else None
+    try:
+        return _render(spec, out_dir, video_path, partial, budget)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _render(
+    spec: RenderSpec, out_dir: Path, video_path: Path, partial: Path, budget: Budget
+) -> RenderResult:
+    reader = FrameReader(spec.video, budget.limits) if spec.video else None
+    try:
+        samples = decode_speech(spec.speech, spec.seconds) if spec.speech else None
+    except SpeechError as exc:
+        raise RenderError(str(exc)) from None
+    levels = levels_of(samples, spec.fps, spec.seconds) if samples is not None else None
     text = _overlay_text(spec, (spec.width, spec.height))
     poster: Image.Image | None = None
     try:
@@ -340,8 +362,9 @@ def render(spec: RenderSpec, out_dir: Path, name: str) -> RenderResult:
             if samples is not None:
                 # Streams are declared before the first packet; the muxer interleaves them.
                 audio = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
-                _encode_audio(container, audio, samples)
+                encode_audio(container, audio, samples)
             for index, frame in enumerate(_frames(spec, reader)):
+                budget.check()
                 if levels is not None:
                     frame = mouth(frame, float(levels[min(index, len(levels) - 1)]))
                 frame = frame.copy()  # the source may be shared between frames
@@ -374,16 +397,3 @@ def render(spec: RenderSpec, out_dir: Path, name: str) -> RenderResult:
         max(1, round(spec.seconds * spec.fps)) / spec.fps,
         samples is not None,
     )
-
-
-def _levels(samples: np.ndarray, spec: RenderSpec) -> np.ndarray:
-    """Loudness (0-1) of the speech during each video frame."""
-    per_frame = AUDIO_RATE / spec.fps
-    count = max(1, round(spec.seconds * spec.fps))
-    levels = np.zeros(count, dtype=np.float32)
-    for index in range(count):
-        chunk = samples[int(index * per_frame) : int((index + 1) * per_frame)]
-        if chunk.size:
-            levels[index] = float(np.sqrt(np.mean(chunk**2)))
-    peak = float(levels.max()) or 1.0
-    return levels / peak

@@ -1,7 +1,10 @@
 """Request -> RenderSpec: how the local Pika draws each kind of request.
 
-The inputs a request names (image, video, ingredients, speech) are fetched over HTTP with a size
-cap; the recipe per request model then says what `render.py` draws from them.
+The inputs a request names (image, video, ingredients, speech) are fetched through the safe
+fetcher (no internal addresses, a byte cap) when the render starts, and read by
+`media_probe` before anything is decoded: an input over the limits fails the job with a reason
+instead of taking the machine's memory. The recipe per request model then says what `render.py`
+draws from them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,24 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
-
+from bot.pika.local.audio import Speech
 from bot.pika.local.frames import CameraMove
-from bot.pika.local.render import RenderError, RenderSpec, Speech, probe, size_for
+from bot.pika.local.render import (
+    MAX_OUTPUT_SIDE,
+    RenderError,
+    RenderSpec,
+    even_size,
+    size_for,
+)
+from bot.pika.media_probe import (
+    LIMITS,
+    MediaLimits,
+    MediaRefused,
+    VideoFacts,
+    image_facts,
+    speech_seconds,
+    video_facts,
+)
 from bot.pika.models import (
     EXTEND_SECONDS,
     GENERATE_SECONDS,
@@ -28,8 +45,7 @@ from bot.pika.models import (
     SwapRequest,
     UpscaleRequest,
 )
-
-MAX_INPUT_BYTES = 64 * 1024 * 1024
+from bot.safe_fetch import FetchError, FetchTooLarge, SafeFetcher
 
 # The request named in the label at the top of the picture, by the request model's key.
 TITLES = {
@@ -47,53 +63,96 @@ TITLES = {
 }
 
 
-class FetchError(Exception):
-    """An input could not be fetched; the message says which and why."""
+def refusal_text(what: str, exc: MediaRefused) -> str:
+    """A refused input in the words of the local Pika's job errors."""
+    n = exc.numbers
+    texts = {
+        "too_large": f"the {what} is larger than {n.get('limit_mib')} MiB",
+        "not_image": f"the {what} is not a PNG, JPEG, WebP or GIF image",
+        "not_mp4": f"the {what} could not be read as an MP4 file",
+        "not_wav": f"the {what} could not be read as a WAV file",
+        "too_many_pixels": (
+            f"the {what} is {n.get('width')}x{n.get('height')} pixels; "
+            f"at most {n.get('limit')} pixels"
+        ),
+        "frame_too_large": (
+            f"the {what} is {n.get('width')}x{n.get('height')}; "
+            f"at most {n.get('side')} pixels a side"
+        ),
+        "too_long": f"the {what} is {n.get('seconds')} s long; at most {n.get('limit')} s",
+        "too_many_frames": f"the {what} has {n.get('frames')} frames; at most {n.get('limit')}",
+    }
+    return texts.get(exc.problem, f"the {what} cannot be used")
 
 
-async def fetch(http: httpx.AsyncClient, url: str, what: str) -> bytes:
-    """GET an input, refusing more than MAX_INPUT_BYTES; `what` names it in errors."""
+async def fetch(fetcher: SafeFetcher, url: str, what: str, limits: MediaLimits) -> bytes:
+    """GET an input through the safe fetcher; RenderError names it when it cannot be had."""
     try:
-        async with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise FetchError(f"could not fetch the {what}: HTTP {response.status_code}")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_INPUT_BYTES:
-                    raise FetchError(f"the {what} is larger than {MAX_INPUT_BYTES >> 20} MiB")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    except httpx.HTTPError as exc:
-        raise FetchError(f"could not fetch the {what}: {type(exc).__name__}") from None
+        return await fetcher.fetch(url, f"the {what}", limits.max_bytes)
+    except FetchTooLarge:
+        raise RenderError(f"the {what} is larger than {limits.max_bytes >> 20} MiB") from None
+    except FetchError as exc:
+        raise RenderError(str(exc)) from None
+
+
+async def fetch_image(fetcher: SafeFetcher, url: str, what: str, limits: MediaLimits) -> bytes:
+    """An image input, its header read and checked before anything decodes it."""
+    data = await fetch(fetcher, url, what, limits)
+    try:
+        image_facts(data, limits)
+    except MediaRefused as exc:
+        raise RenderError(refusal_text(what, exc)) from None
+    return data
+
+
+async def fetch_video(
+    fetcher: SafeFetcher, url: str, path: Path, limits: MediaLimits
+) -> VideoFacts:
+    """A video input written to `path`, its size, length and frames checked."""
+    try:
+        await fetcher.download(url, path, "the video", limits.max_bytes)
+    except FetchTooLarge:
+        raise RenderError(f"the video is larger than {limits.max_bytes >> 20} MiB") from None
+    except FetchError as exc:
+        raise RenderError(str(exc)) from None
+    try:
+        return await asyncio.to_thread(video_facts, path, limits)
+    except MediaRefused as exc:
+        raise RenderError(refusal_text("video", exc)) from None
 
 
 async def render_spec(
-    request: PikaRequestModel, seed: int, http: httpx.AsyncClient, workdir: Path
+    request: PikaRequestModel,
+    seed: int,
+    fetcher: SafeFetcher,
+    workdir: Path,
+    limits: MediaLimits = LIMITS,
 ) -> RenderSpec:
-    """Fetch the request's inputs into `workdir` and decide what to draw."""
+    """Fetch the request's inputs into `workdir`, check them, and decide what to draw."""
     options = getattr(request, "options", None)
     video_path: Path | None = None
+    info: VideoFacts | None = None
     source_url = getattr(request, "video", None)
     if isinstance(source_url, str):
         video_path = workdir / "source.mp4"
-        video_path.write_bytes(await fetch(http, source_url, "video"))
+        info = await fetch_video(fetcher, source_url, video_path, limits)
     image = getattr(request, "image", None)
-    image_bytes = await fetch(http, image, "image") if isinstance(image, str) else None
+    image_bytes = (
+        await fetch_image(fetcher, image, "image", limits) if isinstance(image, str) else None
+    )
     urls = getattr(request, "ingredients", None) or []
-    ingredients = tuple([await fetch(http, url, "ingredient image") for url in urls])
+    ingredients = tuple([await fetch_image(fetcher, u, "ingredient image", limits) for u in urls])
     camera = CameraMove()
     fps, ratio = 24, None
     if isinstance(options, Options):
         c = options.camera
         camera = CameraMove(c.zoom, c.pan, c.tilt, c.rotate, options.parameters.motion)
         fps, ratio = options.frame_rate, options.aspect_ratio
-    info = await asyncio.to_thread(probe, video_path) if video_path else None
     width, height = size_for(ratio)
     if info is not None and not isinstance(request, OutpaintRequest):
-        # Edits of a video keep its shape; only outpainting changes the canvas.
-        width, height = info.width - info.width % 2, info.height - info.height % 2
+        # Edits of a video keep its shape (at a size the local Pika renders in time); only
+        # outpainting changes the canvas.
+        width, height = even_size(info.width, info.height, MAX_OUTPUT_SIDE)
     seconds = info.seconds if info is not None else GENERATE_SECONDS
     spec = RenderSpec(
         width=width,
@@ -130,11 +189,17 @@ async def render_spec(
         return replace(spec, video_mode="extend", seconds=total, fps=round(info.fps))
     if isinstance(request, LipSyncRequest):
         assert info is not None
-        speech = await fetch(http, request.speech, "speech")
+        speech = await fetch(fetcher, request.speech, "speech", limits)
+        try:
+            await asyncio.to_thread(speech_seconds, speech, limits)
+        except MediaRefused as exc:
+            raise RenderError(refusal_text("speech", exc)) from None
         span = Speech(speech, float(request.speech_start), float(request.speech_end))
         return replace(spec, speech=span, fps=round(info.fps))
     if isinstance(request, UpscaleRequest):
         assert info is not None
+        if max(info.width, info.height) * 2 > limits.max_video_side:
+            raise RenderError(f"the video is {info.width}x{info.height}; too large to upscale")
         return replace(
             spec,
             width=info.width * 2,

@@ -309,10 +309,16 @@ class LipSyncRequest(_Job):
             )
         length = _known_duration(info, self.video)
         span = self.speech_end - self.speech_start
-        if length is not None and span > length:
+        if length is not None and span > length + 0.05:
             raise ValueError(
                 f"speechEnd: speechEnd - speechStart must be at most the video's length "
                 f"({span:g} s > {length:g} s)"
+            )
+        speech = _known_duration(info, self.speech)
+        if speech is not None and self.speech_end > speech + 0.05:
+            raise ValueError(
+                f"speechEnd: must be at most the speech's length ({self.speech_end:g} s > "
+                f"{speech:g} s)"
             )
         return self
 

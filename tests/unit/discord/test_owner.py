@@ -36,7 +36,7 @@ def test_the_status_view_says_each_part_in_words() -> None:
     assert "2 running, 1 waiting here (4 running, 3 waiting across the bot)" in text
     assert "**Today** (since <t:1777852800:f>)" in text
     assert (
-        "• Generate: 5 asked, 3 delivered, 1 failed (pika_failed ×1), 1 timed out; typically 42 s"
+        "• Video: 5 asked, 3 delivered, 1 failed (pika_failed ×1), 1 timed out; typically 42 s"
     ) in text
     assert "Typical durations of other kinds: Upscale 6.7 min." in text
     assert "<@7> set `defaults` from `none` to `{'aspect_ratio': ''9:16''}`" in text  # no `
@@ -70,3 +70,16 @@ async def test_the_pager_asks_one_row_more_to_know_if_an_older_page_follows() ->
     assert asked == [(AUDIT_PAGE + 1, 0)]
     assert text.count("• ") == AUDIT_PAGE
     assert pager.previous.disabled and not pager.next.disabled
+
+
+async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
+    text = status_text(report(), "fr")
+    assert text.startswith("**État du bot Pika**\n🔴 Pika ne répond pas")
+    assert "• Vidéo : 5 demandées, 3 livrées" in text
+
+    async def fetch(limit: int, offset: int) -> list[Change]:
+        return [Change(1, "x", "1", "2", 1e9)] * min(limit, 11 - offset)
+
+    page, pager = await AuditPager.first(fetch, "de")
+    assert page.startswith("**Änderungen der Einstellungen**, neueste zuerst (Seite 1)")
+    assert (pager.previous.label, pager.next.label) == ("Neuere", "Ältere")

@@ -1,52 +1,106 @@
-"""A result's persistent buttons and embed."""
+"""A result's persistent buttons and embed, the Retry button, and the Info embed."""
 
 from __future__ import annotations
 
 import re
 
-from bot.discord.results import CONTROLS, REACTIONS, ControlButton, control_id, result_embed
+from bot.discord.results import (
+    CONTROLS,
+    REACTIONS,
+    RETRY,
+    ControlButton,
+    control_id,
+    info_embed,
+    result_embed,
+    result_view,
+    retry_view,
+    video_line,
+)
 from bot.storage import Job, Status
+
+LOCAL = "http://127.0.0.1:8765/files/j/v.mp4"
+
+
+def job(**changes: object) -> Job:
+    values: dict[str, object] = {
+        "id": "abcdefghij",
+        "kind": "generate",
+        "request": {"promptText": "a fox", "options": {"aspectRatio": "9:16"}},
+        "channel_id": 2,
+        "user_id": 3,
+        "guild_id": 1,
+        "status": Status.DELIVERED,
+        "next_poll_at": 0.0,
+        "created_at": 1_700_000_000.0,
+        "updated_at": 0.0,
+        "seed": 7,
+        "duration": 3.0,
+        "result_url": "https://cdn.example.org/v.mp4",
+        "poster_url": "https://cdn.example.org/p.jpg",
+        "result_message_id": 99,
+    }
+    return Job(**(values | changes))  # type: ignore[arg-type]
 
 
 def test_every_buttons_custom_id_matches_the_persistent_template() -> None:
     template = re.compile(ControlButton.__discord_ui_compiled_template__.pattern)
-    for control in CONTROLS:
+    for control in (*CONTROLS, RETRY):
         match = template.fullmatch(control_id(control.action, "abcdefghij"))
         assert match is not None and match["action"] == control.action
         assert len(control_id(control.action, "abcdefghij")) <= 100  # Discord's limit
     assert template.fullmatch("pika:explode:abcdefghij") is None
     assert template.fullmatch("pika:extend:ABC") is None
+    assert control_id("retry", "abcdefghij") == "pika:retry:abcdefghij"
 
 
 def test_reactions_mirror_the_buttons_except_info() -> None:
     assert list(REACTIONS.values()) == ["extend", "upscale", "reroll"]
 
 
-def test_the_embed_says_what_was_made() -> None:
-    job = Job(
-        id="abcdefghij",
-        kind="generate",
-        request={"promptText": "a fox", "options": {"aspectRatio": "9:16"}},
-        channel_id=2,
-        user_id=3,
-        status=Status.DELIVERED,
-        next_poll_at=0.0,
-        created_at=0.0,
-        updated_at=0.0,
-        seed=7,
-        duration=3.0,
-        result_url="https://x/v.mp4",
-        poster_url="https://x/p.jpg",
-    )
-    embed = result_embed(job, linked=True)
+def test_buttons_are_labelled_in_the_members_language() -> None:
+    labels = [item.item.label for item in result_view(job(locale="de")).children]  # type: ignore[attr-defined]
+    assert labels == ["Verlängern", "Hochskalieren", "Neu würfeln", "Info"]
+    [retry] = retry_view(job(locale="pt-BR")).children
+    assert retry.item.label == "Tentar de novo"  # type: ignore[attr-defined]
+
+
+def test_the_public_embed_says_what_was_made_without_ids() -> None:
+    embed = result_embed(job(parent_job_id="parent0000"), parent_link="https://discord.com/x")
     fields = {f.name: f.value for f in embed.fields}
-    assert embed.title == "a fox" and embed.url == "https://x/v.mp4"
+    assert embed.title == "a fox"
     assert fields == {
-        "Model": "1.0",
+        "Model": "Pika 1.0",
         "Seed": "7",
         "Aspect ratio": "9:16",
         "Length": "3 s",
-        "Job": "`abcdefghij`",
+        "Made from": "[this video](https://discord.com/x)",
     }
-    assert embed.image.url == "https://x/p.jpg"
-    assert result_embed(job, linked=False).url is None
+    assert "abcdefghij" not in str(embed.to_dict()) and "parent0000" not in str(embed.to_dict())
+
+
+def test_an_upscale_and_a_video_without_a_shape_show_no_empty_fields() -> None:
+    embed = result_embed(job(kind="upscale", request={"video": "https://x/v.mp4"}))
+    assert [f.name for f in embed.fields] == ["Length"]
+
+
+def test_info_says_where_the_video_is_truthfully() -> None:
+    link = "https://discord.com/channels/1/2/99"
+    assert video_line(job(), "en", result_link=link, posted="uploaded") == (
+        f"uploaded in [the result]({link})"
+    )
+    linked = video_line(job(), "en", result_link=link, posted="linked")
+    assert linked == "too large to upload; [open it](https://cdn.example.org/v.mp4)"
+    local = video_line(job(result_url=LOCAL), "en", result_link=link, posted="linked")
+    assert "127.0.0.1" not in local and "bot's own machine" in local
+    assert video_line(job(), "en", result_link=link, posted="deleted") == (
+        "the result message was deleted"
+    )
+
+
+def test_the_info_embed_has_the_id_the_options_and_the_defaults_used() -> None:
+    embed = info_embed(job(personal={"aspect_ratio": "9:16", "motion": 3}), "en", video="uploaded")
+    fields = {f.name: f.value for f in embed.fields}
+    assert fields["Job"] == "`abcdefghij`"
+    assert fields["Status"] == "ready"
+    assert fields["Video"] == "uploaded"
+    assert fields["Your defaults used"] == "Aspect ratio 9:16, Motion 3"

@@ -1,4 +1,5 @@
-"""The wording catalogue: every key the code uses exists and fills, and job texts read right."""
+"""The wording catalogue: every key the code uses exists and fills, and member errors read as
+sentences with their icon, in the member's language."""
 
 from __future__ import annotations
 
@@ -8,41 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord.wording import (
-    MESSAGES,
-    explain,
-    failure_text,
-    say,
-    undeliverable_text,
-    working_text,
-)
+from bot.discord.wording import MESSAGES, explain, say, title
 from bot.errors import InputError
 from bot.guardrails import Refusal
-from bot.storage import Job, Status
 
 ROOT = Path(__file__).resolve().parents[3]
-# A key in code: the first argument of say(), a MemberError subclass, InputError.rule, or fail().
+# A key in code: the first argument of say(), a MemberError subclass, InputError.rule, a failure
+# recorded by fail()/end(), or a key raised as Undeliverable/DeliveryFailed.
 USED = re.compile(
-    r"""(?:say|Refusal|FollowUpRefused|MemberError|InputError\.rule\([^,]+,)\(\s*f?"([a-z_]+\.[a-z_.{}]+)"|"""
-    r"""fail\(\s*\w+,\s*"([a-z_]+)"|self\.end\(\s*\w+,\s*"([a-z_]+)\""""
+    r"""(?:say|Refusal|FollowUpRefused|MemberError|Undeliverable|DeliveryFailed|"""
+    r"""InputError\.rule\([^,]+,)\(\s*f?"([a-z_]+\.[a-z_.{}]+)"|"""
+    r"""fail\(\s*\w+,\s*f?"([a-z_.{}]+)"|self\.end\(\s*\w+,\s*"([a-z_]+)\""""
 )
-
-
-def job(**changes: object) -> Job:
-    values: dict[str, object] = {
-        "id": "abcdefghij",
-        "kind": "generate",
-        "request": {"promptText": "a fox", "options": {"aspectRatio": "16:9", "frameRate": 24}},
-        "channel_id": 2,
-        "user_id": 3,
-        "status": Status.RUNNING,
-        "next_poll_at": 0.0,
-        "created_at": 0.0,
-        "updated_at": 0.0,
-        "progress": 40,
-        "pika_status": "pending",
-    }
-    return Job(**(values | changes))  # type: ignore[arg-type]
 
 
 def test_every_key_the_code_uses_is_in_the_catalogue() -> None:
@@ -50,12 +28,24 @@ def test_every_key_the_code_uses_is_in_the_catalogue() -> None:
     for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("cogs/*.py")]:
         for match in USED.finditer(path.read_text()):
             key = next(g for g in match.groups() if g)
-            used.add(key if "." in key else f"failure.{key}")
-    assert len(used) > 40
+            failure = match.group(2) or match.group(3)
+            used.add(f"failure.{key}" if failure else key)
+    assert len(used) > 60
     dynamic = {k for k in used if "{" in k}
     missing = {k for k in used - dynamic if k not in MESSAGES}
     assert not missing
     assert all(any(k.startswith(d.split("{")[0]) for k in MESSAGES) for d in dynamic)
+
+
+def test_every_failure_of_pika_has_a_sentence() -> None:
+    from bot.pika import errors
+
+    kinds = {
+        cls.failure
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.PikaError)
+    }
+    assert {f"failure.{k}" for k in kinds} <= set(MESSAGES)
 
 
 def test_every_sentence_is_a_valid_template() -> None:
@@ -64,38 +54,9 @@ def test_every_sentence_is_a_valid_template() -> None:
         assert all(re.fullmatch(r"\w+(![rs])?", f) or f == "" for f in fields), key
 
 
-def test_the_working_message_shows_the_request_and_its_progress() -> None:
-    text = working_text(job())
-    assert text.startswith("🎬 <@3> asked for **Generate** “a fox”")
-    assert "model 1.0 · 16:9 · 24 fps" in text
-    assert "pending ████░░░░░░ 40%" in text and "`abcdefghij`" in text
-
-
-def test_failures_say_why_in_words() -> None:
-    timed_out = job(status=Status.TIMED_OUT, failure="timed_out", last_error="30")
-    assert failure_text(timed_out) == (
-        "❌ <@3> your generate job `abcdefghij` timed out: Pika did not finish this video "
-        "within 30 minutes, so the bot gave up."
-    )
-    failed = job(status=Status.FAILED, failure="pika_failed", last_error=None)
-    assert failure_text(failed).endswith(
-        "Pika could not make this video: Pika reported that the generation failed."
-    )
-    lost = job(
-        status=Status.UNDELIVERABLE,
-        failure="undeliverable",
-        last_error="gone",
-        result_url="https://x/v.mp4",
-    )
-    assert undeliverable_text(lost) == (
-        "Your Pika job `abcdefghij` finished, but the bot could not post it where you asked "
-        "(gone).\nHere it is: https://x/v.mp4"
-    )
-
-
 def test_member_errors_are_explained_with_their_icon() -> None:
     refusal = Refusal("refusal.running", running=2, limit=2)
-    assert explain(refusal).startswith("⛔ You already have 2 job(s) running")
+    assert explain(refusal).startswith("⛔ Videos in the making: 2")
     bad = InputError(
         [
             ("frame_rate", "rule.vendor", {"text": "must be between 1 and 24"}),
@@ -104,8 +65,17 @@ def test_member_errors_are_explained_with_their_icon() -> None:
     )
     assert explain(bad) == (
         "⚠️ frame_rate: must be between 1 and 24\n"
-        "image: give either `image` or `image_url`, not both"
+        "image: give either `image` or `image_url`, not both."
     )
+
+
+def test_member_errors_are_explained_in_the_members_language() -> None:
+    refusal = Refusal("refusal.cooldown", seconds=30, ready=1_700_000_000)
+    assert explain(refusal, "fr") == (
+        "⛔ Merci d'attendre 30 s entre deux vidéos ici. Tu pourras redemander <t:1700000000:R>."
+    )
+    assert explain(refusal, "de").startswith("⛔ Bitte warte hier 30 s")
+    assert title("upscale", "ja") == "高画質化"
 
 
 @pytest.mark.parametrize("key", [k for k in MESSAGES if k.startswith("refusal.")])

@@ -67,7 +67,7 @@ async def test_no_jobs_outside_a_server(gate: tuple[Guardrails, JobStore, Clock]
 async def test_allowed_channels(gate: tuple[Guardrails, JobStore, Clock]) -> None:
     g, store, _ = gate
     await g.settings.change(GUILD, ADMIN, allowed_channels=[99])
-    assert "can only be made in <#99>" in await refused(g, store)
+    assert "can be made only in <#99>" in await refused(g, store)
     await admit(g, store, ask(channel_id=99))
 
 
@@ -84,7 +84,9 @@ async def test_running_cap_counts_jobs_that_have_not_ended(
     g, store, _ = gate
     await admit(g, store)
     await admit(g, store)
-    assert "already have 2 job(s) running; the limit here is 2" in await refused(g, store)
+    assert "Videos in the making: 2, the most this server allows at once (2)" in await refused(
+        g, store
+    )
     first = (await store.running_jobs(GUILD, USER))[0]
     await store.update(first.id, status=Status.DELIVERED)
     await admit(g, store)
@@ -114,12 +116,10 @@ async def test_daily_quota_per_member_resets_at_midnight_utc(
     await g.settings.change(GUILD, ADMIN, daily_quota_per_user=1, max_running_per_user=50)
     await admit(g, store)
     midnight = int(datetime(2026, 11, 25, tzinfo=UTC).timestamp())
-    assert f"used your 1 job(s) for today; the quota resets <t:{midnight}:R>" in await refused(
-        g, store
-    )
+    assert f"reached today's limit of 1 here. It resets <t:{midnight}:R>" in await refused(g, store)
     clock.now += 61  # 00:00:01 the next day
     await admit(g, store)
-    assert "used your 1 job(s)" in await refused(g, store)
+    assert "reached today's limit of 1" in await refused(g, store)
 
 
 async def test_a_server_in_another_time_zone_gets_a_new_day_at_its_own_midnight(
@@ -133,7 +133,7 @@ async def test_a_server_in_another_time_zone_gets_a_new_day_at_its_own_midnight(
     assert (await g.settings.get(GUILD)).timezone == "Europe/Paris"
     await admit(g, store)
     paris_midnight = int(datetime(2026, 11, 24, 23, 0, tzinfo=UTC).timestamp())
-    assert f"resets <t:{paris_midnight}:R> (midnight Europe/Paris)" in await refused(g, store)
+    assert f"resets <t:{paris_midnight}:R> (midnight, Europe/Paris)" in await refused(g, store)
     clock.now += 31 * 60  # 00:01 in Paris, still 23:01 the day before in UTC
     await admit(g, store)
     assert (await g.usage(GUILD, USER)).today == 1
@@ -154,7 +154,7 @@ async def test_daily_quota_for_the_server(gate: tuple[Guardrails, JobStore, Cloc
     await g.settings.change(GUILD, ADMIN, daily_quota_server=2, max_running_per_user=50)
     await admit(g, store)
     await admit(g, store, ask(user_id=31))
-    assert "This server has used its 2 job(s) for today" in await refused(g, store, ask(user_id=32))
+    assert "This server has reached today's limit of 2" in await refused(g, store, ask(user_id=32))
     await admit(g, store, ask(guild_id=11))  # another server is not affected
     clock.now += 61
     await admit(g, store, ask(user_id=32))
@@ -165,7 +165,7 @@ async def test_cooldown(gate: tuple[Guardrails, JobStore, Clock]) -> None:
     await g.settings.change(GUILD, ADMIN, cooldown_seconds=30)
     await admit(g, store)
     clock.now += 29
-    assert f"You can ask again <t:{int(clock.now + 1)}:R>" in await refused(g, store)
+    assert f"Ask again <t:{int(clock.now + 1)}:R>" in await refused(g, store)
     clock.now += 1
     await admit(g, store)
 
@@ -175,8 +175,8 @@ async def test_blocked_patterns_match_any_text_ignoring_case(
 ) -> None:
     g, store, _ = gate
     await g.settings.change(GUILD, ADMIN, blocked_patterns=["gore", r"\bblood\w*"])
-    assert "blocks (`gore`)" in await refused(g, store, ask(texts=("a GORE scene",)))
-    assert "blocks" in await refused(g, store, ask(texts=("fine", "bloody mess")))
+    assert "does not allow (`gore`)" in await refused(g, store, ask(texts=("a GORE scene",)))
+    assert "does not allow" in await refused(g, store, ask(texts=("fine", "bloody mess")))
     await admit(g, store, ask(texts=("a lovely fox",)))
 
 
@@ -186,7 +186,7 @@ async def test_paid_features_switch_stops_extend_and_upscale_only(
     g, store, _ = gate
     await g.settings.change(GUILD, ADMIN, paid_features=False, max_running_per_user=50)
     for kind in ("extend", "upscale"):
-        assert "Extend and upscale are turned off" in await refused(g, store, ask(kind=kind))
+        assert "Extending and upscaling are turned off" in await refused(g, store, ask(kind=kind))
     await admit(g, store, ask(kind="generate"))
 
 
@@ -200,7 +200,7 @@ async def test_settings_are_read_once_and_a_change_is_seen_at_once(
     reads = [s for s in count.statements if "guild_settings" in s]
     assert len(reads) == 1  # the first admission read them; the others used the cache
     await g.settings.change(GUILD, ADMIN, cooldown_seconds=30)
-    assert "Please wait between videos" in await refused(g, store, ask(user_id=50))
+    assert "between videos here" in await refused(g, store, ask(user_id=50))
     clock.now += 61  # past the cache's minute, settings are read again (another process's)
     with counting_round_trips() as count:
         await admit(g, store, ask(user_id=60))

@@ -29,8 +29,11 @@ async def refusal(settings: ServerSettings, **changes: object) -> str:
 
 
 async def test_invalid_settings_are_refused_naming_the_setting(settings: ServerSettings) -> None:
-    assert "blocked_patterns: '(unclosed' is not a valid pattern" in await refusal(
+    assert "blocked_patterns: '(unclosed' cannot be used" in await refusal(
         settings, blocked_patterns=["(unclosed"]
+    )
+    assert "blocked_patterns: '(a)\\\\1' cannot be used" in await refusal(
+        settings, blocked_patterns=[r"(a)\1"]
     )
     assert "max_running_per_user: Input should be greater than or equal to 1" in await refusal(
         settings, max_running_per_user=0

@@ -1,13 +1,24 @@
-"""How long a kind takes, and when a job should be done: what polls are planned from."""
+"""How long a kind takes, and when a job should be done: what polls are planned from, and what
+the member is told (their place in line and the expected end)."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
-from bot.jobs.estimates import Durations, next_poll, observed
-from bot.storage import Job, Status
+from bot.jobs.estimates import (
+    PRIOR_SECONDS,
+    SOON_SECONDS,
+    Durations,
+    Estimates,
+    next_poll,
+    observed,
+    remaining,
+)
+from bot.storage import Job, NewJob, Status, open_storage
+from tests.helpers.clock import Clock
 
 NOW = 1_000_000.0
 
@@ -71,3 +82,64 @@ def test_the_next_poll_is_just_after_the_eta_within_an_interval_and_the_ceiling(
     assert next_poll(NOW + 100, NOW, interval=1, ceiling=6, late=0) == 6.0
     assert next_poll(None, NOW, interval=1, ceiling=6, late=0) == 1.5
     assert next_poll(NOW + 0.1, NOW, interval=1, ceiling=6, late=3) == 1.5**3
+
+
+# --- what the member is told ---------------------------------------------------------------
+
+
+def member_job(**changes: object) -> Job:
+    values: dict[str, object] = {
+        "id": "abcdefghij",
+        "kind": "generate",
+        "request": {},
+        "channel_id": 2,
+        "user_id": 3,
+        "status": Status.RUNNING,
+        "pika_status": "pending",
+        "next_poll_at": 0.0,
+        "created_at": 1000.0,
+        "updated_at": 0.0,
+    }
+    return Job(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_before_any_progress_the_expectation_less_the_time_spent() -> None:
+    assert remaining(member_job(progress=0), expected=120, now=1030) == 90
+
+
+def test_progress_refines_the_estimate_more_as_it_grows() -> None:
+    # 60 s spent; the expectation says 60 s more; the pace at 75% says 20 s more.
+    left = remaining(member_job(progress=75), expected=120, now=1060)
+    assert left == pytest.approx(0.25 * 60 + 0.75 * 20)
+
+
+def test_a_late_job_never_shows_a_time_that_has_passed() -> None:
+    assert remaining(member_job(progress=0), expected=60, now=1200) == SOON_SECONDS
+    # Stuck at 90% long past the expectation: the pace says 22 s, the expectation -140 s.
+    assert remaining(member_job(progress=90), expected=60, now=1200) == SOON_SECONDS
+
+
+def test_a_job_waiting_in_line_is_not_refined_by_progress() -> None:
+    queued = member_job(pika_status="queued", progress=50)
+    assert remaining(queued, expected=120, now=1030) == 90
+
+
+async def test_a_standing_is_the_place_in_line_and_the_median_of_recent_jobs(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    durations = Durations()
+    estimates = Estimates(durations, storage.reports, clock)
+    assert estimates.expected_seconds("generate") == PRIOR_SECONDS
+    for seconds in (30, 50, 400):
+        durations.record("generate", seconds)
+    assert estimates.expected_seconds("generate") == 50
+    assert estimates.expected_seconds("extend") == PRIOR_SECONDS
+    first = await storage.jobs.create(NewJob("generate", {}, 1, 2, 3))
+    clock.now += 1
+    second = await storage.jobs.create(NewJob("generate", {}, 1, 2, 3))
+    standing = await estimates.standing(second)
+    assert standing.place == 2 and standing.eta == clock.now + 50
+    assert (await estimates.standing(first)).place == 1
+    await storage.close()

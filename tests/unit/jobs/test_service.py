@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.discord.wording import failure_reason
+from bot.discord.texts import failure_reason
 from bot.jobs.ledger import Accepted
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
@@ -62,7 +62,7 @@ async def test_a_job_in_flight_at_a_crash_is_failed_and_never_resent(
     assert await stack.service.settle_interrupted() == (0, 0, 1)
     settled = await stack.store.get(job.id)
     assert settled is not None and settled.status is Status.FAILED and settled.counted
-    assert "never charged twice" in failure_reason(settled)
+    assert "nothing is charged twice" in failure_reason(settled, "en")
     await stack.settle()
     assert stack.notifier.failures == ["failed: interrupted: "]
     assert calls(local) == []  # never paid for twice
@@ -106,9 +106,9 @@ async def test_an_unanswered_paid_call_fails_the_job_without_retrying(
             service = JobService(stack.store, pika, stack.service.settings, stack.ledger)
             job = await service.create("generate", fox(), ORIGIN)
             ended = await service.start(job.id, 555)
-        assert ended.status is Status.FAILED and ended.failure == "outcome_unknown"
+        assert ended.status is Status.FAILED and ended.failure == "pika_outcome_unknown"
         assert ended.counted  # it may have been paid
-        assert "may have started" in failure_reason(ended)
+        assert "cannot tell whether it started this video" in failure_reason(ended, "en")
         assert calls(local) == ["/web/generate"]
 
 
@@ -130,6 +130,33 @@ async def test_a_lost_answer_with_push_listens_and_adopts_the_pushed_job(
         assert calls(local) == ["/web/generate", f"/web/jobs/{pika_job.id}"]  # paid once
 
 
+async def test_a_push_that_comes_before_the_lost_answer_is_adopted_too(
+    tmp_path: Path, local: LocalPika
+) -> None:
+    """Pika pushed its job while the paid call was still in flight, and then the answer was
+    lost: the job once ended as "outcome unknown" at once instead of taking the pushed job."""
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
+        job = await stack.service.create("generate", fox(), ORIGIN)
+        sending = await stack.store.transition(
+            job.id, [Status.SUBMITTING], status=Status.SENDING, webhook_secret="s" * 32
+        )
+        assert sending is not None
+        created = await stack.pika.submit(fox())  # what Pika made of the call in flight
+        pika_id = getattr(created, "job_id", None)
+        assert isinstance(pika_id, str)
+        await stack.tracker.pushed(sending, pika_id)  # the push comes first
+        await stack.service.unknown_outcome(sending, "pika_outcome_unknown", "answer lost")
+        await local.jobs[pika_id].done.wait()
+        for _ in range(50):  # the adoption runs beside the caller
+            await stack.settle()
+            final = await stack.store.get(job.id)
+            if final is not None and final.status.is_final:
+                break
+            stack.clock.now += 1
+        assert final is not None and final.status is Status.DELIVERED, final
+        assert final.pika_job_id == pika_id
+
+
 async def test_a_listening_job_with_no_push_ends_with_a_retry_at_its_time_out(
     tmp_path: Path, local: LocalPika
 ) -> None:
@@ -140,7 +167,7 @@ async def test_a_listening_job_with_no_push_ends_with_a_retry_at_its_time_out(
         await stack.settle()
         final = await stack.store.get(job.id)
         assert final is not None and final.status is Status.FAILED
-        assert final.failure == "outcome_unknown" and final.counted
+        assert final.failure == "pika_outcome_unknown" and final.counted
         assert calls(local) == ["/web/generate"]  # never re-sent, never polled without an id
 
 
@@ -180,7 +207,7 @@ async def test_pika_refusing_to_the_end_tells_the_member_and_counts_nothing(
             service = JobService(stack.store, pika, stack.service.settings, stack.ledger)
             job = await service.create("generate", fox(), ORIGIN)
             ended = await service.start(job.id, 555)
-        assert ended.status is Status.FAILED and ended.failure == "pika"
+        assert ended.status is Status.FAILED and ended.failure == "pika_server"
         assert not ended.counted  # Pika never accepted it
         assert calls(local) == ["/web/generate"] * 3 and local.jobs == {}
 
@@ -244,7 +271,7 @@ async def test_an_exception_anywhere_in_the_paid_call_ends_the_job_with_a_messag
     monkeypatch.setattr(stack.pika, "submit", broken)
     ended = await sent(stack)
     assert ended.status is Status.FAILED and ended.active  # active until the member is told
-    assert "went wrong on the bot's side" in failure_reason(ended)
+    assert "went wrong on the bot's side" in failure_reason(ended, "en")
     await stack.settle()
     assert stack.notifier.failures == ["failed: internal: "]
     told = await stack.store.get(ended.id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.discord.wording import failure_reason
+from bot.discord.texts import failure_reason
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
+from bot.jobs.polls import PROGRESS_REFRESH_SECONDS
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
 from bot.storage import Job, Status
@@ -127,8 +128,9 @@ async def test_a_job_past_its_timeout_is_timed_out_and_the_user_told_once(stack:
     final = await current(stack, job.id)
     assert final.status is Status.TIMED_OUT and not final.active
     assert stack.notifier.failures == ["timed_out: timed_out: 10"]
-    assert failure_reason(final) == (
-        "Pika did not finish this video within 10 minutes, so the bot gave up."
+    assert failure_reason(final, "en") == (
+        "Pika took longer than 10 minutes, so the bot stopped waiting. Press **Retry** to try "
+        "again."
     )
     assert stack.tracker.tick() == 0  # nothing left to do for it
 
@@ -330,8 +332,10 @@ async def test_a_job_costs_a_handful_of_database_round_trips(
     stack: Stack, local: LocalPika
 ) -> None:
     await stack.settings.get(1)  # read once a minute per server, not per job
+    assert stack.submissions.preferences is not None
+    await stack.submissions.preferences.get(1, 3)  # and once a minute per member
     with counting_round_trips() as count:
-        job = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, answered)
+        job, _ = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, answered)
         await rendered(local, job)
         await stack.tracker.poll(job)
         await stack.settle()
@@ -339,7 +343,7 @@ async def test_a_job_costs_a_handful_of_database_round_trips(
     assert (await current(stack, job.id)).status is Status.DELIVERED
     # admission, the answer recorded, Pika's id, the result about to be posted, the result
     # posted, and the batched end: six writes (and no read) for a whole job.
-    assert count.total <= 6, count.statements
+    assert count.total <= 6, "\n".join(count.statements)
 
 
 async def test_the_tracker_stops_when_cancelled_just_as_it_is_woken(stack: Stack) -> None:
@@ -352,3 +356,19 @@ async def test_the_tracker_stops_when_cancelled_just_as_it_is_woken(stack: Stack
         task.cancel()
         done, _ = await asyncio.wait([task], timeout=2)
         assert done == {task} and task.cancelled()
+
+
+async def test_a_job_whose_progress_stands_still_is_refreshed_now_and_then(
+    stack: Stack,
+) -> None:
+    job = await sent(stack)
+    state = JobState(job_id="x", status=JobStatus.PENDING, raw_status="pending", progress=90)
+    await stack.tracker.apply(job, state)
+    assert stack.notifier.shown == [90]
+    for _ in range(3):  # no news at 90%: the message is left alone a while
+        stack.clock.now += 5
+        await stack.tracker.apply(stack.tracker._jobs[job.id], state)
+    assert stack.notifier.shown == [90]
+    stack.clock.now += PROGRESS_REFRESH_SECONDS
+    await stack.tracker.apply(stack.tracker._jobs[job.id], state)
+    assert stack.notifier.shown == [90, 90]  # then refreshed, so its expected end moves on

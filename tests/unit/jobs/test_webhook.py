@@ -12,6 +12,8 @@ from bot.pika.local.app import LocalPika
 from bot.storage import Status
 from tests.unit.conftest import Stack, sent
 
+SECRET = "aSecretOnlyThisBotKnows_0123456"
+
 
 async def nothing_to_check() -> dict[str, str]:
     return {}
@@ -21,7 +23,7 @@ async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
     stack: Stack, local: LocalPika
 ) -> None:
     job = await sent(stack)
-    job = await stack.store.update(job.id, webhook_secret="s3cret")
+    job = await stack.store.update(job.id, webhook_secret=SECRET)
     stack.tracker.follow(job)
     planned = stack.tracker._polls.when(job.id)
     assert planned is not None and planned > stack.clock.now
@@ -33,7 +35,7 @@ async def test_a_push_makes_its_job_due_and_an_unknown_secret_changes_nothing(
             unknown = await http.post("/pika/webhook/guess", json={"job": {"status": "finished"}})
             assert unknown.status_code == 404
             assert stack.tracker._polls.when(job.id) == planned
-            known = await http.post("/pika/webhook/s3cret", json={"anything": "at all"})
+            known = await http.post(f"/pika/webhook/{SECRET}", json={"anything": "at all"})
             assert known.status_code == 200
     finally:
         await server.stop()

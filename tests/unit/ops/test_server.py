@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.ops.metrics import Metrics
-from bot.ops.server import MAX_BODY, HttpServer
+from bot.ops.server import BOUNDS, HttpServer
 
 
 class Parts:
@@ -58,7 +58,7 @@ async def test_the_push_route_waits_for_its_receiver_and_bodies_are_capped(
 
         server.webhook = receiver
         assert (await http.post("/pika/webhook/abc", json={})).json() == {"secret": "abc"}
-        huge = await http.post("/pika/webhook/abc", content=b"x" * (MAX_BODY + 1))
+        huge = await http.post("/pika/webhook/abc", content=b"x" * (BOUNDS.max_body + 1))
         assert huge.status_code == 413
 
 

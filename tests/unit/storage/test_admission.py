@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.storage import ACTIVE, FINAL, Job, JobStore, Limits, NewJob, Refused, Status, open_storage
-from bot.storage.admission import admit_sql, counts_sql
-from bot.storage.jobs import _ACTIVE_SQL
+from bot.storage.admission import RepeatWindow, admit_sql, counts_sql
+from bot.storage.records import _ACTIVE_SQL, _UNMADE_SQL
 from tests.helpers.clock import Clock
 
 DAY = 1_000_000.0 - 3600  # the quota day started an hour before the clock's time
@@ -101,19 +101,23 @@ async def test_the_cooldown_counts_only_counted_jobs(store: JobStore) -> None:
     await admitted(store, cooling)  # the refused job does not make its member wait
 
 
-async def test_a_twin_is_returned_instead_of_a_second_job(store: JobStore) -> None:
-    parent = await admitted(store, ROOMY)
+async def test_a_repeat_is_returned_instead_of_a_second_job(store: JobStore) -> None:
+    sticky = tuple(s.value for s in ACTIVE)
     twin_limits = Limits(
-        running=50, member_daily=50, server_daily=None, day_start=DAY, duplicate_of=ACTIVE
+        running=50,
+        member_daily=50,
+        server_daily=None,
+        day_start=DAY,
+        repeat=RepeatWindow(since=DAY, sticky=sticky),
     )
     outcomes = await asyncio.gather(
-        *[store.admit(new(parent_job_id=parent.id), twin_limits) for _ in range(5)]
+        *[store.admit(new(repeat_key="extend:v"), twin_limits) for _ in range(5)]
     )
     made = [o for o in outcomes if isinstance(o, Job)]
     assert len(made) == 1
     assert {o.twin.id for o in outcomes if isinstance(o, Refused) and o.twin} == {made[0].id}
     await store.update(made[0].id, status=Status.FAILED)  # ended: no longer a twin
-    assert isinstance(await store.admit(new(parent_job_id=parent.id), twin_limits), Job)
+    assert isinstance(await store.admit(new(repeat_key="extend:v"), twin_limits), Job)
 
 
 async def test_admission_counts_by_index(tmp_path: Path) -> None:
@@ -129,13 +133,13 @@ async def test_admission_counts_by_index(tmp_path: Path) -> None:
         "member_daily": 1,
         "server_daily": 1,
         "cooldown": 1.0,
-        "twin": "x",
-        "kind": "generate",
+        "repeat_key": "extend:v",
+        "repeat_since": 0.0,
     }
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
         for sql in (
-            admit_sql(columns, _ACTIVE_SQL, "'running'", "parent_job_id"),
-            counts_sql(_ACTIVE_SQL, "'running'", "parent_job_id"),
+            admit_sql(columns, _ACTIVE_SQL, _UNMADE_SQL, RepeatWindow(0.0, ("running",))),
+            counts_sql(_ACTIVE_SQL, _UNMADE_SQL, RepeatWindow(0.0, ("running",))),
         ):
             plan = " ".join(str(r[-1]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
             assert "SCAN jobs" not in plan, plan  # every count reads an index range

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from bot.storage import NewJob, Status, open_storage
+from bot.storage import (
+    ACTIVE,
+    Job,
+    JobStore,
+    Limits,
+    NewJob,
+    RepeatWindow,
+    Status,
+    open_storage,
+)
 from bot.storage.db import MIGRATIONS_PACKAGE
 from tests.helpers.clock import Clock
 from tests.helpers.round_trips import counting_round_trips
@@ -22,6 +34,19 @@ def new(**changes: object) -> NewJob:
         "user_id": 3,
     }
     return NewJob(**(values | changes))  # type: ignore[arg-type]
+
+
+async def create_unless_repeated(
+    store: JobStore, new: NewJob, since: float, sticky: Sequence[Status] = ()
+) -> tuple[Job, bool]:
+    """Admission with no limit in the way: the job, or the one it repeats."""
+    window = RepeatWindow(since, tuple(s.value for s in sticky))
+    limits = Limits(running=1000, member_daily=1000, server_daily=None, day_start=0.0)
+    outcome = await store.admit(new, replace(limits, repeat=window))
+    if isinstance(outcome, Job):
+        return outcome, True
+    assert outcome.twin is not None
+    return outcome.twin, False
 
 
 def schema_version(path: Path) -> int:
@@ -110,4 +135,50 @@ async def test_the_latest_durations_of_each_kind_are_read_oldest_first(tmp_path:
         ("generate", 4.0),
         ("generate", 5.0),
     ]
+    await storage.close()
+
+
+async def test_a_repeated_request_is_created_once_within_its_window(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    store = storage.jobs
+    again = new(repeat_key="extend:https://x/v.mp4")
+    made = await asyncio.gather(
+        *[create_unless_repeated(store, again, clock.now - 60) for _ in range(5)]
+    )
+    assert [created for _, created in made].count(True) == 1
+    assert len({job.id for job, _ in made}) == 1
+    clock.now += 61  # past the window: another take
+    later, created = await create_unless_repeated(store, again, clock.now - 60)
+    assert created and later.id != made[0][0].id
+    await store.update(later.id, status=Status.FAILED)  # ended without a video: never a repeat
+    retried, created = await create_unless_repeated(store, again, clock.now - 60)
+    assert created and retried.id != later.id
+    await storage.close()
+
+
+async def test_a_sticky_status_makes_a_repeat_at_any_time(tmp_path: Path) -> None:
+    clock = Clock()
+    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    store = storage.jobs
+    upscale = new(repeat_key="upscale:https://x/v.mp4")
+    first, _ = await create_unless_repeated(store, upscale, clock.now - 60, [Status.DELIVERED])
+    await store.update(first.id, status=Status.DELIVERED)
+    clock.now += 3600
+    found, created = await create_unless_repeated(
+        store, upscale, clock.now - 60, [Status.DELIVERED]
+    )
+    assert not created and found.id == first.id
+    assert await store.repeated(upscale.repeat_key or "", clock.now - 60) is None
+    await storage.close()
+
+
+async def test_running_counts_only_jobs_that_have_not_ended(tmp_path: Path) -> None:
+    storage = await open_storage(tmp_path / "db.sqlite3")
+    store = storage.jobs
+    jobs = [await store.create(new()) for _ in range(len(ACTIVE) + 2)]
+    for job, status in zip(jobs, [*ACTIVE, Status.DELIVERED, Status.FAILED], strict=True):
+        await store.update(job.id, status=status)
+    assert len(await store.running_jobs(1, 3)) == len(ACTIVE)
+    assert {j.status for j in await store.running_jobs(1)} == set(ACTIVE)
     await storage.close()

@@ -1,0 +1,139 @@
+"""An inbound HTTP server that nobody can hold open: the bounds every route of the bot is served
+within (the webhook receiver today; any other route of the bot's own server tomorrow).
+
+- a request's head must arrive within `header_seconds` of the connection (or of the previous
+  answer): a silent or trickling client is dropped (aiohttp's keep-alive timer, which also
+  runs before the first request);
+- its body must arrive within `body_seconds` and be at most `max_body` bytes;
+- every connection serves one request, then closes;
+- at most `max_connections` are open at once: more are closed as they come, before any byte
+  is read;
+- nothing is logged per refused connection: a count, at most once a minute.
+
+Use `bounded_app(bounds)` for the application, `bounds.runner_options()` for its AppRunner
+and `BoundedSite` to serve it (or `BoundedServer`, which does all three).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SUMMARY_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The limits of one server."""
+
+    header_seconds: float = 5.0
+    body_seconds: float = 5.0
+    max_body: int = 64 * 1024
+    max_connections: int = 64
+    max_headers: int = 32
+    max_line: int = 4096
+
+    def runner_options(self) -> dict[str, Any]:
+        """The AppRunner's (aiohttp's request handler's) share of the bounds."""
+        return {
+            "access_log": None,
+            # aiohttp's keep-alive timer also runs before the first request: a client that has
+            # not sent a whole request head by then is dropped.
+            "keepalive_timeout": self.header_seconds,
+            "max_headers": self.max_headers,
+            "max_line_size": self.max_line,
+            "max_field_size": self.max_line,
+            "lingering_time": 0,
+        }
+
+
+def bounded_app(bounds: Bounds) -> web.Application:
+    """An application whose requests are read within the bounds, then answered and closed."""
+
+    @web.middleware
+    async def within_bounds(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            async with asyncio.timeout(bounds.body_seconds):
+                await request.read()  # kept by aiohttp for the handler; over max_body: 413
+        except TimeoutError:
+            response: web.StreamResponse = web.Response(status=408, text="too slow")
+        else:
+            response = await handler(request)
+        response.force_close()
+        return response
+
+    return web.Application(client_max_size=bounds.max_body, middlewares=[within_bounds])
+
+
+class _Refused(asyncio.Protocol):
+    """A connection over the cap: closed at once, unread."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+class BoundedSite(web.BaseSite):
+    """A TCP site that closes connections over the cap before aiohttp sees them."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, bounds: Bounds) -> None:
+        super().__init__(runner)
+        self._host, self._port, self._bounds = host, port, bounds
+        self.refused = 0
+        self._reported_at = time.monotonic()
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        self._server = await asyncio.get_running_loop().create_server(
+            self._protocol, self._host, self._port, reuse_address=True
+        )
+        if self._server.sockets:
+            self._port = int(self._server.sockets[0].getsockname()[1])
+
+    def _protocol(self) -> asyncio.BaseProtocol:
+        server = self._runner.server
+        assert server is not None
+        if len(server.connections) < self._bounds.max_connections:
+            return server()
+        self.refused += 1
+        now = time.monotonic()
+        if now - self._reported_at >= SUMMARY_EVERY:
+            log.warning(
+                "%s: %d connection(s) over the cap of %d refused in the last minute",
+                self.name,
+                self.refused,
+                self._bounds.max_connections,
+            )
+            self.refused, self._reported_at = 0, now
+        return _Refused()
+
+
+class BoundedServer:
+    """Serves an application (made by `bounded_app`) on host:port within `bounds`."""
+
+    def __init__(self, app: web.Application, host: str, port: int, bounds: Bounds) -> None:
+        self.app, self.host, self.port, self.bounds = app, host, port, bounds
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen."""
+        self._runner = web.AppRunner(self.app, **self.bounds.runner_options())
+        await self._runner.setup()
+        await BoundedSite(self._runner, self.host, self.port, self.bounds).start()
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection."""
+        if self._runner is not None:
+            await self._runner.cleanup()

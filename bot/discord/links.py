@@ -1,0 +1,35 @@
+"""Links members can open: jump links to messages, and whether a video's URL is one of them.
+
+The local Pika serves its videos on the bot's own machine (127.0.0.1): a member's browser
+cannot open such a link, so it is never shown; the video is uploaded, or described instead.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def reachable(url: str | None) -> bool:
+    """Whether a member's browser could open `url`: http(s), and not on a loopback, private,
+    link-local or unspecified address, nor a name for this machine."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host in LOCAL_NAMES or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a public name; the checks above caught the local ones
+    return address.is_global
+
+
+def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:
+    """The link that opens a message in Discord."""
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"

@@ -1,0 +1,158 @@
+"""The texts built from a job, in its member's language: the working message, status words,
+failures and the DM when a result cannot be posted. Sentences come from the wording catalogue;
+this module only chooses and fills them."""
+
+from __future__ import annotations
+
+from bot.discord.links import jump_url, reachable
+from bot.discord.wording import MESSAGES, language_of, say, shown, title
+from bot.jobs.estimates import Standing
+from bot.storage import Job, Status
+
+BAR_CELLS = 10
+PROMPT_SHOWN = 200  # characters of a prompt quoted in messages
+CAMERA_AXES = ("zoom", "pan", "tilt", "rotate")
+
+
+def lang_of(job: Job) -> str:
+    """The language of the member who asked for the job."""
+    return language_of(job.locale)
+
+
+def quoted(prompt: str, limit: int = PROMPT_SHOWN) -> str:
+    """A prompt as quoted after a title (shown as typed, never interpreted), or nothing."""
+    return f" “{shown(prompt, limit)}”" if prompt.strip() else ""
+
+
+def model_of(job: Job) -> str | None:
+    """The Pika model a job used, when it chose one (an upscale has none)."""
+    if job.kind in ("upscale", "lipsync"):
+        return None
+    return str(job.request.get("model") or "1.0")
+
+
+def options_line(job: Job, lang: str) -> str:
+    """The request's main options, in words: model, shape, frame rate, motion, camera, look."""
+    options = job.request.get("options") or {}
+    parameters = options.get("parameters") or {}
+    parts: list[str] = []
+    model = model_of(job)
+    if model:
+        parts.append(say("option.model", lang, model=model))
+    if options.get("aspectRatio"):
+        parts.append(str(options["aspectRatio"]))
+    if options.get("frameRate"):
+        parts.append(say("option.fps", lang, fps=options["frameRate"]))
+    if parameters.get("motion"):
+        parts.append(say("option.motion", lang, motion=parameters["motion"]))
+    camera = options.get("camera") or {}
+    for axis in CAMERA_AXES:
+        key = f"camera.{axis}.{camera.get(axis)}"
+        if key in MESSAGES:
+            parts.append(say(key, lang))
+    for field in ("pikaffect", "style"):
+        if job.request.get(field):
+            parts.append(str(job.request[field]))
+    if parameters.get("seed") is not None:
+        parts.append(say("option.seed", lang, seed=parameters["seed"]))
+    return " · ".join(parts)
+
+
+def bar(progress: int) -> str:
+    """A progress bar of ten cells."""
+    filled = min(BAR_CELLS, max(0, progress) * BAR_CELLS // 100)
+    return "▰" * filled + "▱" * (BAR_CELLS - filled)
+
+
+def working_text(job: Job, standing: Standing, lang: str | None = None) -> str:
+    """The public message of a job in the making: what was asked, its place in line while it
+    waits, then its progress, and when it should be ready."""
+    lang = lang or lang_of(job)
+    heading = say(
+        "job.heading",
+        lang,
+        title=title(job.kind, lang),
+        user=job.user_id,
+        quoted=quoted(job.prompt),
+    )
+    eta = int(standing.eta)
+    if job.status is Status.DELIVERING or job.status is Status.DELIVERED:
+        state = say("job.posting", lang, bar=bar(100))
+    elif standing.place is not None:
+        state = say("job.waiting", lang, place=standing.place, eta=eta)
+    else:
+        state = say("job.progress", lang, bar=bar(job.progress), progress=job.progress, eta=eta)
+    lines = [heading, options_line(job, lang), state]
+    return "\n".join(line for line in lines if line)
+
+
+def status_word(job: Job, lang: str) -> str:
+    """Where a job is, in words (never Pika's own status names)."""
+    if job.waiting:
+        return say("state.waiting", lang)
+    if job.status is Status.RUNNING:
+        return say("state.making", lang, progress=job.progress)
+    if job.status is Status.DELIVERING:
+        return say("state.posting", lang)
+    return say(f"state.{job.status.value}", lang)
+
+
+def failure_reason(job: Job, lang: str) -> str:
+    """Why a job ended without a video, and what to do next; Pika's own words stay in the log."""
+    key = f"failure.{job.failure}"
+    if job.failure is None or key not in MESSAGES:
+        return say("failure.no_reason", lang)
+    detail = job.last_error or ""
+    if job.failure in ("undeliverable", "discord"):  # the detail is a key of the catalogue
+        posted = say(detail, lang) if detail in MESSAGES else say("failure.no_reason", lang)
+        return say(key, lang, detail=posted)
+    return say(key, lang, minutes=detail)
+
+
+def failure_text(job: Job, lang: str | None = None) -> str:
+    """What a requester is told when a job ends without a video."""
+    lang = lang or lang_of(job)
+    return say(
+        "failure.line",
+        lang,
+        user=job.user_id,
+        title=title(job.kind, lang),
+        quoted=quoted(job.prompt),
+        reason=failure_reason(job, lang),
+    )
+
+
+def undeliverable_text(job: Job, lang: str | None = None) -> str:
+    """The DM to a requester whose result could not be posted where they asked."""
+    lang = lang or lang_of(job)
+    if reachable(job.result_url):
+        link = say("failure.dm_link", lang, url=job.result_url)
+    else:
+        link = say("failure.dm_local", lang) if job.result_url else ""
+    return say(
+        "failure.dm",
+        lang,
+        title=title(job.kind, lang),
+        quoted=quoted(job.prompt),
+        reason=failure_reason(job, lang),
+        link=link,
+    )
+
+
+def job_link(job: Job) -> str | None:
+    """A jump link to where a job shows: its result once posted, its working message while in
+    the making; None for a job that ended without a video (its working message is gone)."""
+    if job.result_message_id is not None:
+        message: int | None = job.result_message_id
+    else:
+        message = job.status_message_id if not job.status.is_final else None
+    return jump_url(job.guild_id, job.channel_id, message) if message else None
+
+
+def repeat_text(job: Job, lang: str) -> str:
+    """The answer to a control pressed again: the job the first press started, with a link."""
+    link = job_link(job) or title(job.kind, lang)
+    if job.status is Status.DELIVERED:
+        key = "repeat.upscaled" if job.kind == "upscale" else "repeat.done"
+        return f"🔁 {say(key, lang, link=link)}"
+    return f"🔁 {say('repeat.working', lang, link=link)}"

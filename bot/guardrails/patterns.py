@@ -1,0 +1,86 @@
+"""Blocked patterns, matched in bounded time on text that cannot hide from them.
+
+Patterns run on RE2 (google-re2), which matches in time linear in the text: `(a+)+$` against a
+long prompt takes microseconds, not the seconds of a backtracking engine, so no pattern can
+stall the event loop. A pattern RE2 cannot take (back-references, look-arounds) is refused
+when it is added, naming it.
+
+Text is folded before matching, so that `ns\\u200bfw` (a zero-width space), `nsfw` in
+fullwidth letters and `nsfw` with a Cyrillic s all read `nsfw`: Unicode NFKC (fullwidth and
+compatibility forms), case folding, format characters removed (zero-width spaces and joiners,
+soft hyphens), and a small table of the Cyrillic and Greek letters that look like Latin
+ones (the common part of Unicode's confusables). Patterns are folded the same way, except
+that ASCII is left alone (so `\\S` stays `\\S`) and case is ignored by the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable
+
+import re2
+
+# Cyrillic and Greek letters that look like Latin ones, after case folding.
+CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "в": "b", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "н": "h", "і": "i",
+        "ї": "i", "ј": "j", "к": "k", "ӏ": "l", "м": "m", "о": "o", "р": "p", "ԛ": "q",
+        "ѕ": "s", "т": "t", "у": "y", "ѵ": "v", "ԝ": "w", "х": "x", "с": "c", "ɡ": "g",
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ϲ": "c", "ω": "w", "ı": "i",
+    }
+)  # fmt: skip
+MAX_TEXT = 4000  # characters of one text looked at (prompts are at most 1000)
+
+
+def fold(text: str) -> str:
+    """Text as patterns see it: NFKC, case-folded, no format characters, look-alikes Latin."""
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).casefold()
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return text.translate(CONFUSABLES)
+
+
+def fold_pattern(pattern: str) -> str:
+    """A pattern folded like text, leaving ASCII (its syntax) to the engine."""
+    pattern = unicodedata.normalize("NFKC", pattern)
+    kept = (c for c in pattern if unicodedata.category(c) != "Cf")
+    return "".join(c if c.isascii() else c.casefold() for c in kept).translate(CONFUSABLES)
+
+
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a refused pattern is reported to the admin, not to stderr
+    options.max_mem = 8 << 20
+    return options
+
+
+class PatternError(ValueError):
+    """The engine cannot take a pattern; the message names it and says why."""
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(pattern: str) -> re2._Regexp[str]:
+    """A blocked pattern, compiled for RE2; PatternError if RE2 cannot take it."""
+    try:
+        return re2.compile(fold_pattern(pattern), _options())
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise PatternError(
+            f"{pattern!r} cannot be used ({reason}); patterns may not use back-references "
+            "or look-arounds"
+        ) from None
+
+
+def first_match(patterns: Iterable[str], texts: Iterable[str]) -> str | None:
+    """The first pattern found in any of the texts, after folding."""
+    folded = [fold(text) for text in texts if text]
+    for pattern in patterns:
+        try:
+            regex = compiled(pattern)
+        except PatternError:  # stored before patterns were checked: matched as plain text
+            regex = re2.compile(re2.escape(fold_pattern(pattern)), _options())
+        if any(regex.search(text) for text in folded):
+            return pattern
+    return None

@@ -1,0 +1,115 @@
+"""Each member's own defaults in a server: what `/pika settings` keeps, and how it is changed.
+
+They fill what a member leaves out of a request, under the server's defaults (an owner's default
+negative prompt, say, is not undone by a member's) and over Pika's own; an option the member
+gives always wins. `mention` says whether the member's results and failures ping them.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import InputError
+from bot.pika.models import (
+    GUIDANCE_SCALE,
+    MAX_PROMPT_CHARS,
+    MOTION,
+    AspectRatio,
+    Pan,
+    Rotate,
+    Tilt,
+    Zoom,
+)
+from bot.storage import MemberSettingsStore
+
+Model = Literal["1.0", "2.1"]
+# The defaults that are common video options of intake (option name -> value); `model` is the
+# model of `/pika generate`.
+VIDEO_DEFAULTS = (
+    "aspect_ratio",
+    "motion",
+    "guidance_scale",
+    "negative_prompt",
+    "zoom",
+    "pan",
+    "tilt",
+    "rotate",
+)
+
+
+class PersonalDefaults(BaseModel):
+    """One member's defaults in one server; unset values leave the choice to the layers below."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    aspect_ratio: AspectRatio | None = None
+    model: Model | None = None
+    motion: int | None = Field(default=None, ge=MOTION.low, le=MOTION.high)
+    guidance_scale: int | None = Field(default=None, ge=GUIDANCE_SCALE.low, le=GUIDANCE_SCALE.high)
+    negative_prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
+    zoom: Zoom | None = None
+    pan: Pan | None = None
+    tilt: Tilt | None = None
+    rotate: Rotate | None = None
+    mention: bool = True
+
+    def options(self) -> dict[str, Any]:
+        """The defaults that fill a request (option name -> value), the model included."""
+        values = self.model_dump(include={*VIDEO_DEFAULTS, "model"}, exclude_none=True)
+        return dict(values)
+
+
+class Preferences:
+    """Members' defaults, validated on the way in and out.
+
+    Read defaults are kept in memory (a member's next request reads nothing from the database);
+    `change` replaces the entry as it writes, and an entry is read again after `CACHE_SECONDS`,
+    so that a change made by another process sharing the database is seen within that time.
+    """
+
+    CACHE_SECONDS = 60.0
+    MAX_CACHED = 10_000  # members remembered; the oldest reads are forgotten first
+
+    def __init__(self, store: MemberSettingsStore) -> None:
+        self.store = store
+        self._cache: dict[tuple[int, int], tuple[float, PersonalDefaults]] = {}
+
+    async def get(self, guild_id: int | None, user_id: int) -> PersonalDefaults:
+        """A member's defaults in a server (none set until they use `/pika settings`)."""
+        if guild_id is None:
+            return PersonalDefaults()
+        now = time.monotonic()
+        cached = self._cache.get((guild_id, user_id))
+        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
+            return cached[1]
+        data = await self.store.load(guild_id, user_id)
+        found = PersonalDefaults.model_validate_json(data) if data else PersonalDefaults()
+        self._remember(guild_id, user_id, found)
+        return found
+
+    def _remember(self, guild_id: int, user_id: int, defaults: PersonalDefaults) -> None:
+        self._cache.pop((guild_id, user_id), None)
+        self._cache[guild_id, user_id] = (time.monotonic(), defaults)
+        while len(self._cache) > self.MAX_CACHED:
+            del self._cache[next(iter(self._cache))]
+
+    async def change(
+        self, guild_id: int, user_id: int, *, reset: bool = False, **changes: Any
+    ) -> PersonalDefaults:
+        """Set the given defaults (None leaves one as it is); `reset` forgets every one first.
+
+        Raises InputError naming the option and its rule when a value is refused."""
+        current = PersonalDefaults() if reset else await self.get(guild_id, user_id)
+        given = {k: v for k, v in changes.items() if v is not None}
+        try:
+            updated = PersonalDefaults.model_validate(current.model_dump() | given)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise InputError.one(where, str(problem["msg"]).removeprefix("Value error, ")) from None
+        await self.store.save(guild_id, user_id, updated.model_dump_json())
+        self._remember(guild_id, user_id, updated)
+        return updated

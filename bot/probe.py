@@ -1,0 +1,107 @@
+"""Probe before paying: every media input a member gave is fetched and read before Pika is paid.
+
+Intake checks what a request says; this checks what its files are. Each media option that is
+not a result of ours (whose length the job store knows) is fetched through the safe fetcher,
+bounded in bytes and time, and read by `media_probe`: an image must be an image of a sane
+number of pixels, an MP4 must play and be of a sane size and length, a WAV must play. The
+lengths found go back to intake as `MediaFacts`, so the vendor's rules that depend on them
+(an extend stays within 15 s, a lip-sync span fits the video and the speech) are checked
+before the paid call. Any problem is an `InputError` naming the option the member used
+(`image` for an attachment, `image_url` for a link), in words that say nothing about what is
+behind an address.
+
+Probing takes network time, so the use case acknowledges the member privately first (see
+`bot/submit.py`); requests without media never come here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot import intake
+from bot.errors import InputError
+from bot.intake import Draft, Media
+from bot.pika.media import MediaFacts, MediaKind
+from bot.pika.media_probe import (
+    LIMITS,
+    MediaLimits,
+    MediaRefused,
+    image_facts,
+    speech_seconds,
+    video_facts,
+)
+from bot.safe_fetch import FetchError, FetchTooLarge, SafeFetcher
+from bot.storage import Job
+
+PROBE_SECONDS = 30.0  # all the inputs of one request
+AT_ONCE = 4  # probes running at once, over all members: each holds up to a file on disk
+
+
+class Prober:
+    """Fetches and reads a request's media inputs, within limits."""
+
+    def __init__(self, fetcher: SafeFetcher, limits: MediaLimits = LIMITS) -> None:
+        self.fetcher = fetcher
+        self.limits = limits
+        self._slots = asyncio.Semaphore(AT_ONCE)
+
+    @staticmethod
+    def needed(draft: Draft, parent: Job | None) -> bool:
+        """Whether the request has media that is not a result of ours."""
+        known = parent.result_url if parent else None
+        return any(media.url != known for media in draft.media.values())
+
+    async def probe(self, draft: Draft, parent: Job | None = None) -> MediaFacts:
+        """Read every media input that is not the parent's result; return their lengths.
+
+        Raises InputError naming the first option whose file cannot be used."""
+        known = parent.result_url if parent else None
+        durations: dict[str, float] = {}
+        async with self._slots:
+            with tempfile.TemporaryDirectory(prefix="pika-probe-") as folder:
+                for name, media in sorted(draft.media.items()):
+                    if media.url == known:
+                        continue
+                    option = name if media.filename else f"{name}_url"
+                    read = self._reader(intake.media_kind(name))
+                    try:
+                        async with asyncio.timeout(PROBE_SECONDS):
+                            seconds = await read(media, Path(folder) / name)
+                    except TimeoutError:
+                        raise InputError.rule(option, "rule.unreachable") from None
+                    except FetchTooLarge:
+                        limit = self.limits.max_bytes >> 20
+                        key = "rule.media.too_large"
+                        raise InputError.rule(option, key, limit_mib=limit) from None
+                    except FetchError:
+                        raise InputError.rule(option, "rule.unreachable") from None
+                    except MediaRefused as exc:
+                        key = f"rule.media.{exc.problem}"
+                        raise InputError.rule(option, key, **exc.numbers) from None
+                    if seconds is not None:
+                        durations[media.url] = seconds
+        return MediaFacts(durations=durations)
+
+    def _reader(self, kind: MediaKind | None) -> Callable[[Media, Path], Awaitable[float | None]]:
+        if kind is MediaKind.VIDEO:
+            return self._video
+        if kind is MediaKind.SPEECH:
+            return self._speech
+        return self._image
+
+    async def _image(self, media: Media, path: Path) -> float | None:
+        data = await self.fetcher.fetch(media.url, "the image", self.limits.max_bytes)
+        await asyncio.to_thread(image_facts, data, self.limits)
+        return None
+
+    async def _video(self, media: Media, path: Path) -> float | None:
+        await self.fetcher.download(media.url, path, "the video", self.limits.max_bytes)
+        facts = await asyncio.to_thread(video_facts, path, self.limits)
+        return facts.seconds
+
+    async def _speech(self, media: Media, path: Path) -> float | None:
+        data = await self.fetcher.fetch(media.url, "the speech", self.limits.max_bytes)
+        return await asyncio.to_thread(speech_seconds, data, self.limits)

@@ -1,0 +1,85 @@
+"""Members in their own language: the synced commands carry every translation, and a French
+member reads every step of their jobs in French, reactions and failures included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.pika.local.app import LocalPika
+from tests.e2e.harness import BotProcess, button, results
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER
+from tests.helpers.local_pika import behave
+
+LOCALES = {"fr", "de", "es-ES", "es-419", "ja", "pt-BR"}  # English is the default itself
+
+
+def synced(fake: FakeDiscord, name: str) -> dict[str, Any]:
+    return next(c for c in fake.commands[GUILD_ID] if c["name"] == name)
+
+
+def walk(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A command and everything under it (subcommands, options)."""
+    found = [node]
+    for option in node.get("options") or []:
+        found += walk(option)
+    return found
+
+
+async def test_the_synced_commands_carry_six_languages_and_real_descriptions(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    pika = synced(fake, "pika")
+    for node in walk(pika) + walk(synced(fake, "pika-admin")) + walk(synced(fake, "pika-help")):
+        assert set(node.get("name_localizations") or {}) >= LOCALES, node["name"]
+        assert set(node.get("description_localizations") or {}) >= LOCALES, node["name"]
+        assert node["description"] not in ("…", "...", ""), node["name"]
+        assert len(node["description"].split()) >= 2, node["name"]  # a few real words
+    generate = next(o for o in pika["options"] if o["name"] == "generate")
+    assert generate["name_localizations"]["fr"] == "générer"
+    assert generate["name_localizations"]["ja"] == "生成"
+    prompt = next(o for o in generate["options"] if o["name"] == "prompt")
+    assert prompt["description_localizations"]["de"] == "Was das Video zeigt"
+    style = next(o for o in generate["options"] if o["name"] == "style")
+    watercolor = next(c for c in style["choices"] if c["value"] == "Watercolor")
+    assert watercolor["name_localizations"]["pt-BR"] == "Aquarela"
+    menus = [c for c in fake.commands[GUILD_ID] if c["type"] == 3]
+    for menu in menus:
+        assert set(menu["name_localizations"]) >= LOCALES, menu["name"]
+
+
+async def test_a_french_member_reads_every_step_in_french(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    fake.locales[REQUESTER] = "fr"
+    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "un renard"})
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    assert working.content.startswith(f"🎬 **Vidéo** pour <@{REQUESTER}> “un renard”")
+    assert "prête <t:" in working.content
+    ready = "ta vidéo est prête"
+    result = (
+        await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if ready in m.content],
+            what="the result, in French",
+        )
+    )[0]
+    labels = [c["label"] for row in result.components for c in row["components"]]
+    assert labels == ["Prolonger", "Agrandir", "Relancer", "Infos"]
+    fields = {f["name"] for f in result.embeds[0]["fields"]}
+    assert {"Modèle", "Graine", "Format", "Durée"} <= fields
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the reactions")
+    # A reaction carries no language: its job speaks the language of the result it is on.
+    await behave(pika, fail_jobs=1)
+    fake.react(REQUESTER, result, "🔁")
+    failed = await fake.wait_for(
+        lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+        what="the failure, in French",
+    )
+    assert "Échec de la création" in failed[0].content and "**Réessayer**" in failed[0].content
+    assert button(failed[0], "retry")
+    info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
+    assert {f["name"] for f in info["data"]["embeds"][0]["fields"]} >= {"Identifiant", "État"}
+    usage = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
+    assert usage["data"]["content"].startswith("Aujourd'hui, tu en as fait **2** sur **20**")
+    assert results(fake) == []  # the English wording of a result was never used

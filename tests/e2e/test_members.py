@@ -1,0 +1,238 @@
+"""What members see of a job, end to end: plain words from request to result, their place in
+line and when it should be ready, one message left per job, Retry, Info and `/pika job`, their
+own defaults, and autocomplete."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from bot.pika.local.app import LocalPika
+from tests.e2e.harness import (
+    BotProcess,
+    admin,
+    button,
+    delivered,
+    generate,
+    results,
+    transcript,
+)
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER
+from tests.helpers.local_pika import behave, calls_to, wait_for_call
+from tests.media import frames
+
+# What members must never read in public: Pika's status and route names, our job states, the
+# local Pika's address.
+VENDOR_WORDS = re.compile(
+    r"\b(pending|queued|delayed|submitting|sending|running|delivering|finished|Status)\b"
+    r"|/web/|127\.0\.0\.1|requestType|pikaJobId",
+    re.IGNORECASE,
+)
+JOB_ID = re.compile(r"\b[a-z0-9]{10}\b")
+ETA = re.compile(r"ready <t:\d+:R>")
+
+
+def picture() -> bytes:
+    """A photo-like image: a sun over a field."""
+    image = Image.new("RGB", (320, 240), (90, 150, 220))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 160, 320, 240), fill=(60, 140, 60))
+    draw.ellipse((200, 30, 270, 100), fill=(250, 220, 80))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def job_ids(fake: FakeDiscord) -> set[str]:
+    """The ids of every job the bot made so far, read from the custom ids of its buttons."""
+    return {
+        str(c["custom_id"]).rsplit(":", 1)[1]
+        for m in fake.messages.values()
+        for row in m.components
+        for c in row["components"]
+    }
+
+
+async def test_a_job_as_a_member_sees_it_from_request_to_result(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, job_seconds=4)
+    interaction = generate(fake, "a red fox in the snow")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the reactions")
+    assert result.id == working.id  # the working message became the result
+    seen = transcript(fake)
+    print("\n".join(seen))  # the closing note quotes it
+    public = "\n".join(seen)
+    ids = job_ids(fake) | {j.id for j in pika.jobs.values()}
+    assert ids and not any(i in public for i in ids)  # no job id, ours or Pika's
+    assert not VENDOR_WORDS.search(public), VENDOR_WORDS.search(public)
+    assert seen[0].startswith(f"posts: 🎬 **Video** for <@{REQUESTER}> “a red fox in the snow”")
+    assert ETA.search(seen[0])
+    assert any(re.search(r"▰+▱* \d+% · ready <t:\d+:R>", line) for line in seen[1:-1])
+    assert seen[-1].startswith(f"edits it: <@{REQUESTER}> your video is ready.")
+    assert not any(line.startswith("removes") for line in seen)
+    assert fake.channel_messages(GENERAL) == [result]  # one message left for the job
+
+
+async def test_while_waiting_a_member_sees_their_place_in_line_and_when_it_should_be_ready(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await admin(fake, "limits", {"running": 5})
+    await behave(pika, delay_jobs=3, job_seconds=30)  # Pika holds them "delayed" for 15 s
+    asked = [generate(fake, f"fox in line {n}") for n in range(3)]
+    working = []
+    for interaction in asked:
+        await fake.wait_for_response(interaction)
+        working.append(fake.replies(interaction)[0])
+        await wait_for_call(pika, "/web/generate")
+    places = [re.search(r"place \*\*(\d+)\*\*", w.content) for w in working]
+    assert [int(p[1]) for p in places if p] == [1, 2, 3]
+    assert all(ETA.search(w.content) for w in working)
+    assert not any(VENDOR_WORDS.search(w.content) for w in working)
+
+
+async def test_a_failure_says_what_to_do_and_retry_makes_the_video(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await behave(pika, fail_jobs=1)
+    interaction = generate(fake, "unlucky fox")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    failed = (
+        await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            what="the failure",
+        )
+    )[0]
+    assert failed.id == working.id  # the working message became the failure
+    assert "press **Retry**" in failed.content and not VENDOR_WORDS.search(failed.content)
+    retry = button(failed, "retry")
+    first = fake.press(REQUESTER, failed, retry)
+    assert (await fake.wait_for_response(first))["type"] == 4  # a new working message
+    again = await fake.wait_for_response(fake.press(REQUESTER, failed, retry))
+    assert again["data"]["flags"] == 64 and again["data"]["content"].startswith("🔁 ")
+    result = (await fake.wait_for(lambda: results(fake), what="the retried video"))[0]
+    assert result.id == fake.replies(first)[0].id  # the retry's working message became it
+    # One message per job: the failure of the first, the video of the second.
+    assert fake.channel_messages(GENERAL) == [failed, result]
+    bodies = [c["body"] for c in await calls_to(pika, "/web/generate")]
+    assert len(bodies) == 2 and bodies[0]["promptText"] == bodies[1]["promptText"]
+    late = await fake.wait_for_response(fake.press(REQUESTER, failed, retry))
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{result.id}"
+    assert late["data"]["content"] == f"🔁 Already done: {link}"
+    stranger = await fake.wait_for_response(fake.press(MEMBER, failed, retry))
+    assert "Only the member who made this video" in stranger["data"]["content"]
+    assert len(await calls_to(pika, "/web/generate")) == 2
+
+
+async def test_info_and_job_tell_where_the_video_is_privately_unless_shared(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    result = await delivered(fake, "well documented fox")
+    [job_id] = job_ids(fake)
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{result.id}"
+    info = await fake.wait_for_response(fake.press(MEMBER, result, button(result, "info")))
+    assert info["data"]["flags"] == 64
+    fields = {f["name"]: f["value"] for f in info["data"]["embeds"][0]["fields"]}
+    assert fields["Job"] == f"`{job_id}`"
+    assert fields["Video"] == f"uploaded in [the result]({link})"  # it was uploaded, not linked
+    assert fields["Status"] == "ready"
+    private = await fake.wait_for_response(
+        fake.slash(REQUESTER, GENERAL, "pika", "job", {"job_id": job_id})
+    )
+    assert private["data"]["flags"] == 64
+    assert private["data"]["embeds"][0]["fields"] == info["data"]["embeds"][0]["fields"]
+    assert not private["data"].get("components")  # no second set of buttons, no repost
+    shared = await fake.wait_for_response(
+        fake.slash(REQUESTER, GENERAL, "pika", "job", {"job_id": job_id, "share": True})
+    )
+    assert not (shared["data"].get("flags") or 0) & 64
+    assert not any(a for a in shared["data"].get("attachments") or [])
+    everything = str([m.embeds for m in fake.messages.values()]) + str(info)
+    assert "127.0.0.1" not in everything
+
+
+async def test_personal_defaults_fill_requests_under_the_servers_and_show_in_info(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    answer = await fake.wait_for_response(
+        fake.slash(
+            REQUESTER,
+            GENERAL,
+            "pika",
+            "settings",
+            {"aspect_ratio": "9:16", "motion": 3, "zoom": "in", "mention": False},
+        )
+    )
+    shown = answer["data"]["content"]
+    assert answer["data"]["flags"] == 64 and shown.startswith("✅ Saved.")
+    assert "Aspect ratio: `9:16`" in shown and "Mention me when a video is ready: no" in shown
+    await admin(fake, "defaults", {"motion": 2})
+    mine = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "settings"))
+    assert "Motion: `3` (the server's default, `2`, applies)" in mine["data"]["content"]
+    result = await delivered(fake, "my kind of fox")
+    body = (await wait_for_call(pika, "/web/generate"))["body"]
+    assert body["options"]["aspectRatio"] == "9:16" and body["options"]["camera"]["zoom"] == "in"
+    assert body["options"]["parameters"]["motion"] == 2  # the server's default wins
+    post = next(
+        r.body
+        for r in fake.requests_to("PATCH", rf"/messages/{result.id}$")
+        if "your video is ready" in (r.body or {}).get("content", "")
+    )
+    assert "users" not in post["allowed_mentions"].get("parse", [])  # no ping, as asked
+    info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
+    fields = {f["name"]: f["value"] for f in info["data"]["embeds"][0]["fields"]}
+    assert fields["Your defaults used"] == "Aspect ratio 9:16, Zoom in"
+    others = await fake.wait_for_response(fake.slash(MEMBER, GENERAL, "pika", "settings"))
+    assert "Aspect ratio: not set" in others["data"]["content"]
+
+
+async def test_autocomplete_finds_a_members_videos_by_prompt_and_time_zones_by_city(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await delivered(fake, "a fox on the moon")
+    await delivered(fake, "a cat in the rain")
+    typed = fake.autocomplete(REQUESTER, GENERAL, "pika", "job", "job_id", "moon")
+    answer = await fake.wait_for_response(typed)
+    assert answer["type"] == 8
+    [choice] = answer["data"]["choices"]
+    assert "a fox on the moon" in choice["name"] and JOB_ID.fullmatch(choice["value"])
+    assert choice["value"] in job_ids(fake)
+    everything = await fake.wait_for_response(
+        fake.autocomplete(REQUESTER, GENERAL, "pika", "job", "job_id", "")
+    )
+    assert len(everything["data"]["choices"]) == 2
+    strangers = await fake.wait_for_response(
+        fake.autocomplete(MEMBER, GENERAL, "pika", "job", "job_id", "")
+    )
+    assert strangers["data"]["choices"] == []  # only one's own videos
+    zones = await fake.wait_for_response(
+        fake.autocomplete(ADMIN, GENERAL, "pika-admin", "timezone", "zone", "paris")
+    )
+    assert zones["data"]["choices"][0] == {"name": "Europe/Paris", "value": "Europe/Paris"}
+
+
+async def test_the_videos_members_get_from_the_local_pika_move(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    await admin(fake, "limits", {"running": 5})
+    image = ("photo.png", picture(), "image/png")
+    asks = [
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "calm", "motion": 1}),
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "lively", "motion": 4}),
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"motion": 1}, {"image": image}),
+    ]
+    for interaction in asks:
+        await fake.wait_for_response(interaction)
+    await fake.wait_for(lambda: len(results(fake)) == 3, timeout=60, what="three videos")
+    for result in results(fake):
+        shown = frames(result.attachments[0].data)
+        moved = np.abs(shown[0].astype(int) - shown[-1].astype(int))[30:300].mean()
+        assert moved > 3, (result.embeds[0]["title"], moved)

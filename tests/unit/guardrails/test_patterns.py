@@ -1,0 +1,44 @@
+"""Blocked patterns: linear time whatever the pattern, and no hiding behind look-alikes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.guardrails.patterns import PatternError, compiled, first_match, fold
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "ns\u200bfw",  # zero-width space
+        "n\u200ds\u2060f\ufeffw",  # zero-width joiner, word joiner, BOM
+        "ns\u00adfw",  # soft hyphen
+        "\uff4e\uff53\uff46\uff57",  # fullwidth
+        "NSFW",
+        "n\u0455fw",  # Cyrillic dze
+    ],
+)
+def test_disguised_words_are_blocked(disguised: str) -> None:
+    assert first_match(["nsfw"], ["a prompt with " + disguised + " in it"]) == "nsfw"
+
+
+def test_look_alikes_fold_to_latin_and_syntax_is_kept() -> None:
+    assert fold("\u0421\u0410\u0422 \u03bf\u0440\u0435\u0440") == "cat opep"
+    assert first_match([r"\bc\S+t\b"], ["a \u0441\u0430t"]) == r"\bc\S+t\b"
+    assert first_match(["\u0441at"], ["a cat"]) == "\u0441at"  # a Cyrillic pattern matches too
+    assert first_match(["dog"], ["a cat"]) is None
+
+
+def test_a_catastrophic_pattern_takes_no_time() -> None:
+    started = time.perf_counter()
+    assert first_match(["(a+)+$", "(x+x+)+y"], ["a" * 28 + "!", "x" * 5000]) is None
+    assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=a)", r"(?<!a)b", "(unclosed"])
+def test_patterns_the_engine_cannot_take_are_refused_by_name(pattern: str) -> None:
+    with pytest.raises(PatternError, match="cannot be used") as caught:
+        compiled(pattern)
+    assert repr(pattern) in str(caught.value)

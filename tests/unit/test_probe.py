@@ -1,0 +1,78 @@
+"""Probing a request's media: what is probed, what comes back, and how a refusal is named."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from bot import intake
+from bot.errors import InputError
+from bot.intake import Media
+from bot.probe import Prober
+from bot.safe_fetch import SafeFetcher
+from tests.helpers.origins import origin_of
+from tests.media import mp4, png, wav
+
+
+@pytest.fixture
+async def files() -> AsyncIterator[str]:
+    served = {"a.png": png(), "b.mp4": mp4(seconds=2.0), "c.wav": wav(seconds=3.0)}
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=served.get(request.match_info["name"], b"junk"))
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_every_file_is_read_and_lengths_come_back(files: str) -> None:
+    prober = Prober(SafeFetcher([origin_of(files)]))
+    draft = intake.read(
+        "lipsync", {"video_url": f"{files}/b.mp4", "speech": Media(f"{files}/c.wav", "c.wav")}
+    )
+    assert prober.needed(draft, None)
+    facts = await prober.probe(draft)
+    assert facts.durations == {f"{files}/b.mp4": 2.0, f"{files}/c.wav": 3.0}
+    await prober.fetcher.aclose()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"image_url": "{base}/junk.png"}, ("image_url", "rule.media.not_image")),
+        ({"image": Media("{base}/b.mp4", "b.png")}, ("image", "rule.media.not_image")),
+        ({"video_url": "{base}/a.mp4"}, ("video_url", "rule.media.not_mp4")),
+        ({"image_url": "http://127.0.0.1:9/x.png"}, ("image_url", "rule.unreachable")),
+    ],
+)
+async def test_a_file_that_is_not_what_it_claims_is_named_by_its_option(
+    files: str, values: dict[str, object], expected: tuple[str, str]
+) -> None:
+    filled = {
+        k: Media(v.url.format(base=files), v.filename)
+        if isinstance(v, Media)
+        else str(v).format(base=files)
+        for k, v in values.items()
+    }
+    prober = Prober(SafeFetcher([origin_of(files)]))
+    draft = intake.read("generate", {"prompt": "x", **filled})
+    with pytest.raises(InputError) as caught:
+        await prober.probe(draft)
+    await prober.fetcher.aclose()
+    option, rule, _ = caught.value.problems[0]
+    assert (option, rule) == expected
+
+
+def test_a_result_of_ours_is_not_probed() -> None:
+    draft = intake.read("upscale", {"video_url": "https://cdn.pika.art/v1/x/a.mp4"})
+    assert not Prober.needed(draft, type("Parent", (), {"result_url": draft.video_url})())
+    assert Prober.needed(draft, None)
+    text = intake.read("generate", {"prompt": "a fox"})
+    assert not Prober.needed(text, None)

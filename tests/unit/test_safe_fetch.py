@@ -1,0 +1,212 @@
+"""The safe fetcher: internal addresses refused in every encoding, before any connection;
+redirects checked; caps on bytes and time; one error text whatever went wrong."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+from bot.safe_fetch import (
+    AllowedHost,
+    FetchError,
+    FetchTooLarge,
+    SafeFetcher,
+    parse_allowed_hosts,
+    system_resolver,
+)
+
+# Names a stub DNS answers; every other name goes to the system resolver (numeric forms such
+# as 2130706433 included, exactly as the bot resolves them).
+DNS = {
+    "internal.example": ["10.0.0.5"],
+    "mixed.example": ["93.184.216.34", "127.0.0.1"],
+    "metadata.example": ["169.254.169.254"],
+    "media.example": ["127.0.0.1"],  # allowed by name in the tests that fetch
+    "v6.example": ["::ffff:192.168.0.1"],
+}
+
+
+async def stub_resolver(host: str, port: int) -> list[str]:
+    """A DNS that tests control."""
+    if host in DNS:
+        return DNS[host]
+    return await system_resolver(host, port)
+
+
+@dataclass
+class Origin:
+    """A loopback server that records every request it gets."""
+
+    port: int = 0
+    seen: list[tuple[str, str]] = field(default_factory=list)  # (path, Host header)
+
+
+@pytest.fixture
+async def origin() -> AsyncIterator[Origin]:
+    found = Origin()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        found.seen.append((request.path, request.headers.get("Host", "")))
+        name = request.match_info["name"]
+        if name == "hop":
+            hops = int(request.query.get("n", "1"))
+            target = "/ok.png" if hops <= 1 else f"/hop?n={hops - 1}"
+            raise web.HTTPFound(target)
+        if name == "to-loopback":
+            raise web.HTTPFound(f"http://127.0.0.1:{found.port}/secret.png")
+        if name == "to-metadata":
+            raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if name == "big.png":
+            return web.Response(body=b"x" * 5000, content_type="image/png")
+        if name == "slow.png":
+            await asyncio.sleep(5)
+        if name == "missing.png":
+            raise web.HTTPNotFound()
+        return web.Response(body=b"PNGDATA", content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/{name}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    found.port = runner.addresses[0][1]
+    yield found
+    await runner.cleanup()
+
+
+REFUSED = [
+    "http://127.0.0.1:{port}/a.png",
+    "http://localhost:{port}/a.png",
+    "http://localhost.:{port}/a.png",
+    "http://[::1]:{port}/a.png",
+    "http://0.0.0.0:{port}/a.png",
+    "http://0:{port}/a.png",
+    "http://2130706433:{port}/a.png",  # 127.0.0.1 as one decimal number
+    "http://017700000001:{port}/a.png",  # ... in octal
+    "http://0x7f000001:{port}/a.png",  # ... in hex
+    "http://0x7f.0.0.1:{port}/a.png",  # hex dotted
+    "http://0177.0.0.1:{port}/a.png",  # octal dotted
+    "http://127.1:{port}/a.png",  # short form
+    "http://[::ffff:127.0.0.1]:{port}/a.png",  # IPv4-mapped IPv6
+    "http://[::ffff:7f00:1]:{port}/a.png",  # ... written in hex
+    "http://[::127.0.0.1]:{port}/a.png",  # IPv4-compatible IPv6
+    "http://[2002:7f00:1::]:{port}/a.png",  # 6to4 of 127.0.0.1
+    "http://[64:ff9b::7f00:1]:{port}/a.png",  # NAT64 of 127.0.0.1
+    "http://[::]:{port}/a.png",
+    "http://169.254.169.254/latest/meta-data/",  # the cloud's metadata service
+    "http://100.64.0.1/a.png",  # CGNAT
+    "http://10.0.0.5/a.png",
+    "http://172.16.0.1/a.png",
+    "http://192.168.1.1/a.png",
+    "http://224.0.0.1/a.png",  # multicast
+    "http://240.0.0.1/a.png",  # reserved
+    "http://255.255.255.255/a.png",  # broadcast
+    "http://[fe80::1]/a.png",  # link-local
+    "http://[fc00::1]/a.png",  # unique local
+    "http://[ff02::1]/a.png",  # IPv6 multicast
+    "http://internal.example/a.png",  # a DNS name that resolves to a private address
+    "http://metadata.example/a.png",
+    "http://mixed.example/a.png",  # one public and one loopback address: refused
+    "http://v6.example/a.png",
+    "http://no-such-host.invalid/a.png",
+    "ftp://127.0.0.1/a.png",
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:{port}/_a",
+    "not a url",
+]
+
+
+@pytest.mark.parametrize("url", REFUSED)
+async def test_internal_addresses_are_refused_in_every_encoding_without_a_connection(
+    origin: Origin, url: str
+) -> None:
+    fetcher = SafeFetcher(resolver=stub_resolver, timeout=5)
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(url.format(port=origin.port), "image_url", 1 << 20)
+    finally:
+        await fetcher.aclose()
+    assert str(caught.value) == "could not fetch image_url"
+    assert origin.seen == []  # nothing was asked of the address behind the URL
+
+
+async def test_an_allowed_host_is_fetched_at_the_address_checked_with_its_host_name(
+    origin: Origin,
+) -> None:
+    allowed = [AllowedHost("media.example", origin.port)]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5)
+    try:
+        body = await fetcher.fetch(f"http://media.example:{origin.port}/a.png", "image", 100)
+        hopped = await fetcher.fetch(f"http://media.example:{origin.port}/hop?n=3", "image", 100)
+    finally:
+        await fetcher.aclose()
+    assert body == hopped == b"PNGDATA"
+    assert origin.seen[0] == ("/a.png", f"media.example:{origin.port}")
+
+
+@pytest.mark.parametrize(
+    ("path", "seen"),
+    [
+        ("to-loopback", ["/to-loopback"]),  # the redirect is followed to a refused address: no
+        ("to-metadata", ["/to-metadata"]),
+        ("hop?n=4", ["/hop", "/hop", "/hop", "/hop"]),  # more than three redirects
+        ("missing.png", ["/missing.png"]),
+    ],
+)
+async def test_redirects_are_checked_and_bounded_and_failures_all_read_alike(
+    origin: Origin, path: str, seen: list[str]
+) -> None:
+    fetcher = SafeFetcher(
+        [AllowedHost("media.example", origin.port)], resolver=stub_resolver, timeout=5
+    )
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(f"http://media.example:{origin.port}/{path}", "image_url", 100)
+    finally:
+        await fetcher.aclose()
+    assert str(caught.value) == "could not fetch image_url"
+    assert [p for p, _ in origin.seen] == seen
+
+
+async def test_bytes_and_time_are_capped(origin: Origin) -> None:
+    allowed = parse_allowed_hosts(f"127.0.0.1:{origin.port}")
+    fetcher = SafeFetcher(allowed, timeout=0.5)
+    base = f"http://127.0.0.1:{origin.port}"
+    try:
+        with pytest.raises(FetchTooLarge):
+            await fetcher.fetch(f"{base}/big.png", "image", 4096)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(FetchError):
+            await fetcher.fetch(f"{base}/slow.png", "image", 4096)
+        assert asyncio.get_running_loop().time() - started < 2
+        # The allowance is for that port only.
+        with pytest.raises(FetchError):
+            await fetcher.fetch(f"http://127.0.0.1:{origin.port + 1}/a.png", "image", 4096)
+    finally:
+        await fetcher.aclose()
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("", ()),
+        ("cdn.local", (AllowedHost("cdn.local"),)),
+        ("127.0.0.1:8000, Media.Lan", (AllowedHost("127.0.0.1", 8000), AllowedHost("media.lan"))),
+        ("[::1]:9000", (AllowedHost("::1", 9000),)),
+    ],
+)
+def test_allowed_private_hosts_are_read_from_host_or_host_port(
+    text: str, parsed: tuple[AllowedHost, ...]
+) -> None:
+    assert parse_allowed_hosts(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["host:port", "host:0", "a:b:c", "[::1]x"])
+def test_a_bad_allowed_host_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="host or host:port"):
+        parse_allowed_hosts(text)
