@@ -97,9 +97,12 @@ class Tracker(PollSteps):
         if job.status is Status.RUNNING:
             pushed = job.id in self._early_pushes
             early_id = self._early_pushes.pop(job.id, None)
-            due = now if pushed and not listening(job) else now + self._delay(job, now)
-            if listening(job) and early_id:  # Pika pushed its job before the call's answer
-                self._spawn(self.adopt(job, early_id))
+            if listening(job):  # only a push ends its wait; its time-out ends it otherwise
+                self._track(job, self._deadline(job))
+                if early_id:  # Pika pushed its job before the paid call's answer was lost
+                    self._spawn(self.adopt(job, early_id))
+                return
+            due = now if pushed else now + self._delay(job, now)
             eta = self.durations.eta(job, now)
             if eta is not None:
                 self._last_eta[job.id] = eta

@@ -122,6 +122,13 @@ async def test_a_lost_answer_with_push_listens_and_adopts_the_pushed_job(
         assert calls(local) == ["/web/generate"]
         [pika_job] = local.jobs.values()
         await pika_job.done.wait()
+        # A push can be slow to come: the job waits for it, never polled (it has no id to poll
+        # by) and never ended before its time-out. It once ended after the polling ceiling.
+        for _ in range(5):
+            stack.clock.now += stack.tracker.ceiling()
+            await stack.settle()
+        waiting = await stack.store.get(job.id)
+        assert waiting is not None and waiting.status is Status.RUNNING
         await stack.tracker.pushed(job, pika_job.id)  # the push names Pika's job
         await stack.settle()
         final = await stack.store.get(job.id)
