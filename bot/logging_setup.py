@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +18,14 @@ JSON_FIELDS = ("asctime", "levelname", "name", "message")
 JSON_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 # Loggers that say too much at INFO for an owner's log.
 NOISY = ("httpx", "httpcore", "aiohttp.access", "discord.gateway")
+# An interaction's token (a credential for 15 minutes) is in the path of every webhook call
+# discord.py makes with it, and its debug lines print that path.
+TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")
+
+
+def hidden(text: str, redact: Redactor) -> str:
+    """`text` with every known secret and every interaction token replaced."""
+    return TOKEN_IN_PATH.sub(r"\1[redacted]", redact(text))
 
 
 class RedactingFormatter(logging.Formatter):
@@ -27,7 +36,7 @@ class RedactingFormatter(logging.Formatter):
         self._redact = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        return hidden(super().format(record), self._redact)
 
 
 class RedactingJsonFormatter(JsonFormatter):
@@ -44,7 +53,7 @@ class RedactingJsonFormatter(JsonFormatter):
         self._redact = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        return hidden(super().format(record), self._redact)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         """Keep the line one line: a traceback becomes one string field."""

@@ -5,6 +5,7 @@ working message, or, for a control pressed again, a private pointer to the first
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import math
@@ -241,11 +242,17 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             if not interaction.response.is_done():
                 answer = await interaction.response.send_message(text, allowed_mentions=none)
                 return Answered(answer.message_id, interaction.token)
-            checked = say("job.checked", lang(interaction))
-            await interaction.edit_original_response(content=checked)
             public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
         except (discord.HTTPException, discord.InteractionResponded) as exc:
+            if interaction.response.is_done():  # held privately: say so there, not "thinking"
+                with contextlib.suppress(discord.HTTPException):
+                    lost = say("failure.not_acknowledged", lang(interaction))
+                    await interaction.edit_original_response(content=lost)
             raise Unanswered(type(exc).__name__) from exc
+        # The private answer says the job started below (after the public message exists).
+        with contextlib.suppress(discord.HTTPException):
+            checked = say("job.checked", lang(interaction))
+            await interaction.edit_original_response(content=checked)
         return Answered(public.id, interaction.token)
 
     return announce

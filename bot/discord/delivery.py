@@ -1,14 +1,12 @@
 """Delivery to Discord: progress, the result, failures and DMs, one message per job.
 
-A job's working message (the answer to its command or button, or the bot's reply to a
-reaction) becomes its result or its failure: edited through the interaction's webhook while the
-interaction's token is valid (15 minutes, less `TOKEN_MARGIN`; these edits count against no
-channel's limits), or with the bot's token after that. Only when the working message cannot be
-edited (deleted, or none) is a new message posted instead, carrying the job id as its nonce so
-that Discord keeps one copy of a post sent twice; a working message left behind then is deleted,
-so the channel keeps one message per job. Editing is repeatable: a second attempt after a crash
-changes nothing. Progress edits and reactions are chores (`lanes.py`): they never delay a
-result.
+The result (or failure) of a member who wants to be pinged is a new message, since only a new
+message notifies whom it mentions: a follow-up of the interaction while its token is valid
+(`answers.py`; off every channel's limits), else a post with the job id as nonce (Discord keeps
+one copy of a post sent twice); the working message is then deleted. For a member who turned
+pings off, the working message itself becomes the result (edited, repeatably). Either way the
+channel keeps one message per job. Progress edits and reactions are chores (`lanes.py`): they
+never delay a result.
 """
 
 from __future__ import annotations
@@ -19,13 +17,13 @@ import contextlib
 import io
 import logging
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import discord
 
+from bot.discord.answers import InteractionAnswer, token_usable
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import reachable
 from bot.discord.results import (
@@ -52,8 +50,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
-TOKEN_SECONDS = 15 * 60  # how long an interaction's token edits its answer
-TOKEN_MARGIN = 2 * 60  # an upload started near the end must still finish in time
 POSTER_NAME = "poster.jpg"
 POSTER_LIMIT = 1 << 20
 Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
@@ -77,12 +73,6 @@ async def downloaded(fetcher: SafeFetcher, url: str, limit: int) -> AsyncIterato
         except FetchTooLarge:
             raise TooLarge from None
         yield path
-
-
-def token_usable(job: Job, now: float | None = None) -> bool:
-    """Whether the job's interaction token can still edit its answer, with a margin."""
-    now = time.time() if now is None else now
-    return bool(job.interaction_token) and now < job.created_at + TOKEN_SECONDS - TOKEN_MARGIN
 
 
 class DiscordDelivery:
@@ -139,7 +129,7 @@ class DiscordDelivery:
         text = working_text(job, await self.estimates.standing(job))
         if token_usable(job):
             with contextlib.suppress(discord.NotFound):
-                await self._webhook(job).edit_message(
+                await InteractionAnswer(self.client, job).edit(
                     job.status_message_id, content=text, allowed_mentions=NO_PINGS
                 )
                 return
@@ -148,13 +138,6 @@ class DiscordDelivery:
             message = channel.get_partial_message(job.status_message_id)
             async with self._in_channel[job.channel_id, "edit"]:
                 await message.edit(content=text, allowed_mentions=NO_PINGS)
-
-    def _webhook(self, job: Job) -> discord.Webhook:
-        """The webhook of the interaction that asked for the job (its token edits its answer)."""
-        assert job.interaction_token is not None and self.client.application_id is not None
-        return discord.Webhook.partial(
-            self.client.application_id, job.interaction_token, client=self.client
-        )
 
     async def _into_working_message(
         self, job: Job, channel: discord.abc.Messageable, content: Content
@@ -166,7 +149,7 @@ class DiscordDelivery:
         await self.lanes.settle(job.channel_id, ("edit", job.id))  # no progress edit after it
         if token_usable(job):
             try:
-                await self._webhook(job).edit_message(job.status_message_id, **content())
+                await InteractionAnswer(self.client, job).edit(job.status_message_id, **content())
                 return job.status_message_id
             except discord.HTTPException as exc:
                 if exc.status not in (401, 403, 404):
@@ -267,10 +250,27 @@ class DiscordDelivery:
                 "allowed_mentions": mentions(job),
             }
 
-        edited = await self._into_working_message(job, channel, result)
-        if edited is not None:
-            return edited
-        parts = result()
+        if not job.mention:
+            edited = await self._into_working_message(job, channel, result)
+            if edited is not None:
+                return edited
+        return await self._send_new(job, channel, parent, result)
+
+    async def _send_new(
+        self, job: Job, channel: discord.abc.Messageable, parent: Job | None, content: Content
+    ) -> int:
+        """`content()` as a new message: a mention notifies only in a new message, never in an
+        edit. A follow-up of the interaction while its token is valid (it counts against no
+        channel's limits), else a post with the bot's token (its nonce, the job id, makes
+        Discord keep one copy of a post sent twice). The working message goes afterwards."""
+        await self.lanes.settle(job.channel_id, ("edit", job.id))  # no progress edit after it
+        if token_usable(job):
+            try:
+                return await InteractionAnswer(self.client, job).send(**content())
+            except discord.HTTPException as exc:
+                if exc.status not in (401, 403, 404):
+                    raise
+        parts = content()
         files = parts.pop("attachments")
         async with self._in_channel[job.channel_id, "post"]:
             message = await channel.send(
@@ -322,7 +322,7 @@ class DiscordDelivery:
         if job.status_message_id not in (None, job.result_message_id):
             waits.append(
                 self.lanes.chore(
-                    job.channel_id, ("edit", job.id), lambda: _remove_working_message(channel, job)
+                    job.channel_id, ("edit", job.id), lambda: self._remove_working(job, channel)
                 )
             )
         for wait in waits:
@@ -345,30 +345,42 @@ class DiscordDelivery:
     async def _failure_into_channel(
         self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None
     ) -> None:
-        edited = await self._into_working_message(
-            job,
-            channel,
-            lambda: {
+        def failure() -> dict[str, Any]:
+            content: dict[str, Any] = {
                 "content": text,
                 "embed": None,
-                "view": view,
                 "attachments": [],
                 "allowed_mentions": mentions(job),
-            },
-        )
-        if edited is None:
-            extra: dict[str, Any] = {"view": view} if view is not None else {}
-            async with self._in_channel[job.channel_id, "post"]:
-                await channel.send(
-                    text,
-                    allowed_mentions=mentions(job),
-                    reference=reply_to(await self._parent(job)),
-                    **extra,
-                )
+            }
+            if view is not None or not job.mention:  # an edit clears the working message's
+                content["view"] = view
+            return content
+
+        if not job.mention:
+            edited = await self._into_working_message(job, channel, failure)
+            if edited is not None:
+                return
+        await self._send_new(job, channel, await self._parent(job), failure)
+        await self._remove_working(job, channel)
 
     async def tell_undeliverable(self, job: Job) -> None:
         """A DM to the requester, with a link to the video when there is one they can open."""
         await self._dm(job, undeliverable_text(job))
+
+    async def _remove_working(self, job: Job, channel: discord.abc.Messageable) -> None:
+        """Delete the job's working message once a new message took its place: through the
+        interaction while its token is valid, else as the bot."""
+        if job.status_message_id is None:
+            return
+        try:
+            if token_usable(job):
+                await InteractionAnswer(self.client, job).delete(job.status_message_id)
+            elif isinstance(channel, EDITABLE):
+                await channel.get_partial_message(job.status_message_id).delete()
+        except discord.NotFound:
+            pass  # already gone: a retried delivery, or a moderator
+        except (discord.HTTPException, TimeoutError) as exc:
+            log.info("Job %s: could not remove its working message (%s)", job.id, exc)
 
     async def _parent(self, job: Job) -> Job | None:
         return await self.store.get(job.parent_job_id) if job.parent_job_id else None
@@ -386,15 +398,3 @@ def _reaction(message: discord.PartialMessage, emoji: str) -> Any:
         await message.add_reaction(emoji)
 
     return react
-
-
-async def _remove_working_message(channel: discord.abc.Messageable, job: Job) -> None:
-    """Delete a working message the result or failure did not replace."""
-    if job.status_message_id is None or not isinstance(channel, EDITABLE):
-        return
-    try:
-        await channel.get_partial_message(job.status_message_id).delete()
-    except discord.NotFound:
-        pass  # already gone: the reason it was not edited, or a moderator
-    except discord.HTTPException as exc:
-        log.info("Job %s: could not remove its working message (%s)", job.id, exc.status)

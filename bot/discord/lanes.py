@@ -35,6 +35,7 @@ class Chore:
 
     key: Hashable | None
     make: Make
+    started: bool = False  # its request is being made (no longer droppable)
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -102,7 +103,10 @@ class ChannelLanes:
                     dropped.done.set_result(None)
         running = self._running.get(channel_id)
         if running is not None and running.key == key:
-            await asyncio.shield(running.done)
+            if not running.started:  # still waiting for its turn: drop it
+                running.done.set_result(None)
+            else:
+                await asyncio.shield(running.done)
 
     async def close(self) -> None:
         """Stop every worker; what waits is dropped."""
@@ -119,9 +123,12 @@ class ChannelLanes:
                 if not (edits or reactions):  # a result settled them meanwhile
                     break
                 _, chore = (edits or reactions).popitem(last=False)
-                await self._pace()
-                self._running[channel_id] = chore
+                self._running[channel_id] = chore  # before the pace: `settle` must see it
                 try:
+                    await self._pace()
+                    if chore.done.done():  # dropped by `settle` while it waited its turn
+                        continue
+                    chore.started = True
                     await chore.make()
                 except Exception as exc:  # a chore is cosmetic: log it and go on
                     log.info("A chore in channel %d failed: %s", channel_id, exc)

@@ -51,7 +51,8 @@ class Notifier(Protocol):
         """The result message an earlier attempt may have posted, if it can be found."""
 
     async def adorn(self, job: Job) -> None:
-        """After the result is recorded: add its reactions and mark the request done."""
+        """After the result is recorded: add its reactions and remove a working message left
+        behind."""
 
     async def tell_failure(self, job: Job) -> None:
         """Tell the requester the job failed or timed out, and why."""
@@ -144,7 +145,8 @@ class Outbox:
         await self.settle_delivered(done)
 
     async def settle_delivered(self, job: Job) -> None:
-        """Put the reactions on a posted result and "done" on its request; then rest."""
+        """Put the reactions on a posted result (and remove a working message it did not
+        replace); then rest."""
         try:
             await self.notifier.adorn(job)
         except Exception as exc:  # cosmetic: the video and its buttons are posted

@@ -63,6 +63,7 @@ class PollSteps:
     _shown_at: dict[str, float]
     _early_pushes: dict[str, str | None]  # pushes before the paid call's answer: Pika's id
     _pushed_at: dict[str, float]
+    _push_pending: set[str]
 
     def _track(self, job: Job, due: float) -> None:
         """Make the job due at `due` (the tracker's)."""
@@ -83,6 +84,8 @@ class PollSteps:
 
     def _delay(self, job: Job, now: float) -> float:
         """How long until a running job's next poll."""
+        if listening(job):  # no Pika id to poll by: wait for the push until the time-out
+            return max(0.0, self._deadline(job) - now)
         if job.webhook_secret and self.settings.webhook_public_url is not None:
             return self.ceiling()  # push wins; polling is a safety net
         eta = self.durations.eta(job, now)
@@ -192,6 +195,9 @@ class PollSteps:
             minutes = f"{self.settings.job_timeout_minutes:g}"
             await self.end(job, "timed_out", minutes, Status.TIMED_OUT)
             return True
+        if job.id in self._push_pending:  # a push came while this poll was in flight
+            self._push_pending.discard(job.id)
+            due = min(due, now + self.interval)
         job = dataclasses.replace(job, next_poll_at=min(due, self._deadline(job)))
         self._writes[job.id] = {
             "pika_status": job.pika_status,
@@ -249,6 +255,8 @@ class PollSteps:
                 await self.adopt(tracked, pika_id)
             return first
         self._last_eta[job.id] = now  # a push says it ended about now
+        if job.id in self._busy:  # the poll in flight may have been answered before the push
+            self._push_pending.add(job.id)
         last = self._last_poll.get(job.id)
         due = now if last is None else max(now, last + self.interval)
         self._track(tracked, min(due, self._polls.when(job.id) or due))

@@ -52,9 +52,10 @@ WEBHOOK_PATH = "/pika/webhook/"
 # Retries of the write that records Pika's answer: quick at first, then every few seconds.
 RECORD_RETRY_FIRST = 0.1
 RECORD_RETRY_CAP = 5.0
-# Failures a Retry button can help with: not a request that can never be valid, nor a video
-# that was made and could not be posted (its requester got a link).
-NOT_RETRYABLE = frozenset({"invalid", "undeliverable", "discord"})
+# Failures a Retry button can help with: not a request that can never be valid or that Pika
+# refused as it is (the member must change it), nor a video that was made and could not be
+# posted (its requester got a link).
+NOT_RETRYABLE = frozenset({"invalid", "undeliverable", "discord", "pika_rejected"})
 
 
 def retryable(failure: str | None) -> bool:

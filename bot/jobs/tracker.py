@@ -77,6 +77,7 @@ class Tracker(PollSteps):
         self._shown_at: dict[str, float] = {}
         self._early_pushes: dict[str, str | None] = {}
         self._pushed_at: dict[str, float] = {}  # each job's latest push counted as first
+        self._push_pending: set[str] = set()  # pushed while a poll of theirs was in flight
         self._dirty_since: float | None = None  # when the oldest unwritten result came
         self._wake = asyncio.Event()
         self.polls = 0
@@ -139,6 +140,8 @@ class Tracker(PollSteps):
         self._polls.cancel(job_id)
         self._others.cancel(job_id)
         self._writes.pop(job_id, None)
+        self._push_pending.discard(job_id)
+        self._early_pushes.pop(job_id, None)
         for memo in (self._last_poll, self._last_eta, self._shown_at, self._late, self._pushed_at):
             memo.pop(job_id, None)
 

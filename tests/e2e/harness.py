@@ -245,15 +245,19 @@ def transcript(fake: FakeDiscord, channel: int = GENERAL) -> list[str]:
             data = body.get("data") or {}
             if body.get("type") == 4 and not (data.get("flags") or 0) & 64:
                 lines.append(f"posts: {_shown(data)}")
-        elif request.method == "POST" and request.path == f"/channels/{channel}/messages":
+        elif request.method == "POST" and (
+            request.path == f"/channels/{channel}/messages"
+            or re.fullmatch(r"/webhooks/\d+/[^/]+", request.path)  # a follow-up
+        ):
             lines.append(f"posts: {_shown(body)}")
         elif request.method == "PATCH" and (
             request.path.startswith(f"/channels/{channel}/")
             or request.path.startswith("/webhooks/")  # an answer edited by its interaction
         ):
             lines.append(f"edits it: {_shown(body)}")
-        elif request.method == "DELETE" and re.fullmatch(
-            rf"/channels/{channel}/messages/\d+", request.path
+        elif request.method == "DELETE" and (
+            re.fullmatch(rf"/channels/{channel}/messages/\d+", request.path)
+            or re.fullmatch(r"/webhooks/\d+/[^/]+/messages/\d+", request.path)
         ):
             lines.append("removes the working message")
     return lines

@@ -32,8 +32,8 @@ from tests.media import mp4
 
 
 def bot_messages(fake: FakeDiscord) -> list[Message]:
-    """The bot's public messages in #general: one per job (its working message, which
-    becomes its result)."""
+    """The bot's public messages in #general: one per job, once its result took the place of
+    its working message."""
     return [m for m in fake.channel_messages(GENERAL) if m.author_id == APP_ID]
 
 
@@ -60,7 +60,7 @@ async def test_requester_reaction_extends_the_video(
     source = next(j for j in pika.jobs.values() if j.request_type == "generate")
     assert body["video"] == pika.result_url(source)  # the result being extended
     assert body["promptText"] == "a fox"
-    # The bot's reply to the reaction said it was working, and then became the new result.
+    # The bot replied to the reaction that it was working; the new result answers the video.
     assert extended.reference is not None and int(extended.reference["message_id"]) == result.id
     await fake.wait_for(lambda: working_messages(fake) == [], what="working messages removed")
     assert len(bot_messages(fake)) == 2

@@ -55,15 +55,21 @@ async def test_a_lost_answer_tells_the_member_and_retry_asks_again(
     interaction = generate(fake, "lost fox")
     await fake.wait_for_response(interaction)
     working = fake.replies(interaction)[0]
-    await fake.wait_for(lambda: working.content.startswith("❌"), what="the failure")
-    assert "cannot tell whether it started this video" in working.content
-    assert "nothing is charged twice" in working.content
+    failure = (
+        await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            what="the failure",
+        )
+    )[0]
+    assert "cannot tell whether it started this video" in failure.content
+    assert "nothing is charged twice" in failure.content
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
     assert paid(await calls_to(pika, "/web/generate")) == 1  # not sent again by the bot
-    press = fake.press(REQUESTER, working, retry_button(working))
+    press = fake.press(REQUESTER, failure, retry_button(failure))
     assert (await fake.wait_for_response(press))["type"] == 4
     await fake.wait_for(lambda: results(fake), what="the retried result")
     again = results(fake)[0]
-    assert again.id == fake.replies(press)[0].id  # the press's answer became the result
+    await fake.wait_for(lambda: fake.replies(press)[0].deleted, what="the retry's working message")
     assert again.embeds[0]["title"] == "lost fox"
     assert paid(await calls_to(pika, "/web/generate")) == 2  # the member chose to ask again
 
@@ -81,7 +87,7 @@ async def test_a_lost_answer_with_push_is_adopted_when_pika_pushes_the_job(
         await fake.wait_for_response(interaction)
         await bot.wait_for_log("listening for a push from Pika")
         await fake.wait_for(lambda: results(fake), what="the result Pika pushed")
-        assert results(fake)[0].id == fake.replies(interaction)[0].id
+        await fake.wait_for(lambda: fake.replies(interaction)[0].deleted, what="tidy up")
         await bot.wait_for_log("adopted Pika job")
         creates = await calls_to(pika, "/web/generate")
         assert [c["status"] for c in creates] == ["lost"]  # paid once, never sent again

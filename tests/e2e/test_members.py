@@ -65,8 +65,7 @@ async def test_a_job_as_a_member_sees_it_from_request_to_result(
     await fake.wait_for_response(interaction)
     working = fake.replies(interaction)[0]
     result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
-    await fake.wait_for(lambda: len(result.reactions) == 3, what="the reactions")
-    assert result.id == working.id  # the working message became the result
+    await fake.wait_for(lambda: working.deleted and len(result.reactions) == 3, what="tidy up")
     seen = transcript(fake)
     print("\n".join(seen))  # the closing note quotes it
     public = "\n".join(seen)
@@ -75,9 +74,9 @@ async def test_a_job_as_a_member_sees_it_from_request_to_result(
     assert not VENDOR_WORDS.search(public), VENDOR_WORDS.search(public)
     assert seen[0].startswith(f"posts: 🎬 **Video** for <@{REQUESTER}> “a red fox in the snow”")
     assert ETA.search(seen[0])
-    assert any(re.search(r"▰+▱* \d+% · ready <t:\d+:R>", line) for line in seen[1:-1])
-    assert seen[-1].startswith(f"edits it: <@{REQUESTER}> your video is ready.")
-    assert not any(line.startswith("removes") for line in seen)
+    assert any(re.search(r"▰+▱* \d+% · ready <t:\d+:R>", line) for line in seen[1:-2])
+    assert seen[-2].startswith(f"posts: <@{REQUESTER}> your video is ready.")
+    assert seen[-1] == "removes the working message"
     assert fake.channel_messages(GENERAL) == [result]  # one message left for the job
 
 
@@ -111,7 +110,7 @@ async def test_a_failure_says_what_to_do_and_retry_makes_the_video(
             what="the failure",
         )
     )[0]
-    assert failed.id == working.id  # the working message became the failure
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
     assert "press **Retry**" in failed.content and not VENDOR_WORDS.search(failed.content)
     retry = button(failed, "retry")
     first = fake.press(REQUESTER, failed, retry)
@@ -119,7 +118,7 @@ async def test_a_failure_says_what_to_do_and_retry_makes_the_video(
     again = await fake.wait_for_response(fake.press(REQUESTER, failed, retry))
     assert again["data"]["flags"] == 64 and again["data"]["content"].startswith("🔁 ")
     result = (await fake.wait_for(lambda: results(fake), what="the retried video"))[0]
-    assert result.id == fake.replies(first)[0].id  # the retry's working message became it
+    await fake.wait_for(lambda: fake.replies(first)[0].deleted, what="tidy up")
     # One message per job: the failure of the first, the video of the second.
     assert fake.channel_messages(GENERAL) == [failed, result]
     bodies = [c["body"] for c in await calls_to(pika, "/web/generate")]
@@ -181,12 +180,12 @@ async def test_personal_defaults_fill_requests_under_the_servers_and_show_in_inf
     body = (await wait_for_call(pika, "/web/generate"))["body"]
     assert body["options"]["aspectRatio"] == "9:16" and body["options"]["camera"]["zoom"] == "in"
     assert body["options"]["parameters"]["motion"] == 2  # the server's default wins
-    post = next(
+    post = next(  # the working message edited into the result: no new message, no ping
         r.body
         for r in fake.requests_to("PATCH", rf"/messages/{result.id}$")
         if "your video is ready" in (r.body or {}).get("content", "")
     )
-    assert "users" not in post["allowed_mentions"].get("parse", [])  # no ping, as asked
+    assert not post["allowed_mentions"].get("users")  # no ping, as asked
     info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
     fields = {f["name"]: f["value"] for f in info["data"]["embeds"][0]["fields"]}
     assert fields["Your defaults used"] == "Aspect ratio 9:16, Zoom in"

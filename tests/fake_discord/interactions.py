@@ -146,6 +146,8 @@ class InteractionRoutes(FakeState):
         if interaction is None or interaction.expired:
             return error(404, 10015, "Unknown Webhook")
         record: Recorded = request[RECORD]
+        if any(len(data) > self.upload_limit for _, data in record.files):
+            return error(413, 40005, "Request entity too large")
         message = self.store_message(
             interaction.channel_id,
             APP_ID,

@@ -27,6 +27,17 @@ def test_secrets_are_redacted_in_messages_and_tracebacks() -> None:
     assert "abc" in formatter.format(record("abc"))  # under four characters: too common to hide
 
 
+@pytest.mark.parametrize(
+    "formatter", [RedactingFormatter("%(message)s", []), RedactingJsonFormatter([])]
+)
+def test_an_interactions_token_in_a_webhook_path_is_hidden(formatter: logging.Formatter) -> None:
+    token = "aW50ZXJhY3Rpb246OTAwMDAwMDAwMDAwMDAwMDAx" * 2
+    line = formatter.format(
+        record(f"PATCH https://discord.com/api/v10/webhooks/900000000000000001/{token}/messages/5")
+    )
+    assert token not in line and "/webhooks/900000000000000001/[redacted]/messages/5" in line
+
+
 def test_a_secret_that_contains_another_is_hidden_whole() -> None:
     formatter = RedactingFormatter("%(message)s", ["abcd", "abcdefgh"])
     assert formatter.format(record("abcdefgh")) == "[redacted]"

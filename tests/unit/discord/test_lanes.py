@@ -71,3 +71,17 @@ async def test_chores_keep_under_their_share_of_the_global_limit() -> None:
     await asyncio.wait_for(asyncio.gather(*waits), 2)
     assert asyncio.get_running_loop().time() - started >= 5 / 20 * 0.9
     await lanes.close()
+
+
+async def test_a_progress_edit_waiting_for_its_pace_is_dropped_when_the_result_settles() -> None:
+    """The edit was taken from its queue and waited for the global pace when the result came:
+    `settle` could not see it, and the progress landed on top of the result."""
+    lanes, log = ChannelLanes(per_second=5), Log()  # a chore every 0.2 s
+    lanes.chore(2, None, log.chore("elsewhere"))  # takes the first turn of the global pace
+    lanes.chore(1, ("edit", "j"), log.chore("progress 70%"))
+    await asyncio.sleep(0.05)  # taken from its queue, waiting for its turn
+    await lanes.settle(1, ("edit", "j"))
+    log.append("result")
+    await asyncio.sleep(0.4)
+    assert log == ["start elsewhere", "end elsewhere", "result"]
+    await lanes.close()

@@ -372,3 +372,18 @@ async def test_a_job_whose_progress_stands_still_is_refreshed_now_and_then(
     stack.clock.now += PROGRESS_REFRESH_SECONDS
     await stack.tracker.apply(stack.tracker._jobs[job.id], state)
     assert stack.notifier.shown == [90, 90]  # then refreshed, so its expected end moves on
+
+
+async def test_a_push_during_a_poll_of_its_job_is_not_lost(stack: Stack, local: LocalPika) -> None:
+    """The poll in flight was answered "running" from before the push, and planned the next
+    poll a growing interval away: the push was lost until then."""
+    job = await sent(stack)
+    local.behaviour.latency = 0.3  # the get-job answer takes a while
+    stack.clock.now = stack.tracker._polls.when(job.id) or stack.clock.now
+    assert stack.tracker.tick() == 1  # the poll is in flight
+    await asyncio.sleep(0.05)
+    await stack.tracker.pushed(job, None)
+    await stack.tracker.idle()
+    planned = stack.tracker._polls.when(job.id)
+    assert planned is not None
+    assert planned <= stack.clock.now + stack.tracker.interval  # asked again within an interval

@@ -1,0 +1,55 @@
+"""A job's answer through its interaction's webhook: whether the interaction's token still
+works, and the three calls made with it (edit a message, send a follow-up, delete a message).
+
+These calls count against no channel's rate limits and not against the global limit, which is
+why delivery prefers them while the token is valid (15 minutes, less `TOKEN_MARGIN`). discord.py
+gives them no time limit of their own (and retries a 5xx several times), so each is bounded here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import discord
+
+from bot.storage import Job
+
+TOKEN_SECONDS = 15 * 60  # how long an interaction's token edits its answer
+TOKEN_MARGIN = 2 * 60  # an upload started near the end must still finish in time
+WEBHOOK_SECONDS = 60.0  # one call, uploads included
+
+
+def token_usable(job: Job, now: float | None = None) -> bool:
+    """Whether the job's interaction token can still edit its answer, with a margin."""
+    now = time.time() if now is None else now
+    return bool(job.interaction_token) and now < job.created_at + TOKEN_SECONDS - TOKEN_MARGIN
+
+
+class InteractionAnswer:
+    """The webhook of the interaction that asked for a job (its token is a credential)."""
+
+    def __init__(self, client: discord.Client, job: Job) -> None:
+        assert job.interaction_token is not None and client.application_id is not None
+        self._webhook = discord.Webhook.partial(
+            client.application_id, job.interaction_token, client=client
+        )
+
+    async def edit(self, message_id: int, **content: Any) -> None:
+        """Edit one of the interaction's messages (its answer or a follow-up)."""
+        async with asyncio.timeout(WEBHOOK_SECONDS):
+            await self._webhook.edit_message(message_id, **content)
+
+    async def send(self, **content: Any) -> int:
+        """A follow-up: a new message in the channel (which notifies whom it mentions); its id.
+        `content` is what an edit takes (`attachments` are the files to upload)."""
+        files = content.pop("attachments", [])
+        async with asyncio.timeout(WEBHOOK_SECONDS):
+            message = await self._webhook.send(files=files, wait=True, **content)
+        return int(message.id)
+
+    async def delete(self, message_id: int) -> None:
+        """Delete one of the interaction's messages."""
+        async with asyncio.timeout(WEBHOOK_SECONDS):
+            await self._webhook.delete_message(message_id)
