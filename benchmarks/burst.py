@@ -7,8 +7,9 @@ Scenarios (every one by default; `--scenario NAME` runs one):
   acknowledges) takes the same burst first, on a fake Discord of its own.
 - slow: the same burst with 60 s jobs at the default POLL_INTERVAL_SECONDS=5.
 - limits: 200 results into one channel with Discord's rate limits on, twice: as the bot does it
-  (each result edited into its command's answer through the interaction's token), and with every
-  token expired (each result edited with the bot's token, which the channel's limits count).
+  (each result a follow-up of its command's interaction, which pings its member and which no
+  channel limit counts, then the working message deleted the same way), and with every token
+  expired (each result posted with the bot's token, which the channel's limits count).
 - tracked: 10,000 jobs of 60 s running at Pika, followed by the bot at POLL_INTERVAL_SECONDS=5.
 
 The bot runs as `benchmarks/bench_bot.py`, which is `python -m bot` with counters (database
@@ -303,7 +304,7 @@ async def limits(workdir: Path, video: RenderResult, jobs: int, expired: bool) -
         finishes = [j.created_at + j.seconds for j in pika.jobs.values()]
         last_post = max((m.edited_at or m.created) for m in results(fake)) + offset
         spread = max(finishes) - min(finishes)
-        # Expired tokens: every result is an edit with the bot's token, 5 per 5 s per channel.
+        # Expired tokens: every result is a post with the bot's token, 5 per 5 s per channel.
         least = max(spread, (math.ceil(jobs / 5) - 1) * 5.0) if expired else spread
         return answers | {
             "took": last_post - min(finishes),
@@ -440,10 +441,9 @@ def report(name: str, figures: dict[str, Any]) -> None:
     elif name.startswith("limits"):
         edited = name == "limits"
         how = (
-            "each edited into its command's answer through the interaction's token, which no "
-            "channel limit counts"
+            "each a follow-up of its command's interaction, which no channel limit counts"
             if edited
-            else "tokens expired: each edited with the bot's token, 5 per 5 s in a channel"
+            else "tokens expired: each posted with the bot's token, 5 per 5 s in a channel"
         )
         print(f"\n{name}: {figures['answered']} results into one channel, rate limits on ({how})")
         least = figures["least"]
