@@ -17,7 +17,7 @@ from discord import app_commands
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.discord_target import point_discord_at
+from bot.discord.target import point_discord_at
 
 
 class FloorBot(discord.Client):

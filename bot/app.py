@@ -21,11 +21,11 @@ from bot.discord.connection import (
     stay_connected,
 )
 from bot.discord.delivery import DiscordDelivery
+from bot.discord.invite import invite_url
 from bot.discord.lanes import ChannelLanes
 from bot.discord.results import ControlButton
 from bot.discord.translator import CatalogueTranslator
 from bot.guardrails import Guardrails, ServerSettings
-from bot.invite import invite_url
 from bot.jobs.estimates import Durations, Estimates
 from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService

@@ -18,7 +18,7 @@ import httpx
 from bot.app import PikaBot
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
 from bot.discord.connection import SetupFailed
-from bot.discord_target import point_discord_at
+from bot.discord.target import point_discord_at
 from bot.jobs.journal import JOURNAL
 from bot.logging_setup import configure_logging
 from bot.ops.metrics import Metrics

@@ -9,7 +9,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.discord_target import point_discord_at
+from bot.discord.target import point_discord_at
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, bot_env
 from tests.fake_discord import FakeDiscord

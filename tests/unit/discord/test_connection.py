@@ -19,7 +19,7 @@ from bot.discord.connection import (
     log_in,
     stay_connected,
 )
-from bot.discord_target import point_discord_at
+from bot.discord.target import point_discord_at
 from tests.fake_discord import running_fake_discord
 from tests.fake_discord.world import TOKEN
 from tests.helpers.ports import reserved_port

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import discord
 
-from bot.invite import REQUIRED_PERMISSIONS, invite_url
+from bot.discord.invite import REQUIRED_PERMISSIONS, invite_url
 
 
 def test_the_invite_link_carries_the_scopes_and_permissions() -> None:
