@@ -78,6 +78,7 @@ class Session:
     sent: list[dict[str, Any]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
     ended: bool = False
+    identified_at: float = field(default_factory=time.monotonic)
 
     def owns(self, guild_id: int | None) -> bool:
         """Whether this session gets a guild's events (`None`: events of no guild, such as
