@@ -224,8 +224,7 @@ def sharding_refused(exc: ShardRefused) -> str:
         )
     return (
         f"Discord refused gateway shard {exc.shard_id} of {exc.shard_count} (code {exc.code}, "
-        "invalid shard): every process needs the same DISCORD_SHARD_COUNT, and each of "
-        "DISCORD_SHARD_IDS must be below it."
+        "invalid shard): check DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS."
     )
 
 
