@@ -1,9 +1,10 @@
 """What tests do with the fake Discord: act as members, turn faults on, look, and wait.
 
 Actions (`slash`, `autocomplete`, `press`, `context_menu`, `post_as`, `react`) send the
-gateway events a real client's use would cause, built from the synced commands and the world;
-each interaction carries its member's Discord language (`locales`, en-US unless a test sets
-one). Faults (`rate_limit`,
+gateway events a real client's use would cause, built from the synced commands and the world,
+in the guild of the channel (or message) they name, to the gateway sessions of that guild's
+shard; the member must be in that guild. Each interaction carries its member's Discord
+language (`locales`, en-US unless a test sets one). Faults (`rate_limit`,
 `delete_channel`, and the knobs in state.py) change how the fake answers next. Views
 (`channel_messages`, `replies`, `requests_to`...) read what the bot did, and the `wait_for`
 family polls until it has done it.
