@@ -11,13 +11,23 @@ from typing import Any
 import httpx
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, generate, results, start_bot
+from tests.e2e.harness import BotProcess, bot_env, generate, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, REQUESTER, REQUESTER_2, STUDIO
 
-# Commands synced globally (no DISCORD_GUILD_ID), so that both guilds have them.
-GLOBAL = {"DISCORD_GUILD_ID": ""}
+
+async def start_sharded(
+    fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
+) -> BotProcess:
+    """A bot with a Pika key, its commands synced globally (no DISCORD_GUILD_ID) so that both
+    guilds have them, ready on `fake`. A second shard identifies five seconds after the first,
+    as Discord allows: it is given longer to be ready than a bot of one shard."""
+    env = bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings)
+    bot = BotProcess(env | {"DISCORD_GUILD_ID": ""}, workdir)
+    await bot.start()
+    await bot.wait_ready(timeout=60)
+    return bot
 
 
 async def ready_checks(bot: BotProcess) -> tuple[int, dict[str, Any]]:
@@ -56,7 +66,7 @@ async def delivered_once(fake: FakeDiscord, request: Interaction) -> None:
 async def test_one_process_with_both_shards_serves_both_guilds_once_each(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
-    bot = await start_bot(fake, pika, tmp_path, DISCORD_SHARD_COUNT="2", **GLOBAL)
+    bot = await start_sharded(fake, pika, tmp_path, DISCORD_SHARD_COUNT="2")
     try:
         await bot.wait_for_log(r"Gateway: shards 0, 1 of 2 in this process \(as set\)")
         assert sorted(s.shard for s in fake.sessions if s.shard) == [(0, 2), (1, 2)]
@@ -82,9 +92,7 @@ async def test_one_process_with_both_shards_serves_both_guilds_once_each(
 async def test_a_process_naming_shard_0_hears_only_the_first_guild(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
-    bot = await start_bot(
-        fake, pika, tmp_path, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0", **GLOBAL
-    )
+    bot = await start_sharded(fake, pika, tmp_path, DISCORD_SHARD_COUNT="2", DISCORD_SHARD_IDS="0")
     try:
         await bot.wait_for_log(r"Gateway: shard 0 of 2 in this process \(as set\)")
         assert [s.shard for s in fake.sessions] == [(0, 2)]
@@ -102,7 +110,7 @@ async def test_without_shard_settings_it_runs_the_shards_discord_recommends(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
     fake.recommended_shards = 2
-    bot = await start_bot(fake, pika, tmp_path, **GLOBAL)
+    bot = await start_sharded(fake, pika, tmp_path)
     try:
         await bot.wait_for_log(r"Gateway: shards 0, 1 of 2 in this process \(as Discord rec")
         assert len(fake.requests_to("GET", r"^/gateway/bot$")) == 1
