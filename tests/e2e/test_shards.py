@@ -139,7 +139,9 @@ async def test_a_shard_count_discord_refuses_exits_2_in_one_line(
     env = bot_env(fake, tmp_path, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url)
     bot = BotProcess(env | {"DISCORD_SHARD_COUNT": "1"}, tmp_path)
     await bot.start()
-    assert await bot.exit_code() == 2
+    # It logs in and syncs its commands before the gateway refuses it: longer than a refusal
+    # at start-up takes.
+    assert await bot.exit_code(timeout=60) == 2
     errors = [line for line in bot.lines if " ERROR " in line]
     assert len(errors) == 1
     assert "Discord requires more gateway shards than 1" in errors[0]
