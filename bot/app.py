@@ -18,12 +18,12 @@ from bot.discord.connection import (
     bound_rest_calls,
     log_in,
     retried,
-    stay_connected,
 )
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.invite import invite_url
 from bot.discord.lanes import ChannelLanes
 from bot.discord.results import ControlButton
+from bot.discord.shards import stay_connected
 from bot.discord.translator import CatalogueTranslator
 from bot.guardrails import Guardrails, ServerSettings
 from bot.jobs.estimates import Durations, Estimates
@@ -54,8 +54,9 @@ EXTENSIONS = (
 )
 
 
-class PikaBot(commands.Bot):
-    """The Discord client: loads the cogs, syncs the commands, and holds shared services."""
+class PikaBot(commands.AutoShardedBot):
+    """The Discord client: loads the cogs, syncs the commands, holds shared services, and runs
+    the gateway shards the settings name (every shard Discord recommends when they name none)."""
 
     storage: Storage
     jobs: JobService
@@ -88,7 +89,11 @@ class PikaBot(commands.Bot):
             # Nothing pings anyone unless its message says whom (results: their requester).
             allowed_mentions=discord.AllowedMentions.none(),
             http_trace=self.metrics.discord_trace(),
+            shard_count=settings.discord_shard_count,
         )
+        # None (every shard) is discord.py's own default, which its signature does not admit.
+        ids = settings.discord_shard_ids
+        self.shard_ids = list(ids) if ids is not None else None
         bound_rest_calls(self.http, REST_TIMEOUT)
         self.settings = settings
         self.pika = pika
@@ -113,7 +118,7 @@ class PikaBot(commands.Bot):
         await retried("Cannot reach Discord to sync commands", self.sync_commands, Backoff())
 
     async def connect(self, *, reconnect: bool = True) -> None:
-        """Hold the gateway connection (replaces discord.py's loop; see connection.py)."""
+        """Hold every shard's gateway connection (replaces discord.py's loop; see shards.py)."""
         await stay_connected(self, Backoff())
 
     def _set_up_started(self) -> bool:
@@ -220,12 +225,16 @@ class PikaBot(commands.Bot):
         }
 
     def gateway_state(self) -> str:
-        """Whether the gateway is connected and READY has come."""
+        """Whether every shard of this process is connected and READY has come for them all."""
         if self.is_closed():
             return "closed"
-        ws = self.ws
-        if ws is None or not ws.open:  # discord.py types `ws` as never None; it is until login
+        ours = list(self._connection.shard_ids)  # known once connecting has begun
+        if not ours:
             return "disconnected"
+        shards = self.shards
+        down = [str(i) for i in ours if i not in shards or shards[i].is_closed()]
+        if down:
+            return f"shard {', '.join(down)} of {self.shard_count} disconnected"
         return "ok" if self.is_ready() else "connecting"
 
     async def _database_state(self) -> str:

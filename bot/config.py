@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.safe_fetch import AllowedHost, parse_allowed_hosts
 
@@ -59,6 +60,20 @@ class Settings(BaseSettings):
     discord_gateway_url: str = Field(
         default="wss://gateway.discord.gg/",
         description="a ws(s) URL such as wss://gateway.discord.gg/",
+    )
+    # Unset: one process runs every shard, as many as Discord recommends. Set: several processes
+    # can share the gateway, each naming its shards (DISCORD_SHARD_IDS) of the same count.
+    discord_shard_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="a number of gateway shards, 1 or more, or nothing to follow "
+        "Discord's recommendation",
+    )
+    # NoDecode: "0,1" is read by the validator below, not as JSON.
+    discord_shard_ids: Annotated[tuple[Annotated[int, Field(ge=0)], ...] | None, NoDecode] = Field(
+        default=None,
+        description="comma-separated shard numbers such as 0,1, each below "
+        "DISCORD_SHARD_COUNT (which must be set), or nothing for every shard",
     )
     pika_api_key: SecretStr | None = Field(
         default=None, description="your Pika Web Bot API key, or nothing for the local Pika"
@@ -151,6 +166,35 @@ class Settings(BaseSettings):
     def _websocket_url(cls, value: str) -> str:
         if not value.startswith(("ws://", "wss://")):
             raise ValueError("must start with ws:// or wss://")
+        return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",")]
+            if not all(parts):
+                raise ValueError("a shard number is missing between commas")
+            return parts
+        return value
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shards_of_the_count(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        if len(set(value)) != len(value):
+            raise ValueError("a shard is named twice")
+        if "discord_shard_count" not in info.data:
+            return value  # the count is invalid itself, and says so
+        count = info.data["discord_shard_count"]
+        if count is None:
+            raise ValueError("DISCORD_SHARD_COUNT is not set")
+        beyond = [shard for shard in value if shard >= count]
+        if beyond:
+            raise ValueError(f"shard {beyond[0]} is not below DISCORD_SHARD_COUNT {count}")
         return value
 
     @field_validator("database_url")

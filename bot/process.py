@@ -18,6 +18,7 @@ import httpx
 from bot.app import PikaBot
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
 from bot.discord.connection import SetupFailed
+from bot.discord.shards import SHARDING_REQUIRED, ShardRefused
 from bot.discord.target import point_discord_at
 from bot.jobs.journal import JOURNAL
 from bot.logging_setup import configure_logging
@@ -215,6 +216,9 @@ async def connect(settings: Settings, bot: PikaBot) -> int:
     except discord.PrivilegedIntentsRequired:
         log.error("Discord refused an intent the bot asked for; see the README.")
         return EXIT_CONFIG
+    except ShardRefused as exc:
+        log.error(sharding_refused(exc))
+        return EXIT_CONFIG
     except discord.ConnectionClosed as exc:
         log.error("Discord closed the gateway for good (code %s); see the README.", exc.code)
         return EXIT_FAILURE
@@ -223,6 +227,20 @@ async def connect(settings: Settings, bot: PikaBot) -> int:
         return EXIT_FAILURE
     log.info("Stopped")
     return EXIT_OK
+
+
+def sharding_refused(exc: ShardRefused) -> str:
+    """What the owner reads when Discord refuses the shards this process runs."""
+    if exc.code == SHARDING_REQUIRED:
+        return (
+            f"Discord requires more gateway shards than {exc.shard_count} for this bot's "
+            "servers (code 4011): raise DISCORD_SHARD_COUNT, or leave it unset to follow "
+            "Discord's recommendation."
+        )
+    return (
+        f"Discord refused gateway shard {exc.shard_id} of {exc.shard_count} (code {exc.code}, "
+        "invalid shard): check DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

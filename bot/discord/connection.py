@@ -10,11 +10,10 @@ retried at all, and a REST call to a host that accepts and never answers waits f
 - a network failure of the login, the command sync or the gateway is one WARNING line saying
   what failed and when the next try is, with backoff from one second to a minute;
 - what no retry can fix (a rejected token, a refused intent, a bad shard) is raised to
-  `bot.app`, which says it in one line and exits 2.
+  `bot.process`, which says it in one line and exits 2.
 
-The gateway loop follows discord.py 2.7's `Client.connect` (`DiscordWebSocket.from_client`,
-`ReconnectWebSocket`, resuming with the last sequence), which is why discord.py is pinned to a
-minor version.
+The gateway connections themselves, one per shard, are held in `shards.py` with the `Backoff`
+and the words of this module.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import discord
-from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +43,7 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 # Every REST call: ten seconds to connect, thirty without a byte of the answer (counted from
 # the end of the upload, so a large video is not cut short), no limit on the whole.
 REST_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=30.0)
-HANDSHAKE_TIMEOUT = 30.0  # the gateway's HELLO after connecting (discord.py waits 60 s)
 FIRST_RETRY, MAX_RETRY = 1.0, 60.0
-# Gateway close codes that no reconnect can fix: a bad token, then sharding, API version and
-# intents that Discord refuses.
-TOKEN_REFUSED = 4004
-INTENTS_REFUSED = 4014
 
 
 class SetupFailed(Exception):
@@ -80,6 +73,10 @@ class Backoff:
     def reset(self) -> None:
         """A try succeeded: start again from `first`."""
         self._failures = 0
+
+    def copy(self) -> Backoff:
+        """The same waits, counted afresh (one for each shard)."""
+        return Backoff(self.first, self.cap, self._rand)
 
 
 def describe(exc: BaseException) -> str:
@@ -173,71 +170,3 @@ async def log_in(
     await retried("Cannot reach Discord to log in", attempt, backoff, lambda: fresh_session(http))
     if was_down:
         log.info("Reached Discord; logged in")
-
-
-async def stay_connected(
-    client: discord.Client, backoff: Backoff, handshake_timeout: float = HANDSHAKE_TIMEOUT
-) -> None:
-    """Hold the gateway connection until the client is closed: resume where Discord allows,
-    identify afresh where it does not, wait and retry after a network failure."""
-    params: dict[str, Any] = {"initial": True, "shard_id": client.shard_id}
-    ws: DiscordWebSocket | None = None  # the last socket that got through the handshake
-    failures = 0
-    while not client.is_closed():
-        try:
-            ws = await asyncio.wait_for(
-                DiscordWebSocket.from_client(client, **params), timeout=handshake_timeout
-            )
-            client.ws = ws
-            params["initial"] = False
-            if failures:
-                log.info("Connected to the Discord gateway again")
-            failures = 0
-            backoff.reset()
-            while True:
-                await ws.poll_event()
-        except ReconnectWebSocket as exc:
-            client.dispatch("disconnect")
-            assert ws is not None  # raised only by a socket that got through
-            params.update(sequence=ws.sequence, resume=exc.resume, session=ws.session_id)
-            if exc.resume:
-                params["gateway"] = ws.gateway
-        except discord.ConnectionClosed as exc:
-            client.dispatch("disconnect")
-            if client.is_closed():
-                return
-            if exc.code == TOKEN_REFUSED:
-                raise discord.LoginFailure("The gateway refused the token.") from None
-            if exc.code == INTENTS_REFUSED:
-                raise discord.PrivilegedIntentsRequired(exc.shard_id) from None
-            if exc.code != 1000:  # sharding, API version or intents: no retry fixes these
-                raise
-            failures += 1
-            await _wait(exc, backoff)
-            params.update(_resume(ws))
-        except NETWORK_ERRORS as exc:
-            client.dispatch("disconnect")
-            if client.is_closed():
-                return
-            failures += 1
-            await _wait(exc, backoff)
-            params.update(_resume(ws))
-
-
-async def _wait(exc: BaseException, backoff: Backoff) -> None:
-    wait = backoff.next()
-    log.warning("Discord gateway: %s; retrying in %.0fs", describe(exc), wait)
-    await asyncio.sleep(wait)
-
-
-def _resume(ws: DiscordWebSocket | None) -> dict[str, Any]:
-    """After a failure: resume the session if one was ever opened, else identify afresh (where
-    discord.py reads `ws.sequence` of a socket that never was, and crashes)."""
-    if ws is None:
-        return {}
-    return {
-        "sequence": ws.sequence,
-        "gateway": ws.gateway,
-        "resume": True,
-        "session": ws.session_id,
-    }

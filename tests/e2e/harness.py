@@ -149,9 +149,12 @@ async def start_bot(
     return bot
 
 
-def generate(fake: FakeDiscord, prompt: str, channel: int = GENERAL) -> Interaction:
-    """The requester asks for a video with `/pika generate prompt:...`."""
-    return fake.slash(REQUESTER, channel, "pika", "generate", {"prompt": prompt})
+def generate(
+    fake: FakeDiscord, prompt: str, channel: int = GENERAL, user: int = REQUESTER
+) -> Interaction:
+    """The requester (or `user`, a member of the channel's guild) asks for a video with
+    `/pika generate prompt:...`."""
+    return fake.slash(user, channel, "pika", "generate", {"prompt": prompt})
 
 
 def results(fake: FakeDiscord, channel: int = GENERAL) -> list[Message]:

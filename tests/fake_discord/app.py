@@ -1,6 +1,7 @@
 """A fake Discord that the unchanged discord.py client talks to over real HTTP and websockets.
 
-REST lives under /api/v10, the gateway at /gateway, files at /attachments. Every request is
+REST lives under /api/v10, the gateway at /gateway (several sessions at once, one per shard if
+the bot shards: gateway.py), files at /attachments. Every request is
 recorded; every JSON body is checked against Discord's OpenAPI description (see contract.py),
 synced commands also against the naming and localisation rules it leaves out
 (command_rules.py), and a body real Discord would refuse is refused here too (400, code 50035)
@@ -39,7 +40,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
-    """One guild, its members and channels, the REST API, the gateway, and test helpers."""
+    """Two guilds, their members and channels, the REST API, the gateway (sharded when the
+    bot asks), and test helpers."""
 
     def __init__(
         self, *, heartbeat_ms: int = 41_250, check_contract: bool = True, port: int = 0
@@ -55,6 +57,7 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
         self._add_interaction_routes(self.app.router)
         self._add_rest_routes(self.app.router)
         self.app.router.add_get("/gateway", self._gateway)
+        self.app.router.add_get(f"{API}/gateway/bot", self._gateway_bot)
         self.app.router.add_route("*", "/{tail:.*}", self._unknown)
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -67,9 +70,10 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
         self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def stop(self) -> None:
-        """Close the gateway and stop listening."""
-        if self.session and self.session.ws is not None:
-            await self.session.ws.close()
+        """Close the gateway sessions and stop listening."""
+        for session in self.sessions:
+            if session.ws is not None:
+                await session.ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

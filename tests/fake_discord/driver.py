@@ -1,9 +1,10 @@
 """What tests do with the fake Discord: act as members, turn faults on, look, and wait.
 
 Actions (`slash`, `autocomplete`, `press`, `context_menu`, `post_as`, `react`) send the
-gateway events a real client's use would cause, built from the synced commands and the world;
-each interaction carries its member's Discord language (`locales`, en-US unless a test sets
-one). Faults (`rate_limit`,
+gateway events a real client's use would cause, built from the synced commands and the world,
+in the guild of the channel (or message) they name, to the gateway sessions of that guild's
+shard; the member must be in that guild. Each interaction carries its member's Discord
+language (`locales`, en-US unless a test sets one). Faults (`rate_limit`,
 `delete_channel`, and the knobs in state.py) change how the fake answers next. Views
 (`channel_messages`, `replies`, `requests_to`...) read what the bot did, and the `wait_for`
 family polls until it has done it.
@@ -87,7 +88,7 @@ class Driver(FakeState):
         files: Mapping[str, tuple[str, bytes, str]] | None,
     ) -> dict[str, Any]:
         """The payload of a chat-input command as Discord sends it."""
-        spec = self.command(command)
+        spec = self.command(command, self.guild_of(channel_id))
         params = spec.get("options") or []
         if subcommand is not None:
             params = next(o for o in params if o["name"] == subcommand).get("options") or []
@@ -99,7 +100,8 @@ class Driver(FakeState):
             values.append({"name": name, "type": kind, "value": value})
             if kind == CHANNEL:  # channels and roles come resolved, as Discord sends them
                 channel = self.channels[int(value)].json(self.users)
-                channel["permissions"] = str(self.permissions_of(user_id).value)
+                guild_id = self.guild_of(int(value)) or GUILD_ID
+                channel["permissions"] = str(self.permissions_of(user_id, guild_id).value)
                 resolved.setdefault("channels", {})[str(value)] = channel
             elif kind == ROLE:
                 resolved.setdefault("roles", {})[str(value)] = self.roles[int(value)].json()
@@ -125,7 +127,7 @@ class Driver(FakeState):
 
     def context_menu(self, user_id: int, message: Message, name: str) -> Interaction:
         """Use a message context-menu command on a message."""
-        spec = self.command(name)
+        spec = self.command(name, self.guild_of(message.channel_id))
         data = {
             "id": spec["id"],
             "name": name,
@@ -157,29 +159,34 @@ class Driver(FakeState):
 
     # --- interactions as Discord builds them ------------------------------------------------
 
-    def command(self, name: str) -> dict[str, Any]:
-        """A synced command by name (guild commands first)."""
-        for commands in (self.commands.get(GUILD_ID, []), self.commands.get(None, [])):
+    def command(self, name: str, guild_id: int | None = GUILD_ID) -> dict[str, Any]:
+        """A command by name as members of a guild see it: the guild's own, else global."""
+        guild_commands = self.commands.get(guild_id, []) if guild_id is not None else []
+        for commands in (guild_commands, self.commands.get(None, [])):
             for command in commands:
                 if command["name"] == name:
                     return command
-        raise KeyError(f"command {name!r} was not synced")
+        raise KeyError(f"command {name!r} was not synced for guild {guild_id}")
 
     def interaction_payload(
         self, user_id: int, channel_id: int, type: int, data: dict[str, Any]
     ) -> dict[str, Any]:
-        """A complete interaction payload from a member in a channel."""
+        """A complete interaction payload from a member in a guild channel (the guild is the
+        channel's); a test naming someone who is not in that guild is a mistake, refused."""
         channel = self.channels[channel_id]
+        guild_id = channel.guild_id
+        if guild_id is None or user_id not in self.guilds[guild_id].members:
+            raise ValueError(f"user {user_id} is not a member of the guild of {channel_id}")
         return {
             "id": str(snowflake()),
             "application_id": str(APP_ID),
             "type": type,
             "token": f"itoken-{uuid.uuid4().hex}",
             "version": 1,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(guild_id),
             "channel_id": str(channel_id),
             "channel": channel.json(self.users),
-            "member": self.users[user_id].member_json(self.permissions_of(user_id)),
+            "member": self.member_json(user_id, guild_id, permissions=True),
             "app_permissions": str(BOT_PERMISSIONS.value),
             "locale": self.locales.get(user_id, "en-US"),
             "guild_locale": "en-US",

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from tests.fake_discord.responses import API, error, form_error, jsonify
 from tests.fake_discord.state import RECORD, FakeState, Recorded
-from tests.fake_discord.world import APP_ID, GUILD_ID, Channel, Message, snowflake
+from tests.fake_discord.world import APP_ID, Channel, Message, snowflake
 
 
 class RestRoutes(FakeState):
@@ -169,7 +169,10 @@ class RestRoutes(FakeState):
             return message
         message.deleted = True
         deleted = {"id": str(message.id), "channel_id": str(message.channel_id)}
-        self.dispatch("MESSAGE_DELETE", deleted | {"guild_id": str(GUILD_ID)})
+        guild_id = self.guild_of(message.channel_id)
+        if guild_id is not None:
+            deleted["guild_id"] = str(guild_id)
+        self.dispatch("MESSAGE_DELETE", deleted)
         return web.Response(status=204)
 
     # --- reactions --------------------------------------------------------------------------
@@ -203,15 +206,18 @@ class RestRoutes(FakeState):
         for channel in self.channels.values():
             if channel.type == 1 and channel.recipient == recipient:
                 return jsonify(channel.json(self.users))
-        channel = Channel(snowflake(), "dm", type=1, recipient=recipient)
+        channel = Channel(snowflake(), "dm", type=1, recipient=recipient, guild_id=None)
         self.channels[channel.id] = channel
         return jsonify(channel.json(self.users))
 
     async def _get_member(self, request: web.Request) -> web.Response:
-        user = self.users.get(int(request.match_info["uid"]))
-        if user is None:
+        guild = self.guilds.get(int(request.match_info["gid"]))
+        if guild is None:
+            return error(404, 10004, "Unknown Guild")
+        user_id = int(request.match_info["uid"])
+        if user_id not in guild.members:
             return error(404, 10007, "Unknown Member")
-        return jsonify(user.member_json())
+        return jsonify(self.member_json(user_id, guild.id))
 
     async def _get_user(self, request: web.Request) -> web.Response:
         user = self.users.get(int(request.match_info["uid"]))

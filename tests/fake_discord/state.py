@@ -26,6 +26,7 @@ from tests.fake_discord.world import (
     Attachment,
     Message,
     default_world,
+    shard_of,
     snowflake,
 )
 
@@ -70,20 +71,37 @@ class Interaction:
 
 @dataclass
 class Session:
-    """A gateway session: its sequence and the events it was sent, for RESUME."""
+    """A gateway session: its shard, its sequence and the events it was sent (for RESUME, and
+    for tests to read what it got). It ends when its client closes with 1000 or 1001 (which
+    Discord takes as "this session is over"); until then a dropped one can be resumed."""
 
     id: str
     intents: int
+    shard: tuple[int, int] | None = None  # (shard_id, shard_count) as IDENTIFY gave it
     seq: int = 0
     sent: list[dict[str, Any]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
+    ended: bool = False
+    identified_at: float = field(default_factory=time.monotonic)
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Whether this session gets a guild's events (`None`: events of no guild, such as
+        DMs, which only shard 0 gets)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, count))
+
+    def received(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The `d` of each event sent to this session (only those called `name` if given)."""
+        return [e["d"] for e in self.sent if name is None or e["t"] == name]
 
 
 class FakeState(abc.ABC):
-    """The fake's memory: the guild, messages and files, interactions, requests, and the knobs."""
+    """The fake's memory: the guilds, messages and files, interactions, requests, and the knobs."""
 
     def __init__(self, *, heartbeat_ms: int = 41_250, check_contract: bool = True) -> None:
-        self.users, self.roles, self.channels = default_world()
+        self.guilds, self.users, self.roles, self.channels = default_world()
         self.messages: dict[int, Message] = {}
         self.files: dict[int, Attachment] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
@@ -104,18 +122,49 @@ class FakeState(abc.ABC):
         self.locales: dict[int, str] = {}  # a member's Discord language (en-US unless set)
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
-        self.session: Session | None = None
+        # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
+        self.recommended_shards = 1
+        self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
+        self.max_guilds_per_session = 2500  # more on one session: closed with 4011
+        self.sessions: list[Session] = []
+        self.started = time.monotonic()
         self.contract: Contract | None = load_contract() if check_contract else None
         self.base_url = ""
 
+    @property
+    def session(self) -> Session | None:
+        """The latest gateway session (the only one, for a bot without shards)."""
+        return self.sessions[-1] if self.sessions else None
+
+    def sessions_of(self, shard_id: int) -> list[Session]:
+        """The sessions that identified as this shard (of any count), oldest first."""
+        return [s for s in self.sessions if s.shard is not None and s.shard[0] == shard_id]
+
     @abc.abstractmethod
     def dispatch(self, name: str, data: dict[str, Any]) -> None:
-        """Send a gateway event to the bot (gateway.py), if its intents ask for it."""
+        """Send a gateway event to the sessions whose shard owns it (gateway.py), if their
+        intents ask for it."""
 
-    def permissions_of(self, user_id: int) -> Permissions:
-        """A member's guild-wide permissions from their roles."""
-        value = self.roles[GUILD_ID].permissions.value
-        for role in self.users[user_id].roles:
+    def guild_of(self, channel_id: int) -> int | None:
+        """The guild a channel is in (None for a DM)."""
+        return self.channels[channel_id].guild_id
+
+    def roles_in(self, user_id: int, guild_id: int) -> list[int]:
+        """A member's roles in one guild."""
+        return [r for r in self.users[user_id].roles if self.roles[r].guild_id == guild_id]
+
+    def member_json(
+        self, user_id: int, guild_id: int, *, permissions: bool = False
+    ) -> dict[str, Any]:
+        """A member of a guild as Discord sends it (with their permissions, as interactions
+        carry them, when asked)."""
+        given = self.permissions_of(user_id, guild_id) if permissions else None
+        return self.users[user_id].member_json(self.roles_in(user_id, guild_id), given)
+
+    def permissions_of(self, user_id: int, guild_id: int = GUILD_ID) -> Permissions:
+        """A member's guild-wide permissions from their roles in that guild."""
+        value = self.roles[guild_id].permissions.value
+        for role in self.roles_in(user_id, guild_id):
             value |= self.roles[role].permissions.value
         return Permissions(value)
 
@@ -195,7 +244,7 @@ class FakeState(abc.ABC):
     def message_json(self, message: Message) -> dict[str, Any]:
         """The message object as the bot sees it (with `guild_id` outside DMs)."""
         channel = self.channels.get(message.channel_id)
-        return message.json(self.users, APP_ID, in_guild=bool(channel and channel.type != 1))
+        return message.json(self.users, APP_ID, channel.guild_id if channel else None)
 
     # --- reactions --------------------------------------------------------------------------
 
@@ -205,28 +254,35 @@ class FakeState(abc.ABC):
         if user_id in who:
             return
         who.append(user_id)
-        data = reaction_json(user_id, message, emoji) | {
+        guild_id = self.guild_of(message.channel_id)
+        data = reaction_json(user_id, message, emoji, guild_id) | {
             "burst_colors": [],
             "message_author_id": str(message.author_id),
-            "member": self.users[user_id].member_json(),
         }
+        if guild_id is not None:
+            data["member"] = self.member_json(user_id, guild_id)
         self.dispatch("MESSAGE_REACTION_ADD", data)
 
     def remove_reaction(self, user_id: int, message: Message, emoji: str) -> None:
         """A reaction goes, if it was there."""
         if user_id in message.reactions.get(emoji, []):
             message.reactions[emoji].remove(user_id)
-            self.dispatch("MESSAGE_REACTION_REMOVE", reaction_json(user_id, message, emoji))
+            data = reaction_json(user_id, message, emoji, self.guild_of(message.channel_id))
+            self.dispatch("MESSAGE_REACTION_REMOVE", data)
 
 
-def reaction_json(user_id: int, message: Message, emoji: str) -> dict[str, Any]:
-    """The fields MESSAGE_REACTION_ADD and _REMOVE share."""
-    return {
+def reaction_json(
+    user_id: int, message: Message, emoji: str, guild_id: int | None
+) -> dict[str, Any]:
+    """The fields MESSAGE_REACTION_ADD and _REMOVE share (`guild_id` outside DMs)."""
+    data: dict[str, Any] = {
         "user_id": str(user_id),
         "channel_id": str(message.channel_id),
         "message_id": str(message.id),
-        "guild_id": str(GUILD_ID),
         "emoji": {"id": None, "name": emoji},
         "type": 0,
         "burst": False,
     }
+    if guild_id is not None:
+        data["guild_id"] = str(guild_id)
+    return data

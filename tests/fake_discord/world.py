@@ -1,7 +1,10 @@
-"""The fake Discord's world: one guild, its channels and members, and how they look as JSON.
+"""The fake Discord's world: two guilds, their channels and members, and how they look as JSON.
 
-Ids are fixed, so tests name people and places (`REQUESTER`, `GENERAL`...) directly. Every
-`json()` gives the object as Discord's API documents it, complete enough for discord.py to parse.
+Ids are fixed, so tests name people and places (`REQUESTER`, `GENERAL`...) directly. The first
+guild is where most tests happen; the second (`GUILD_2`, its channel `STUDIO`, its members
+`REQUESTER_2` and `ADMIN_2`) sits on the other shard of two: `(id >> 22) % 2` is 0 for
+`GUILD_ID` and 1 for `GUILD_2` (`shard_of`). Every `json()` gives the object as Discord's API
+documents it, complete enough for discord.py to parse.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from discord import Permissions
 
 TOKEN = "fake-bot-token.XYZ.abc123"
 APP_ID = 900_000_000_000_000_001  # the bot user shares its application's id, as on Discord
-GUILD_ID = 900_000_000_000_000_100
+GUILD_ID = 900_000_000_020_000_100  # on shard 0 of 2
 GENERAL = 900_000_000_000_000_200
 ART = 900_000_000_000_000_201
 THREAD = 900_000_000_000_000_202
@@ -27,6 +30,13 @@ REQUESTER = 900_000_000_000_000_401
 MEMBER = 900_000_000_000_000_402
 MODERATOR = 900_000_000_000_000_403
 ADMIN = 900_000_000_000_000_404
+# The second guild, on shard 1 of 2.
+GUILD_2 = 900_000_000_050_000_100
+STUDIO = 900_000_000_000_000_210
+ROLE_ADMIN_2 = 900_000_000_000_000_312
+ROLE_BOT_2 = 900_000_000_000_000_313
+REQUESTER_2 = 900_000_000_000_000_411
+ADMIN_2 = 900_000_000_000_000_414
 
 EVERYONE_PERMISSIONS = Permissions(
     view_channel=True,
@@ -48,14 +58,29 @@ def snowflake() -> int:
     return next(_ids)
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events: Discord's `(guild_id >> 22) % shard_count`."""
+    return (guild_id >> 22) % shard_count
+
+
 def now_iso() -> str:
     """The current time as Discord writes it."""
     return datetime.now(UTC).isoformat()
 
 
 @dataclass
+class Guild:
+    """A guild: its owner's id and who is in it (the bot included)."""
+
+    id: int
+    name: str
+    owner_id: int
+    members: list[int]
+
+
+@dataclass
 class User:
-    """A Discord user; `roles` are their roles in the guild."""
+    """A Discord user; `roles` are their roles, in whichever guild each role belongs to."""
 
     id: int
     name: str
@@ -74,11 +99,14 @@ class User:
             "public_flags": 0,
         }
 
-    def member_json(self, permissions: Permissions | None = None) -> dict[str, Any]:
-        """The guild member object (with `permissions` as interactions carry them)."""
+    def member_json(
+        self, roles: list[int], permissions: Permissions | None = None
+    ) -> dict[str, Any]:
+        """The guild member object with their `roles` in that guild (and `permissions` as
+        interactions carry them)."""
         data: dict[str, Any] = {
             "user": self.json(),
-            "roles": [str(r) for r in self.roles],
+            "roles": [str(r) for r in roles],
             "nick": None,
             "joined_at": "2024-01-01T00:00:00+00:00",
             "deaf": False,
@@ -96,12 +124,13 @@ class User:
 
 @dataclass
 class Role:
-    """A guild role."""
+    """A guild role (the guild's own id is its @everyone role)."""
 
     id: int
     name: str
     permissions: Permissions
     position: int
+    guild_id: int = GUILD_ID
 
     def json(self) -> dict[str, Any]:
         """The role object."""
@@ -122,11 +151,12 @@ class Role:
 
 @dataclass
 class Channel:
-    """A text channel, a thread (type 11) or a DM (type 1)."""
+    """A text channel, a thread (type 11) or a DM (type 1, in no guild)."""
 
     id: int
     name: str
     type: int = 0
+    guild_id: int | None = GUILD_ID
     parent_id: int | None = None
     recipient: int | None = None
     deleted: bool = False
@@ -147,7 +177,7 @@ class Channel:
         data: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(self.guild_id),
             "name": self.name,
             "position": 0,
             "permission_overwrites": [],
@@ -222,8 +252,8 @@ class Message:
         """Seen only by the one who used the interaction."""
         return bool(self.flags & 64)
 
-    def json(self, users: dict[int, User], me: int, in_guild: bool) -> dict[str, Any]:
-        """The message object."""
+    def json(self, users: dict[int, User], me: int, guild_id: int | None) -> dict[str, Any]:
+        """The message object (`guild_id`: of its channel, None in DMs)."""
         author = users[self.author_id]
         data: dict[str, Any] = {
             "id": str(self.id),
@@ -255,8 +285,8 @@ class Message:
                 if who
             ],
         }
-        if in_guild:
-            data["guild_id"] = str(GUILD_ID)
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
         if self.reference:
             data["message_reference"] = self.reference
         if self.nonce is not None:
@@ -267,47 +297,71 @@ class Message:
         return data
 
 
-def default_world() -> tuple[dict[int, User], dict[int, Role], dict[int, Channel]]:
-    """The bot, a requester, a plain member, a moderator and an admin; two channels, a thread."""
+World = tuple[dict[int, Guild], dict[int, User], dict[int, Role], dict[int, Channel]]
+
+
+def default_world() -> World:
+    """Two guilds. The first: a requester, a plain member, a moderator and an admin; two
+    channels and a thread. The second: a requester and an admin in one channel. The bot is in
+    both."""
+    # Owners are not among the members: an owner's permissions would bypass every role.
+    guilds = {
+        GUILD_ID: Guild(
+            GUILD_ID, "Pika Fans", APP_ID + 3, [APP_ID, REQUESTER, MEMBER, MODERATOR, ADMIN]
+        ),
+        GUILD_2: Guild(GUILD_2, "Pika Studio", APP_ID + 4, [APP_ID, REQUESTER_2, ADMIN_2]),
+    }
     users = {
-        APP_ID: User(APP_ID, "PikaBot", bot=True, roles=[ROLE_BOT]),
+        APP_ID: User(APP_ID, "PikaBot", bot=True, roles=[ROLE_BOT, ROLE_BOT_2]),
         REQUESTER: User(REQUESTER, "alice"),
         MEMBER: User(MEMBER, "bob"),
         MODERATOR: User(MODERATOR, "morgan", roles=[ROLE_MOD]),
         ADMIN: User(ADMIN, "owner", roles=[ROLE_ADMIN]),
+        REQUESTER_2: User(REQUESTER_2, "carol"),
+        ADMIN_2: User(ADMIN_2, "dana", roles=[ROLE_ADMIN_2]),
     }
     roles = {
         GUILD_ID: Role(GUILD_ID, "@everyone", EVERYONE_PERMISSIONS, 0),
         ROLE_MOD: Role(ROLE_MOD, "Moderator", Permissions(manage_messages=True), 1),
         ROLE_ADMIN: Role(ROLE_ADMIN, "Admin", Permissions(manage_guild=True), 2),
         ROLE_BOT: Role(ROLE_BOT, "PikaBot", BOT_PERMISSIONS, 3),
+        GUILD_2: Role(GUILD_2, "@everyone", EVERYONE_PERMISSIONS, 0, GUILD_2),
+        ROLE_ADMIN_2: Role(ROLE_ADMIN_2, "Admin", Permissions(manage_guild=True), 1, GUILD_2),
+        ROLE_BOT_2: Role(ROLE_BOT_2, "PikaBot", BOT_PERMISSIONS, 2, GUILD_2),
     }
     channels = {
         GENERAL: Channel(GENERAL, "general"),
         ART: Channel(ART, "art"),
         THREAD: Channel(THREAD, "fox-ideas", type=11, parent_id=GENERAL),
+        STUDIO: Channel(STUDIO, "studio", guild_id=GUILD_2),
     }
-    return users, roles, channels
+    return guilds, users, roles, channels
 
 
 def guild_json(
-    users: dict[int, User], roles: dict[int, Role], channels: dict[int, Channel]
+    guild: Guild, users: dict[int, User], roles: dict[int, Role], channels: dict[int, Channel]
 ) -> dict[str, Any]:
     """The GUILD_CREATE payload: the guild with every member, role, live channel and thread."""
+    own_roles = [r for r in roles.values() if r.guild_id == guild.id]
+    role_ids = {r.id for r in own_roles}
+    own_channels = [c for c in channels.values() if c.guild_id == guild.id and not c.deleted]
     return {
-        "id": str(GUILD_ID),
-        "name": "Pika Fans",
+        "id": str(guild.id),
+        "name": guild.name,
         "icon": None,
-        "owner_id": str(APP_ID + 3),
-        "roles": [r.json() for r in roles.values()],
+        "owner_id": str(guild.owner_id),
+        "roles": [r.json() for r in own_roles],
         "emojis": [],
         "stickers": [],
         "features": [],
-        "member_count": len(users),
+        "member_count": len(guild.members),
         "large": False,
-        "members": [u.member_json() for u in users.values()],
-        "channels": [c.json(users) for c in channels.values() if c.type == 0 and not c.deleted],
-        "threads": [c.json(users) for c in channels.values() if c.type == 11 and not c.deleted],
+        "members": [
+            users[m].member_json([r for r in users[m].roles if r in role_ids])
+            for m in guild.members
+        ],
+        "channels": [c.json(users) for c in own_channels if c.type == 0],
+        "threads": [c.json(users) for c in own_channels if c.type == 11],
         "presences": [],
         "voice_states": [],
         "stage_instances": [],

@@ -48,6 +48,8 @@ def test_every_documented_setting_is_read_from_the_environment(
         "DISCORD_GUILD_ID": "123456789012345678",
         "DISCORD_API_BASE_URL": "http://127.0.0.1:9/api/v10",
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/gateway",
+        "DISCORD_SHARD_COUNT": "4",
+        "DISCORD_SHARD_IDS": "3, 1",
         "PIKA_API_KEY": "pk-secret-value",
         "PIKA_BASE_URL": "http://127.0.0.1:8/",
         "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
@@ -72,6 +74,7 @@ def test_every_documented_setting_is_read_from_the_environment(
     s = load_settings()
     assert s.discord_token is not None and s.discord_token.get_secret_value() == "tok.en.value"
     assert s.discord_guild_id == 123456789012345678
+    assert (s.discord_shard_count, s.discord_shard_ids) == (4, (3, 1))
     assert s.poll_interval_seconds == 2.5
     assert s.job_timeout_minutes == 12
     assert s.repeat_press_seconds == 30
@@ -144,6 +147,8 @@ def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
         ("DISCORD_GUILD_ID", "my-server"),
         ("LOCAL_PIKA_JOB_SECONDS", "9999"),
         ("LOCAL_PIKA_PORT", "70000"),
+        ("DISCORD_SHARD_COUNT", "0"),
+        ("DISCORD_SHARD_COUNT", "two"),
     ],
 )
 def test_an_invalid_setting_is_one_line_naming_it(
@@ -155,6 +160,60 @@ def test_an_invalid_setting_is_one_line_naming_it(
     message = str(caught.value)
     assert message.count("\n") == 0
     assert message.startswith(f"{name}: expected ")
+
+
+def test_without_shard_settings_the_process_runs_every_shard() -> None:
+    settings = load_settings()
+    assert (settings.discord_shard_count, settings.discord_shard_ids) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "reason"),
+    [
+        (None, "0", "DISCORD_SHARD_COUNT is not set"),
+        ("2", "2", "shard 2 is not below DISCORD_SHARD_COUNT 2"),
+        ("2", "0,5", "shard 5 is not below DISCORD_SHARD_COUNT 2"),
+        ("3", "1,1", "a shard is named twice"),
+        ("2", "0,,1", "a shard number is missing between commas"),
+        ("2", "-1", "Input should be greater than or equal to 0"),
+        ("2", "first", "Input should be a valid integer"),
+    ],
+)
+def test_shard_ids_must_be_shards_of_the_count(
+    monkeypatch: pytest.MonkeyPatch, count: str | None, ids: str, reason: str
+) -> None:
+    if count is not None:
+        monkeypatch.setenv("DISCORD_SHARD_COUNT", count)
+    monkeypatch.setenv("DISCORD_SHARD_IDS", ids)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(
+        "DISCORD_SHARD_IDS: expected comma-separated shard numbers such as 0,1, each below "
+        "DISCORD_SHARD_COUNT (which must be set), or nothing for every shard ("
+    )
+    assert reason in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bad_shard_count_is_said_once_not_blamed_on_the_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "0")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "0")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "DISCORD_SHARD_COUNT: expected a number of gateway shards, 1 or more, or nothing to "
+        "follow Discord's recommendation (Input should be greater than or equal to 1)."
+    )
+
+
+def test_shards_of_a_count_are_taken_in_any_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_SHARD_COUNT", "2")
+    monkeypatch.setenv("DISCORD_SHARD_IDS", "1")
+    assert load_settings().discord_shard_ids == (1,)
+    monkeypatch.setenv("DISCORD_SHARD_IDS", " 1 , 0 ")
+    assert load_settings().discord_shard_ids == (1, 0)
 
 
 def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -17,8 +17,8 @@ from bot.discord.connection import (
     bound_rest_calls,
     describe,
     log_in,
-    stay_connected,
 )
+from bot.discord.shards import stay_connected
 from bot.discord.target import point_discord_at
 from tests.fake_discord import running_fake_discord
 from tests.fake_discord.world import TOKEN
@@ -111,11 +111,11 @@ async def test_a_rejected_token_is_not_retried() -> None:
 async def test_the_first_gateway_connection_refused_is_retried_then_identifies(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.discord.connection")
+    caplog.set_level(logging.INFO, logger="bot.discord")
     async with running_fake_discord(heartbeat_ms=1000, check_contract=False) as fake:
         fake.refuse_gateway = True
         point_discord_at(fake.api_url, fake.gateway_url)
-        client = discord.Client(intents=discord.Intents.none())
+        client = discord.AutoShardedClient(intents=discord.Intents.none())
         await client.login(TOKEN)
         task = asyncio.ensure_future(stay_connected(client, Backoff(first=0.05)))
         try:
