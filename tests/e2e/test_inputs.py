@@ -26,7 +26,7 @@ from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER
 from tests.helpers.local_pika import pika_calls
 from tests.helpers.origins import allowed_hosts_setting
-from tests.media import huge_png, long_claim_mp4, mp4, png, wav
+from tests.media import huge_mp4, huge_png, long_claim_mp4, mp4, png, wav
 
 
 class Server:
@@ -105,6 +105,8 @@ async def test_files_are_probed_before_paying_and_refusals_name_the_option(
     hostile: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes, str]], str]] = [
         ("generate", {"prompt": "x"}, {"video": ("long.mp4", long_claim_mp4(), "video/mp4")},
          "video: is 36000.0 s long; at most 30 s"),
+        ("generate", {"prompt": "x"}, {"video": ("huge.mp4", huge_mp4(), "video/mp4")},
+         "video: is 8192x8192"),
         ("ingredients", {"prompt": "x"}, {"ingredient_1": ("bomb.png", huge_png(), "image/png")},
          "ingredient_1: is 13000x13000 pixels; at most 24 million pixels"),
         ("generate", {"prompt": "x"}, {"image": ("fake.png", b"GIF89a not really", "image/png")},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -76,3 +77,37 @@ def test_a_result_of_ours_is_not_probed() -> None:
     assert Prober.needed(draft, None)
     text = intake.read("generate", {"prompt": "a fox"})
     assert not Prober.needed(text, None)
+
+
+async def test_a_file_that_takes_too_long_is_refused_at_the_probes_time_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server that trickles a file is given up at PROBE_SECONDS, naming the option."""
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(50):
+            await response.write(b"\x89PNG"[:1])
+            await asyncio.sleep(0.1)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", slow)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    monkeypatch.setattr("bot.probe.PROBE_SECONDS", 0.3)
+    prober = Prober(SafeFetcher([origin_of(base)]))
+    draft = intake.read("generate", {"prompt": "x", "image_url": f"{base}/slow.png"})
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(InputError) as caught:
+            await prober.probe(draft)
+    finally:
+        await prober.fetcher.aclose()
+        await runner.cleanup()
+    assert asyncio.get_running_loop().time() - started < 3.0  # not the 5 s the file takes
+    option, rule, _ = caught.value.problems[0]
+    assert (option, rule) == ("image_url", "rule.unreachable")
