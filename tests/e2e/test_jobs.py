@@ -1,4 +1,5 @@
-"""Durable jobs end to end: submission, tracking, delivery, faults and restarts."""
+"""Durable jobs end to end: submission, tracking, delivery, faults and restarts; the main path,
+a failure, and the crash and restart tests on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,17 +20,21 @@ from tests.e2e.harness import (
     bot_env,
     button,
     generate,
+    on_both_databases,
     results,
     retry_button,
     start_bot,
+    until,
 )
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 from tests.helpers.ports import reserved_port
 from tests.media import inspect
 
 
+@on_both_databases
 async def test_generate_is_delivered_into_its_working_message_with_the_video(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -92,6 +97,7 @@ async def test_progress_is_shown_on_the_working_message_until_the_result_replace
     assert "your video is ready" in last.body["content"]  # no progress edit landed after it
 
 
+@on_both_databases
 async def test_a_failed_job_ends_with_its_message_saying_why_and_a_retry_button(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -205,10 +211,10 @@ async def test_a_request_in_a_thread_is_answered_in_the_thread(
 
 
 async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twice(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
     await behave(pika, job_seconds=6)
-    bot = await start_bot(fake, pika, tmp_path)
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     raised = fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"running": 10})
     assert (await fake.wait_for_response(raised))["data"]["content"].startswith("✅")
     interactions = [generate(fake, f"fox number {n}") for n in range(10)]
@@ -217,10 +223,10 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
     await fake.wait_for(lambda: len(pika.jobs) >= 10, what="ten jobs at Pika")
     # Killed once the bot has heard Pika's answer for all ten (a job killed mid-call is settled
     # differently: see the crash tests in tests/unit/test_jobs.py), and before any result is posted.
-    await fake.wait_for(lambda: recorded(tmp_path) >= 10, what="ten Pika ids in the database")
+    await until(lambda: recorded(database, 10), what="ten Pika ids in the database")
     await bot.kill()
     assert results(fake) == []
-    again = await start_bot(fake, pika, tmp_path)
+    again = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     try:
         await fake.wait_for(lambda: len(results(fake)) >= 10, timeout=60, what="ten results")
         await asyncio.sleep(1.0)
@@ -234,28 +240,26 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
         await again.stop()
 
 
-def recorded(workdir: Path) -> int:
-    """How many jobs in the bot's database carry the id Pika gave them."""
-    with sqlite3.connect(f"file:{workdir / 'bot.sqlite3'}?mode=ro", uri=True) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL").fetchone()
-    return int(count)
+async def recorded(database: DatabaseUnderTest, jobs: int) -> bool:
+    """Whether that many jobs in the bot's database carry the id Pika gave them."""
+    found = await database.value("SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL")
+    return int(found) >= jobs
 
 
 async def test_a_result_edited_in_before_a_crash_is_not_repeated(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
-    bot = await start_bot(fake, pika, tmp_path)
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     interaction = generate(fake, "only once")
     await fake.wait_for_response(interaction)
     await fake.wait_for(lambda: results(fake), what="the result")
     await bot.stop()
     # The crash: Discord has the result, but the database never recorded it.
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        db.execute(
-            "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
-            "next_poll_at = 0"
-        )
-    bot = await start_bot(fake, pika, tmp_path)
+    await database.execute(
+        "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
+        "next_poll_at = 0"
+    )
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     try:
         await bot.wait_for_log(r"delivered as message")
         await bot.wait_for_log("its result was already posted")  # found in the channel

@@ -74,6 +74,32 @@ class DatabaseUnderTest:
         """What `open_storage` takes."""
         return self.path if self.path is not None else self.url
 
+    @classmethod
+    def sqlite_in(cls, folder: Path) -> DatabaseUnderTest:
+        """The SQLite file a bot keeps in `folder` by default (`bot.sqlite3`)."""
+        path = folder / "bot.sqlite3"
+        return cls("sqlite", f"sqlite:///{path}", path)
+
+    @contextlib.asynccontextmanager
+    async def writes_held(self) -> AsyncIterator[None]:
+        """Another writer holds the jobs until the block ends: the bot's writes wait (SQLite:
+        until its busy timeout, then fail), its reads go on."""
+        if self.path is not None:
+            with contextlib.closing(sqlite3.connect(self.path, isolation_level=None)) as file:
+                file.execute("BEGIN EXCLUSIVE")
+                try:
+                    yield
+                finally:
+                    file.execute("COMMIT")
+            return
+        server = await asyncpg.connect(self.url)
+        try:
+            async with server.transaction():
+                await server.execute("LOCK TABLE jobs IN EXCLUSIVE MODE")
+                yield
+        finally:
+            await server.close()
+
     async def execute(self, sql: str, *params: Any) -> None:
         """Run a statement and commit it."""
         await self.fetch(sql, *params)
@@ -101,8 +127,7 @@ class DatabaseUnderTest:
 async def a_database(dialect: str, folder: Path) -> AsyncIterator[DatabaseUnderTest]:
     """A new database of this dialect (a SQLite file in `folder`)."""
     if dialect == "sqlite":
-        path = folder / "bot.sqlite3"
-        yield DatabaseUnderTest("sqlite", f"sqlite:///{path}", path)
+        yield DatabaseUnderTest.sqlite_in(folder)
         return
     async with new_postgres_database() as url:
         yield DatabaseUnderTest("postgresql", url)
