@@ -153,7 +153,14 @@ async def open_postgres(url: str, clock: Callable[[], float] = time.time) -> Pos
         )
     except StorageError as exc:
         raise StorageError(f"{shown}: {exc}") from None
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (
+        OSError,
+        TimeoutError,
+        ValueError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as exc:
+        # asyncpg's messages name hosts, users, databases and options, never the password.
         raise StorageError(f"{shown}: {_reason(exc)}") from None
     return PostgresDatabase(url, pool)
 
@@ -189,4 +196,7 @@ async def migrate(url: str, clock: Callable[[], float], options: dict[str, Any])
             except asyncpg.PostgresError as exc:
                 raise StorageError(f"migration {migration.name} failed ({exc})") from None
     finally:
-        await connection.close()  # and with it the session's lock
+        try:  # and with it the session's lock
+            await connection.close(timeout=CLOSE_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            connection.terminate()
