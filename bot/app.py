@@ -126,10 +126,9 @@ class PikaBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self._setting_up = True
-        self.storage = self._given_storage or await open_storage(self.settings.database_path)
+        self.storage = self._given_storage or await open_storage(self.settings.database_url)
         store = self.storage.jobs
-        path = self.settings.database_path
-        ledger = Ledger(path.with_name(f"{path.stem}-accepted.jsonl"))
+        ledger = Ledger(self.settings.ledger_path)
         self.jobs = JobService(store, self.pika, self.settings, ledger)
         durations = Durations()  # the tracker's, which the working messages' estimates share
         self.estimates = Estimates(durations, self.storage.reports, store.clock)

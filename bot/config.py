@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -84,7 +85,14 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="sqlite:///./data/pika-bot.sqlite3",
-        description="a URL of the form sqlite:///path/to/file.sqlite3",
+        description="a URL of the form sqlite:///path/to/file.sqlite3 or "
+        "postgresql://user:password@host:port/database",
+    )
+    # The ledger of Pika's answers and the local Pika's videos: files, whatever the database.
+    data_dir: Path | None = Field(
+        default=None,
+        description="a folder for the bot's own files, or nothing for the SQLite file's folder "
+        "(./data with PostgreSQL)",
     )
     poll_interval_seconds: float = Field(
         default=5.0, ge=0.05, le=600, description="a number of seconds from 0.05 to 600"
@@ -199,10 +207,19 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
-        if not value.startswith("sqlite:///") or len(value) <= len("sqlite:///"):
-            raise ValueError("must look like sqlite:///path/to/file.sqlite3")
-        return value
+    def _database_url(cls, value: str) -> str:
+        # The message never repeats the value: it may hold a password.
+        if value.startswith("sqlite:///") and len(value) > len("sqlite:///"):
+            return value
+        if value.startswith(("postgresql://", "postgres://")):
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+            except ValueError:
+                raise ValueError("the PostgreSQL URL cannot be read") from None
+            if parts.hostname or parts.path.strip("/"):
+                return value
+        raise ValueError("must start with sqlite:/// or postgresql://")
 
     @field_validator("http_listen", "webhook_listen")
     @classmethod
@@ -226,9 +243,28 @@ class Settings(BaseSettings):
         return parse_allowed_hosts(self.allowed_private_hosts)
 
     @property
-    def database_path(self) -> Path:
-        """The SQLite file named by DATABASE_URL."""
+    def database_path(self) -> Path | None:
+        """The SQLite file named by DATABASE_URL; None with PostgreSQL."""
+        if not self.database_url.startswith("sqlite:///"):
+            return None
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def files_dir(self) -> Path:
+        """Where the bot keeps its own files: DATA_DIR, else beside the SQLite file (./data
+        with PostgreSQL)."""
+        if self.data_dir is not None:
+            return self.data_dir
+        path = self.database_path
+        return path.parent if path is not None else Path("data")
+
+    @property
+    def ledger_path(self) -> Path:
+        """The ledger of Pika's answers (`bot/jobs/ledger.py`): named after the SQLite file, or
+        `pika-bot-accepted.jsonl` with PostgreSQL, in `files_dir`."""
+        path = self.database_path
+        stem = path.stem if path is not None else "pika-bot"
+        return self.files_dir / f"{stem}-accepted.jsonl"
 
     @property
     def http_host_port(self) -> tuple[str, int]:
@@ -246,8 +282,13 @@ class Settings(BaseSettings):
         return self.pika_api_key is None
 
     def secrets(self) -> list[str]:
-        """Every secret value, for the log redaction filter."""
-        return [s.get_secret_value() for s in (self.discord_token, self.pika_api_key) if s]
+        """Every secret value, for the log redaction filter: the tokens, and the database's
+        password."""
+        found = [s.get_secret_value() for s in (self.discord_token, self.pika_api_key) if s]
+        if self.database_path is None:
+            password = urlsplit(self.database_url).password
+            found += [password] if password else []
+        return found
 
 
 def setting_names() -> list[str]:

@@ -65,7 +65,7 @@ async def pika_client(
     local_pika = running_local_pika(
         job_seconds=settings.local_pika_job_seconds,
         port=settings.local_pika_port,
-        files_dir=settings.database_path.parent / "local-pika",
+        files_dir=settings.files_dir / "local-pika",
         capacity=Capacity(
             max_renders=settings.local_pika_max_renders,
             render_seconds=settings.local_pika_render_seconds,
@@ -135,7 +135,7 @@ async def run(settings: Settings) -> int:
         health.observe(call)
 
     try:
-        storage = await open_storage(settings.database_path)
+        storage = await open_storage(settings.database_url)
     except StorageError as exc:
         log.error("Cannot use the database (DATABASE_URL): %s", exc)
         unsubscribe()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-import asyncpg
 import pytest
 
 from tests.fake_discord.contract import load_contract, spec_path
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+from tests.helpers.databases import (
+    BACKENDS,
+    POSTGRES_URL,
+    DatabaseUnderTest,
+    a_database,
+    new_postgres_database,
+    postgres_required,
+)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -27,7 +31,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         lines.append(f"Discord contract check ON: {spec_path()}")
     if POSTGRES_URL:
         lines.append(f"PostgreSQL tests ON: {POSTGRES_URL.rsplit('@', 1)[-1]}")
-    elif os.environ.get("REQUIRE_POSTGRES") == "1":
+    elif postgres_required():
         lines.append("PostgreSQL tests REQUIRED but TEST_POSTGRES_URL is not set: they will fail")
     else:
         lines.append(
@@ -39,21 +43,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """The URL of a new, empty database on the test server, dropped after the test."""
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(
-                "PostgreSQL is required (REQUIRE_POSTGRES=1) but TEST_POSTGRES_URL is unset"
-            )
-        pytest.skip("no PostgreSQL server: run the suite with `make test` to include it")
-    name = f"test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[DatabaseUnderTest]:
+    """The database of a test, once on SQLite and once on PostgreSQL: every test that takes it
+    runs on both. Without a PostgreSQL server the PostgreSQL run is skipped (it fails under
+    REQUIRE_POSTGRES=1)."""
+    async with a_database(request.param, tmp_path) as made:
+        yield made

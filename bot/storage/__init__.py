@@ -1,8 +1,9 @@
-"""Storage: the jobs, each server's settings and each member's defaults, in SQLite, behind
-small stores."""
+"""Storage: the jobs, each server's settings and each member's defaults, in SQLite or
+PostgreSQL (one interface, `backend.py`), behind small stores."""
 
 from bot.storage.admission import Limits, Refused, RepeatWindow
-from bot.storage.db import WRITE_ERRORS, Storage, StorageError, open_storage
+from bot.storage.backend import WRITE_ERRORS, Database, StorageError
+from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import JobStore
 from bot.storage.member_settings import MemberSettingsStore
@@ -15,6 +16,7 @@ __all__ = [
     "UNMADE",
     "WRITE_ERRORS",
     "Change",
+    "Database",
     "GuildSettingsStore",
     "Job",
     "JobReports",

@@ -4,8 +4,9 @@ allow it, so caps are exact under any concurrency, with no lock held in Python.
 SQLite runs an `INSERT ... SELECT ... WHERE` as one write transaction: it takes the database's
 write lock before it reads the counts, so two admissions, even from two processes, never both
 see the room for one more job. PostgreSQL's twin is the same statement inside a transaction that
-first takes `pg_advisory_xact_lock(<the server's id>)`, which serialises the admissions of one
-server and lets other servers' run side by side.
+first takes `pg_advisory_xact_lock(<the server's id>)` (`Database.serialised`), which serialises
+the admissions of one server across processes and lets other servers' run side by side; the
+statement's snapshot is taken after the lock, so it counts every admission committed before.
 
 Which rows count (`counted`, see `bot/storage/jobs.py`):
 - the running cap counts a member's jobs whose status is one of ACTIVE (submitting, sending,
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from bot.storage.records import COLUMN_TYPES
 
 if TYPE_CHECKING:
     from bot.storage.records import Job
@@ -90,9 +93,15 @@ LAST_COUNTED = (
 )
 
 
+# Parameters whose type nothing else in the statement settles (see backend.py).
+NOW = "CAST(:now AS DOUBLE PRECISION)"
+COOLDOWN = "CAST(:cooldown AS DOUBLE PRECISION)"
+SERVER_DAILY = "CAST(:server_daily AS BIGINT)"
+
+
 def repeat_filter(unmade: str, sticky: tuple[str, ...]) -> str:
     """The jobs a new job with `:repeat_key` repeats (see `RepeatWindow`), as a WHERE clause."""
-    kept = f"status IN ({', '.join(_literal(s) for s in sticky)})" if sticky else "0"
+    kept = f"status IN ({', '.join(_literal(s) for s in sticky)})" if sticky else "1 = 0"
     return (
         f"repeat_key = :repeat_key AND status NOT IN ({unmade}) "
         f"AND (created_at >= :repeat_since OR {kept})"
@@ -118,13 +127,14 @@ def admit_sql(columns: list[str], active: str, unmade: str, repeat: RepeatWindow
     conditions = [
         f"({RUNNING.format(active=active)}) < :running",
         f"({MEMBER_TODAY}) < :member_daily",
-        f"(:server_daily IS NULL OR ({SERVER_TODAY}) < :server_daily)",
-        "(:cooldown <= 0 OR NOT EXISTS (SELECT 1 FROM jobs WHERE guild_id = :guild "
-        "AND user_id = :user AND counted = 1 AND created_at > :now - :cooldown))",
+        f"({SERVER_DAILY} IS NULL OR ({SERVER_TODAY}) < {SERVER_DAILY})",
+        f"({COOLDOWN} <= 0 OR NOT EXISTS (SELECT 1 FROM jobs WHERE guild_id = :guild "  # noqa: S608
+        f"AND user_id = :user AND counted = 1 AND created_at > {NOW} - {COOLDOWN}))",
     ]
     if repeat is not None:
         conditions.append(f"NOT EXISTS ({_twin(unmade, repeat)})")
-    values = ", ".join(f":v_{name}" for name in columns)
+    # Typed, for PostgreSQL: a bare parameter in a SELECT list would be text.
+    values = ", ".join(f"CAST(:v_{name} AS {COLUMN_TYPES[name]})" for name in columns)
     return (
         f"INSERT INTO jobs ({', '.join(columns)}) SELECT {values} "
         f"WHERE {' AND '.join(conditions)} RETURNING *"

@@ -1,8 +1,8 @@
 """The job store: one row per job, and every read and write of the jobs table.
 
-The connection runs in autocommit mode (see `db.py`): each statement is its own transaction, so a
-write is one round trip to the database thread, and statements that must hold together say so
-with an explicit BEGIN ... COMMIT (`update_many`). Writes that return the row use RETURNING.
+Every write is one statement on the database (`backend.py`: SQLite or PostgreSQL), which
+commits on its own: one round trip, no transaction held between two awaits. Writes that return
+the row use RETURNING.
 
 Which jobs count toward a member's quotas (`counted`): every job, from its insert on, except one
 that ended without Pika ever accepting it: cancelled before the paid call (the interaction could
@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import aiosqlite
-
 from bot.storage.admission import (
     Limits,
     Refused,
@@ -30,15 +28,18 @@ from bot.storage.admission import (
     parameters,
     repeat_filter,
 )
+from bot.storage.backend import Database, Row
 from bot.storage.records import (
     _ACTIVE_SQL,
     _UNMADE_SQL,
+    COLUMN_TYPES,
     COLUMNS,
     NEW_JOB_COLUMNS,
     UPDATE_MANY_PARAMETERS,
     Job,
     NewJob,
     Status,
+    in_guild,
     new_job_id,
 )
 
@@ -46,9 +47,9 @@ log = logging.getLogger(__name__)
 
 
 class JobStore:
-    """All reads and writes of jobs, on the connection `bot.storage.db` opened."""
+    """All reads and writes of jobs, on the database `bot.storage.db` opened."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.clock = clock
         self._unreadable: set[str] = set()  # rows already reported
@@ -61,8 +62,8 @@ class JobStore:
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         sql = f"INSERT INTO jobs ({names}) VALUES ({marks}) RETURNING *"  # noqa: S608 - fixed
-        rows = await self._db.execute_fetchall(sql, list(row.values()))
-        return Job.from_row(next(iter(rows)))
+        rows = await self._db.fetch(sql, list(row.values()))
+        return Job.from_row(rows[0])
 
     async def admit(self, new: NewJob, limits: Limits) -> Job | Refused:
         """Insert the job only if `limits` allow it and it repeats no job (its `repeat_key`,
@@ -78,11 +79,13 @@ class JobStore:
             assert new.repeat_key is not None, "a repeat rule needs the job's repeat_key"
         params = parameters(row, limits)
         insert = admit_sql(list(row), _ACTIVE_SQL, _UNMADE_SQL, repeat)
-        inserted = list(await self._db.execute_fetchall(insert, params))
+        # One statement, with no other admission of the server in between, in any process.
+        async with self._db.serialised(row["guild_id"] or 0) as db:
+            inserted = await db.fetch(insert, params)
         if inserted:
             return Job.from_row(inserted[0])
         read = counts_sql(_ACTIVE_SQL, _UNMADE_SQL, repeat)
-        counts = list(await self._db.execute_fetchall(read, params))
+        counts = await self._db.fetch(read, params)
         running, today, server_today, last, twin_id = counts[0]
         twin = await self.get(twin_id) if twin_id is not None else None
         return Refused(int(running), int(today), int(server_today), last, twin)
@@ -95,8 +98,8 @@ class JobStore:
         same = repeat_filter(_UNMADE_SQL, tuple(Status(s).value for s in sticky))
         sql = f"SELECT * FROM jobs WHERE {same} ORDER BY created_at DESC LIMIT 1"  # noqa: S608
         params = {"repeat_key": repeat_key, "repeat_since": since}
-        rows = list(await self._db.execute_fetchall(sql, params))
-        return await self._read(rows[0]) if rows else None
+        row = await self._db.fetch_one(sql, params)
+        return await self._read(row) if row is not None else None
 
     def _row(self, new: NewJob) -> dict[str, Any]:
         """The columns of a new job: submitting, active, due in `due_in` seconds."""
@@ -127,14 +130,14 @@ class JobStore:
     ) -> Job | None:
         sql, values, guard = self._update_sql(changes, expected)
         params = [*values, job_id, *guard]
-        rows = list(await self._db.execute_fetchall(sql + " RETURNING *", params))
-        return await self._read(rows[0]) if rows else None
+        row = await self._db.fetch_one(sql + " RETURNING *", params)
+        return await self._read(row) if row is not None else None
 
     async def update_many(
         self, changes: Mapping[str, Mapping[str, Any]], expected: Sequence[Status] | None = None
     ) -> None:
         """Apply many jobs' changes (`{job_id: {column: value}}`), one statement per set of
-        columns (`UPDATE ... FROM (VALUES ...)`, PostgreSQL's too): how the tracker writes
+        columns (`UPDATE ... FROM (VALUES ...)`, on both databases): how the tracker writes
         poll results in a batch. Jobs whose status is not in `expected` are left alone."""
         groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
         for job_id, columns in changes.items():
@@ -149,16 +152,18 @@ class JobStore:
             chunk_size = max(1, UPDATE_MANY_PARAMETERS // (len(names) + 1))
             for start in range(0, len(rows), chunk_size):
                 chunk = rows[start : start + chunk_size]
-                tuples = ", ".join(
-                    f"({', '.join('?' for _ in range(len(names) + 1))})" for _ in chunk
-                )
+                # The first row names the columns' types (PostgreSQL reads a bare parameter in
+                # VALUES as text); the other rows take them from it.
+                typed = ", ".join(f"CAST(? AS {COLUMN_TYPES[n]})" for n in ("id", *names))
+                bare = f"({', '.join('?' for _ in range(len(names) + 1))})"
+                tuples = ", ".join([f"({typed})", *(bare for _ in chunk[1:])])
                 assignments = ", ".join(f"{n} = v.column{i + 2}" for i, n in enumerate(names))
                 sql = (
                     f"UPDATE jobs SET {assignments} FROM (VALUES {tuples}) AS v "  # noqa: S608
                     f"WHERE jobs.id = v.column1{guard}"
                 )
                 params = [p for job_id, v in chunk for p in (job_id, *(v[n] for n in names))]
-                await self._db.execute_fetchall(sql, [*params, *statuses])
+                await self._db.execute(sql, [*params, *statuses])
 
     def _values(self, changes: dict[str, Any]) -> dict[str, Any]:
         """The columns to write for `changes`: checked, as stored, with `updated_at`."""
@@ -203,15 +208,15 @@ class JobStore:
 
     async def active_ids(self) -> set[str]:
         """The ids of `active()`, cheaply (the tracker's safety net compares them)."""
-        rows = await self._db.execute_fetchall("SELECT id FROM jobs WHERE active = 1")
+        rows = await self._db.fetch("SELECT id FROM jobs WHERE active = 1")
         return {str(row[0]) for row in rows}
 
     async def durations(self, per_kind: int) -> list[tuple[str, float]]:
         """The latest observed Pika durations, up to `per_kind` of each kind, oldest first."""
-        rows = await self._db.execute_fetchall(
+        rows = await self._db.fetch(
             "SELECT kind, pika_seconds FROM (SELECT kind, pika_seconds, created_at, "
             "ROW_NUMBER() OVER (PARTITION BY kind ORDER BY created_at DESC) AS n FROM jobs "
-            "WHERE pika_seconds IS NOT NULL) WHERE n <= ? ORDER BY created_at",
+            "WHERE pika_seconds IS NOT NULL) AS latest WHERE n <= ? ORDER BY created_at",
             (per_kind,),
         )
         return [(str(kind), float(seconds)) for kind, seconds in rows]
@@ -242,10 +247,11 @@ class JobStore:
         self, guild_id: int | None, user_id: int, limit: int = 10
     ) -> list[Job]:
         """A member's latest jobs in a server, newest first."""
+        guild, params = in_guild(guild_id)
         return await self._many(
-            "SELECT * FROM jobs WHERE guild_id IS ? AND user_id = ? ORDER BY created_at DESC "
-            "LIMIT ?",
-            guild_id,
+            f"SELECT * FROM jobs WHERE {guild} AND user_id = ? "  # noqa: S608 - fixed text
+            "ORDER BY created_at DESC LIMIT ?",
+            *params,
             user_id,
             limit,
         )
@@ -255,32 +261,32 @@ class JobStore:
     ) -> int:
         """Counted jobs created in a server (by one member, if given) since a moment: what the
         daily quotas see."""
-        sql = "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND created_at >= ? AND counted = 1"
-        params: list[Any] = [guild_id, since]
+        guild, params = in_guild(guild_id)
+        sql = f"SELECT COUNT(*) FROM jobs WHERE {guild} AND created_at >= ? AND counted = 1"  # noqa: S608
+        params.append(since)
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)
-        rows = list(await self._db.execute_fetchall(sql, params))
-        return int(rows[0][0])
+        return int(await self._db.fetch_value(sql, params))
 
     async def running_jobs(self, guild_id: int | None, user_id: int | None = None) -> list[Job]:
         """Jobs in a server (of one member, if given) that have not ended."""
-        sql = f"SELECT * FROM jobs WHERE guild_id IS ? AND status IN ({_ACTIVE_SQL})"  # noqa: S608
-        params: list[Any] = [guild_id]
+        guild, params = in_guild(guild_id)
+        sql = f"SELECT * FROM jobs WHERE {guild} AND status IN ({_ACTIVE_SQL})"  # noqa: S608
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)
         return await self._many(sql + " ORDER BY created_at", *params)
 
     async def _one(self, sql: str, *params: Any) -> Job | None:
-        rows = list(await self._db.execute_fetchall(sql, params))
-        return await self._read(rows[0]) if rows else None
+        row = await self._db.fetch_one(sql, params)
+        return await self._read(row) if row is not None else None
 
     async def _many(self, sql: str, *params: Any) -> list[Job]:
-        jobs = [await self._read(row) for row in await self._db.execute_fetchall(sql, params)]
+        jobs = [await self._read(row) for row in await self._db.fetch(sql, params)]
         return [job for job in jobs if job is not None]
 
-    async def _read(self, row: aiosqlite.Row) -> Job | None:
+    async def _read(self, row: Row) -> Job | None:
         """A row as a Job; a row that cannot be read is logged, marked failed and skipped, so
         one damaged row never stops the others (the tracker, listings, lookups)."""
         try:
@@ -293,6 +299,6 @@ class JobStore:
                 await self._db.execute(
                     "UPDATE jobs SET status = ?, active = 0, failure = 'unreadable', "
                     "finished_at = ? WHERE id = ?",
-                    (Status.FAILED.value, self.clock(), job_id),
+                    [Status.FAILED.value, self.clock(), job_id],
                 )
             return None

@@ -8,25 +8,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import aiosqlite
+from bot.storage.backend import Database
 
 
 class MemberSettingsStore:
     """Reads and writes `member_settings`."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self.clock = clock
 
     async def load(self, guild_id: int, user_id: int) -> str | None:
         """A member's document in a server, or None while they have set nothing there."""
-        rows = list(
-            await self._db.execute_fetchall(
-                "SELECT data FROM member_settings WHERE guild_id = ? AND user_id = ?",
-                (guild_id, user_id),
-            )
+        data = await self._db.fetch_value(
+            "SELECT data FROM member_settings WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
         )
-        return str(rows[0][0]) if rows else None
+        return str(data) if data is not None else None
 
     async def save(self, guild_id: int, user_id: int, data: str) -> None:
         """Store a member's new document in a server."""
@@ -36,4 +34,3 @@ class MemberSettingsStore:
             "updated_at = excluded.updated_at",
             (guild_id, user_id, data, self.clock()),
         )
-        await self._db.commit()

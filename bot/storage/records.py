@@ -14,9 +14,9 @@ import secrets
 import string
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, Self, get_args, get_type_hints
 
-import aiosqlite
+from bot.storage.backend import Row
 
 
 class Status(StrEnum):
@@ -52,6 +52,14 @@ _ACTIVE_SQL = ", ".join(f"'{s.value}'" for s in ACTIVE)
 UNMADE = (Status.FAILED, Status.TIMED_OUT, Status.UNDELIVERABLE)
 _UNMADE_SQL = ", ".join(f"'{s.value}'" for s in UNMADE)
 ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def in_guild(guild_id: int | None) -> tuple[str, list[Any]]:
+    """A condition on `guild_id`, and its parameters, that both databases answer from an index
+    (`guild_id IS ?` would not be one on PostgreSQL)."""
+    if guild_id is None:
+        return "guild_id IS NULL", []
+    return "guild_id = ?", [guild_id]
 
 
 def new_job_id() -> str:
@@ -105,7 +113,7 @@ class Job:
     repeat_key: str | None = None  # shared by the jobs one control starts on one video
 
     @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Self:
+    def from_row(cls, row: Row) -> Self:
         """Build from a database row."""
         data = dict(row)
         data["request"] = json.loads(data["request"])
@@ -132,6 +140,22 @@ class Job:
 COLUMNS = frozenset(f.name for f in fields(Job))
 
 
+def _sql_type(hint: Any) -> str:
+    """The portable SQL type a column of this Python type is written as (see backend.py)."""
+    kinds = [t for t in (get_args(hint) or (hint,)) if t is not type(None)]
+    if kinds == [bool]:
+        return "INTEGER"
+    if kinds == [int]:
+        return "BIGINT"
+    if kinds == [float]:
+        return "DOUBLE PRECISION"
+    return "TEXT"  # text, a status, a JSON document
+
+
+# Each column's SQL type, for the statements that must name it (a CAST in VALUES or SELECT).
+COLUMN_TYPES = {name: _sql_type(hint) for name, hint in get_type_hints(Job).items()}
+
+
 @dataclass(frozen=True)
 class NewJob:
     """A job about to be written: what was asked, by whom, and where its result goes."""
@@ -152,7 +176,7 @@ class NewJob:
     repeat_key: str | None = None
 
 
-# Parameters of one batched UPDATE, below SQLite's limit of 32766 (and PostgreSQL's of 65535).
+# Parameters of one batched UPDATE, below SQLite's limit of 32766 (and asyncpg's of 32767).
 UPDATE_MANY_PARAMETERS = 30_000
 
 # The columns a NewJob fills as they are; JSON and times are written by `JobStore._row`.

@@ -1,7 +1,8 @@
 """Read-only figures over the jobs table for the owner's status view, the metrics and the
 estimates members see (a job's place in line, how long a kind of job takes).
 
-Nothing here writes; each method is one query.
+Nothing here writes; each method is one query, the same on SQLite and PostgreSQL (times are
+seconds since the epoch: a duration is a subtraction).
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from bot.storage.records import ACTIVE, Job
+from bot.storage.backend import Database
+from bot.storage.records import ACTIVE, Job, in_guild
 
 _ACTIVE_MARKS = ", ".join("?" for _ in ACTIVE)
 # A job waits in line until Pika starts working on it: not yet sent, or sent and reported
@@ -36,7 +36,7 @@ class Tally:
 class JobReports:
     """Counts and durations of jobs, by kind."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def not_ended(
@@ -50,47 +50,48 @@ class JobReports:
         )
         params: list[Any] = [s.value for s in ACTIVE]
         if not everywhere:
-            sql += " AND guild_id IS ?"
-            params.append(guild_id)
+            guild, values = in_guild(guild_id)
+            sql += f" AND {guild}"
+            params += values
         return await self._tallies(sql + " GROUP BY kind, status, pika_status", params)
 
     async def since(self, guild_id: int | None, moment: float) -> list[Tally]:
         """Jobs asked for in a server since `moment`, by kind, status and failure."""
+        guild, params = in_guild(guild_id)
         return await self._tallies(
-            "SELECT kind, status, NULL, failure, COUNT(*) FROM jobs "
-            "WHERE guild_id IS ? AND created_at >= ? GROUP BY kind, status, failure",
-            [guild_id, moment],
+            "SELECT kind, status, NULL, failure, COUNT(*) FROM jobs "  # noqa: S608 - fixed text
+            f"WHERE {guild} AND created_at >= ? GROUP BY kind, status, failure",
+            [*params, moment],
         )
 
     async def durations(self, per_kind: int = 50) -> dict[str, list[float]]:
         """Seconds from asked to delivered of the latest `per_kind` delivered jobs of each kind,
         across the bot (Pika's speed does not depend on the server)."""
-        async with self._db.execute(
+        rows = await self._db.fetch(
             "SELECT kind, seconds FROM ("
             " SELECT kind, finished_at - created_at AS seconds, ROW_NUMBER() OVER"
             " (PARTITION BY kind ORDER BY finished_at DESC) AS n FROM jobs"
             " WHERE status = 'delivered' AND finished_at IS NOT NULL"
-            ") WHERE n <= ?",
+            ") AS latest WHERE n <= ?",
             (per_kind,),
-        ) as cursor:
-            found: dict[str, list[float]] = {}
-            async for kind, seconds in cursor:
-                found.setdefault(str(kind), []).append(float(seconds))
+        )
+        found: dict[str, list[float]] = {}
+        for kind, seconds in rows:
+            found.setdefault(str(kind), []).append(float(seconds))
         return found
 
     async def _tallies(self, sql: str, params: list[Any]) -> list[Tally]:
-        async with self._db.execute(sql, params) as cursor:
-            return [Tally(str(k), str(s), p, f, int(n)) async for k, s, p, f, n in cursor]
+        rows = await self._db.fetch(sql, params)
+        return [Tally(str(k), str(s), p, f, int(n)) for k, s, p, f, n in rows]
 
     async def place_in_line(self, job: Job) -> int | None:
         """The job's place among this bot's jobs waiting for Pika to start them, oldest first
         (1: next); None once Pika works on it."""
         if not job.waiting:
             return None
-        async with self._db.execute(
+        ahead = await self._db.fetch_value(
             f"SELECT COUNT(*) FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
             "AND (created_at < ? OR (created_at = ? AND id < ?))",
             (job.created_at, job.created_at, job.id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return 1 + (int(row[0]) if row else 0)
+        )
+        return 1 + int(ahead or 0)

@@ -46,12 +46,17 @@ async def pika(fake: FakeDiscord) -> AsyncIterator[LocalPika]:
 
 
 @pytest.fixture
-async def bot(fake: FakeDiscord, pika: LocalPika, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    """The bot, configured like a server owner with a Pika key, ready on the fake Discord."""
-    process = BotProcess(
-        bot_env(fake, tmp_path, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url),
-        tmp_path,
-    )
+async def bot(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[BotProcess]:
+    """The bot, configured like a server owner with a Pika key, ready on the fake Discord; on a
+    SQLite file in the test's folder, or on the test's `database` (once on SQLite and once on
+    PostgreSQL) when the test is marked `on_both_databases`."""
+    database = {}
+    if "database" in request.fixturenames:
+        database = {"DATABASE_URL": request.getfixturevalue("database").url}
+    keys = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url}
+    process = BotProcess(bot_env(fake, tmp_path, **keys, **database), tmp_path)
     await process.start()
     try:
         await process.wait_ready()

@@ -8,9 +8,11 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.config import Settings
 from bot.pika.local.app import LocalPika
@@ -25,7 +27,8 @@ SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
 
 
 def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]:
-    """The environment of a bot that talks to `fake`, with a database in `workdir`.
+    """The environment of a bot that talks to `fake`, with a database in `workdir` (or the one
+    DATABASE_URL names, such as a test's `database.url`; its own files stay in `workdir`).
 
     The fake's attachment CDN and the Pika at PIKA_BASE_URL (a local Pika of the test) are on
     loopback: exactly those two are allowed as private hosts, unless a test says otherwise."""
@@ -47,6 +50,11 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
     env["ALLOWED_PRIVATE_HOSTS"] = allowed_hosts_setting(*served)
     return env | settings
 
+
+# A test marked so runs twice: with the bot on a SQLite file, and on a PostgreSQL database.
+# The `bot` fixture then runs on the test's `database`, which the mark sets up first (the test
+# may take `database` too, to read it).
+on_both_databases = pytest.mark.usefixtures("database")
 
 # Every bot a test started and that has not ended; the e2e conftest kills what is left.
 RUNNING: set[BotProcess] = set()
@@ -138,8 +146,9 @@ class BotProcess:
 async def start_bot(
     fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
 ) -> BotProcess:
-    """A bot with a Pika key on `pika`, its database in `workdir`, ready on `fake`; the test
-    stops it (tests that restart the bot, or need settings the `bot` fixture lacks)."""
+    """A bot with a Pika key on `pika`, its database in `workdir` (or at DATABASE_URL), ready on
+    `fake`; the test stops it (tests that restart the bot, or need settings the `bot` fixture
+    lacks)."""
     bot = BotProcess(
         bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings),
         workdir,
@@ -147,6 +156,16 @@ async def start_bot(
     await bot.start()
     await bot.wait_ready()
     return bot
+
+
+async def until(check: Callable[[], Awaitable[object]], what: str, timeout: float = 20.0) -> None:
+    """Wait until an asynchronous `check` (a read of the bot's database) is truthy."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 def generate(

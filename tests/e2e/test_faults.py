@@ -10,7 +10,6 @@ paid call, and not counted.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 from bot.pika.local.app import LocalPika
@@ -21,9 +20,11 @@ from tests.e2e.harness import (
     results,
     retry_button,
     start_bot,
+    until,
 )
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, REQUESTER
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.helpers.ports import reserved_port
 
@@ -95,49 +96,51 @@ async def test_a_lost_answer_with_push_is_adopted_when_pika_pushes_the_job(
         await bot.stop()
 
 
-def status_of(workdir: Path) -> str | None:
-    """The status of the one job in the bot's database, if there is one."""
-    with sqlite3.connect(f"file:{workdir / 'bot.sqlite3'}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT status FROM jobs").fetchone()
-    return str(row[0]) if row else None
-
-
-async def locked_while_pika_answers(fake: FakeDiscord, pika: LocalPika, workdir: Path) -> Path:
-    """Ask for a video, and hold the database's write lock from the paid call until Pika's
-    answer is in the ledger; the caller releases the lock. Returns the ledger's path."""
-    await behave(pika, latency=1.5)  # the paid call takes a moment
+async def paid_call_under_way(fake: FakeDiscord, pika: LocalPika, db: DatabaseUnderTest) -> None:
+    """Ask for a video, and return while Pika takes a moment over the paid call."""
+    await behave(pika, latency=1.5)
     await fake.wait_for_response(generate(fake, "patient fox"))
-    await fake.wait_for(lambda: status_of(workdir) == "sending", what="the paid call")
-    return workdir / "bot-accepted.jsonl"
+
+    async def sending() -> bool:
+        return bool(await db.value("SELECT status FROM jobs") == "sending")
+
+    await until(sending, what="the paid call")
+
+
+def ledger_of(workdir: Path, db: DatabaseUnderTest) -> Path:
+    """Where a bot started in `workdir` keeps its ledger by default: beside its SQLite file,
+    named after it, or in ./data with PostgreSQL."""
+    if db.dialect == "sqlite":
+        return workdir / "bot-accepted.jsonl"
+    return workdir / "data" / "pika-bot-accepted.jsonl"
 
 
 async def test_pikas_answer_is_written_once_the_database_takes_it_again(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess, tmp_path: Path
 ) -> None:
-    ledger = await locked_while_pika_answers(fake, pika, tmp_path)
-    with sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None) as db:
-        db.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+    db = DatabaseUnderTest.sqlite_in(tmp_path)  # SQLite refuses a write past its busy timeout
+    await paid_call_under_way(fake, pika, db)
+    ledger = ledger_of(tmp_path, db)
+    async with db.writes_held():  # another writer holds the database
         await fake.wait_for(lambda: ledger.exists() and ledger.read_text(), what="the ledger")
         await behave(pika, latency=0)
         await bot.wait_for_log("the database refused it", timeout=20)
-        db.execute("COMMIT")
     await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
     assert paid(await calls_to(pika, "/web/generate")) == 1
 
 
 async def test_a_crash_before_the_database_took_pikas_answer_resumes_from_the_ledger(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
-    bot = await start_bot(fake, pika, tmp_path)
-    ledger = await locked_while_pika_answers(fake, pika, tmp_path)
-    with sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None) as db:
-        db.execute("BEGIN EXCLUSIVE")
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
+    await paid_call_under_way(fake, pika, database)
+    ledger = ledger_of(tmp_path, database)
+    async with database.writes_held():
         await fake.wait_for(lambda: ledger.exists() and ledger.read_text(), what="the ledger")
         await bot.kill()  # the id Pika gave is in the ledger only
-        db.execute("COMMIT")
-    assert status_of(tmp_path) == "sending"
+    assert await database.value("SELECT status FROM jobs") == "sending"
     await behave(pika, latency=0)
-    again = await start_bot(fake, pika, tmp_path)
+    again = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     try:
         await again.wait_for_log("resumed from the ledger")
         await fake.wait_for(lambda: results(fake), timeout=30, what="the result")

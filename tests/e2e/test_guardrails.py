@@ -1,17 +1,16 @@
-"""Guardrails end to end: every setting on every entry point, exact caps, quotas, audit."""
+"""Guardrails end to end: every setting on every entry point, exact caps, quotas, audit; the
+exact cap, the quota day and the audit on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, admin, button, delivered, results
+from tests.e2e.harness import BotProcess, admin, button, delivered, on_both_databases, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import (
     ADMIN,
@@ -23,6 +22,7 @@ from tests.fake_discord.world import (
     ROLE_ADMIN,
     Message,
 )
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 
 
@@ -120,6 +120,7 @@ async def test_the_running_cap_on_every_entry_point(
     await refused_everywhere(fake, result, "Videos in the making: 1, the most this server allows")
 
 
+@on_both_databases
 async def test_twenty_simultaneous_requests_with_a_cap_of_two_start_exactly_two(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -137,15 +138,15 @@ async def test_twenty_simultaneous_requests_with_a_cap_of_two_start_exactly_two(
     assert len(await calls_to(pika, "/web/generate")) == 2
 
 
+@on_both_databases
 async def test_the_daily_quota_resets_at_the_day_boundary(
-    fake: FakeDiscord, pika: LocalPika, bot: BotProcess, tmp_path: Path
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess, database: DatabaseUnderTest
 ) -> None:
     await admin(fake, "limits", {"daily_member": 1})
     await delivered(fake)
     assert "reached today's limit of 1 here. It resets <t:" in await by_command(fake)
     # The clock moves past midnight: today's job now belongs to yesterday.
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        db.execute("UPDATE jobs SET created_at = created_at - 86400")
+    await database.execute("UPDATE jobs SET created_at = created_at - 86400")
     await delivered(fake, "a new day")
 
 
@@ -190,8 +191,9 @@ async def test_usage_shows_what_is_left_and_server_totals_to_managers(
     assert "Server today: **1** (no limit)" in theirs["data"]["content"]
 
 
+@on_both_databases
 async def test_changes_are_audited_and_posted_to_the_log_channel(
-    fake: FakeDiscord, bot: BotProcess, tmp_path: Path
+    fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest
 ) -> None:
     await admin(fake, "log-channel", {"channel": str(ART)})
     answer = await admin(fake, "limits", {"cooldown": 15})
@@ -205,10 +207,9 @@ async def test_changes_are_audited_and_posted_to_the_log_channel(
     # Each change is posted to the log after its answer, so the last one may still be on its way.
     await fake.wait_for(lambda: logged("defaults", "9:16"), what="the defaults change logged")
     assert logged("cooldown_seconds")
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        rows = db.execute(
-            "SELECT user_id, setting, new_value, at FROM settings_audit ORDER BY id"
-        ).fetchall()
+    rows = await database.fetch(
+        "SELECT user_id, setting, new_value, at FROM settings_audit ORDER BY id"
+    )
     assert [(r[0], r[1]) for r in rows] == [
         (ADMIN, "log_channel"),
         (ADMIN, "cooldown_seconds"),

@@ -1,4 +1,5 @@
-"""Durable jobs end to end: submission, tracking, delivery, faults and restarts."""
+"""Durable jobs end to end: submission, tracking, delivery, faults and restarts; the main path,
+a failure, and the crash and restart tests on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,18 +21,22 @@ from tests.e2e.harness import (
     button,
     delivered,
     generate,
+    on_both_databases,
     results,
     retry_button,
     start_bot,
+    until,
 )
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Recorded
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 from tests.helpers.ports import reserved_port
 from tests.media import inspect
 
 
+@on_both_databases
 async def test_generate_is_delivered_with_the_video_in_place_of_the_working_message(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -97,6 +102,7 @@ async def test_progress_is_shown_on_the_working_message_until_the_result_replace
     assert result.id != working.id and fake.channel_messages(GENERAL) == [result]
 
 
+@on_both_databases
 async def test_a_failed_job_ends_with_its_message_saying_why_and_a_retry_button(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -216,10 +222,10 @@ async def test_a_request_in_a_thread_is_answered_in_the_thread(
 
 
 async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twice(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
     await behave(pika, job_seconds=6)
-    bot = await start_bot(fake, pika, tmp_path)
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     raised = fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"running": 10})
     assert (await fake.wait_for_response(raised))["data"]["content"].startswith("✅")
     interactions = [generate(fake, f"fox number {n}") for n in range(10)]
@@ -228,10 +234,10 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
     await fake.wait_for(lambda: len(pika.jobs) >= 10, what="ten jobs at Pika")
     # Killed once the bot has heard Pika's answer for all ten (a job killed mid-call is settled
     # differently: see the crash tests in tests/unit/test_jobs.py), and before any result is posted.
-    await fake.wait_for(lambda: recorded(tmp_path) >= 10, what="ten Pika ids in the database")
+    await until(lambda: recorded(database, 10), what="ten Pika ids in the database")
     await bot.kill()
     assert results(fake) == []
-    again = await start_bot(fake, pika, tmp_path)
+    again = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     try:
         await fake.wait_for(lambda: len(results(fake)) >= 10, timeout=60, what="ten results")
         await asyncio.sleep(1.0)
@@ -245,35 +251,32 @@ async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twi
         await again.stop()
 
 
-def recorded(workdir: Path) -> int:
-    """How many jobs in the bot's database carry the id Pika gave them."""
-    with sqlite3.connect(f"file:{workdir / 'bot.sqlite3'}?mode=ro", uri=True) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL").fetchone()
-    return int(count)
+async def recorded(database: DatabaseUnderTest, jobs: int) -> bool:
+    """Whether that many jobs in the bot's database carry the id Pika gave them."""
+    found = await database.value("SELECT COUNT(*) FROM jobs WHERE pika_job_id IS NOT NULL")
+    return int(found) >= jobs
 
 
-async def crash_before_the_result_is_recorded(tmp_path: Path, kind: str = "generate") -> None:
-    """The crash: Discord has the result of the (latest) job of `kind`, but the database never
-    recorded it."""
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        db.execute(
-            "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
-            "next_poll_at = 0 WHERE id = (SELECT id FROM jobs WHERE kind = ? "
-            "ORDER BY created_at DESC LIMIT 1)",
-            (kind,),
-        )
+async def crash_before_the_result_is_recorded(
+    database: DatabaseUnderTest, kind: str = "generate"
+) -> None:
+    """The crash: Discord has the result of the latest job of `kind` (a fixed word), but the
+    database never recorded it."""
+    latest = f"SELECT id FROM jobs WHERE kind = '{kind}' ORDER BY created_at DESC LIMIT 1"  # noqa: S608
+    crash = "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL"
+    await database.execute(f"{crash}, next_poll_at = 0 WHERE id = ({latest})")
 
 
 async def test_a_result_sent_before_a_crash_is_found_in_the_channel_not_sent_again(
-    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
-    bot = await start_bot(fake, pika, tmp_path)
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     interaction = generate(fake, "only once")
     await fake.wait_for_response(interaction)
     await fake.wait_for(lambda: results(fake), what="the result")
     await bot.stop()
-    await crash_before_the_result_is_recorded(tmp_path)
-    bot = await start_bot(fake, pika, tmp_path)
+    await crash_before_the_result_is_recorded(database)
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     try:
         await bot.wait_for_log(r"delivered as message")
         await bot.wait_for_log("its result was already posted")  # found in the channel
@@ -301,7 +304,7 @@ async def test_a_post_that_reached_discord_before_a_crash_is_matched_by_its_nonc
         await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
     finally:
         await bot.stop()
-    await crash_before_the_result_is_recorded(tmp_path, "extend")
+    await crash_before_the_result_is_recorded(DatabaseUnderTest.sqlite_in(tmp_path), "extend")
     fake.channels[GENERAL].history_hidden = True
     bot = await start_bot(fake, pika, tmp_path)
     try:

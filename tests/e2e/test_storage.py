@@ -1,6 +1,7 @@
-"""Database faults as an owner meets them: a damaged file or a failing migration stops the bot
-at once with one line naming the file; one damaged row is set aside and the rest goes on; the
-file holds prompts and webhook secrets, so only its owner may read it."""
+"""Database faults as an owner meets them: a damaged file, a failing migration or a PostgreSQL
+server that cannot be reached stops the bot at once with one line naming the database (never its
+password); one damaged row is set aside and the rest goes on; the file holds prompts and webhook
+secrets, so only its owner may read it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, bot_env, delivered, start_bot
 from tests.fake_discord import FakeDiscord
+from tests.helpers.ports import reserved_port
 
 
 @pytest.mark.parametrize("damage", ["not a database", "a failing migration"])
@@ -37,6 +39,22 @@ async def test_a_database_that_cannot_be_used_stops_the_bot_with_one_line(
     assert str(path) in errors[0] and expected in errors[0], errors[0]
     assert "Traceback" not in bot.log
     assert fake.identifies == 0  # it never went online half-working
+
+
+async def test_a_postgresql_server_out_of_reach_stops_the_bot_with_one_line(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    port = reserved_port()  # nothing listens there
+    url = f"postgresql://pika:hunter2@127.0.0.1:{port}/pika"
+    bot = BotProcess(bot_env(fake, tmp_path, DATABASE_URL=url), tmp_path)
+    await bot.start()
+    assert await bot.exit_code(timeout=30) == 1
+    errors = [line for line in bot.lines if "ERROR" in line]
+    assert len(errors) == 1, bot.log
+    assert "Cannot use the database (DATABASE_URL)" in errors[0]
+    assert f"postgresql://pika@127.0.0.1:{port}/pika: cannot connect" in errors[0]
+    assert "hunter2" not in bot.log and "Traceback" not in bot.log
+    assert fake.identifies == 0
 
 
 async def test_an_unreadable_row_is_set_aside_and_the_database_is_private(

@@ -1,4 +1,5 @@
-"""Counting the bot's round trips to the database: every call aiosqlite hands to its thread."""
+"""Counting the bot's round trips to the database: every call aiosqlite hands to its thread,
+and every statement asyncpg sends to PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
+import asyncpg
+
+# asyncpg's statements, each one exchange with the server (a statement it has not seen before
+# is prepared first, in the same call).
+ASYNCPG_CALLS = ("execute", "executemany", "fetch")
 
 
 @dataclass
@@ -38,12 +44,26 @@ def install(count: RoundTrips) -> Any:
     return original
 
 
+def _counting(count: RoundTrips, name: str, original: Any) -> Any:
+    async def counted(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        count.calls[name] += 1
+        count.statements.append(query[:80])
+        return await original(self, query, *args, **kwargs)
+
+    return counted
+
+
 @contextlib.contextmanager
 def counting_round_trips() -> Iterator[RoundTrips]:
-    """Count round trips inside the block."""
+    """Count round trips inside the block, on SQLite and PostgreSQL."""
     count = RoundTrips()
     original = install(count)
+    asyncpg_originals = {name: getattr(asyncpg.Connection, name) for name in ASYNCPG_CALLS}
+    for name, method in asyncpg_originals.items():
+        setattr(asyncpg.Connection, name, _counting(count, name, method))
     try:
         yield count
     finally:
         aiosqlite.Connection._execute = original  # type: ignore[method-assign]
+        for name, method in asyncpg_originals.items():
+            setattr(asyncpg.Connection, name, method)

@@ -100,11 +100,16 @@ async def local() -> AsyncIterator[LocalPika]:
 
 
 async def make_stack(
-    path: Path, base_url: str, clock: Clock | None = None, **settings: object
+    path: Path,
+    base_url: str,
+    clock: Clock | None = None,
+    database_url: str | None = None,
+    **settings: object,
 ) -> AsyncIterator[Stack]:
-    """Open a stack on a database file; close it when the iteration ends."""
+    """Open a stack on a database file (or the database at `database_url`, its ledger still
+    beside `path`); close it when the iteration ends."""
     clock = clock or Clock()
-    storage = await open_storage(path, clock)
+    storage = await open_storage(database_url or path, clock)
     values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
     config = Settings(**(values | settings))  # type: ignore[arg-type]
     async with PikaClient("k", base_url, backoff_base=0.01) as pika:

@@ -53,6 +53,7 @@ def test_every_documented_setting_is_read_from_the_environment(
         "PIKA_API_KEY": "pk-secret-value",
         "PIKA_BASE_URL": "http://127.0.0.1:8/",
         "DATABASE_URL": "sqlite:////tmp/x.sqlite3",
+        "DATA_DIR": "/srv/pika",
         "POLL_INTERVAL_SECONDS": "2.5",
         "JOB_TIMEOUT_MINUTES": "12",
         "REPEAT_PRESS_SECONDS": "30",
@@ -87,9 +88,25 @@ def test_every_documented_setting_is_read_from_the_environment(
     assert [(h.host, h.port) for h in s.allowed_hosts] == [("media.lan", None), ("127.0.0.1", 9000)]
     assert s.log_level == "DEBUG"
     assert s.database_path == Path("/tmp/x.sqlite3")
+    assert s.ledger_path == Path("/srv/pika/x-accepted.jsonl")
     assert not s.uses_local_pika
     assert sorted(s.secrets()) == ["pk-secret-value", "tok.en.value"]
     assert "pk-secret-value" not in repr(s)
+
+
+def test_postgresql_is_chosen_by_its_url_and_its_password_is_a_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@db.lan:5432/pika")
+    s = load_settings()
+    assert s.database_path is None
+    assert s.files_dir == Path("data")  # no SQLite file to sit beside
+    assert s.ledger_path == Path("data/pika-bot-accepted.jsonl")
+    assert s.secrets() == ["hunter2"]  # redacted wherever it would be logged
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@db:port/pika")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "hunter2" not in str(caught.value)
 
 
 def test_settings_come_from_dot_env_file(tmp_path: Path) -> None:
@@ -135,7 +152,9 @@ def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
         ("POLL_INTERVAL_SECONDS", "0"),
         ("JOB_TIMEOUT_MINUTES", "-1"),
         ("LOG_LEVEL", "LOUD"),
-        ("DATABASE_URL", "postgres://db/x"),
+        ("DATABASE_URL", "mysql://db/x"),
+        ("DATABASE_URL", "postgresql://"),
+        ("DATABASE_URL", "postgresql://bot:hunter2@db:port/pika"),
         ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
         ("DISCORD_API_BASE_URL", "discord.com"),
         ("PIKA_BASE_URL", "ftp://pika"),

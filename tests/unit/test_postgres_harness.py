@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
+from tests.helpers import databases
 from tests.helpers.postgres import server_bindir
 
 
@@ -20,3 +22,15 @@ async def test_each_test_gets_its_own_empty_database(postgres_url: str) -> None:
 def test_the_server_binaries_are_found_where_debian_puts_them() -> None:
     folder = server_bindir()
     assert folder is not None and (folder / "initdb").exists()
+
+
+def test_without_a_server_postgresql_cases_skip_but_fail_where_it_is_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(databases, "POSTGRES_URL", "")
+    monkeypatch.delenv("REQUIRE_POSTGRES", raising=False)
+    with pytest.raises(pytest.skip.Exception):  # a developer without PostgreSQL: skipped
+        databases.need_postgres()
+    monkeypatch.setenv("REQUIRE_POSTGRES", "1")  # CI (.ci/run): never skipped
+    with pytest.raises(pytest.fail.Exception, match="REQUIRE_POSTGRES=1"):
+        databases.need_postgres()

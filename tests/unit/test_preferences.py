@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.errors import InputError
 from bot.preferences import PersonalDefaults, Preferences
 from bot.storage import open_storage
+from tests.helpers.databases import DatabaseUnderTest
 
 
-async def test_defaults_are_kept_per_member_and_server(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_defaults_are_kept_per_member_and_server(database: DatabaseUnderTest) -> None:
+    storage = await open_storage(database.target)
     preferences = Preferences(storage.member_settings)
     assert await preferences.get(1, 3) == PersonalDefaults()
     await preferences.change(1, 3, aspect_ratio="9:16", motion=3, mention=False)
@@ -28,8 +27,10 @@ async def test_defaults_are_kept_per_member_and_server(tmp_path: Path) -> None:
     await storage.close()
 
 
-async def test_a_value_out_of_range_is_refused_naming_the_option(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_a_value_out_of_range_is_refused_naming_the_option(
+    database: DatabaseUnderTest,
+) -> None:
+    storage = await open_storage(database.target)
     preferences = Preferences(storage.member_settings)
     with pytest.raises(InputError) as caught:
         await preferences.change(1, 3, motion=9)

@@ -1,11 +1,11 @@
-"""The guardrails gate on real SQLite with a clock the tests move, midnight included."""
+"""The guardrails gate on real SQLite and PostgreSQL with a clock the tests move, midnight
+included."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -13,15 +13,18 @@ from bot.discord.wording import explain
 from bot.guardrails import Ask, Guardrails, GuildSettings, Refusal, ServerSettings
 from bot.storage import JobStore, NewJob, Status, open_storage
 from tests.helpers.clock import Clock
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.round_trips import counting_round_trips
 
 GUILD, CHANNEL, USER, ADMIN = 10, 20, 30, 40
 
 
 @pytest.fixture
-async def gate(tmp_path: Path) -> AsyncIterator[tuple[Guardrails, JobStore, Clock]]:
+async def gate(
+    database: DatabaseUnderTest,
+) -> AsyncIterator[tuple[Guardrails, JobStore, Clock]]:
     clock = Clock(datetime(2026, 11, 24, 23, 59, 0, tzinfo=UTC).timestamp())
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     yield Guardrails(storage.jobs, ServerSettings(storage.guild_settings)), storage.jobs, clock
     await storage.close()
 

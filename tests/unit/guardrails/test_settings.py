@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -11,13 +10,14 @@ from bot.discord.wording import explain
 from bot.errors import InputError
 from bot.guardrails import ServerSettings
 from bot.storage import open_storage
+from tests.helpers.databases import DatabaseUnderTest
 
 GUILD, ADMIN = 10, 40
 
 
 @pytest.fixture
-async def settings(tmp_path: Path) -> AsyncIterator[ServerSettings]:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def settings(database: DatabaseUnderTest) -> AsyncIterator[ServerSettings]:
+    storage = await open_storage(database.target)
     yield ServerSettings(storage.guild_settings)
     await storage.close()
 

@@ -4,7 +4,6 @@ the member is told (their place in line and the expected end)."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +18,7 @@ from bot.jobs.estimates import (
 )
 from bot.storage import Job, NewJob, Status, open_storage
 from tests.helpers.clock import Clock
+from tests.helpers.databases import DatabaseUnderTest
 
 NOW = 1_000_000.0
 
@@ -125,10 +125,10 @@ def test_a_job_waiting_in_line_is_not_refined_by_progress() -> None:
 
 
 async def test_a_standing_is_the_place_in_line_and_the_median_of_recent_jobs(
-    tmp_path: Path,
+    database: DatabaseUnderTest,
 ) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     durations = Durations()
     estimates = Estimates(durations, storage.reports, clock)
     assert estimates.expected_seconds("generate") == PRIOR_SECONDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from bot.discord.texts import failure_reason
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
@@ -12,7 +13,7 @@ from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
 from bot.storage import Job, Status
 from bot.submit import Answered, Member
 from tests.helpers.round_trips import counting_round_trips
-from tests.unit.conftest import Stack, rendered, sent
+from tests.unit.conftest import Stack, make_stack, rendered, sent
 
 MEMBER = Member(guild_id=1, user_id=3, channel_id=2)
 
@@ -344,6 +345,25 @@ async def test_a_job_costs_a_handful_of_database_round_trips(
     # admission, the answer recorded, Pika's id, the result about to be posted, the result
     # posted, and the batched end: six writes (and no read) for a whole job.
     assert count.total <= 6, "\n".join(count.statements)
+
+
+async def test_a_job_costs_a_handful_of_statements_on_postgresql_too(
+    local: LocalPika, tmp_path: Path, postgres_url: str
+) -> None:
+    async for stack in make_stack(tmp_path / "db", local.base_url, database_url=postgres_url):
+        await stack.settings.get(1)
+        assert stack.submissions.preferences is not None
+        await stack.submissions.preferences.get(1, 3)
+        with counting_round_trips() as count:
+            job, _ = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, answered)
+            await rendered(local, job)
+            await stack.tracker.poll(job)
+            await stack.settle()
+            await stack.tracker.flush()
+        assert (await current(stack, job.id)).status is Status.DELIVERED
+        # The six writes of SQLite, admission taking three: its transaction with the server's
+        # lock, the insert, the commit.
+        assert count.total <= 8, "\n".join(count.statements)
 
 
 async def test_the_tracker_stops_when_cancelled_just_as_it_is_woken(stack: Stack) -> None:

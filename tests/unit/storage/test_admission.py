@@ -1,5 +1,6 @@
-"""Admission in one statement: exact caps under concurrency (also across two connections, as
-two processes would have), and precisely which jobs count toward which limit."""
+"""Admission in one statement: exact caps under concurrency (also across connections of their
+own, as several processes would have), and precisely which jobs count toward which limit; on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.storage import ACTIVE, FINAL, Job, JobStore, Limits, NewJob, Refused, S
 from bot.storage.admission import RepeatWindow, admit_sql, counts_sql
 from bot.storage.records import _ACTIVE_SQL, _UNMADE_SQL
 from tests.helpers.clock import Clock
+from tests.helpers.databases import DatabaseUnderTest
 
 DAY = 1_000_000.0 - 3600  # the quota day started an hour before the clock's time
 ROOMY = Limits(running=50, member_daily=50, server_daily=None, day_start=DAY)
@@ -31,8 +33,8 @@ def new(user: int = 3, **changes: object) -> NewJob:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
-    storage = await open_storage(tmp_path / "db.sqlite3", Clock())
+async def store(database: DatabaseUnderTest) -> AsyncIterator[JobStore]:
+    storage = await open_storage(database.target, Clock())
     yield storage.jobs
     await storage.close()
 
@@ -49,21 +51,28 @@ async def refused(store: JobStore, limits: Limits, user: int = 3) -> str | None:
     return outcome.broken(limits, store.clock())
 
 
-async def test_twenty_simultaneous_admissions_on_two_connections_admit_exactly_two(
-    tmp_path: Path,
+async def test_twenty_simultaneous_admissions_from_four_processes_admit_exactly_two(
+    database: DatabaseUnderTest,
 ) -> None:
-    path = tmp_path / "db.sqlite3"
-    one, two = await open_storage(path), await open_storage(path)  # two processes, one file
+    # Four storages, as four processes have: SQLite connections of their own on one file, or
+    # PostgreSQL pools of their own on one database.
+    processes = [await open_storage(database.target) for _ in range(4)]
     limits = Limits(running=2, member_daily=50, server_daily=None, day_start=0)
-    outcomes = await asyncio.gather(
-        *[(one if n % 2 else two).jobs.admit(new(), limits) for n in range(20)]
-    )
-    assert sum(isinstance(o, Job) for o in outcomes) == 2
-    assert {o.broken(limits, 0) for o in outcomes if isinstance(o, Refused)} == {"running"}
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 2
-    await one.close()
-    await two.close()
+    try:
+        for _ in range(3):  # each round starts from nothing running
+            outcomes = await asyncio.gather(
+                *[processes[n % 4].jobs.admit(new(), limits) for n in range(20)]
+            )
+            assert sum(isinstance(o, Job) for o in outcomes) == 2
+            refusals = {o.broken(limits, 0) for o in outcomes if isinstance(o, Refused)}
+            assert refusals == {"running"}
+            assert await database.value("SELECT COUNT(*) FROM jobs WHERE active = 1") == 2
+            await database.execute("UPDATE jobs SET status = 'delivered', active = 0")
+        other_server = await processes[0].jobs.admit(new(guild_id=9), limits)
+        assert isinstance(other_server, Job)  # one server's admissions never wait on another's
+    finally:
+        for storage in processes:
+            await storage.close()
 
 
 @pytest.mark.parametrize("status", [*ACTIVE, *sorted(FINAL)])
@@ -120,7 +129,7 @@ async def test_a_repeat_is_returned_instead_of_a_second_job(store: JobStore) -> 
     assert isinstance(await store.admit(new(repeat_key="extend:v"), twin_limits), Job)
 
 
-async def test_admission_counts_by_index(tmp_path: Path) -> None:
+async def test_admission_counts_by_index_on_sqlite(tmp_path: Path) -> None:
     storage = await open_storage(tmp_path / "db.sqlite3")
     await storage.close()
     columns = ["id", "kind", "request", "guild_id", "user_id", "status", "created_at"]

@@ -1,12 +1,11 @@
-"""The job store on real SQLite: migrations, one-statement writes, batches and durations."""
+"""The job store on real SQLite and PostgreSQL: migrations, one-statement writes, batches and
+durations."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from bot.storage import (
     ACTIVE,
@@ -18,11 +17,10 @@ from bot.storage import (
     Status,
     open_storage,
 )
-from bot.storage.db import MIGRATIONS_PACKAGE
+from bot.storage.backend import migrations
 from tests.helpers.clock import Clock
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.round_trips import counting_round_trips
-
-MIGRATIONS = Path(__file__).resolve().parents[3] / MIGRATIONS_PACKAGE.replace(".", "/")
 
 
 def new(**changes: object) -> NewJob:
@@ -49,28 +47,25 @@ async def create_unless_repeated(
     return outcome.twin, False
 
 
-def schema_version(path: Path) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0])
-
-
-async def test_migrations_apply_once_and_the_database_uses_wal(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    newest = max(int(p.name.split("_")[0]) for p in (MIGRATIONS / "migrations").glob("*.sql"))
-    assert newest >= 3
-    storage = await open_storage(path)
+async def test_migrations_apply_once(database: DatabaseUnderTest) -> None:
+    newest = migrations(database.dialect)[-1].version
+    assert newest >= 6
+    storage = await open_storage(database.target)
     await storage.close()
-    assert schema_version(path) == newest
-    storage = await open_storage(path)  # again: nothing to apply, nothing breaks
+    applied = "SELECT version FROM schema_migrations ORDER BY version"
+    assert [v for (v,) in await database.fetch(applied)] == list(range(1, newest + 1))
+    storage = await open_storage(database.target)  # again: nothing to apply, nothing breaks
     await storage.close()
-    assert schema_version(path) == newest
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert await database.value("SELECT MAX(version) FROM schema_migrations") == newest
+    if database.dialect == "sqlite":
+        assert await database.value("PRAGMA journal_mode") == "wal"
 
 
-async def test_a_new_job_is_submitting_active_and_due_when_asked(tmp_path: Path) -> None:
+async def test_a_new_job_is_submitting_active_and_due_when_asked(
+    database: DatabaseUnderTest,
+) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     job = await storage.jobs.create(new(due_in=30, thread_id=2))
     assert (job.status, job.active, job.next_poll_at) == (Status.SUBMITTING, True, clock.now + 30)
     assert (job.thread_id, job.request) == (2, {"promptText": "a fox"})
@@ -78,8 +73,8 @@ async def test_a_new_job_is_submitting_active_and_due_when_asked(tmp_path: Path)
     await storage.close()
 
 
-async def test_a_token_is_kept_out_of_a_jobs_repr(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_a_token_is_kept_out_of_a_jobs_repr(database: DatabaseUnderTest) -> None:
+    storage = await open_storage(database.target)
     job = await storage.jobs.create(new(webhook_secret="hook-secret"))
     job = await storage.jobs.update(job.id, interaction_token="interaction-token")
     assert job.interaction_token == "interaction-token"
@@ -87,8 +82,10 @@ async def test_a_token_is_kept_out_of_a_jobs_repr(tmp_path: Path) -> None:
     await storage.close()
 
 
-async def test_a_transition_changes_a_job_only_from_the_expected_statuses(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_a_transition_changes_a_job_only_from_the_expected_statuses(
+    database: DatabaseUnderTest,
+) -> None:
+    storage = await open_storage(database.target)
     store = storage.jobs
     job = await store.create(new())
     moved = await store.transition(job.id, [Status.SUBMITTING], status=Status.SENDING, active=0)
@@ -98,10 +95,10 @@ async def test_a_transition_changes_a_job_only_from_the_expected_statuses(tmp_pa
 
 
 async def test_many_jobs_change_in_one_statement_each_only_from_the_expected_status(
-    tmp_path: Path,
+    database: DatabaseUnderTest,
 ) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     store = storage.jobs
     jobs = [await store.create(new()) for _ in range(5)]
     for job in jobs[:4]:
@@ -121,9 +118,11 @@ async def test_many_jobs_change_in_one_statement_each_only_from_the_expected_sta
     await storage.close()
 
 
-async def test_the_latest_durations_of_each_kind_are_read_oldest_first(tmp_path: Path) -> None:
+async def test_the_latest_durations_of_each_kind_are_read_oldest_first(
+    database: DatabaseUnderTest,
+) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     store = storage.jobs
     for kind, seconds in [("generate", 3.0), ("extend", 9.0), ("generate", 4.0), ("generate", 5.0)]:
         job = await store.create(new(kind=kind))
@@ -138,9 +137,11 @@ async def test_the_latest_durations_of_each_kind_are_read_oldest_first(tmp_path:
     await storage.close()
 
 
-async def test_a_repeated_request_is_created_once_within_its_window(tmp_path: Path) -> None:
+async def test_a_repeated_request_is_created_once_within_its_window(
+    database: DatabaseUnderTest,
+) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     store = storage.jobs
     again = new(repeat_key="extend:https://x/v.mp4")
     made = await asyncio.gather(
@@ -157,9 +158,9 @@ async def test_a_repeated_request_is_created_once_within_its_window(tmp_path: Pa
     await storage.close()
 
 
-async def test_a_sticky_status_makes_a_repeat_at_any_time(tmp_path: Path) -> None:
+async def test_a_sticky_status_makes_a_repeat_at_any_time(database: DatabaseUnderTest) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     store = storage.jobs
     upscale = new(repeat_key="upscale:https://x/v.mp4")
     first, _ = await create_unless_repeated(store, upscale, clock.now - 60, [Status.DELIVERED])
@@ -173,12 +174,39 @@ async def test_a_sticky_status_makes_a_repeat_at_any_time(tmp_path: Path) -> Non
     await storage.close()
 
 
-async def test_running_counts_only_jobs_that_have_not_ended(tmp_path: Path) -> None:
-    storage = await open_storage(tmp_path / "db.sqlite3")
+async def test_running_counts_only_jobs_that_have_not_ended(database: DatabaseUnderTest) -> None:
+    storage = await open_storage(database.target)
     store = storage.jobs
     jobs = [await store.create(new()) for _ in range(len(ACTIVE) + 2)]
     for job, status in zip(jobs, [*ACTIVE, Status.DELIVERED, Status.FAILED], strict=True):
         await store.update(job.id, status=status)
     assert len(await store.running_jobs(1, 3)) == len(ACTIVE)
     assert {j.status for j in await store.running_jobs(1)} == set(ACTIVE)
+    await storage.close()
+
+
+async def test_a_batch_clears_columns_sets_flags_and_keeps_each_columns_type(
+    database: DatabaseUnderTest,
+) -> None:
+    storage = await open_storage(database.target)
+    store = storage.jobs
+    jobs = [await store.create(new()) for _ in range(3)]
+    for n, job in enumerate(jobs):
+        await store.update(job.id, result_message_id=900 + n, last_error="boom", seed=2**40)
+    # NULL in every row of a column, a bool, a float, a 64-bit id: PostgreSQL must be told
+    # each column's type, SQLite takes them as they come.
+    await store.update_many(
+        {
+            job.id: {"result_message_id": None, "last_error": None, "mention": False}
+            | {"duration": 2.5, "status_message_id": 2**62 + n}
+            for n, job in enumerate(jobs)
+        }
+    )
+    after = [await store.get(job.id) for job in jobs]
+    assert [(j.result_message_id, j.last_error, j.mention) for j in after if j] == [
+        (None, None, False)
+    ] * 3
+    assert [(j.duration, j.status_message_id, j.seed) for j in after if j] == [
+        (2.5, 2**62 + n, 2**40) for n in range(3)
+    ]
     await storage.close()

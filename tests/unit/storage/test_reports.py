@@ -1,21 +1,22 @@
 """Read-only figures over the jobs table: a job's place in line among those Pika has not
-started, on real SQLite."""
+started, on real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.storage import NewJob, Status, open_storage
 from tests.helpers.clock import Clock
+from tests.helpers.databases import DatabaseUnderTest
 
 
 def new() -> NewJob:
     return NewJob("generate", {"promptText": "a fox"}, guild_id=1, channel_id=2, user_id=3)
 
 
-async def test_place_in_line_counts_the_jobs_waiting_before_this_one(tmp_path: Path) -> None:
+async def test_place_in_line_counts_the_jobs_waiting_before_this_one(
+    database: DatabaseUnderTest,
+) -> None:
     clock = Clock()
-    storage = await open_storage(tmp_path / "db.sqlite3", clock)
+    storage = await open_storage(database.target, clock)
     store = storage.jobs
     jobs = []
     for _ in range(4):

@@ -1,0 +1,202 @@
+"""PostgreSQL behind the database interface (`backend.py`), over an asyncpg pool, and the
+numbered migrations of `migrations/postgresql/`.
+
+A statement outside a transaction takes a connection of the pool for itself and commits on its
+own: one round trip, as on SQLite. The pool is bounded (`POOL_SIZE`) and every statement has a
+time limit (`COMMAND_SECONDS`). Pooled connections keep no session state (no LISTEN, no session
+lock, no SET), so handing one back costs no reset query; what needs session state (the migration
+lock here; a LISTEN) uses a connection of its own.
+
+Migrations run at start-up under a session advisory lock, so when several processes start at
+once one migrates and the others wait, then find nothing left to do. Admission (`serialised`)
+is a transaction that first takes `pg_advisory_xact_lock(<server id>)`: the admissions of one
+server run one after the other across processes, other servers' side by side.
+
+The URL's password is never shown: errors name the database as `shown_url` writes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from bot.storage.backend import Database, Params, Queries, Row, StorageError, migrations
+from bot.storage.postgres_sql import translate
+
+POOL_SIZE = 10  # connections at most, per process
+COMMAND_SECONDS = 30.0  # any statement, a wait for a lock included
+CONNECT_SECONDS = 10.0  # opening a connection (start-up says the database is unreachable after)
+MIGRATION_SECONDS = 600.0  # a migration may rewrite a big table; another process waits as long
+CLOSE_SECONDS = 10.0  # statements in flight finish before the pool closes, or are cut
+# The key of the migration lock: the two-number form of advisory locks, whose keys never meet
+# the one-number form's (admission locks a server's id with that one).
+MIGRATION_LOCK = (0x50494B41, 1)  # "PIKA", migrations
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password (and without its query, which may carry one)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+        user = f"{parts.username}@" if parts.username else ""
+    except ValueError:
+        return f"{url.split(':', 1)[0]}://(unreadable URL)"
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+def password_of(url: str) -> str | None:
+    """The URL's password, for the log's redaction of secrets."""
+    try:
+        return urlsplit(url).password or None
+    except ValueError:
+        return None
+
+
+class PostgresQueries(Queries):
+    """Statements in the portable dialect, on a pool (each one on any free connection) or on one
+    connection (inside a transaction)."""
+
+    def __init__(self, target: asyncpg.Pool | PoolConnectionProxy) -> None:
+        self._target = target
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        statement = translate(sql)
+        await self._target.execute(statement.sql, *statement.arguments(params))
+
+    async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
+        statement = translate(sql)
+        rows = [statement.arguments(p) for p in params]
+        if rows:
+            await self._target.executemany(statement.sql, rows)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        statement = translate(sql)
+        rows = await self._target.fetch(statement.sql, *statement.arguments(params))
+        return cast(list[Row], rows)
+
+
+class PostgresDatabase(PostgresQueries, Database):
+    """A PostgreSQL database through a bounded pool of connections."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+        super().__init__(pool)
+        self.url = url  # with its password: for connections of their own (LISTEN); never shown
+        self.pool = pool
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            yield PostgresQueries(connection)
+
+    @contextlib.asynccontextmanager
+    async def serialised(self, key: int) -> AsyncIterator[Queries]:
+        async with self.pool.acquire() as connection:
+            # One round trip for both: the transaction, and the lock it holds until it ends.
+            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
+            try:
+                yield PostgresQueries(connection)
+            except BaseException:
+                with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                    await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
+
+    async def check_writable(self) -> None:
+        await self.pool.execute(
+            "INSERT INTO health_check (id, at) VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+            time.time(),
+            timeout=5.0,
+        )
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.pool.close(), CLOSE_SECONDS)
+        except TimeoutError:
+            self.pool.terminate()
+
+
+async def _keep(connection: asyncpg.Connection) -> None:
+    """Hand a connection back as it is (asyncpg has already rolled back a transaction left
+    open): pooled connections keep no session state, so the reset query's round trip is saved."""
+
+
+async def open_postgres(url: str, clock: Callable[[], float] = time.time) -> PostgresDatabase:
+    """Connect to the PostgreSQL database at `url` and apply pending migrations.
+
+    Raises StorageError, naming the database without its password, when it cannot be reached,
+    refuses the connection, or a migration fails."""
+    shown = shown_url(url)
+    options: dict[str, Any] = {
+        "timeout": CONNECT_SECONDS,
+        "server_settings": {"application_name": "pika-discord-bot"},
+    }
+    try:
+        await migrate(url, clock, options)
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            command_timeout=COMMAND_SECONDS,
+            reset=_keep,
+            **options,
+        )
+    except StorageError as exc:
+        raise StorageError(f"{shown}: {exc}") from None
+    except (
+        OSError,
+        TimeoutError,
+        ValueError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as exc:
+        # asyncpg's messages name hosts, users, databases and options, never the password.
+        raise StorageError(f"{shown}: {_reason(exc)}") from None
+    return PostgresDatabase(url, pool)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {CONNECT_SECONDS:g} s"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot connect ({exc.strerror})"
+    return str(exc) or type(exc).__name__
+
+
+async def migrate(url: str, clock: Callable[[], float], options: dict[str, Any]) -> None:
+    """Apply every migration not yet recorded in `schema_migrations`, in number order, each in
+    its own transaction, holding the migration lock on a connection of its own."""
+    connection = await asyncpg.connect(url, command_timeout=MIGRATION_SECONDS, **options)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1, $2)", *MIGRATION_LOCK)
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "applied_at DOUBLE PRECISION NOT NULL)"
+        )
+        done = {r[0] for r in await connection.fetch("SELECT version FROM schema_migrations")}
+        for migration in migrations("postgresql"):
+            if migration.version in done:
+                continue
+            try:
+                async with connection.transaction():
+                    await connection.execute(migration.sql)
+                    await connection.execute(
+                        "INSERT INTO schema_migrations VALUES ($1, $2)", migration.version, clock()
+                    )
+            except asyncpg.PostgresError as exc:
+                raise StorageError(f"migration {migration.name} failed ({exc})") from None
+    finally:
+        try:  # and with it the session's lock
+            await connection.close(timeout=CLOSE_SECONDS)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            connection.terminate()

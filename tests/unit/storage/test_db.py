@@ -1,0 +1,115 @@
+"""Opening the storage on SQLite and PostgreSQL: migrations applied once however many processes
+start at once, a failing one named, the readiness write, transactions that hold together, and
+both schemas alike."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.storage import Change, StorageError, open_storage
+from bot.storage.backend import migrations
+from tests.helpers.databases import DatabaseUnderTest
+
+
+async def test_processes_starting_at_once_migrate_once(database: DatabaseUnderTest) -> None:
+    opened = await asyncio.gather(*[open_storage(database.target) for _ in range(4)])
+    for storage in opened:
+        await storage.close()
+    versions = [v for (v,) in await database.fetch("SELECT version FROM schema_migrations")]
+    assert sorted(versions) == [m.version for m in migrations(database.dialect)]
+
+
+async def test_a_failing_migration_stops_the_storage_naming_it(
+    database: DatabaseUnderTest,
+) -> None:
+    await database.execute("CREATE TABLE jobs (id TEXT)")  # there already, unrecorded
+    with pytest.raises(StorageError) as caught:
+        await open_storage(database.target)
+    assert "migration 0001_jobs.sql failed" in str(caught.value)
+    assert "already exists" in str(caught.value)
+
+
+async def test_readiness_writes_a_row_of_its_own(database: DatabaseUnderTest) -> None:
+    storage = await open_storage(database.target)
+    try:
+        await storage.check_writable()
+        first = await database.value("SELECT at FROM health_check WHERE id = 1")
+        await storage.check_writable()
+        assert await database.value("SELECT COUNT(*) FROM health_check") == 1
+        assert await database.value("SELECT at FROM health_check") >= first
+    finally:
+        await storage.close()
+
+
+async def test_a_settings_save_that_fails_half_way_leaves_nothing_of_it(
+    database: DatabaseUnderTest,
+) -> None:
+    storage = await open_storage(database.target)
+    store = storage.guild_settings
+    try:
+        await store.save(1, '{"v": 1}', [Change(9, "v", "0", "1", 1.0)])
+        broken = Change(9, None, "1", "2", 2.0)  # type: ignore[arg-type]  # NOT NULL refuses it
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.NotNullViolationError)):
+            await store.save(1, '{"v": 2}', [broken])
+        assert await store.load(1) == '{"v": 1}'  # the document written first was rolled back
+        assert [c.new_value for c in await store.audit(1)] == ["1"]
+        await store.save(1, '{"v": 3}', [Change(9, "v", "1", "3", 3.0)])  # and it goes on
+        assert await store.load(1) == '{"v": 3}'
+    finally:
+        await storage.close()
+
+
+async def test_sqlite_and_postgresql_reach_the_same_schema(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    for target in (tmp_path / "db.sqlite3", postgres_url):
+        await (await open_storage(target)).close()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        file_columns = {
+            (table, name, _family(kind), bool(not_null or primary))
+            for table in tables
+            if not table.startswith("sqlite_")
+            for _, name, kind, not_null, _, primary in db.execute(f"PRAGMA table_info({table})")
+        }
+        file_indexes = {
+            name
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
+    server = await asyncpg.connect(postgres_url)
+    try:
+        server_columns = {
+            (r["table_name"], r["column_name"], _family(r["data_type"]), r["is_nullable"] == "NO")
+            for r in await server.fetch(
+                "SELECT table_name, column_name, data_type, is_nullable "
+                "FROM information_schema.columns WHERE table_schema = 'public'"
+            )
+        }
+        server_indexes = {
+            r["indexname"]
+            for r in await server.fetch(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+                "AND indexname NOT LIKE '%_pkey'"
+            )
+        }
+    finally:
+        await server.close()
+    assert file_columns == server_columns
+    assert file_indexes == server_indexes
+
+
+def _family(declared: str) -> str:
+    """What a column holds, whichever database declared it."""
+    declared = declared.upper()
+    if "INT" in declared:
+        return "integer"
+    if declared in ("REAL", "DOUBLE PRECISION"):
+        return "real"
+    return "text"

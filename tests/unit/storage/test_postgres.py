@@ -1,0 +1,78 @@
+"""PostgreSQL behind the database interface: start-up errors that never show the password, a
+bounded pool, statements that cannot hang, migrations taken in turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from bot.storage import WRITE_ERRORS, StorageError, open_storage, postgres
+from bot.storage.postgres import POOL_SIZE, shown_url
+from tests.helpers.ports import reserved_port
+
+APPLICATION = "pika-discord-bot"
+
+
+def test_a_url_is_shown_without_its_password() -> None:
+    assert shown_url("postgresql://bot:hunter2@db.lan:5433/pika") == (
+        "postgresql://bot@db.lan:5433/pika"
+    )
+    assert shown_url("postgresql://bot:hunter2@db/pika?password=hunter2&sslmode=require") == (
+        "postgresql://bot@db/pika"
+    )
+    assert "hunter2" not in shown_url("postgres://bot:hunter2@db:port/pika")
+
+
+async def test_an_unreachable_server_is_one_error_naming_the_database_not_its_password() -> None:
+    port = reserved_port()  # nothing listens there
+    with pytest.raises(StorageError) as caught:
+        await open_storage(f"postgresql://bot:hunter2@127.0.0.1:{port}/pika")
+    message = str(caught.value)
+    assert message.startswith(f"postgresql://bot@127.0.0.1:{port}/pika: cannot connect")
+    assert "hunter2" not in message and "\n" not in message
+
+
+async def test_a_database_that_does_not_exist_is_one_error_naming_it(postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    with pytest.raises(StorageError) as caught:
+        await open_storage(missing)
+    assert 'database "no_such_database" does not exist' in str(caught.value)
+
+
+async def test_the_pool_is_bounded_and_a_statement_cannot_hang(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "COMMAND_SECONDS", 0.5)
+    storage = await open_storage(postgres_url)
+    database = storage.database
+    seen: list[int] = []
+
+    async def busy() -> None:
+        await database.execute("SELECT pg_sleep(0.1)")
+        seen.append(
+            await database.fetch_value(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = ? "
+                "AND datname = current_database()",
+                (APPLICATION,),
+            )
+        )
+
+    try:
+        await asyncio.gather(*[busy() for _ in range(3 * POOL_SIZE)])
+        assert max(seen) <= POOL_SIZE  # thirty statements at once took ten connections at most
+        with pytest.raises(WRITE_ERRORS):  # past the command timeout: an error, not a hang
+            await database.execute("SELECT pg_sleep(5)")
+        assert await database.fetch_value("SELECT 1") == 1  # the pool goes on
+    finally:
+        await storage.close()
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        left = (
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1 "
+            "AND datname = current_database()"
+        )
+        assert await admin.fetchval(left, APPLICATION) == 0  # closed means closed
+    finally:
+        await admin.close()
