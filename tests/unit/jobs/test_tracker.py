@@ -12,7 +12,7 @@ from bot.pika.local.app import LocalPika
 from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
 from bot.storage import Job, Status
 from bot.submit import Answered, Member
-from tests.helpers.round_trips import counting_round_trips
+from tests.helpers.round_trips import RoundTrips, counting_round_trips
 from tests.unit.conftest import Stack, make_stack, rendered, sent
 
 MEMBER = Member(guild_id=1, user_id=3, channel_id=2)
@@ -329,12 +329,12 @@ async def test_polls_go_on_while_a_delivery_is_stuck(stack: Stack, local: LocalP
     assert (await current(stack, second.id)).status in (Status.RUNNING, Status.DELIVERED)
 
 
-async def test_a_job_costs_a_handful_of_database_round_trips(
-    stack: Stack, local: LocalPika
-) -> None:
-    await stack.settings.get(1)  # read once a minute per server, not per job
+async def one_job_counted(stack: Stack, local: LocalPika) -> RoundTrips:
+    """The round trips of one job from ask to end, the server's settings and the member's
+    defaults already cached (read once a minute, not per job); the job is delivered."""
+    await stack.settings.get(1)
     assert stack.submissions.preferences is not None
-    await stack.submissions.preferences.get(1, 3)  # and once a minute per member
+    await stack.submissions.preferences.get(1, 3)
     with counting_round_trips() as count:
         job, _ = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, answered)
         await rendered(local, job)
@@ -342,6 +342,13 @@ async def test_a_job_costs_a_handful_of_database_round_trips(
         await stack.settle()
         await stack.tracker.flush()
     assert (await current(stack, job.id)).status is Status.DELIVERED
+    return count
+
+
+async def test_a_job_costs_a_handful_of_database_round_trips(
+    stack: Stack, local: LocalPika
+) -> None:
+    count = await one_job_counted(stack, local)
     # admission, the answer recorded, Pika's id, the result about to be posted, the result
     # posted, and the batched end: six writes (and no read) for a whole job.
     assert count.total <= 6, "\n".join(count.statements)
@@ -351,16 +358,7 @@ async def test_a_job_costs_a_handful_of_statements_on_postgresql_too(
     local: LocalPika, tmp_path: Path, postgres_url: str
 ) -> None:
     async for stack in make_stack(tmp_path / "db", local.base_url, database_url=postgres_url):
-        await stack.settings.get(1)
-        assert stack.submissions.preferences is not None
-        await stack.submissions.preferences.get(1, 3)
-        with counting_round_trips() as count:
-            job, _ = await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, answered)
-            await rendered(local, job)
-            await stack.tracker.poll(job)
-            await stack.settle()
-            await stack.tracker.flush()
-        assert (await current(stack, job.id)).status is Status.DELIVERED
+        count = await one_job_counted(stack, local)
         # The six writes of SQLite, admission taking three: its transaction with the server's
         # lock, the insert, the commit.
         assert count.total <= 8, "\n".join(count.statements)
