@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_pika_render.py
 	$(BIN)/python benchmarks/burst.py --scenario $(or $(SCENARIO),all)
 	$(BIN)/python benchmarks/hostile_media.py
+
+# 1,000 jobs across two guilds: one process on SQLite, one on PostgreSQL, two on PostgreSQL.
+bench-scale: $(VENV)/.dev
+	$(BIN)/python benchmarks/scale_out.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

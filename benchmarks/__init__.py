@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures beside the targets they serve (see the Makefile)."""
