@@ -25,7 +25,10 @@ from bot.pika.media import MediaFacts
 from bot.pika.models import ExtendRequest, Options, PikaRequestModel, UpscaleRequest
 from bot.storage import ACTIVE, Job, Status
 
-ACTIONS = ("extend", "upscale", "reroll")
+# The controls on a result. Extend and upscale are named for the kind of job they start; a
+# re-roll starts a job of its parent's kind with a new seed.
+REROLL = "reroll"
+ACTIONS = ("extend", "upscale", REROLL)
 # Jobs with these statuses make a press the same request whenever it comes (not only within
 # the window): a video has one upscale, and a failure is retried once.
 STICKY: tuple[Status, ...] = (*ACTIVE, Status.DELIVERED)
@@ -42,14 +45,14 @@ class Repeat:
 
 
 def repeat_of(action: str, video: str | None, parent: Job | None = None) -> Repeat | None:
-    """The repeat rule of a control on a video: an extend or upscale of that video (whichever
-    way it was asked for), a re-roll of a result. None when the action has no such rule."""
-    if action == "upscale" and video:
-        return Repeat(f"upscale:{video}", STICKY)
-    if action == "extend" and video:
-        return Repeat(f"extend:{video}")
-    if action == "reroll" and parent is not None:
-        return Repeat(f"reroll:{parent.id}")
+    """The repeat rule of a control on a video: a job of the control's kind on that video
+    (whichever way it was asked for; sticky for a kind a video gets once), a re-roll of a
+    result. None when the action has no such rule."""
+    if action == REROLL:
+        return Repeat(f"{REROLL}:{parent.id}") if parent is not None else None
+    if action in ACTIONS and video:
+        sticky = STICKY if kind_of(action).once_per_video else ()
+        return Repeat(f"{action}:{video}", sticky)
     return None
 
 
@@ -109,10 +112,10 @@ def request_for(action: str, parent: Job) -> tuple[str, PikaRequestModel]:
                 body["promptText"] = parent.prompt
             return "extend", ExtendRequest.model_validate(body, context={"media": facts})
         if action == "upscale":
-            if parent.kind == "upscale":
+            if parent.kind == action and kind_of(action).once_per_video:
                 raise FollowUpRefused("control.already_upscaled")
-            return "upscale", UpscaleRequest(video=parent.result_url)
-        if action == "reroll":
+            return action, UpscaleRequest(video=parent.result_url)
+        if action == REROLL:
             parent_kind = kind_of(parent.kind)
             if not parent_kind.has_seed:
                 raise FollowUpRefused("control.no_seed")

@@ -65,10 +65,6 @@ INGREDIENT = re.compile(r"ingredient_([1-9])")
 # The bot's own rules on top of Pika's: media that must be given, one of several at least.
 REQUIRED_MEDIA: dict[str, tuple[str, ...]] = {"ingredients": ("ingredient_1",)}
 ONE_OF_MEDIA: dict[str, tuple[str, ...]] = {"pikaffect": ("image", "video")}
-# Commands that work on an existing video: a video of ours lends its prompt and options.
-INHERITS = frozenset({"reprompt", "edit", "inpaint", "outpaint", "extend"})
-# Commands whose job records the result of ours it works on (and uses that video's length).
-WORKS_ON_RESULT = INHERITS | {"upscale", "lipsync"}
 DEFAULT_SPEECH_SECONDS = 3.0  # a lip sync's span when the video's length is unknown
 
 
@@ -174,12 +170,12 @@ def build(
     values = dict(draft.values)
     facts = facts_for(draft, parent, probed)
     personal = personal or {}
-    if draft.kind == "generate" and values.get("model") is None and personal.get("model"):
+    if _takes_model(draft, personal):
         values["model"] = personal["model"]
-    inherits = parent is not None and draft.kind in INHERITS
+    inherits = parent is not None and kind.inherits
     if inherits and parent is not None and not values.get("prompt") and parent.prompt:
         values["prompt"] = parent.prompt
-    if draft.kind == "lipsync":
+    if kind.takes("speech_end"):
         start = float(values.setdefault("speech_start", 0.0))
         video = facts.durations.get(str(values.get("video")))
         speech = facts.durations.get(str(values.get("speech")))
@@ -191,7 +187,7 @@ def build(
         del values["model"]  # the vendor's examples of model 1.0 send no model
     body: dict[str, Any] = dict(kind.fixed)
     common = {k: values.pop(k) for k in list(values) if k in VIDEO_OPTIONS}
-    if any("options" in model.model_fields for model in kind.requests):
+    if kind.takes("options"):
         base = parent.request.get("options") if inherits and parent else None
         mine = {k: v for k, v in personal.items() if k in VIDEO_OPTIONS}
         body["options"] = vendor_options(common, base=base, server=server_defaults, personal=mine)
@@ -253,11 +249,11 @@ def personal_used(
     """Which of the member's own defaults `build` put in the request: those no higher layer set
     (the values given, the server's defaults, a known result's options)."""
     kind = kind_of(draft.kind)
-    if not any("options" in model.model_fields for model in kind.requests):
+    if not kind.takes("options"):
         return {"model": personal["model"]} if _takes_model(draft, personal) else {}
     server = {k for k, v in (server_defaults or {}).items() if v is not None}
     inherited: set[str] = set()
-    if parent is not None and draft.kind in INHERITS:
+    if parent is not None and kind.inherits:
         base = option_values(parent.request.get("options") or {})
         inherited = {k for k, v in base.items() if v is not None}
     used = {
@@ -273,7 +269,11 @@ def personal_used(
 
 
 def _takes_model(draft: Draft, personal: Mapping[str, Any]) -> bool:
-    return draft.kind == "generate" and draft.values.get("model") is None and "model" in personal
+    return (
+        kind_of(draft.kind).model_choice
+        and draft.values.get("model") is None
+        and personal.get("model") is not None
+    )
 
 
 def option_values(options: Mapping[str, Any]) -> dict[str, Any]:

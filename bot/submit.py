@@ -33,6 +33,7 @@ from bot.errors import InputError, MemberError
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
+from bot.pika.kinds import kind as kind_of
 from bot.pika.models import PikaRequestModel
 from bot.preferences import PersonalDefaults, Preferences
 from bot.probe import Prober
@@ -164,7 +165,7 @@ class Submissions:
         """Intake with the member's and the server's defaults, and the probe of media the bot
         did not make: the job to write, and how a repeat of it is recognised."""
         draft = intake.read(kind, values)
-        if parent is None and draft.video_url and kind in intake.WORKS_ON_RESULT:
+        if parent is None and draft.video_url and kind_of(kind).on_video:
             parent = await self.store.by_result_url(draft.video_url)
         rules = await self.settings.get(member.guild_id)
         server = rules.defaults.model_dump(exclude_none=True)
@@ -193,7 +194,7 @@ class Submissions:
         new = replace(new, locale=member.locale, mention=mine.mention, personal=used or None)
         repeat = (
             followups.repeat_of(kind, draft.video_url, parent)
-            if control or kind == "upscale"
+            if control or kind_of(kind).once_per_video
             else None
         )
         return new, repeat

@@ -16,6 +16,7 @@ import discord
 from bot.discord.links import jump_url, reachable
 from bot.discord.texts import lang_of, model_of, options_line, quoted, status_word
 from bot.discord.wording import say, shown, title
+from bot.pika.kinds import kind as kind_of
 from bot.storage import Job
 
 ACCENT = discord.Colour.from_rgb(255, 105, 180)
@@ -117,7 +118,7 @@ def result_embed(job: Job, *, parent_link: str | None = None) -> discord.Embed:
     model = model_of(job)
     if model:
         fields.append(("embed.model", say("option.model", lang, model=model)))
-    if job.kind != "upscale":
+    if kind_of(job.kind).has_seed:
         fields.append(("embed.seed", str(seed) if seed is not None else say("embed.random", lang)))
     if options.get("aspectRatio"):
         fields.append(("embed.aspect_ratio", str(options["aspectRatio"])))

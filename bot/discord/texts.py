@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.discord.links import jump_url, reachable
 from bot.discord.wording import MESSAGES, language_of, say, shown, title
 from bot.jobs.estimates import Standing
+from bot.pika.kinds import kind as kind_of
 from bot.storage import Job, Status
 
 BAR_CELLS = 10
@@ -25,10 +26,9 @@ def quoted(prompt: str, limit: int = PROMPT_SHOWN) -> str:
 
 
 def model_of(job: Job) -> str | None:
-    """The Pika model a job used, when it chose one (an upscale has none)."""
-    if job.kind in ("upscale", "lipsync"):
-        return None
-    return str(job.request.get("model") or "1.0")
+    """The Pika model a job ran on; None for a kind that has no model choice (an upscale)."""
+    default = kind_of(job.kind).model
+    return str(job.request.get("model") or default) if default else None
 
 
 def options_line(job: Job, lang: str) -> str:
@@ -153,6 +153,8 @@ def repeat_text(job: Job, lang: str) -> str:
     """The answer to a control pressed again: the job the first press started, with a link."""
     link = job_link(job) or title(job.kind, lang)
     if job.status is Status.DELIVERED:
-        key = "repeat.upscaled" if job.kind == "upscale" else "repeat.done"
+        # A kind may say it in its own words (`repeat.done.<kind>`), as `kind.<name>` titles it.
+        key = f"repeat.done.{job.kind}"
+        key = key if key in MESSAGES else "repeat.done"
         return f"🔁 {say(key, lang, link=link)}"
     return f"🔁 {say('repeat.working', lang, link=link)}"

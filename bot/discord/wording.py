@@ -94,7 +94,7 @@ MESSAGES: dict[str, str] = {
     "control.nothing_to_retry": "Only a video that could not be made can be retried.",
     "repeat.working": "Already on it: {link}",
     "repeat.done": "Already done: {link}",
-    "repeat.upscaled": "This video already has an upscale, at no extra cost: {link}",
+    "repeat.done.upscale": "This video already has an upscale, at no extra cost: {link}",
     "reaction.note": "<@{user}> {text}",
     # Why a job ended without a video, and what to do next.
     "failure.line": "❌ <@{user}> **{title}**{quoted} could not be made. {reason}",

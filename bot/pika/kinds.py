@@ -2,8 +2,10 @@
 
 A kind is what the jobs table stores and members ask for ("generate", "upscale", ...). Its record
 says which request models a job of that kind may send, whether it needs the owner's paid plan,
-whether a re-roll with a new seed makes sense, and how Pika is asked about it afterwards. Display
-titles are not vendor facts and live with the wording members read, keyed by `name`.
+whether a re-roll with a new seed makes sense, which Pika model it runs on, whether it works on an
+existing video, and how Pika is asked about it afterwards. Code outside this module reads these
+fields and never compares kind names. Display titles are not vendor facts and live with the
+wording members read, keyed by `name`.
 """
 
 from __future__ import annotations
@@ -46,12 +48,31 @@ class Polling(StrEnum):
 
 @dataclass(frozen=True)
 class JobKind:
-    """Everything the vendor decides about one kind of job."""
+    """Everything the vendor decides about one kind of job.
 
-    name: str  # as stored in the jobs table
-    requests: tuple[type[PikaRequestModel], ...]  # the request models a job of this kind may send
-    paid_feature: bool = False  # needs the owner's paid plan: the paid-features switch applies
-    has_seed: bool = True  # a re-roll with a new seed makes sense
+    - `name`: as stored in the jobs table.
+    - `requests`: the request models a job of this kind may send.
+    - `paid_feature`: needs the owner's paid plan, so the server's paid-features switch applies.
+    - `has_seed`: its video comes from a seed, so the result shows it and a re-roll with a new
+      seed makes sense.
+    - `model`: the Pika model a body of this kind runs on when it names none (shown with the
+      result); None for endpoints that have no model choice (upscale, lip sync).
+    - `on_video`: works on an existing video (its `video` field); when that video is a result of
+      ours, the job records it as its parent and knows its length.
+    - `inherits`: (with `on_video`) a result of ours lends its prompt and options as defaults.
+    - `once_per_video`: a video gets one job of this kind, whoever asks and whenever: asking
+      again points to that job, nothing is paid twice, and its result does not get another.
+    - `polled_by`: how Pika is asked about a running job.
+    """
+
+    name: str
+    requests: tuple[type[PikaRequestModel], ...]
+    paid_feature: bool = False
+    has_seed: bool = True
+    model: str | None = "1.0"
+    on_video: bool = False
+    inherits: bool = False
+    once_per_video: bool = False
     polled_by: Polling = Polling.JOB_ID
 
     def __post_init__(self) -> None:
@@ -61,6 +82,17 @@ class JobKind:
             raise ValueError(f"job kind {self.name!r} sends no request model")
         if len(self.requests) > 1 and not set(self.requests) <= GENERATE_FAMILY:
             raise ValueError(f"job kind {self.name!r}: only generate bodies may share a kind")
+        if (self.inherits or self.once_per_video) and not self.on_video:
+            raise ValueError(f"job kind {self.name!r} works on a video: set on_video=True")
+
+    @property
+    def model_choice(self) -> bool:
+        """The body's `model` field picks among several models (members may choose one)."""
+        return len(self.requests) > 1
+
+    def takes(self, field: str) -> bool:
+        """Some request model of this kind has the vendor field `field` (snake_case name)."""
+        return any(field in model.model_fields for model in self.requests)
 
     @property
     def fixed(self) -> Mapping[str, Any]:
@@ -101,19 +133,22 @@ KINDS: Mapping[str, JobKind] = MappingProxyType(
             JobKind("ingredients", (Generate20Request,)),
             JobKind("additions", (AdditionsRequest,)),
             JobKind("swap", (SwapRequest,)),
-            JobKind("reprompt", (RepromptRequest,)),
-            JobKind("edit", (EditRequest,)),
-            JobKind("inpaint", (InpaintRequest,)),
-            JobKind("outpaint", (OutpaintRequest,)),
-            JobKind("extend", (ExtendRequest,), paid_feature=True),
+            JobKind("reprompt", (RepromptRequest,), on_video=True, inherits=True),
+            JobKind("edit", (EditRequest,), on_video=True, inherits=True),
+            JobKind("inpaint", (InpaintRequest,), on_video=True, inherits=True),
+            JobKind("outpaint", (OutpaintRequest,), on_video=True, inherits=True),
+            JobKind("extend", (ExtendRequest,), paid_feature=True, on_video=True, inherits=True),
             JobKind(
                 "upscale",
                 (UpscaleRequest,),
                 paid_feature=True,
                 has_seed=False,
+                model=None,
+                on_video=True,
+                once_per_video=True,
                 polled_by=Polling.VIDEO_URL,
             ),
-            JobKind("lipsync", (LipSyncRequest,), has_seed=False),
+            JobKind("lipsync", (LipSyncRequest,), has_seed=False, model=None, on_video=True),
         )
     }
 )

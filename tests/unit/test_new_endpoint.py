@@ -42,7 +42,7 @@ async def sparkle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncItera
     record = kinds.JobKind("sparkle", (SparkleRequest,))
     monkeypatch.setattr(kinds, "KINDS", MappingProxyType({**kinds.KINDS, "sparkle": record}))
     monkeypatch.setitem(wording.MESSAGES, "kind.sparkle", "Sparkle")
-    monkeypatch.setitem(spec.TITLES, "sparkle", "sparkle")
+    monkeypatch.setitem(spec.RECIPES, "sparkle", spec.Recipe("sparkle"))
     async with running_local_pika(job_seconds=0, api_key="k") as local:
         async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url):
             stack.local = local  # type: ignore[attr-defined]

@@ -3,15 +3,17 @@
 The inputs a request names (image, video, ingredients, speech) are fetched through the safe
 fetcher (no internal addresses, a byte cap) when the render starts, and read by
 `media_probe` before anything is decoded: an input over the limits fails the job with a reason
-instead of taking the machine's memory. The recipe per request model then says what `render.py`
-draws from them.
+instead of taking the machine's memory. The recipe of each request model (`RECIPES`, by its
+stable key) then says what `render.py` draws from them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.pika.local.audio import Speech
 from bot.pika.local.frames import CameraMove
@@ -35,32 +37,10 @@ from bot.pika.models import (
     EXTEND_SECONDS,
     GENERATE_SECONDS,
     MAX_VIDEO_SECONDS,
-    AdditionsRequest,
-    ExtendRequest,
-    InpaintRequest,
-    LipSyncRequest,
     Options,
-    OutpaintRequest,
     PikaRequestModel,
-    SwapRequest,
-    UpscaleRequest,
 )
 from bot.safe_fetch import FetchError, FetchTooLarge, SafeFetcher
-
-# The request named in the label at the top of the picture, by the request model's key.
-TITLES = {
-    "generate-1.0": "model 1.0",
-    "generate-1.5": "model 1.5",
-    "generate-2.0": "model 2.0",
-    "generate-2.1": "model 2.1",
-    "additions": "Additions",
-    "swap": "Swap",
-    "inpaint": "inpainting",
-    "outpaint": "outpainting",
-    "extend": "extend",
-    "lipsync": "lip sync",
-    "upscale": "upscale",
-}
 
 
 def refusal_text(what: str, exc: MediaRefused) -> str:
@@ -121,6 +101,128 @@ async def fetch_video(
         raise RenderError(refusal_text("video", exc)) from None
 
 
+@dataclass(frozen=True)
+class Inputs:
+    """A request with its inputs fetched and checked, and the spec drawn from them so far."""
+
+    request: Any  # the request model; each recipe reads the fields of its own
+    spec: RenderSpec
+    video: VideoFacts | None
+    image: bytes | None
+    ingredients: tuple[bytes, ...]
+    fetcher: SafeFetcher
+    limits: MediaLimits
+
+
+Draw = Callable[[Inputs], Awaitable[RenderSpec]]
+
+
+async def as_given(i: Inputs) -> RenderSpec:
+    """A video worked on is redrawn as it is (reprompt, edit, a generation from a video); else
+    the image or ingredients are shown."""
+    if i.spec.video is not None or (i.image is None and not i.ingredients):
+        return i.spec
+    return replace(i.spec, image=i.image, ingredients=i.ingredients)
+
+
+async def additions(i: Inputs) -> RenderSpec:
+    """The image laid over the video."""
+    return replace(i.spec, overlay=i.image)
+
+
+async def swap(i: Inputs) -> RenderSpec:
+    """The image swapped into the video, the prompt saying what for what."""
+    prompt = f"{i.request.swap_prompt} -> {i.request.prompt_text}"
+    return replace(i.spec, swap=i.image, prompt=prompt)
+
+
+async def inpaint(i: Inputs) -> RenderSpec:
+    """The area of the video redrawn."""
+    a = i.request.area
+    return replace(i.spec, inpaint=True, area=(a.x, a.y, a.width, a.height))
+
+
+async def outpaint(i: Inputs) -> RenderSpec:
+    """The video padded to the canvas of the requested aspect ratio."""
+    a = i.request.area
+    width, height = size_for(i.request.options.aspect_ratio)
+    return replace(
+        i.spec,
+        video_mode="outpaint",
+        area=(a.x, a.y, a.width, a.height),
+        width=width,
+        height=height,
+    )
+
+
+async def extend(i: Inputs) -> RenderSpec:
+    """Four seconds more after the video, refused past Pika's longest video."""
+    assert i.video is not None
+    total = i.video.seconds + EXTEND_SECONDS
+    if total > MAX_VIDEO_SECONDS + 0.05:
+        raise RenderError(
+            f"the video is {i.video.seconds:.1f} s long; extended it would pass "
+            f"{MAX_VIDEO_SECONDS:g} s"
+        )
+    return replace(i.spec, video_mode="extend", seconds=total, fps=round(i.video.fps))
+
+
+async def lipsync(i: Inputs) -> RenderSpec:
+    """The speech, fetched and checked, laid over the video's span."""
+    assert i.video is not None
+    speech = await fetch(i.fetcher, i.request.speech, "speech", i.limits)
+    try:
+        await asyncio.to_thread(speech_seconds, speech, i.limits)
+    except MediaRefused as exc:
+        raise RenderError(refusal_text("speech", exc)) from None
+    span = Speech(speech, float(i.request.speech_start), float(i.request.speech_end))
+    return replace(i.spec, speech=span, fps=round(i.video.fps))
+
+
+async def upscale(i: Inputs) -> RenderSpec:
+    """The video at twice its size, unlabelled."""
+    assert i.video is not None
+    width, height = i.video.width, i.video.height
+    if max(width, height) * 2 > i.limits.max_video_side:
+        raise RenderError(f"the video is {width}x{height}; too large to upscale")
+    return replace(
+        i.spec,
+        width=width * 2,
+        height=height * 2,
+        fps=round(i.video.fps),
+        text_scale=0.6,
+        label="",
+    )
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the local Pika draws one request model: the label at the top of the picture, and
+    what it makes of the inputs."""
+
+    title: str
+    draw: Draw = as_given
+
+
+# By the request model's stable key (`PikaRequestModel.key`); every model has one (a unit test
+# checks), and a key missing here would be drawn as given and labelled with the key itself.
+RECIPES: dict[str, Recipe] = {
+    "generate-1.0": Recipe("model 1.0"),
+    "generate-1.5": Recipe("model 1.5"),
+    "generate-2.0": Recipe("model 2.0"),
+    "generate-2.1": Recipe("model 2.1"),
+    "additions": Recipe("Additions", additions),
+    "reprompt": Recipe("reprompt"),
+    "edit": Recipe("edit"),
+    "swap": Recipe("Swap", swap),
+    "inpaint": Recipe("inpainting", inpaint),
+    "outpaint": Recipe("outpainting", outpaint),
+    "extend": Recipe("extend", extend),
+    "lipsync": Recipe("lip sync", lipsync),
+    "upscale": Recipe("upscale", upscale),
+}
+
+
 async def render_spec(
     request: PikaRequestModel,
     seed: int,
@@ -129,6 +231,7 @@ async def render_spec(
     limits: MediaLimits = LIMITS,
 ) -> RenderSpec:
     """Fetch the request's inputs into `workdir`, check them, and decide what to draw."""
+    recipe = RECIPES.get(request.key, Recipe(request.key))
     options = getattr(request, "options", None)
     video_path: Path | None = None
     info: VideoFacts | None = None
@@ -149,67 +252,22 @@ async def render_spec(
         camera = CameraMove(c.zoom, c.pan, c.tilt, c.rotate, options.parameters.motion)
         fps, ratio = options.frame_rate, options.aspect_ratio
     width, height = size_for(ratio)
-    if info is not None and not isinstance(request, OutpaintRequest):
+    if info is not None:
         # Edits of a video keep its shape (at a size the local Pika renders in time); only
-        # outpainting changes the canvas.
+        # outpainting changes the canvas (its recipe).
         width, height = even_size(info.width, info.height, MAX_OUTPUT_SIDE)
-    seconds = info.seconds if info is not None else GENERATE_SECONDS
     spec = RenderSpec(
         width=width,
         height=height,
         fps=fps,
-        seconds=seconds,
+        seconds=info.seconds if info is not None else GENERATE_SECONDS,
         seed=seed,
         prompt=str(getattr(request, "prompt_text", None) or ""),
-        label=f"local Pika · {TITLES.get(request.key, request.key)} · seed {seed}",
+        label=f"local Pika · {recipe.title} · seed {seed}",
         camera=camera,
         video=video_path,
         style=getattr(request, "style", None),
         effect=getattr(request, "pikaffect", None),
     )
-    if isinstance(request, AdditionsRequest):
-        return replace(spec, overlay=image_bytes)
-    if isinstance(request, SwapRequest):
-        prompt = f"{request.swap_prompt} -> {request.prompt_text}"
-        return replace(spec, swap=image_bytes, prompt=prompt)
-    if isinstance(request, InpaintRequest):
-        a = request.area
-        return replace(spec, inpaint=True, area=(a.x, a.y, a.width, a.height))
-    if isinstance(request, OutpaintRequest):
-        a = request.area
-        return replace(spec, video_mode="outpaint", area=(a.x, a.y, a.width, a.height))
-    if isinstance(request, ExtendRequest):
-        assert info is not None
-        total = info.seconds + EXTEND_SECONDS
-        if total > MAX_VIDEO_SECONDS + 0.05:
-            raise RenderError(
-                f"the video is {info.seconds:.1f} s long; extended it would pass "
-                f"{MAX_VIDEO_SECONDS:g} s"
-            )
-        return replace(spec, video_mode="extend", seconds=total, fps=round(info.fps))
-    if isinstance(request, LipSyncRequest):
-        assert info is not None
-        speech = await fetch(fetcher, request.speech, "speech", limits)
-        try:
-            await asyncio.to_thread(speech_seconds, speech, limits)
-        except MediaRefused as exc:
-            raise RenderError(refusal_text("speech", exc)) from None
-        span = Speech(speech, float(request.speech_start), float(request.speech_end))
-        return replace(spec, speech=span, fps=round(info.fps))
-    if isinstance(request, UpscaleRequest):
-        assert info is not None
-        if max(info.width, info.height) * 2 > limits.max_video_side:
-            raise RenderError(f"the video is {info.width}x{info.height}; too large to upscale")
-        return replace(
-            spec,
-            width=info.width * 2,
-            height=info.height * 2,
-            fps=round(info.fps),
-            text_scale=0.6,
-            label="",
-        )
-    if video_path is not None:
-        return spec  # reprompt, edit, or a 1.0/1.5 generation from a video
-    if image_bytes is not None or ingredients:
-        return replace(spec, image=image_bytes, ingredients=ingredients)
-    return spec
+    inputs = Inputs(request, spec, info, image_bytes, ingredients, fetcher, limits)
+    return await recipe.draw(inputs)

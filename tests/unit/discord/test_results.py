@@ -83,6 +83,17 @@ def test_an_upscale_and_a_video_without_a_shape_show_no_empty_fields() -> None:
     assert [f.name for f in embed.fields] == ["Length"]
 
 
+def test_a_lip_sync_shows_neither_a_model_nor_a_seed_it_never_had() -> None:
+    request = {"video": "https://x/v.mp4", "speech": "https://x/a.wav", "speechEnd": 2}
+    embed = result_embed(job(kind="lipsync", request=request, seed=None))
+    assert [f.name for f in embed.fields] == ["Length"]
+
+
+def test_a_kind_with_a_seed_shows_it_or_says_it_was_random() -> None:
+    fields = {f.name: f.value for f in result_embed(job(kind="extend", seed=None)).fields}
+    assert fields["Seed"] == "random" and fields["Model"] == "Pika 1.0"
+
+
 def test_info_says_where_the_video_is_truthfully() -> None:
     link = "https://discord.com/channels/1/2/99"
     assert video_line(job(), "en", result_link=link, posted="uploaded") == (

@@ -75,10 +75,18 @@ def test_markdown_in_a_prompt_is_shown_as_typed() -> None:
     assert "“\\*\\*bold\\*\\* \\[x](y)”" in text
 
 
-def test_an_upscale_shows_no_model() -> None:
+def test_an_upscale_and_a_lip_sync_show_no_model() -> None:
     upscaled = job(kind="upscale", request={"video": "https://x/v.mp4"})
     assert options_line(upscaled, "en") == ""
     assert "model" not in working_text(upscaled, Standing(None, 0)).lower()
+    synced = job(kind="lipsync", request={"video": "https://x/v.mp4", "speechEnd": 2})
+    assert options_line(synced, "en") == ""
+
+
+def test_a_kind_without_a_model_in_its_body_shows_the_one_it_runs_on() -> None:
+    assert options_line(job(kind="reprompt", request={"video": "https://x/v.mp4"}), "en") == (
+        "Pika 1.0"
+    )
 
 
 def test_the_bar_fills_by_tenths() -> None:

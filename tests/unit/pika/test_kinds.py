@@ -80,6 +80,17 @@ def test_vendor_facts_of_each_kind() -> None:
     assert {r.name for r in KINDS.values() if r.paid_feature} == {"extend", "upscale"}
     assert {r.name for r in KINDS.values() if not r.has_seed} == {"upscale", "lipsync"}
     assert {r.name for r in KINDS.values() if r.polled_by is Polling.VIDEO_URL} == {"upscale"}
+    assert {r.name for r in KINDS.values() if r.model is None} == {"upscale", "lipsync"}
+    assert {r.name for r in KINDS.values() if r.model_choice} == {"generate"}
+    assert {r.name for r in KINDS.values() if r.once_per_video} == {"upscale"}
+    on_video = {"reprompt", "edit", "inpaint", "outpaint", "extend"}
+    assert {r.name for r in KINDS.values() if r.inherits} == on_video
+    assert {r.name for r in KINDS.values() if r.on_video} == on_video | {"upscale", "lipsync"}
+
+
+def test_what_a_kind_takes_is_read_from_its_models() -> None:
+    assert kind("lipsync").takes("speech_end") and not kind("lipsync").takes("options")
+    assert kind("generate").takes("options") and not kind("generate").takes("speech_end")
 
 
 def test_the_fields_a_kind_fixes_come_from_its_models() -> None:
@@ -125,3 +136,10 @@ def test_a_kind_needs_a_model_and_only_generate_bodies_may_share_one() -> None:
         JobKind("nothing", ())
     with pytest.raises(ValueError, match="only generate bodies may share a kind"):
         JobKind("mixed", (UpscaleRequest, LipSyncRequest))
+
+
+def test_a_kind_that_works_on_a_video_says_so() -> None:
+    with pytest.raises(ValueError, match="works on a video"):
+        JobKind("again", (UpscaleRequest,), once_per_video=True)
+    with pytest.raises(ValueError, match="works on a video"):
+        JobKind("again", (UpscaleRequest,), inherits=True)
