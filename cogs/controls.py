@@ -2,11 +2,12 @@
 
 Buttons and reactions follow the same rules (`bot.followups`, through `bot.submit`): a press
 from the requester or a member with Manage Messages starts the job and says so in the channel;
-a press that repeats one points to it. Nothing is silent: a button that starts nothing answers
-privately; a reaction that starts nothing is explained in the channel (a reaction has no
-private answer), to that member only, at most once per member per message per minute: fifteen
-reactions make one notice, not fifteen. The notice goes after a while; a refused reaction is
-removed.
+a press that repeats one points to it. Nothing is silent: a button that starts nothing is
+answered privately by the one error handler (`cogs/errors.py`; a refusal raised here reaches it
+through `Client.on_error`). A reaction has no interaction to answer, so a reaction that starts
+nothing is explained in the channel, in the same words, to that member only, at most once per
+member per message per minute: fifteen reactions make one notice, not fifteen. The notice goes
+after a while; a refused reaction is removed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.discord.results import REACTIONS
 from bot.discord.texts import lang_of, repeat_text, working_text
 from bot.discord.wording import explain, say
 from bot.errors import MemberError
+from bot.followups import FollowUpRefused
 from bot.storage import Job
 from bot.submit import Answered, Member, Unanswered
 from cogs.options import announcer, answer_repeat, info_answer, lang, linked, member_of
@@ -61,15 +63,12 @@ class Controls(commands.Cog):
         if action == "info":
             await self.info(interaction, job_id)
             return
+        # A refusal (MemberError) propagates: cogs/errors.py answers it, privately.
         member, announce = member_of(interaction), announcer(self.bot, interaction)
-        try:
-            if action == "retry":
-                job, created = await self.bot.submissions.retry(member, job_id, announce)
-            else:
-                job, created = await self.bot.submissions.control(member, action, job_id, announce)
-        except MemberError as exc:
-            await interaction.response.send_message(explain(exc, lang(interaction)), ephemeral=True)
-            return
+        if action == "retry":
+            job, created = await self.bot.submissions.retry(member, job_id, announce)
+        else:
+            job, created = await self.bot.submissions.control(member, action, job_id, announce)
         if not created:
             await answer_repeat(self.bot, interaction, job)
 
@@ -77,9 +76,7 @@ class Controls(commands.Cog):
         """Everything about the job, privately."""
         job = await self.bot.storage.jobs.get(job_id)
         if job is None:
-            text = say("control.unknown_job", lang(interaction))
-            await interaction.response.send_message(text, ephemeral=True)
-            return
+            raise FollowUpRefused("control.unknown_job")
         embed = await info_answer(self.bot, job, lang(interaction), interaction.message)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

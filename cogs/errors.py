@@ -1,10 +1,20 @@
-"""The one place that turns an app-command error into an answer: no interaction is left
-unanswered, a member's mistake is explained, and anything unexpected is logged with its
-traceback."""
+"""The one place that turns an error into a member's answer: no interaction is left
+unanswered, a member's mistake is explained privately, and anything unexpected is logged with its
+traceback.
+
+Two routes lead here. Slash commands and the context menus fail into the command tree's error
+handler (`tree.error`). A button press (a `DynamicItem`, `bot.discord.results.ControlButton`)
+is handed to the `pika_control` event, whose listener (`cogs/controls.py`) lets a refusal
+propagate: discord.py gives an event listener's exception to `Client.on_error`, which this cog
+replaces (discord.py 2.7 only logs an exception raised inside a `DynamicItem` callback itself,
+so the button's callback does nothing but dispatch). Both routes end in `Errors.answer`.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,13 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def explain(
-    error: app_commands.AppCommandError,
+    error: Exception,
     interaction: discord.Interaction | None = None,
     lang: str = "en",
 ) -> str | None:
     """A message for errors the member can act on, in their language; None for faults of
-    ours."""
-    original = getattr(error, "original", None)
+    ours. `error` is a command's error (wrapping what the command raised) or, from a button,
+    what its handler raised."""
+    original = getattr(error, "original", error)
     if isinstance(original, MemberError):
         return explain_member_error(original, lang)
     if isinstance(error, app_commands.TransformerError):
@@ -48,18 +59,37 @@ def option_of(interaction: discord.Interaction, error: app_commands.TransformerE
 
 
 class Errors(commands.Cog):
-    """Installs the tree's error handler."""
+    """Installs the one error handler: for the command tree and for events (button presses)."""
 
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
 
     async def cog_load(self) -> None:
         self.bot.tree.error(self.on_app_command_error)
+        self.bot.event(self.on_error)
+
+    async def cog_unload(self) -> None:
+        # The instance attribute hides the class's handler; without it, the class's comes back.
+        self.bot.__dict__.pop("on_error", None)
 
     async def on_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        """Answer the member; log what they cannot fix."""
+        """A slash command or a context menu failed."""
+        await self.answer(interaction, error)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """An event listener failed: an interaction's (a button press) is answered, the rest
+        logged as discord.py does."""
+        error = sys.exc_info()[1]
+        target = args[0] if args else None
+        if isinstance(target, discord.Interaction) and isinstance(error, Exception):
+            await self.answer(target, error)
+            return
+        await type(self.bot).on_error(self.bot, event_method, *args, **kwargs)
+
+    async def answer(self, interaction: discord.Interaction, error: Exception) -> None:
+        """Answer the member privately; log what they cannot fix."""
         lang = language_of(interaction.locale)
         try:
             message = explain(error, interaction, lang)
@@ -67,8 +97,7 @@ class Errors(commands.Cog):
             log.exception("Could not word an error for the member")
             message = None
         if message is None:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("Command %s failed", command, exc_info=error)
+            log.error("%s failed", _what(interaction), exc_info=error)
             message = say("error.internal", lang)
         none = discord.AllowedMentions.none()
         try:
@@ -86,6 +115,14 @@ class Errors(commands.Cog):
                 )
         except discord.HTTPException:
             log.warning("Could not tell the member about an error", exc_info=True)
+
+
+def _what(interaction: discord.Interaction) -> str:
+    """What the member used, for the log: a command's name or a component's custom id."""
+    if interaction.command is not None:
+        return f"Command {interaction.command.qualified_name}"
+    data: dict[str, Any] = dict(interaction.data or {})
+    return f"Component {data.get('custom_id', '?')}"
 
 
 async def setup(bot: PikaBot) -> None:

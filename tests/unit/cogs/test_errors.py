@@ -1,0 +1,89 @@
+"""The one error handler (cogs/errors.py): a refusal raised where a button press is handled is
+answered privately, in the member's language, by the same handler as a slash command's."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock, create_autospec
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.results import ControlButton
+from bot.followups import FollowUpRefused
+from cogs.controls import Controls
+from cogs.errors import Errors
+
+
+class Refusing:
+    """The use case, refusing every control as the rules would for another member's video."""
+
+    async def control(self, *args: Any) -> Any:
+        raise FollowUpRefused("control.not_yours")
+
+    retry = control
+
+
+def interaction(bot: commands.Bot, locale: discord.Locale) -> Any:
+    """A component interaction whose private answer sets `answered`."""
+    fake = create_autospec(discord.Interaction, instance=True)
+    fake.client, fake.locale, fake.command = bot, locale, None
+    fake.data = {"custom_id": "pika:extend:abcdefghij"}
+    fake.guild_id, fake.channel_id, fake.channel = 1, 2, None
+    fake.user = MagicMock(id=3, roles=[])
+    fake.response = MagicMock(type=None)
+    fake.response.is_done.return_value = False
+    fake.answered = asyncio.Event()
+    fake.response.send_message = AsyncMock(side_effect=lambda *a, **k: fake.answered.set())
+    return fake
+
+
+def answer_of(used: Any) -> tuple[str, dict[str, Any]]:
+    """The one private answer an interaction got: its text and options, as sent."""
+    used.response.send_message.assert_awaited_once()
+    (text,), options = used.response.send_message.await_args
+    return text, options | {"allowed_mentions": options["allowed_mentions"].to_dict()}
+
+
+async def loaded(*cogs: type[commands.Cog]) -> commands.Bot:
+    bot = commands.Bot(command_prefix=commands.when_mentioned, intents=discord.Intents.default())
+    bot.loop = asyncio.get_running_loop()  # what logging in would set: events run on it
+    bot.submissions = Refusing()  # type: ignore[attr-defined]
+    for cog in cogs:
+        await bot.add_cog(cog(bot))
+    return bot
+
+
+async def test_a_refusal_raised_from_a_button_press_is_answered_by_the_shared_handler() -> None:
+    bot = await loaded(Errors, Controls)
+    pressed = interaction(bot, discord.Locale.french)
+    await ControlButton("extend", "abcdefghij").callback(pressed)
+    await asyncio.wait_for(pressed.answered.wait(), 5)
+    assert answer_of(pressed) == (
+        "⛔ Seul le membre qui a créé cette vidéo, ou un modérateur, peut utiliser ses boutons.",
+        {"ephemeral": True, "allowed_mentions": {"parse": []}},
+    )
+
+
+async def test_a_command_and_a_button_are_answered_in_the_same_words() -> None:
+    bot = await loaded(Errors, Controls)
+    errors = bot.get_cog("Errors")
+    assert isinstance(errors, Errors)
+    used = interaction(bot, discord.Locale.french)
+    wrapped = app_commands.CommandInvokeError(MagicMock(), FollowUpRefused("control.not_yours"))
+    await errors.on_app_command_error(used, wrapped)
+    pressed = interaction(bot, discord.Locale.french)
+    await ControlButton("upscale", "abcdefghij").callback(pressed)
+    await asyncio.wait_for(pressed.answered.wait(), 5)
+    assert answer_of(pressed) == answer_of(used)
+
+
+async def test_other_events_still_fail_into_the_log(caplog: Any) -> None:
+    bot = await loaded(Errors)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        await bot.on_error("on_message", "not an interaction")
+    assert "Ignoring exception in on_message" in caplog.text
