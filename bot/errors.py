@@ -2,7 +2,7 @@
 
 Intake (bad input), the guardrails (a limit) and the follow-up rules (a control that may not be
 used) raise a `MemberError`. It carries a key into the wording catalogue
-(`bot/discord/wording.py`) and the values that fill its sentence, not a sentence: the layers that
+(`bot/discord/messages.py`) and the values that fill its sentence, not a sentence: the layers that
 raise it know nothing of Discord or of the member's language. The cogs answer every one of them
 in one place (`cogs/errors.py`), privately.
 """

@@ -1,7 +1,7 @@
 """The translations: one TOML file per language in `locales/`, read once.
 
 A file has four tables. `messages` translates the wording catalogue by key (the English is
-`MESSAGES` in `wording.py`). `names`, `descriptions` and `choices` translate what Discord shows of
+`MESSAGES` in `messages.py`). `names`, `descriptions` and `choices` translate what Discord shows of
 the commands, keyed by the English text in the cogs: command and option names, their
 descriptions, and the names of choices. English itself needs no file.
 """

@@ -37,7 +37,7 @@ class SparkleRequest(PikaRequestModel):
 
 @pytest.fixture
 async def sparkle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[Stack]:
-    # 2. `bot/pika/kinds.py`: its record. 3. `bot/discord/wording.py`: its title.
+    # 2. `bot/pika/kinds.py`: its record. 3. `bot/discord/messages.py`: its title.
     # 5. `bot/pika/local/spec.py`: how the local Pika labels (and draws) it.
     record = kinds.JobKind("sparkle", (SparkleRequest,))
     monkeypatch.setattr(kinds, "KINDS", MappingProxyType({**kinds.KINDS, "sparkle": record}))
