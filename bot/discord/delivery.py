@@ -16,14 +16,14 @@ import collections
 import contextlib
 import io
 import logging
-import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import discord
 
 from bot.discord.answers import InteractionAnswer, token_usable
+from bot.discord.downloads import TooLarge, downloaded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import reachable
 from bot.discord.results import (
@@ -43,7 +43,7 @@ from bot.discord.wording import say
 from bot.jobs.estimates import Estimates
 from bot.jobs.outbox import DeliveryFailed, Undeliverable
 from bot.jobs.service import retryable
-from bot.safe_fetch import FetchError, FetchTooLarge, SafeFetcher
+from bot.safe_fetch import FetchError, SafeFetcher
 from bot.storage import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -56,23 +56,6 @@ Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for ea
 NO_PINGS = discord.AllowedMentions.none()
 # Channels whose messages the bot edits and deletes by id.
 EDITABLE = (discord.TextChannel, discord.Thread, discord.DMChannel)
-
-
-class TooLarge(Exception):
-    """The video is over the channel's upload limit."""
-
-
-@contextlib.asynccontextmanager
-async def downloaded(fetcher: SafeFetcher, url: str, limit: int) -> AsyncIterator[Path]:
-    """Fetch `url` (Pika's result link, through the safe fetcher) to a temporary file; raise
-    TooLarge past `limit` bytes."""
-    with tempfile.TemporaryDirectory(prefix="pika-video-") as folder:
-        path = Path(folder) / "video.mp4"
-        try:
-            await fetcher.download(url, path, "the video", limit)
-        except FetchTooLarge:
-            raise TooLarge from None
-        yield path
 
 
 class DiscordDelivery:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.discord.delivery import TooLarge, downloaded
+from bot.discord.downloads import TooLarge, downloaded
 from bot.safe_fetch import FetchError, SafeFetcher
 from tests.helpers.origins import origin_of
 
