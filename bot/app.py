@@ -22,6 +22,7 @@ from bot.discord.connection import (
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.invite import invite_url
 from bot.discord.lanes import ChannelLanes
+from bot.discord.notes import ReactionNotes
 from bot.discord.results import ControlButton
 from bot.discord.shards import stay_connected
 from bot.discord.translator import CatalogueTranslator
@@ -103,6 +104,7 @@ class PikaBot(commands.AutoShardedBot):
         # Opened by the process before anything else (a damaged file stops it at once).
         self._given_storage = storage
         self.lanes = ChannelLanes()
+        self.reaction_notes = ReactionNotes()  # shared by the controls and the error handler
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
         self._setting_up = False

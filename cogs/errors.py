@@ -8,6 +8,9 @@ is handed to the `pika_control` event, whose listener (`cogs/controls.py`) lets 
 propagate: discord.py gives an event listener's exception to `Client.on_error`, which this cog
 replaces (discord.py 2.7 only logs an exception raised inside a `DynamicItem` callback itself,
 so the button's callback does nothing but dispatch). Both routes end in `Errors.answer`.
+A reaction on a result that is refused reaches `Client.on_error` the same way; it has no
+interaction to answer, so it is removed and the member told in a short note in the channel, in
+the result's language (`Errors.answer_reaction`, `bot/discord/notes.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
 from bot.discord.wording import language_of, say
 from bot.errors import MemberError
@@ -86,7 +90,25 @@ class Errors(commands.Cog):
         if isinstance(target, discord.Interaction) and isinstance(error, Exception):
             await self.answer(target, error)
             return
+        if isinstance(target, discord.RawReactionActionEvent) and isinstance(error, MemberError):
+            await self.answer_reaction(target, error)
+            return
         await type(self.bot).on_error(self.bot, event_method, *args, **kwargs)
+
+    async def answer_reaction(
+        self, event: discord.RawReactionActionEvent, error: MemberError
+    ) -> None:
+        """A reaction on a result was refused: take it off, and tell the member why in the
+        channel, in the result's language (at most once a minute per member and message)."""
+        channel = self.bot.get_channel(event.channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return
+        message = channel.get_partial_message(event.message_id)
+        notes = self.bot.reaction_notes
+        await notes.remove(message, event.emoji, event.user_id)
+        parent = await self.bot.storage.jobs.by_result_message(event.message_id)
+        language = lang_of(parent) if parent is not None else "en"
+        await notes.note(channel, message.id, event.user_id, explain_member_error(error, language))
 
     async def answer(self, interaction: discord.Interaction, error: Exception) -> None:
         """Answer the member privately; log what they cannot fix."""

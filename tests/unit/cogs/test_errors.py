@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.notes import ReactionNotes
 from bot.discord.results import ControlButton
 from bot.followups import FollowUpRefused
 from cogs.controls import Controls
@@ -87,3 +88,31 @@ async def test_other_events_still_fail_into_the_log(caplog: Any) -> None:
     except RuntimeError:
         await bot.on_error("on_message", "not an interaction")
     assert "Ignoring exception in on_message" in caplog.text
+
+
+async def test_a_refused_reaction_is_removed_and_explained_once_by_the_shared_handler() -> None:
+    bot = await loaded(Errors)
+    channel = create_autospec(discord.TextChannel, instance=True)
+    message = create_autospec(discord.PartialMessage, instance=True, id=44)
+    channel.get_partial_message.return_value = message
+    bot.get_channel = MagicMock(return_value=channel)  # type: ignore[method-assign]
+    bot.reaction_notes = ReactionNotes()  # type: ignore[attr-defined]
+    storage = MagicMock()
+    storage.jobs.by_result_message = AsyncMock(return_value=MagicMock(locale="fr"))
+    bot.storage = storage  # type: ignore[attr-defined]
+    event = MagicMock(spec=discord.RawReactionActionEvent, channel_id=2, message_id=44, user_id=3)
+    for _ in range(2):  # a member who reacts twice in a minute is told once
+        try:
+            raise FollowUpRefused("control.not_yours")
+        except FollowUpRefused:
+            await bot.on_error("on_raw_reaction_add", event)
+    assert message.remove_reaction.await_count == 2
+    (emoji, who), _ = message.remove_reaction.await_args
+    assert (emoji, who.id) == (event.emoji, 3)
+    channel.send.assert_awaited_once()
+    (text,), options = channel.send.await_args
+    assert text == (
+        "<@3> ⛔ Seul le membre qui a créé cette vidéo, ou un modérateur, peut utiliser ses "
+        "boutons."
+    )
+    assert [user.id for user in options["allowed_mentions"].users] == [3]  # only them pinged
