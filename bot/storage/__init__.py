@@ -5,20 +5,24 @@ from bot.storage.admission import Limits, Refused, RepeatWindow
 from bot.storage.db import WRITE_ERRORS, Storage, StorageError, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import JobStore
+from bot.storage.leases import DEFAULT_LEASE_SECONDS, Held, Leases, claim_sql
 from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.records import ACTIVE, FINAL, UNMADE, Job, NewJob, Status
 from bot.storage.reports import JobReports, Tally
 
 __all__ = [
     "ACTIVE",
+    "DEFAULT_LEASE_SECONDS",
     "FINAL",
     "UNMADE",
     "WRITE_ERRORS",
     "Change",
     "GuildSettingsStore",
+    "Held",
     "Job",
     "JobReports",
     "JobStore",
+    "Leases",
     "Limits",
     "MemberSettingsStore",
     "NewJob",
@@ -28,5 +32,6 @@ __all__ = [
     "Storage",
     "StorageError",
     "Tally",
+    "claim_sql",
     "open_storage",
 ]

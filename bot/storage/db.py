@@ -31,6 +31,7 @@ import aiosqlite
 
 from bot.storage.guild_settings import GuildSettingsStore
 from bot.storage.jobs import JobStore
+from bot.storage.leases import DEFAULT_LEASE_SECONDS
 from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.reports import JobReports
 
@@ -73,8 +74,13 @@ class Storage:
             await db.commit()
 
 
-async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> Storage:
-    """Open (creating if needed) the SQLite database at `path` and apply pending migrations.
+async def open_storage(
+    path: Path,
+    clock: Callable[[], float] = time.time,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+) -> Storage:
+    """Open (creating if needed) the SQLite database at `path` and apply pending migrations;
+    the jobs store claims jobs for `lease_seconds` at a time (see `leases.py`).
 
     Raises StorageError when the file is not a database or a migration fails."""
     try:
@@ -96,7 +102,7 @@ async def open_storage(path: Path, clock: Callable[[], float] = time.time) -> St
         if side.exists():
             side.chmod(FILE_MODE)
     return Storage(
-        JobStore(jobs, clock),
+        JobStore(jobs, clock, lease_seconds),
         GuildSettingsStore(settings, clock),
         MemberSettingsStore(jobs, clock),  # one statement a write: no transaction to share
         (jobs, settings),
