@@ -108,7 +108,7 @@ async def make_stack(
     values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
     config = Settings(**(values | settings))  # type: ignore[arg-type]
     async with PikaClient("k", base_url, backoff_base=0.01) as pika:
-        ledger = Ledger(path.with_name("accepted.jsonl"))
+        ledger = Ledger.beside(path, storage.jobs.leases.owner)
         service = JobService(storage.jobs, pika, config, ledger)
         notifier = Recorder()
         tracker = Tracker(storage.jobs, pika, service, notifier, config)
@@ -136,6 +136,19 @@ async def make_stack(
 async def stack(local: LocalPika, tmp_path: Path) -> AsyncIterator[Stack]:
     async for built in make_stack(tmp_path / "jobs.sqlite3", local.base_url):
         yield built
+
+
+@pytest.fixture
+async def other(stack: Stack, local: LocalPika) -> AsyncIterator[Stack]:
+    """A second bot process on the same database file and clock: its own connection, leases
+    (`claimed_by`), ledger, tracker and Discord recorder."""
+    async for built in make_stack(stack.storage.path, local.base_url, stack.clock):
+        yield built
+
+
+def past_the_lease(stack: Stack) -> None:
+    """Move the clock past the end of every lease taken until now."""
+    stack.clock.now += stack.store.leases.seconds + 1
 
 
 async def rendered(local: LocalPika, job: Job) -> Job:
