@@ -39,6 +39,8 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}",
         "POLL_INTERVAL_SECONDS": "0.2",
+        # A bot killed by a test has its jobs taken over (by its successor) within seconds.
+        "JOB_LEASE_SECONDS": "3",
         "LOCAL_PIKA_PORT": "0",
         "HTTP_LISTEN": "127.0.0.1:0",  # many bots at once: each takes a free port, and logs it
         "LOG_LEVEL": "INFO",
