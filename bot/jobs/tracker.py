@@ -114,7 +114,10 @@ class Tracker(PollSteps, Holding):
         if job.status is Status.RUNNING:
             pushed = job.id in self._early_pushes
             early_id = self._early_pushes.pop(job.id, None)
-            due = now if pushed and not listening(job) else now + self._delay(job, now)
+            if listening(job):  # only its push moves it on: given up at its time-out
+                due = self._deadline(job)
+            else:
+                due = now if pushed else now + self._delay(job, now)
             if listening(job) and early_id:  # Pika pushed its job before the call's answer
                 self._spawn(self.adopt(job, early_id))
             eta = self.durations.eta(job, now)

@@ -230,6 +230,26 @@ async def test_pika_not_starting_the_job_is_retried_then_paid_once(
     assert len(local.jobs) == 1  # Pika started one job: the refused calls started none
 
 
+async def test_a_job_listening_for_its_push_waits_for_it_until_the_time_out(
+    tmp_path: Path, local: LocalPika
+) -> None:
+    """A listening job was polled, and so given up, one poll ceiling after the call (1.2 s in
+    the end-to-end tests, 30 s by default) instead of at JOB_TIMEOUT_MINUTES."""
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
+        local.behaviour.lose_answers = 1
+        job = await sent(stack)
+        assert job.status is Status.RUNNING and job.pika_job_id is None  # listening
+        time_out = job.created_at + 10 * 60
+        assert stack.tracker._polls.when(job.id) == time_out
+        stack.clock.now += 60
+        await stack.settle()
+        assert (await stack.store.get(job.id)).status is Status.RUNNING  # type: ignore[union-attr]
+        stack.clock.now = time_out
+        await stack.settle()
+        final = await stack.store.get(job.id)
+        assert final is not None and final.failure == "pika_outcome_unknown"
+
+
 async def test_pika_refusing_to_the_end_tells_the_member_and_counts_nothing(
     tmp_path: Path, local: LocalPika
 ) -> None:
