@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.jobs.polls import listening
 from bot.jobs.service import JobService
 from bot.jobs.wakeups import JobDue, Wakeup, Wakeups
-from bot.storage import Job, JobStore, Leases, Status
+from bot.storage import WRITE_ERRORS, Job, JobStore, Leases, Status
 from bot.storage.leases import CLAIM_BATCH
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,10 @@ class Holding:
         """Look at the schedules now (the tracker's)."""
         raise NotImplementedError
 
+    async def flush(self) -> None:
+        """Write the batched results (the tracker's)."""
+        raise NotImplementedError
+
     async def pushed(self, job: Job, pika_id: str | None) -> bool:
         """A push for a job this process holds (`polls.py`)."""
         raise NotImplementedError
@@ -106,6 +110,20 @@ class Holding:
         return job.id in self._jobs or job.claimed_by == self.owner
 
     # --- holding and taking over -------------------------------------------------------------
+
+    async def keep_leases(self, now: float | None = None) -> None:
+        """The tracker loop's lease step: when due, write what waits and `hold`; then, if the
+        leases may end soon without a renewal, `lapse`."""
+        now = self.store.clock() if now is None else now
+        if now >= self._hold_at:
+            self._hold_at = now + self.hold_every()
+            try:
+                await self.flush()  # what the store says active must be so
+                await self.hold()
+            except WRITE_ERRORS as exc:
+                log.warning("Tracker: could not renew leases (%s); trying again", exc)
+        if self.lapsed(self.store.clock()):
+            self.lapse()
 
     async def take_jobs(self) -> int:
         """At start-up: follow the jobs this process holds already, then claim every free or

@@ -173,18 +173,11 @@ class Tracker(PollSteps, Holding):
             self._wake.clear()
             now = self.store.clock()
             try:
-                if now >= self._hold_at:
-                    self._hold_at = now + self.hold_every()
-                    await self.flush()  # what the store says active must be so
-                    await self.hold()
+                await self.keep_leases(now)
             except asyncio.CancelledError:
                 raise
-            except WRITE_ERRORS as exc:
-                log.warning("Tracker: could not renew leases (%s); trying again", exc)
             except Exception:
                 log.exception("Tracker: unexpected error while holding jobs; going on")
-            if self.lapsed(self.store.clock()):
-                self.lapse()
             try:
                 self.tick(now)
                 if self._flush_due(now):
@@ -194,12 +187,14 @@ class Tracker(PollSteps, Holding):
             except Exception:
                 log.exception("Tracker: unexpected error; going on")
             wake_at = [self._hold_at]
-            if self._dirty_since is not None:
-                wake_at.append(self._dirty_since + FLUSH_SECONDS)
-            if self._polling < POLL_CONCURRENCY and (due := self._polls.next_at()) is not None:
-                wake_at.append(due)
-            if (due := self._others.next_at()) is not None:
-                wake_at.append(due)
+            if not self.paused:  # paused, nothing starts before the next renewal
+                if self._dirty_since is not None:
+                    wake_at.append(self._dirty_since + FLUSH_SECONDS)
+                due = self._polls.next_at() if self._polling < POLL_CONCURRENCY else None
+                if due is not None:
+                    wake_at.append(due)
+                if (due := self._others.next_at()) is not None:
+                    wake_at.append(due)
             delay = min(wake_at) - self.store.clock()
             if delay > 0:
                 # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that comes
