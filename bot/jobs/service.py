@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -348,10 +349,16 @@ class JobService:
         return await self.unknown_outcome(job, "interrupted", "")
 
     async def tidy_ledgers(self) -> None:
-        """Remove the ledgers of processes that stopped (no live lease) once none of their
-        entries is for a job still in `sending`."""
+        """Remove the ledgers of processes that stopped (no live lease, nothing written for a
+        lease) once none of their entries is for a job still in `sending`."""
         for other in self.ledger.others():
             owner = self.ledger.owner_of(other)
+            try:
+                # A process that holds no lease may still be alive, and about to write.
+                if other.stat().st_mtime > time.time() - self.store.leases.seconds:
+                    continue
+            except FileNotFoundError:
+                continue
             if owner and await self.store.leases.live(owner):
                 continue
             ids = [entry.job_id for entry in read_entries(other)]

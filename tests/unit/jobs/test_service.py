@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +298,7 @@ async def test_a_job_pika_accepted_that_the_database_never_got_is_resumed_by_ano
     pika_job = await local_job(stack, local)
     accepted_at = stack.clock.now
     stack.ledger.write(Accepted(job.id, pika_job, accepted_at))
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)  # the process died a while ago
     past_the_lease(stack)
     await other.tracker.load()
     await other.settle()
@@ -309,6 +312,28 @@ async def test_a_job_pika_accepted_that_the_database_never_got_is_resumed_by_ano
     await other.settle()
     assert other.notifier.delivered == [job.id]
     assert calls(local).count("/web/generate") == 1
+
+
+def aged(path: Path, seconds: float) -> None:
+    """Make the file look last written `seconds` ago."""
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+async def test_a_ledger_is_kept_while_its_process_may_still_write_to_it(
+    stack: Stack, other: Stack
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    stack.ledger.write(Accepted(job.id, "p1", stack.clock.now))
+    await stack.store.update(job.id, status=Status.RUNNING, pika_job_id="p1")
+    await other.service.tidy_ledgers()
+    assert stack.ledger.path.exists()  # its process holds a lease: alive
+    past_the_lease(stack)
+    await other.service.tidy_ledgers()
+    assert stack.ledger.path.exists()  # no lease, but written a moment ago: maybe alive
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)
+    await other.service.tidy_ledgers()
+    assert not stack.ledger.path.exists()
 
 
 async def local_job(stack: Stack, local: LocalPika) -> str:
