@@ -145,11 +145,11 @@ class PikaBot(commands.Bot):
             store, self.pika, self.jobs, delivery, self.settings, durations, self.wakeups
         )
         self.jobs.follow = self.tracker.follow
-        self.server_settings = ServerSettings(self.storage.guild_settings, self._server_changed)
+        self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
         self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)
-        self.preferences = Preferences(self.storage.member_settings, self._member_changed)
-        self.wakeups.subscribe(self._forget_settings)
+        self.preferences = Preferences(self.storage.member_settings)
+        share_settings(self.wakeups, self.server_settings, self.preferences)
         self.submissions = Submissions(
             store,
             self.server_settings,
@@ -178,20 +178,6 @@ class PikaBot(commands.Bot):
         log.info("Following %d active job(s)", followed)
         await self.jobs.tidy_ledgers()
         await self.tracker.run()
-
-    async def _server_changed(self, guild_id: int) -> None:
-        await self.wakeups.publish(SettingsChanged(guild_id))
-
-    async def _member_changed(self, guild_id: int, user_id: int) -> None:
-        await self.wakeups.publish(SettingsChanged(guild_id, user_id))
-
-    def _forget_settings(self, wakeup: Wakeup) -> None:
-        """Another process changed a server's settings or a member's defaults: read them again."""
-        if isinstance(wakeup, SettingsChanged):
-            if wakeup.user_id is None:
-                self.server_settings.forget(wakeup.guild_id)
-            else:
-                self.preferences.forget(wakeup.guild_id, wakeup.user_id)
 
     async def close(self) -> None:
         """Stop the tracker, then disconnect."""
@@ -266,6 +252,30 @@ class PikaBot(commands.Bot):
             )
             self.metrics.set_jobs_now(waiting, running)
         self.metrics.set_up([("discord", self.gateway_state() == "ok")])
+
+
+def share_settings(
+    wakeups: Wakeups, server_settings: ServerSettings, preferences: Preferences
+) -> None:
+    """A change of a server's settings or a member's defaults tells every process sharing the
+    database, and each one forgets its cached copy."""
+
+    async def server_changed(guild_id: int) -> None:
+        await wakeups.publish(SettingsChanged(guild_id))
+
+    async def member_changed(guild_id: int, user_id: int) -> None:
+        await wakeups.publish(SettingsChanged(guild_id, user_id))
+
+    def forget(wakeup: Wakeup) -> None:
+        if isinstance(wakeup, SettingsChanged):
+            if wakeup.user_id is None:
+                server_settings.forget(wakeup.guild_id)
+            else:
+                preferences.forget(wakeup.guild_id, wakeup.user_id)
+
+    server_settings.changed = server_changed
+    preferences.changed = member_changed
+    wakeups.subscribe(forget)
 
 
 def pika_state(health: PikaHealth) -> str:

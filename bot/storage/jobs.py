@@ -222,15 +222,6 @@ class JobStore:
         """A job by our id."""
         return await self._one("SELECT * FROM jobs WHERE id = ?", job_id)
 
-    async def active(self) -> list[Job]:
-        """Every job the tracker still has work on, oldest first."""
-        return await self._many("SELECT * FROM jobs WHERE active = 1 ORDER BY created_at")
-
-    async def active_ids(self) -> set[str]:
-        """The ids of `active()`, cheaply (the tracker's safety net compares them)."""
-        rows = await self._db.execute_fetchall("SELECT id FROM jobs WHERE active = 1")
-        return {str(row[0]) for row in rows}
-
     async def durations(self, per_kind: int) -> list[tuple[str, float]]:
         """The latest observed Pika durations, up to `per_kind` of each kind, oldest first."""
         rows = await self._db.execute_fetchall(
