@@ -280,10 +280,13 @@ class JobService:
         """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
         fills it for the owner (redacted; members never read a vendor's words); `counted=False`
         when Pika never accepted it. The job stays active until its requester has been told;
-        the tracker tells them."""
+        the tracker tells them. Only a job still in its paid call, held by this process: one
+        that another process settled meanwhile is left as that process made it."""
         now = self.store.clock()
-        ended = await self.store.update(
+        ended = await self.store.transition(
             job.id,
+            [Status.SENDING, Status.SUBMITTING],
+            held=True,
             status=status,
             active=1,
             failure=failure,
@@ -292,6 +295,10 @@ class JobService:
             next_poll_at=now,
             finished_at=now,
         )
+        if ended is None:
+            found = await self.store.get(job.id)
+            assert found is not None
+            return found
         JOURNAL.ended(ended)
         self.follow(ended)
         return ended
@@ -312,6 +319,7 @@ class JobService:
             interaction_token=None,
             next_poll_at=now,
             finished_at=now,
+            **self.store.leases.taken(now),  # the process that cancelled it tells its member
         )
         if cancelled is not None:
             JOURNAL.ended(cancelled)

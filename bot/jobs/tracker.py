@@ -306,7 +306,12 @@ class Tracker(PollSteps, Holding):
                 cancelled = await self.service.cancel_unanswered(job.id, tell=True)
                 if cancelled is None:  # it moved on meanwhile; the store says where
                     fresh = await self.store.get(job.id)
-                    if fresh is not None and fresh.active and fresh.status is not Status.SENDING:
+                    if (
+                        fresh is not None
+                        and fresh.active
+                        and fresh.status is not Status.SENDING
+                        and fresh.claimed_by == self.owner  # not one another process won
+                    ):
                         self._track(fresh, fresh.next_poll_at)
                     else:
                         self._forget(job.id)

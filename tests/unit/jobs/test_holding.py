@@ -21,7 +21,16 @@ from bot.pika.local.app import LocalPika
 from bot.storage import Job
 from bot.storage import Status as S
 from tests.helpers.clock import Clock
-from tests.unit.conftest import Recorder, Stack, make_stack, past_the_lease, rendered, sent
+from tests.helpers.requests import fox
+from tests.unit.conftest import (
+    ORIGIN,
+    Recorder,
+    Stack,
+    make_stack,
+    past_the_lease,
+    rendered,
+    sent,
+)
 
 PUSH = "https://bot.example.org/"
 
@@ -278,3 +287,16 @@ async def test_a_push_naming_the_pika_job_reaches_a_holder_listening_for_it(
     await holder.settle()
     assert holder.notifier.delivered == [job.id]
     assert calls_to_generate(local) == 1
+
+
+async def test_a_job_never_answered_is_cancelled_and_told_once_when_both_processes_try(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    await stack.service.create("generate", fox(), ORIGIN)
+    await stack.tracker.hold()  # its creator follows it: cancelled a minute on if not answered
+    stack.clock.now += 61  # the creator hung past its lease and that minute
+    await other.tracker.hold()  # the other takes it over: cancelled at once
+    await asyncio.gather(stack.settle(), other.settle())  # the creator comes back meanwhile
+    told = stack.notifier.failures + other.notifier.failures
+    assert told == ["failed: not_acknowledged: "]  # one process won, and told once
+    assert calls_to_generate(local) == 0
