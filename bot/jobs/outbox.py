@@ -185,7 +185,7 @@ class Outbox:
             await self.notifier.tell_failure(job)
         # Written at once, not in a batch: a second telling would be a second message.
         await self.store.update(
-            job.id, active=0, interaction_token=None, claimed_by=None, claimed_until=None
+            job.id, active=0, interaction_token=None, claimed_by=None, claimed_until=0
         )
         self._closed(job.id)
 

@@ -273,7 +273,7 @@ class Tracker(PollSteps, Holding):
         writes, self._writes = self._writes, {}
         closing, self._closing = self._closing, set()
         self._dirty_since = None
-        ended = {"active": 0, "interaction_token": None, "claimed_by": None, "claimed_until": None}
+        ended = {"active": 0, "interaction_token": None, "claimed_by": None, "claimed_until": 0}
         try:
             # Only the jobs this process still holds: one taken over is another's to write.
             await self.store.update_many(writes, expected=[Status.RUNNING], held=True)

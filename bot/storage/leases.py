@@ -44,7 +44,7 @@ RENEW_SQL = (
 # A job in `sending` keeps its lease on a clean stop: its paid call may still be answered, and
 # a job is settled as interrupted only once its lease has ended.
 RELEASE_SQL = (
-    "UPDATE jobs SET claimed_by = NULL, claimed_until = NULL "
+    "UPDATE jobs SET claimed_by = NULL, claimed_until = 0 "
     "WHERE claimed_by = ? AND status <> 'sending'"
 )
 # A push received by a process that may not hold the job: a running job with a Pika id to poll
@@ -62,8 +62,9 @@ LIVE_SQL = "SELECT COUNT(*) FROM jobs WHERE claimed_by = ? AND claimed_until >= 
 
 
 def claim_sql(dialect: Dialect = "sqlite") -> str:
-    """The claim: up to `?` active jobs that no process holds or whose lease ended before `?`,
-    soonest due first, taken for this process in one statement, returned whole.
+    """The claim: up to `?` active jobs whose lease ended before `?` (a job no process holds has
+    `claimed_until` 0), soonest due first, taken for this process in one statement, returned
+    whole (one range of the index on `active, claimed_until`, then a sort of what it found).
 
     SQLite takes its write lock before the inner SELECT reads, so two processes' claims never
     take the same job. On PostgreSQL the inner SELECT locks the rows it picks and skips the rows
@@ -74,7 +75,7 @@ def claim_sql(dialect: Dialect = "sqlite") -> str:
     lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
     return (
         "UPDATE jobs SET claimed_by = ?, claimed_until = ? WHERE id IN ("  # noqa: S608 - fixed
-        "SELECT id FROM jobs WHERE active = 1 AND (claimed_until IS NULL OR claimed_until < ?) "
+        "SELECT id FROM jobs WHERE active = 1 AND claimed_until < ? "
         f"ORDER BY next_poll_at LIMIT ?{lock}) RETURNING *"
     )
 

@@ -148,7 +148,8 @@ def numbered(sql: str) -> str:
 PG_JOBS = """CREATE TABLE jobs (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1,
     pika_job_id TEXT, next_poll_at DOUBLE PRECISION NOT NULL, claimed_by TEXT,
-    claimed_until DOUBLE PRECISION, pushed_at DOUBLE PRECISION, pushed_pika_job_id TEXT)"""
+    claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0, pushed_at DOUBLE PRECISION,
+    pushed_pika_job_id TEXT)"""
 
 
 async def test_on_postgresql_concurrent_claims_take_different_jobs_without_waiting(
@@ -173,7 +174,8 @@ async def test_on_postgresql_concurrent_claims_take_different_jobs_without_waiti
         [holder] = await second.fetch(due, "running", 5.0, 5.0, 5.0, "p9", "job15")
         assert holder["claimed_by"] == "b"
         await second.execute(numbered(RELEASE_SQL), "b")
-        assert await first.fetchval("SELECT COUNT(*) FROM jobs WHERE claimed_by IS NULL") == 20
+        free = "SELECT COUNT(*) FROM jobs WHERE claimed_by IS NULL AND claimed_until = 0"
+        assert await first.fetchval(free) == 20
     finally:
         await first.close()
         await second.close()
