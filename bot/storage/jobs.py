@@ -30,7 +30,7 @@ from bot.storage.admission import (
     parameters,
     repeat_filter,
 )
-from bot.storage.leases import DEFAULT_LEASE_SECONDS, Leases
+from bot.storage.leases import DEFAULT_LEASE_SECONDS, Dialect, Leases
 from bot.storage.records import (
     _ACTIVE_SQL,
     _UNMADE_SQL,
@@ -54,12 +54,13 @@ class JobStore:
         db: aiosqlite.Connection,
         clock: Callable[[], float] = time.time,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        dialect: Dialect = "sqlite",
     ) -> None:
         self._db = db
         self.clock = clock
         self._unreadable: set[str] = set()  # rows already reported
         # This process's leases: the jobs it admits are its own from their insert.
-        self.leases = Leases(db, clock, self._read, lease_seconds)
+        self.leases = Leases(db, clock, self._read, lease_seconds, dialect=dialect)
 
     # --- new jobs -------------------------------------------------------------------------
 
