@@ -80,6 +80,8 @@ class Stack:
     submissions: Submissions
     pika: PikaClient
     ledger: Ledger
+    path: Path  # the SQLite file, or where the ledger is kept beside the database's name
+    database_url: str | None  # the database, when it is not the SQLite file at `path`
 
     @property
     def store(self) -> JobStore:
@@ -113,7 +115,8 @@ async def make_stack(
     values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
     config = Settings(**(values | settings))  # type: ignore[arg-type]
     async with PikaClient("k", base_url, backoff_base=0.01) as pika:
-        ledger = Ledger(path.with_name("accepted.jsonl"))
+        base = path.with_name(f"{path.stem}-accepted.jsonl")
+        ledger = Ledger.of_process(base, storage.jobs.leases.owner)
         service = JobService(storage.jobs, pika, config, ledger)
         notifier = Recorder()
         tracker = Tracker(storage.jobs, pika, service, notifier, config)
@@ -133,6 +136,8 @@ async def make_stack(
             submissions,
             pika,
             ledger,
+            path,
+            database_url,
         )
     await storage.close()
 
@@ -141,6 +146,19 @@ async def make_stack(
 async def stack(local: LocalPika, tmp_path: Path) -> AsyncIterator[Stack]:
     async for built in make_stack(tmp_path / "jobs.sqlite3", local.base_url):
         yield built
+
+
+@pytest.fixture
+async def other(stack: Stack, local: LocalPika) -> AsyncIterator[Stack]:
+    """A second bot process on the same database and clock: its own connections, leases
+    (`claimed_by`), ledger, tracker and Discord recorder."""
+    async for built in make_stack(stack.path, local.base_url, stack.clock, stack.database_url):
+        yield built
+
+
+def past_the_lease(stack: Stack) -> None:
+    """Move the clock past the end of every lease taken until now."""
+    stack.clock.now += stack.store.leases.seconds + 1
 
 
 async def rendered(local: LocalPika, job: Job) -> Job:
