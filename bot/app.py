@@ -31,7 +31,7 @@ from bot.jobs.estimates import Durations, Estimates
 from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
-from bot.jobs.wakeups import LocalWakeups, SettingsChanged, Wakeup, Wakeups
+from bot.jobs.wakeups import SettingsChanged, Wakeup, Wakeups, open_wakeups
 from bot.jobs.webhook import WebhookReceiver
 from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
@@ -138,9 +138,8 @@ class PikaBot(commands.AutoShardedBot):
             os.getpid(),
             store.leases.seconds,
         )
-        # One process: wake-ups within it. The seam for PostgreSQL (LISTEN/NOTIFY across
-        # processes): RelayedWakeups(PostgresRelay(<database URL>), store.leases.owner).
-        self.wakeups: Wakeups = LocalWakeups()
+        # Pushes and settings changes wake the other processes at once on PostgreSQL.
+        self.wakeups: Wakeups = await open_wakeups(self.storage.database, store.leases.owner)
         ledger = Ledger.of_process(self.settings.ledger_path, store.leases.owner)
         self.jobs = JobService(store, self.pika, self.settings, ledger)
         durations = Durations()  # the tracker's, which the working messages' estimates share
@@ -196,6 +195,8 @@ class PikaBot(commands.AutoShardedBot):
         await self.fetcher.aclose()
         if hasattr(self, "probes"):
             await self.probes.aclose()
+        if hasattr(self, "wakeups"):
+            await self.wakeups.close()
         if hasattr(self, "storage"):
             await self.storage.close()
 

@@ -4,9 +4,9 @@ A process that receives Pika's push for a job another process holds records it i
 and wakes the holder (`JobDue`); a process that changes a server's settings or a member's
 defaults tells the others to forget their cached copy (`SettingsChanged`). `Wakeups` is how:
 
-- `LocalWakeups`, within one process: the default (one process on one SQLite file);
+- `LocalWakeups`, within one process: on SQLite (one process, or several on one file);
 - `RelayedWakeups`, over a `Relay` that carries short texts to every process: PostgreSQL's
-  LISTEN/NOTIFY is one (`bot/storage/notify.py`), picked where the PostgreSQL backend is.
+  LISTEN/NOTIFY (`bot/storage/notify.py`). `open_wakeups` picks by the database.
 
 Without a relay, other processes still notice, only later: the holder reads a push recorded in
 its job's row at its next lease renewal (`bot/jobs/holding.py`, every third of
@@ -20,6 +20,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from bot.storage import Database
+from bot.storage.notify import relay_for
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,9 @@ class Wakeups(Protocol):
     async def publish(self, wakeup: Wakeup) -> None:
         """Tell every process."""
 
+    async def close(self) -> None:
+        """Stop hearing the other processes."""
+
 
 class LocalWakeups:
     """Wake-ups within this process only."""
@@ -77,6 +83,9 @@ class LocalWakeups:
             except Exception:
                 log.exception("Wake-up %s: a handler failed", wakeup)
 
+    async def close(self) -> None:
+        """Nothing to stop: no other process is heard."""
+
 
 class Relay(Protocol):
     """Carries short texts to every process sharing the database (this one may hear its own)."""
@@ -86,6 +95,9 @@ class Relay(Protocol):
 
     def on_text(self, receive: Callable[[str], None]) -> None:
         """Call `receive` with every text heard."""
+
+    async def close(self) -> None:
+        """Stop sending and hearing."""
 
 
 class RelayedWakeups(LocalWakeups):
@@ -107,6 +119,10 @@ class RelayedWakeups(LocalWakeups):
         except Exception as exc:
             log.warning("Could not tell the other processes of %s: %s", wakeup, exc)
 
+    async def close(self) -> None:
+        """Close the relay."""
+        await self.relay.close()
+
     def _heard(self, text: str) -> None:
         decoded = decode(text)
         if decoded is None:
@@ -115,6 +131,19 @@ class RelayedWakeups(LocalWakeups):
         sender, wakeup = decoded
         if sender != self.sender:
             self.deliver(wakeup)
+
+
+async def open_wakeups(database: Database, sender: str) -> Wakeups:
+    """The wake-ups of the process `sender` (its leases' id) on `database`: relayed to the
+    other processes at once on PostgreSQL (LISTEN/NOTIFY, listening from here on), within this
+    process on SQLite."""
+    relay = relay_for(database)
+    if relay is None:
+        return LocalWakeups()
+    wakeups = RelayedWakeups(relay, sender)
+    if await relay.start():
+        log.info("Wake-ups to and from the other processes over PostgreSQL's LISTEN/NOTIFY")
+    return wakeups
 
 
 def encode(sender: str, wakeup: Wakeup) -> str:

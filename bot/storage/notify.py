@@ -4,9 +4,11 @@ database: the transport of `bot.jobs.wakeups.RelayedWakeups` on PostgreSQL.
 A connection of the relay's own listens on `CHANNEL` (asyncpg hands notifications to the
 connection that listens) and sends with `pg_notify`, which PostgreSQL delivers to every
 listening session, this one too, once the sending statement commits (at once: it is one
-statement). If the connection is lost, it is made again with a capped backoff; texts sent in the
-meantime are lost, which the wake-ups' fallbacks cover (a push is in its job's row for the
-holder's next renewal, cached settings are read again after a minute).
+statement). If the connection is lost, or cannot be made at start-up, it is made again with a
+capped backoff; texts sent in the meantime are lost, which the wake-ups' fallbacks cover (a push
+is in its job's row for the holder's next renewal, cached settings are read again after a
+minute). `relay_for` gives a PostgreSQL database its relay; SQLite has none (one process, or
+several that notice at their next renewal).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import logging
 from collections.abc import Callable
 
 import asyncpg
+
+from bot.storage.backend import Database
+from bot.storage.postgres import PostgresDatabase
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +53,16 @@ class PostgresRelay:
         """Call `receive` with every text heard (this process's own too)."""
         self._receivers.append(receive)
 
-    async def start(self) -> None:
-        """Connect and listen; raises what asyncpg raises when the database cannot be reached."""
-        await self._connect()
+    async def start(self) -> bool:
+        """Connect and listen; whether it listens now. When the database cannot be reached, one
+        warning, and it keeps trying in the background (as after a connection lost)."""
+        try:
+            await self._connect()
+        except (*CONNECTION_ERRORS, TimeoutError) as exc:
+            log.warning("Cannot listen for wake-ups yet (%s); trying again", type(exc).__name__)
+            self._reconnecting = asyncio.ensure_future(self._reconnect())
+            return False
+        return True
 
     async def send(self, text: str) -> None:
         """Send `text` to every listening process; ConnectionError if it could not be sent."""
@@ -122,3 +134,11 @@ class PostgresRelay:
             else:
                 log.info("Listening for wake-ups again")
                 return
+
+
+def relay_for(database: Database) -> PostgresRelay | None:
+    """The relay between the processes sharing `database`: LISTEN/NOTIFY on PostgreSQL (on a
+    connection of its own, not yet started); None on SQLite."""
+    if isinstance(database, PostgresDatabase):
+        return PostgresRelay(database.url)
+    return None

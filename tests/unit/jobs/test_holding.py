@@ -10,13 +10,9 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.jobs.wakeups import RelayedWakeups
-from bot.jobs.webhook import WebhookReceiver
-from bot.ops.metrics import Metrics
-from bot.ops.server import HttpServer
 from bot.pika.local.app import LocalPika
 from bot.storage import Job
 from bot.storage import Status as S
@@ -28,6 +24,7 @@ from tests.unit.conftest import (
     Stack,
     make_stack,
     past_the_lease,
+    push_to,
     rendered,
     sent,
 )
@@ -204,6 +201,9 @@ class Bus:
     def on_text(self, receive: Callable[[str], None]) -> None:
         self.receivers.append(receive)
 
+    async def close(self) -> None:
+        self.receivers.clear()
+
 
 @pytest.fixture
 async def pushing(local: LocalPika, tmp_path: Path) -> AsyncIterator[tuple[Stack, Stack]]:
@@ -213,23 +213,6 @@ async def pushing(local: LocalPika, tmp_path: Path) -> AsyncIterator[tuple[Stack
     async for first in make_stack(path, local.base_url, clock, webhook_public_url=PUSH):
         async for second in make_stack(path, local.base_url, clock, webhook_public_url=PUSH):
             yield first, second
-
-
-async def push_to(stack: Stack, job: Job, body: object) -> int:
-    """Pika's push for `job`, received by `stack`'s process over HTTP."""
-    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=no_checks, push=True)
-    server.webhook = WebhookReceiver(stack.store, stack.tracker).push
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.url) as http:
-            response = await http.post(f"/pika/webhook/{job.webhook_secret}", json=body)
-    finally:
-        await server.stop()
-    return response.status_code
-
-
-async def no_checks() -> dict[str, str]:
-    return {}
 
 
 async def test_a_push_received_by_the_other_process_gets_the_job_polled_at_the_next_renewal(

@@ -1,9 +1,12 @@
 """Wake-ups between processes: what they carry, who hears them, and settings changed in one
-process forgotten in the others (two processes on one SQLite file, joined by a relay)."""
+process forgotten in the others (two processes on one SQLite file, joined by a relay); on a
+real PostgreSQL, wired as the bot wires them, a push received by one process wakes the holder
+of its job at once, and a settings change reaches the other process at once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +23,11 @@ from bot.jobs.wakeups import (
     decode,
     encode,
 )
+from bot.pika.local.app import LocalPika
 from bot.preferences import Preferences
 from bot.storage import Storage, open_storage
+from tests.helpers.clock import Clock
+from tests.unit.conftest import Stack, make_stack, push_to, rendered, sent
 
 
 class Bus:
@@ -39,6 +45,9 @@ class Bus:
 
     def on_text(self, receive: Callable[[str], None]) -> None:
         self.receivers.append(receive)
+
+    async def close(self) -> None:
+        self.receivers.clear()
 
 
 def test_a_wake_up_travels_as_a_short_text_and_nothing_else_is_read_as_one() -> None:
@@ -131,3 +140,65 @@ async def test_without_a_relay_each_process_forgets_only_its_own_changes(tmp_pat
         assert (await server.get(10)).cooldown_seconds == 30
     finally:
         await storage.close()
+
+
+# --- on a real PostgreSQL, wired as the bot wires them (`open_wakeups`) ---------------------
+
+PUSH = "https://bot.example.org/"
+
+
+async def soon(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait until `condition()` holds, for a few seconds of real time: much less than a lease
+    renewal or a settings cache's minute, on a test clock that does not move anyway."""
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def two_on_postgresql(
+    local: LocalPika, tmp_path: Path, postgres_url: str
+) -> AsyncIterator[tuple[Stack, Stack]]:
+    """Two processes with push configured, on one PostgreSQL database and one test clock."""
+    clock, path, url = Clock(), tmp_path / "pg", postgres_url
+    async for first in make_stack(path, local.base_url, clock, url, webhook_public_url=PUSH):
+        async for second in make_stack(path, local.base_url, clock, url, webhook_public_url=PUSH):
+            yield first, second
+
+
+async def test_on_postgresql_a_push_received_by_one_process_wakes_the_holder_at_once(
+    two_on_postgresql: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    holder, receiver = two_on_postgresql
+    assert isinstance(holder.wakeups, RelayedWakeups)
+    job = await rendered(local, await sent(holder))
+    assert holder.tracker._polls.when(job.id) != holder.clock.now  # push is on: polled seldom
+    assert await push_to(receiver, job, {"job": {"id": job.pika_job_id}}) == 200
+
+    async def due_now() -> bool:
+        return holder.tracker._polls.when(job.id) == holder.clock.now
+
+    await soon(due_now, "the holder woken by NOTIFY")  # no renewal ran: the clock stood still
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id] and receiver.notifier.delivered == []
+    polls = [r for r in local.requests if r["path"] == f"/web/jobs/{job.pika_job_id}"]
+    assert len(polls) == 1 and receiver.tracker.polls == 0
+
+
+async def test_on_postgresql_a_settings_change_in_one_process_is_seen_by_the_other_at_once(
+    two_on_postgresql: tuple[Stack, Stack],
+) -> None:
+    first, second = two_on_postgresql
+    assert (await second.settings.get(10)).max_running_per_user == 2  # read, and cached
+    assert (await second.preferences.get(10, 20)).aspect_ratio is None
+    await first.settings.change(10, 99, max_running_per_user=5)
+    await first.preferences.change(10, 20, aspect_ratio="9:16")
+
+    async def seen() -> bool:
+        server = await second.settings.get(10)
+        member = await second.preferences.get(10, 20)
+        return server.max_running_per_user == 5 and member.aspect_ratio == "9:16"
+
+    await soon(seen, "the other process to forget its cached copies")

@@ -11,6 +11,7 @@ import pytest
 
 from bot.jobs.wakeups import JobDue, RelayedWakeups, SettingsChanged, Wakeup
 from bot.storage.notify import CHANNEL, PostgresRelay
+from tests.helpers.ports import reserved_port
 
 
 async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
@@ -89,3 +90,15 @@ async def test_a_text_too_long_for_notify_is_refused_before_it_is_sent(
 ) -> None:
     with pytest.raises(ValueError, match="limited"):
         await relays[0].send("x" * 8000)
+
+
+async def test_a_relay_that_cannot_connect_at_start_up_keeps_trying_without_stopping_the_bot(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    relay = PostgresRelay(f"postgresql://bot:secret@127.0.0.1:{reserved_port()}/nothing")
+    assert not await relay.start()  # nothing listens there: no exception for the bot
+    assert "Cannot listen for wake-ups yet" in caplog.text
+    with pytest.raises(ConnectionError):
+        await relay.send("hello")  # lost, as the wake-ups' fallbacks expect
+    await relay.close()  # stops trying
+    assert relay._reconnecting is not None and relay._reconnecting.done()
