@@ -3,14 +3,14 @@ Discord (one guild per shard: `GUILD_ID` on shard 0, `GUILD_2` on shard 1) and o
 
 Each process hears only its shard's guild, so the jobs a member asks for are admitted, and
 held, by the process of the member's guild; any process delivers any job it holds (delivery is
-REST). Requests in both guilds are delivered once each; the jobs of the process killed while
-they run at Pika are taken over and delivered by the other within the lease and a poll; after
-its restart nothing is posted twice and nothing paid twice; twenty simultaneous asks, ten in
-each guild, with a running cap of two start two in each; a result the dead process posted
-before its row said so (a follow-up, or a post in the channel) is found by the process that
-takes the job over, not posted again.
+REST). On PostgreSQL (the documented way to run several processes) and on one SQLite file
+(allowed): requests in both guilds are delivered once each; the jobs of the process killed
+while they run at Pika are taken over and delivered by the other within the lease and a poll;
+after its restart nothing is posted twice and nothing paid twice, and the dead one's ledger is
+removed; twenty simultaneous asks, ten in each guild, with a running cap of two start two in
+each. On PostgreSQL: a result the dead process posted before its row said so (a follow-up, or a
+post in the channel) is found by the process that takes the job over, not posted again.
 
-On PostgreSQL (the documented way to run several processes) and on one SQLite file (allowed).
 Each process runs in a folder of its own, as each container has its own volume: with
 PostgreSQL its ledger is in its own ./data.
 """
@@ -134,6 +134,9 @@ async def test_two_shard_processes_share_the_jobs_take_over_a_killed_one_and_cap
         assert len(await calls_to(pika, "/web/generate")) == 5  # each paid once
         everyone = delivered_by(first) + delivered_by(second) + delivered_by(again)
         assert sorted(Counter(everyone).values()) == [1] * 5
+        # The dead process's ledger (in its own folder with PostgreSQL), needed no more, is
+        # removed once a process that can see it starts.
+        assert not ledgers_of(tmp_path, dead)
 
         # Twenty asks at once, ten in each guild (each to its own process), with a running
         # cap of two for each member: exactly two start in each guild.
@@ -159,6 +162,61 @@ async def test_two_shard_processes_share_the_jobs_take_over_a_killed_one_and_cap
                 await bot.stop()
 
 
+def ledgers_of(folder: Path, owner: str) -> list[Path]:
+    """The ledgers of Pika's ids of the process `owner` under `folder`."""
+    return list(folder.rglob(f"*-accepted-{owner}.jsonl"))
+
+
 async def all_done(database: DatabaseUnderTest) -> bool:
     """Whether no job in the database has anything left to do."""
     return int(await database.value("SELECT COUNT(*) FROM jobs WHERE active = 1")) == 0
+
+
+async def test_a_delivery_taken_over_finds_the_result_the_dead_process_posted(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, postgres_url: str
+) -> None:
+    """The crash: the second guild's process posted two results, a follow-up of the command
+    and (for a job a reaction started, with no interaction) a post with the bot's token, then
+    died before its database rows said so. The other process takes both jobs over once the dead
+    one's lease ends, finds each result in the channel, and posts neither again."""
+    database = DatabaseUnderTest("postgresql", postgres_url)
+    first, second = await asyncio.gather(
+        start_shard(fake, pika, tmp_path / "shard-0", 0, database),
+        start_shard(fake, pika, tmp_path / "shard-1", 1, database),
+    )
+    try:
+        await ask(fake, STUDIO, REQUESTER_2, ["owl once"])
+        await fake.wait_for(lambda: results(fake, STUDIO), what="the follow-up result")
+        source = results(fake, STUDIO)[0]
+        await fake.wait_for(lambda: len(source.reactions) == 3, what="the bot's reactions")
+        fake.react(REQUESTER_2, source, "⏩")  # an extend, with no interaction token
+        await fake.wait_for(lambda: len(results(fake, STUDIO)) == 2, what="the posted result")
+        await until(lambda: all_done(database), what="both jobs done")
+        uploads = uploads_to(fake)
+        assert uploads == {"follow-up": 1, "post": 1}  # one result by each path
+        dead = owner_of(second)
+        await second.kill()
+        crash = (
+            "UPDATE jobs SET status = 'delivering', active = 1, result_message_id = NULL, "
+            "next_poll_at = 0, claimed_by = ?, claimed_until = ?"
+        )
+        await database.execute(crash, dead, time.time() + LEASE)  # its lease, not yet ended
+        await first.wait_for_log(r"took 2 job\(s\) that no live process held", timeout=LEASE + 20)
+        await until(lambda: all_done(database), what="both jobs recorded as delivered")
+        assert first.log.count("its result was already posted") == 2
+        assert len(results(fake, STUDIO)) == 2 and uploads_to(fake) == uploads  # none again
+        ids = sorted(int(v) for (v,) in await database.fetch("SELECT result_message_id FROM jobs"))
+        assert ids == sorted(m.id for m in results(fake, STUDIO))  # the posts found, recorded
+    finally:
+        await first.stop()
+
+
+def uploads_to(fake: FakeDiscord) -> dict[str, int]:
+    """How many requests uploaded a video into the second guild's channel, by path: a
+    follow-up of an interaction (the interaction's token), or a post (the bot's token)."""
+    follow_ups = fake.requests_to("POST", r"^/webhooks/\d+/[^/]+$")
+    posts = fake.requests_to("POST", rf"/channels/{STUDIO}/messages$")
+    return {
+        "follow-up": sum(1 for r in follow_ups if r.files),
+        "post": sum(1 for r in posts if r.files),
+    }
