@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 
 import discord
 from aiohttp import web
@@ -31,6 +32,7 @@ from bot.jobs.estimates import Durations, Estimates
 from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
+from bot.jobs.wakeups import SettingsChanged, Wakeup, Wakeups, open_wakeups
 from bot.jobs.webhook import WebhookReceiver
 from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
@@ -128,19 +130,32 @@ class PikaBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self._setting_up = True
-        self.storage = self._given_storage or await open_storage(self.settings.database_url)
+        self.storage = self._given_storage or await open_storage(
+            self.settings.database_url, lease_seconds=self.settings.job_lease_seconds
+        )
         store = self.storage.jobs
-        ledger = Ledger(self.settings.ledger_path)
+        log.info(
+            "This process works on the jobs it claims as %s (pid %d; leases of %gs)",
+            store.leases.owner,
+            os.getpid(),
+            store.leases.seconds,
+        )
+        # Pushes and settings changes wake the other processes at once on PostgreSQL.
+        self.wakeups: Wakeups = await open_wakeups(self.storage.database, store.leases.owner)
+        ledger = Ledger.of_process(self.settings.ledger_path, store.leases.owner)
         self.jobs = JobService(store, self.pika, self.settings, ledger)
         durations = Durations()  # the tracker's, which the working messages' estimates share
         self.estimates = Estimates(durations, self.storage.reports, store.clock)
         delivery = DiscordDelivery(self, self.fetcher, self.lanes, store, self.estimates)
-        self.tracker = Tracker(store, self.pika, self.jobs, delivery, self.settings, durations)
+        self.tracker = Tracker(
+            store, self.pika, self.jobs, delivery, self.settings, durations, self.wakeups
+        )
         self.jobs.follow = self.tracker.follow
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
         self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)
         self.preferences = Preferences(self.storage.member_settings)
+        share_settings(self.wakeups, self.server_settings, self.preferences)
         self.submissions = Submissions(
             store,
             self.server_settings,
@@ -150,18 +165,6 @@ class PikaBot(commands.AutoShardedBot):
             preferences=self.preferences,
             repeat_seconds=self.settings.repeat_press_seconds,
         )
-        resumed, cancelled, interrupted = await self.jobs.settle_interrupted()
-        if resumed or cancelled or interrupted:
-            log.warning(
-                "Resuming: %d job(s) Pika had accepted resumed from the ledger; %d never "
-                "answered cancelled before any paid call; %d caught mid-call settled without "
-                "re-sending",
-                resumed,
-                cancelled,
-                interrupted,
-            )
-        followed = await self.tracker.load()
-        log.info("Following %d active job(s)", followed)
         self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -174,8 +177,12 @@ class PikaBot(commands.AutoShardedBot):
             log.info("Invite link: %s", invite_url(self.application_id))
 
     async def _run_tracker(self) -> None:
-        # Deliveries need the channel cache, which is filled by READY.
+        # Deliveries need the channel cache, which is filled by READY; jobs are claimed only
+        # then, so that a process that cannot reach Discord leaves them to the others.
         await self.wait_until_ready()
+        followed = await self.tracker.load()
+        log.info("Following %d active job(s)", followed)
+        await self.jobs.tidy_ledgers()
         await self.tracker.run()
 
     async def close(self) -> None:
@@ -190,6 +197,8 @@ class PikaBot(commands.AutoShardedBot):
         await self.fetcher.aclose()
         if hasattr(self, "probes"):
             await self.probes.aclose()
+        if hasattr(self, "wakeups"):
+            await self.wakeups.close()
         if hasattr(self, "storage"):
             await self.storage.close()
 
@@ -255,6 +264,30 @@ class PikaBot(commands.AutoShardedBot):
             )
             self.metrics.set_jobs_now(waiting, running)
         self.metrics.set_up([("discord", self.gateway_state() == "ok")])
+
+
+def share_settings(
+    wakeups: Wakeups, server_settings: ServerSettings, preferences: Preferences
+) -> None:
+    """A change of a server's settings or a member's defaults tells every process sharing the
+    database, and each one forgets its cached copy."""
+
+    async def server_changed(guild_id: int) -> None:
+        await wakeups.publish(SettingsChanged(guild_id))
+
+    async def member_changed(guild_id: int, user_id: int) -> None:
+        await wakeups.publish(SettingsChanged(guild_id, user_id))
+
+    def forget(wakeup: Wakeup) -> None:
+        if isinstance(wakeup, SettingsChanged):
+            if wakeup.user_id is None:
+                server_settings.forget(wakeup.guild_id)
+            else:
+                preferences.forget(wakeup.guild_id, wakeup.user_id)
+
+    server_settings.changed = server_changed
+    preferences.changed = member_changed
+    wakeups.subscribe(forget)
 
 
 def pika_state(health: PikaHealth) -> str:

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     job_timeout_minutes: float = Field(
         default=30.0, gt=0, le=1440, description="a number of minutes greater than 0, at most 1440"
     )
+    # How long a process holds a job without renewing: another process sharing the database
+    # takes over the jobs of one that died within this time.
+    job_lease_seconds: float = Field(
+        default=30.0, ge=1, le=600, description="a number of seconds from 1 to 600"
+    )
     webhook_public_url: AnyHttpUrl | None = Field(
         default=None, description="an http(s) URL reachable by Pika, or nothing to poll only"
     )

@@ -8,6 +8,7 @@ gives always wins. `mention` says whether the member's results and failures ping
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -66,16 +67,26 @@ class Preferences:
     """Members' defaults, validated on the way in and out.
 
     Read defaults are kept in memory (a member's next request reads nothing from the database);
-    `change` replaces the entry as it writes, and an entry is read again after `CACHE_SECONDS`,
-    so that a change made by another process sharing the database is seen within that time.
+    `change` replaces the entry as it writes, then calls `changed` (which tells the other
+    processes sharing the database to `forget` theirs); an entry is also read again after
+    `CACHE_SECONDS`, so that a change another process could not tell is seen within that time.
     """
 
     CACHE_SECONDS = 60.0
     MAX_CACHED = 10_000  # members remembered; the oldest reads are forgotten first
 
-    def __init__(self, store: MemberSettingsStore) -> None:
+    def __init__(
+        self,
+        store: MemberSettingsStore,
+        changed: Callable[[int, int], Awaitable[None]] | None = None,
+    ) -> None:
         self.store = store
+        self.changed = changed
         self._cache: dict[tuple[int, int], tuple[float, PersonalDefaults]] = {}
+
+    def forget(self, guild_id: int, user_id: int) -> None:
+        """Read the member's defaults again next time (another process changed them)."""
+        self._cache.pop((guild_id, user_id), None)
 
     async def get(self, guild_id: int | None, user_id: int) -> PersonalDefaults:
         """A member's defaults in a server (none set until they use `/pika settings`)."""
@@ -111,5 +122,7 @@ class Preferences:
             where = ".".join(str(p) for p in problem["loc"])
             raise InputError.one(where, str(problem["msg"]).removeprefix("Value error, ")) from None
         await self.store.save(guild_id, user_id, updated.model_dump_json())
+        if self.changed is not None:
+            await self.changed(guild_id, user_id)
         self._remember(guild_id, user_id, updated)
         return updated

@@ -135,7 +135,9 @@ async def run(settings: Settings) -> int:
         health.observe(call)
 
     try:
-        storage = await open_storage(settings.database_url)
+        storage = await open_storage(
+            settings.database_url, lease_seconds=settings.job_lease_seconds
+        )
     except StorageError as exc:
         log.error("Cannot use the database (DATABASE_URL): %s", exc)
         unsubscribe()

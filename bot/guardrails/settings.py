@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -107,16 +107,26 @@ class ServerSettings:
     """Each server's settings, validated on the way in and out; every change audited.
 
     Read settings are kept in memory, so admitting a job reads no settings from the database;
-    `change` replaces a server's entry as it writes. An entry is also read again after
-    `CACHE_SECONDS`, so that a change made by another process sharing the database (or by hand)
-    is seen within that time.
+    `change` replaces a server's entry as it writes, then calls `changed` (which tells the other
+    processes sharing the database to `forget` theirs). An entry is also read again after
+    `CACHE_SECONDS`, so that a change made by hand, or one another process could not tell, is
+    seen within that time.
     """
 
     CACHE_SECONDS = 60.0
 
-    def __init__(self, store: GuildSettingsStore) -> None:
+    def __init__(
+        self,
+        store: GuildSettingsStore,
+        changed: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         self.store = store
+        self.changed = changed
         self._cache: dict[int, tuple[float, GuildSettings]] = {}
+
+    def forget(self, guild_id: int) -> None:
+        """Read the server's settings again next time (another process changed them)."""
+        self._cache.pop(guild_id, None)
 
     async def get(self, guild_id: int | None) -> GuildSettings:
         """A server's settings (the defaults until one is changed)."""
@@ -162,6 +172,8 @@ class ServerSettings:
         audit = [Change(user_id, name, _text(old), _text(new), now) for name, old, new in diffs]
         self._cache.pop(guild_id, None)  # whatever happens to the write, read it again next
         await self.store.save(guild_id, updated.model_dump_json(), audit)
+        if self.changed is not None:
+            await self.changed(guild_id)
         self._remember(guild_id, updated, now)
         return updated, diffs
 

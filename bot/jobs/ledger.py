@@ -1,10 +1,17 @@
 """The ledger of Pika's answers, written ahead of the database: a job id Pika gave is never lost.
 
 When Pika accepts a paid call, the bot appends one line (our job id, Pika's job id, when) to a
-small file beside the database before it writes the same to the database. If that write fails
-(the database locked, the disk full), `JobService` retries it until it succeeds; if the process
-dies first, start-up reads the ledger and resumes every job the database still has in
-`sending` with the id Pika gave, instead of treating it as an unknown outcome.
+small file (in DATA_DIR: beside a SQLite database by default) before it writes the same to the
+database. If that write fails (the database locked, the disk full), `JobService` retries it
+until it succeeds; if the process dies first, the process that takes over its jobs (itself
+restarted, or another sharing the database and the folder) reads the ledger and resumes the job
+the database still has in `sending` with the id Pika gave, instead of treating it as an unknown
+outcome.
+
+Each process writes a ledger of its own (`<database>-accepted-<process id>.jsonl`, the id random
+for each start), so that no process ever empties lines another one still needs; a process that
+settles a job reads every ledger in its folder, and removes those of processes that stopped once
+none of their lines is needed (`JobService.tidy_ledgers`).
 
 A line is written with one `write` on a file opened for appending and is in the operating
 system's hands when `write` returns: it survives a crash of the process, like a committed write
@@ -14,7 +21,7 @@ it has reached the database, so it stays a few kilobytes.
 
 from __future__ import annotations
 
-import contextlib
+import glob
 import json
 import logging
 import os
@@ -38,11 +45,37 @@ class Accepted:
 
 
 class Ledger:
-    """An append-only file of `Accepted` lines, one JSON object each."""
+    """An append-only file of `Accepted` lines, one JSON object each; the files beside it whose
+    names start with `family` are the ledgers of other processes."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, family: str | None = None) -> None:
         self.path = path
+        self.family = family or path.stem
         self._pending: set[str] = set()  # written here, not yet in the database
+
+    @classmethod
+    def of_process(cls, base: Path, owner: str) -> Ledger:
+        """The ledger of the process `owner` (its leases' id), beside `base` (LEDGER's name
+        for the database: `Settings.ledger_path`), whose other processes' ledgers it reads."""
+        family = base.stem
+        return cls(base.with_name(f"{family}-{owner}.jsonl"), family)
+
+    def others(self) -> list[Path]:
+        """The ledgers of other processes on the same database (an older bot's, unnamed, too)."""
+        pattern = f"{glob.escape(self.family)}*.jsonl"
+        return sorted(p for p in self.path.parent.glob(pattern) if p != self.path)
+
+    def owner_of(self, other: Path) -> str:
+        """The process id a ledger of `others()` belongs to ("" for an older bot's)."""
+        return other.stem.removeprefix(self.family).removeprefix("-")
+
+    def find(self, job_id: str) -> Accepted | None:
+        """The latest entry for `job_id`, in this ledger or another process's."""
+        for path in (self.path, *self.others()):
+            for entry in reversed(read_entries(path)):
+                if entry.job_id == job_id:
+                    return entry
+        return None
 
     def write(self, entry: Accepted) -> bool:
         """Append an entry; False (and a warning) if the file cannot take it."""
@@ -72,22 +105,22 @@ class Ledger:
             pass  # missing, or not writable now: tried again on the next entry
 
     def entries(self) -> list[Accepted]:
-        """Every readable entry, oldest first (a torn last line from a crash is skipped)."""
-        try:
-            text = self.path.read_text()
-        except FileNotFoundError:
-            return []
-        found = []
-        for line in text.splitlines():
-            try:
-                data = json.loads(line)
-                found.append(Accepted(str(data["job"]), data["pika"], float(data["at"])))
-            except (ValueError, KeyError, TypeError):
-                log.warning("Ledger %s: skipping an unreadable line", self.path)
-        return found
+        """Every readable entry of this ledger, oldest first."""
+        return read_entries(self.path)
 
-    def clear(self) -> None:
-        """Empty the ledger (at start-up, once its entries are in the database)."""
-        self._pending.clear()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.write_bytes(b"")
+
+def read_entries(path: Path) -> list[Accepted]:
+    """Every readable entry of the ledger at `path`, oldest first (a torn last line from a
+    crash is skipped)."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    found = []
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+            found.append(Accepted(str(data["job"]), data["pika"], float(data["at"])))
+        except (ValueError, KeyError, TypeError):
+            log.warning("Ledger %s: skipping an unreadable line", path)
+    return found

@@ -6,7 +6,10 @@ The outbox works beside the polls, never in their way: a delivery takes one of
 posts themselves, see `bot/discord/delivery.py`), and nothing a poll needs is held meanwhile.
 Exactly once: each delivery attempt is recorded before it is made, so a later attempt (after a
 crash, or a failure that may have come after Discord took the post) first looks for the post
-an earlier one made. Delivery is retried `MAX_DELIVERY_ATTEMPTS` times at most, with growing
+an earlier one made. With several processes, an attempt is recorded only while this process
+holds the job's lease (compare-and-set on the status and the holder), and extends it: a process
+that took the job over after this one stopped renewing makes the next attempt, which looks for
+this one's post first. Delivery is retried `MAX_DELIVERY_ATTEMPTS` times at most, with growing
 waits; a result that can never be posted where it was asked for is sent to its requester by DM.
 """
 
@@ -73,6 +76,7 @@ class Outbox:
         later: Callable[[Job, float], None],
         ended: Callable[[Job], None],
         closed: Callable[[str], None],
+        dropped: Callable[[str], None] = lambda job_id: None,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -80,6 +84,7 @@ class Outbox:
         self._later = later  # the job is due again at a time (a delivery retry)
         self._ended = ended  # the job ended without a video: tell its requester
         self._closed = closed  # nothing is left to do for the job
+        self._dropped = dropped  # another process holds the job, or moved it on: forget it
         self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
         # Jobs whose next attempt is recorded (as `delivery_attempts`) but not yet made. Any
         # other job in `delivering` (read from the store after a restart) may have made its
@@ -94,16 +99,20 @@ class Outbox:
     async def deliver(self, job: Job) -> None:
         """Post a finished job's result exactly once."""
         if job.result_message_id is not None:  # posted before a crash, not yet recorded
-            done = await self.store.update(job.id, status=Status.DELIVERED, active=1)
-            JOURNAL.delivered(done)
-            await self.settle_delivered(done)
+            done = await self._record(job, held=True, status=Status.DELIVERED, active=1)
+            if done is not None:
+                JOURNAL.delivered(done)
+                await self.settle_delivered(done)
             return
         attempt = job.delivery_attempts
         if job.id in self.recorded:
             self.recorded.discard(job.id)
         else:
             attempt += 1
-            job = await self.store.update(job.id, delivery_attempts=attempt)
+            recorded = await self._record(job, held=True, delivery_attempts=attempt)
+            if recorded is None:
+                return
+            job = recorded
         try:
             async with self._slots:
                 message_id = await self.notifier.find_posted(job) if attempt > 1 else None
@@ -123,26 +132,43 @@ class Outbox:
             log.warning("Job %s: delivery failed (%s); retry in %.0fs", job.id, exc, wait)
             retry_at = self.store.clock() + wait
             # Recorded before the next attempt: it looks for the post this one may have made.
-            job = await self.store.update(
-                job.id,
+            retried = await self._record(
+                job,
+                held=True,
                 last_error=str(exc)[:500],
                 next_poll_at=retry_at,
                 delivery_attempts=attempt + 1,
             )
-            self.recorded.add(job.id)
-            self._later(job, retry_at)
+            if retried is not None:
+                self.recorded.add(job.id)
+                self._later(retried, retry_at)
             return
         # Recorded before the reactions go on, so a member who reacts at once finds the job;
-        # active until they are on, so a crash in between adds them after the restart.
-        done = await self.store.update(
-            job.id,
+        # active until they are on, so a crash in between adds them after the restart. Whoever
+        # holds the job now: the post is made.
+        done = await self._record(
+            job,
+            held=False,
             status=Status.DELIVERED,
             result_message_id=message_id,
             active=1,
             finished_at=self.store.clock(),
         )
-        JOURNAL.delivered(done)
-        await self.settle_delivered(done)
+        if done is not None:
+            JOURNAL.delivered(done)
+            await self.settle_delivered(done)
+
+    async def _record(self, job: Job, *, held: bool, **changes: object) -> Job | None:
+        """A step of a job in `delivering`, compare-and-set on its status (and, with `held`, on
+        this process holding it), which makes (or keeps) the job this process's; None, and the
+        job forgotten, when another process holds it or moved it on."""
+        changes |= self.store.leases.taken()
+        done = await self.store.transition(job.id, [Status.DELIVERING], held=held, **changes)
+        if done is None:
+            log.info("Job %s: moved on or held by another process; leaving it", job.id)
+            self.recorded.discard(job.id)
+            self._dropped(job.id)
+        return done
 
     async def settle_delivered(self, job: Job) -> None:
         """Put the reactions on a posted result (and remove a working message it did not
@@ -160,13 +186,16 @@ class Outbox:
         else:
             await self.notifier.tell_failure(job)
         # Written at once, not in a batch: a second telling would be a second message.
-        await self.store.update(job.id, active=0, interaction_token=None)
+        await self.store.update(
+            job.id, active=0, interaction_token=None, claimed_by=None, claimed_until=0
+        )
         self._closed(job.id)
 
     async def _end(self, job: Job, failure: str, detail: str) -> None:
         now = self.store.clock()
-        ended = await self.store.update(
-            job.id,
+        ended = await self._record(
+            job,
+            held=True,
             status=Status.UNDELIVERABLE,
             active=1,
             failure=failure,
@@ -174,5 +203,6 @@ class Outbox:
             next_poll_at=now,
             finished_at=now,
         )
-        JOURNAL.ended(ended)
-        self._ended(ended)
+        if ended is not None:
+            JOURNAL.ended(ended)
+            self._ended(ended)

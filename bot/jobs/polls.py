@@ -8,7 +8,8 @@ less often. With push configured polls are only a safety net, at the ceiling, an
 the job due at once. Pika's `failed` and `error` statuses end the job; unknown statuses keep it
 running; no final status by JOB_TIMEOUT_MINUTES times it out. A poll's result is written with
 the next batch; a step before a side effect (the result about to be posted, a failure about to be
-told) is written at once, compare-and-set on the status.
+told) is written at once, compare-and-set on the status, and makes the job the winner's (its
+lease) for what follows.
 
 `PollSteps` is half of `Tracker` (`tracker.py`), which holds the state named below.
 """
@@ -144,6 +145,7 @@ class PollSteps:
                 pika_seconds=seconds if job.accepted_at is not None else None,
                 delivery_attempts=job.delivery_attempts + 1,
                 next_poll_at=now,
+                **self.store.leases.taken(now),  # the process that moved it on delivers it
             )
             if moved is not None:
                 if job.accepted_at is not None:
@@ -224,6 +226,7 @@ class PollSteps:
             last_error=self.service.redact(detail)[:500],
             next_poll_at=now,
             finished_at=now,
+            **self.store.leases.taken(now),  # the process that ended it tells its requester
         )
         if ended is not None:
             JOURNAL.ended(ended)

@@ -19,7 +19,13 @@ claimed for sending (`sending`); then Pika is called. The fault policy of the ca
   is told plainly that Pika may have started it, with a Retry button.
 - Pika answered, but the database write that records its job id fails (locked, disk full): the
   id is first appended to the write-ahead ledger (`ledger.py`), and the write is retried until
-  it succeeds. If the process dies meanwhile, start-up resumes the job from the ledger.
+  it succeeds. If the process dies meanwhile, the process that takes the job over resumes it
+  from the ledger (`settle`).
+
+With several processes on one database, each step is taken only while this process holds the
+job's lease (`bot/storage/leases.py`): the job is claimed at its insert, and the process that
+takes over the job of one that died (its lease ended) cancels it if it was never answered, or
+settles it as above if it was caught in its paid call; the paid call is never made twice.
 
 Any other exception during the call ends the job with a failure its member is told about: no
 job is ever left in `sending` while the bot runs.
@@ -30,12 +36,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.jobs.journal import JOURNAL
-from bot.jobs.ledger import Accepted, Ledger
+from bot.jobs.ledger import Accepted, Ledger, read_entries
 from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError, PikaOutcomeUnknown
 from bot.pika.kinds import kind as kind_of
@@ -96,6 +103,7 @@ class JobService:
         self.follow = follow  # hands a job Pika has (or may have) to the tracker
         # Vendor text may echo the key in any form: it is stored only once redacted.
         self.redact = Redactor(settings.secrets())
+        self.in_flight: set[str] = set()  # jobs whose paid call this process is making
 
     # --- a new job ------------------------------------------------------------------------
 
@@ -160,19 +168,26 @@ class JobService:
         """The member's interaction was answered: record the answer (its message, and the
         token that edits it) and make the paid call. A job no longer `submitting` (cancelled,
         or started already) is left alone."""
+        # Only while this process holds the job: a process that took it over (this one stalled
+        # past its lease) may be cancelling it.
         claimed = await self.store.transition(
             job_id,
             [Status.SUBMITTING],
+            held=True,
             status=Status.SENDING,
             status_message_id=status_message_id,
             interaction_token=token,
-            active=0,  # while in flight only this call, or start-up, moves it on
+            **self.store.leases.taken(),
         )
         if claimed is None:
             job = await self.store.get(job_id)
             assert job is not None
             return job
-        return await self._send(claimed)
+        self.in_flight.add(job_id)
+        try:
+            return await self._send(claimed)
+        finally:
+            self.in_flight.discard(job_id)
 
     async def _send(self, job: Job) -> Job:
         # Pika's job starts between this moment and its answer: counting its time from here
@@ -209,7 +224,9 @@ class JobService:
         delay = RECORD_RETRY_FIRST
         while True:
             try:
-                running = await self.store.transition(job.id, [Status.SENDING], **changes)
+                running = await self.store.transition(
+                    job.id, [Status.SENDING], held=True, **changes
+                )
                 break
             except WRITE_ERRORS as exc:
                 log.warning(
@@ -221,7 +238,7 @@ class JobService:
                 await asyncio.sleep(delay)
                 delay = min(RECORD_RETRY_CAP, delay * 2)
         self.ledger.stored(job.id)
-        if running is None:  # settled meanwhile by someone else: theirs stands
+        if running is None:  # settled meanwhile by another process: theirs stands
             found = await self.store.get(job.id)
             assert found is not None
             return found
@@ -237,6 +254,7 @@ class JobService:
         listening = await self.store.transition(
             job.id,
             [Status.SENDING, Status.SUBMITTING],
+            held=True,
             status=Status.RUNNING,
             pika_job_id=None,
             pika_status=None,
@@ -263,10 +281,13 @@ class JobService:
         """End a job without a video: `failure` names why (`failure.*` in the wording), `detail`
         fills it for the owner (redacted; members never read a vendor's words); `counted=False`
         when Pika never accepted it. The job stays active until its requester has been told;
-        the tracker tells them."""
+        the tracker tells them. Only a job still in its paid call, held by this process: one
+        that another process settled meanwhile is left as that process made it."""
         now = self.store.clock()
-        ended = await self.store.update(
+        ended = await self.store.transition(
             job.id,
+            [Status.SENDING, Status.SUBMITTING],
+            held=True,
             status=status,
             active=1,
             failure=failure,
@@ -275,6 +296,10 @@ class JobService:
             next_poll_at=now,
             finished_at=now,
         )
+        if ended is None:
+            found = await self.store.get(job.id)
+            assert found is not None
+            return found
         JOURNAL.ended(ended)
         self.follow(ended)
         return ended
@@ -295,6 +320,7 @@ class JobService:
             interaction_token=None,
             next_poll_at=now,
             finished_at=now,
+            **self.store.leases.taken(now),  # the process that cancelled it tells its member
         )
         if cancelled is not None:
             JOURNAL.ended(cancelled)
@@ -302,32 +328,51 @@ class JobService:
                 self.follow(cancelled)
         return cancelled
 
-    # --- start-up -------------------------------------------------------------------------
+    # --- jobs of a process that stopped ---------------------------------------------------
 
-    async def settle_interrupted(self) -> tuple[int, int, int]:
-        """At start-up: resume from the ledger the jobs Pika accepted; cancel those whose
-        interaction was never known answered; and settle those caught mid-call (listened for
-        with push, else failed and told). Returns (resumed, cancelled, interrupted)."""
-        resumed = 0
-        for entry in self.ledger.entries():
-            found = await self.store.transition(
-                entry.job_id,
+    async def settle(self, job: Job) -> Job:
+        """A job this process took over in `sending` (its process stopped during the paid call):
+        resumed with the id Pika gave, if a ledger has it; else never re-sent, and listened for
+        with push, or failed and told (`unknown_outcome`). A call of this process's own in
+        flight is left to finish."""
+        if job.id in self.in_flight:
+            return job
+        entry = self.ledger.find(job.id)
+        if entry is not None:
+            resumed = await self.store.transition(
+                job.id,
                 [Status.SENDING],
+                held=True,
                 status=Status.RUNNING,
                 pika_job_id=entry.pika_job_id,
                 pika_status="queued",
                 accepted_at=entry.at,
                 next_poll_at=self.store.clock(),
             )
-            if found is not None:
-                log.warning("Job %s: resumed from the ledger as %s", found.id, found.pika_job_id)
-                resumed += 1
-        self.ledger.clear()
-        unanswered = await self.store.by_status(Status.SUBMITTING)
-        for job in unanswered:
-            await self.cancel_unanswered(job.id, tell=True)
-        interrupted = await self.store.by_status(Status.SENDING)
-        for job in interrupted:
-            log.warning("Job %s was in flight when the bot stopped; not re-sending it", job.id)
-            await self.unknown_outcome(job, "interrupted", "")
-        return resumed, len(unanswered), len(interrupted)
+            if resumed is not None:
+                log.warning("Job %s: resumed from the ledger as %s", job.id, entry.pika_job_id)
+                self.follow(resumed)
+                await self.tidy_ledgers()
+                return resumed
+        log.warning("Job %s was in flight when its process stopped; not re-sending it", job.id)
+        return await self.unknown_outcome(job, "interrupted", "")
+
+    async def tidy_ledgers(self) -> None:
+        """Remove the ledgers of processes that stopped (no live lease, nothing written for a
+        lease) once none of their entries is for a job still in `sending`."""
+        for other in self.ledger.others():
+            owner = self.ledger.owner_of(other)
+            try:
+                # A process that holds no lease may still be alive, and about to write.
+                if other.stat().st_mtime > time.time() - self.store.leases.seconds:
+                    continue
+            except FileNotFoundError:
+                continue
+            if owner and await self.store.leases.live(owner):
+                continue
+            ids = [entry.job_id for entry in read_entries(other)]
+            jobs = await self.store.leases.rows(ids)
+            if any(job.status is Status.SENDING for job in jobs):
+                continue
+            log.info("Removing the ledger of a stopped process: %s", other.name)
+            other.unlink(missing_ok=True)

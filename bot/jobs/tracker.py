@@ -1,7 +1,8 @@
 """The tracker: follows every active job to its end, polling Pika by each job's progress.
 
-It holds the jobs this process works on in memory (`_jobs`: what a lease would claim when
-several processes share the work), each due at a time in one of two schedules:
+It holds the jobs this process works on in memory (`_jobs`): those whose lease it holds, when
+several processes share the database (`holding.py`: claimed, renewed, lost, taken over), each
+due at a time in one of two schedules:
 
 - polls (jobs `running` at Pika), taken in due order by at most `POLL_CONCURRENCY` polls in
   flight; how a poll is planned and what its answer does is in `polls.py`;
@@ -10,8 +11,10 @@ several processes share the work), each due at a time in one of two schedules:
 
 Poll results are written in batches every `FLUSH_SECONDS` (a crash only costs a poll again);
 every step that comes before a side effect (a result about to be posted, a failure about to be
-told) is written at once, compare-and-set on the status, so each happens exactly once. Every
-`RESYNC_SECONDS` the store's active jobs are compared with the ones in memory, as a safety net.
+told) is written at once, compare-and-set on the status, so each happens exactly once, whichever
+process wins it. Every third of JOB_LEASE_SECONDS the leases are renewed and free or expired
+jobs claimed (`Holding.hold`), which is also the safety net that follows a held job memory
+missed.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from typing import Any
 
 from bot.config import Settings
 from bot.jobs.estimates import Durations
+from bot.jobs.holding import Holding
 from bot.jobs.journal import JOURNAL
 from bot.jobs.outbox import Notifier, Outbox
 from bot.jobs.polls import PollSteps, listening
 from bot.jobs.schedule import Schedule
 from bot.jobs.service import JobService
+from bot.jobs.wakeups import LocalWakeups, Wakeups
 from bot.pika.client import PikaClient
 from bot.storage import WRITE_ERRORS, Job, JobStore, Status
 
@@ -38,12 +43,11 @@ log = logging.getLogger(__name__)
 POLL_CONCURRENCY = 64
 FLUSH_SECONDS = 0.5
 FLUSH_ROWS = 2000
-RESYNC_SECONDS = 30.0
 DURATIONS_PER_KIND = 20
 
 
-class Tracker(PollSteps):
-    """Polls, delivers and notifies until every job has ended."""
+class Tracker(PollSteps, Holding):
+    """Polls, delivers and notifies until every job it holds has ended."""
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class Tracker(PollSteps):
         notifier: Notifier,
         settings: Settings,
         durations: Durations | None = None,
+        wakeups: Wakeups | None = None,
     ) -> None:
         self.store = store
         self.pika = pika
@@ -61,7 +66,13 @@ class Tracker(PollSteps):
         self.settings = settings
         self.durations = durations or Durations()
         self.outbox = Outbox(
-            store, notifier, settings, later=self._later, ended=self.follow, closed=self._closed
+            store,
+            notifier,
+            settings,
+            later=self._later,
+            ended=self.follow,
+            closed=self._closed,
+            dropped=self._forget,
         )
         self._jobs: dict[str, Job] = {}  # the active jobs this process works on
         self._polls = Schedule()
@@ -81,16 +92,22 @@ class Tracker(PollSteps):
         self._dirty_since: float | None = None  # when the oldest unwritten result came
         self._wake = asyncio.Event()
         self.polls = 0
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._seen_push: dict[str, float | None] = {}
+        self._forwarded: dict[str, float] = {}
+        self._held_until: float | None = None
+        self._hold_at = store.clock()
+        self.paused = False
+        self.wakeups = wakeups or LocalWakeups()
+        self.wakeups.subscribe(self.on_wakeup)
 
     # --- what the tracker follows -----------------------------------------------------------
 
     async def load(self) -> int:
-        """At start-up: the durations of recent jobs, and every active job in the store."""
+        """At start-up: the durations of recent jobs, and every active job this process holds
+        or can claim; returns how many it follows."""
         self.durations.seed(await self.store.durations(DURATIONS_PER_KIND))
-        jobs = await self.store.active()
-        for job in jobs:
-            self._track(job, job.next_poll_at)
-        return len(jobs)
+        return await self.take_jobs()
 
     def follow(self, job: Job) -> None:
         """A job moved on outside the tracker (sent to Pika, failed, cancelled): follow it."""
@@ -142,6 +159,7 @@ class Tracker(PollSteps):
         self._writes.pop(job_id, None)
         self._push_pending.discard(job_id)
         self._early_pushes.pop(job_id, None)
+        self._seen_push.pop(job_id, None)
         for memo in (self._last_poll, self._last_eta, self._shown_at, self._late, self._pushed_at):
             memo.pop(job_id, None)
 
@@ -153,29 +171,33 @@ class Tracker(PollSteps):
 
     async def run(self) -> None:
         """Work until cancelled."""
-        resync_at = self.store.clock()
+        self._hold_at = self.store.clock()
         while True:
             self._wake.clear()
             now = self.store.clock()
             try:
+                await self.keep_leases(now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Tracker: unexpected error while holding jobs; going on")
+            try:
                 self.tick(now)
                 if self._flush_due(now):
                     await self.flush()
-                if now >= resync_at:
-                    await self.flush()  # what the store says active must be so
-                    await self.resync()
-                    resync_at = now + RESYNC_SECONDS
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("Tracker: unexpected error; going on")
-            wake_at = [resync_at]
-            if self._dirty_since is not None:
-                wake_at.append(self._dirty_since + FLUSH_SECONDS)
-            if self._polling < POLL_CONCURRENCY and (due := self._polls.next_at()) is not None:
-                wake_at.append(due)
-            if (due := self._others.next_at()) is not None:
-                wake_at.append(due)
+            wake_at = [self._hold_at]
+            if not self.paused:  # paused, nothing starts before the next renewal
+                if self._dirty_since is not None:
+                    wake_at.append(self._dirty_since + FLUSH_SECONDS)
+                due = self._polls.next_at() if self._polling < POLL_CONCURRENCY else None
+                if due is not None:
+                    wake_at.append(due)
+                if (due := self._others.next_at()) is not None:
+                    wake_at.append(due)
             delay = min(wake_at) - self.store.clock()
             if delay > 0:
                 # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that comes
@@ -195,17 +217,21 @@ class Tracker(PollSteps):
             self._dirty_since = self.store.clock()
 
     async def stop(self) -> None:
-        """Stop the work in flight (its state is in the store either way); write what waits."""
+        """Stop the work in flight (its state is in the store either way); write what waits,
+        and release the leases for other processes to take the jobs at once."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(*WRITE_ERRORS):
             await self.flush()
+            await self.release()
 
     def tick(self, now: float | None = None) -> int:
         """Start work on every job due by `now` that a poll slot or the outbox can take."""
         now = self.store.clock() if now is None else now
         started = 0
+        if self.paused:  # leases may have ended: nothing starts until a renewal succeeds
+            return 0
         while self._polling < POLL_CONCURRENCY and (job_id := self._polls.pop_due(now)):
             started += self._start(job_id, poll=True)
         while job_id := self._others.pop_due(now):
@@ -231,8 +257,14 @@ class Tracker(PollSteps):
             self._polling += 1
         task = asyncio.ensure_future(self._poll_task(job) if poll else self._advance(job))
         self._tasks.add(task)
+        self._running[job_id] = task
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._ran(job_id, done))
         return 1
+
+    def _ran(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._running.get(job_id) is task:
+            del self._running[job_id]
 
     async def idle(self) -> None:
         """Wait until no work is in flight (for tests and shutdown)."""
@@ -244,25 +276,16 @@ class Tracker(PollSteps):
         writes, self._writes = self._writes, {}
         closing, self._closing = self._closing, set()
         self._dirty_since = None
+        ended = {"active": 0, "interaction_token": None, "claimed_by": None, "claimed_until": 0}
         try:
-            await self.store.update_many(writes, expected=[Status.RUNNING])
-            await self.store.update_many(
-                {job_id: {"active": 0, "interaction_token": None} for job_id in closing}
-            )
+            # Only the jobs this process still holds: one taken over is another's to write.
+            await self.store.update_many(writes, expected=[Status.RUNNING], held=True)
+            await self.store.update_many({job_id: ended for job_id in closing}, held=True)
         except WRITE_ERRORS:
             self._writes = writes | self._writes  # newer results win; tried again next time
             self._closing |= closing
             self._dirty()
             raise
-
-    async def resync(self) -> None:
-        """Follow any active job of the store that is not in memory (a safety net)."""
-        known = self._jobs.keys() | self._closing
-        for job_id in await self.store.active_ids() - known:
-            job = await self.store.get(job_id)
-            if job is not None and job.active and job_id not in self._jobs:
-                log.info("Tracker: following job %s, found in the store", job_id)
-                self._track(job, job.next_poll_at)
 
     # --- polls ------------------------------------------------------------------------------
 
@@ -286,10 +309,18 @@ class Tracker(PollSteps):
                 cancelled = await self.service.cancel_unanswered(job.id, tell=True)
                 if cancelled is None:  # it moved on meanwhile; the store says where
                     fresh = await self.store.get(job.id)
-                    if fresh is not None and fresh.active:
+                    if (
+                        fresh is not None
+                        and fresh.active
+                        and fresh.status is not Status.SENDING
+                        and fresh.claimed_by == self.owner  # not one another process won
+                    ):
                         self._track(fresh, fresh.next_poll_at)
                     else:
                         self._forget(job.id)
+            elif job.status is Status.SENDING:  # taken over from a process that stopped
+                if await self.service.settle(job) is job:  # this process's call, in flight
+                    self._forget(job.id)
             elif job.status is Status.DELIVERING:
                 await self.outbox.deliver(job)
             elif job.status is Status.DELIVERED:

@@ -5,8 +5,10 @@ The secret is made for each job and only this bot knows it. A push for an unknow
 Pika about that job (a get-job call), at most once per poll interval however many pushes come,
 and is logged once per interval, not once per push. For a job whose paid call's outcome was
 unknown, the push names the Pika job, which the tracker adopts once a get-job call confirms it
-(`Tracker.pushed`). The route is served by the bot's one HTTP server (`bot/ops/server.py`),
-within the bounds of `bot/bounded_site.py`.
+(`Tracker.pushed`). With several processes, a push may reach one that does not hold the job: it
+records the push in the job's row (the job due now) and wakes the holder (`Holding.forward`).
+The route is served by the bot's one HTTP server (`bot/ops/server.py`), within the bounds of
+`bot/bounded_site.py`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ class WebhookReceiver:
         job = await self.store.by_webhook_secret(secret) if SECRET.fullmatch(secret) else None
         if job is None:
             return web.json_response({"error": "unknown webhook"}, status=404)
-        if await self.tracker.pushed(job, pika_job_id(await _body(request))):
+        pika_id = pika_job_id(await _body(request))
+        if not self.tracker.holds(job):
+            await self.tracker.forward(job, pika_id)
+        elif await self.tracker.pushed(job, pika_id):
             log.info("Job %s: pushed by Pika; confirming with a get-job call", job.id)
         return web.json_response({"ok": True})
 

@@ -6,21 +6,25 @@ from bot.storage.backend import WRITE_ERRORS, Database, StorageError
 from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import JobStore
+from bot.storage.leases import DEFAULT_LEASE_SECONDS, Held, Leases, claim_sql
 from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.records import ACTIVE, FINAL, UNMADE, Job, NewJob, Status
 from bot.storage.reports import JobReports, Tally
 
 __all__ = [
     "ACTIVE",
+    "DEFAULT_LEASE_SECONDS",
     "FINAL",
     "UNMADE",
     "WRITE_ERRORS",
     "Change",
     "Database",
     "GuildSettingsStore",
+    "Held",
     "Job",
     "JobReports",
     "JobStore",
+    "Leases",
     "Limits",
     "MemberSettingsStore",
     "NewJob",
@@ -30,5 +34,6 @@ __all__ = [
     "Storage",
     "StorageError",
     "Tally",
+    "claim_sql",
     "open_storage",
 ]

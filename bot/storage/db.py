@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.storage.backend import Database, StorageError
 from bot.storage.guild_settings import GuildSettingsStore
 from bot.storage.jobs import JobStore
+from bot.storage.leases import DEFAULT_LEASE_SECONDS
 from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.postgres import open_postgres
 from bot.storage.reports import JobReports
@@ -45,9 +46,14 @@ class Storage:
         await self.database.check_writable()
 
 
-async def open_storage(target: Path | str, clock: Callable[[], float] = time.time) -> Storage:
+async def open_storage(
+    target: Path | str,
+    clock: Callable[[], float] = time.time,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+) -> Storage:
     """Open the database `target` names (a SQLite file's path, or a DATABASE_URL:
-    `sqlite:///path` or `postgresql://...`), apply pending migrations, and put the stores on it.
+    `sqlite:///path` or `postgresql://...`), apply pending migrations, and put the stores on it;
+    the jobs store claims jobs for `lease_seconds` at a time (see `leases.py`).
 
     Raises StorageError, naming the database (never its password), when it cannot be used."""
     found = sqlite_file(target)
@@ -59,7 +65,7 @@ async def open_storage(target: Path | str, clock: Callable[[], float] = time.tim
     else:
         raise StorageError(f"{str(target).split(':', 1)[0]}: not a database this bot can use")
     return Storage(
-        JobStore(database, clock),
+        JobStore(database, clock, lease_seconds),
         GuildSettingsStore(database, clock),
         MemberSettingsStore(database, clock),
         JobReports(database),

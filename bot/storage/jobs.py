@@ -29,6 +29,7 @@ from bot.storage.admission import (
     repeat_filter,
 )
 from bot.storage.backend import Database, Row
+from bot.storage.leases import DEFAULT_LEASE_SECONDS, Leases
 from bot.storage.records import (
     _ACTIVE_SQL,
     _UNMADE_SQL,
@@ -49,10 +50,17 @@ log = logging.getLogger(__name__)
 class JobStore:
     """All reads and writes of jobs, on the database `bot.storage.db` opened."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         self._db = db
         self.clock = clock
         self._unreadable: set[str] = set()  # rows already reported
+        # This process's leases: the jobs it admits are its own from their insert.
+        self.leases = Leases(db, clock, self._read, lease_seconds)
 
     # --- new jobs -------------------------------------------------------------------------
 
@@ -108,7 +116,7 @@ class JobStore:
         row |= {"id": new_job_id(), "request": json.dumps(new.request)}
         row["personal"] = json.dumps(new.personal) if new.personal else None
         row |= {"status": Status.SUBMITTING.value, "active": 1, "next_poll_at": now + new.due_in}
-        return row | {"created_at": now, "updated_at": now}
+        return row | self.leases.at_insert(now) | {"created_at": now, "updated_at": now}
 
     # --- changes --------------------------------------------------------------------------
 
@@ -119,26 +127,40 @@ class JobStore:
         return job
 
     async def transition(
-        self, job_id: str, expected: Sequence[Status], **changes: Any
+        self, job_id: str, expected: Sequence[Status], *, held: bool = False, **changes: Any
     ) -> Job | None:
-        """Change a job only if its status is one of `expected` (compare-and-set); the job as it
-        is now if it was changed, None if it was not."""
-        return await self._set(job_id, expected, changes)
+        """Change a job only if its status is one of `expected` (compare-and-set), and, with
+        `held`, only while this process holds it (see `leases.py`); the job as it is now if it
+        was changed, None if it was not."""
+        return await self._set(job_id, expected, changes, held=held)
 
     async def _set(
-        self, job_id: str, expected: Sequence[Status] | None, changes: dict[str, Any]
+        self,
+        job_id: str,
+        expected: Sequence[Status] | None,
+        changes: dict[str, Any],
+        *,
+        held: bool = False,
     ) -> Job | None:
         sql, values, guard = self._update_sql(changes, expected)
+        if held:
+            sql += " AND claimed_by = ?"
+            guard.append(self.leases.owner)
         params = [*values, job_id, *guard]
         row = await self._db.fetch_one(sql + " RETURNING *", params)
         return await self._read(row) if row is not None else None
 
     async def update_many(
-        self, changes: Mapping[str, Mapping[str, Any]], expected: Sequence[Status] | None = None
+        self,
+        changes: Mapping[str, Mapping[str, Any]],
+        expected: Sequence[Status] | None = None,
+        *,
+        held: bool = False,
     ) -> None:
         """Apply many jobs' changes (`{job_id: {column: value}}`), one statement per set of
         columns (`UPDATE ... FROM (VALUES ...)`, on both databases): how the tracker writes
-        poll results in a batch. Jobs whose status is not in `expected` are left alone."""
+        poll results in a batch. Jobs whose status is not in `expected`, and with `held` jobs
+        this process does not hold, are left alone."""
         groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
         for job_id, columns in changes.items():
             values = self._values(dict(columns))
@@ -148,6 +170,9 @@ class JobStore:
         if expected is not None:
             guard = f" AND jobs.status IN ({', '.join('?' for _ in expected)})"
             statuses = [Status(s).value for s in expected]
+        if held:
+            guard += " AND jobs.claimed_by = ?"
+            statuses.append(self.leases.owner)
         for names, rows in groups.items():
             chunk_size = max(1, UPDATE_MANY_PARAMETERS // (len(names) + 1))
             for start in range(0, len(rows), chunk_size):
@@ -201,15 +226,6 @@ class JobStore:
     async def get(self, job_id: str) -> Job | None:
         """A job by our id."""
         return await self._one("SELECT * FROM jobs WHERE id = ?", job_id)
-
-    async def active(self) -> list[Job]:
-        """Every job the tracker still has work on, oldest first."""
-        return await self._many("SELECT * FROM jobs WHERE active = 1 ORDER BY created_at")
-
-    async def active_ids(self) -> set[str]:
-        """The ids of `active()`, cheaply (the tracker's safety net compares them)."""
-        rows = await self._db.fetch("SELECT id FROM jobs WHERE active = 1")
-        return {str(row[0]) for row in rows}
 
     async def durations(self, per_kind: int) -> list[tuple[str, float]]:
         """The latest observed Pika durations, up to `per_kind` of each kind, oldest first."""

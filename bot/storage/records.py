@@ -111,6 +111,11 @@ class Job:
     mention: bool = True  # whether its messages mention (ping) the member
     personal: dict[str, Any] | None = None  # the member's own defaults that filled the request
     repeat_key: str | None = None  # shared by the jobs one control starts on one video
+    # The process holding the job and until when (see `leases.py`); a push received elsewhere.
+    claimed_by: str | None = None
+    claimed_until: float = 0.0  # 0: no lease
+    pushed_at: float | None = None
+    pushed_pika_job_id: str | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Self:

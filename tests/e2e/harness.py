@@ -42,6 +42,8 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DATABASE_URL": f"sqlite:///{workdir / 'bot.sqlite3'}",
         "POLL_INTERVAL_SECONDS": "0.2",
+        # A bot killed by a test has its jobs taken over (by its successor) within seconds.
+        "JOB_LEASE_SECONDS": "3",
         "LOCAL_PIKA_PORT": "0",
         "HTTP_LISTEN": "127.0.0.1:0",  # many bots at once: each takes a free port, and logs it
         "LOG_LEVEL": "INFO",
@@ -155,6 +157,19 @@ async def start_bot(
     )
     await bot.start()
     await bot.wait_ready()
+    return bot
+
+
+async def start_sharded(
+    fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
+) -> BotProcess:
+    """A bot with a Pika key, its commands synced globally (no DISCORD_GUILD_ID) so that both
+    guilds have them, ready on `fake`. A second shard identifies five seconds after the first,
+    as Discord allows: it is given longer to be ready than a bot of one shard."""
+    env = bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings)
+    bot = BotProcess(env | {"DISCORD_GUILD_ID": ""}, workdir)
+    await bot.start()
+    await bot.wait_ready(timeout=60)
     return bot
 
 

@@ -107,12 +107,13 @@ async def paid_call_under_way(fake: FakeDiscord, pika: LocalPika, db: DatabaseUn
     await until(sending, what="the paid call")
 
 
-def ledger_of(workdir: Path, db: DatabaseUnderTest) -> Path:
-    """Where a bot started in `workdir` keeps its ledger by default: beside its SQLite file,
-    named after it, or in ./data with PostgreSQL."""
-    if db.dialect == "sqlite":
-        return workdir / "bot-accepted.jsonl"
-    return workdir / "data" / "pika-bot-accepted.jsonl"
+def written_ledger(workdir: Path, db: DatabaseUnderTest) -> Path | None:
+    """The ledger of Pika's ids of the bot process started in `workdir`, once a line is in it:
+    `<name>-accepted-<process id>.jsonl`, beside its SQLite file and named after it, or in
+    ./data with PostgreSQL."""
+    folder, name = (workdir, "bot") if db.dialect == "sqlite" else (workdir / "data", "pika-bot")
+    found = [p for p in folder.glob(f"{name}-accepted-*.jsonl") if p.read_text()]
+    return found[0] if found else None
 
 
 async def test_pikas_answer_is_written_once_the_database_takes_it_again(
@@ -120,9 +121,8 @@ async def test_pikas_answer_is_written_once_the_database_takes_it_again(
 ) -> None:
     db = DatabaseUnderTest.sqlite_in(tmp_path)  # SQLite refuses a write past its busy timeout
     await paid_call_under_way(fake, pika, db)
-    ledger = ledger_of(tmp_path, db)
     async with db.writes_held():  # another writer holds the database
-        await fake.wait_for(lambda: ledger.exists() and ledger.read_text(), what="the ledger")
+        await fake.wait_for(lambda: written_ledger(tmp_path, db), what="the ledger")
         await behave(pika, latency=0)
         await bot.wait_for_log("the database refused it", timeout=20)
     await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
@@ -134,9 +134,9 @@ async def test_a_crash_before_the_database_took_pikas_answer_resumes_from_the_le
 ) -> None:
     bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     await paid_call_under_way(fake, pika, database)
-    ledger = ledger_of(tmp_path, database)
     async with database.writes_held():
-        await fake.wait_for(lambda: ledger.exists() and ledger.read_text(), what="the ledger")
+        await fake.wait_for(lambda: written_ledger(tmp_path, database), what="the ledger")
+        ledger = written_ledger(tmp_path, database)
         await bot.kill()  # the id Pika gave is in the ledger only
     assert await database.value("SELECT status FROM jobs") == "sending"
     await behave(pika, latency=0)
@@ -145,7 +145,7 @@ async def test_a_crash_before_the_database_took_pikas_answer_resumes_from_the_le
         await again.wait_for_log("resumed from the ledger")
         await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
         assert paid(await calls_to(pika, "/web/generate")) == 1  # not sent again
-        assert ledger.read_text() == ""
+        assert ledger is not None and not ledger.exists()  # the dead process's, needed no more
     finally:
         await again.stop()
 

@@ -11,23 +11,10 @@ from typing import Any
 import httpx
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, generate, results
+from tests.e2e.harness import BotProcess, bot_env, generate, results, start_sharded
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, REQUESTER, REQUESTER_2, STUDIO
-
-
-async def start_sharded(
-    fake: FakeDiscord, pika: LocalPika, workdir: Path, **settings: str
-) -> BotProcess:
-    """A bot with a Pika key, its commands synced globally (no DISCORD_GUILD_ID) so that both
-    guilds have them, ready on `fake`. A second shard identifies five seconds after the first,
-    as Discord allows: it is given longer to be ready than a bot of one shard."""
-    env = bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings)
-    bot = BotProcess(env | {"DISCORD_GUILD_ID": ""}, workdir)
-    await bot.start()
-    await bot.wait_ready(timeout=60)
-    return bot
 
 
 async def ready_checks(bot: BotProcess) -> tuple[int, dict[str, Any]]:

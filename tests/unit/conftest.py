@@ -8,13 +8,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bot.app import share_settings
 from bot.config import Settings
 from bot.guardrails import Guardrails, ServerSettings
 from bot.jobs.ledger import Ledger
 from bot.jobs.service import JobService, Origin
 from bot.jobs.tracker import Tracker
+from bot.jobs.wakeups import Wakeups, open_wakeups
+from bot.jobs.webhook import WebhookReceiver
+from bot.ops.metrics import Metrics
+from bot.ops.server import HttpServer
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import PikaRequestModel
@@ -80,6 +86,10 @@ class Stack:
     submissions: Submissions
     pika: PikaClient
     ledger: Ledger
+    path: Path  # the SQLite file, or where the ledger is kept beside the database's name
+    database_url: str | None  # the database, when it is not the SQLite file at `path`
+    wakeups: Wakeups
+    preferences: Preferences
 
     @property
     def store(self) -> JobStore:
@@ -113,14 +123,18 @@ async def make_stack(
     values: dict[str, object] = {"poll_interval_seconds": 1, "job_timeout_minutes": 10}
     config = Settings(**(values | settings))  # type: ignore[arg-type]
     async with PikaClient("k", base_url, backoff_base=0.01) as pika:
-        ledger = Ledger(path.with_name("accepted.jsonl"))
+        base = path.with_name(f"{path.stem}-accepted.jsonl")
+        ledger = Ledger.of_process(base, storage.jobs.leases.owner)
         service = JobService(storage.jobs, pika, config, ledger)
         notifier = Recorder()
-        tracker = Tracker(storage.jobs, pika, service, notifier, config)
+        # As the bot wires them: relayed to the other processes on PostgreSQL.
+        wakeups = await open_wakeups(storage.database, storage.jobs.leases.owner)
+        tracker = Tracker(storage.jobs, pika, service, notifier, config, wakeups=wakeups)
         service.follow = tracker.follow
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
         preferences = Preferences(storage.member_settings)
+        share_settings(wakeups, rules, preferences)
         submissions = Submissions(storage.jobs, rules, guardrails, service, preferences=preferences)
         yield Stack(
             storage,
@@ -133,7 +147,12 @@ async def make_stack(
             submissions,
             pika,
             ledger,
+            path,
+            database_url,
+            wakeups,
+            preferences,
         )
+        await wakeups.close()
     await storage.close()
 
 
@@ -141,6 +160,36 @@ async def make_stack(
 async def stack(local: LocalPika, tmp_path: Path) -> AsyncIterator[Stack]:
     async for built in make_stack(tmp_path / "jobs.sqlite3", local.base_url):
         yield built
+
+
+@pytest.fixture
+async def other(stack: Stack, local: LocalPika) -> AsyncIterator[Stack]:
+    """A second bot process on the same database and clock: its own connections, leases
+    (`claimed_by`), ledger, tracker and Discord recorder."""
+    async for built in make_stack(stack.path, local.base_url, stack.clock, stack.database_url):
+        yield built
+
+
+async def push_to(stack: Stack, job: Job, body: object) -> int:
+    """Pika's push for `job`, received by `stack`'s process over HTTP."""
+    server = HttpServer("127.0.0.1", 0, metrics=Metrics(), ready_checks=no_checks, push=True)
+    server.webhook = WebhookReceiver(stack.store, stack.tracker).push
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            response = await http.post(f"/pika/webhook/{job.webhook_secret}", json=body)
+    finally:
+        await server.stop()
+    return response.status_code
+
+
+async def no_checks() -> dict[str, str]:
+    return {}
+
+
+def past_the_lease(stack: Stack) -> None:
+    """Move the clock past the end of every lease taken until now."""
+    stack.clock.now += stack.store.leases.seconds + 1
 
 
 async def rendered(local: LocalPika, job: Job) -> Job:

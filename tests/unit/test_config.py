@@ -56,6 +56,7 @@ def test_every_documented_setting_is_read_from_the_environment(
         "DATA_DIR": "/srv/pika",
         "POLL_INTERVAL_SECONDS": "2.5",
         "JOB_TIMEOUT_MINUTES": "12",
+        "JOB_LEASE_SECONDS": "45",
         "REPEAT_PRESS_SECONDS": "30",
         "WEBHOOK_PUBLIC_URL": "https://bot.example.org",
         "HTTP_LISTEN": "127.0.0.1:8099",
@@ -78,6 +79,7 @@ def test_every_documented_setting_is_read_from_the_environment(
     assert (s.discord_shard_count, s.discord_shard_ids) == (4, (3, 1))
     assert s.poll_interval_seconds == 2.5
     assert s.job_timeout_minutes == 12
+    assert s.job_lease_seconds == 45
     assert s.repeat_press_seconds == 30
     assert s.http_host_port == ("127.0.0.1", 8099)  # HTTP_LISTEN wins over its old name
     assert s.log_format == "json"
@@ -151,6 +153,8 @@ def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
         ("POLL_INTERVAL_SECONDS", "soon"),
         ("POLL_INTERVAL_SECONDS", "0"),
         ("JOB_TIMEOUT_MINUTES", "-1"),
+        ("JOB_LEASE_SECONDS", "0.5"),
+        ("JOB_LEASE_SECONDS", "a minute"),
         ("LOG_LEVEL", "LOUD"),
         ("DATABASE_URL", "mysql://db/x"),
         ("DATABASE_URL", "postgresql://"),

@@ -68,7 +68,33 @@ def test_the_compose_file_runs_the_bot_with_its_volume_and_health_port() -> None
     assert bot["env_file"] == [{"path": ".env", "required": False}]
 
 
-def test_docker_compose_accepts_the_compose_file() -> None:
+def test_the_compose_file_runs_two_shard_processes_on_postgresql_under_a_profile() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    assert "profiles" not in services["bot"]  # `docker compose up` runs the one process
+    postgres = services["postgres"]
+    assert re.fullmatch(r"postgres:\d+", postgres["image"])  # the official image
+    assert postgres["profiles"] == ["shards"] and "ports" not in postgres  # not published
+    assert postgres["volumes"] == ["pika-postgres:/var/lib/postgresql/data"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    shards = [services["bot-shard-0"], services["bot-shard-1"]]
+    for shard_id, shard in enumerate(shards):
+        assert shard["build"] == "." and shard["profiles"] == ["shards"]
+        assert shard["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+        env = shard["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://pika_bot:")
+        assert env["DATABASE_URL"].endswith("@postgres:5432/pika_bot")
+        assert (env["DISCORD_SHARD_COUNT"], env["DISCORD_SHARD_IDS"]) == ("2", str(shard_id))
+        assert env["DATA_DIR"] == "/data" and env["HTTP_LISTEN"] == "0.0.0.0:8080"
+    volumes = [shard["volumes"] for shard in shards]
+    assert volumes == [["pika-shard-0:/data"], ["pika-shard-1:/data"]]  # a ledger each
+    assert {"pika-data", "pika-postgres", "pika-shard-0", "pika-shard-1"} <= set(compose["volumes"])
+    ports = [shard["ports"] for shard in shards]
+    assert ports == [["127.0.0.1:8080:8080"], ["127.0.0.1:8081:8080"]]  # a host port each
+
+
+@pytest.mark.parametrize("profile", [[], ["--profile", "shards"]], ids=["one-process", "shards"])
+def test_docker_compose_accepts_the_compose_file(profile: list[str]) -> None:
     docker = shutil.which("docker")
     if (
         docker is None
@@ -78,7 +104,7 @@ def test_docker_compose_accepts_the_compose_file() -> None:
     ):
         pytest.skip("docker compose is not on this machine")
     result = subprocess.run(
-        [docker, "compose", "-f", str(ROOT / "compose.yaml"), "config", "--quiet"],
+        [docker, "compose", "-f", str(ROOT / "compose.yaml"), *profile, "config", "--quiet"],
         capture_output=True,
         text=True,
         check=False,

@@ -18,8 +18,22 @@ def test_entries_survive_a_new_ledger_and_a_torn_last_line(tmp_path: Path) -> No
         out.write('{"job": "job3", "pi')  # the crash cut the last line
     again = Ledger(tmp_path / "accepted.jsonl")
     assert again.entries() == [Accepted("job1", "pika1", 1.0), Accepted("job2", None, 2.0)]
-    again.clear()
-    assert again.entries() == []
+
+
+def test_each_process_writes_its_own_ledger_and_finds_entries_in_the_others(
+    tmp_path: Path,
+) -> None:
+    base = tmp_path / "bot-accepted.jsonl"  # Settings.ledger_path
+    first, second = Ledger.of_process(base, "aaaa"), Ledger.of_process(base, "bbbb")
+    first.write(Accepted("job1", "pika1", 1.0))
+    second.write(Accepted("job2", "pika2", 2.0))
+    assert first.path != second.path and first.entries() == [Accepted("job1", "pika1", 1.0)]
+    assert second.find("job1") == Accepted("job1", "pika1", 1.0)  # the other's, found
+    assert second.others() == [first.path] and second.owner_of(first.path) == "aaaa"
+    (tmp_path / "bot-accepted.jsonl").write_text('{"job": "job3", "pika": "p3", "at": 3}\n')
+    assert first.find("job3") == Accepted("job3", "p3", 3.0)  # an older bot's, unnamed
+    assert first.owner_of(tmp_path / "bot-accepted.jsonl") == ""
+    assert first.find("job4") is None
 
 
 def test_the_file_is_emptied_once_every_entry_reached_the_database(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,17 @@ from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika
 from bot.storage import Status
+from tests.helpers.local_pika import wait_for_call
 from tests.helpers.requests import fox
-from tests.unit.conftest import ORIGIN, Stack, calls, make_stack, rendered, sent
+from tests.unit.conftest import (
+    ORIGIN,
+    Stack,
+    calls,
+    make_stack,
+    past_the_lease,
+    rendered,
+    sent,
+)
 
 PUSH = "https://bot.example.org/"
 
@@ -54,39 +66,61 @@ async def test_a_job_whose_answer_failed_is_cancelled_before_any_paid_call(
     assert stack.notifier.failures == []
 
 
-async def test_a_job_in_flight_at_a_crash_is_failed_and_never_resent(
-    stack: Stack, local: LocalPika
+async def test_a_job_in_flight_when_its_process_died_is_failed_by_another_and_never_resent(
+    stack: Stack, other: Stack, local: LocalPika
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
-    await stack.store.update(job.id, status=Status.SENDING, active=0)  # the crash hit mid-call
-    assert await stack.service.settle_interrupted() == (0, 0, 1)
-    settled = await stack.store.get(job.id)
+    await stack.store.update(job.id, status=Status.SENDING)  # its process died mid-call
+    await other.tracker.load()
+    await other.settle()
+    assert (await other.store.get(job.id)).status is Status.SENDING  # type: ignore[union-attr]
+    past_the_lease(stack)  # no renewal came: the lease ends
+    await other.tracker.load()
+    await other.settle()
+    settled = await other.store.get(job.id)
     assert settled is not None and settled.status is Status.FAILED and settled.counted
     assert "nothing is charged twice" in failure_reason(settled, "en")
-    await stack.settle()
-    assert stack.notifier.failures == ["failed: interrupted: "]
+    assert other.notifier.failures == ["failed: interrupted: "]
+    assert stack.notifier.failures == []
     assert calls(local) == []  # never paid for twice
-    final = await stack.store.get(job.id)
-    assert final is not None and not final.active
+    assert not settled.active and settled.claimed_by is None
 
 
-async def test_a_job_never_answered_before_a_crash_is_cancelled_not_sent(
-    stack: Stack, local: LocalPika
+async def test_a_job_never_answered_when_its_process_died_is_cancelled_not_sent(
+    stack: Stack, other: Stack, local: LocalPika
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
-    assert await stack.service.settle_interrupted() == (0, 1, 0)
-    await stack.settle()
-    final = await stack.store.get(job.id)
+    past_the_lease(stack)
+    await other.tracker.load()
+    await other.settle()
+    final = await other.store.get(job.id)
     assert final is not None and final.status is Status.FAILED and not final.counted
-    assert stack.notifier.failures == ["failed: not_acknowledged: "]
+    assert other.notifier.failures == ["failed: not_acknowledged: "]
     assert calls(local) == []
+
+
+async def test_a_live_process_keeps_its_paid_call_from_another_that_starts(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    local.behaviour.latency = 0.5
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    call = asyncio.ensure_future(stack.service.start(job.id, 555))
+    await wait_for_call(local, "/web/generate")
+    await stack.tracker.hold()  # the live process renews its lease during the call
+    stack.clock.now += stack.store.leases.seconds * 2 / 3
+    await other.tracker.load()  # another process starts meanwhile
+    await other.settle()
+    running = await call
+    assert running.status is Status.RUNNING and running.pika_job_id
+    assert other.tracker._jobs == {} and other.notifier.failures == []
+    assert calls(local) == ["/web/generate"]
 
 
 async def test_a_job_left_unanswered_by_a_live_creator_is_cancelled_after_a_minute(
     stack: Stack, local: LocalPika
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
-    await stack.tracker.resync()
+    await stack.tracker.hold()  # held by this process: followed
     stack.clock.now += 59
     await stack.settle()
     assert (await stack.store.get(job.id)).status is Status.SUBMITTING  # type: ignore[union-attr]
@@ -242,23 +276,51 @@ async def test_the_write_after_pikas_answer_is_retried_until_it_succeeds(
     assert calls(local) == ["/web/generate"]
 
 
-async def test_start_up_resumes_a_job_pika_accepted_that_the_database_never_got(
-    stack: Stack, local: LocalPika
+async def test_a_job_pika_accepted_that_the_database_never_got_is_resumed_by_another_process(
+    stack: Stack, other: Stack, local: LocalPika
 ) -> None:
     job = await stack.service.create("generate", fox(), ORIGIN)
-    await stack.store.update(job.id, status=Status.SENDING, active=0)
-    # The crash: Pika answered, the ledger has its id, the database does not.
+    await stack.store.update(job.id, status=Status.SENDING)
+    # The crash: Pika answered, the dead process's ledger has its id, the database does not.
     pika_job = await local_job(stack, local)
-    stack.ledger.write(Accepted(job.id, pika_job, stack.clock.now))
-    assert await stack.service.settle_interrupted() == (1, 0, 0)
-    resumed = await stack.store.get(job.id)
+    accepted_at = stack.clock.now
+    stack.ledger.write(Accepted(job.id, pika_job, accepted_at))
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)  # the process died a while ago
+    past_the_lease(stack)
+    await other.tracker.load()
+    await other.settle()
+    resumed = await other.store.get(job.id)
     assert resumed is not None and resumed.status is Status.RUNNING
-    assert resumed.pika_job_id == pika_job and resumed.accepted_at == stack.clock.now
-    assert stack.ledger.entries() == []
-    await stack.tracker.load()
+    assert resumed.pika_job_id == pika_job and resumed.accepted_at == accepted_at
+    assert resumed.claimed_by == other.store.leases.owner
+    assert not stack.ledger.path.exists()  # the dead process's ledger is needed no more
     await rendered(local, resumed)
-    await stack.settle()
-    assert stack.notifier.delivered == [job.id]
+    other.clock.now += 5
+    await other.settle()
+    assert other.notifier.delivered == [job.id]
+    assert calls(local).count("/web/generate") == 1
+
+
+def aged(path: Path, seconds: float) -> None:
+    """Make the file look last written `seconds` ago."""
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+
+
+async def test_a_ledger_is_kept_while_its_process_may_still_write_to_it(
+    stack: Stack, other: Stack
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    stack.ledger.write(Accepted(job.id, "p1", stack.clock.now))
+    await stack.store.update(job.id, status=Status.RUNNING, pika_job_id="p1")
+    await other.service.tidy_ledgers()
+    assert stack.ledger.path.exists()  # its process holds a lease: alive
+    past_the_lease(stack)
+    await other.service.tidy_ledgers()
+    assert stack.ledger.path.exists()  # no lease, but written a moment ago: maybe alive
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)
+    await other.service.tidy_ledgers()
+    assert not stack.ledger.path.exists()
 
 
 async def local_job(stack: Stack, local: LocalPika) -> str:

@@ -1,0 +1,285 @@
+"""Two bot processes on one SQLite file (two stacks, one clock): each job is polled and
+delivered by exactly one; a process that stops renewing loses its jobs to the other within a
+lease; a lease lost during a delivery never makes a second post; a push received by the process
+that does not hold the job gets it polled promptly."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.jobs.wakeups import RelayedWakeups
+from bot.pika.local.app import LocalPika
+from bot.storage import Job
+from bot.storage import Status as S
+from tests.helpers.clock import Clock
+from tests.helpers.requests import fox
+from tests.unit.conftest import (
+    ORIGIN,
+    Recorder,
+    Stack,
+    make_stack,
+    past_the_lease,
+    push_to,
+    rendered,
+    sent,
+)
+
+PUSH = "https://bot.example.org/"
+
+
+async def current(stack: Stack, job: Job) -> Job:
+    found = await stack.store.get(job.id)
+    assert found is not None
+    return found
+
+
+def polls_of(local: LocalPika, job: Job) -> int:
+    """How many get-job calls the local Pika had for the job."""
+    return sum(1 for r in local.requests if r["path"] == f"/web/jobs/{job.pika_job_id}")
+
+
+async def turns(*stacks: Stack, rounds: int = 3) -> None:
+    """Let every process renew, claim and work, in turns, as time passes."""
+    for _ in range(rounds):
+        await asyncio.gather(*(s.tracker.hold() for s in stacks))
+        for stack in stacks:
+            await stack.settle()
+        stacks[0].clock.now += 2
+
+
+async def test_each_process_polls_and_delivers_the_jobs_it_holds_and_no_other(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    mine = [await sent(stack) for _ in range(3)]  # admitted by the first process: its own
+    theirs = [await sent(other) for _ in range(3)]
+    for job in mine + theirs:
+        await rendered(local, job)
+    await turns(stack, other)
+    assert sorted(stack.notifier.delivered) == sorted(j.id for j in mine)
+    assert sorted(other.notifier.delivered) == sorted(j.id for j in theirs)
+    assert [polls_of(local, j) for j in mine + theirs] == [1] * 6
+    assert calls_to_generate(local) == 6
+
+
+async def test_free_jobs_are_shared_out_and_each_delivered_once(
+    stack: Stack, other: Stack, local: LocalPika, tmp_path: Path
+) -> None:
+    async for third in make_stack(stack.path, local.base_url, stack.clock, stack.database_url):
+        jobs = [await sent(third) for _ in range(8)]
+        await third.tracker.stop()  # a clean stop: its leases are released
+    for job in jobs:
+        await rendered(local, job)
+    await asyncio.gather(stack.tracker.hold(), other.tracker.hold())
+    first, second = set(stack.tracker._jobs), set(other.tracker._jobs)
+    assert not first & second and first | second == {j.id for j in jobs}
+    await turns(stack, other)
+    delivered = stack.notifier.delivered + other.notifier.delivered
+    assert sorted(delivered) == sorted(j.id for j in jobs)  # each once
+    assert [polls_of(local, j) for j in jobs] == [1] * 8
+
+
+def calls_to_generate(local: LocalPika) -> int:
+    return sum(1 for r in local.requests if r["path"] == "/web/generate")
+
+
+async def test_a_process_that_stops_renewing_loses_its_jobs_to_the_other_after_the_lease(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    lease = stack.store.leases.seconds
+    job = await rendered(local, await sent(stack))
+    await other.tracker.load()
+    stack.clock.now += lease * 2 / 3
+    await stack.tracker.hold()  # renewed in time: still the first process's
+    stack.clock.now += lease * 2 / 3
+    await other.tracker.hold()
+    assert other.tracker._jobs == {}
+    past_the_lease(stack)  # the first process hangs: no renewal
+    await other.tracker.hold()
+    assert list(other.tracker._jobs) == [job.id]
+    assert (await current(other, job)).claimed_by == other.store.leases.owner
+    await other.settle()
+    assert other.notifier.delivered == [job.id]
+    await stack.tracker.hold()  # back: the job is not its own any more, and is dropped
+    assert stack.tracker._jobs == {}
+    await stack.settle()
+    assert stack.notifier.delivered == [] and polls_of(local, job) == 1
+
+
+class Channel:
+    """One Discord channel that both processes post in."""
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+
+
+class ChannelRecorder(Recorder):
+    """A process's Discord side, posting in the shared channel: a post waits for `hold` before
+    it is made, and for `stall` after (its answer slow to come)."""
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__()
+        self.channel = channel
+        self.stall: asyncio.Event | None = None
+
+    async def deliver(self, job: Job) -> int:
+        if self.hold is not None:
+            await self.hold.wait()
+        self.channel.posts.append(job.id)
+        if self.stall is not None:
+            await self.stall.wait()
+        self.delivered.append(job.id)
+        return 4242
+
+    async def find_posted(self, job: Job) -> int | None:
+        self.looked.append(job.id)
+        return 4242 if job.id in self.channel.posts else None
+
+
+def on_channel(stack: Stack, channel: Channel) -> ChannelRecorder:
+    recorder = ChannelRecorder(channel)
+    stack.tracker.notifier = stack.tracker.outbox.notifier = recorder
+    return recorder
+
+
+@pytest.mark.parametrize("posted", [False, True], ids=["before-the-post", "after-the-post"])
+async def test_a_lease_lost_during_a_slow_delivery_does_not_post_twice(
+    stack: Stack,
+    other: Stack,
+    local: LocalPika,
+    monkeypatch: pytest.MonkeyPatch,
+    posted: bool,
+) -> None:
+    channel, gate = Channel(), asyncio.Event()
+    first, second = on_channel(stack, channel), on_channel(other, channel)
+    if posted:
+        first.stall = gate  # the post is made; its answer never comes back
+    else:
+        first.hold = gate  # the upload is slow: the post is not made yet
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.hold()
+    await stack.tracker.poll(job)  # finished: recorded as delivering, by the first process
+    assert stack.tracker.tick() == 1  # its delivery starts, and hangs
+    await asyncio.sleep(0.05)
+
+    async def locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(stack.store.leases, "renew", locked)
+    lease = stack.store.leases.seconds
+    stack.clock.now += lease * 5 / 6  # renewals fail for most of a lease
+    await stack.tracker.keep_leases()
+    assert stack.tracker.paused  # it stopped its delivery before the lease could end
+    await stack.tracker.idle()
+    stack.clock.now += lease / 6 + 1
+    await other.tracker.hold()  # the second process takes the job over
+    await other.settle()
+    gate.set()
+    await asyncio.sleep(0.05)
+    await stack.settle()
+    assert channel.posts == [job.id]  # one post, whoever made it
+    assert second.looked == [job.id]  # the second looked for the first's post before posting
+    final = await current(other, job)
+    assert final.status is S.DELIVERED and final.result_message_id == 4242
+    assert first.delivered == []
+
+
+class Bus:
+    """A relay between the processes of a test (what PostgreSQL's LISTEN/NOTIFY does)."""
+
+    def __init__(self) -> None:
+        self.receivers: list[Callable[[str], None]] = []
+
+    async def send(self, text: str) -> None:
+        for receive in self.receivers:
+            receive(text)
+
+    def on_text(self, receive: Callable[[str], None]) -> None:
+        self.receivers.append(receive)
+
+    async def close(self) -> None:
+        self.receivers.clear()
+
+
+@pytest.fixture
+async def pushing(local: LocalPika, tmp_path: Path) -> AsyncIterator[tuple[Stack, Stack]]:
+    """Two processes with push configured, on one database file and clock."""
+    clock = Clock()
+    path = tmp_path / "push.sqlite3"
+    async for first in make_stack(path, local.base_url, clock, webhook_public_url=PUSH):
+        async for second in make_stack(path, local.base_url, clock, webhook_public_url=PUSH):
+            yield first, second
+
+
+async def test_a_push_received_by_the_other_process_gets_the_job_polled_at_the_next_renewal(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    holder, receiver = pushing
+    job = await rendered(local, await sent(holder))
+    planned = holder.tracker._polls.when(job.id)
+    assert planned is not None and planned > holder.clock.now  # push is on: polled seldom
+    assert await push_to(receiver, job, {"job": {"id": job.pika_job_id}}) == 200
+    assert (await current(receiver, job)).next_poll_at == holder.clock.now  # due in the database
+    assert receiver.tracker._jobs == {}  # not the receiver's to poll
+    await holder.tracker.hold()  # no relay between them: the holder reads it as it renews
+    await holder.tracker.idle()
+    assert holder.tracker._polls.when(job.id) == holder.clock.now
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id] and receiver.notifier.delivered == []
+    assert polls_of(local, job) == 1 and receiver.tracker.polls == 0
+    await holder.tracker.hold()
+    await holder.tracker.idle()
+    assert polls_of(local, job) == 1  # a push is honoured once
+
+
+async def test_with_a_relay_the_holder_is_woken_at_once(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    holder, receiver = pushing
+    bus = Bus()
+    for stack in pushing:
+        stack.tracker.wakeups = RelayedWakeups(bus, stack.store.leases.owner)
+        stack.tracker.wakeups.subscribe(stack.tracker.on_wakeup)
+    job = await rendered(local, await sent(holder))
+    assert holder.tracker._polls.when(job.id) != holder.clock.now
+    assert await push_to(receiver, job, {"job": {"id": job.pika_job_id}}) == 200
+    await holder.tracker.idle()
+    assert holder.tracker._polls.when(job.id) == holder.clock.now  # no renewal needed
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id] and polls_of(local, job) == 1
+
+
+async def test_a_push_naming_the_pika_job_reaches_a_holder_listening_for_it(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    holder, receiver = pushing
+    local.behaviour.lose_answers = 1  # Pika makes the job; the paid call's answer is lost
+    job = await sent(holder)
+    assert job.status is S.RUNNING and job.pika_job_id is None  # listening for its push
+    [pika_job] = local.jobs.values()
+    await pika_job.done.wait()
+    assert await push_to(receiver, job, {"job": {"id": pika_job.id}}) == 200
+    await holder.tracker.hold()
+    await holder.tracker.idle()
+    adopted = await current(holder, job)
+    assert adopted.pika_job_id == pika_job.id
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id]
+    assert calls_to_generate(local) == 1
+
+
+async def test_a_job_never_answered_is_cancelled_and_told_once_when_both_processes_try(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    await stack.service.create("generate", fox(), ORIGIN)
+    await stack.tracker.hold()  # its creator follows it: cancelled a minute on if not answered
+    stack.clock.now += 61  # the creator hung past its lease and that minute
+    await other.tracker.hold()  # the other takes it over: cancelled at once
+    await asyncio.gather(stack.settle(), other.settle())  # the creator comes back meanwhile
+    told = stack.notifier.failures + other.notifier.failures
+    assert told == ["failed: not_acknowledged: "]  # one process won, and told once
+    assert calls_to_generate(local) == 0
