@@ -56,6 +56,7 @@ from tests.helpers.requests import fox
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_MEMBER = 950_000_000_000_000_000
 TICK = os.sysconf("SC_CLK_TCK")
+LOGS: Path | None = None  # where each bot's output is kept (`--logs`), for a run that went wrong
 TRACKED_WINDOW = 24.0  # seconds the tracked scenario measures, before any of its jobs ends
 WARM_UP = 4.0  # seconds after start-up whose polls are catching up, not on time
 
@@ -121,7 +122,12 @@ async def running_bot(
         await process.wait_ready(timeout=120)
         yield Bot(process, None if floor else stats)
     finally:
-        await process.stop(timeout=60)
+        try:
+            await process.stop(timeout=60)
+        finally:
+            if LOGS is not None:
+                LOGS.mkdir(parents=True, exist_ok=True)
+                (LOGS / f"{workdir.name}.log").write_text(process.log)
 
 
 def add_members(fake: FakeDiscord, count: int) -> list[int]:
@@ -129,6 +135,8 @@ def add_members(fake: FakeDiscord, count: int) -> list[int]:
     members = [FIRST_MEMBER + n for n in range(count)]
     for member in members:
         fake.users[member] = User(member, f"member{member - FIRST_MEMBER}")
+    # The fake refuses an interaction from someone who is not in the channel's guild.
+    fake.guilds[GUILD_ID].members.extend(members)
     return members
 
 
@@ -489,7 +497,10 @@ async def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=200, help="members asking at once")
     parser.add_argument("--tracked", type=int, default=10_000, help="jobs in the tracked run")
+    parser.add_argument("--logs", type=Path, help="a folder to keep each bot's output in")
     args = parser.parse_args()
+    global LOGS
+    LOGS = args.logs
     wanted = ["burst", "slow", "limits", "limits-expired", "tracked"]
     if args.scenario != "all":
         wanted = [args.scenario]
