@@ -454,6 +454,14 @@ def report(name: str, figures: dict[str, Any]) -> None:
             else "tokens expired: each posted with the bot's token, 5 per 5 s in a channel"
         )
         print(f"\n{name}: {figures['answered']} results into one channel, rate limits on ({how})")
+        print(
+            row(
+                "bot ack p50 / p99 / max (ms)",
+                f"{figures['ack_p50'] * ms:.0f} / "
+                f"{figures['ack_p99'] * ms:.0f} / {figures['ack_max'] * ms:.0f}",
+                "",
+            )
+        )
         least = figures["least"]
         target = f"the jobs' own spread: {least:.1f}" if edited else f"<= 1.2 x {least:.0f}"
         print(row("first finish to last result (s)", f"{figures['took']:.1f}", target))

@@ -165,6 +165,7 @@ class PikaBot(commands.AutoShardedBot):
             preferences=self.preferences,
             repeat_seconds=self.settings.repeat_press_seconds,
         )
+        await self.estimates.load()
         self.add_dynamic_items(ControlButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -192,6 +193,8 @@ class PikaBot(commands.AutoShardedBot):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tracker_task
             await self.tracker.stop()
+        if hasattr(self, "estimates"):
+            self.estimates.close()
         await self.lanes.close()
         await super().close()
         await self.fetcher.aclose()

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import followups, intake
+from bot.answering import Answering, Turn
 from bot.errors import InputError, MemberError
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
 from bot.jobs.journal import JOURNAL
@@ -105,6 +106,7 @@ class Submissions:
         *,
         preferences: Preferences | None = None,
         repeat_seconds: float = REPEAT_PRESS_SECONDS,
+        answering: Answering | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -113,6 +115,8 @@ class Submissions:
         self.prober = prober  # None: media are not probed (tests of the rest of the flow)
         self.preferences = preferences  # None: no member has defaults of their own
         self.repeat_seconds = repeat_seconds
+        # First answers before paid calls, in arrival order (see bot/answering.py).
+        self.answering = answering or Answering()
 
     async def ask(
         self,
@@ -133,14 +137,20 @@ class Submissions:
         (a context menu): pressed again, it is the same job. An upscale of a video that has one
         is that upscale, however it is asked for.
         """
-        try:
-            new, repeat = await self._prepare(
-                member, kind, values, parent, hold=hold, control=control
-            )
-        except MemberError as refusal:
-            JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
-            raise
-        return await self._start(member, new, repeat, announce, asked=kind)
+        async with self.answering.turn() as turn:
+            try:
+                new, repeat = await self._prepare(
+                    member,
+                    kind,
+                    values,
+                    parent,
+                    hold=turn.after(hold) if hold is not None else None,
+                    control=control,
+                )
+            except MemberError as refusal:
+                JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
+                raise
+            return await self._start(member, new, repeat, announce, asked=kind, turn=turn)
 
     def refused(self, member: Member, kind: str, refusal: MemberError) -> None:
         """A request refused before it reached the use case (its options, checked by the cog):
@@ -203,6 +213,12 @@ class Submissions:
         self, member: Member, action: str, parent_id: str, announce: Announce
     ) -> tuple[Job, bool]:
         """A member used a control (button, reaction, context menu) on a result of ours."""
+        async with self.answering.turn() as turn:
+            return await self._control(member, action, parent_id, announce, turn)
+
+    async def _control(
+        self, member: Member, action: str, parent_id: str, announce: Announce, turn: Turn
+    ) -> tuple[Job, bool]:
         try:
             parent = followups.check_allowed(
                 await self.store.get(parent_id),
@@ -218,10 +234,16 @@ class Submissions:
         member = replace(member, locale=member.locale or parent.locale)
         new = await self._new(member, parent, kind, request, parent)
         repeat = followups.repeat_of(action, parent.result_url, parent)
-        return await self._start(member, new, repeat, announce, asked=action)
+        return await self._start(member, new, repeat, announce, asked=action, turn=turn)
 
     async def retry(self, member: Member, job_id: str, announce: Announce) -> tuple[Job, bool]:
         """A member pressed Retry on a failure: the same request again, as a new job."""
+        async with self.answering.turn() as turn:
+            return await self._retry(member, job_id, announce, turn)
+
+    async def _retry(
+        self, member: Member, job_id: str, announce: Announce, turn: Turn
+    ) -> tuple[Job, bool]:
         try:
             failed = followups.check_retry(
                 await self.store.get(job_id),
@@ -237,7 +259,8 @@ class Submissions:
         member = replace(member, locale=member.locale or failed.locale)
         new = await self._new(member, failed, failed.kind, request, parent)
         new = replace(new, personal=failed.personal, retry_of=failed.id)
-        return await self._start(member, new, followups.retry_of(failed), announce, asked="retry")
+        repeat = followups.retry_of(failed)
+        return await self._start(member, new, repeat, announce, asked="retry", turn=turn)
 
     async def _new(
         self,
@@ -268,9 +291,11 @@ class Submissions:
         announce: Announce,
         *,
         asked: str,
+        turn: Turn,
     ) -> tuple[Job, bool]:
         """Admit and write the job (unless it repeats one), answer in public, then pay.
-        `asked` names what was asked for in the journal (a kind, or a control)."""
+        `asked` names what was asked for in the journal (a kind, or a control); `turn` is the
+        request's turn to be answered, which ends with the answer."""
         window = None
         if repeat is not None:
             since = self.store.clock() - self.repeat_seconds
@@ -288,18 +313,21 @@ class Submissions:
             raise
         if created:
             JOURNAL.admitted(job)
-            job = await self._announce_and_send(job, announce)
+            job = await self._announce_and_send(job, announce, turn)
         return job, created
 
-    async def _announce_and_send(self, job: Job, announce: Announce) -> Job:
-        """Answer the member in public, then make the paid call; if the answer fails, cancel
-        the job before anything is paid."""
+    async def _announce_and_send(self, job: Job, announce: Announce, turn: Turn) -> Job:
+        """Answer the member in public, then make the paid call once no other member waits
+        for an answer; if the answer fails, cancel the job before anything is paid."""
         try:
             answered = await announce(job)
         except Unanswered as exc:
+            turn.done()
             log.info("Job %s: the member's interaction could not be answered (%s)", job.id, exc)
             cancelled = await self.service.cancel_unanswered(job.id, tell=False)
             return cancelled or job
+        turn.done()
+        await self.answering.quiet()
         return await self.service.start(job.id, answered.message_id, answered.token)
 
 

@@ -15,16 +15,30 @@ The tracker plans its polls from `eta` (`next_poll`), and records each finished 
 (`Standing`): the job's place in line while Pika has not started it, and when it should be done,
 from the same durations (a prior for a kind not seen yet), refined by Pika's progress and never
 in the past.
+
+The line (`Line`) is kept in memory too, so that a working message is written with no database
+read: a member's first answer must not queue behind every other request's writes. It is read
+from the store at start-up (`Estimates.load`), then follows the journal: a job joins when
+admitted and leaves when Pika starts it or it ends. The journal tells only this process's
+jobs, so the line is read again from the store in the background, at most every
+`LINE_REFRESH_SECONDS` while it is used (the steps heard during that read are applied over it):
+other processes' jobs come and go within that time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import collections
+import logging
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.jobs.journal import JOURNAL, JobEvent
 from bot.storage import Job, JobReports
+
+log = logging.getLogger(__name__)
 
 WINDOW = 20  # durations kept per kind
 # Progress below this many percent says little about the rest: the median weighs more.
@@ -37,6 +51,7 @@ PRIOR_SECONDS = 90.0  # a kind never seen here yet: about what Pika takes
 # The least time left ever shown: a job past its estimate is "in a few seconds", and its
 # message is refreshed before long (PROGRESS_REFRESH_SECONDS in polls.py).
 SOON_SECONDS = 10.0
+LINE_REFRESH_SECONDS = 10.0
 
 
 class Durations:
@@ -129,9 +144,70 @@ def remaining(job: Job, expected: float, now: float) -> float:
     return max(SOON_SECONDS, left)
 
 
+class Line:
+    """The jobs waiting for Pika to start them, oldest first (by when they were asked for)."""
+
+    def __init__(self) -> None:
+        self._order: list[tuple[float, str]] = []  # (asked at, id), sorted
+        self._keys: dict[str, tuple[float, str]] = {}
+        self._heard: list[JobEvent] | None = None  # the steps heard while the store is read
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def join(self, job_id: str, created_at: float) -> None:
+        """The job waits in line (again: nothing changes)."""
+        if job_id not in self._keys:
+            key = (created_at, job_id)
+            self._keys[job_id] = key
+            bisect.insort(self._order, key)
+
+    def leave(self, job_id: str) -> None:
+        """The job no longer waits: Pika started it, or it ended."""
+        key = self._keys.pop(job_id, None)
+        if key is not None:
+            del self._order[bisect.bisect_left(self._order, key)]
+
+    def place(self, job: Job) -> int | None:
+        """The job's place in line (1: next); None once Pika works on it. Only the journal
+        puts a job in line: a copy of a job read before it ended must not bring it back."""
+        if not job.waiting:
+            self.leave(job.id)
+            return None
+        return bisect.bisect_left(self._order, (job.created_at, job.id)) + 1
+
+    def heard(self, event: JobEvent) -> None:
+        """A step of a job's life, from the journal."""
+        if event.job_id is None:
+            return
+        if event.step == "admitted" and event.created_at is not None:
+            self.join(event.job_id, event.created_at)
+            if self._heard is not None:
+                self._heard.append(event)
+        elif event.step in ("delivered", "ended") or (event.step == "status" and not event.waiting):
+            self.leave(event.job_id)
+            if self._heard is not None:
+                self._heard.append(event)
+
+    def reading(self) -> None:
+        """The store is being read: keep the steps heard from now on, for `replace`."""
+        self._heard = []
+
+    def replace(self, read: list[tuple[float, str]] | None) -> None:
+        """The line as the store had it (None: the read failed, keep this one), with the steps
+        heard since `reading` applied over it."""
+        later, self._heard = self._heard or [], None
+        if read is None:
+            return
+        self._order, self._keys = [], {}
+        for created_at, job_id in read:
+            self.join(job_id, created_at)
+        for event in later:
+            self.heard(event)
+
+
 class Estimates:
-    """Each job's standing, from the tracker's `Durations` (no database read) and the store's
-    count of the jobs ahead in line."""
+    """Each job's standing, from the tracker's `Durations` and the line, both in memory."""
 
     def __init__(
         self, durations: Durations, reports: JobReports, clock: Callable[[], float]
@@ -139,6 +215,42 @@ class Estimates:
         self.durations = durations
         self.reports = reports
         self.clock = clock
+        self.line = Line()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._read_at = 0.0
+        self._reading: asyncio.Future[None] | None = None
+
+    async def load(self) -> None:
+        """At start-up: the line as the store has it, then kept by the journal."""
+        if self._unsubscribe is None:
+            self._unsubscribe = JOURNAL.subscribe(self.line.heard)
+        await self._read_line()
+
+    async def _read_line(self) -> None:
+        self.line.reading()
+        self._read_at = self.clock()
+        read: list[tuple[float, str]] | None = None
+        try:
+            read = await self.reports.in_line()
+        except Exception as exc:  # the line is cosmetic: keep the one in memory
+            log.info("Could not read the line of waiting jobs: %s", exc)
+        finally:
+            self.line.replace(read)
+
+    def _refresh(self) -> None:
+        """Read the line again in the background when it is old (never on an answer's path)."""
+        stale = self.clock() - self._read_at >= LINE_REFRESH_SECONDS
+        if self._unsubscribe is not None and stale and self._reading is None:
+            self._reading = asyncio.ensure_future(self._read_line())
+            self._reading.add_done_callback(lambda _: setattr(self, "_reading", None))
+
+    def close(self) -> None:
+        """Stop following the journal."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._reading is not None:
+            self._reading.cancel()
 
     def expected_seconds(self, kind: str) -> float:
         """The typical time a job of this kind takes on this bot (a prior until one is seen)."""
@@ -151,4 +263,5 @@ class Estimates:
 
     async def standing(self, job: Job) -> Standing:
         """The job's place in line and its expected end, as the working message shows them."""
-        return Standing(await self.reports.place_in_line(job), self.eta(job))
+        self._refresh()
+        return Standing(self.line.place(job), self.eta(job))

@@ -16,6 +16,7 @@ so that issue-hunting greps one format and the metrics hear every step.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class JobEvent:
     outcome: str | None = None  # ended: the final status (delivered, failed, timed_out, ...)
     reason: str | None = None  # ended without a video: the failure key; refused: the rule
     seconds: float | None = None  # ended: from asked to ended; taken: how late it was taken
+    created_at: float | None = None  # admitted: when it was asked for (its place in line)
+    waiting: bool | None = None  # status: whether it still waits for Pika to start it
 
 
 Listener = Callable[[JobEvent], None]
@@ -80,7 +83,7 @@ class Journal:
 
     def admitted(self, job: Job) -> None:
         """The job row is written: it passed the guardrails."""
-        event = JobEvent("admitted", job.kind, job.guild_id, job.id)
+        event = JobEvent("admitted", job.kind, job.guild_id, job.id, created_at=job.created_at)
         self._line(event, "admitted, asked by member %s", job.user_id)
         self._tell(event)
 
@@ -92,7 +95,8 @@ class Journal:
 
     def status(self, job: Job, pika_status: str) -> None:
         """Pika reported a new status for the job."""
-        event = JobEvent("status", job.kind, job.guild_id, job.id)
+        waiting = dataclasses.replace(job, pika_status=pika_status).waiting
+        event = JobEvent("status", job.kind, job.guild_id, job.id, waiting=waiting)
         self._line(event, "Pika says %s", pika_status)
         self._tell(event)
 

@@ -84,14 +84,11 @@ class JobReports:
         rows = await self._db.fetch(sql, params)
         return [Tally(str(k), str(s), p, f, int(n)) for k, s, p, f, n in rows]
 
-    async def place_in_line(self, job: Job) -> int | None:
-        """The job's place among this bot's jobs waiting for Pika to start them, oldest first
-        (1: next); None once Pika works on it."""
-        if not job.waiting:
-            return None
-        ahead = await self._db.fetch_value(
-            f"SELECT COUNT(*) FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
-            "AND (created_at < ? OR (created_at = ? AND id < ?))",
-            (job.created_at, job.created_at, job.id),
+    async def in_line(self) -> list[tuple[float, str]]:
+        """The jobs waiting for Pika to start them (not sent yet, or queued at Pika), oldest
+        first, as (asked at, id): the line that the estimates then keep in memory."""
+        rows = await self._db.fetch(
+            f"SELECT created_at, id FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
+            "ORDER BY created_at, id"
         )
-        return 1 + int(ahead or 0)
+        return [(float(created), str(job_id)) for created, job_id in rows]

@@ -13,7 +13,8 @@ from bot.pika.local.app import LocalPika
 from bot.pika.models import JobState, JobStatus
 from bot.preferences import Preferences
 from bot.storage import Job, Status
-from bot.submit import Answered, Member, Unanswered
+from bot.answering import Answering
+from bot.submit import Announce, Answered, Member, Unanswered
 from tests.unit.conftest import Stack, calls, rendered
 
 MEMBER = Member(guild_id=1, user_id=3, channel_id=2)
@@ -325,3 +326,63 @@ async def test_personal_defaults_fill_under_the_servers_and_are_recorded(
     )
     assert given.request["options"]["aspectRatio"] == "1:1"  # what they give wins
     assert given.personal == {"model": "2.1"}
+
+
+async def test_no_paid_call_goes_while_another_member_waits_for_an_answer(
+    stack: Stack, local: LocalPika
+) -> None:
+    """A burst: a paid call has no deadline, a member's first answer has Discord's three
+    seconds; the answered member's call waits until the other member is answered too."""
+    answered_a = asyncio.Event()
+    b_may_answer = asyncio.Event()
+
+    async def announce_a(job: Job) -> Answered:
+        answered_a.set()
+        return Answered(1, "token-a")
+
+    async def announce_b(job: Job) -> Answered:
+        await b_may_answer.wait()  # Discord has not taken this answer yet
+        return Answered(2, "token-b")
+
+    other = Member(guild_id=1, user_id=4, channel_id=2)
+    b = asyncio.ensure_future(
+        stack.submissions.ask(other, "generate", {"prompt": "a slow fox"}, announce_b)
+    )
+    a = asyncio.ensure_future(
+        stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, announce_a)
+    )
+    await answered_a.wait()
+    for _ in range(50):  # the paid call would be made within these turns of the loop
+        await asyncio.sleep(0.01)
+        assert calls(local) == []
+    b_may_answer.set()
+    (job_a, _), (job_b, _) = await asyncio.gather(a, b)
+    assert calls(local) == ["/web/generate", "/web/generate"]
+    assert job_a.status is Status.RUNNING and job_b.status is Status.RUNNING
+
+
+async def test_a_burst_is_answered_in_arrival_order_as_each_answer_is_ready(
+    stack: Stack, local: LocalPika
+) -> None:
+    """The first member is answered before the requests behind them are even written: their
+    answer does not wait for the whole burst's work (which, past three seconds on a busy
+    machine, loses every answer at once)."""
+    stack.submissions.answering = Answering(at_once=1)
+    seen: list[tuple[int, int]] = []  # (who was answered, how many jobs were written then)
+
+    def announcer(who: int) -> Announce:
+        async def announce(job: Job) -> Answered:
+            written = sum(t.count for t in await stack.storage.reports.not_ended(1))
+            seen.append((who, written))
+            return Answered(who, f"token-{who}")
+
+        return announce
+
+    members = [Member(guild_id=1, user_id=10 + n, channel_id=2) for n in range(3)]
+    await asyncio.gather(
+        *(
+            stack.submissions.ask(m, "generate", {"prompt": f"fox {n}"}, announcer(n))
+            for n, m in enumerate(members)
+        )
+    )
+    assert seen == [(0, 1), (1, 2), (2, 3)]

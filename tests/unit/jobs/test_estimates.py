@@ -16,6 +16,7 @@ from bot.jobs.estimates import (
     observed,
     remaining,
 )
+from bot.jobs.journal import JOURNAL
 from bot.storage import Job, NewJob, Status, open_storage
 from tests.helpers.clock import Clock
 from tests.helpers.databases import DatabaseUnderTest
@@ -139,7 +140,44 @@ async def test_a_standing_is_the_place_in_line_and_the_median_of_recent_jobs(
     first = await storage.jobs.create(NewJob("generate", {}, 1, 2, 3))
     clock.now += 1
     second = await storage.jobs.create(NewJob("generate", {}, 1, 2, 3))
-    standing = await estimates.standing(second)
-    assert standing.place == 2 and standing.eta == clock.now + 50
-    assert (await estimates.standing(first)).place == 1
+    await estimates.load()  # the line as the store has it at start-up
+    try:
+        standing = await estimates.standing(second)
+        assert standing.place == 2 and standing.eta == clock.now + 50
+        assert (await estimates.standing(first)).place == 1
+    finally:
+        estimates.close()
     await storage.close()
+
+
+async def test_the_line_follows_the_journal_with_no_database_read(
+    database: DatabaseUnderTest,
+) -> None:
+    clock = Clock()
+    storage = await open_storage(database.target, clock)
+    estimates = Estimates(Durations(), storage.reports, clock)
+    await estimates.load()
+    jobs = []
+    for _ in range(3):
+        jobs.append(await storage.jobs.create(NewJob("generate", {}, 1, 2, 3)))
+        JOURNAL.admitted(jobs[-1])
+        clock.now += 1
+    await storage.close()  # every answer below comes from memory
+    try:
+        assert [(await estimates.standing(j)).place for j in jobs] == [1, 2, 3]
+        # Sent: Pika took them.
+        first, second, third = (dataclasses.replace(j, status=Status.RUNNING) for j in jobs)
+        JOURNAL.status(first, "queued")  # still waiting, at Pika now
+        assert (await estimates.standing(third)).place == 3
+        JOURNAL.status(first, "pending")  # Pika started it: the line moves
+        assert (await estimates.standing(third)).place == 2
+        started = dataclasses.replace(first, pika_status="pending")
+        assert (await estimates.standing(started)).place is None
+        ended = dataclasses.replace(second, status=Status.FAILED, active=False)
+        JOURNAL.ended(ended)
+        assert (await estimates.standing(third)).place == 1
+        # A copy of the second read before it ended does not bring it back into line.
+        assert (await estimates.standing(second)).place == 1
+        assert (await estimates.standing(third)).place == 1
+    finally:
+        estimates.close()

@@ -1,5 +1,5 @@
-"""Read-only figures over the jobs table: a job's place in line among those Pika has not
-started, on real SQLite and PostgreSQL."""
+"""Read-only figures over the jobs table: the line of jobs Pika has not started, on real
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def new() -> NewJob:
     return NewJob("generate", {"promptText": "a fox"}, guild_id=1, channel_id=2, user_id=3)
 
 
-async def test_place_in_line_counts_the_jobs_waiting_before_this_one(
+async def test_the_line_holds_the_jobs_waiting_for_pika_oldest_first(
     database: DatabaseUnderTest,
 ) -> None:
     clock = Clock()
@@ -27,9 +27,8 @@ async def test_place_in_line_counts_the_jobs_waiting_before_this_one(
     await store.update(jobs[1].id, status=Status.RUNNING, pika_status="queued")
     await store.update(jobs[2].id, status=Status.SENDING)
     reports = storage.reports
-    places = [await reports.place_in_line(j) for j in [await store.get(j.id) for j in jobs] if j]
-    assert places == [None, 1, 2, 3]
+    line = [job_id for _, job_id in await reports.in_line()]
+    assert line == [jobs[1].id, jobs[2].id, jobs[3].id]
     await store.update(jobs[1].id, pika_status="pending")  # Pika started it: the line moves
-    fourth = await store.get(jobs[3].id)
-    assert fourth is not None and await reports.place_in_line(fourth) == 2
+    assert [job_id for _, job_id in await reports.in_line()] == [jobs[2].id, jobs[3].id]
     await storage.close()

@@ -1,0 +1,74 @@
+"""Members' first answers before paid calls, in arrival order, a few at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.answering import Answering
+
+
+async def test_turns_are_taken_in_arrival_order_a_few_at_a_time() -> None:
+    answering = Answering(at_once=2)
+    entered: list[int] = []
+    release = {n: asyncio.Event() for n in range(4)}
+
+    async def request(n: int) -> None:
+        async with answering.turn():
+            entered.append(n)
+            await release[n].wait()
+
+    tasks = [asyncio.ensure_future(request(n)) for n in range(4)]
+    while len(entered) < 2:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+    assert entered == [0, 1] and answering.pending == 4
+    release[1].set()
+    while len(entered) < 3:
+        await asyncio.sleep(0)
+    assert entered == [0, 1, 2]
+    for event in release.values():
+        event.set()
+    await asyncio.gather(*tasks)
+    assert entered == [0, 1, 2, 3] and answering.pending == 0
+
+
+async def test_a_private_hold_ends_the_turn_and_lets_paid_calls_go() -> None:
+    answering = Answering(at_once=1, paid_wait=60)
+    held = asyncio.Event()
+    probed = asyncio.Event()
+
+    async def hold() -> None:
+        held.set()
+
+    async def request_with_media() -> None:
+        async with answering.turn() as turn:
+            await turn.after(hold)()
+            await probed.wait()  # fetching the files takes its time, the member has an answer
+
+    task = asyncio.ensure_future(request_with_media())
+    await held.wait()
+    await asyncio.wait_for(answering.quiet(), 5)  # nothing pending: paid calls go at once
+    async with asyncio.timeout(5):
+        async with answering.turn():  # and the next request has its turn
+            pass
+    probed.set()
+    await task
+
+
+async def test_paid_calls_wait_for_pending_answers_at_most_a_while() -> None:
+    answering = Answering(at_once=4, paid_wait=0.2)
+    waiting = asyncio.Event()
+
+    async def unanswered() -> None:
+        async with answering.turn():
+            await waiting.wait()
+
+    task = asyncio.ensure_future(unanswered())
+    await asyncio.sleep(0)
+    quiet = asyncio.ensure_future(answering.quiet())
+    await asyncio.sleep(0.05)
+    assert not quiet.done()  # an answer is pending
+    await asyncio.wait_for(quiet, 5)  # but not for ever
+    waiting.set()
+    await task
+    assert answering.pending == 0
