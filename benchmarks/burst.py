@@ -126,8 +126,13 @@ async def running_bot(
             await process.stop(timeout=60)
         finally:
             if LOGS is not None:
-                LOGS.mkdir(parents=True, exist_ok=True)
-                (LOGS / f"{workdir.name}.log").write_text(process.log)
+                keep_log(LOGS / f"{workdir.name}.log", process.log)
+
+
+def keep_log(path: Path, text: str) -> None:
+    """Write a bot's output where `--logs` said."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def add_members(fake: FakeDiscord, count: int) -> list[int]:
@@ -194,8 +199,14 @@ def ask_all(fake: FakeDiscord, members: list[int], label: str) -> list[Interacti
 
 
 async def acks(fake: FakeDiscord, asked: list[Interaction]) -> dict[str, Any]:
-    """How long each interaction waited for its answer."""
-    await wait_until(lambda: all(i.answered_at for i in asked), 60, "every answer")
+    """How long each interaction waited for its answer (infinity: never answered, as Discord
+    refuses an answer past its deadline)."""
+    last_chance = max(i.sent_at for i in asked) + fake.interaction_deadline + 2.0
+    await wait_until(
+        lambda: all(i.answered_at for i in asked) or time.monotonic() > last_chance,
+        60,
+        "every answer, or Discord's deadline",
+    )
     waits = [(i.answered_at or math.inf) - i.sent_at for i in asked]
     return {
         "asked": len(asked),
@@ -233,7 +244,8 @@ async def run_burst(
     asked = ask_all(fake, members, label)
     figures = await acks(fake, asked)
     count = len(members)
-    await wait_until(lambda: len(results(fake)) >= count, within, "every result")
+    done = figures["answered"]  # an unanswered request is cancelled before Pika is asked
+    await wait_until(lambda: len(results(fake)) >= done, within, "every result")
     await wait_until(
         lambda: all(len(m.reactions) == 3 for m in results(fake)), within, "every reaction"
     )
@@ -307,7 +319,8 @@ async def limits(workdir: Path, video: RenderResult, jobs: int, expired: bool) -
         if expired:
             for interaction in asked:
                 fake.expire(interaction)
-        await wait_until(lambda: len(results(fake)) >= jobs, 600, "every result")
+        done = answers["answered"]  # an unanswered request is cancelled before Pika is asked
+        await wait_until(lambda: len(results(fake)) >= done, 600, "every result")
         offset = time.time() - time.monotonic()
         finishes = [j.created_at + j.seconds for j in pika.jobs.values()]
         last_post = max((m.edited_at or m.created) for m in results(fake)) + offset
@@ -462,6 +475,7 @@ def report(name: str, figures: dict[str, Any]) -> None:
                 "",
             )
         )
+        print(row("answered", f"{figures['answered']} of {figures['asked']}", "all"))
         least = figures["least"]
         target = f"the jobs' own spread: {least:.1f}" if edited else f"<= 1.2 x {least:.0f}"
         print(row("first finish to last result (s)", f"{figures['took']:.1f}", target))

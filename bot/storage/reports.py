@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage.backend import Database
-from bot.storage.records import ACTIVE, Job, in_guild
+from bot.storage.records import ACTIVE, in_guild
 
 _ACTIVE_MARKS = ", ".join("?" for _ in ACTIVE)
 # A job waits in line until Pika starts working on it: not yet sent, or sent and reported

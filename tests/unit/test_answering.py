@@ -11,20 +11,20 @@ async def test_turns_are_taken_in_arrival_order_a_few_at_a_time() -> None:
     answering = Answering(at_once=2)
     entered: list[int] = []
     release = {n: asyncio.Event() for n in range(4)}
+    turned = {n: asyncio.Event() for n in range(4)}
 
     async def request(n: int) -> None:
         async with answering.turn():
             entered.append(n)
+            turned[n].set()
             await release[n].wait()
 
     tasks = [asyncio.ensure_future(request(n)) for n in range(4)]
-    while len(entered) < 2:
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.05)
+    await turned[1].wait()
+    await asyncio.sleep(0.05)  # the two behind would have come in by now
     assert entered == [0, 1] and answering.pending == 4
     release[1].set()
-    while len(entered) < 3:
-        await asyncio.sleep(0)
+    await turned[2].wait()
     assert entered == [0, 1, 2]
     for event in release.values():
         event.set()

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
+from bot.answering import Answering
 from bot.errors import InputError, MemberError
 from bot.guardrails import Refusal
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobState, JobStatus
 from bot.preferences import Preferences
 from bot.storage import Job, Status
-from bot.answering import Answering
 from bot.submit import Announce, Answered, Member, Unanswered
 from tests.unit.conftest import Stack, calls, rendered
 
