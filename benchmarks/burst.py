@@ -236,6 +236,7 @@ async def run_burst(
 ) -> dict[str, Any]:
     """The whole burst: asked at once, answered, made, delivered, adorned; with its costs."""
     before = {
+        "at": time.time(),
         "cpu": cpu_seconds(bot.pid),
         "discord": len(fake.requests),
         "pika": len(pika.requests),
@@ -252,7 +253,10 @@ async def run_burst(
     await asyncio.sleep(1.0)  # the batched end of each job
     gaps = finish_to_post(fake, pika, label)
     after = await bot.stats()
+    lateness = [late for planned, late in after["lateness"] if planned >= before["at"]]
     return figures | {
+        "late_p50": percentile(lateness, 0.5),
+        "late_p99": percentile(lateness, 0.99),
         "delivered": len(gaps),
         "post_p50": percentile(gaps, 0.5),
         "post_p99": percentile(gaps, 0.99),
@@ -442,6 +446,9 @@ def report(name: str, figures: dict[str, Any]) -> None:
                 "p99 <= 1.5",
             )
         )
+        print(
+            row("poll lateness p50 / p99 (s)", f"{bot['late_p50']:.2f} / {bot['late_p99']:.2f}", "")
+        )
         print(row("Pika calls per job", f"{bot['pika_per_job']:.2f}", "<= 3 (create included)"))
         print(row("Discord requests per job", f"{bot['discord_per_job']:.2f}", ""))
         print(row("database round trips per job", f"{bot['round_trips_per_job']:.2f}", "<= 15"))
@@ -454,6 +461,13 @@ def report(name: str, figures: dict[str, Any]) -> None:
                 "finish-to-post p50 / p99 (s)",
                 f"{figures['post_p50']:.2f} / {figures['post_p99']:.2f}",
                 "p99 <= 5",
+            )
+        )
+        print(
+            row(
+                "poll lateness p50 / p99 (s)",
+                f"{figures['late_p50']:.2f} / {figures['late_p99']:.2f}",
+                "",
             )
         )
         print(row("Pika calls per job", f"{figures['pika_per_job']:.2f}", "<= 6"))

@@ -132,7 +132,7 @@ def check_options(interaction: discord.Interaction) -> None:
     raw = _raw_values(interaction.data or {})
     resolved = dict(iter(interaction.namespace))  # (name, value) pairs
     problems: list[Problem] = []
-    for param in command.parameters:
+    for param in declared(command):
         name = param.display_name
         if name not in raw:
             if param.required:
@@ -143,6 +143,13 @@ def check_options(interaction: discord.Interaction) -> None:
             problems.append((name, *problem))
     if problems:
         raise BadOptions(InputError(problems))
+
+
+@functools.cache
+def declared(command: app_commands.Command[Any, ..., Any]) -> tuple[app_commands.Parameter, ...]:
+    """A command's options as declared (discord.py builds that list afresh on every read, and
+    every interaction reads it)."""
+    return tuple(command.parameters)
 
 
 def _raw_values(data: Any) -> dict[str, Any]:

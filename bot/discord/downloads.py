@@ -4,6 +4,7 @@ temporary file within the channel's upload limit, removed when done."""
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,10 +20,15 @@ class TooLarge(Exception):
 async def downloaded(fetcher: SafeFetcher, url: str, limit: int) -> AsyncIterator[Path]:
     """Fetch `url` (Pika's result link, through the safe fetcher) to a temporary file; raise
     TooLarge past `limit` bytes."""
-    with tempfile.TemporaryDirectory(prefix="pika-video-") as folder:
-        path = Path(folder) / "video.mp4"
+    # One file, not a folder: a burst of results makes and removes hundreds of them.
+    handle, name = tempfile.mkstemp(prefix="pika-video-", suffix=".mp4")
+    os.close(handle)
+    try:
         try:
-            await fetcher.download(url, path, "the video", limit)
+            await fetcher.download(url, Path(name), "the video", limit)
         except FetchTooLarge:
             raise TooLarge from None
-        yield path
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
