@@ -3,11 +3,13 @@ the member is told (their place in line and the expected end)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 
 from bot.jobs.estimates import (
+    LINE_REFRESH_SECONDS,
     PRIOR_SECONDS,
     SOON_SECONDS,
     Durations,
@@ -181,3 +183,31 @@ async def test_the_line_follows_the_journal_with_no_database_read(
         assert (await estimates.standing(third)).place == 1
     finally:
         estimates.close()
+
+
+async def test_the_line_is_read_again_for_the_jobs_of_other_processes(
+    database: DatabaseUnderTest,
+) -> None:
+    """Another process's job is never in this journal: the line learns from the store, in the
+    background, that Pika started it."""
+    clock = Clock()
+    storage = await open_storage(database.target, clock)
+    estimates = Estimates(Durations(), storage.reports, clock)
+    elsewhere = await storage.jobs.create(NewJob("generate", {}, 1, 2, 3))
+    clock.now += 1
+    await estimates.load()
+    mine = await storage.jobs.create(NewJob("generate", {}, 1, 2, 4))
+    JOURNAL.admitted(mine)
+    try:
+        assert (await estimates.standing(mine)).place == 2
+        await storage.jobs.update(elsewhere.id, status=Status.RUNNING, pika_status="pending")
+        clock.now += LINE_REFRESH_SECONDS
+        assert (await estimates.standing(mine)).place == 2  # from memory, at once
+        for _ in range(200):  # the read in the background
+            await asyncio.sleep(0.01)
+            if (await estimates.standing(mine)).place == 1:
+                break
+        assert (await estimates.standing(mine)).place == 1
+    finally:
+        estimates.close()
+        await storage.close()
