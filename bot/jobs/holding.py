@@ -153,7 +153,9 @@ class Holding:
         unknown = [
             h.job_id
             for h in held
-            if h.status is not Status.SENDING
+            # A job in `sending` whose call is not in flight here was left there by a fault
+            # (the write that ends it refused): followed, it is settled as interrupted.
+            if (h.status is not Status.SENDING or h.job_id not in self.service.in_flight)
             and h.job_id not in self._jobs
             and h.job_id not in self._closing
             and h.job_id not in self._busy

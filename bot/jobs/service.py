@@ -168,23 +168,24 @@ class JobService:
         """The member's interaction was answered: record the answer (its message, and the
         token that edits it) and make the paid call. A job no longer `submitting` (cancelled,
         or started already) is left alone."""
-        # Only while this process holds the job: a process that took it over (this one stalled
-        # past its lease) may be cancelling it.
-        claimed = await self.store.transition(
-            job_id,
-            [Status.SUBMITTING],
-            held=True,
-            status=Status.SENDING,
-            status_message_id=status_message_id,
-            interaction_token=token,
-            **self.store.leases.taken(),
-        )
-        if claimed is None:
-            job = await self.store.get(job_id)
-            assert job is not None
-            return job
+        # In flight from before the claim: a renewal that sees it in `sending` leaves it alone.
         self.in_flight.add(job_id)
         try:
+            # Only while this process holds the job: a process that took it over (this one
+            # stalled past its lease) may be cancelling it.
+            claimed = await self.store.transition(
+                job_id,
+                [Status.SUBMITTING],
+                held=True,
+                status=Status.SENDING,
+                status_message_id=status_message_id,
+                interaction_token=token,
+                **self.store.leases.taken(),
+            )
+            if claimed is None:
+                job = await self.store.get(job_id)
+                assert job is not None
+                return job
             return await self._send(claimed)
         finally:
             self.in_flight.discard(job_id)

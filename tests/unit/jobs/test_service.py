@@ -347,6 +347,36 @@ async def test_an_exception_anywhere_in_the_paid_call_ends_the_job_with_a_messag
     assert told is not None and not told.active  # never stuck in SENDING
 
 
+async def test_a_failure_the_database_refused_to_record_is_still_told_while_the_bot_runs(
+    stack: Stack, local: LocalPika, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The paid call failed, and the write that ends the job was refused (database locked):
+    # the job stays in `sending`, held by this live process, whose renewals keep it its own.
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug of ours")
+
+    original = stack.store.transition
+    refusals = iter([sqlite3.OperationalError("database is locked")])
+
+    async def locked(job_id: str, expected: Any, **changes: Any) -> Any:
+        if changes.get("status") is Status.FAILED and (refusal := next(refusals, None)):
+            raise refusal
+        return await original(job_id, expected, **changes)
+
+    monkeypatch.setattr(stack.pika, "submit", broken)
+    monkeypatch.setattr(stack.store, "transition", locked)
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    with pytest.raises(sqlite3.OperationalError):
+        await stack.service.start(job.id, 555)
+    for _ in range(8):  # renewals every third of a lease, for two minutes
+        await stack.tracker.hold()
+        await stack.settle()
+        stack.clock.now += stack.tracker.hold_every()
+    told = await stack.store.get(job.id)
+    assert told is not None and told.status is Status.FAILED and not told.active
+    assert stack.notifier.failures == ["failed: interrupted: "]  # told once, with a Retry
+
+
 async def test_requests_carry_a_per_job_webhook_when_push_is_on(
     tmp_path: Path, local: LocalPika
 ) -> None:
