@@ -119,6 +119,9 @@ class Holding:
             self._hold_at = now + self.hold_every()
             try:
                 await self.flush()  # what the store says active must be so
+            except WRITE_ERRORS as exc:  # kept for the next turn; the leases still renewed
+                log.warning("Tracker: could not write the jobs' steps (%s); trying again", exc)
+            try:
                 await self.hold()
             except WRITE_ERRORS as exc:
                 log.warning("Tracker: could not renew leases (%s); trying again", exc)
@@ -165,6 +168,8 @@ class Holding:
                 log.info("Tracker: following job %s, which this process holds", job.id)
                 self._seen_push[job.id] = job.pushed_at
                 self._track(job, job.next_poll_at)
+                if listening(job) and job.pushed_pika_job_id:  # pushed while not followed
+                    self._spawn(self.adopt(job, job.pushed_pika_job_id))
         for h in held:
             if h.pushed_at is not None and h.pushed_at != self._seen_push.get(h.job_id):
                 self._seen_push[h.job_id] = h.pushed_at

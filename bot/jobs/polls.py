@@ -249,6 +249,11 @@ class PollSteps:
             self._early_pushes[job.id] = pika_id
             return first
         tracked = self._jobs.get(job.id)
+        if tracked is None and job.status is Status.RUNNING:
+            # Held here but not followed this moment (paused after a lapse, or just claimed):
+            # recorded in the row, the push reaches whoever follows the job next (`hold`).
+            await self.store.leases.mark_due(job.id, pika_id)
+            return False
         if tracked is None or tracked.status is not Status.RUNNING:
             self._pushed_at.pop(job.id, None)  # remembered only for the jobs followed
             log.debug("Job %s: push ignored, the job is %s", job.id, job.status.value)

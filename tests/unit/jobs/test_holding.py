@@ -283,3 +283,40 @@ async def test_a_job_never_answered_is_cancelled_and_told_once_when_both_process
     told = stack.notifier.failures + other.notifier.failures
     assert told == ["failed: not_acknowledged: "]  # one process won, and told once
     assert calls_to_generate(local) == 0
+
+
+async def test_a_push_to_its_holder_while_paused_is_kept_for_when_it_follows_the_job_again(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    holder, _ = pushing
+    local.behaviour.lose_answers = 1  # Pika makes the job; the paid call's answer is lost
+    job = await sent(holder)
+    [pika_job] = local.jobs.values()
+    await pika_job.done.wait()
+    holder.tracker.lapse()  # its leases were not renewed in time: it follows nothing for now
+    assert await push_to(holder, job, {"job": {"id": pika_job.id}}) == 200
+    await holder.tracker.hold()  # renewed: it follows the job again, and the push with it
+    await holder.tracker.idle()
+    assert (await current(holder, job)).pika_job_id == pika_job.id
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id]  # the video Pika made (and charged) delivered
+    assert calls_to_generate(local) == 1
+
+
+async def test_leases_are_renewed_while_the_jobs_steps_cannot_be_written(
+    stack: Stack, local: LocalPika, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.hold()
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(stack.store, "update_many", refused)  # every batched write refused
+    for _ in range(4):  # more than a lease: renewed all along, work never stops
+        stack.clock.now += stack.tracker.hold_every()
+        await stack.tracker.keep_leases()
+        assert not stack.tracker.paused
+    held = await current(stack, job)
+    assert held.claimed_by == stack.store.leases.owner
+    assert held.claimed_until > stack.clock.now
