@@ -2,10 +2,14 @@
 benchmark's instruments, which change nothing it does: every database round trip is counted,
 and every poll's lateness (how long after its planned time it was taken) is kept. On SIGUSR1
 it writes them as JSON to the file named by BENCH_STATS.
+
+With BENCH_PROFILE set to a path, the first SIGUSR1 also starts a cProfile of the event loop's
+thread and the second writes it there (pstats format): in a burst, exactly the burst's work.
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
 import os
 import signal
@@ -23,6 +27,7 @@ from tests.helpers.round_trips import RoundTrips, install
 
 ROUND_TRIPS = RoundTrips()
 LATENESS: list[tuple[float, float]] = []  # each poll: (its planned time, how late it came)
+PROFILE: list[cProfile.Profile] = []  # the profile started by the first SIGUSR1 (BENCH_PROFILE)
 
 
 def instrument() -> None:
@@ -44,6 +49,13 @@ def dump(signum: int, frame: FrameType | None) -> None:
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(stats))
     partial.replace(path)
+    if where := os.environ.get("BENCH_PROFILE"):
+        if PROFILE:
+            PROFILE[0].disable()
+            PROFILE[0].dump_stats(where)
+        else:
+            PROFILE.append(cProfile.Profile())
+            PROFILE[0].enable()
 
 
 if __name__ == "__main__":
