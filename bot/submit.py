@@ -313,7 +313,12 @@ class Submissions:
             raise
         if created:
             JOURNAL.admitted(job)
-            job = await self._announce_and_send(job, announce, turn)
+            admitted = job.id
+            self.service.answering.add(admitted)
+            try:
+                job = await self._announce_and_send(job, announce, turn)
+            finally:
+                self.service.answering.discard(admitted)
         return job, created
 
     async def _announce_and_send(self, job: Job, announce: Announce, turn: Turn) -> Job:

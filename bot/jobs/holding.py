@@ -6,7 +6,9 @@ JOB_LEASE_SECONDS the tracker calls `hold`:
 - one statement renews every lease the process holds and says which jobs those are: a job that
   is no longer among them was taken over by another process after this one failed to renew in
   time, and is dropped from memory, its work in flight stopped; a job held but not followed is
-  read and followed; a push another process recorded for one of them is honoured;
+  read and followed (not one whose member this process is answering: its submission moves it
+  on, and a burst's renewals would read every such row whole); a push another process
+  recorded for one of them is honoured;
 - one more claims, in batches, the jobs no process holds and those whose lease ended, soonest
   due first: the jobs of a process that died are taken over within a lease and a third. A job
   taken over before its member's interaction was answered (`submitting`) is cancelled at once,
@@ -162,6 +164,7 @@ class Holding:
             and h.job_id not in self._jobs
             and h.job_id not in self._closing
             and h.job_id not in self._busy
+            and h.job_id not in self.service.answering  # its submission moves it on
         ]
         for job in await self.leases.rows(unknown) if unknown else []:
             if job.active and job.claimed_by == self.owner and job.id not in self._jobs:

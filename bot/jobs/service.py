@@ -104,6 +104,9 @@ class JobService:
         # Vendor text may echo the key in any form: it is stored only once redacted.
         self.redact = Redactor(settings.secrets())
         self.in_flight: set[str] = set()  # jobs whose paid call this process is making
+        # Jobs admitted here whose member is being answered (`submitting`): their submission
+        # moves them on itself, so a lease renewal need not read and follow them meanwhile.
+        self.answering: set[str] = set()
 
     # --- a new job ------------------------------------------------------------------------
 

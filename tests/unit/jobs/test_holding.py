@@ -18,6 +18,7 @@ from bot.storage import Job
 from bot.storage import Status as S
 from tests.helpers.clock import Clock
 from tests.helpers.requests import fox
+from tests.helpers.round_trips import counting_round_trips
 from tests.unit.conftest import (
     ORIGIN,
     Recorder,
@@ -320,3 +321,17 @@ async def test_leases_are_renewed_while_the_jobs_steps_cannot_be_written(
     held = await current(stack, job)
     assert held.claimed_by == stack.store.leases.owner
     assert held.claimed_until > stack.clock.now
+
+
+async def test_a_renewal_leaves_a_job_being_answered_to_its_submission_and_follows_it_after(
+    stack: Stack, local: LocalPika
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    stack.service.answering.add(job.id)  # its member's answer is on its way in this process
+    with counting_round_trips() as trips:
+        await stack.tracker.hold()
+    assert job.id not in stack.tracker._jobs
+    assert not [sql for sql in trips.statements if sql.startswith("SELECT * FROM jobs")]
+    stack.service.answering.discard(job.id)  # its submission ended without moving it on
+    await stack.tracker.hold()
+    assert job.id in stack.tracker._jobs  # the safety net follows it: cancelled if unanswered
