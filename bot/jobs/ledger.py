@@ -80,9 +80,13 @@ class Ledger:
     def write(self, entry: Accepted) -> bool:
         """Append an entry; False (and a warning) if the file cannot take it."""
         line = json.dumps({"job": entry.job_id, "pika": entry.pika_job_id, "at": entry.at})
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                fd = os.open(self.path, flags, 0o600)
+            except FileNotFoundError:  # its folder is made once, not checked on every entry
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, flags, 0o600)
             try:
                 os.write(fd, (line + "\n").encode())
             finally:

@@ -52,3 +52,14 @@ def test_the_file_is_emptied_once_every_entry_reached_the_database(
 def test_a_ledger_that_cannot_be_written_says_so(tmp_path: Path) -> None:
     (tmp_path / "blocked").write_text("a file where a folder should be")
     assert not Ledger(tmp_path / "blocked" / "accepted.jsonl").write(Accepted("j", "p", 1.0))
+
+
+def test_the_ledger_makes_its_folder_when_it_is_missing_also_after_a_first_entry(
+    tmp_path: Path,
+) -> None:
+    book = Ledger(tmp_path / "data" / "accepted.jsonl")
+    assert book.write(Accepted("job1", "pika1", 1.0))
+    (tmp_path / "data" / "accepted.jsonl").unlink()
+    (tmp_path / "data").rmdir()  # an operator tidied the data folder away
+    assert book.write(Accepted("job2", "pika2", 2.0))
+    assert book.entries() == [Accepted("job2", "pika2", 2.0)]
