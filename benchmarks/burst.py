@@ -114,6 +114,9 @@ async def running_bot(
     """The bot (or the floor bot) on `fake`, ready; stopped at the end of the block."""
     stats = workdir / "stats.json"
     extra = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url} if pika else {}
+    # The lease as deployed (30 s): the end-to-end harness's 3 s, there for take-over tests,
+    # renews every lease each second, 10,000 rows a second in the tracked run.
+    settings = {"JOB_LEASE_SECONDS": "30"} | settings
     env = bot_env(fake, workdir, **extra, BENCH_STATS=str(stats), **settings)
     script = "floor_bot.py" if floor else "bench_bot.py"
     process = BotProcess(env, workdir, (str(ROOT / "benchmarks" / script),))
