@@ -26,6 +26,13 @@ class Server:
         self.mode = "ok"
         self.received = 0
         self.url = ""
+        self.cookies: list[str | None] = []  # the Cookie header of each request
+
+    async def job(self, request: web.Request) -> web.StreamResponse:
+        self.cookies.append(request.headers.get("Cookie"))
+        answer = web.json_response({"id": "job-1", "status": "pending"})
+        answer.set_cookie("session", "tracked")  # a cookie the bot has no use for
+        return answer
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         self.received += 1
@@ -49,6 +56,7 @@ async def server() -> AsyncIterator[Server]:
     stand_in = Server()
     app = web.Application()
     app.router.add_post("/web/generate", stand_in.create)
+    app.router.add_get("/web/jobs/{id}", stand_in.job)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -100,3 +108,14 @@ async def test_an_answer_comes_through(server: Server) -> None:
     async with shared_http_client() as http:
         client = PikaClient("k", server.url, http=http)
         assert (await client.generate(fox())).job_id == "job-1"
+
+
+async def test_the_client_keeps_no_cookie_from_one_call_to_the_next(server: Server) -> None:
+    async with shared_http_client() as http:
+        for _ in range(2):
+            answer = await http.get(f"{server.url}/web/jobs/job-1")
+            assert answer.status_code == 200
+        http.cookies = {"given": "too"}
+        await http.get(f"{server.url}/web/jobs/job-1")
+        assert not http.cookies
+    assert server.cookies == [None, None, None]
