@@ -104,6 +104,7 @@ async def running_bots(
             DISCORD_SHARD_COUNT="2",
             DISCORD_SHARD_IDS=ids,
             POLL_INTERVAL_SECONDS="1",
+            JOB_LEASE_SECONDS="30",  # as deployed (the end-to-end harness holds jobs for 3 s)
         )
         bots.append(BotProcess(env, folder))
     try:
