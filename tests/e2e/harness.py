@@ -120,8 +120,9 @@ class BotProcess:
         assert found is not None
         return found[1]
 
-    async def wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait until discord.py dispatched READY to the bot."""
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until discord.py dispatched READY to the bot (a minute: on a 2-core machine
+        running other suites too, start-up alone has taken over 30 s)."""
         await self.wait_for_log(r"Ready as ", timeout)
 
     async def exit_code(self, timeout: float = 20.0) -> int:
