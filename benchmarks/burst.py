@@ -392,9 +392,11 @@ async def tracked(workdir: Path, video: RenderResult, count: int) -> dict[str, A
         seeded = time.time()
         async with running_bot(fake, pika, workdir / "tracked", POLL_INTERVAL_SECONDS="5") as bot:
             start, cpu = time.time(), cpu_seconds(bot.pid)
+            await asyncio.sleep(WARM_UP)
+            warm, warm_cpu = time.time(), cpu_seconds(bot.pid)
             await asyncio.sleep(max(1.0, seeded + TRACKED_WINDOW - time.time()))
-            used = cpu_seconds(bot.pid) - cpu
-            took = time.time() - start
+            end, end_cpu = time.time(), cpu_seconds(bot.pid)
+            used, took = end_cpu - cpu, end - start
             # Polls planned once the bot was up and had caught up with the ones that came due
             # while it started (`WARM_UP`): the steady state of following 10,000 jobs.
             polls = (await bot.stats())["lateness"]
@@ -408,6 +410,8 @@ async def tracked(workdir: Path, video: RenderResult, count: int) -> dict[str, A
                 "late_p99": percentile(lateness, 0.99),
                 "late_max": max(lateness, default=math.nan),
                 "cores": used / took,
+                # Once the start-up claim of every job and its backlog of due polls are over.
+                "steady_cores": (end_cpu - warm_cpu) / (end - warm),
                 "peak_rss_mb": peak_rss_mb(bot.pid),
             }
 
@@ -522,7 +526,14 @@ def report(name: str, figures: dict[str, Any]) -> None:
                 "p99 <= 1",
             )
         )
-        print(row("bot CPU (cores)", f"{figures['cores']:.2f}", "< 0.5"))
+        print(row("bot CPU (cores), whole window", f"{figures['cores']:.2f}", "< 0.5"))
+        print(
+            row(
+                f"bot CPU (cores), after the first {WARM_UP:g} s",
+                f"{figures['steady_cores']:.2f}",
+                "",
+            )
+        )
         print(row("bot peak RSS (MB)", f"{figures['peak_rss_mb']:.0f}", "<= 150"))
 
 
