@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 HOLD_FRACTION = 3  # leases are renewed, and free jobs claimed, every third of a lease
 # The part of a lease, before it ends, at which a process that could not renew stops its work.
 LAPSE_MARGIN = 1 / 6
+# A wake-up for a job another process may hold brings the next claim forward, but a burst of
+# them makes at most one claim (and renewal of every lease) a second.
+WAKE_CLAIM_GAP = 1.0
 FORWARD_MEMORY = 10_000  # jobs whose latest forwarded push is remembered (a bound)
 
 
@@ -63,6 +66,7 @@ class Holding:
     _forwarded: dict[str, float]  # when a push was last forwarded to another process, per job
     _held_until: float | None  # when the leases end, as last renewed
     _hold_at: float  # when `hold` is next due
+    _held_at: float  # when `hold` last ran from the loop
     paused: bool  # leases may have ended: no work starts until a renewal succeeds
 
     def _track(self, job: Job, due: float) -> None:
@@ -119,6 +123,7 @@ class Holding:
         now = self.store.clock() if now is None else now
         if now >= self._hold_at:
             self._hold_at = now + self.hold_every()
+            self._held_at = now
             try:
                 await self.flush()  # what the store says active must be so
             except WRITE_ERRORS as exc:  # kept for the next turn; the leases still renewed
@@ -264,7 +269,8 @@ class Holding:
         if wakeup.job_id in self._jobs:
             self._spawn(self.woken(wakeup.job_id, wakeup.pika_job_id))
         else:
-            self._hold_at = min(self._hold_at, self.store.clock())
+            soonest = max(self.store.clock(), self._held_at + WAKE_CLAIM_GAP)
+            self._hold_at = min(self._hold_at, soonest)
             self.wake()
 
     async def woken(self, job_id: str, pika_id: str | None) -> None:

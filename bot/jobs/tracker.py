@@ -97,6 +97,7 @@ class Tracker(PollSteps, Holding):
         self._forwarded: dict[str, float] = {}
         self._held_until: float | None = None
         self._hold_at = store.clock()
+        self._held_at = float("-inf")  # when `hold` last ran from the loop
         self.paused = False
         self.wakeups = wakeups or LocalWakeups()
         self.wakeups.subscribe(self.on_wakeup)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs.wakeups import RelayedWakeups
+from bot.jobs.wakeups import JobDue, RelayedWakeups
 from bot.pika.local.app import LocalPika
 from bot.storage import Job
 from bot.storage import Status as S
+from bot.storage.leases import Held
 from tests.helpers.clock import Clock
 from tests.helpers.requests import fox
 from tests.helpers.round_trips import counting_round_trips
@@ -335,3 +336,26 @@ async def test_a_renewal_leaves_a_job_being_answered_to_its_submission_and_follo
     stack.service.answering.discard(job.id)  # its submission ended without moving it on
     await stack.tracker.hold()
     assert job.id in stack.tracker._jobs  # the safety net follows it: cancelled if unanswered
+
+
+async def test_a_burst_of_wake_ups_for_jobs_held_elsewhere_claims_at_most_once_a_second(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    jobs = [await sent(other) for _ in range(3)]  # held by the other process
+    await stack.tracker.hold()
+    held_at = stack.clock.now
+    renewals = 0
+    renew = stack.store.leases.renew
+
+    async def counted() -> list[Held]:
+        nonlocal renewals
+        renewals += 1
+        return await renew()
+
+    stack.store.leases.renew = counted  # type: ignore[method-assign]
+    for n in range(20):  # twenty pushes forwarded over two seconds, each heard here
+        stack.clock.now = held_at + 0.1 * (n + 1)
+        stack.tracker.on_wakeup(JobDue(jobs[n % 3].id, None))
+        await stack.tracker.keep_leases()
+    assert renewals == 2  # at the first and a second later, not twenty
+    assert all(j.id not in stack.tracker._jobs for j in jobs)  # still the other's
