@@ -16,7 +16,9 @@ none of their lines is needed (`JobService.tidy_ledgers`).
 A line is written with one `write` on a file opened for appending and is in the operating
 system's hands when `write` returns: it survives a crash of the process, like a committed write
 of the database in WAL mode with synchronous=NORMAL. The file is emptied whenever every line in
-it has reached the database, so it stays a few kilobytes.
+it has reached the database, so it stays a few kilobytes; under a load that never lets every
+line reach the database at once, it is rewritten with only the lines still needed whenever it
+has doubled since (an atomic replace: a process taking over reads the old file or the new one).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Ledger:
         self.path = path
         self.family = family or path.stem
         self._pending: set[str] = set()  # written here, not yet in the database
+        self._compact_at = COMPACT_BYTES  # the size at which the file is made small again
 
     @classmethod
     def of_process(cls, base: Path, owner: str) -> Ledger:
@@ -79,7 +82,7 @@ class Ledger:
 
     def write(self, entry: Accepted) -> bool:
         """Append an entry; False (and a warning) if the file cannot take it."""
-        line = json.dumps({"job": entry.job_id, "pika": entry.pika_job_id, "at": entry.at})
+        line = _line(entry)
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         try:
             try:
@@ -98,19 +101,34 @@ class Ledger:
         return True
 
     def stored(self, job_id: str) -> None:
-        """The entry of `job_id` reached the database; empty the file when all have."""
+        """The entry of `job_id` reached the database; once the file is long, keep only the
+        lines still needed (none when every entry has reached the database)."""
         self._pending.discard(job_id)
-        if self._pending:
-            return
         try:
-            if self.path.stat().st_size >= COMPACT_BYTES:
+            if self.path.stat().st_size < (
+                COMPACT_BYTES if not self._pending else self._compact_at
+            ):
+                return
+            if not self._pending:
                 self.path.write_bytes(b"")
+                self._compact_at = COMPACT_BYTES
+                return
+            kept = [e for e in read_entries(self.path) if e.job_id in self._pending]
+            partial = self.path.with_name(self.path.name + ".partial")
+            partial.write_text("".join(_line(e) + "\n" for e in kept))
+            os.chmod(partial, 0o600)
+            partial.replace(self.path)
+            self._compact_at = max(COMPACT_BYTES, 2 * self.path.stat().st_size)
         except OSError:
             pass  # missing, or not writable now: tried again on the next entry
 
     def entries(self) -> list[Accepted]:
         """Every readable entry of this ledger, oldest first."""
         return read_entries(self.path)
+
+
+def _line(entry: Accepted) -> str:
+    return json.dumps({"job": entry.job_id, "pika": entry.pika_job_id, "at": entry.at})
 
 
 def read_entries(path: Path) -> list[Accepted]:

@@ -36,7 +36,7 @@ def test_each_process_writes_its_own_ledger_and_finds_entries_in_the_others(
     assert first.find("job4") is None
 
 
-def test_the_file_is_emptied_once_every_entry_reached_the_database(
+def test_the_file_keeps_what_is_not_stored_and_is_emptied_once_every_entry_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ledger, "COMPACT_BYTES", 1)  # any size is big enough here
@@ -44,9 +44,22 @@ def test_the_file_is_emptied_once_every_entry_reached_the_database(
     book.write(Accepted("job1", "pika1", 1.0))
     book.write(Accepted("job2", "pika2", 2.0))
     book.stored("job1")
-    assert len(book.entries()) == 2  # job2 is not in the database yet
+    assert book.entries() == [Accepted("job2", "pika2", 2.0)]  # not in the database yet: kept
     book.stored("job2")
     assert book.entries() == []
+
+
+def test_under_constant_load_the_file_keeps_only_the_entries_still_needed(tmp_path: Path) -> None:
+    book = Ledger(tmp_path / "accepted.jsonl")
+    book.write(Accepted("slow", "pika-slow", 0.0))  # its database write keeps failing
+    for n in range(5000):  # paid calls all day, never all of them stored at once
+        book.write(Accepted(f"job{n}", f"pika{n}", float(n)))
+        book.stored(f"job{n - 1}")
+    assert book.path.stat().st_size < 2 * ledger.COMPACT_BYTES  # 5,000 lines are ~300 KB
+    assert book.find("slow") == Accepted("slow", "pika-slow", 0.0)
+    assert book.find("job4999") == Accepted("job4999", "pika4999", 4999.0)
+    assert book.find("job100") is None  # stored long ago
+    assert [p.name for p in tmp_path.iterdir()] == ["accepted.jsonl"]  # no partial file left
 
 
 def test_a_ledger_that_cannot_be_written_says_so(tmp_path: Path) -> None:
