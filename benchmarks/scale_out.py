@@ -31,8 +31,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.burst import peak_rss_mb, percentile, prerendered, wait_until
@@ -42,6 +40,7 @@ from tests.e2e.harness import BotProcess, bot_env, results
 from tests.fake_discord import FakeDiscord, running_fake_discord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, GUILD_2, GUILD_ID, STUDIO, Message, User
+from tests.helpers.databases import new_postgres_database
 from tests.helpers.postgres import throwaway_server
 
 FIRST_MEMBER = 960_000_000_000_000_000
@@ -63,25 +62,6 @@ def postgres_server() -> Iterator[str]:
         return
     with throwaway_server() as url:
         yield url
-
-
-@contextlib.asynccontextmanager
-async def new_database(server: str, name: str) -> AsyncIterator[str]:
-    """A fresh database on `server` for one setup, dropped after it."""
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield server.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @contextlib.asynccontextmanager
@@ -159,7 +139,7 @@ async def run_setup(
         )
         if dialect == "postgresql":
             assert server is not None
-            url = await stack.enter_async_context(new_database(server, f"bench_{name[-1]}"))
+            url = await stack.enter_async_context(new_postgres_database(server))
         else:
             url = f"sqlite:///{workdir / 'bot.sqlite3'}"
         bots = await stack.enter_async_context(running_bots(fake, pika, workdir, url, shards))

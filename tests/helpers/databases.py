@@ -42,9 +42,10 @@ def need_postgres() -> str:
 
 
 @contextlib.asynccontextmanager
-async def new_postgres_database() -> AsyncIterator[str]:
-    """The URL of a new, empty database on the test server, dropped when the block ends."""
-    server = need_postgres()
+async def new_postgres_database(server: str | None = None) -> AsyncIterator[str]:
+    """The URL of a new, empty database on `server` (the test server by default), dropped when
+    the block ends."""
+    server = server or need_postgres()
     name = f"test_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(server)
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from bot.storage import Job
 from bot.storage import Status as S
 from bot.storage.leases import Held
 from tests.helpers.clock import Clock
+from tests.helpers.relay import Bus
 from tests.helpers.requests import fox
 from tests.helpers.round_trips import counting_round_trips
 from tests.unit.conftest import (
@@ -188,23 +189,6 @@ async def test_a_lease_lost_during_a_slow_delivery_does_not_post_twice(
     final = await current(other, job)
     assert final.status is S.DELIVERED and final.result_message_id == 4242
     assert first.delivered == []
-
-
-class Bus:
-    """A relay between the processes of a test (what PostgreSQL's LISTEN/NOTIFY does)."""
-
-    def __init__(self) -> None:
-        self.receivers: list[Callable[[str], None]] = []
-
-    async def send(self, text: str) -> None:
-        for receive in self.receivers:
-            receive(text)
-
-    def on_text(self, receive: Callable[[str], None]) -> None:
-        self.receivers.append(receive)
-
-    async def close(self) -> None:
-        self.receivers.clear()
 
 
 @pytest.fixture

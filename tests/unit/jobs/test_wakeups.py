@@ -27,27 +27,8 @@ from bot.pika.local.app import LocalPika
 from bot.preferences import Preferences
 from bot.storage import Storage, open_storage
 from tests.helpers.clock import Clock
+from tests.helpers.relay import Bus
 from tests.unit.conftest import Stack, make_stack, push_to, rendered, sent
-
-
-class Bus:
-    """A relay between the processes of a test: every text to every receiver, the sender's
-    own included (as PostgreSQL's NOTIFY does)."""
-
-    def __init__(self) -> None:
-        self.receivers: list[Callable[[str], None]] = []
-        self.sent: list[str] = []
-
-    async def send(self, text: str) -> None:
-        self.sent.append(text)
-        for receive in self.receivers:
-            receive(text)
-
-    def on_text(self, receive: Callable[[str], None]) -> None:
-        self.receivers.append(receive)
-
-    async def close(self) -> None:
-        self.receivers.clear()
 
 
 def test_a_wake_up_travels_as_a_short_text_and_nothing_else_is_read_as_one() -> None:
