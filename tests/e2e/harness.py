@@ -197,6 +197,12 @@ def results(fake: FakeDiscord, channel: int = GENERAL) -> list[Message]:
     return [m for m in fake.channel_messages(channel) if "your video is ready" in m.content]
 
 
+def failures(fake: FakeDiscord, channel: int = GENERAL) -> list[Message]:
+    """The bot's failure messages in a channel (a job that ended without a video), oldest
+    first."""
+    return [m for m in fake.channel_messages(channel) if m.content.startswith("❌")]
+
+
 async def delivered(fake: FakeDiscord, prompt: str = "a fox") -> Message:
     """Ask for a video as the requester and wait for its result and the bot's reactions on it."""
     before = len(results(fake))

@@ -16,6 +16,7 @@ from bot.pika.local.app import LocalPika
 from tests.e2e.harness import (
     BotProcess,
     allow_running,
+    failures,
     generate,
     results,
     retry_button,
@@ -58,7 +59,7 @@ async def test_a_lost_answer_tells_the_member_and_retry_asks_again(
     working = fake.replies(interaction)[0]
     failure = (
         await fake.wait_for(
-            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            lambda: failures(fake),
             what="the failure",
         )
     )[0]

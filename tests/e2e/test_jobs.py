@@ -20,6 +20,7 @@ from tests.e2e.harness import (
     bot_env,
     button,
     delivered,
+    failures,
     generate,
     on_both_databases,
     results,
@@ -112,7 +113,7 @@ async def test_a_failed_job_ends_with_its_message_saying_why_and_a_retry_button(
     working = fake.replies(interaction)[0]
     failure = (
         await fake.wait_for(
-            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            lambda: failures(fake),
             what="the failure",
         )
     )[0]
@@ -136,7 +137,7 @@ async def test_a_job_with_no_final_status_times_out_and_says_so(
     try:
         await fake.wait_for_response(generate(fake, "stuck fox"))
         message = await fake.wait_for(
-            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            lambda: failures(fake),
             what="a time-out message",
         )
         assert "Pika took longer than 0.05 minutes" in message[0].content

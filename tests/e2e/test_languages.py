@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, results
+from tests.e2e.harness import BotProcess, button, failures, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER
 from tests.helpers.local_pika import behave
@@ -73,7 +73,7 @@ async def test_a_french_member_reads_every_step_in_french(
     await behave(pika, fail_jobs=1)
     fake.react(REQUESTER, result, "🔁")
     failed = await fake.wait_for(
-        lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+        lambda: failures(fake),
         what="the failure, in French",
     )
     assert "Échec de la création" in failed[0].content and "**Réessayer**" in failed[0].content

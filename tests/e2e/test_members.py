@@ -16,6 +16,7 @@ from tests.e2e.harness import (
     admin,
     button,
     delivered,
+    failures,
     generate,
     results,
     transcript,
@@ -106,7 +107,7 @@ async def test_a_failure_says_what_to_do_and_retry_makes_the_video(
     working = fake.replies(interaction)[0]
     failed = (
         await fake.wait_for(
-            lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+            lambda: failures(fake),
             what="the failure",
         )
     )[0]

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import HOW_TO_GET_A_BOT_KEY
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import ROOT, BotProcess, bot_env, delivered, generate, start_bot
+from tests.e2e.harness import ROOT, BotProcess, bot_env, delivered, failures, generate, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER, Message
 from tests.helpers.local_pika import behave, pika_calls
@@ -194,7 +194,7 @@ async def test_metrics_count_jobs_failures_and_429s_and_the_log_tells_each_jobs_
     fake.rate_limit("POST", r"/interactions/.*/callback$", retry_after=0.2)
     await fake.wait_for_response(generate(fake, "failing fox"))
     await fake.wait_for(
-        lambda: [m for m in fake.channel_messages(GENERAL) if m.content.startswith("❌")],
+        lambda: failures(fake),
         what="the failure told",
     )
     await bot.wait_for_log(r"\): failed \(pika_failed")
