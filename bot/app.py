@@ -34,6 +34,7 @@ from bot.jobs.service import JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.wakeups import SettingsChanged, Wakeup, Wakeups, open_wakeups
 from bot.jobs.webhook import WebhookReceiver
+from bot.ops import collector
 from bot.ops.metrics import Metrics
 from bot.ops.report import count_not_ended
 from bot.pika.client import PikaClient
@@ -220,6 +221,7 @@ class PikaBot(commands.AutoShardedBot):
     async def on_ready(self) -> None:
         user = self.user
         log.info("Ready as %s in %d server(s)", user, len(self.guilds))
+        collector.freeze_startup()  # start-up is over: its objects live as long as the process
 
     # --- what the HTTP server asks (bot/ops/server.py) ---------------------------------------
 

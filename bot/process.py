@@ -22,6 +22,7 @@ from bot.discord.shards import SHARDING_REQUIRED, ShardRefused
 from bot.discord.target import point_discord_at
 from bot.jobs.journal import JOURNAL
 from bot.logging_setup import configure_logging
+from bot.ops import collector
 from bot.ops.metrics import Metrics
 from bot.ops.server import HttpServer
 from bot.pika.client import CallObserver, PikaCall, PikaClient, route_of
@@ -253,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
+    collector.tune()
     if settings.discord_token is None:
         if settings.log_format == "json":  # a collector reads every line as JSON
             log.error(HOW_TO_GET_A_BOT_KEY)
