@@ -12,6 +12,11 @@ ahead of it:
   ones are answered at once and a machine too slow for the whole burst loses only its tail.
   Several turns run together because an answer waits on the network (the database, Discord's
   reply), not only on this process.
+- **Held at once when its turn is behind others.** A request that finds every turn taken is
+  acknowledged privately first ("thinking", the same private hold as before probing media), so
+  no member of a burst waits for the rest of the burst to hear back, however slow the machine:
+  the deadline is met by the hold, and its public answer follows in its turn (two more calls
+  to Discord: the public message, and the private one saying the job started below).
 - **Paid calls wait for pending answers.** A job's call to Pika (and what follows it: the
   ledger, the database, the tracker) waits while any member still waits for a first answer, for
   at most `PAID_CALL_WAIT` seconds: a paid call has no deadline, an answer does.
@@ -21,26 +26,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 ANSWERS_AT_ONCE = 16
 PAID_CALL_WAIT = 3.0  # Discord's deadline: an answer still pending past it is lost anyway
 
 
 class Turn:
-    """One request's turn to prepare its answer; `done` (once answered, or refused) lets the
-    next request in and, with no answer left pending, lets paid calls go."""
+    """One request's turn to prepare its answer. `answered` (a first answer made, public or a
+    private hold) lets paid calls go once no other answer is pending; `done` also lets the next
+    request into the turns."""
 
-    def __init__(self, end: Callable[[bool], None]) -> None:
-        self._end = end
+    def __init__(self, answering: Answering) -> None:
+        self._answering = answering
         self.held = False  # it has its place among the turns running (not still waiting)
-        self._over = False
+        self._answered = False
+        self._released = False
+
+    def answered(self) -> None:
+        """The member has a first answer: Discord's deadline is met."""
+        if not self._answered:
+            self._answered = True
+            self._answering._answered()
 
     def done(self) -> None:
         """The member has their first answer (or will not get one from this turn)."""
-        if not self._over:
-            self._over = True
-            self._end(self.held)
+        self.answered()
+        if self.held and not self._released:
+            self._released = True
+            self._answering._slots.release()
 
     def after(self, hold: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """`hold` (a private acknowledgement before slow checks), ending the turn once made."""
@@ -70,12 +87,16 @@ class Answering:
         return self._pending
 
     @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[Turn]:
-        """Wait for a turn (in arrival order) and hold it until the block ends or `done`."""
+    async def turn(self, hold: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[Turn]:
+        """Wait for a turn (in arrival order) and hold it until the block ends or `done`.
+        `hold` acknowledges the member privately; it is made first when every turn is taken."""
         self._pending += 1
         self._quiet.clear()
-        turn = Turn(self._end)
+        turn = Turn(self)
         try:
+            if hold is not None and self._slots.locked():
+                await self._hold_early(hold)
+                turn.answered()
             await self._slots.acquire()
             turn.held = True
             yield turn
@@ -88,9 +109,14 @@ class Answering:
             async with asyncio.timeout(self._paid_wait):
                 await self._quiet.wait()
 
-    def _end(self, held: bool) -> None:
-        if held:
-            self._slots.release()
+    @staticmethod
+    async def _hold_early(hold: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await hold()
+        except Exception:
+            log.warning("Could not acknowledge a request waiting for its turn", exc_info=True)
+
+    def _answered(self) -> None:
         self._pending -= 1
         if not self._pending:
             self._quiet.set()

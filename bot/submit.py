@@ -18,7 +18,8 @@ bot did not make is probed first (`bot.probe`: fetched and read, which can take 
 guardrails that need no count are checked, then `hold` acknowledges the member privately
 ("thinking"), then the files are read. A refusal then replaces that private answer; a request
 that passes is announced by a new public message (the cog posts it as a follow-up of the
-interaction, which the same token edits later).
+interaction, which the same token edits later). In a burst, a request that must wait for its
+turn is held the same way first (`wait`), so that its answer never races Discord's deadline.
 """
 
 from __future__ import annotations
@@ -127,17 +128,19 @@ class Submissions:
         *,
         parent: Job | None = None,
         hold: Hold | None = None,
+        wait: Hold | None = None,
         control: bool = False,
     ) -> tuple[Job, bool]:
         """A member asked for a job with these option values (by option name).
 
         `parent` is the job that made the video worked on, when the caller knows it; otherwise
         a video of ours is recognised by its URL. `hold` is called only when the media must be
-        probed, before the probe (see the module's doc). `control` says the ask is a control's
-        (a context menu): pressed again, it is the same job. An upscale of a video that has one
-        is that upscale, however it is asked for.
+        probed, before the probe (see the module's doc); `wait`, the same private hold, when
+        the request must wait for its turn behind others (see bot/answering.py). `control` says
+        the ask is a control's (a context menu): pressed again, it is the same job. An upscale
+        of a video that has one is that upscale, however it is asked for.
         """
-        async with self.answering.turn() as turn:
+        async with self.answering.turn(wait) as turn:
             try:
                 new, repeat = await self._prepare(
                     member,

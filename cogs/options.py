@@ -235,12 +235,16 @@ def lang(interaction: discord.Interaction) -> str:
     return language_of(interaction.locale)
 
 
+FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
+
+
 def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
     """Answers the interaction in public with the job's working message; its token is kept
     with the job, to turn that message into the result.
 
-    After a private hold (the files were probed), the private answer says the job started and
-    the public message is a follow-up of the interaction (the same token edits it)."""
+    After a private hold (the files were probed, or the request waited for its turn in a
+    burst), the private answer says the job started and the public message is a follow-up of
+    the interaction (the same token edits it)."""
 
     async def announce(job: Job) -> Answered:
         text = working_text(job, await bot.estimates.standing(job))
@@ -258,17 +262,20 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             raise Unanswered(type(exc).__name__) from exc
         # The private answer says the job started below (after the public message exists).
         with contextlib.suppress(discord.HTTPException):
-            checked = say("job.checked", lang(interaction))
-            await interaction.edit_original_response(content=checked)
+            key = "job.checked" if interaction.extras.get(FILES_CHECKED) else "job.started"
+            await interaction.edit_original_response(content=say(key, lang(interaction)))
         return Answered(public.id, interaction.token)
 
     return announce
 
 
-def holder(interaction: discord.Interaction) -> Hold:
-    """Acknowledges the interaction privately ("thinking"), before the files are probed."""
+def holder(interaction: discord.Interaction, *, probing: bool = False) -> Hold:
+    """Acknowledges the interaction privately ("thinking"): before the files are probed
+    (`probing`), or while the request waits for its turn in a burst."""
 
     async def hold() -> None:
+        if probing:
+            interaction.extras[FILES_CHECKED] = True
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
 
@@ -312,7 +319,8 @@ async def ask(
         values,
         announcer(bot, interaction),
         parent=parent,
-        hold=holder(interaction),
+        hold=holder(interaction, probing=True),
+        wait=holder(interaction),
         control=control,
     )
     if not created:

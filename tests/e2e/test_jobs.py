@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import (
+    DEFERRED,
     BotProcess,
     bot_env,
     button,
@@ -23,6 +24,8 @@ from tests.e2e.harness import (
     failures,
     generate,
     on_both_databases,
+    private_answer,
+    public_answer,
     results,
     retry_button,
     start_bot,
@@ -30,11 +33,13 @@ from tests.e2e.harness import (
 )
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Recorded
-from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, REQUESTER, THREAD
+from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, GUILD_ID, REQUESTER, THREAD, User
 from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 from tests.helpers.ports import reserved_port
 from tests.media import inspect
+
+FIRST_OF_A_CROWD = 960_000_000_000_000_000  # members of the burst test, none of the world's
 
 
 @on_both_databases
@@ -464,3 +469,32 @@ async def test_the_webhook_receiver_cannot_be_held_open_and_pushes_are_coalesced
         for _, writer in silent:
             writer.close()
         await bot.stop()
+
+
+async def test_a_burst_bigger_than_the_bots_turns_is_held_at_once_then_answered_in_public(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Thirty members ask at once, more than the bot prepares answers for together: those whose
+    turn is behind others are acknowledged privately at once (so none races Discord's three
+    seconds), then get their public working message in their turn, and their private answer
+    says it started below. Each gets exactly one result, and each is paid once."""
+    members = [FIRST_OF_A_CROWD + n for n in range(30)]
+    for member in members:
+        fake.users[member] = User(member, f"member{member - FIRST_OF_A_CROWD}")
+    fake.guilds[GUILD_ID].members.extend(members)
+    asked = [generate(fake, f"crowd {n}", user=m) for n, m in enumerate(members)]
+    callbacks = [await fake.wait_for_response(i) for i in asked]
+    held = [i for i, c in zip(asked, callbacks, strict=True) if c["type"] == DEFERRED]
+    assert held, "every request found a free turn: the burst did not test holding"
+    assert all(c["data"]["flags"] & 64 for c in callbacks if c["type"] == DEFERRED)
+    for n, interaction in enumerate(asked):
+        public = await public_answer(fake, interaction)
+        assert f"crowd {n}" in public.content and f"<@{members[n]}>" in public.content
+    for interaction in held:
+        assert await private_answer(fake, interaction) == "✅ Your video is starting (see below)."
+    await fake.wait_for(lambda: len(results(fake)) >= 30, timeout=60, what="thirty results")
+    await asyncio.sleep(1.0)  # a second post of any of them would come now
+    assert sorted(m.content.split(">")[0] for m in results(fake)) == sorted(
+        f"<@{m}" for m in members
+    )
+    assert len(await calls_to(pika, "/web/generate")) == 30

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.answering import Answering
 
 
@@ -72,3 +74,82 @@ async def test_paid_calls_wait_for_pending_answers_at_most_a_while() -> None:
     waiting.set()
     await task
     assert answering.pending == 0
+
+
+async def test_a_request_that_finds_every_turn_taken_is_held_at_once() -> None:
+    """Its turn may be far behind a burst; Discord's three seconds are not. It is held
+    privately at once, stops counting as pending (paid calls may go), and still prepares its
+    public answer in its turn, after the one before it."""
+    answering = Answering(at_once=1, paid_wait=60)
+    order: list[str] = []
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        order.append("second held")
+
+    async def first() -> None:
+        async with answering.turn(hold=None):
+            first_in.set()
+            await release.wait()
+            order.append("first answered")
+
+    async def second() -> None:
+        async with answering.turn(hold=hold):
+            order.append("second's turn")
+
+    one = asyncio.ensure_future(first())
+    await first_in.wait()
+    two = asyncio.ensure_future(second())
+    await asyncio.sleep(0.05)
+    assert order == ["second held"] and answering.pending == 1  # the first still waits
+    release.set()
+    await asyncio.gather(one, two)
+    assert order == ["second held", "first answered", "second's turn"]
+    assert answering.pending == 0
+
+
+async def test_a_request_with_a_free_turn_is_not_held() -> None:
+    """Held only when it must wait: a lone request is answered in public at once, in one call."""
+    answering = Answering(at_once=2)
+    held: list[int] = []
+
+    async def hold() -> None:
+        held.append(1)
+
+    async with answering.turn(hold=hold), answering.turn(hold=hold):
+        pass
+    assert held == []
+
+
+async def test_a_hold_that_fails_still_leaves_the_request_its_turn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A hold Discord refused (the interaction expired): the request goes on to its turn, whose
+    answer fails too and cancels the job before any paid call (see bot/submit.py)."""
+    answering = Answering(at_once=1)
+
+    async def refused() -> None:
+        raise RuntimeError("Unknown interaction")
+
+    blocker = asyncio.Event()
+
+    async def first() -> None:
+        async with answering.turn():
+            await blocker.wait()
+
+    task = asyncio.ensure_future(first())
+    await asyncio.sleep(0)
+    turned = False
+
+    async def second() -> None:
+        nonlocal turned
+        async with answering.turn(hold=refused):
+            turned = True
+
+    waiting = asyncio.ensure_future(second())
+    await asyncio.sleep(0.05)
+    blocker.set()
+    await asyncio.gather(task, waiting)
+    assert turned and answering.pending == 0
+    assert "Could not acknowledge a request waiting for its turn" in caplog.text
