@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.discord.texts import failure_reason
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
 from bot.jobs.polls import PROGRESS_REFRESH_SECONDS
+from bot.jobs.tracker import POLL_GRAIN, on_grain
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
 from bot.storage import Job, Status
@@ -405,3 +406,47 @@ async def test_a_push_during_a_poll_of_its_job_is_not_lost(stack: Stack, local: 
     planned = stack.tracker._polls.when(job.id)
     assert planned is not None
     assert planned <= stack.clock.now + stack.tracker.interval  # asked again within an interval
+
+
+async def test_polls_due_within_one_grain_are_taken_together_none_before_it_is_due(
+    stack: Stack, local: LocalPika
+) -> None:
+    """With thousands of jobs followed, waking once per poll cost more CPU than the polls: the
+    tracker takes them on a grid of POLL_GRAIN seconds, each at most that late."""
+    tracker, clock = stack.tracker, stack.clock
+    clock.now = 1_000_000.0  # a point of the grid
+    first, second = await sent(stack), await sent(stack)
+    tracker._track(tracker._jobs[first.id], clock.now + 0.05)
+    tracker._track(tracker._jobs[second.id], clock.now + 0.2)
+    taken: dict[str, float] = {}
+
+    async def poll(job: Job) -> None:
+        taken[job.id] = clock.now
+
+    tracker.poll = poll  # type: ignore[method-assign]
+
+    async def time_passes() -> None:  # the test's clock follows the event loop's
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            await asyncio.sleep(0.005)
+            clock.now = 1_000_000.0 + loop.time() - started
+
+    moving = asyncio.ensure_future(time_passes())
+    running = asyncio.ensure_future(tracker.run())
+    try:
+        async with asyncio.timeout(10):
+            while len(taken) < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        for task in (running, moving):
+            task.cancel()
+        await asyncio.gather(running, moving, return_exceptions=True)
+    assert taken[first.id] == taken[second.id]  # in one wake-up
+    # At the grid's next point (the test's clock may trail the loop's by one of its steps).
+    assert 1_000_000.0 + POLL_GRAIN - 0.01 <= taken[first.id] < 1_000_000.0 + 2 * POLL_GRAIN
+
+
+def test_the_grain_rounds_a_due_time_up_to_the_next_point() -> None:
+    assert on_grain(1000.0) == 1000.0
+    assert on_grain(1000.01) == 1000.0 + POLL_GRAIN
