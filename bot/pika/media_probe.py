@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 from PIL import Image
 
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
@@ -111,6 +110,7 @@ def video_facts(path: Path, limits: MediaLimits = LIMITS) -> VideoFacts:
     with a video stream, or its size, length or frames are over the limits."""
     if path.stat().st_size > limits.max_bytes:
         raise MediaRefused("too_large", limit_mib=limits.max_bytes >> 20)
+    av = _pyav()
     try:
         # Nothing is decoded while the container is read (FFmpeg would decode a frame to
         # probe the stream, 100 MB for an 8192x8192 one): frames only once sizes are checked.
@@ -147,6 +147,14 @@ def video_facts(path: Path, limits: MediaLimits = LIMITS) -> VideoFacts:
         raise MediaRefused("not_mp4") from None
 
 
+def _pyav() -> Any:
+    """PyAV, imported on first use: FFmpeg's libraries are about 24 MB of resident memory,
+    which a bot whose members send no video or audio never needs."""
+    import av
+
+    return av
+
+
 def check_frame(width: int, height: int, limits: MediaLimits = LIMITS) -> None:
     """MediaRefused when a video frame is larger than allowed."""
     side = limits.max_video_side
@@ -166,6 +174,7 @@ def speech_seconds(data: bytes, limits: MediaLimits = LIMITS) -> float:
         raise MediaRefused("too_large", limit_mib=limits.max_bytes >> 20)
     samples = 0
     rate = 0
+    av = _pyav()
     try:
         with av.open(io.BytesIO(data), mode="r", format="wav") as container:
             stream = container.streams.audio[0]
