@@ -213,10 +213,18 @@ class Submissions:
         return new, repeat
 
     async def control(
-        self, member: Member, action: str, parent_id: str, announce: Announce
+        self,
+        member: Member,
+        action: str,
+        parent_id: str,
+        announce: Announce,
+        *,
+        wait: Hold | None = None,
     ) -> tuple[Job, bool]:
-        """A member used a control (button, reaction, context menu) on a result of ours."""
-        async with self.answering.turn() as turn:
+        """A member used a control (button, reaction, context menu) on a result of ours.
+        `wait` holds them privately when their turn is behind others (a button; a reaction
+        has no interaction to acknowledge)."""
+        async with self.answering.turn(wait) as turn:
             return await self._control(member, action, parent_id, announce, turn)
 
     async def _control(
@@ -239,9 +247,12 @@ class Submissions:
         repeat = followups.repeat_of(action, parent.result_url, parent)
         return await self._start(member, new, repeat, announce, asked=action, turn=turn)
 
-    async def retry(self, member: Member, job_id: str, announce: Announce) -> tuple[Job, bool]:
-        """A member pressed Retry on a failure: the same request again, as a new job."""
-        async with self.answering.turn() as turn:
+    async def retry(
+        self, member: Member, job_id: str, announce: Announce, *, wait: Hold | None = None
+    ) -> tuple[Job, bool]:
+        """A member pressed Retry on a failure: the same request again, as a new job (`wait`:
+        as for a control)."""
+        async with self.answering.turn(wait) as turn:
             return await self._retry(member, job_id, announce, turn)
 
     async def _retry(

@@ -19,7 +19,15 @@ from bot.discord.texts import lang_of, repeat_text, working_text
 from bot.followups import FollowUpRefused
 from bot.storage import Job
 from bot.submit import Answered, Member, Unanswered
-from cogs.options import announcer, answer_repeat, info_answer, lang, linked, member_of
+from cogs.options import (
+    announcer,
+    answer_repeat,
+    holder,
+    info_answer,
+    lang,
+    linked,
+    member_of,
+)
 
 
 class Controls(commands.Cog):
@@ -38,10 +46,13 @@ class Controls(commands.Cog):
             return
         # A refusal (MemberError) propagates: cogs/errors.py answers it, privately.
         member, announce = member_of(interaction), announcer(self.bot, interaction)
+        wait = holder(interaction)  # held privately at once when its turn is behind others
         if action == "retry":
-            job, created = await self.bot.submissions.retry(member, job_id, announce)
+            job, created = await self.bot.submissions.retry(member, job_id, announce, wait=wait)
         else:
-            job, created = await self.bot.submissions.control(member, action, job_id, announce)
+            job, created = await self.bot.submissions.control(
+                member, action, job_id, announce, wait=wait
+            )
         if not created:
             await answer_repeat(self.bot, interaction, job)
 

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.app import PikaBot
 from bot.errors import InputError
 from bot.intake import Media
-from cogs.options import announcer, answer_repeat, ask, member_of
+from cogs.options import announcer, answer_repeat, ask, holder, member_of
 
 
 class Menus(commands.Cog):
@@ -50,7 +50,11 @@ class Menus(commands.Cog):
         known = await self.bot.storage.jobs.by_result_message(message.id)
         if known is not None:
             job, created = await self.bot.submissions.control(
-                member_of(interaction), kind, known.id, announcer(self.bot, interaction)
+                member_of(interaction),
+                kind,
+                known.id,
+                announcer(self.bot, interaction),
+                wait=holder(interaction),
             )
             if not created:
                 await answer_repeat(self.bot, interaction, job)

@@ -9,8 +9,9 @@ due at a time in one of two schedules:
 - the rest (a result to post, a failure to tell, an answer never recorded), handed to the
   outbox (`outbox.py`), which runs beside the polls: a poll never waits behind a delivery.
 
-Polls are taken on a grid of `POLL_GRAIN` seconds: a poll due between two points of it waits
-for the next, with the others due by then. Each poll is at most that late, and the process
+Polls are taken on a grid whose step is a twentieth of the poll interval (`POLL_GRAIN`; a quarter
+of a second at the default 5 s): a poll due between two points of it waits for the next, with
+the others due by then. Each poll is at most one step late, and the process
 wakes a few times a second for its polls instead of once per poll: with thousands of jobs
 followed, each wake-up and each lone request costs more CPU than the poll itself, while polls
 sent together share the event loop's turns (`benchmarks/burst.py`, its tracked run).
@@ -48,7 +49,7 @@ from bot.storage import WRITE_ERRORS, Job, JobStore, Status
 log = logging.getLogger(__name__)
 
 POLL_CONCURRENCY = 64
-POLL_GRAIN = 0.25  # seconds: how late a poll may be taken, to be taken with others
+POLL_GRAIN = 1 / 20  # of the poll interval: how late a poll may be taken, to go with others
 FLUSH_SECONDS = 0.5
 FLUSH_ROWS = 2000
 DURATIONS_PER_KIND = 20
@@ -204,7 +205,7 @@ class Tracker(PollSteps, Holding):
                     wake_at.append(self._dirty_since + FLUSH_SECONDS)
                 due = self._polls.next_at() if self._polling < POLL_CONCURRENCY else None
                 if due is not None:
-                    wake_at.append(on_grain(due))
+                    wake_at.append(on_grain(due, self.interval * POLL_GRAIN))
                 if (due := self._others.next_at()) is not None:
                     wake_at.append(due)
             delay = min(wake_at) - self.store.clock()
@@ -347,6 +348,6 @@ class Tracker(PollSteps, Holding):
             self._wake.set()
 
 
-def on_grain(due: float) -> float:
-    """The first point of the polls' grid at or after `due`."""
-    return math.ceil(due / POLL_GRAIN) * POLL_GRAIN
+def on_grain(due: float, step: float) -> float:
+    """The first point of the polls' grid (of `step` seconds) at or after `due`."""
+    return math.ceil(due / step) * step

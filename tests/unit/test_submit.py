@@ -386,3 +386,45 @@ async def test_a_burst_is_answered_in_arrival_order_as_each_answer_is_ready(
         )
     )
     assert seen == [(0, 1), (1, 2), (2, 3)]
+
+
+async def test_a_button_or_retry_pressed_while_every_turn_is_taken_is_held_at_once(
+    stack: Stack, local: LocalPika
+) -> None:
+    """A burst of presses races Discord's three seconds like a burst of commands: a press whose
+    turn is behind another's is acknowledged privately at once, then started in its turn."""
+    parent, first_failure = await delivered(stack, local), await failed(stack, local)
+    stack.submissions.answering = Answering(at_once=1)
+    other_may_answer = asyncio.Event()
+
+    async def slow_answer(job: Job) -> Answered:
+        await other_may_answer.wait()
+        return Answered(1, "token-1")
+
+    other = Member(guild_id=1, user_id=4, channel_id=2)
+    busy = asyncio.ensure_future(
+        stack.submissions.ask(other, "generate", {"prompt": "a slow fox"}, slow_answer)
+    )
+    await asyncio.sleep(0.05)  # the other member's request holds the only turn
+    held: list[str] = []
+
+    def waiter(name: str) -> Any:
+        async def wait() -> None:
+            held.append(name)
+
+        return wait
+
+    announce = Announcer(stack, local)
+    pressed = asyncio.ensure_future(
+        stack.submissions.control(MEMBER, "extend", parent.id, announce, wait=waiter("extend"))
+    )
+    retried = asyncio.ensure_future(
+        stack.submissions.retry(MEMBER, first_failure.id, announce, wait=waiter("retry"))
+    )
+    await asyncio.sleep(0.05)
+    assert sorted(held) == ["extend", "retry"] and announce.seen == []  # held, not yet answered
+    other_may_answer.set()
+    (extend, made), (retry, remade) = await asyncio.gather(pressed, retried)
+    await busy
+    assert made and remade and len(announce.seen) == 2
+    assert extend.status is Status.RUNNING and retry.status is Status.RUNNING

@@ -21,7 +21,7 @@ from cogs.errors import Errors
 class Refusing:
     """The use case, refusing every control as the rules would for another member's video."""
 
-    async def control(self, *args: Any) -> Any:
+    async def control(self, *args: Any, **options: Any) -> Any:
         raise FollowUpRefused("control.not_yours")
 
     retry = control

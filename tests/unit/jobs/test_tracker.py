@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.discord.texts import failure_reason
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
 from bot.jobs.polls import PROGRESS_REFRESH_SECONDS
@@ -412,16 +414,21 @@ async def test_polls_due_within_one_grain_are_taken_together_none_before_it_is_d
     stack: Stack, local: LocalPika
 ) -> None:
     """With thousands of jobs followed, waking once per poll cost more CPU than the polls: the
-    tracker takes them on a grid of POLL_GRAIN seconds, each at most that late."""
+    tracker takes them on a grid of a twentieth of the poll interval, each at most that late."""
     tracker, clock = stack.tracker, stack.clock
+    tracker.settings.poll_interval_seconds = 5.0  # the default: a grid of a quarter second
+    step = 0.25
     clock.now = 1_000_000.0  # a point of the grid
     first, second = await sent(stack), await sent(stack)
     tracker._track(tracker._jobs[first.id], clock.now + 0.05)
     tracker._track(tracker._jobs[second.id], clock.now + 0.2)
     taken: dict[str, float] = {}
+    both = asyncio.Event()
 
     async def poll(job: Job) -> None:
         taken[job.id] = clock.now
+        if len(taken) == 2:
+            both.set()
 
     tracker.poll = poll  # type: ignore[method-assign]
 
@@ -435,18 +442,18 @@ async def test_polls_due_within_one_grain_are_taken_together_none_before_it_is_d
     moving = asyncio.ensure_future(time_passes())
     running = asyncio.ensure_future(tracker.run())
     try:
-        async with asyncio.timeout(10):
-            while len(taken) < 2:
-                await asyncio.sleep(0.01)
+        await asyncio.wait_for(both.wait(), 10)
     finally:
         for task in (running, moving):
             task.cancel()
         await asyncio.gather(running, moving, return_exceptions=True)
     assert taken[first.id] == taken[second.id]  # in one wake-up
     # At the grid's next point (the test's clock may trail the loop's by one of its steps).
-    assert 1_000_000.0 + POLL_GRAIN - 0.01 <= taken[first.id] < 1_000_000.0 + 2 * POLL_GRAIN
+    assert 1_000_000.0 + step - 0.01 <= taken[first.id] < 1_000_000.0 + 2 * step
 
 
 def test_the_grain_rounds_a_due_time_up_to_the_next_point() -> None:
-    assert on_grain(1000.0) == 1000.0
-    assert on_grain(1000.01) == 1000.0 + POLL_GRAIN
+    assert on_grain(1000.0, 0.25) == 1000.0
+    assert on_grain(1000.01, 0.25) == 1000.25
+    assert on_grain(1000.01, 0.05) == pytest.approx(1000.05)
+    assert 5.0 * POLL_GRAIN == 0.25  # at the default POLL_INTERVAL_SECONDS
