@@ -253,6 +253,11 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             if not interaction.response.is_done():
                 answer = await interaction.response.send_message(text, allowed_mentions=none)
                 return Answered(answer.message_id, interaction.token)
+            # Held privately: "thinking" is resolved first, saying the job starts below. A
+            # follow-up sent while it still says "thinking" would be taken by Discord as that
+            # edit, private like the hold, and the channel would never see the job.
+            key = "job.checked" if interaction.extras.get(FILES_CHECKED) else "job.started"
+            await interaction.edit_original_response(content=say(key, lang(interaction)))
             public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
         except (discord.HTTPException, discord.InteractionResponded) as exc:
             if interaction.response.is_done():  # held privately: say so there, not "thinking"
@@ -260,10 +265,6 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
                     lost = say("failure.not_acknowledged", lang(interaction))
                     await interaction.edit_original_response(content=lost)
             raise Unanswered(type(exc).__name__) from exc
-        # The private answer says the job started below (after the public message exists).
-        with contextlib.suppress(discord.HTTPException):
-            key = "job.checked" if interaction.extras.get(FILES_CHECKED) else "job.started"
-            await interaction.edit_original_response(content=say(key, lang(interaction)))
         return Answered(public.id, interaction.token)
 
     return announce

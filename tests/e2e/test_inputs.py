@@ -135,6 +135,9 @@ async def test_files_are_probed_before_paying_and_refusals_name_the_option(
     ask = fake.slash(REQUESTER, GENERAL, "pika", "lipsync", {}, files)
     working = await public_answer(fake, ask)
     assert "Lip sync" in working.content
+    assert await private_answer(fake, ask) == (
+        "✅ Your files check out; the video is starting (see below)."
+    )
     await fake.wait_for(lambda: results(fake), timeout=30, what="the lip sync")
     sent = [c for c in await pika_calls(pika) if c["path"] == "/web/lipSync"]
     assert sent[0]["body"]["speechEnd"] == 2.0  # the default span is the video's length

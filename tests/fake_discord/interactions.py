@@ -148,6 +148,15 @@ class InteractionRoutes(FakeState):
         record: Recorded = request[RECORD]
         if any(len(data) > self.upload_limit for _, data in record.files):
             return error(413, 40005, "Request entity too large")
+        original = self.messages.get(interaction.original_id or 0)
+        if original is not None and original.flags & LOADING and not original.deleted:
+            # Discord: a follow-up sent while the deferred answer still says "thinking" is taken
+            # as the edit that resolves it (for backwards compatibility): no new message, and
+            # its flags are ignored, so it stays as private or public as the defer made it
+            # (discord/discord-api-docs#2742, documented in #3466 and #7091).
+            self.apply_edit(original, record.body or {}, record.files)
+            original.flags &= ~LOADING
+            return jsonify(self.message_json(original))
         message = self.store_message(
             interaction.channel_id,
             APP_ID,
