@@ -349,5 +349,7 @@ class Tracker(PollSteps, Holding):
 
 
 def on_grain(due: float, step: float) -> float:
-    """The first point of the polls' grid (of `step` seconds) at or after `due`."""
-    return math.ceil(due / step) * step
+    """The first point of the polls' grid (of `step` seconds) at or after `due`; never before
+    it (`ceil(due / step) * step` can round to a hair before `due`, and a wake-up there would
+    find nothing due and go round again without waiting)."""
+    return max(due, math.ceil(due / step) * step)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 
 import pytest
@@ -457,3 +458,49 @@ def test_the_grain_rounds_a_due_time_up_to_the_next_point() -> None:
     assert on_grain(1000.01, 0.25) == 1000.25
     assert on_grain(1000.01, 0.05) == pytest.approx(1000.05)
     assert 5.0 * POLL_GRAIN == 0.25  # at the default POLL_INTERVAL_SECONDS
+
+
+class Spun(BaseException):
+    """The tracker's loop read the clock over and over without waiting (not an Exception: the
+    loop's own handlers must not swallow it)."""
+
+
+async def test_a_poll_due_just_after_a_point_of_the_grid_is_waited_for_not_spun_on(
+    stack: Stack,
+) -> None:
+    """`ceil(due / step) * step` can round to a point a hair before `due` (here 0.3 µs, with a
+    poll interval of 0.05 s): the loop woke there, found nothing due, and, its wake-up time
+    already past, went round again without waiting, reading the clock until it passed `due`:
+    with a clock that is not moving meanwhile, for ever, and the event loop with it."""
+    tracker, clock = stack.tracker, stack.clock
+    tracker.settings.poll_interval_seconds = 0.05
+    step = tracker.interval * POLL_GRAIN
+    due = 1700435245.3125005
+    assert math.ceil(due / step) * step < due  # the rounding this test is about
+    assert on_grain(due, step) >= due
+    clock.now = due - 2e-7  # between the rounded point and the due time
+    job = await sent(stack)
+    tracker._track(tracker._jobs[job.id], due)
+    unbroken = 0  # clock reads since the event loop last ran anything else
+
+    def counted() -> float:
+        nonlocal unbroken
+        unbroken += 1
+        if unbroken > 10_000:
+            raise Spun
+        return clock.now
+
+    async def others() -> None:
+        nonlocal unbroken
+        while True:
+            await asyncio.sleep(0)
+            unbroken = 0
+
+    tracker.store.clock = counted
+    beside = asyncio.ensure_future(others())
+    running = asyncio.ensure_future(tracker.run())
+    await asyncio.sleep(0.05)  # never returns while the loop spins: the clock raises first
+    for task in (running, beside):
+        task.cancel()
+    outcome = (await asyncio.gather(running, beside, return_exceptions=True))[0]
+    assert not isinstance(outcome, Spun), "the loop read the clock without ever waiting"
