@@ -236,6 +236,7 @@ def lang(interaction: discord.Interaction) -> str:
 
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
+ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
 
 
 def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
@@ -260,7 +261,10 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             await interaction.edit_original_response(content=say(key, lang(interaction)))
             public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
         except (discord.HTTPException, discord.InteractionResponded) as exc:
-            if interaction.response.is_done():  # held privately: say so there, not "thinking"
+            # Held privately (or held, though the hold's reply was lost: Discord then refuses
+            # the answer as already acknowledged): say so there, not "thinking" for ever.
+            held = interaction.response.is_done() or getattr(exc, "code", None) == ACKNOWLEDGED
+            if held:
                 with contextlib.suppress(discord.HTTPException):
                     lost = say("failure.not_acknowledged", lang(interaction))
                     await interaction.edit_original_response(content=lost)

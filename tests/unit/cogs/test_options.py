@@ -1,0 +1,59 @@
+"""The public answer of a request (cogs/options.py), where Discord's replies are the edge."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock, create_autospec
+
+import discord
+import pytest
+
+from bot.discord.wording import say
+from bot.submit import Unanswered
+from cogs import options
+
+
+def refused(code: int) -> discord.HTTPException:
+    """An error answer of Discord's with its JSON code."""
+    return discord.HTTPException(MagicMock(status=400, reason="Bad Request"), {"code": code})
+
+
+def command_interaction() -> Any:
+    fake = create_autospec(discord.Interaction, instance=True)
+    fake.locale = discord.Locale.american_english
+    fake.extras = {}
+    fake.response = MagicMock()
+    fake.response.is_done.return_value = False
+    fake.edit_original_response = AsyncMock()
+    return fake
+
+
+async def test_a_hold_whose_reply_was_lost_is_not_left_thinking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The private hold reached Discord but its reply was lost (a time-out): discord.py thinks
+    nothing was answered, Discord refuses the public answer as already acknowledged. The job is
+    cancelled unpaid (Unanswered), and the member's "thinking" says why instead of spinning."""
+    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
+    bot = MagicMock()
+    bot.estimates.standing = AsyncMock(return_value=None)
+    used = command_interaction()
+    used.response.send_message = AsyncMock(side_effect=refused(options.ACKNOWLEDGED))
+    with pytest.raises(Unanswered):
+        await options.announcer(bot, used)(MagicMock())
+    (told,) = [c.kwargs["content"] for c in used.edit_original_response.await_args_list]
+    assert told == say("failure.not_acknowledged", "en")
+
+
+async def test_an_answer_refused_for_another_reason_edits_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not held (the interaction expired): there is no private answer to correct."""
+    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
+    bot = MagicMock()
+    bot.estimates.standing = AsyncMock(return_value=None)
+    used = command_interaction()
+    used.response.send_message = AsyncMock(side_effect=refused(10062))  # Unknown interaction
+    with pytest.raises(Unanswered):
+        await options.announcer(bot, used)(MagicMock())
+    used.edit_original_response.assert_not_awaited()
