@@ -11,10 +11,10 @@ due at a time in one of two schedules:
 
 Polls are taken on a grid whose step is a twentieth of the poll interval (`POLL_GRAIN`; a quarter
 of a second at the default 5 s): a poll due between two points of it waits for the next, with
-the others due by then. Each poll is at most one step late, and the process
-wakes a few times a second for its polls instead of once per poll: with thousands of jobs
-followed, each wake-up and each lone request costs more CPU than the poll itself, while polls
-sent together share the event loop's turns (`benchmarks/burst.py`, its tracked run).
+the others due by then. Each poll is at most one step late, and the process wakes a few times a
+second for its polls instead of once per poll: with thousands of jobs followed, each wake-up and
+each lone request cost more CPU than the poll itself, while polls sent together share the event
+loop's turns (`benchmarks/burst.py`, its tracked run).
 
 Poll results are written in batches every `FLUSH_SECONDS` (a crash only costs a poll again);
 every step that comes before a side effect (a result about to be posted, a failure about to be
