@@ -80,8 +80,13 @@ class PikaBot(commands.AutoShardedBot):
         fetcher: SafeFetcher | None = None,
         storage: Storage | None = None,
     ) -> None:
-        intents = discord.Intents.default()
-        intents.message_content = False
+        # Only the events the bot uses: its servers and channels, and reactions (the controls
+        # on results). Not messages nor typing: Discord would send every message and keystroke
+        # of every channel of every server, the bot's own posts included, to be parsed for
+        # nothing (commands and buttons come as interactions, whatever the intents).
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_reactions = True
         # The bot never joins a voice channel: no warning about voice libraries it does not use.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False

@@ -33,7 +33,16 @@ from tests.e2e.harness import (
 )
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Recorded
-from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, GUILD_ID, REQUESTER, THREAD, User
+from tests.fake_discord.world import (
+    ADMIN,
+    APP_ID,
+    GENERAL,
+    GUILD_ID,
+    MEMBER,
+    REQUESTER,
+    THREAD,
+    User,
+)
 from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls, wait_for_call
 from tests.helpers.ports import reserved_port
@@ -78,6 +87,13 @@ async def test_generate_is_delivered_with_the_video_in_place_of_the_working_mess
     assert fake.channel_messages(GENERAL) == [result]
     creates = await calls_to(pika, "/web/generate")
     assert len(creates) == 1
+    # The bot asks Discord only for the events it uses: the reactions on its result, not every
+    # message of the channel (its own posts included) to be parsed for nothing.
+    fake.post_as(MEMBER, GENERAL, "nice fox")
+    session = fake.session
+    assert session is not None
+    assert len(session.received("MESSAGE_REACTION_ADD")) >= 3
+    assert not [e for e in session.sent if e["t"] and e["t"].startswith(("MESSAGE_C", "TYPING"))]
     assert creates[0]["body"]["options"]["frameRate"] == 12
 
 
