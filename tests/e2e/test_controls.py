@@ -9,10 +9,13 @@ import pytest
 
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import (
+    DEFERRED,
     BotProcess,
+    allow_running,
     button,
     delivered,
     generate,
+    private_answer,
     public_answer,
     results,
     start_bot,
@@ -214,3 +217,26 @@ async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the extended result")
     press = fake.press(MODERATOR, result, button(result, "upscale"))
     assert not ((await fake.wait_for_response(press))["data"].get("flags") or 0) & 64
+
+
+async def test_a_burst_of_presses_beyond_the_turns_is_held_then_each_started_in_public(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Ten re-rolls pressed at once, more than the bot prepares answers for together: the
+    presses behind the others are acknowledged privately at once, then each gets its public
+    working message and its video, and each is paid once."""
+    await allow_running(fake, 20)
+    originals = [await delivered(fake, f"fox {n}") for n in range(10)]
+    before = len(await calls_to(pika, "/web/generate"))
+    presses = [fake.press(REQUESTER, r, button(r, "reroll")) for r in originals]
+    callbacks = [await fake.wait_for_response(p) for p in presses]
+    held = [p for p, c in zip(presses, callbacks, strict=True) if c["type"] == DEFERRED]
+    assert held, "every press found a free turn: the burst did not test holding"
+    for press in presses:
+        assert not (await public_answer(fake, press)).ephemeral
+    for press in held:
+        assert await private_answer(fake, press) == "✅ Your video is starting (see below)."
+    await fake.wait_for(lambda: len(results(fake)) >= 20, timeout=60, what="ten re-rolls")
+    await asyncio.sleep(1.0)  # a second post of any of them would come now
+    assert len(results(fake)) == 20
+    assert len(await calls_to(pika, "/web/generate")) == before + 10
