@@ -12,7 +12,7 @@ ahead of it:
   ones are answered at once. Several turns run together because an answer waits on the network
   (the database, Discord's reply), not only on this process; not many, because the turns being
   prepared compete with the holds of the requests behind them (sixteen turns put the last
-  hold of a 200-request burst 1.3-1.6 times the floor bot's last answer; eight, 0.7-1.3).
+  hold of a 200-request burst 1.3-1.6 times the floor bot's last answer; eight, 0.7-1.5).
 - **Held at once when its turn is behind others.** A request that finds every turn taken is
   acknowledged privately first ("thinking", the same private hold as before probing media), so
   no member of a burst waits for the rest of the burst to hear back, however slow the machine:
