@@ -154,9 +154,7 @@ class InteractionRoutes(FakeState):
             # as the edit that resolves it (for backwards compatibility): no new message, and
             # its flags are ignored, so it stays as private or public as the defer made it
             # (discord/discord-api-docs#2742, documented in #3466 and #7091).
-            self.apply_edit(original, record.body or {}, record.files)
-            original.flags &= ~LOADING
-            return jsonify(self.message_json(original))
+            return self._edited(original, record)
         message = self.store_message(
             interaction.channel_id,
             APP_ID,
@@ -187,6 +185,10 @@ class InteractionRoutes(FakeState):
         record: Recorded = request[RECORD]
         if any(len(data) > self.upload_limit for _, data in record.files):
             return error(413, 40005, "Request entity too large")
+        return self._edited(message, record)
+
+    def _edited(self, message: Message, record: Recorded) -> web.Response:
+        """An edit of an interaction's message, which resolves its "thinking" if it showed."""
         self.apply_edit(message, record.body or {}, record.files)
         message.flags &= ~LOADING
         return jsonify(self.message_json(message))
