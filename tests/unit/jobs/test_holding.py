@@ -14,6 +14,7 @@ import pytest
 
 from bot.jobs.wakeups import JobDue, RelayedWakeups
 from bot.pika.local.app import LocalPika
+from bot.pika.local.jobs import LocalJob
 from bot.storage import Job
 from bot.storage import Status as S
 from bot.storage.leases import Held
@@ -239,15 +240,21 @@ async def test_with_a_relay_the_holder_is_woken_at_once(
     assert holder.notifier.delivered == [job.id] and polls_of(local, job) == 1
 
 
+async def made_but_unanswered(holder: Stack, local: LocalPika) -> tuple[Job, LocalJob]:
+    """A job Pika made and finished whose paid call's answer was lost: the job, and Pika's."""
+    local.behaviour.lose_answers = 1
+    job = await sent(holder)
+    [pika_job] = local.jobs.values()
+    await pika_job.done.wait()
+    return job, pika_job
+
+
 async def test_a_push_naming_the_pika_job_reaches_a_holder_listening_for_it(
     pushing: tuple[Stack, Stack], local: LocalPika
 ) -> None:
     holder, receiver = pushing
-    local.behaviour.lose_answers = 1  # Pika makes the job; the paid call's answer is lost
-    job = await sent(holder)
+    job, pika_job = await made_but_unanswered(holder, local)
     assert job.status is S.RUNNING and job.pika_job_id is None  # listening for its push
-    [pika_job] = local.jobs.values()
-    await pika_job.done.wait()
     assert await push_to(receiver, job, {"job": {"id": pika_job.id}}) == 200
     await holder.tracker.hold()
     await holder.tracker.idle()
@@ -275,10 +282,7 @@ async def test_a_push_to_its_holder_while_paused_is_kept_for_when_it_follows_the
     pushing: tuple[Stack, Stack], local: LocalPika
 ) -> None:
     holder, _ = pushing
-    local.behaviour.lose_answers = 1  # Pika makes the job; the paid call's answer is lost
-    job = await sent(holder)
-    [pika_job] = local.jobs.values()
-    await pika_job.done.wait()
+    job, pika_job = await made_but_unanswered(holder, local)
     holder.tracker.lapse()  # its leases were not renewed in time: it follows nothing for now
     assert await push_to(holder, job, {"job": {"id": pika_job.id}}) == 200
     await holder.tracker.hold()  # renewed: it follows the job again, and the push with it
