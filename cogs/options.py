@@ -17,7 +17,7 @@ from discord import app_commands
 
 from bot.app import PikaBot
 from bot.discord.links import jump_url
-from bot.discord.results import Posted, info_embed, video_line
+from bot.discord.results import Posted, info_embed, retry_view, video_line
 from bot.discord.texts import repeat_text, working_text
 from bot.discord.wording import language_of, say
 from bot.errors import InputError, Problem
@@ -262,12 +262,13 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
         except (discord.HTTPException, discord.InteractionResponded) as exc:
             # Held privately (or held, though the hold's reply was lost: Discord then refuses
-            # the answer as already acknowledged): say so there, not "thinking" for ever.
+            # the answer as already acknowledged): say so there, not "thinking" for ever, with
+            # the Retry its sentence names (the job is cancelled unpaid as this returns).
             held = interaction.response.is_done() or getattr(exc, "code", None) == ACKNOWLEDGED
             if held:
                 with contextlib.suppress(discord.HTTPException):
                     lost = say("failure.not_acknowledged", lang(interaction))
-                    await interaction.edit_original_response(content=lost)
+                    await interaction.edit_original_response(content=lost, view=retry_view(job))
             raise Unanswered(type(exc).__name__) from exc
         return Answered(public.id, interaction.token)
 

@@ -8,7 +8,9 @@ from unittest.mock import AsyncMock, MagicMock, create_autospec
 import discord
 import pytest
 
+from bot.discord.results import control_id
 from bot.discord.wording import say
+from bot.storage import Job, Status
 from bot.submit import Unanswered
 from cogs import options
 
@@ -16,6 +18,22 @@ from cogs import options
 def refused(code: int) -> discord.HTTPException:
     """An error answer of Discord's with its JSON code."""
     return discord.HTTPException(MagicMock(status=400, reason="Bad Request"), {"code": code})
+
+
+def submitting(job_id: str) -> Job:
+    """A job whose answer is being posted."""
+    return Job(
+        id=job_id,
+        kind="generate",
+        request={"promptText": "a fox"},
+        channel_id=2,
+        user_id=3,
+        guild_id=1,
+        status=Status.SUBMITTING,
+        next_poll_at=0.0,
+        created_at=0.0,
+        updated_at=0.0,
+    )
 
 
 def command_interaction() -> Any:
@@ -40,9 +58,12 @@ async def test_a_hold_whose_reply_was_lost_is_not_left_thinking(
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=refused(options.ACKNOWLEDGED))
     with pytest.raises(Unanswered):
-        await options.announcer(bot, used)(MagicMock())
-    (told,) = [c.kwargs["content"] for c in used.edit_original_response.await_args_list]
-    assert told == say("failure.not_acknowledged", "en")
+        await options.announcer(bot, used)(submitting("abcdefghij"))
+    (told,) = used.edit_original_response.await_args_list
+    assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
+    # The sentence says to press Retry: the button is there, for this job.
+    (button,) = told.kwargs["view"].children
+    assert button.custom_id == control_id("retry", "abcdefghij")
 
 
 async def test_an_answer_refused_for_another_reason_edits_nothing(
