@@ -310,7 +310,9 @@ async def run_burst(
         "round_trips_per_job": (after["round_trips"] - before["round_trips"]) / count,
         "cpu_ms_per_job": 1000 * (cpu_seconds(bot.pid) - before["cpu"]) / count,
         "loop_cpu_ms_per_job": 1000 * (loop_cpu_seconds(bot.pid) - before["loop_cpu"]) / count,
-        "system_cpu_ms_per_job": 1000 * (system_cpu_seconds(bot.pid) - before["system_cpu"]) / count,
+        "system_cpu_ms_per_job": 1000
+        * (system_cpu_seconds(bot.pid) - before["system_cpu"])
+        / count,
         "peak_rss_mb": peak_rss_mb(bot.pid),
     }
 
