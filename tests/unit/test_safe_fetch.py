@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -253,6 +254,28 @@ async def test_no_connection_is_reused_between_fetches_or_redirects(origin: Orig
         await fetcher.aclose()
     assert len(origin.seen) == 5  # two fetches, then two hops and their end
     assert len(set(origin.client_ports)) == 5  # each on a connection of its own
+
+
+async def test_no_proxy_is_taken_from_the_environment(
+    origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy would connect to whatever it resolves, not to the address checked. This one
+    # refuses every connection: a fetch through it would fail.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(name, proxy)
+        fetcher = SafeFetcher(
+            [AllowedHost("media.example", origin.port)], resolver=stub_resolver, timeout=5
+        )
+        try:
+            body = await fetcher.fetch(f"http://media.example:{origin.port}/a.png", "image", 100)
+        finally:
+            await fetcher.aclose()
+    assert body == b"PNGDATA"
 
 
 async def test_an_answer_that_is_not_http_fails_like_any_other_fetch() -> None:
