@@ -39,6 +39,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import aiohttp
@@ -203,6 +204,9 @@ class SafeFetcher:
             trust_env=False,
             transport=transport,
             headers={"User-Agent": "pika-discord-bot/0.1"},
+            # A jar that keeps nothing: requests go to an address, so a cookie one site set
+            # would be sent to every other name on that address (a shared CDN's, say).
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
 
     def _session(self) -> aiohttp.ClientSession:
@@ -212,7 +216,7 @@ class SafeFetcher:
         # their own TLS handshake, checked against their own name, and one fetch must not find
         # a connection another member's URL opened. No proxy from the environment either: a
         # proxy would connect to whatever it resolves, not to the address checked here. No
-        # cookie outlives the fetch that got it.
+        # cookie jar (httpx's keeps nothing either).
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=self._tls, force_close=True),
             trust_env=False,

@@ -52,6 +52,7 @@ class Origin:
     seen: list[tuple[str, str]] = field(default_factory=list)  # (path, Host header)
     client_ports: list[int] = field(default_factory=list)  # the connection each request came on
     sni: list[str | None] = field(default_factory=list)  # names asked for in TLS handshakes
+    cookies: list[str | None] = field(default_factory=list)  # each request's Cookie header
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,7 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         found.seen.append((request.path, request.headers.get("Host", "")))
         assert request.transport is not None
         found.client_ports.append(request.transport.get_extra_info("peername")[1])
+        found.cookies.append(request.headers.get("Cookie"))
         name = request.match_info["name"]
         if name == "hop":
             hops = int(request.query.get("n", "1"))
@@ -106,6 +108,10 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
             raise web.HTTPFound(f"http://127.0.0.1:{found.port}/secret.png")
         if name == "to-metadata":
             raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if name == "sets-a-cookie.png":
+            answer = web.Response(body=b"PNGDATA")
+            answer.set_cookie("session", "of-this-site")
+            return answer
         if name == "big.png":
             return web.Response(body=b"x" * 5000, content_type="image/png")
         if name == "gzipped.png":  # 5000 bytes sent as about 40
@@ -254,6 +260,20 @@ async def test_no_connection_is_reused_between_fetches_or_redirects(origin: Orig
         await fetcher.aclose()
     assert len(origin.seen) == 5  # two fetches, then two hops and their end
     assert len(set(origin.client_ports)) == 5  # each on a connection of its own
+
+
+async def test_no_cookie_is_kept_for_a_later_fetch_of_any_name(origin: Origin) -> None:
+    # Both names are on one address (a shared CDN's, say): what one site set must not reach
+    # the other, nor the same site again.
+    allowed = [AllowedHost("media.example", origin.port), AllowedHost("other.example")]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5)
+    try:
+        for url in ("media.example:{port}/sets-a-cookie.png", "media.example:{port}/a.png"):
+            await fetcher.fetch("http://" + url.format(port=origin.port), "image", 100)
+        await fetcher.fetch(f"http://other.example:{origin.port}/a.png", "image", 100)
+    finally:
+        await fetcher.aclose()
+    assert origin.cookies == [None, None, None]
 
 
 async def test_no_proxy_is_taken_from_the_environment(
