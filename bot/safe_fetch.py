@@ -13,6 +13,7 @@ closed ones. So every fetch here:
 - connects to the address it checked, not to a second resolution (the URL is rewritten to the
   IP; the `Host` header, TLS SNI and certificate check keep the host name);
 - follows at most three redirects by hand, each checked the same way;
+- takes no proxy from the environment, and keeps no connection and no cookie for a later fetch;
 - stops past a byte cap and a total time cap;
 - fails with `FetchError`, whose text says only "could not fetch <what>" (the reason goes to the
   log, for the owner), so a member learns nothing about what is behind an address.
