@@ -13,12 +13,21 @@ closed ones. So every fetch here:
 - connects to the address it checked, not to a second resolution (the URL is rewritten to the
   IP; the `Host` header, TLS SNI and certificate check keep the host name);
 - follows at most three redirects by hand, each checked the same way;
+- takes no proxy from the environment, and keeps no connection and no cookie for a later fetch;
 - stops past a byte cap and a total time cap;
 - fails with `FetchError`, whose text says only "could not fetch <what>" (the reason goes to the
   log, for the owner), so a member learns nothing about what is behind an address.
 
 An owner (or a test) may allow named private hosts with ALLOWED_PRIVATE_HOSTS (`host` or
 `host:port`). Nothing here imports the rest of the bot: the local Pika uses it too.
+
+httpx is the API; under it, aiohttp sends (`httpx-aiohttp`, as for the Pika client): httpx's
+default transport (httpcore over anyio) spent most of the CPU of a result's download in its own
+machinery. The transport passes the host name to aiohttp as `server_hostname` (SNI and the
+certificate check), never follows a redirect and leaves the body encoded, so httpx decodes it
+and the byte cap counts decoded bytes. Faults httpx-aiohttp passes on unnamed (aiohttp's
+`ClientResponseError` for an answer that is not HTTP, any other aiohttp or TLS error) are caught
+here too: a fetch fails with `FetchError` and nothing else.
 """
 
 from __future__ import annotations
@@ -28,11 +37,15 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +61,10 @@ IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+# What a fetch may fail with below this module: httpx's faults, and aiohttp's and TLS's that
+# httpx-aiohttp passes on unnamed (an answer that is not HTTP is aiohttp's ClientResponseError).
+FAULTS = (httpx.HTTPError, aiohttp.ClientError, ssl.SSLError)
 
 
 class FetchError(Exception):
@@ -170,20 +187,41 @@ class SafeFetcher:
         resolver: Resolver = system_resolver,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`ssl_context` checks certificates (default: certifi's authorities, as httpx's);
+        `transport` replaces the aiohttp one (tests)."""
         self.allowed = tuple(allowed)
         self.resolver = resolver
         self.timeout = timeout
-        # No connection is reused: two host names on one address must each have their own TLS
-        # handshake, checked against their own name. No proxy from the environment either: a
-        # proxy would connect to whatever it resolves, not to the address checked here.
+        if ssl_context is None:
+            ssl_context = httpx.create_ssl_context(trust_env=False)
+        self._tls = ssl_context
+        if transport is None:
+            transport = AiohttpTransport(verify=ssl_context, client=self._session)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
             transport=transport,
             headers={"User-Agent": "pika-discord-bot/0.1"},
+            # A jar that keeps nothing: requests go to an address, so a cookie one site set
+            # would be sent to every other name on that address (a shared CDN's, say).
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        )
+
+    def _session(self) -> aiohttp.ClientSession:
+        """aiohttp's session under the transport, made on the first fetch (inside the running
+        loop: a fetcher may be built before one runs)."""
+        # No connection is reused (`force_close`): two host names on one address must each have
+        # their own TLS handshake, checked against their own name, and one fetch must not find
+        # a connection another member's URL opened. No proxy from the environment either: a
+        # proxy would connect to whatever it resolves, not to the address checked here. No
+        # cookie jar (httpx's keeps nothing either).
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self._tls, force_close=True),
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
 
     def allow(self, host: AllowedHost) -> None:
@@ -191,7 +229,7 @@ class SafeFetcher:
         self.allowed = (*self.allowed, host)
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP client and aiohttp's session under it."""
         await self._http.aclose()
 
     async def check(self, url: str, what: str) -> Target:
@@ -236,8 +274,8 @@ class SafeFetcher:
             request = self._request(target)
             try:
                 response = await self._http.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                log.info("Fetch of %s failed: %s", what, type(exc).__name__)
+            except FAULTS as exc:
+                log.info("Fetch of %s failed: %s", what, fault_name(exc))
                 raise FetchError(what) from None
             try:
                 location = response.headers.get("Location")
@@ -293,9 +331,16 @@ class SafeFetcher:
                         raise FetchTooLarge(what, max_bytes)
                     sink(chunk)
         except TimeoutError:
-            log.info("Fetch of %s failed: over %.0f s", what, self.timeout)
+            log.info("Fetch of %s failed: over %g s", what, self.timeout)
             raise FetchError(what) from None
-        except httpx.HTTPError as exc:
-            log.info("Fetch of %s failed: %s", what, type(exc).__name__)
+        except FAULTS as exc:
+            log.info("Fetch of %s failed: %s", what, fault_name(exc))
             raise FetchError(what) from None
         return size
+
+
+def fault_name(exc: BaseException) -> str:
+    """The fault's name for the owner's log, with the one behind it: httpx-aiohttp names a
+    certificate refused, for instance, `ConnectTimeout`."""
+    cause = exc.__cause__
+    return f"{type(exc).__name__} ({type(cause).__name__})" if cause else type(exc).__name__

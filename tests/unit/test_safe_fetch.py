@@ -1,13 +1,19 @@
 """The safe fetcher: internal addresses refused in every encoding, before any connection;
-redirects checked; caps on bytes and time; one error text whatever went wrong."""
+redirects checked; caps on bytes and time; TLS checked against the host name at the checked
+address; no connection reused; one error text whatever went wrong."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gzip
+import socket
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+import trustme
 from aiohttp import web
 
 from bot.safe_fetch import (
@@ -26,6 +32,7 @@ DNS = {
     "mixed.example": ["93.184.216.34", "127.0.0.1"],
     "metadata.example": ["169.254.169.254"],
     "media.example": ["127.0.0.1"],  # allowed by name in the tests that fetch
+    "other.example": ["127.0.0.1"],  # allowed too, but the TLS origin's certificate is not its
     "v6.example": ["::ffff:192.168.0.1"],
 }
 
@@ -43,14 +50,55 @@ class Origin:
 
     port: int = 0
     seen: list[tuple[str, str]] = field(default_factory=list)  # (path, Host header)
+    client_ports: list[int] = field(default_factory=list)  # the connection each request came on
+    sni: list[str | None] = field(default_factory=list)  # names asked for in TLS handshakes
+    cookies: list[str | None] = field(default_factory=list)  # each request's Cookie header
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    """A throwaway certificate authority, trusted by `trusting` contexts only."""
+    return trustme.CA()
+
+
+def trusting(authority: trustme.CA) -> ssl.SSLContext:
+    """A verifying client context that trusts the test authority."""
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    return context
 
 
 @pytest.fixture
 async def origin() -> AsyncIterator[Origin]:
+    async with serving() as found:
+        yield found
+
+
+@pytest.fixture
+async def tls_origin(authority: trustme.CA) -> AsyncIterator[Origin]:
+    """The same origin over TLS, with a certificate for media.example only."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("media.example").configure_cert(context)
+    async with serving(context) as found:
+        yield found
+
+
+@contextlib.asynccontextmanager
+async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
+    """A loopback origin on a free port, over TLS when given a server context."""
     found = Origin()
+    if tls is not None:
+
+        def heard(_: ssl.SSLObject, name: str | None, __: ssl.SSLContext) -> None:
+            found.sni.append(name)
+
+        tls.sni_callback = heard
 
     async def handle(request: web.Request) -> web.StreamResponse:
         found.seen.append((request.path, request.headers.get("Host", "")))
+        assert request.transport is not None
+        found.client_ports.append(request.transport.get_extra_info("peername")[1])
+        found.cookies.append(request.headers.get("Cookie"))
         name = request.match_info["name"]
         if name == "hop":
             hops = int(request.query.get("n", "1"))
@@ -60,8 +108,15 @@ async def origin() -> AsyncIterator[Origin]:
             raise web.HTTPFound(f"http://127.0.0.1:{found.port}/secret.png")
         if name == "to-metadata":
             raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if name == "sets-a-cookie.png":
+            answer = web.Response(body=b"PNGDATA")
+            answer.set_cookie("session", "of-this-site")
+            return answer
         if name == "big.png":
             return web.Response(body=b"x" * 5000, content_type="image/png")
+        if name == "gzipped.png":  # 5000 bytes sent as about 40
+            body = gzip.compress(b"x" * 5000)
+            return web.Response(body=body, headers={"Content-Encoding": "gzip"})
         if name == "slow.png":
             await asyncio.sleep(5)
         if name == "missing.png":
@@ -72,11 +127,13 @@ async def origin() -> AsyncIterator[Origin]:
     app.router.add_get("/{name}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
     await site.start()
     found.port = runner.addresses[0][1]
-    yield found
-    await runner.cleanup()
+    try:
+        yield found
+    finally:
+        await runner.cleanup()
 
 
 REFUSED = [
@@ -149,6 +206,117 @@ async def test_an_allowed_host_is_fetched_at_the_address_checked_with_its_host_n
     assert origin.seen[0] == ("/a.png", f"media.example:{origin.port}")
 
 
+async def test_https_goes_to_the_checked_address_with_the_host_name_in_sni_and_certificate(
+    tls_origin: Origin, authority: trustme.CA
+) -> None:
+    # media.example resolves to 127.0.0.1 and its certificate names media.example only: the
+    # fetch succeeds only if it connects to the address and checks the certificate on the name.
+    allowed = [AllowedHost("media.example", tls_origin.port)]
+    fetcher = SafeFetcher(
+        allowed, resolver=stub_resolver, timeout=5, ssl_context=trusting(authority)
+    )
+    try:
+        body = await fetcher.fetch(f"https://media.example:{tls_origin.port}/a.png", "image", 100)
+    finally:
+        await fetcher.aclose()
+    assert body == b"PNGDATA"
+    assert tls_origin.sni == ["media.example"]
+    assert tls_origin.seen == [("/a.png", f"media.example:{tls_origin.port}")]
+
+
+@pytest.mark.parametrize(
+    ("host", "trusted"),
+    [
+        ("other.example", True),  # the certificate is for media.example, not for this name
+        ("media.example", False),  # the right name, from an authority nobody trusts
+    ],
+)
+async def test_a_certificate_not_for_the_name_or_from_an_unknown_authority_is_refused(
+    tls_origin: Origin, authority: trustme.CA, host: str, trusted: bool
+) -> None:
+    fetcher = SafeFetcher(
+        [AllowedHost(host, tls_origin.port)],
+        resolver=stub_resolver,
+        timeout=5,
+        ssl_context=trusting(authority) if trusted else None,
+    )
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(f"https://{host}:{tls_origin.port}/a.png", "image_url", 100)
+    finally:
+        await fetcher.aclose()
+    assert str(caught.value) == "could not fetch image_url"
+    assert tls_origin.seen == []  # no request was sent over the refused connection
+
+
+async def test_no_connection_is_reused_between_fetches_or_redirects(origin: Origin) -> None:
+    allowed = [AllowedHost("media.example", origin.port)]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5)
+    base = f"http://media.example:{origin.port}"
+    try:
+        for path in ("a.png", "a.png", "hop?n=2"):
+            assert await fetcher.fetch(f"{base}/{path}", "image", 100) == b"PNGDATA"
+    finally:
+        await fetcher.aclose()
+    assert len(origin.seen) == 5  # two fetches, then two hops and their end
+    assert len(set(origin.client_ports)) == 5  # each on a connection of its own
+
+
+async def test_no_cookie_is_kept_for_a_later_fetch_of_any_name(origin: Origin) -> None:
+    # Both names are on one address (a shared CDN's, say): what one site set must not reach
+    # the other, nor the same site again.
+    allowed = [AllowedHost("media.example", origin.port), AllowedHost("other.example")]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5)
+    try:
+        for url in ("media.example:{port}/sets-a-cookie.png", "media.example:{port}/a.png"):
+            await fetcher.fetch("http://" + url.format(port=origin.port), "image", 100)
+        await fetcher.fetch(f"http://other.example:{origin.port}/a.png", "image", 100)
+    finally:
+        await fetcher.aclose()
+    assert origin.cookies == [None, None, None]
+
+
+async def test_no_proxy_is_taken_from_the_environment(
+    origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy would connect to whatever it resolves, not to the address checked. This one
+    # refuses every connection: a fetch through it would fail.
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(name, proxy)
+        fetcher = SafeFetcher(
+            [AllowedHost("media.example", origin.port)], resolver=stub_resolver, timeout=5
+        )
+        try:
+            body = await fetcher.fetch(f"http://media.example:{origin.port}/a.png", "image", 100)
+        finally:
+            await fetcher.aclose()
+    assert body == b"PNGDATA"
+
+
+async def test_an_answer_that_is_not_http_fails_like_any_other_fetch() -> None:
+    async def babble(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(babble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    fetcher = SafeFetcher(parse_allowed_hosts(f"127.0.0.1:{port}"), timeout=5)
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(f"http://127.0.0.1:{port}/a.png", "image_url", 100)
+    finally:
+        await fetcher.aclose()
+        server.close()
+        await server.wait_closed()
+    assert str(caught.value) == "could not fetch image_url"
+
+
 @pytest.mark.parametrize(
     ("path", "seen"),
     [
@@ -180,6 +348,10 @@ async def test_bytes_and_time_are_capped(origin: Origin) -> None:
     try:
         with pytest.raises(FetchTooLarge):
             await fetcher.fetch(f"{base}/big.png", "image", 4096)
+        # A compressed body is capped on what it decodes to, not on what was sent.
+        with pytest.raises(FetchTooLarge):
+            await fetcher.fetch(f"{base}/gzipped.png", "image", 4096)
+        assert await fetcher.fetch(f"{base}/gzipped.png", "image", 5000) == b"x" * 5000
         started = asyncio.get_running_loop().time()
         with pytest.raises(FetchError):
             await fetcher.fetch(f"{base}/slow.png", "image", 4096)
