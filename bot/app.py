@@ -19,6 +19,7 @@ from bot.discord.connection import (
     bound_rest_calls,
     log_in,
     retried,
+    watch_rest_calls,
 )
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.invite import invite_url
@@ -97,7 +98,6 @@ class PikaBot(commands.AutoShardedBot):
             help_command=None,
             # Nothing pings anyone unless its message says whom (results: their requester).
             allowed_mentions=discord.AllowedMentions.none(),
-            http_trace=self.metrics.discord_trace(),
             shard_count=settings.discord_shard_count,
         )
         # None (every shard) is discord.py's own default, which its signature does not admit.
@@ -136,6 +136,7 @@ class PikaBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self._setting_up = True
+        watch_rest_calls(self.http, self.metrics.discord_middleware)
         self.storage = self._given_storage or await open_storage(
             self.settings.database_url, lease_seconds=self.settings.job_lease_seconds
         )

@@ -137,6 +137,17 @@ def bound_rest_calls(http: discord.http.HTTPClient, timeout: aiohttp.ClientTimeo
     http.request = request  # type: ignore[method-assign]
 
 
+def watch_rest_calls(
+    http: discord.http.HTTPClient, middleware: aiohttp.ClientMiddlewareType
+) -> None:
+    """Run every request of discord.py's session through `middleware` from now on: REST calls,
+    interaction follow-ups and the gateway's handshake. discord.py makes the session at login
+    and lets nothing in but a TraceConfig, whose dozen signals per request cost far more than
+    one middleware; so this is called once logged in (the login's own two calls go unseen)."""
+    session: aiohttp.ClientSession = getattr(http, "_HTTPClient__session")  # noqa: B009
+    session._middlewares = (*session._middlewares, middleware)
+
+
 async def fresh_session(http: discord.http.HTTPClient) -> None:
     """Close the REST session a failed login opened; the next login opens a new one (each
     login makes a session, and one left open is reported as a leak when collected)."""

@@ -72,7 +72,7 @@ def test_pika_calls_count_by_route_and_status_with_latency() -> None:
     assert value(metrics, seconds, route="/web/jobs/{jobId}") == 3
 
 
-async def test_the_trace_counts_every_discord_request_and_its_429s() -> None:
+async def test_every_discord_request_and_each_429_is_counted() -> None:
     metrics = Metrics()
     app = web.Application()
     answers = iter([429, 200])
@@ -86,7 +86,7 @@ async def test_the_trace_counts_every_discord_request_and_its_429s() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v10/channels/99/messages"
     try:
-        async with aiohttp.ClientSession(trace_configs=[metrics.discord_trace()]) as session:
+        async with aiohttp.ClientSession(middlewares=[metrics.discord_middleware]) as session:
             for _ in range(2):
                 async with session.post(url, json={}) as response:
                     await response.read()
