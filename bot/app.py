@@ -19,7 +19,7 @@ from bot.discord.connection import (
     bound_rest_calls,
     log_in,
     retried,
-    watch_rest_calls,
+    tune_session,
 )
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.invite import invite_url
@@ -136,7 +136,7 @@ class PikaBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self._setting_up = True
-        watch_rest_calls(self.http, self.metrics.discord_middleware)
+        tune_session(self.http, self.metrics.discord_middleware)
         self.storage = self._given_storage or await open_storage(
             self.settings.database_url, lease_seconds=self.settings.job_lease_seconds
         )

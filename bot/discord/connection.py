@@ -6,7 +6,8 @@ gateway connection fails (discord.py issue #10520: `ws` is still None); a failed
 retried at all, and a REST call to a host that accepts and never answers waits five minutes
 (aiohttp's default). Here:
 
-- every REST call has a connect and a read timeout (`bound_rest_calls`);
+- every REST call has a connect and a read timeout (`bound_rest_calls`, then `tune_session`
+  for the follow-ups too);
 - a network failure of the login, the command sync or the gateway is one WARNING line saying
   what failed and when the next try is, with backoff from one second to a minute;
 - what no retry can fix (a rejected token, a refused intent, a bad shard) is raised to
@@ -137,14 +138,21 @@ def bound_rest_calls(http: discord.http.HTTPClient, timeout: aiohttp.ClientTimeo
     http.request = request  # type: ignore[method-assign]
 
 
-def watch_rest_calls(
-    http: discord.http.HTTPClient, middleware: aiohttp.ClientMiddlewareType
+def tune_session(
+    http: discord.http.HTTPClient,
+    middleware: aiohttp.ClientMiddlewareType,
+    timeout: aiohttp.ClientTimeout = REST_TIMEOUT,
 ) -> None:
-    """Run every request of discord.py's session through `middleware` from now on: REST calls,
-    interaction follow-ups and the gateway's handshake. discord.py makes the session at login
-    and lets nothing in but a TraceConfig, whose dozen signals per request cost far more than
-    one middleware; so this is called once logged in (the login's own two calls go unseen)."""
+    """From now on, every request of discord.py's session (REST calls, an interaction's
+    follow-ups, the gateway's handshake) has `timeout` and runs through `middleware`.
+
+    discord.py sends follow-ups with no time-out of its own, so aiohttp's default held one to a
+    Discord that accepts and never answers for five minutes; and it lets nothing into the
+    session but a TraceConfig, whose dozen signals per request cost far more than one
+    middleware. The session is made at login: this is called once logged in (the login's own
+    calls have `bound_rest_calls`, and go uncounted)."""
     session: aiohttp.ClientSession = getattr(http, "_HTTPClient__session")  # noqa: B009
+    session._timeout = timeout
     session._middlewares = (*session._middlewares, middleware)
 
 

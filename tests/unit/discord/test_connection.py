@@ -17,11 +17,12 @@ from bot.discord.connection import (
     bound_rest_calls,
     describe,
     log_in,
+    tune_session,
 )
 from bot.discord.shards import stay_connected
 from bot.discord.target import point_discord_at
 from tests.fake_discord import running_fake_discord
-from tests.fake_discord.world import TOKEN
+from tests.fake_discord.world import APP_ID, TOKEN
 from tests.helpers.ports import reserved_port
 
 
@@ -132,6 +133,34 @@ async def test_the_first_gateway_connection_refused_is_retried_then_identifies(
                 await task
     assert "Connected to the Discord gateway again" in caplog.text
     assert all(r.exc_info is None for r in caplog.records)
+
+
+async def test_a_follow_up_to_a_discord_that_never_answers_gives_up_and_is_counted() -> None:
+    """discord.py sends an interaction's follow-ups with no time-out of its own: without the
+    session's, aiohttp would wait five minutes for a Discord that accepts and never answers."""
+    seen: list[str] = []
+
+    async def middleware(
+        request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        seen.append(f"{request.method} {request.url.path}")
+        return await send(request)
+
+    async with running_fake_discord() as fake:
+        point_discord_at(fake.api_url, fake.gateway_url)
+        client = discord.Client(intents=discord.Intents.none())
+        await client.login(TOKEN)
+        tune_session(client.http, middleware, aiohttp.ClientTimeout(sock_read=0.3))
+        try:
+            async with black_hole() as port:
+                point_discord_at(f"http://127.0.0.1:{port}/api/v10", fake.gateway_url)
+                follow_up = discord.Webhook.partial(APP_ID, "t" * 70, client=client)
+                # aiohttp's read time-out, not this test's own ten seconds.
+                with pytest.raises(aiohttp.ServerTimeoutError):
+                    await asyncio.wait_for(follow_up.send("a fox"), 10)
+        finally:
+            await client.close()
+    assert seen == [f"POST /api/v10/webhooks/{APP_ID}/{'t' * 70}"]
 
 
 def test_describe_names_the_failure_in_a_few_words() -> None:
