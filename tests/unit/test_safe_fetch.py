@@ -175,6 +175,7 @@ REFUSED = [
     "file:///etc/passwd",
     "gopher://127.0.0.1:{port}/_a",
     "not a url",
+    "http://xn--ls8h.la/a.png",  # a name IDNA refuses (an emoji's punycode)
 ]
 
 
@@ -298,9 +299,23 @@ async def test_no_proxy_is_taken_from_the_environment(
     assert body == b"PNGDATA"
 
 
-async def test_an_answer_that_is_not_http_fails_like_any_other_fetch() -> None:
-    async def babble(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+        # A reason phrase that is not UTF-8 (Latin-1): httpx-aiohttp fails to encode it again
+        # (a UnicodeError), which must read like any other failure.
+        b"HTTP/1.1 200 \xc9tat\r\nContent-Length: 7\r\n\r\nPNGDATA",
+        # A redirect to a name IDNA refuses.
+        b"HTTP/1.1 302 Found\r\nLocation: http://xn--ls8h.la/\r\nContent-Length: 0\r\n\r\n",
+    ],
+    ids=["not-http", "latin-1-reason", "redirect-to-a-bad-name"],
+)
+async def test_an_answer_that_is_not_http_fails_like_any_other_fetch(answer: bytes) -> None:
+    async def babble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
         await writer.drain()
         writer.close()
 
