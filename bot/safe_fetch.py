@@ -26,8 +26,8 @@ default transport (httpcore over anyio) spent most of the CPU of a result's down
 machinery. The transport passes the host name to aiohttp as `server_hostname` (SNI and the
 certificate check), never follows a redirect and leaves the body encoded, so httpx decodes it
 and the byte cap counts decoded bytes. Faults httpx-aiohttp passes on unnamed (aiohttp's
-`ClientResponseError` for an answer that is not HTTP, any other aiohttp or TLS error) are caught
-here too: a fetch fails with `FetchError` and nothing else.
+`ClientResponseError` for an answer that is not HTTP, any other aiohttp or TLS error, a
+UnicodeError) are caught here too: a fetch fails with `FetchError` and nothing else.
 """
 
 from __future__ import annotations
@@ -63,8 +63,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 # What a fetch may fail with below this module: httpx's faults, and aiohttp's and TLS's that
-# httpx-aiohttp passes on unnamed (an answer that is not HTTP is aiohttp's ClientResponseError).
-FAULTS = (httpx.HTTPError, aiohttp.ClientError, ssl.SSLError)
+# httpx-aiohttp passes on unnamed (an answer that is not HTTP is aiohttp's ClientResponseError),
+# and a UnicodeError: httpx-aiohttp encodes the reason phrase again as UTF-8 (aiohttp decoded a
+# Latin-1 one with surrogates), and httpx decodes a redirect's `xn--` name with IDNA.
+FAULTS = (httpx.HTTPError, aiohttp.ClientError, ssl.SSLError, UnicodeError)
 
 
 class FetchError(Exception):
@@ -236,25 +238,26 @@ class SafeFetcher:
         """Resolve and check a URL without fetching it; FetchError if it is refused."""
         try:
             parsed = httpx.URL(url.strip())
+            host = parsed.host  # decoded here: an `xn--` name IDNA refuses is a UnicodeError
         except (httpx.InvalidURL, ValueError, TypeError):
             log.info("Fetch of %s refused: not a URL", what)
             raise FetchError(what) from None
-        if parsed.scheme not in ("http", "https") or not parsed.host:
+        if parsed.scheme not in ("http", "https") or not host:
             log.info("Fetch of %s refused: scheme %r", what, parsed.scheme)
             raise FetchError(what)
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             async with asyncio.timeout(DNS_TIMEOUT):
-                addresses = await self._addresses(parsed.host, port)
+                addresses = await self._addresses(host, port)
         except (OSError, TimeoutError, ValueError, UnicodeError):
             log.info("Fetch of %s refused: its host does not resolve", what)
             raise FetchError(what) from None
         if not addresses:
             raise FetchError(what)
         if any(refused_address(a) for a in addresses) and not any(
-            entry.matches(parsed.host, port) for entry in self.allowed
+            entry.matches(host, port) for entry in self.allowed
         ):
-            log.info("Fetch of %s refused: %s is not a public address", what, parsed.host)
+            log.info("Fetch of %s refused: %s is not a public address", what, host)
             raise FetchError(what)
         return Target(parsed, str(addresses[0]))
 
