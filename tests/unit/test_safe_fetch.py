@@ -117,6 +117,9 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         if name == "gzipped.png":  # 5000 bytes sent as about 40
             body = gzip.compress(b"x" * 5000)
             return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+        if name == "gzipped-twice.png":  # each layer of a bomb multiplies by up to 1,000
+            body = gzip.compress(gzip.compress(b"x" * 5000))
+            return web.Response(body=body, headers={"Content-Encoding": "gzip, gzip"})
         if name == "slow.png":
             await asyncio.sleep(5)
         if name == "missing.png":
@@ -376,6 +379,23 @@ async def test_bytes_and_time_are_capped(origin: Origin) -> None:
             await fetcher.fetch(f"http://127.0.0.1:{origin.port + 1}/a.png", "image", 4096)
     finally:
         await fetcher.aclose()
+
+
+async def test_a_body_encoded_twice_is_refused_before_it_is_decoded(origin: Origin) -> None:
+    # The cap is checked on each decoded chunk, but httpx decodes a whole network chunk (16 KiB)
+    # at once, layer after layer: 590 bytes of "gzip, gzip" decode to 256 MiB in one call,
+    # far past any cap. No image or video is sent compressed twice.
+    fetcher = SafeFetcher(parse_allowed_hosts(f"127.0.0.1:{origin.port}"), timeout=5)
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(
+                f"http://127.0.0.1:{origin.port}/gzipped-twice.png",
+                "image",
+                10**6,
+            )
+    finally:
+        await fetcher.aclose()
+    assert str(caught.value) == "could not fetch image"
 
 
 @pytest.mark.parametrize(
