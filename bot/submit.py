@@ -54,7 +54,14 @@ class Answered:
 
 
 class Unanswered(Exception):
-    """The member's interaction could not be answered (Discord's 3 s passed, or it refused)."""
+    """The member's interaction could not be answered (Discord's 3 s passed, or it refused).
+
+    `tell`, when the member was held privately, says so there (with a Retry): it is awaited
+    once the job is cancelled, so that a Retry pressed at once finds a job to retry."""
+
+    def __init__(self, why: str, tell: Callable[[], Awaitable[None]] | None = None) -> None:
+        super().__init__(why)
+        self.tell = tell
 
 
 # Posts the public "working on it" answer for a job; raises Unanswered when it cannot.
@@ -344,6 +351,8 @@ class Submissions:
             turn.done()
             log.info("Job %s: the member's interaction could not be answered (%s)", job.id, exc)
             cancelled = await self.service.cancel_unanswered(job.id, tell=False)
+            if exc.tell is not None:
+                await exc.tell()
             return cancelled or job
         turn.done()
         await self.answering.quiet()

@@ -263,13 +263,15 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
         except (discord.HTTPException, discord.InteractionResponded) as exc:
             # Held privately (or held, though the hold's reply was lost: Discord then refuses
             # the answer as already acknowledged): say so there, not "thinking" for ever, with
-            # the Retry its sentence names (the job is cancelled unpaid as this returns).
+            # the Retry its sentence names, once the job is cancelled unpaid.
             held = interaction.response.is_done() or getattr(exc, "code", None) == ACKNOWLEDGED
-            if held:
+
+            async def tell() -> None:
                 with contextlib.suppress(discord.HTTPException):
                     lost = say("failure.not_acknowledged", lang(interaction))
                     await interaction.edit_original_response(content=lost, view=retry_view(job))
-            raise Unanswered(type(exc).__name__) from exc
+
+            raise Unanswered(type(exc).__name__, tell if held else None) from exc
         return Answered(public.id, interaction.token)
 
     return announce

@@ -186,6 +186,25 @@ async def test_an_answer_that_fails_cancels_the_job_before_anything_is_paid(
     assert calls(local) == ["/web/generate"]
 
 
+async def test_a_held_member_is_told_once_the_job_is_cancelled_so_retry_finds_it(
+    stack: Stack, local: LocalPika
+) -> None:
+    """The private answer offers Retry: it is written only once the job has ended, or a press
+    at once would be refused as nothing to retry."""
+    seen: list[Job | None] = []
+
+    async def lost(job: Job) -> Answered:
+        async def tell() -> None:
+            seen.append(await stack.store.get(job.id))
+
+        raise Unanswered("HTTPException", tell)
+
+    await stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, lost)
+    (then,) = seen
+    assert then is not None and then.status is Status.FAILED
+    assert then.failure == "not_acknowledged" and calls(local) == []
+
+
 async def failed(stack: Stack, local: LocalPika) -> Job:
     local.behaviour.fail_jobs = 1
     job, _ = await stack.submissions.ask(

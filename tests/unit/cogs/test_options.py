@@ -57,8 +57,11 @@ async def test_a_hold_whose_reply_was_lost_is_not_left_thinking(
     bot.estimates.standing = AsyncMock(return_value=None)
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=refused(options.ACKNOWLEDGED))
-    with pytest.raises(Unanswered):
+    with pytest.raises(Unanswered) as unanswered:
         await options.announcer(bot, used)(submitting("abcdefghij"))
+    used.edit_original_response.assert_not_awaited()  # not before the job is cancelled
+    assert unanswered.value.tell is not None
+    await unanswered.value.tell()  # what the use case does once it is
     (told,) = used.edit_original_response.await_args_list
     assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
     # The sentence says to press Retry: the button is there, for this job.
@@ -75,6 +78,7 @@ async def test_an_answer_refused_for_another_reason_edits_nothing(
     bot.estimates.standing = AsyncMock(return_value=None)
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=refused(10062))  # Unknown interaction
-    with pytest.raises(Unanswered):
+    with pytest.raises(Unanswered) as unanswered:
         await options.announcer(bot, used)(MagicMock())
+    assert unanswered.value.tell is None
     used.edit_original_response.assert_not_awaited()
