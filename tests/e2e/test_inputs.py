@@ -20,6 +20,7 @@ from tests.e2e.harness import (
     private_answer,
     public_answer,
     results,
+    retry_button,
     start_bot,
 )
 from tests.fake_discord import FakeDiscord
@@ -180,3 +181,28 @@ async def test_member_text_is_shown_as_text_and_pings_nobody_but_the_requester(
         assert mentions.get("parse", []) == [], write
         assert {str(u) for u in mentions.get("users", [])} <= {str(REQUESTER)}, write
         assert not mentions.get("roles"), write
+
+
+async def test_a_held_request_whose_public_message_is_refused_offers_a_retry_that_works(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Held privately while its image was probed, then its public message refused by Discord:
+    the job is cancelled before Pika is paid, the private answer says so with a Retry button,
+    and the Retry makes the video (paid once)."""
+    fake.lose_followups = 1
+    ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"},
+                     {"image": ("fox.png", png(), "image/png")})  # fmt: skip
+    lost = "Discord did not get the bot's answer in time"
+    answer = await fake.wait_for(
+        lambda: (
+            ask.original_id is not None
+            and lost in fake.messages[ask.original_id].content
+            and fake.messages[ask.original_id]
+        ),
+        what="the private answer that the request was cancelled",
+    )
+    assert answer.ephemeral and await pika_calls(pika) == []
+    fake.press(REQUESTER, answer, retry_button(answer))
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the retried video")
+    paid = [c for c in await pika_calls(pika) if not c["path"].startswith("/web/jobs/")]
+    assert [c["path"] for c in paid] == ["/web/generate"]

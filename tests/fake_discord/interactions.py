@@ -143,7 +143,8 @@ class InteractionRoutes(FakeState):
 
     async def _followup(self, request: web.Request) -> web.Response:
         interaction = self._interaction(request)
-        if interaction is None or interaction.expired:
+        if interaction is None or interaction.expired or self.lose_followups:
+            self.lose_followups = max(0, self.lose_followups - 1)
             return error(404, 10015, "Unknown Webhook")
         record: Recorded = request[RECORD]
         if any(len(data) > self.upload_limit for _, data in record.files):
