@@ -139,6 +139,17 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         await runner.cleanup()
 
 
+async def refused_alike(fetcher: SafeFetcher, url: str, max_bytes: int = 100) -> None:
+    """Fetch `url` as an `image_url` and expect the one failure text, whatever went wrong; the
+    fetcher is closed after."""
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(url, "image_url", max_bytes)
+    finally:
+        await fetcher.aclose()
+    assert str(caught.value) == "could not fetch image_url"
+
+
 REFUSED = [
     "http://127.0.0.1:{port}/a.png",
     "http://localhost:{port}/a.png",
@@ -187,12 +198,7 @@ async def test_internal_addresses_are_refused_in_every_encoding_without_a_connec
     origin: Origin, url: str
 ) -> None:
     fetcher = SafeFetcher(resolver=stub_resolver, timeout=5)
-    try:
-        with pytest.raises(FetchError) as caught:
-            await fetcher.fetch(url.format(port=origin.port), "image_url", 1 << 20)
-    finally:
-        await fetcher.aclose()
-    assert str(caught.value) == "could not fetch image_url"
+    await refused_alike(fetcher, url.format(port=origin.port), 1 << 20)
     assert origin.seen == []  # nothing was asked of the address behind the URL
 
 
@@ -244,12 +250,7 @@ async def test_a_certificate_not_for_the_name_or_from_an_unknown_authority_is_re
         timeout=5,
         ssl_context=trusting(authority) if trusted else None,
     )
-    try:
-        with pytest.raises(FetchError) as caught:
-            await fetcher.fetch(f"https://{host}:{tls_origin.port}/a.png", "image_url", 100)
-    finally:
-        await fetcher.aclose()
-    assert str(caught.value) == "could not fetch image_url"
+    await refused_alike(fetcher, f"https://{host}:{tls_origin.port}/a.png")
     assert tls_origin.seen == []  # no request was sent over the refused connection
 
 
@@ -350,12 +351,7 @@ async def test_redirects_are_checked_and_bounded_and_failures_all_read_alike(
     fetcher = SafeFetcher(
         [AllowedHost("media.example", origin.port)], resolver=stub_resolver, timeout=5
     )
-    try:
-        with pytest.raises(FetchError) as caught:
-            await fetcher.fetch(f"http://media.example:{origin.port}/{path}", "image_url", 100)
-    finally:
-        await fetcher.aclose()
-    assert str(caught.value) == "could not fetch image_url"
+    await refused_alike(fetcher, f"http://media.example:{origin.port}/{path}")
     assert [p for p, _ in origin.seen] == seen
 
 
