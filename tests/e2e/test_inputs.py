@@ -193,14 +193,12 @@ async def test_a_held_request_whose_public_message_is_refused_offers_a_retry_tha
     ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"},
                      {"image": ("fox.png", png(), "image/png")})  # fmt: skip
     lost = "Discord did not get the bot's answer in time"
-    answer = await fake.wait_for(
-        lambda: (
-            ask.original_id is not None
-            and lost in fake.messages[ask.original_id].content
-            and fake.messages[ask.original_id]
-        ),
+    await fake.wait_for(
+        lambda: ask.original_id is not None and lost in fake.messages[ask.original_id].content,
         what="the private answer that the request was cancelled",
     )
+    assert ask.original_id is not None
+    answer = fake.messages[ask.original_id]
     assert answer.ephemeral and await pika_calls(pika) == []
     fake.press(REQUESTER, answer, retry_button(answer))
     await fake.wait_for(lambda: results(fake), timeout=30, what="the retried video")
