@@ -109,7 +109,8 @@ class Metrics:
         )
         self.discord_requests = Counter(
             "pika_bot_discord_requests",
-            "HTTP requests to Discord, by method, route and status (429: rate limited)",
+            "HTTP requests to Discord, by method, route and status "
+            "(429: rate limited; unreachable, timeout, cancelled)",
             ["method", "route", "status"],
             registry=r,
         )
@@ -195,6 +196,9 @@ class Metrics:
             return response
         except TimeoutError:
             status = "timeout"
+            raise
+        except asyncio.CancelledError:  # stopped by the bot (a cap on an upload, shutdown)
+            status = "cancelled"
             raise
         finally:
             method = request.method

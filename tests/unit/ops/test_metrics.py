@@ -80,7 +80,14 @@ async def test_every_discord_request_and_each_429_is_counted() -> None:
     async def messages(request: web.Request) -> web.Response:
         return web.json_response({}, status=next(answers))
 
+    released = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        await released.wait()
+        return web.Response()
+
     app.router.add_post("/api/v10/channels/{cid}/messages", messages)
+    app.router.add_get("/api/v10/channels/{cid}/typing", never)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -92,13 +99,22 @@ async def test_every_discord_request_and_each_429_is_counted() -> None:
                     await response.read()
             with contextlib.suppress(aiohttp.ClientError):
                 await session.get("http://127.0.0.1:1/api/v10/users/@me")
+            # A request the bot gives up on itself (a cap on an upload, shutdown).
+            stuck = asyncio.ensure_future(session.get(url.replace("/messages", "/typing")))
+            await asyncio.sleep(0.2)
+            stuck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stuck
     finally:
+        released.set()
         await runner.cleanup()
     requests = "pika_bot_discord_requests_total"
     route = "/channels/{id}/messages"
     assert value(metrics, requests, method="POST", route=route, status="429") == 1
     assert value(metrics, requests, method="POST", route=route, status="200") == 1
     assert value(metrics, requests, method="GET", route="/users/@me", status="unreachable") == 1
+    typing = "/channels/{id}/typing"
+    assert value(metrics, requests, method="GET", route=typing, status="cancelled") == 1
     assert value(metrics, "pika_bot_discord_request_duration_seconds_count", method="POST") == 2
 
 
