@@ -40,12 +40,13 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+from bot.cookieless import CookielessClient
 
 log = logging.getLogger(__name__)
 
@@ -201,15 +202,14 @@ class SafeFetcher:
         self._tls = ssl_context
         if transport is None:
             transport = AiohttpTransport(verify=ssl_context, client=self._session)
-        self._http = httpx.AsyncClient(
+        # No cookie kept (`CookielessClient`): requests go to an address, so a cookie one site
+        # set would be sent to every other name on that address (a shared CDN's, say).
+        self._http: httpx.AsyncClient = CookielessClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             trust_env=False,
             transport=transport,
             headers={"User-Agent": "pika-discord-bot/0.1"},
-            # A jar that keeps nothing: requests go to an address, so a cookie one site set
-            # would be sent to every other name on that address (a shared CDN's, say).
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
 
     def _session(self) -> aiohttp.ClientSession:

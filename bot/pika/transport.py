@@ -21,6 +21,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from bot.cookieless import CookielessClient
+
 # aiohttp's exceptions, most specific first, and the httpx fault each one means.
 FAULTS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
@@ -81,31 +83,6 @@ class FaultNamingTransport(AiohttpTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = FaultNamingStream(response.stream, request)
         return response
-
-
-class KeepNoCookies(httpx.Cookies):
-    """A cookie jar that keeps none. Pika's API authenticates by key and sets no cookie the bot
-    needs, while httpx reads every answer's headers for cookies through urllib's cookie jar
-    (a twelfth of a poll's CPU with thousands of jobs followed)."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        """Keep nothing from `response`."""
-
-
-class CookielessClient(httpx.AsyncClient):
-    """An httpx client whose cookie jar keeps nothing (`KeepNoCookies`): no request carries a
-    cookie, and no answer is searched for one."""
-
-    _no_cookies = KeepNoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        """Always empty."""
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        """Cookies given to the client are not kept either."""
 
 
 # Many concurrent calls (polls of thousands of jobs, result downloads) share one client: enough
