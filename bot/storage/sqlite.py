@@ -12,7 +12,9 @@ ledger of Pika ids (`bot/jobs/ledger.py`) shares.
 
 The file holds prompts and webhook secrets, so it is created readable by its owner only (SQLite
 gives its -wal and -shm files the same mode). A file that is not a database, or a migration
-that fails, is a `StorageError` naming the file: the bot says so in one line and exits.
+that fails, is a `StorageError` naming the file: the bot says so in one line and exits. Processes
+that start at once on a new file race to set it up; the loser is told "busy" at once, so start-up
+tries again for up to `OPEN_SECONDS`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -32,6 +35,7 @@ from bot.storage.backend import Database, Params, Queries, Row, StorageError, mi
 
 FILE_MODE = 0o600
 BUSY_MILLISECONDS = 5000  # how long a statement waits for another writer's lock
+OPEN_SECONDS = 30  # how long start-up tries again while other processes set the file up
 
 
 class SqliteQueries(Queries):
@@ -105,20 +109,47 @@ async def open_sqlite(path: Path, clock: Callable[[], float] = time.time) -> Sql
         private(path)
     except OSError as exc:
         raise StorageError(f"{path}: {exc.strerror or exc}") from None
-    opened: list[aiosqlite.Connection] = []
-    try:
-        opened.append(statements := await connect(path))
-        await migrate(statements, clock)
-        opened.append(transactions := await connect(path))
-    except (sqlite3.Error, StorageError) as exc:
-        for db in opened:
-            await db.close()
-        raise StorageError(f"{path}: {exc}") from None
+    deadline = time.monotonic() + OPEN_SECONDS
+    while True:
+        try:
+            statements, transactions = await connect_and_migrate(path, clock)
+            break
+        except StorageError as exc:  # a migration failed
+            raise StorageError(f"{path}: {exc}") from None
+        except sqlite3.Error as exc:
+            if not busy(exc) or time.monotonic() > deadline:
+                raise StorageError(f"{path}: {exc}") from None
+        # Another process is setting the file up: SQLite answered busy at once, without the
+        # busy handler (a write after a stale read, the switch into WAL), so wait a little here.
+        await asyncio.sleep(random.uniform(0.005, 0.05))
     for suffix in ("-wal", "-shm"):  # made by SQLite with the database's mode; older ones too
         side = path.with_name(path.name + suffix)
         if side.exists():
             side.chmod(FILE_MODE)
     return SqliteDatabase(path, statements, transactions)
+
+
+async def connect_and_migrate(
+    path: Path, clock: Callable[[], float]
+) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
+    """The two connections of a database, its migrations applied in between; none left open when
+    a step fails."""
+    opened: list[aiosqlite.Connection] = []
+    try:
+        opened.append(statements := await connect(path))
+        await migrate(statements, clock)
+        opened.append(transactions := await connect(path))
+    except BaseException:
+        for db in opened:
+            await db.close()
+        raise
+    return statements, transactions
+
+
+def busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite refused for another connection's lock (SQLITE_BUSY or one of its kinds)."""
+    code = getattr(exc, "sqlite_errorcode", None)  # None on errors raised by Python itself
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 async def connect(path: Path) -> aiosqlite.Connection:
@@ -166,6 +197,8 @@ async def migrate(db: aiosqlite.Connection, clock: Callable[[], float] = time.ti
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 await db.execute("ROLLBACK")
+            if busy(exc):
+                raise  # open_sqlite tries again from the start
             if not await applied(db, migration.version):
                 raise StorageError(f"migration {migration.name} failed ({exc})") from None
 
