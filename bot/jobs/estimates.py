@@ -44,9 +44,11 @@ WINDOW = 20  # durations kept per kind
 # Progress below this many percent says little about the rest: the median weighs more.
 TRUSTED_PROGRESS = 50.0
 # A poll aimed at the expected finish comes this long after it (a share of the poll interval),
-# so that a job finishing on time is found finished rather than at 99%.
-SLACK_SHARE = 0.1
-MAX_SLACK = 0.5
+# so that a job finishing on time is found finished rather than at 99%. Small, because the
+# estimate already errs late (a job's time counts from before its paid call was sent, and Pika's
+# whole percents round down); every hundredth of a second here is one in each result's delay.
+SLACK_SHARE = 0.05
+MAX_SLACK = 0.25
 PRIOR_SECONDS = 90.0  # a kind never seen here yet: about what Pika takes
 # The least time left ever shown: a job past its estimate is "in a few seconds", and its
 # message is refreshed before long (PROGRESS_REFRESH_SECONDS in polls.py).

@@ -80,7 +80,8 @@ def test_a_finish_is_placed_between_the_last_poll_and_the_one_that_saw_it() -> N
 
 
 def test_the_next_poll_is_just_after_the_eta_within_an_interval_and_the_ceiling() -> None:
-    assert next_poll(NOW + 3, NOW, interval=1, ceiling=6, late=0) == pytest.approx(3.1)
+    assert next_poll(NOW + 3, NOW, interval=1, ceiling=6, late=0) == pytest.approx(3.05)
+    assert next_poll(NOW + 30, NOW, interval=10, ceiling=60, late=0) == pytest.approx(30.25)
     assert next_poll(NOW + 0.2, NOW, interval=1, ceiling=6, late=0) == 1.0
     assert next_poll(NOW + 100, NOW, interval=1, ceiling=6, late=0) == 6.0
     assert next_poll(None, NOW, interval=1, ceiling=6, late=0) == 1.5

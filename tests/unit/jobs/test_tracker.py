@@ -83,21 +83,21 @@ async def test_the_next_poll_is_planned_near_the_expected_finish(stack: Stack) -
     tracker, clock = stack.tracker, stack.clock
     tracker.durations.record("generate", 4.0)  # jobs of this kind take four seconds
     job = await sent(stack)
-    assert due_in(stack, job) == 4.1  # the expected finish, plus a little
+    assert due_in(stack, job) == 4.05  # the expected finish, plus a little
     clock.now += 2
     # Half done in two seconds: the progress says it ends in two more.
     await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 50))
-    assert due_in(stack, job) == 2.1
-    clock.now += 2.1
-    # Slower than expected: 60% after 4.1 s. Polled again when the progress says, no sooner.
+    assert due_in(stack, job) == 2.05
+    clock.now += 2.05
+    # Slower than expected: 60% after 4.05 s. Polled again when the progress says, no sooner.
     await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 60))
-    assert due_in(stack, job) == 2.83
+    assert due_in(stack, job) == 2.75
     tracker.durations.record("generate", 100.0)
     tracker.durations.record("generate", 100.0)
-    clock.now += 2.83
-    # Past half way, the progress alone says when: 61% after 6.93 s ends at 11.36 s.
+    clock.now += 2.75
+    # Past half way, the progress alone says when: 61% after 6.8 s ends at 11.15 s.
     await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 61))
-    assert due_in(stack, job) == 4.53
+    assert due_in(stack, job) == 4.4
 
 
 async def test_a_job_stuck_past_its_expected_finish_is_polled_less_and_less(stack: Stack) -> None:
