@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 
 from bot.app import PikaBot
+from bot.discord.connection import ANSWER_LOST
 from bot.discord.links import jump_url
 from bot.discord.results import Posted, info_embed, retry_view, video_line
 from bot.discord.texts import repeat_text, working_text
@@ -237,6 +238,12 @@ def lang(interaction: discord.Interaction) -> str:
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
+# Why a public answer may not have reached the member: Discord refused it, or its reply was lost.
+NOT_ANSWERED: tuple[type[BaseException], ...] = (
+    discord.HTTPException,
+    discord.InteractionResponded,
+    *ANSWER_LOST,
+)
 
 
 def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
@@ -260,18 +267,24 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             key = "job.checked" if interaction.extras.get(FILES_CHECKED) else "job.started"
             await interaction.edit_original_response(content=say(key, lang(interaction)))
             public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
-        except (discord.HTTPException, discord.InteractionResponded) as exc:
+        except NOT_ANSWERED as exc:
             # Held privately (or held, though the hold's reply was lost: Discord then refuses
-            # the answer as already acknowledged): say so there, not "thinking" for ever, with
-            # the Retry its sentence names, once the job is cancelled unpaid.
-            held = interaction.response.is_done() or getattr(exc, "code", None) == ACKNOWLEDGED
+            # the answer as already acknowledged), or an answer whose reply never came (it may
+            # be in the channel): say so there, not "thinking" or "working" for ever, with the
+            # Retry its sentence names, once the job is cancelled unpaid. Where nothing
+            # landed, Discord refuses the edit, and there is nothing to correct.
+            shown = (
+                isinstance(exc, ANSWER_LOST)
+                or interaction.response.is_done()
+                or getattr(exc, "code", None) == ACKNOWLEDGED
+            )
 
             async def tell() -> None:
-                with contextlib.suppress(discord.HTTPException):
+                with contextlib.suppress(discord.HTTPException, *ANSWER_LOST):
                     lost = say("failure.not_acknowledged", lang(interaction))
                     await interaction.edit_original_response(content=lost, view=retry_view(job))
 
-            raise Unanswered(type(exc).__name__, tell if held else None) from exc
+            raise Unanswered(type(exc).__name__, tell if shown else None) from exc
         return Answered(public.id, interaction.token)
 
     return announce

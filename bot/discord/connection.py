@@ -41,6 +41,9 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     discord.GatewayNotFound,
     discord.DiscordServerError,
 )
+# A request whose answer never came (the connection lost, a time-out): Discord may or may not
+# have acted on it.
+ANSWER_LOST: tuple[type[BaseException], ...] = (OSError, aiohttp.ClientError, TimeoutError)
 # Every REST call: ten seconds to connect, thirty without a byte of the answer (counted from
 # the end of the upload, so a large video is not cut short), no limit on the whole.
 REST_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=30.0)

@@ -204,3 +204,27 @@ async def test_a_held_request_whose_public_message_is_refused_offers_a_retry_tha
     await fake.wait_for(lambda: results(fake), timeout=30, what="the retried video")
     paid = [c for c in await pika_calls(pika) if not c["path"].startswith("/web/jobs/")]
     assert [c["path"] for c in paid] == ["/web/generate"]
+
+
+async def test_a_public_answer_whose_reply_is_lost_is_corrected_and_its_retry_works(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Discord showed the public working message, but the connection dropped before its
+    reply: the bot cannot know it landed, so the job is cancelled before Pika is paid, and that
+    message says so with a Retry button (no "internal error"), which makes the video (paid
+    once)."""
+    fake.lose_callback_replies = 1
+    ask = generate(fake, "a fox")
+    lost = "Discord did not get the bot's answer in time"
+    await fake.wait_for(
+        lambda: ask.original_id is not None and lost in fake.messages[ask.original_id].content,
+        what="the public answer saying the request was cancelled",
+    )
+    assert ask.original_id is not None
+    answer = fake.messages[ask.original_id]
+    assert not answer.ephemeral and await pika_calls(pika) == []
+    assert not [m for m in fake.channel_messages(GENERAL) if m.id != answer.id]  # nothing else
+    fake.press(REQUESTER, answer, retry_button(answer))
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the retried video")
+    paid = [c for c in await pika_calls(pika) if not c["path"].startswith("/web/jobs/")]
+    assert [c["path"] for c in paid] == ["/web/generate"]

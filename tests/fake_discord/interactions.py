@@ -135,6 +135,11 @@ class InteractionRoutes(FakeState):
         }
         if message is not None:
             answer["resource"]["message"] = self.message_json(message)
+        if self.lose_callback_replies and request.transport is not None:
+            # Taken and shown, but the connection drops before the reply: the bot cannot tell
+            # whether its answer landed.
+            self.lose_callback_replies -= 1
+            request.transport.abort()
         return jsonify(answer)
 
     def _component_message(self, interaction: Interaction) -> Message | None:

@@ -123,6 +123,7 @@ class FakeState(abc.ABC):
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
         self.lose_followups = 0  # the next follow-ups answered 404 Unknown Webhook (token lost)
+        self.lose_callback_replies = 0  # the next first answers shown, their replies dropped
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s

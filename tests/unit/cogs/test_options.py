@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, create_autospec
 
+import aiohttp
 import discord
 import pytest
 
@@ -82,3 +83,32 @@ async def test_an_answer_refused_for_another_reason_edits_nothing(
         await options.announcer(bot, used)(MagicMock())
     assert unanswered.value.tell is None
     used.edit_original_response.assert_not_awaited()
+
+
+@pytest.mark.parametrize(
+    "lost", [TimeoutError(), ConnectionResetError(), aiohttp.ClientPayloadError()]
+)
+async def test_an_answer_whose_reply_never_came_is_corrected_once_cancelled(
+    monkeypatch: pytest.MonkeyPatch, lost: BaseException
+) -> None:
+    """Discord may have shown the public answer whose reply was lost: the job is cancelled
+    unpaid (Unanswered, not an internal error), and then that answer says so, with Retry."""
+    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
+    bot = MagicMock()
+    bot.estimates.standing = AsyncMock(return_value=None)
+    used = command_interaction()
+    used.response.send_message = AsyncMock(side_effect=lost)
+    with pytest.raises(Unanswered) as unanswered:
+        await options.announcer(bot, used)(submitting("abcdefghij"))
+    used.edit_original_response.assert_not_awaited()
+    assert unanswered.value.tell is not None
+    # Where nothing landed, Discord refuses the edit: nothing to correct, and no error.
+    used.edit_original_response.side_effect = refused(10015)
+    await unanswered.value.tell()
+    # Where the answer landed, it is corrected.
+    used.edit_original_response.side_effect = None
+    await unanswered.value.tell()
+    told = used.edit_original_response.await_args_list[-1]
+    assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
+    (button,) = told.kwargs["view"].children
+    assert button.custom_id == control_id("retry", "abcdefghij")
