@@ -54,10 +54,12 @@ class Answered:
 
 
 class Unanswered(Exception):
-    """The member's interaction could not be answered (Discord's 3 s passed, or it refused).
+    """The member's interaction could not be answered (Discord's 3 s passed, it refused, or the
+    reply was lost and the answer is not in the channel).
 
-    `tell`, when the member was held privately, says so there (with a Retry): it is awaited
-    once the job is cancelled, so that a Retry pressed at once finds a job to retry."""
+    `tell`, when the member may see an answer of ours (the private hold, or an answer whose
+    reply was lost), says there that the job was cancelled (with a Retry): it is awaited once
+    the job is cancelled, so that a Retry pressed at once finds a job to retry."""
 
     def __init__(self, why: str, tell: Callable[[], Awaitable[None]] | None = None) -> None:
         super().__init__(why)

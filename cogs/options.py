@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from discord import app_commands
 
 from bot.app import PikaBot
 from bot.discord.connection import ANSWER_LOST
+from bot.discord.landed import landed
 from bot.discord.links import jump_url
 from bot.discord.results import Posted, info_embed, retry_view, video_line
 from bot.discord.texts import repeat_text, working_text
@@ -37,6 +39,8 @@ from bot.pika.models import (
 )
 from bot.storage import Job
 from bot.submit import Announce, Answered, Hold, Member, Unanswered
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 LINK_WAIT_STEPS, LINK_WAIT_STEP = 15, 0.1  # how long a repeat waits for the first's message
@@ -238,12 +242,6 @@ def lang(interaction: discord.Interaction) -> str:
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
-# Why a public answer may not have reached the member: Discord refused it, or its reply was lost.
-NOT_ANSWERED: tuple[type[BaseException], ...] = (
-    discord.HTTPException,
-    discord.InteractionResponded,
-    *ANSWER_LOST,
-)
 
 
 def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
@@ -256,38 +254,49 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
 
     async def announce(job: Job) -> Answered:
         text = working_text(job, await bot.estimates.standing(job))
-        none = discord.AllowedMentions.none()
+        held = interaction.response.is_done()
         try:
-            if not interaction.response.is_done():
-                answer = await interaction.response.send_message(text, allowed_mentions=none)
-                return Answered(answer.message_id, interaction.token)
-            # Held privately: "thinking" is resolved first, saying the job starts below. A
-            # follow-up sent while it still says "thinking" would be taken by Discord as that
-            # edit, private like the hold, and the channel would never see the job.
-            key = "job.checked" if interaction.extras.get(FILES_CHECKED) else "job.started"
-            await interaction.edit_original_response(content=say(key, lang(interaction)))
-            public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
-        except NOT_ANSWERED as exc:
-            # Held privately (or held, though the hold's reply was lost: Discord then refuses
-            # the answer as already acknowledged), or an answer whose reply never came (it may
-            # be in the channel): say so there, not "thinking" or "working" for ever, with the
-            # Retry its sentence names, once the job is cancelled unpaid. Where nothing
-            # landed, Discord refuses the edit, and there is nothing to correct.
-            shown = (
-                isinstance(exc, ANSWER_LOST)
-                or interaction.response.is_done()
-                or getattr(exc, "code", None) == ACKNOWLEDGED
-            )
+            return Answered(await answer(interaction, text, held=held), interaction.token)
+        except ANSWER_LOST as exc:
+            # The reply was lost, not necessarily the answer: when Discord shows it, the job
+            # goes on as if the reply had come.
+            found = await landed(interaction, followup=held)
+            if found is not None:
+                log.info("Job %s: the answer whose reply was lost is in the channel", job.id)
+                return Answered(found, interaction.token)
+            failure: BaseException = exc
+            shown = True  # the hold, or an answer that may show after all: corrected if so
+        except (discord.HTTPException, discord.InteractionResponded) as exc:
+            # Refused. Held privately (or held, though the hold's reply was lost: Discord then
+            # refuses the answer as already acknowledged): the hold is corrected.
+            failure = exc
+            shown = held or getattr(exc, "code", None) == ACKNOWLEDGED
 
-            async def tell() -> None:
-                with contextlib.suppress(discord.HTTPException, *ANSWER_LOST):
-                    lost = say("failure.not_acknowledged", lang(interaction))
-                    await interaction.edit_original_response(content=lost, view=retry_view(job))
+        async def tell() -> None:
+            # Once the job is cancelled unpaid: not "thinking" or "working" for ever, and
+            # the Retry its sentence names. Where nothing shows, Discord refuses the edit.
+            with contextlib.suppress(discord.HTTPException, *ANSWER_LOST):
+                lost = say("failure.not_acknowledged", lang(interaction))
+                await interaction.edit_original_response(content=lost, view=retry_view(job))
 
-            raise Unanswered(type(exc).__name__, tell if shown else None) from exc
-        return Answered(public.id, interaction.token)
+        raise Unanswered(type(failure).__name__, tell if shown else None) from failure
 
     return announce
+
+
+async def answer(interaction: discord.Interaction, text: str, *, held: bool) -> int | None:
+    """Post the working message in public; its id. After a private hold (`held`), "thinking"
+    is resolved first, saying the job starts below: a follow-up sent while it still says
+    "thinking" would be taken by Discord as that edit, private like the hold, and the channel
+    would never see the job."""
+    none = discord.AllowedMentions.none()
+    if not held:
+        answered = await interaction.response.send_message(text, allowed_mentions=none)
+        return answered.message_id
+    key = "job.checked" if interaction.extras.get(FILES_CHECKED) else "job.started"
+    await interaction.edit_original_response(content=say(key, lang(interaction)))
+    public = await interaction.followup.send(text, allowed_mentions=none, wait=True)
+    return public.id
 
 
 def holder(interaction: discord.Interaction, *, probing: bool = False) -> Hold:

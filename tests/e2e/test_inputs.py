@@ -206,25 +206,42 @@ async def test_a_held_request_whose_public_message_is_refused_offers_a_retry_tha
     assert [c["path"] for c in paid] == ["/web/generate"]
 
 
-async def test_a_public_answer_whose_reply_is_lost_is_corrected_and_its_retry_works(
+async def test_a_public_answer_whose_reply_is_lost_but_shown_goes_on(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
-    """Discord showed the public working message, but the connection dropped before its
-    reply: the bot cannot know it landed, so the job is cancelled before Pika is paid, and that
-    message says so with a Retry button (no "internal error"), which makes the video (paid
-    once)."""
+    """Discord showed the public working message, but the connection dropped before its reply:
+    the bot reads the answer back, finds it there, and the job goes on into a video, paid once,
+    with no error and no second message."""
     fake.lose_callback_replies = 1
     ask = generate(fake, "a fox")
-    lost = "Discord did not get the bot's answer in time"
-    await fake.wait_for(
-        lambda: ask.original_id is not None and lost in fake.messages[ask.original_id].content,
-        what="the public answer saying the request was cancelled",
-    )
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the video")
     assert ask.original_id is not None
-    answer = fake.messages[ask.original_id]
-    assert not answer.ephemeral and await pika_calls(pika) == []
-    assert not [m for m in fake.channel_messages(GENERAL) if m.id != answer.id]  # nothing else
-    fake.press(REQUESTER, answer, retry_button(answer))
-    await fake.wait_for(lambda: results(fake), timeout=30, what="the retried video")
+    working = fake.messages[ask.original_id]
+    await fake.wait_for(
+        lambda: working.deleted or "your video is ready" in working.content,
+        what="the working message replaced by the result",
+    )
     paid = [c for c in await pika_calls(pika) if not c["path"].startswith("/web/jobs/")]
     assert [c["path"] for c in paid] == ["/web/generate"]
+    assert fake.channel_messages(GENERAL) == results(fake)  # no error, nothing left behind
+
+
+async def test_a_held_request_whose_public_follow_up_reply_is_lost_goes_on_with_it(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Held privately while its image was probed, then its public working message posted but
+    its reply lost: the bot finds the message in the channel (by the interaction it names) and
+    the job goes on with it, so no working message is left behind, and Pika is paid once."""
+    fake.lose_followup_replies = 1
+    ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"},
+                     {"image": ("fox.png", png(), "image/png")})  # fmt: skip
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the video")
+    working = fake.messages[ask.followups[0]]  # the public working message, posted first
+    await fake.wait_for(
+        lambda: working.deleted or "your video is ready" in working.content,
+        what="the working message replaced by the result",
+    )
+    paid = [c for c in await pika_calls(pika) if not c["path"].startswith("/web/jobs/")]
+    assert [c["path"] for c in paid] == ["/web/generate"]
+    assert ask.original_id is not None
+    assert "Discord did not get" not in fake.messages[ask.original_id].content

@@ -170,6 +170,9 @@ class InteractionRoutes(FakeState):
             interaction_id=interaction.id,
         )
         interaction.followups.append(message.id)
+        if self.lose_followup_replies and request.transport is not None:
+            self.lose_followup_replies -= 1
+            request.transport.abort()  # posted, but the bot never reads the reply
         return jsonify(self.message_json(message))
 
     async def _webhook_message(self, request: web.Request) -> web.Response:

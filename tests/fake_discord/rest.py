@@ -133,10 +133,13 @@ class RestRoutes(FakeState):
             return form_error({"limit": "Must be between 1 and 100."})
         before = int(query.get("before", str(2**63)))
         after = int(query.get("after", "0"))
-        found = [
+        found = [  # an ephemeral message belongs to its one reader: no history lists it
             m
             for m in self.messages.values()
-            if m.channel_id == channel.id and not m.deleted and after < m.id < before
+            if m.channel_id == channel.id
+            and not m.deleted
+            and not m.ephemeral
+            and after < m.id < before
         ]
         page = found[:limit] if "after" in query else found[-limit:]
         # Discord sends a nonce back only in the answer to the post that carried it.

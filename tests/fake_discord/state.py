@@ -124,6 +124,7 @@ class FakeState(abc.ABC):
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
         self.lose_followups = 0  # the next follow-ups answered 404 Unknown Webhook (token lost)
         self.lose_callback_replies = 0  # the next first answers shown, their replies dropped
+        self.lose_followup_replies = 0  # the next follow-ups posted, their replies dropped
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
@@ -244,9 +245,32 @@ class FakeState(abc.ABC):
             self.dispatch("MESSAGE_UPDATE", self.message_json(message))
 
     def message_json(self, message: Message) -> dict[str, Any]:
-        """The message object as the bot sees it (with `guild_id` outside DMs)."""
+        """The message object as the bot sees it (with `guild_id` outside DMs); an
+        interaction's answer or follow-up names that interaction (`interaction_metadata`)."""
         channel = self.channels.get(message.channel_id)
-        return message.json(self.users, APP_ID, channel.guild_id if channel else None)
+        guild_id = channel.guild_id if channel else None
+        data = message.json(self.users, APP_ID, guild_id)
+        interaction = self.interactions.get(message.interaction_id or 0)
+        if interaction is not None:
+            # Installed in a guild: owner "0" is the guild; in a DM, "1" is the user.
+            owners = (
+                {"0": str(guild_id)} if guild_id is not None else {"1": str(interaction.user_id)}
+            )
+            data["interaction_metadata"] = {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "user": self.users[interaction.user_id].json(),
+                "authorizing_integration_owners": owners,
+            }
+            if interaction.original_id is not None and message.id != interaction.original_id:
+                data["interaction_metadata"]["original_response_message_id"] = str(
+                    interaction.original_id
+                )
+            if interaction.type == 3:  # a component's: the message it was on
+                source = (interaction.payload.get("message") or {}).get("id")
+                if source is not None:
+                    data["interaction_metadata"]["interacted_message_id"] = str(source)
+        return data
 
     # --- reactions --------------------------------------------------------------------------
 

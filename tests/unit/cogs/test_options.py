@@ -85,25 +85,35 @@ async def test_an_answer_refused_for_another_reason_edits_nothing(
     used.edit_original_response.assert_not_awaited()
 
 
+def not_found() -> discord.NotFound:
+    return discord.NotFound(MagicMock(status=404, reason="Not Found"), {"code": 10008})
+
+
 @pytest.mark.parametrize(
     "lost", [TimeoutError(), ConnectionResetError(), aiohttp.ClientPayloadError()]
 )
-async def test_an_answer_whose_reply_never_came_is_corrected_once_cancelled(
+async def test_an_answer_whose_reply_never_came_and_is_not_there_cancels_then_corrects(
     monkeypatch: pytest.MonkeyPatch, lost: BaseException
 ) -> None:
-    """Discord may have shown the public answer whose reply was lost: the job is cancelled
-    unpaid (Unanswered, not an internal error), and then that answer says so, with Retry."""
+    """The reply was lost and Discord does not show the answer (or cannot say): the job is
+    cancelled unpaid (Unanswered, not an internal error), and then whatever may show says so,
+    with Retry."""
     monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
     bot = MagicMock()
     bot.estimates.standing = AsyncMock(return_value=None)
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=lost)
+    used.original_response = AsyncMock(side_effect=not_found())
     with pytest.raises(Unanswered) as unanswered:
         await options.announcer(bot, used)(submitting("abcdefghij"))
+    used.original_response.assert_awaited_once()  # Discord was asked before giving up
     used.edit_original_response.assert_not_awaited()
     assert unanswered.value.tell is not None
     # Where nothing landed, Discord refuses the edit: nothing to correct, and no error.
-    used.edit_original_response.side_effect = refused(10015)
+    used.edit_original_response.side_effect = not_found()
+    await unanswered.value.tell()
+    # An edit whose own reply is lost is no error either: the job is already cancelled.
+    used.edit_original_response.side_effect = TimeoutError()
     await unanswered.value.tell()
     # Where the answer landed, it is corrected.
     used.edit_original_response.side_effect = None
@@ -112,3 +122,18 @@ async def test_an_answer_whose_reply_never_came_is_corrected_once_cancelled(
     assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
     (button,) = told.kwargs["view"].children
     assert button.custom_id == control_id("retry", "abcdefghij")
+
+
+async def test_an_answer_whose_reply_never_came_but_is_there_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Discord shows the answer although its reply was lost: the job goes on with it."""
+    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
+    bot = MagicMock()
+    bot.estimates.standing = AsyncMock(return_value=None)
+    used = command_interaction()
+    used.token = "token"
+    used.response.send_message = AsyncMock(side_effect=TimeoutError())
+    used.original_response = AsyncMock(return_value=MagicMock(id=4242))
+    answered = await options.announcer(bot, used)(submitting("abcdefghij"))
+    assert (answered.message_id, answered.token) == (4242, "token")

@@ -50,3 +50,44 @@ async def test_a_file_that_stays_busy_is_named_once_start_up_stops_waiting(
     with pytest.raises(StorageError, match=r"bot\.sqlite3: database is locked"):
         await sqlite_storage.open_sqlite(tmp_path / "bot.sqlite3")
     assert attempts > 1  # it tried again before giving up
+
+
+async def test_a_migration_kept_waiting_by_another_writer_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock past SQLite's busy wait while this one would
+    migrate: start-up tries again, rather than calling the migration failed."""
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path) as file:
+        file.execute("PRAGMA journal_mode=WAL")
+        file.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)"
+        )
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.5, writer.execute, "COMMIT")
+    monkeypatch.setattr(sqlite_storage, "BUSY_MILLISECONDS", 50)
+    try:
+        database = await sqlite_storage.open_sqlite(path)
+        await database.close()
+    finally:
+        writer.close()
+    with sqlite3.connect(path) as file:
+        versions = [v for (v,) in file.execute("SELECT version FROM schema_migrations")]
+    assert sorted(versions) == [m.version for m in migrations("sqlite")]
+
+
+async def test_an_error_that_is_not_a_lock_is_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = 0
+
+    async def connect(path: Path) -> object:
+        nonlocal attempts
+        attempts += 1
+        raise sqlite3.DatabaseError("file is not a database")
+
+    monkeypatch.setattr(sqlite_storage, "connect", connect)
+    with pytest.raises(StorageError, match="file is not a database"):
+        await sqlite_storage.open_sqlite(tmp_path / "bot.sqlite3")
+    assert attempts == 1
