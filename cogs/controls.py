@@ -10,10 +10,13 @@ by a short note in the channel (`bot/discord/notes.py`), and the reaction is rem
 
 from __future__ import annotations
 
+import functools
+
 import discord
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.discord.connection import ANSWER_LOST, CALL_FAILED
 from bot.discord.results import REACTIONS
 from bot.discord.texts import lang_of, repeat_text, working_text
 from bot.followups import FollowUpRefused
@@ -28,6 +31,12 @@ from cogs.options import (
     linked,
     member_of,
 )
+
+
+def working_nonce(job: Job) -> str:
+    """The nonce of a job's working message posted with the bot's token: not the job's id,
+    which its result's post carries (Discord would give this message back for that one)."""
+    return f"working-{job.id}"
 
 
 class Controls(commands.Cog):
@@ -88,13 +97,21 @@ class Controls(commands.Cog):
         )
 
         async def announce(job: Job) -> Answered:
+            post = functools.partial(
+                channel.send,
+                working_text(job, await self.bot.estimates.standing(job)),
+                reference=message.to_reference(fail_if_not_exists=False),
+                allowed_mentions=discord.AllowedMentions.none(),
+                nonce=working_nonce(job),
+            )
             try:
-                status = await channel.send(
-                    working_text(job, await self.bot.estimates.standing(job)),
-                    reference=message.to_reference(fail_if_not_exists=False),
-                    allowed_mentions=discord.AllowedMentions.none(),
-                )
-            except discord.HTTPException as exc:
+                try:
+                    status = await post()
+                except ANSWER_LOST:
+                    # The reply was lost, maybe not the post: sent again with its nonce,
+                    # Discord gives back the one it kept, or posts it now.
+                    status = await post()
+            except CALL_FAILED as exc:
                 raise Unanswered(type(exc).__name__) from exc
             return Answered(status.id)
 

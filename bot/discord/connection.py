@@ -44,6 +44,8 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (
 # A request whose answer never came (the connection lost, a time-out): Discord may or may not
 # have acted on it.
 ANSWER_LOST: tuple[type[BaseException], ...] = (OSError, aiohttp.ClientError, TimeoutError)
+# A request that failed: refused by Discord, or its answer lost.
+CALL_FAILED: tuple[type[BaseException], ...] = (discord.HTTPException, *ANSWER_LOST)
 # Every REST call: ten seconds to connect, thirty without a byte of the answer (counted from
 # the end of the upload, so a large video is not cut short), no limit on the whole.
 REST_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=30.0)

@@ -14,12 +14,11 @@ import asyncio
 
 import discord
 
-from bot.discord.connection import ANSWER_LOST
+from bot.discord.connection import CALL_FAILED
 
 LOOKUP_SECONDS = 10.0
 # Messages read after the interaction, oldest first: a burst's other answers come in between.
 FOLLOWUP_LOOKBACK = 100
-LOOKUP_FAULTS: tuple[type[BaseException], ...] = (discord.HTTPException, *ANSWER_LOST)
 
 
 async def landed(interaction: discord.Interaction, *, followup: bool) -> int | None:
@@ -30,7 +29,7 @@ async def landed(interaction: discord.Interaction, *, followup: bool) -> int | N
             if not followup:
                 return (await interaction.original_response()).id
             return await _followup(interaction)
-    except LOOKUP_FAULTS:
+    except CALL_FAILED:
         return None
 
 

@@ -144,6 +144,19 @@ async def test_reroll_is_the_same_request_with_a_new_seed(
     assert again["options"]["parameters"]["seed"] != first["options"]["parameters"]["seed"]
 
 
+async def test_a_reaction_whose_working_message_reply_is_lost_posts_it_once_and_goes_on(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    """The working message of a re-roll is posted, but its reply is lost: the bot posts it
+    again with the same nonce, Discord gives back the one it kept, and the job goes on."""
+    fake.lose_post_replies = 1
+    fake.react(REQUESTER, result, "🔁")
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the re-rolled result")
+    assert len(await calls_to(pika, "/web/generate")) == 2  # the first video, and this one
+    working = [m for m in fake.channel_messages(GENERAL) if m.content.startswith("🎬")]
+    assert working == []  # one working message, replaced by the result or deleted
+
+
 async def test_info_button_shows_the_job(fake: FakeDiscord, result: Message) -> None:
     answer = await fake.wait_for_response(fake.press(MEMBER, result, button(result, "info")))
     assert answer["data"]["flags"] == 64

@@ -110,6 +110,9 @@ class RestRoutes(FakeState):
         message = self.store_message(
             channel.id, APP_ID, body, record.files, type=19 if reference else 0
         )
+        if self.lose_post_replies and request.transport is not None:
+            self.lose_post_replies -= 1
+            request.transport.abort()  # posted, but the bot never reads the reply
         return jsonify(self.message_json(message))
 
     def _posted_with(self, channel_id: int, nonce: str | int) -> Message | None:

@@ -125,6 +125,7 @@ class FakeState(abc.ABC):
         self.lose_followups = 0  # the next follow-ups answered 404 Unknown Webhook (token lost)
         self.lose_callback_replies = 0  # the next first answers shown, their replies dropped
         self.lose_followup_replies = 0  # the next follow-ups posted, their replies dropped
+        self.lose_post_replies = 0  # the next channel posts made, their replies dropped
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
