@@ -552,9 +552,9 @@ def report(name: str, figures: dict[str, Any]) -> None:
             )
         )
         print(row("answered", f"{figures['answered']} of {figures['asked']}", "all"))
-        least = figures["least"]
-        target = f"the jobs' own spread: {least:.1f}" if edited else f"<= 1.2 x {least:.0f}"
-        print(row("first finish to last result (s)", f"{figures['took']:.1f}", target))
+        least, took = figures["least"], figures["took"]
+        target = f"<= 1.2 x the jobs' spread, {least:.2f}" if edited else f"<= 1.2 x {least:.0f}"
+        print(row("first finish to last result (s)", f"{took:.2f} (x {took / least:.2f})", target))
         print(
             row(
                 "requests refused (429) / twice in a row",

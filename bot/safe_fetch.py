@@ -317,18 +317,19 @@ class SafeFetcher:
     async def fetch(self, url: str, what: str, max_bytes: int) -> bytes:
         """The body at `url`, at most `max_bytes`; FetchError (or FetchTooLarge) otherwise."""
         chunks: list[bytes] = []
-        await self._read(url, what, max_bytes, chunks.append)
+        await self.read_into(url, what, max_bytes, chunks.append)
         return b"".join(chunks)
 
     async def download(self, url: str, path: Path, what: str, max_bytes: int) -> int:
         """Write the body at `url` to `path`; return its size. Same caps and errors as fetch."""
         with path.open("wb") as out:
-            return await self._read(url, what, max_bytes, out.write)
+            return await self.read_into(url, what, max_bytes, out.write)
 
-    async def _read(
+    async def read_into(
         self, url: str, what: str, max_bytes: int, sink: Callable[[bytes], object]
     ) -> int:
-        """Stream the body into `sink`, the whole fetch (redirects too) within the time cap."""
+        """Stream the body into `sink`, chunk by chunk; return its size. The whole fetch
+        (redirects too) within the time cap; same caps and errors as fetch."""
         size = 0
         try:
             async with asyncio.timeout(self.timeout), self.stream(url, what) as response:

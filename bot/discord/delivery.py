@@ -17,13 +17,12 @@ import contextlib
 import io
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import discord
 
 from bot.discord.answers import InteractionAnswer, token_usable
-from bot.discord.downloads import TooLarge, downloaded
+from bot.discord.downloads import Spool, TooLarge, downloaded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import reachable
 from bot.discord.results import (
@@ -162,9 +161,9 @@ class DiscordDelivery:
             try:
                 async with (
                     self.lanes.posting(job.channel_id),
-                    downloaded(self.fetcher, job.result_url, limit) as path,
+                    downloaded(self.fetcher, job.result_url, limit) as video,
                 ):
-                    return await self._post(job, channel, parent, video=path)
+                    return await self._post(job, channel, parent, video=video)
             except TooLarge:
                 return await self._post_large(job, channel, parent, limit)
             except discord.HTTPException as exc:
@@ -202,7 +201,7 @@ class DiscordDelivery:
         channel: discord.abc.Messageable,
         parent: Job | None,
         *,
-        video: Path | None = None,
+        video: Spool | None = None,
         poster: bytes | None = None,
     ) -> int:
         """The result (its video uploaded from `video`, or described), into the working
@@ -214,7 +213,7 @@ class DiscordDelivery:
             embed = result_embed(job, parent_link=result_link(parent))
             files: list[discord.File] = []
             if video is not None:
-                files.append(discord.File(video, filename=video_filename(job)))
+                files.append(video.file(video_filename(job)))
             elif reachable(job.result_url):
                 embed.description = say("job.too_large", lang, url=job.result_url)
                 embed.url = job.result_url
@@ -266,8 +265,8 @@ class DiscordDelivery:
         if not job.poster_url:
             return None
         try:
-            async with downloaded(self.fetcher, job.poster_url, min(limit, POSTER_LIMIT)) as path:
-                return path.read_bytes()
+            async with downloaded(self.fetcher, job.poster_url, min(limit, POSTER_LIMIT)) as image:
+                return image.read_bytes()
         except (TooLarge, FetchError):
             return None
 
