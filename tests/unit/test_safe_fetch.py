@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip
 import socket
 import ssl
+import tracemalloc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -53,6 +55,7 @@ class Origin:
     client_ports: list[int] = field(default_factory=list)  # the connection each request came on
     sni: list[str | None] = field(default_factory=list)  # names asked for in TLS handshakes
     cookies: list[str | None] = field(default_factory=list)  # each request's Cookie header
+    encodings: list[str | None] = field(default_factory=list)  # Accept-Encoding, where noted
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +123,15 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         if name == "gzipped-twice.png":  # each layer of a bomb multiplies by up to 1,000
             body = gzip.compress(gzip.compress(b"x" * 5000))
             return web.Response(body=body, headers={"Content-Encoding": "gzip, gzip"})
+        if name == "bomb.png":  # one layer: 64 KiB sent, 64 MiB decoded
+            found.encodings.append(request.headers.get("Accept-Encoding"))
+            return web.Response(body=gzip_bomb(), headers={"Content-Encoding": "gzip"})
+        if name == "brotli.png":  # an encoding the fetcher never asks for
+            return web.Response(body=b"\x0b\x02\x80PNG\x03", headers={"Content-Encoding": "br"})
+        if name == "cut-gzip.png":  # a gzip body that stops half way
+            return web.Response(
+                body=gzip.compress(b"x" * 5000)[:20], headers={"Content-Encoding": "gzip"}
+            )
         if name == "slow.png":
             await asyncio.sleep(5)
         if name == "missing.png":
@@ -375,6 +387,40 @@ async def test_bytes_and_time_are_capped(origin: Origin) -> None:
             await fetcher.fetch(f"http://127.0.0.1:{origin.port + 1}/a.png", "image", 4096)
     finally:
         await fetcher.aclose()
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    return gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
+
+
+async def test_a_gzip_bomb_is_decoded_no_further_than_the_cap_in_memory(origin: Origin) -> None:
+    # httpx undoes a 16 KiB network chunk of it at once, about 16 MiB, before any cap looks.
+    fetcher = SafeFetcher(parse_allowed_hosts(f"127.0.0.1:{origin.port}"), timeout=10)
+    gzip_bomb()  # made before memory is traced: the server's 64 MiB of zeros is not ours
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchTooLarge):
+            await fetcher.fetch(f"http://127.0.0.1:{origin.port}/bomb.png", "image", 10**6)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await fetcher.aclose()
+    assert peak < 4 * 1024 * 1024  # the 1 MB kept, and a piece or two in flight
+    assert origin.encodings == ["gzip"]  # the only encoding it can undo, and asks for
+
+
+@pytest.mark.parametrize("name", ["brotli.png", "cut-gzip.png"])
+async def test_a_body_in_an_encoding_not_asked_for_or_broken_fails_the_fetch(
+    origin: Origin, name: str
+) -> None:
+    fetcher = SafeFetcher(parse_allowed_hosts(f"127.0.0.1:{origin.port}"), timeout=5)
+    try:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(f"http://127.0.0.1:{origin.port}/{name}", "image", 10**6)
+    finally:
+        await fetcher.aclose()
+    assert str(caught.value) == "could not fetch image"
 
 
 async def test_a_body_encoded_twice_is_refused_before_it_is_decoded(origin: Origin) -> None:
