@@ -47,15 +47,28 @@ def command_interaction() -> Any:
     return fake
 
 
+def quiet_bot(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A bot whose working message is a fixed text."""
+    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
+    bot = MagicMock()
+    bot.estimates.standing = AsyncMock(return_value=None)
+    return bot
+
+
+def offers_retry(told: Any, job_id: str) -> None:
+    """The edit says the job was cancelled, with the Retry its sentence names, for this job."""
+    assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
+    (button,) = told.kwargs["view"].children
+    assert button.custom_id == control_id("retry", job_id)
+
+
 async def test_a_hold_whose_reply_was_lost_is_not_left_thinking(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The private hold reached Discord but its reply was lost (a time-out): discord.py thinks
     nothing was answered, Discord refuses the public answer as already acknowledged. The job is
     cancelled unpaid (Unanswered), and the member's "thinking" says why instead of spinning."""
-    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
-    bot = MagicMock()
-    bot.estimates.standing = AsyncMock(return_value=None)
+    bot = quiet_bot(monkeypatch)
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=refused(options.ACKNOWLEDGED))
     with pytest.raises(Unanswered) as unanswered:
@@ -64,19 +77,14 @@ async def test_a_hold_whose_reply_was_lost_is_not_left_thinking(
     assert unanswered.value.tell is not None
     await unanswered.value.tell()  # what the use case does once it is
     (told,) = used.edit_original_response.await_args_list
-    assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
-    # The sentence says to press Retry: the button is there, for this job.
-    (button,) = told.kwargs["view"].children
-    assert button.custom_id == control_id("retry", "abcdefghij")
+    offers_retry(told, "abcdefghij")
 
 
 async def test_an_answer_refused_for_another_reason_edits_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Not held (the interaction expired): there is no private answer to correct."""
-    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
-    bot = MagicMock()
-    bot.estimates.standing = AsyncMock(return_value=None)
+    bot = quiet_bot(monkeypatch)
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=refused(10062))  # Unknown interaction
     with pytest.raises(Unanswered) as unanswered:
@@ -98,9 +106,7 @@ async def test_an_answer_whose_reply_never_came_and_is_not_there_cancels_then_co
     """The reply was lost and Discord does not show the answer (or cannot say): the job is
     cancelled unpaid (Unanswered, not an internal error), and then whatever may show says so,
     with Retry."""
-    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
-    bot = MagicMock()
-    bot.estimates.standing = AsyncMock(return_value=None)
+    bot = quiet_bot(monkeypatch)
     used = command_interaction()
     used.response.send_message = AsyncMock(side_effect=lost)
     used.original_response = AsyncMock(side_effect=not_found())
@@ -119,18 +125,14 @@ async def test_an_answer_whose_reply_never_came_and_is_not_there_cancels_then_co
     used.edit_original_response.side_effect = None
     await unanswered.value.tell()
     told = used.edit_original_response.await_args_list[-1]
-    assert told.kwargs["content"] == say("failure.not_acknowledged", "en")
-    (button,) = told.kwargs["view"].children
-    assert button.custom_id == control_id("retry", "abcdefghij")
+    offers_retry(told, "abcdefghij")
 
 
 async def test_an_answer_whose_reply_never_came_but_is_there_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Discord shows the answer although its reply was lost: the job goes on with it."""
-    monkeypatch.setattr(options, "working_text", lambda job, standing: "🎬 a fox")
-    bot = MagicMock()
-    bot.estimates.standing = AsyncMock(return_value=None)
+    bot = quiet_bot(monkeypatch)
     used = command_interaction()
     used.token = "token"
     used.response.send_message = AsyncMock(side_effect=TimeoutError())

@@ -33,23 +33,28 @@ async def test_a_new_file_set_up_by_several_starts_at_once_opens_in_every_one(
         assert mode == "wal"
 
 
-async def test_a_file_that_stays_busy_is_named_once_start_up_stops_waiting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    attempts = 0
+def connecting_fails(monkeypatch: pytest.MonkeyPatch, error: sqlite3.Error) -> list[Path]:
+    """Every connection start-up makes fails with `error`; the files it tried, in order."""
+    attempts: list[Path] = []
 
     async def connect(path: Path) -> object:
-        nonlocal attempts
-        attempts += 1
-        error = sqlite3.OperationalError("database is locked")
-        error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+        attempts.append(path)
         raise error
 
     monkeypatch.setattr(sqlite_storage, "connect", connect)
+    return attempts
+
+
+async def test_a_file_that_stays_busy_is_named_once_start_up_stops_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    attempts = connecting_fails(monkeypatch, busy)
     monkeypatch.setattr(sqlite_storage, "OPEN_SECONDS", 0.3)
     with pytest.raises(StorageError, match=r"bot\.sqlite3: database is locked"):
         await sqlite_storage.open_sqlite(tmp_path / "bot.sqlite3")
-    assert attempts > 1  # it tried again before giving up
+    assert len(attempts) > 1  # it tried again before giving up
 
 
 async def test_a_migration_kept_waiting_by_another_writer_is_tried_again(
@@ -80,14 +85,7 @@ async def test_a_migration_kept_waiting_by_another_writer_is_tried_again(
 async def test_an_error_that_is_not_a_lock_is_not_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    attempts = 0
-
-    async def connect(path: Path) -> object:
-        nonlocal attempts
-        attempts += 1
-        raise sqlite3.DatabaseError("file is not a database")
-
-    monkeypatch.setattr(sqlite_storage, "connect", connect)
+    attempts = connecting_fails(monkeypatch, sqlite3.DatabaseError("file is not a database"))
     with pytest.raises(StorageError, match="file is not a database"):
         await sqlite_storage.open_sqlite(tmp_path / "bot.sqlite3")
-    assert attempts == 1
+    assert len(attempts) == 1
