@@ -83,16 +83,20 @@ class Spool:
         self._file.write(chunk)
 
     def finish(self) -> None:
-        """All bytes are in: the file, if any, is complete on disk."""
+        """All bytes are in: the file, if any, is complete on disk; in memory, they are
+        joined once, for every upload attempt to share."""
         if self._file is not None:
             self._file.close()
+        else:
+            self._chunks = [b"".join(self._chunks)]
 
     def read_bytes(self) -> bytes:
         """The whole body."""
         return self.path.read_bytes() if self.path is not None else b"".join(self._chunks)
 
     def file(self, filename: str) -> discord.File:
-        """The body as a file to upload (a new one each time: a File is spent by one request)."""
+        """The body as a file to upload (a new one each time: a File is spent by one request;
+        a BytesIO shares the bytes it is given until it is written to)."""
         if self.path is not None:
             return discord.File(self.path, filename=filename)
         return discord.File(io.BytesIO(b"".join(self._chunks)), filename=filename)
