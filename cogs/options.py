@@ -17,7 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.app import PikaBot
-from bot.discord.connection import ANSWER_LOST
+from bot.discord.connection import ANSWER_LOST, CALL_FAILED
 from bot.discord.landed import landed
 from bot.discord.links import jump_url
 from bot.discord.results import Posted, info_embed, retry_view, video_line
@@ -275,7 +275,7 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
         async def tell() -> None:
             # Once the job is cancelled unpaid: not "thinking" or "working" for ever, and
             # the Retry its sentence names. Where nothing shows, Discord refuses the edit.
-            with contextlib.suppress(discord.HTTPException, *ANSWER_LOST):
+            with contextlib.suppress(*CALL_FAILED):
                 lost = say("failure.not_acknowledged", lang(interaction))
                 await interaction.edit_original_response(content=lost, view=retry_view(job))
 
