@@ -14,22 +14,36 @@ from collections.abc import Iterator
 PIECE = 1 << 16
 
 
+def _member() -> zlib._Decompress:
+    return zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: the gzip header and trailer
+
+
 class Gunzip:
-    """Decodes one gzip stream fed in chunks; `zlib.error` on a body that is not gzip."""
+    """Decodes one gzip body fed in chunks; `zlib.error` on a body that is not gzip."""
 
     def __init__(self) -> None:
-        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: the gzip header and trailer
+        self._z = _member()
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """The bytes that `data` decodes to, at most PIECE at a time. Consume each piece
         before asking for the next: the next is decoded only then."""
-        while not self._z.eof:
+        while True:
+            if self._z.eof:
+                # A gzip body is a series of members (RFC 1952): what follows one must be the
+                # next (zlib.error if it is not), never dropped, which would pass on a file cut
+                # short as whole.
+                data = self._z.unused_data + data
+                if not data:
+                    return
+                self._z = _member()
             out = self._z.decompress(data, PIECE)
-            data = self._z.unconsumed_tail
+            # At a member's end the input left is in `unused_data`; `unconsumed_tail` may still
+            # hold a stale copy of it.
+            data = b"" if self._z.eof else self._z.unconsumed_tail
             if out:
                 yield out
             # A full piece may leave output inside zlib even when all the input is taken.
-            if not data and len(out) < PIECE:
+            if not data and len(out) < PIECE and not self._z.eof:
                 return
 
     def end(self) -> None:

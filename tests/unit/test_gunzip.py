@@ -37,3 +37,24 @@ def test_a_body_cut_short_or_not_gzip_is_an_error() -> None:
         cut.end()
     with pytest.raises(zlib.error):
         list(Gunzip().feed(b"PNG, not gzip"))
+
+
+def test_a_body_of_several_members_decodes_whole_however_it_is_cut() -> None:
+    # RFC 1952: a gzip body is a series of members; stopping after the first would hand on a
+    # file cut short as if it were whole.
+    body = b"A" * 1000 + bytes(range(256)) * 600 + b"B" * 1000
+    packed = (
+        gzip.compress(body[:1000]) + gzip.compress(body[1000:-1000]) + gzip.compress(body[-1000:])
+    )
+    for step in (len(packed), 7, 1):
+        gunzip = Gunzip()
+        out = b"".join(
+            p for i in range(0, len(packed), step) for p in gunzip.feed(packed[i : i + step])
+        )
+        gunzip.end()
+        assert out == body
+
+
+def test_bytes_after_the_last_member_that_are_not_another_are_an_error() -> None:
+    with pytest.raises(zlib.error):
+        list(Gunzip().feed(gzip.compress(b"x" * 1000) + b"not gzip"))
