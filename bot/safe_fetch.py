@@ -362,7 +362,8 @@ def encoding(response: httpx.Response) -> str:
     """The response's content encoding: "identity", "gzip", or what else it says (several
     layers as one string, which nothing here undoes)."""
     codings = [c.strip().lower() for c in response.headers.get_list("Content-Encoding", True)]
-    layers = [c for c in codings if c and c != "identity"]
+    # "x-gzip" is gzip's old name, to be taken as gzip (RFC 9110, 8.4.1.3).
+    layers = ["gzip" if c == "x-gzip" else c for c in codings if c and c != "identity"]
     return ", ".join(layers) or "identity"
 
 

@@ -120,6 +120,9 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         if name == "gzipped.png":  # 5000 bytes sent as about 40
             body = gzip.compress(b"x" * 5000)
             return web.Response(body=body, headers={"Content-Encoding": "gzip"})
+        if name == "x-gzipped.png":  # gzip's old name (RFC 9110: to be taken as gzip)
+            body = gzip.compress(b"x" * 5000)
+            return web.Response(body=body, headers={"Content-Encoding": "X-Gzip"})
         if name == "gzipped-twice.png":  # each layer of a bomb multiplies by up to 1,000
             body = gzip.compress(gzip.compress(b"x" * 5000))
             return web.Response(body=body, headers={"Content-Encoding": "gzip, gzip"})
@@ -378,6 +381,7 @@ async def test_bytes_and_time_are_capped(origin: Origin) -> None:
         with pytest.raises(FetchTooLarge):
             await fetcher.fetch(f"{base}/gzipped.png", "image", 4096)
         assert await fetcher.fetch(f"{base}/gzipped.png", "image", 5000) == b"x" * 5000
+        assert await fetcher.fetch(f"{base}/x-gzipped.png", "image", 5000) == b"x" * 5000
         started = asyncio.get_running_loop().time()
         with pytest.raises(FetchError):
             await fetcher.fetch(f"{base}/slow.png", "image", 4096)
