@@ -331,7 +331,10 @@ class SafeFetcher:
     ) -> int:
         """Stream the body into `sink`, chunk by chunk; return its size. The whole fetch
         (redirects too) within the time cap; same caps and errors as fetch."""
-        size = 0
+        size = sent = 0
+        # What is sent is capped too: gzip makes no real file much larger, but a gzip body can
+        # go on decoding to nothing (empty blocks, a name that never ends) until the time cap.
+        sent_cap = max_bytes + max_bytes // 64 + CHUNK
         try:
             async with asyncio.timeout(self.timeout), self.stream(url, what) as response:
                 declared = response.headers.get("Content-Length", "")
@@ -339,6 +342,9 @@ class SafeFetcher:
                 if gunzip is None and declared.isdigit() and int(declared) > max_bytes:
                     raise FetchTooLarge(what, max_bytes)
                 async for raw in response.aiter_raw(CHUNK):
+                    sent += len(raw)
+                    if sent > sent_cap:
+                        raise FetchTooLarge(what, max_bytes)
                     for chunk in gunzip.feed(raw) if gunzip is not None else (raw,):
                         size += len(chunk)
                         if size > max_bytes:

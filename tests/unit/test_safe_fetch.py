@@ -10,7 +10,9 @@ import functools
 import gzip
 import socket
 import ssl
+import struct
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -123,6 +125,8 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         if name == "x-gzipped.png":  # gzip's old name (RFC 9110: to be taken as gzip)
             body = gzip.compress(b"x" * 5000)
             return web.Response(body=body, headers={"Content-Encoding": "X-Gzip"})
+        if name == "gzip-of-nothing.png":  # 3 MiB sent, decoding to no byte at all
+            return web.Response(body=gzip_of_nothing(), headers={"Content-Encoding": "gzip"})
         if name == "gzipped-twice.png":  # each layer of a bomb multiplies by up to 1,000
             body = gzip.compress(gzip.compress(b"x" * 5000))
             return web.Response(body=body, headers={"Content-Encoding": "gzip, gzip"})
@@ -412,6 +416,27 @@ async def test_a_gzip_bomb_is_decoded_no_further_than_the_cap_in_memory(origin: 
         await fetcher.aclose()
     assert peak < 4 * 1024 * 1024  # the 1 MB kept, and a piece or two in flight
     assert origin.encodings == ["gzip"]  # the only encoding it can undo, and asks for
+
+
+def gzip_of_nothing() -> bytes:
+    """A valid gzip body of 3 MiB whose deflate blocks are all empty: it decodes to b""."""
+    empty_block = b"\x00\x00\x00\xff\xff"  # a stored block of length 0, not the last
+    deflate = empty_block * (3 * 1024 * 1024 // len(empty_block)) + b"\x03\x00"
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    return header + deflate + struct.pack("<II", zlib.crc32(b""), 0)
+
+
+async def test_a_gzip_body_is_capped_on_the_bytes_sent_too(origin: Origin) -> None:
+    # A gzip body can go on for ever decoding to nothing (empty blocks, a name that never
+    # ends): counting only decoded bytes, the fetch would read at line speed until the time cap.
+    fetcher = SafeFetcher(parse_allowed_hosts(f"127.0.0.1:{origin.port}"), timeout=10)
+    try:
+        with pytest.raises(FetchTooLarge):
+            await fetcher.fetch(
+                f"http://127.0.0.1:{origin.port}/gzip-of-nothing.png", "image", 10**6
+            )
+    finally:
+        await fetcher.aclose()
 
 
 @pytest.mark.parametrize("name", ["brotli.png", "cut-gzip.png"])
