@@ -19,6 +19,8 @@ from bot.discord.connection import CALL_FAILED
 LOOKUP_SECONDS = 10.0
 # Messages read after the interaction, oldest first: a burst's other answers come in between.
 FOLLOWUP_LOOKBACK = 100
+# Discord refused or lost the look, or discord.py refused it (a channel it does not know).
+LOOKUP_FAILED: tuple[type[BaseException], ...] = (*CALL_FAILED, discord.ClientException)
 
 
 async def landed(interaction: discord.Interaction, *, followup: bool) -> int | None:
@@ -27,9 +29,11 @@ async def landed(interaction: discord.Interaction, *, followup: bool) -> int | N
     try:
         async with asyncio.timeout(LOOKUP_SECONDS):
             if not followup:
-                return (await interaction.original_response()).id
+                found = await interaction.original_response()
+                # Not a private hold whose own reply was lost: that is no public answer.
+                return None if found.flags.ephemeral else found.id
             return await _followup(interaction)
-    except CALL_FAILED:
+    except LOOKUP_FAILED:
         return None
 
 

@@ -136,6 +136,8 @@ async def test_an_answer_whose_reply_never_came_but_is_there_goes_on(
     used = command_interaction()
     used.token = "token"
     used.response.send_message = AsyncMock(side_effect=TimeoutError())
-    used.original_response = AsyncMock(return_value=MagicMock(id=4242))
+    public = MagicMock(id=4242)
+    public.flags.ephemeral = False
+    used.original_response = AsyncMock(return_value=public)
     answered = await options.announcer(bot, used)(submitting("abcdefghij"))
     assert (answered.message_id, answered.token) == (4242, "token")

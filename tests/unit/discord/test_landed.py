@@ -80,8 +80,14 @@ async def test_a_look_that_fails_finds_nothing(failure: BaseException) -> None:
 
 async def test_the_first_answer_is_read_back_through_the_token() -> None:
     used = interaction_in(None)
-    used.original_response = AsyncMock(return_value=MagicMock(id=77))
+    used.original_response = AsyncMock(return_value=message(77, ME, ASKED))
     assert await landed(used, followup=False) == 77
+    # A private hold is no public answer, even if it is all Discord has.
+    used.original_response = AsyncMock(return_value=message(78, ME, ASKED, ephemeral=True))
+    assert await landed(used, followup=False) is None
+    # discord.py's own refusal (a channel it does not know) is not an error either.
+    used.original_response = AsyncMock(side_effect=discord.ClientException("Channel not found"))
+    assert await landed(used, followup=False) is None
     used.original_response = AsyncMock(
         side_effect=discord.NotFound(MagicMock(status=404, reason="Not Found"), {"code": 10015})
     )
