@@ -33,17 +33,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Failures of the network or of Discord's side, which a later try may not meet.
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    aiohttp.ClientError,
-    TimeoutError,
-    discord.GatewayNotFound,
-    discord.DiscordServerError,
-)
 # A request whose answer never came (the connection lost, a time-out): Discord may or may not
 # have acted on it.
 ANSWER_LOST: tuple[type[BaseException], ...] = (OSError, aiohttp.ClientError, TimeoutError)
+# Failures of the network or of Discord's side, which a later try may not meet.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    *ANSWER_LOST,
+    discord.GatewayNotFound,
+    discord.DiscordServerError,
+)
 # A request that failed: refused by Discord, or its answer lost.
 CALL_FAILED: tuple[type[BaseException], ...] = (discord.HTTPException, *ANSWER_LOST)
 # Every REST call: ten seconds to connect, thirty without a byte of the answer (counted from
