@@ -108,7 +108,7 @@ class PikaBot(commands.AutoShardedBot):
         self.pika = pika
         self.pika_health = pika_health or PikaHealth()
         # Result downloads; the process trusts the embedded local Pika's origin in it.
-        self.fetcher = fetcher or SafeFetcher(settings.allowed_hosts)
+        self.fetcher = fetcher or SafeFetcher(settings.allowed_hosts, keep_alive=True)
         # Opened by the process before anything else (a damaged file stops it at once).
         self._given_storage = storage
         self.lanes = ChannelLanes()

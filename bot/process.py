@@ -143,7 +143,8 @@ async def run(settings: Settings) -> int:
         log.error("Cannot use the database (DATABASE_URL): %s", exc)
         unsubscribe()
         return EXIT_FAILURE
-    fetcher = SafeFetcher(settings.allowed_hosts, timeout=DOWNLOAD_SECONDS)
+    # Result downloads: only what Pika names, so its connections are kept for the next one.
+    fetcher = SafeFetcher(settings.allowed_hosts, timeout=DOWNLOAD_SECONDS, keep_alive=True)
     try:
         async with (
             shared_http_client() as http,

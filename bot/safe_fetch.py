@@ -13,7 +13,8 @@ closed ones. So every fetch here:
 - connects to the address it checked, not to a second resolution (the URL is rewritten to the
   IP; the `Host` header, TLS SNI and certificate check keep the host name);
 - follows at most three redirects by hand, each checked the same way;
-- takes no proxy from the environment, and keeps no connection and no cookie for a later fetch;
+- takes no proxy from the environment, and keeps no cookie for a later fetch, nor a connection
+  unless it was made to fetch what Pika names (`keep_alive`);
 - stops past a byte cap and a total time cap, and refuses a body compressed more than once;
 - fails with `FetchError`, whose text says only "could not fetch <what>" (the reason goes to the
   log, for the owner), so a member learns nothing about what is behind an address.
@@ -193,10 +194,14 @@ class SafeFetcher:
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        keep_alive: bool = False,
     ) -> None:
         """`ssl_context` checks certificates (default: certifi's authorities, as httpx's);
-        `transport` replaces the aiohttp one (tests)."""
+        `transport` replaces the aiohttp one (tests); `keep_alive` keeps connections for the
+        next fetch, for a fetcher that only fetches what Pika names (its results), never a
+        member's URL."""
         self.allowed = tuple(allowed)
+        self._keep_alive = keep_alive
         self.resolver = resolver
         self.timeout = timeout
         if ssl_context is None:
@@ -217,13 +222,16 @@ class SafeFetcher:
     def _session(self) -> aiohttp.ClientSession:
         """aiohttp's session under the transport, made on the first fetch (inside the running
         loop: a fetcher may be built before one runs)."""
-        # No connection is reused (`force_close`): two host names on one address must each have
-        # their own TLS handshake, checked against their own name, and one fetch must not find
-        # a connection another member's URL opened. No proxy from the environment either: a
-        # proxy would connect to whatever it resolves, not to the address checked here. No
-        # cookie jar (httpx's keeps nothing either).
+        # A member's URL gets a connection of its own (`force_close`): one fetch must not find
+        # a connection another member's URL opened. Pika's results (`keep_alive`) come from a
+        # few hosts, one after another: a kept connection spares each a TCP and TLS handshake.
+        # aiohttp keys its pool by address, port and TLS name (`server_hostname`), so two host
+        # names on one address never share a connection: each has its certificate checked
+        # against its own name. No proxy from the environment either: a proxy would connect to
+        # whatever it resolves, not to the address checked here. No cookie jar (httpx's keeps
+        # nothing either).
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self._tls, force_close=True),
+            connector=aiohttp.TCPConnector(ssl=self._tls, force_close=not self._keep_alive),
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )

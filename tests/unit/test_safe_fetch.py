@@ -1,6 +1,7 @@
 """The safe fetcher: internal addresses refused in every encoding, before any connection;
 redirects checked; caps on bytes and time; TLS checked against the host name at the checked
-address; no connection reused; one error text whatever went wrong."""
+address; no connection reused (but a results fetcher's, for its own host name only); one error
+text whatever went wrong."""
 
 from __future__ import annotations
 
@@ -119,6 +120,8 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
             return answer
         if name == "big.png":
             return web.Response(body=b"x" * 5000, content_type="image/png")
+        if name == "huge.png":  # more than the socket's buffers: still on its way at the cap
+            return web.Response(body=b"x" * (8 << 20), content_type="image/png")
         if name == "gzipped.png":  # 5000 bytes sent as about 40
             body = gzip.compress(b"x" * 5000)
             return web.Response(body=body, headers={"Content-Encoding": "gzip"})
@@ -284,6 +287,51 @@ async def test_no_connection_is_reused_between_fetches_or_redirects(origin: Orig
         await fetcher.aclose()
     assert len(origin.seen) == 5  # two fetches, then two hops and their end
     assert len(set(origin.client_ports)) == 5  # each on a connection of its own
+
+
+async def test_a_results_fetcher_keeps_its_connection_but_not_one_left_mid_body(
+    origin: Origin,
+) -> None:
+    # Pika's results, one after another: no TCP handshake for each. A body cut at the cap
+    # leaves unread bytes on its connection, which must never be read as the next answer.
+    allowed = [AllowedHost("media.example", origin.port)]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5, keep_alive=True)
+    base = f"http://media.example:{origin.port}"
+    try:
+        for _ in range(3):
+            assert await fetcher.fetch(f"{base}/a.png", "the video", 100) == b"PNGDATA"
+        assert len(set(origin.client_ports)) == 1
+        with pytest.raises(FetchTooLarge):
+            await fetcher.fetch(f"{base}/huge.png", "the video", 4096)
+        assert await fetcher.fetch(f"{base}/a.png", "the video", 100) == b"PNGDATA"
+    finally:
+        await fetcher.aclose()
+    assert len(set(origin.client_ports)) == 2  # the cut one was closed, a new one opened
+
+
+async def test_a_kept_connection_is_never_used_for_another_host_name_on_its_address(
+    tls_origin: Origin, authority: trustme.CA
+) -> None:
+    # Both names are on one address; the certificate is for media.example only. Were the
+    # connection kept for media.example taken for other.example, its fetch would pass unchecked.
+    allowed = [AllowedHost(h, tls_origin.port) for h in ("media.example", "other.example")]
+    fetcher = SafeFetcher(
+        allowed,
+        resolver=stub_resolver,
+        timeout=5,
+        ssl_context=trusting(authority),
+        keep_alive=True,
+    )
+    try:
+        url = f"https://media.example:{tls_origin.port}/a.png"
+        assert await fetcher.fetch(url, "the video", 100) == b"PNGDATA"
+        with pytest.raises(FetchError):
+            await fetcher.fetch(f"https://other.example:{tls_origin.port}/a.png", "the video", 100)
+        assert await fetcher.fetch(url, "the video", 100) == b"PNGDATA"
+    finally:
+        await fetcher.aclose()
+    assert tls_origin.sni == ["media.example", "other.example"]  # media's was kept, once
+    assert [path for path, _ in tls_origin.seen] == ["/a.png", "/a.png"]
 
 
 async def test_no_cookie_is_kept_for_a_later_fetch_of_any_name(origin: Origin) -> None:
