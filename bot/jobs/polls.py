@@ -182,6 +182,11 @@ class PollSteps:
             return
         shown_at = self._shown_at.get(job.id)
         news = changed and (shown_at is None or now - shown_at >= PROGRESS_EDIT_SECONDS)
+        # Expected to be done, on time, before another edit would be allowed: the result will
+        # replace the message first, so an edit now would only flicker (and cost a request).
+        ending = eta is not None and now < eta < now + PROGRESS_EDIT_SECONDS
+        if ending and not self._late.get(job.id):
+            news = False
         stale = now - (job.created_at if shown_at is None else shown_at) >= PROGRESS_REFRESH_SECONDS
         if news or stale:
             self._shown_at[job.id] = now

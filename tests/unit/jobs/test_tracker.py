@@ -16,6 +16,7 @@ from bot.pika.local.app import LocalPika
 from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
 from bot.storage import Job, Status
 from bot.submit import Answered, Member
+from tests.helpers.requests import fox
 from tests.helpers.round_trips import RoundTrips, counting_round_trips
 from tests.unit.conftest import Stack, make_stack, rendered, sent
 
@@ -394,6 +395,29 @@ async def test_a_job_whose_progress_stands_still_is_refreshed_now_and_then(
     stack.clock.now += PROGRESS_REFRESH_SECONDS
     await stack.tracker.apply(stack.tracker._jobs[job.id], state)
     assert stack.notifier.shown == [90, 90]  # then refreshed, so its expected end moves on
+
+
+async def test_progress_is_not_shown_when_the_result_comes_first_unless_the_job_is_late(
+    stack: Stack,
+) -> None:
+    tracker, clock = stack.tracker, stack.clock
+    tracker.durations.record("generate", 4.0)
+    job = await sent(stack)
+    clock.now += 2
+    # Half way, due in two seconds: the result replaces the message before another edit could.
+    await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 50))
+    assert stack.notifier.shown == []
+    clock.now += 2.05
+    # Not done when expected: a late job's progress is news again.
+    await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, 90))
+    assert stack.notifier.shown == [90]
+    # A job that has long to go shows its progress at once.
+    other = await sent(stack, fox(prompt_text="a slower one"))
+    tracker.durations.record("generate", 40.0)
+    tracker.durations.record("generate", 40.0)
+    clock.now += 2
+    await tracker.apply(tracker._jobs[other.id], state(JobStatus.PENDING, 5))
+    assert stack.notifier.shown == [90, 5]
 
 
 async def test_a_push_during_a_poll_of_its_job_is_not_lost(stack: Stack, local: LocalPika) -> None:
