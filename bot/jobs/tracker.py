@@ -10,11 +10,13 @@ due at a time in one of two schedules:
   outbox (`outbox.py`), which runs beside the polls: a poll never waits behind a delivery.
 
 Polls are taken on a grid whose step is a twentieth of the poll interval (`POLL_GRAIN`; a quarter
-of a second at the default 5 s): a poll due between two points of it waits for the next, with
-the others due by then. Each poll is at most one step late, and the process wakes a few times a
-second for its polls instead of once per poll: with thousands of jobs followed, each wake-up and
-each lone request cost more CPU than the poll itself, while polls sent together share the event
-loop's turns (`benchmarks/burst.py`, its tracked run).
+of a second at the default 5 s) once `GRAIN_FULL_AT` jobs are followed: a poll due between two
+points of it waits for the next, with the others due by then. Each poll is at most one step
+late, and the process wakes a few times a second for its polls instead of once per poll: with
+thousands of jobs followed, each wake-up and each lone request cost more CPU than the poll
+itself, while polls sent together share the event loop's turns (`benchmarks/burst.py`, its
+tracked run). With fewer jobs the step shrinks in proportion: there is little to gather, and
+every hundredth of a second a poll waits is one in its result's delay.
 
 Poll results are written in batches every `FLUSH_SECONDS` (a crash only costs a poll again);
 every step that comes before a side effect (a result about to be posted, a failure about to be
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 
 POLL_CONCURRENCY = 64
 POLL_GRAIN = 1 / 20  # of the poll interval: how late a poll may be taken, to go with others
+GRAIN_FULL_AT = 1000  # jobs followed from which the grid has its full step
 FLUSH_SECONDS = 0.5
 FLUSH_ROWS = 2000
 DURATIONS_PER_KIND = 20
@@ -205,7 +208,7 @@ class Tracker(PollSteps, Holding):
                     wake_at.append(self._dirty_since + FLUSH_SECONDS)
                 due = self._polls.next_at() if self._polling < POLL_CONCURRENCY else None
                 if due is not None:
-                    wake_at.append(on_grain(due, self.interval * POLL_GRAIN))
+                    wake_at.append(on_grain(due, self.grain()))
                 if (due := self._others.next_at()) is not None:
                     wake_at.append(due)
             delay = min(wake_at) - self.store.clock()
@@ -215,6 +218,11 @@ class Tracker(PollSteps, Holding):
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await self._wake.wait()
+
+    def grain(self) -> float:
+        """The step of the polls' grid: `POLL_GRAIN` of the interval once `GRAIN_FULL_AT` jobs
+        are followed, less in proportion below."""
+        return self.interval * POLL_GRAIN * min(1.0, len(self._polls) / GRAIN_FULL_AT)
 
     def _flush_due(self, now: float) -> bool:
         """Whether the batch is due: its oldest write waited `FLUSH_SECONDS`, or it is big."""
@@ -351,5 +359,7 @@ class Tracker(PollSteps, Holding):
 def on_grain(due: float, step: float) -> float:
     """The first point of the polls' grid (of `step` seconds) at or after `due`; never before
     it (`ceil(due / step) * step` can round to a hair before `due`, and a wake-up there would
-    find nothing due and go round again without waiting)."""
+    find nothing due and go round again without waiting); `due` itself with no grid."""
+    if step <= 0:
+        return due
     return max(due, math.ceil(due / step) * step)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.discord.texts import failure_reason
+from bot.jobs import tracker as tracker_module
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
 from bot.jobs.polls import PROGRESS_REFRESH_SECONDS
 from bot.jobs.tracker import POLL_GRAIN, on_grain
@@ -435,29 +436,26 @@ async def test_a_push_during_a_poll_of_its_job_is_not_lost(stack: Stack, local: 
     assert planned <= stack.clock.now + stack.tracker.interval  # asked again within an interval
 
 
-async def test_polls_due_within_one_grain_are_taken_together_none_before_it_is_due(
-    stack: Stack, local: LocalPika
-) -> None:
-    """With thousands of jobs followed, waking once per poll cost more CPU than the polls: the
-    tracker takes them on a grid of a twentieth of the poll interval, each at most that late."""
+async def polls_taken(stack: Stack, dues: list[float]) -> list[float]:
+    """When the running tracker takes polls of jobs due `dues` seconds after a point of the
+    grid (at 1,000,000 s), by a clock that follows the event loop's; the default interval."""
     tracker, clock = stack.tracker, stack.clock
     tracker.settings.poll_interval_seconds = 5.0  # the default: a grid of a quarter second
-    step = 0.25
-    clock.now = 1_000_000.0  # a point of the grid
-    first, second = await sent(stack), await sent(stack)
-    tracker._track(tracker._jobs[first.id], clock.now + 0.05)
-    tracker._track(tracker._jobs[second.id], clock.now + 0.2)
+    clock.now = 1_000_000.0
+    jobs = [await sent(stack, fox(prompt_text=f"a fox {n}")) for n in range(len(dues))]
+    for job, due in zip(jobs, dues, strict=True):
+        tracker._track(tracker._jobs[job.id], clock.now + due)
     taken: dict[str, float] = {}
-    both = asyncio.Event()
+    every = asyncio.Event()
 
     async def poll(job: Job) -> None:
         taken[job.id] = clock.now
-        if len(taken) == 2:
-            both.set()
+        if len(taken) == len(jobs):
+            every.set()
 
     tracker.poll = poll  # type: ignore[method-assign]
 
-    async def time_passes() -> None:  # the test's clock follows the event loop's
+    async def time_passes() -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         while True:
@@ -467,14 +465,34 @@ async def test_polls_due_within_one_grain_are_taken_together_none_before_it_is_d
     moving = asyncio.ensure_future(time_passes())
     running = asyncio.ensure_future(tracker.run())
     try:
-        await asyncio.wait_for(both.wait(), 10)
+        await asyncio.wait_for(every.wait(), 10)
     finally:
         for task in (running, moving):
             task.cancel()
         await asyncio.gather(running, moving, return_exceptions=True)
-    assert taken[first.id] == taken[second.id]  # in one wake-up
+    return [taken[job.id] - 1_000_000.0 for job in jobs]
+
+
+async def test_polls_due_within_one_grain_are_taken_together_none_before_it_is_due(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With thousands of jobs followed, waking once per poll cost more CPU than the polls: the
+    tracker takes them on a grid of a twentieth of the poll interval, each at most that late."""
+    monkeypatch.setattr(tracker_module, "GRAIN_FULL_AT", 2)  # two jobs stand for thousands
+    step = 0.25
+    first, second = await polls_taken(stack, [0.05, 0.2])
+    assert first == second  # in one wake-up
     # At the grid's next point (the test's clock may trail the loop's by one of its steps).
-    assert 1_000_000.0 + step - 0.01 <= taken[first.id] < 1_000_000.0 + 2 * step
+    assert step - 0.01 <= first < 2 * step
+
+
+async def test_with_few_jobs_followed_a_poll_is_taken_when_due_not_at_the_grid(
+    stack: Stack,
+) -> None:
+    """With a handful of jobs there is nothing to gather: waiting for the grid's next point
+    only delayed each result, by up to a twentieth of the poll interval."""
+    first, second = await polls_taken(stack, [0.05, 0.12])
+    assert 0.05 <= first < 0.1 and 0.12 <= second < 0.17  # the clock's steps are 5 ms
 
 
 def test_the_grain_rounds_a_due_time_up_to_the_next_point() -> None:
