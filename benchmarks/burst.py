@@ -4,7 +4,9 @@ Discord and the local Pika over real sockets, with a floor bot in the same run.
 Scenarios (every one by default; `--scenario NAME` runs one):
 - burst: 200 members of one server send `/pika generate` at once; 3 s jobs,
   POLL_INTERVAL_SECONDS=1, no rate limits. The floor bot (`floor_bot.py`, which only
-  acknowledges) takes the same burst first, on a fake Discord of its own.
+  acknowledges) takes the same burst first, on a fake Discord of its own; the calls bot
+  (`calls_bot.py`, which makes the bot's HTTP calls for each job through the same libraries,
+  and nothing else) takes it last, for the CPU those calls alone cost.
 - slow: the same burst with 60 s jobs at the default POLL_INTERVAL_SECONDS=5.
 - limits: 200 results into one channel with Discord's rate limits on, twice: as the bot does it
   (each result a follow-up of its command's interaction, which pings its member and which no
@@ -132,21 +134,23 @@ async def running_bot(
     workdir: Path,
     *,
     floor: bool = False,
+    script: str = "bench_bot.py",
     **settings: str,
 ) -> AsyncIterator[Bot]:
-    """The bot (or the floor bot) on `fake`, ready; stopped at the end of the block."""
+    """The bot (or the floor bot, or another `script` of this folder) on `fake`, ready;
+    stopped at the end of the block."""
     stats = workdir / "stats.json"
     extra = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url} if pika else {}
     # The lease as deployed (30 s): the end-to-end harness's 3 s, there for take-over tests,
     # renews every lease each second, 10,000 rows a second in the tracked run.
     settings = {"JOB_LEASE_SECONDS": "30"} | settings
     env = bot_env(fake, workdir, **extra, BENCH_STATS=str(stats), **settings)
-    script = "floor_bot.py" if floor else "bench_bot.py"
+    script = "floor_bot.py" if floor else script
     process = BotProcess(env, workdir, (str(ROOT / "benchmarks" / script),))
     await process.start()
     try:
         await process.wait_ready(timeout=120)
-        yield Bot(process, None if floor else stats)
+        yield Bot(process, stats if script == "bench_bot.py" else None)
     finally:
         try:
             await process.stop(timeout=60)
@@ -346,7 +350,26 @@ async def floor_and_burst(workdir: Path, video: RenderResult, jobs: int) -> dict
         running_bot(fake, pika, workdir / "burst", POLL_INTERVAL_SECONDS="1") as bot,
     ):
         ours = await run_burst(fake, pika, bot, members, "burst", 120)
-    return {"floor": floor, "bot": ours}
+    async with (
+        stage(workdir / "calls", video, 3.0, jobs) as (fake, pika, members),
+        running_bot(fake, pika, workdir / "calls", script="calls_bot.py") as calls_bot,
+    ):
+        cpu, discord_before, pika_before = (
+            cpu_seconds(calls_bot.pid),
+            len(fake.requests),
+            len(pika.requests),
+        )
+        ask_all(fake, members, "calls")
+        await wait_until(lambda: len(results(fake)) >= jobs, 120, "every result")
+        await wait_until(
+            lambda: all(len(m.reactions) == 3 for m in results(fake)), 120, "every reaction"
+        )
+        calls = {
+            "calls_cpu_ms_per_job": 1000 * (cpu_seconds(calls_bot.pid) - cpu) / jobs,
+            "calls_discord_per_job": (len(fake.requests) - discord_before) / jobs,
+            "calls_pika_per_job": (len(pika.requests) - pika_before) / jobs,
+        }
+    return {"floor": floor, "bot": ours | calls}
 
 
 async def slow(workdir: Path, video: RenderResult, jobs: int) -> dict[str, Any]:
@@ -515,6 +538,14 @@ def report(name: str, figures: dict[str, Any]) -> None:
         print(row("bot CPU per job (ms)", f"{bot['cpu_ms_per_job']:.2f}", "<= 8"))
         print(row("  of which its event loop's thread", f"{bot['loop_cpu_ms_per_job']:.2f}", ""))
         print(row("  of which in the kernel", f"{bot['system_cpu_ms_per_job']:.2f}", ""))
+        print(
+            row(
+                "  the same HTTP calls alone (calls_bot.py)",
+                f"{bot['calls_cpu_ms_per_job']:.2f}",
+                f"({bot['calls_discord_per_job']:.2f} Discord requests and "
+                f"{bot['calls_pika_per_job']:.2f} Pika calls per job)",
+            )
+        )
         print(row("bot peak RSS (MB)", f"{bot['peak_rss_mb']:.0f}", ""))
     elif name == "slow":
         print(f"\nslow: {figures['delivered']} members at once, 60 s jobs, POLL_INTERVAL_SECONDS=5")
