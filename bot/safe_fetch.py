@@ -225,11 +225,11 @@ class SafeFetcher:
         # A member's URL gets a connection of its own (`force_close`): one fetch must not find
         # a connection another member's URL opened. Pika's results (`keep_alive`) come from a
         # few hosts, one after another: a kept connection spares each a TCP and TLS handshake.
-        # aiohttp keys its pool by address, port and TLS name (`server_hostname`), so two host
-        # names on one address never share a connection: each has its certificate checked
-        # against its own name. No proxy from the environment either: a proxy would connect to
-        # whatever it resolves, not to the address checked here. No cookie jar (httpx's keeps
-        # nothing either).
+        # aiohttp keys its pool by address, port and `server_hostname` (`_request` gives the
+        # host name for http too), so two host names on one address never share a connection:
+        # each has its certificate checked against its own name. No proxy from the environment
+        # either: a proxy would connect to whatever it resolves, not to the address checked
+        # here. No cookie jar (httpx's keeps nothing either).
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=self._tls, force_close=not self._keep_alive),
             trust_env=False,
@@ -315,12 +315,14 @@ class SafeFetcher:
         """GET the checked address, with the host name in Host and in TLS."""
         url = target.url
         host_header = url.netloc.decode("ascii")
-        extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+        # httpx-aiohttp hands `sni_hostname` to aiohttp as `server_hostname`: the TLS name, and
+        # part of the key of aiohttp's pool. Given for http too (where TLS does not use it), so
+        # that a kept connection is never taken for another host name on its address.
         return self._http.build_request(
             "GET",
             url.copy_with(host=target.address),
             headers={"Host": host_header},
-            extensions=extensions,
+            extensions={"sni_hostname": url.host},
         )
 
     async def fetch(self, url: str, what: str, max_bytes: int) -> bytes:

@@ -334,6 +334,27 @@ async def test_a_kept_connection_is_never_used_for_another_host_name_on_its_addr
     assert [path for path, _ in tls_origin.seen] == ["/a.png", "/a.png"]
 
 
+async def test_a_kept_plain_http_connection_is_kept_for_its_own_host_name_only(
+    origin: Origin,
+) -> None:
+    # Without TLS, aiohttp keys its pool by address and port alone unless it is given the
+    # host name: a connection kept for one name was taken for another name on that address.
+    allowed = [AllowedHost(h, origin.port) for h in ("media.example", "other.example")]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5, keep_alive=True)
+    try:
+        for host in ("media.example", "other.example", "media.example", "other.example"):
+            url = f"http://{host}:{origin.port}/a.png"
+            assert await fetcher.fetch(url, "the video", 100) == b"PNGDATA"
+    finally:
+        await fetcher.aclose()
+    by_name: dict[str, set[int]] = {}
+    for (_, host), port in zip(origin.seen, origin.client_ports, strict=True):
+        by_name.setdefault(host.partition(":")[0], set()).add(port)
+    # One connection for each name, kept for it, and never the other's.
+    assert [len(ports) for ports in by_name.values()] == [1, 1]
+    assert not by_name["media.example"] & by_name["other.example"]
+
+
 async def test_no_cookie_is_kept_for_a_later_fetch_of_any_name(origin: Origin) -> None:
     # Both names are on one address (a shared CDN's, say): what one site set must not reach
     # the other, nor the same site again.
