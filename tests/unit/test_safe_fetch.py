@@ -355,6 +355,37 @@ async def test_a_kept_plain_http_connection_is_kept_for_its_own_host_name_only(
     assert not by_name["media.example"] & by_name["other.example"]
 
 
+async def test_a_kept_connection_the_server_dropped_does_not_fail_a_fetch() -> None:
+    # A server drops an idle connection when it likes; its close may cross the next request
+    # on the wire. Each connection here answers one request, then closes on the next one
+    # unanswered: aiohttp sends a GET again once on a new connection (RFC 9112, 9.3.1).
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nPNGDATA")
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")  # the next request: dropped unanswered
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    allowed = [AllowedHost("media.example", port)]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=5, keep_alive=True)
+    try:
+        for _ in range(3):
+            url = f"http://media.example:{port}/a.png"
+            assert await fetcher.fetch(url, "the video", 100) == b"PNGDATA"
+    finally:
+        await fetcher.aclose()
+        server.close()
+        await server.wait_closed()
+    assert connections == 3  # each later fetch found its kept connection dropped
+
+
 async def test_no_cookie_is_kept_for_a_later_fetch_of_any_name(origin: Origin) -> None:
     # Both names are on one address (a shared CDN's, say): what one site set must not reach
     # the other, nor the same site again.
