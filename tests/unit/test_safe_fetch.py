@@ -59,6 +59,7 @@ class Origin:
     sni: list[str | None] = field(default_factory=list)  # names asked for in TLS handshakes
     cookies: list[str | None] = field(default_factory=list)  # each request's Cookie header
     encodings: list[str | None] = field(default_factory=list)  # Accept-Encoding, where noted
+    answering_huge: asyncio.Event = field(default_factory=asyncio.Event)  # huge.png on its way
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,17 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
         if name == "big.png":
             return web.Response(body=b"x" * 5000, content_type="image/png")
         if name == "huge.png":  # more than the socket's buffers: still on its way at the cap
+            found.answering_huge.set()
             return web.Response(body=b"x" * (8 << 20), content_type="image/png")
+        if name == "missing-huge.png":  # an error page still on its way when refused
+            return web.Response(status=404, body=b"x" * (8 << 20))
+        if name == "hop-huge":  # a redirect whose body is still on its way when followed
+            return web.Response(status=302, headers={"Location": "/a.png"}, body=b"x" * (8 << 20))
+        if name == "broken-gzip-huge.png":  # broken early, the rest still on its way
+            broken = bytearray(gzip.compress(b"a fox " * 10_000))
+            broken[40:80] = bytes(range(40))
+            body = bytes(broken) + b"x" * (8 << 20)
+            return web.Response(body=body, headers={"Content-Encoding": "gzip"})
         if name == "gzipped.png":  # 5000 bytes sent as about 40
             body = gzip.compress(b"x" * 5000)
             return web.Response(body=body, headers={"Content-Encoding": "gzip"})
@@ -144,6 +155,12 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
             )
         if name == "slow.png":
             await asyncio.sleep(5)
+        if name == "slow-body.png":  # a start, then nothing within the time cap
+            started = web.StreamResponse(headers={"Content-Length": "100"})
+            await started.prepare(request)
+            await started.write(b"x" * 10)
+            await asyncio.sleep(5)
+            return started
         if name == "missing.png":
             raise web.HTTPNotFound()
         return web.Response(body=b"PNGDATA", content_type="image/png")
@@ -307,6 +324,41 @@ async def test_a_results_fetcher_keeps_its_connection_but_not_one_left_mid_body(
     finally:
         await fetcher.aclose()
     assert len(set(origin.client_ports)) == 2  # the cut one was closed, a new one opened
+
+
+@pytest.mark.parametrize(
+    "cut", ["missing-huge.png", "hop-huge", "broken-gzip-huge.png", "cancelled", "timed-out"]
+)
+async def test_a_results_fetcher_never_keeps_a_connection_left_mid_body(
+    origin: Origin, cut: str
+) -> None:
+    # Whatever ended a fetch before its body was read (an error status, a redirect, a broken
+    # gzip stream, a cancellation, the time cap), the bytes still coming must not be read as
+    # the next fetch's answer: that connection is closed, not kept.
+    allowed = [AllowedHost("media.example", origin.port)]
+    fetcher = SafeFetcher(allowed, resolver=stub_resolver, timeout=2, keep_alive=True)
+    base = f"http://media.example:{origin.port}"
+    try:
+        assert await fetcher.fetch(f"{base}/a.png", "the video", 100) == b"PNGDATA"
+        if cut == "cancelled":
+            task = asyncio.ensure_future(fetcher.fetch(f"{base}/huge.png", "the video", 1 << 30))
+            await origin.answering_huge.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        elif cut == "hop-huge":  # followed on a connection of its own
+            assert await fetcher.fetch(f"{base}/{cut}", "the video", 100) == b"PNGDATA"
+        else:
+            path = "slow-body.png" if cut == "timed-out" else cut
+            with pytest.raises(FetchError):
+                await fetcher.fetch(f"{base}/{path}", "the video", 1 << 30)
+        cut_on = origin.client_ports[1]
+        assert await fetcher.fetch(f"{base}/a.png", "the video", 100) == b"PNGDATA"
+        assert await fetcher.fetch(f"{base}/a.png", "the video", 100) == b"PNGDATA"
+    finally:
+        await fetcher.aclose()
+    assert cut_on not in origin.client_ports[2:]
+    assert len(set(origin.client_ports[-2:])) == 1  # a new connection, kept in turn
 
 
 async def test_a_kept_connection_is_never_used_for_another_host_name_on_its_address(
