@@ -11,7 +11,7 @@ import pytest
 from bot.discord.texts import failure_reason
 from bot.jobs import tracker as tracker_module
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
-from bot.jobs.polls import PROGRESS_REFRESH_SECONDS
+from bot.jobs.polls import PROGRESS_EDIT_SECONDS, PROGRESS_REFRESH_SECONDS
 from bot.jobs.tracker import POLL_GRAIN, on_grain
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
@@ -419,6 +419,35 @@ async def test_progress_is_not_shown_when_the_result_comes_first_unless_the_job_
     clock.now += 2
     await tracker.apply(tracker._jobs[other.id], state(JobStatus.PENDING, 5))
     assert stack.notifier.shown == [90, 5]
+
+
+async def test_a_job_forever_about_to_finish_has_its_progress_held_back_once_only(
+    stack: Stack,
+) -> None:
+    """Its progress always says two seconds are left: an edit is held back for the result
+    once; the poll at the expected end finds it late, and from then on each news is shown."""
+    tracker, clock = stack.tracker, stack.clock
+    job = await sent(stack)
+    started = clock.now
+    held_back: list[float] = []
+    last_shown: float | None = None
+    for _ in range(12):  # each poll when the tracker planned it
+        due = tracker._polls.when(job.id)
+        assert due is not None
+        clock.now = due
+        running = clock.now - started
+        progress = math.floor(100 * running / (running + 2))
+        news = progress != tracker._jobs[job.id].progress and (
+            last_shown is None or clock.now - last_shown >= PROGRESS_EDIT_SECONDS
+        )
+        before = len(stack.notifier.shown)
+        await tracker.apply(tracker._jobs[job.id], state(JobStatus.PENDING, progress))
+        if len(stack.notifier.shown) > before:
+            last_shown = clock.now
+        elif news:
+            held_back.append(running)
+    # The first poll only, at 1.5 intervals (nothing was known yet).
+    assert held_back == [pytest.approx(1.5)]
 
 
 async def test_a_push_during_a_poll_of_its_job_is_not_lost(stack: Stack, local: LocalPika) -> None:
