@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -531,18 +532,31 @@ def test_the_grain_rounds_a_due_time_up_to_the_next_point() -> None:
     assert 5.0 * POLL_GRAIN == 0.25  # at the default POLL_INTERVAL_SECONDS
 
 
+def test_the_grain_is_never_before_due_nor_more_than_a_step_late_however_small_its_step() -> None:
+    # With few jobs followed the step is a thousandth of the full one or less (`grain`), a few
+    # microseconds against times like time.time()'s, where rounding is a fraction of a step.
+    rng = random.Random(11)
+    for _ in range(20_000):
+        due = 1.7e9 + rng.uniform(0, 1e6)
+        step = 0.05 * POLL_GRAIN * rng.choice([1.0, 0.5, 0.01, 0.001, 1e-4])
+        point = on_grain(due, step)
+        assert due <= point < due + step + 1e-6
+    assert on_grain(1000.01, 0.0) == 1000.01  # no grid: when due
+
+
 class Spun(BaseException):
     """The tracker's loop read the clock over and over without waiting (not an Exception: the
     loop's own handlers must not swallow it)."""
 
 
 async def test_a_poll_due_just_after_a_point_of_the_grid_is_waited_for_not_spun_on(
-    stack: Stack,
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`ceil(due / step) * step` can round to a point a hair before `due` (here 0.3 µs, with a
     poll interval of 0.05 s): the loop woke there, found nothing due, and, its wake-up time
     already past, went round again without waiting, reading the clock until it passed `due`:
     with a clock that is not moving meanwhile, for ever, and the event loop with it."""
+    monkeypatch.setattr(tracker_module, "GRAIN_FULL_AT", 1)  # the loop's step is the full one
     tracker, clock = stack.tracker, stack.clock
     tracker.settings.poll_interval_seconds = 0.05
     step = tracker.interval * POLL_GRAIN
@@ -552,6 +566,7 @@ async def test_a_poll_due_just_after_a_point_of_the_grid_is_waited_for_not_spun_
     clock.now = due - 2e-7  # between the rounded point and the due time
     job = await sent(stack)
     tracker._track(tracker._jobs[job.id], due)
+    assert tracker.grain() == step
     unbroken = 0  # clock reads since the event loop last ran anything else
 
     def counted() -> float:
