@@ -5,7 +5,7 @@ For each request: the private hold when it waits for its turn (eight turns, as
 `bot/answering.py`), then the hold resolved and the public working message as a follow-up (or
 that message as the first answer); the paid call and two polls through the bot's Pika client
 (httpx over aiohttp); the result downloaded through the safe fetcher and
-posted as a follow-up that pings, with its embed and three buttons; the working message
+posted as a follow-up that pings, with its embed and the bot's four buttons; the working message
 deleted; three reactions added. No database, guardrails, journal, ledger, tracker, metrics or
 logging. Its CPU per job, beside the bot's in `benchmarks/burst.py`, is the share of the bot's
 CPU that the calls themselves cost: the bot cannot spend less than this on the same calls.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from discord import app_commands
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.discord.results import CONTROLS, ControlButton
 from bot.discord.target import point_discord_at
 from bot.pika.client import PikaClient
 from bot.pika.models import CreateJobResponse, Generate10Request, JobStatus, Options
@@ -89,9 +91,12 @@ class CallsBot(discord.Client):
         assert state.result_url is not None
         video = await fetcher.fetch(state.result_url, "the video", 25 << 20)
         embed = discord.Embed(title=prompt, description="Made with Pika")
-        view = discord.ui.View()
-        for label in ("Re-roll", "Extend", "Upscale"):
-            view.add_item(discord.ui.Button(label=label, custom_id=f"{label}:{job_id}"))
+        # The bot's own buttons (`result_view`): four, persistent, each a DynamicItem, which
+        # discord.py keeps no timer and no per-message record for.
+        view = discord.ui.View(timeout=None)
+        ours = secrets.token_hex(5)  # a job id of the bot's shape
+        for control in CONTROLS:
+            view.add_item(ControlButton(control.action, ours))
         result = await interaction.followup.send(
             f"<@{interaction.user.id}>, your video is ready",
             embed=embed,
