@@ -5,7 +5,9 @@ times through `SafeFetcher.download` into a new file (as a result's video is fet
 one at a time, then as many again `--concurrency` at a time, and prints the CPU milliseconds this
 process spent per download (`time.process_time()`), for:
 - `httpcore`: httpx's default transport, as the fetcher had it (no kept-alive connection);
-- `aiohttp`: the fetcher's transport now (httpx-aiohttp, a fresh connection per request).
+- `aiohttp`: the fetcher's transport now (httpx-aiohttp, a fresh connection per request), as
+  for a member's URL;
+- `kept`: the same with `keep_alive`, as the fetcher of Pika's results (connections kept).
 `--tls` serves HTTPS with a throwaway authority (trustme): each download then pays a handshake.
 
 Figures are printed, not asserted. Run: `.venv/bin/python benchmarks/fetch_cpu.py [--tls]`.
@@ -118,9 +120,17 @@ async def main(args: argparse.Namespace) -> None:
             url = f"{scheme}://media.example:{port}/video.mp4"
             print(f"{os.cpu_count()} cores; {len(BODY)} bytes x {args.count}; {scheme}")
             old = httpcore_transport(client_tls)
-            for name, transport in (("httpcore", old), ("aiohttp", None)):
+            for name, transport, keep_alive in (
+                ("httpcore", old, False),
+                ("aiohttp", None, False),
+                ("kept", None, True),
+            ):
                 fetcher = SafeFetcher(
-                    allowed, resolver=resolve, ssl_context=client_tls, transport=transport
+                    allowed,
+                    resolver=resolve,
+                    ssl_context=client_tls,
+                    transport=transport,
+                    keep_alive=keep_alive,
                 )
                 await measure(name, fetcher, url, args.count, args.concurrency)
         finally:
