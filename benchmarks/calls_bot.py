@@ -17,7 +17,6 @@ DISCORD_GATEWAY_URL, PIKA_API_KEY, PIKA_BASE_URL, ALLOWED_PRIVATE_HOSTS).
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import secrets
 import sys
@@ -28,15 +27,15 @@ from discord import app_commands
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.discord.results import CONTROLS, ControlButton
+from bot.answering import ANSWERS_AT_ONCE
+from bot.discord.downloads import downloaded
+from bot.discord.results import CONTROLS, REACTIONS, ControlButton
 from bot.discord.target import point_discord_at
 from bot.pika.client import PikaClient
 from bot.pika.models import CreateJobResponse, Generate10Request, JobStatus, Options
 from bot.pika.transport import shared_http_client
 from bot.safe_fetch import SafeFetcher, parse_allowed_hosts
 
-TURNS = 8  # as ANSWERS_AT_ONCE in bot/answering.py
-REACTIONS = ("🔁", "⏩", "⬆️")
 # The bot's two polls of a 3 s job at POLL_INTERVAL_SECONDS=1: with no estimate, 1.5 intervals
 # after the paid call; then at the finish the progress foretold, plus a little.
 FIRST_POLL, SECOND_POLL = 1.5, 3.1
@@ -52,7 +51,7 @@ class CallsBot(discord.Client):
         super().__init__(intents=intents)
         self.guild = discord.Object(id=guild_id)
         self.tree = app_commands.CommandTree(self)
-        self.turns = asyncio.Semaphore(TURNS)
+        self.turns = asyncio.Semaphore(ANSWERS_AT_ONCE)
         pika_group = app_commands.Group(name="pika", description="Make videos with Pika")
 
         @pika_group.command(name="generate", description="Text to video")
@@ -89,7 +88,6 @@ class CallsBot(discord.Client):
             await asyncio.sleep(0.1)
             state = (await pika.get_job(job_id)).state(job_id)
         assert state.result_url is not None
-        video = await fetcher.fetch(state.result_url, "the video", 25 << 20)
         embed = discord.Embed(title=prompt, description="Made with Pika")
         # The bot's own buttons (`result_view`): four, persistent, each a DynamicItem, which
         # discord.py keeps no timer and no per-message record for.
@@ -97,13 +95,14 @@ class CallsBot(discord.Client):
         ours = secrets.token_hex(5)  # a job id of the bot's shape
         for control in CONTROLS:
             view.add_item(ControlButton(control.action, ours))
-        result = await interaction.followup.send(
-            f"<@{interaction.user.id}>, your video is ready",
-            embed=embed,
-            file=discord.File(io.BytesIO(video), "video.mp4"),
-            view=view,
-            wait=True,
-        )
+        async with downloaded(fetcher, state.result_url, 25 << 20) as video:  # as the bot
+            result = await interaction.followup.send(
+                f"<@{interaction.user.id}>, your video is ready",
+                embed=embed,
+                file=video.file("video.mp4"),
+                view=view,
+                wait=True,
+            )
         await interaction.followup.delete_message(working_id)
         for emoji in REACTIONS:
             await result.add_reaction(emoji)
