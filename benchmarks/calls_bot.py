@@ -4,11 +4,12 @@ bot makes for each `/pika generate` of a burst, through the same libraries, and 
 For each request: the private hold when it waits for its turn (eight turns, as
 `bot/answering.py`), then the hold resolved and the public working message as a follow-up (or
 that message as the first answer); the paid call and two polls through the bot's Pika client
-(httpx over aiohttp); the result downloaded through the safe fetcher and
-posted as a follow-up that pings, with its embed and the bot's four buttons; the working message
-deleted; three reactions added. No database, guardrails, journal, ledger, tracker, metrics or
-logging. Its CPU per job, beside the bot's in `benchmarks/burst.py`, is the share of the bot's
-CPU that the calls themselves cost: the bot cannot spend less than this on the same calls.
+(httpx over aiohttp); the result downloaded through the safe fetcher and posted as a follow-up
+that pings, with its embed and the bot's four buttons; the working message deleted; three
+reactions added; all on the bot's event loop (`bot/event_loop.py`). No database, guardrails,
+journal, ledger, tracker, metrics or logging. Its CPU per job, beside the bot's in
+`benchmarks/burst.py`, is the share of the bot's CPU that the calls themselves cost: the bot
+cannot spend less than this on the same calls.
 
 Configured by the bot's own settings (DISCORD_TOKEN, DISCORD_GUILD_ID, DISCORD_API_BASE_URL,
 DISCORD_GATEWAY_URL, PIKA_API_KEY, PIKA_BASE_URL, ALLOWED_PRIVATE_HOSTS).
@@ -27,6 +28,7 @@ from discord import app_commands
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot import event_loop
 from bot.answering import ANSWERS_AT_ONCE
 from bot.discord.downloads import downloaded
 from bot.discord.results import CONTROLS, REACTIONS, ControlButton
@@ -133,4 +135,4 @@ async def run() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run())
+    event_loop.run(run())

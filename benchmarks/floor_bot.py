@@ -1,13 +1,13 @@
 """`python benchmarks/floor_bot.py`: the floor, the least any discord.py bot does with
 `/pika generate`: it acknowledges the interaction and nothing else. The burst benchmark runs it
 on the same fake Discord as the real bot, so that the bot's acknowledgement times have a floor
-to be compared with. Configured by the bot's own settings (DISCORD_TOKEN, DISCORD_GUILD_ID,
-DISCORD_API_BASE_URL, DISCORD_GATEWAY_URL).
+to be compared with; it runs on the bot's own event loop (`bot/event_loop.py`). Configured by
+the bot's own settings (DISCORD_TOKEN, DISCORD_GUILD_ID, DISCORD_API_BASE_URL,
+DISCORD_GATEWAY_URL).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -17,6 +17,7 @@ from discord import app_commands
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot import event_loop
 from bot.discord.target import point_discord_at
 
 
@@ -51,4 +52,4 @@ async def run() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run())
+    event_loop.run(run())

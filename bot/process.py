@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import discord
 import httpx
 
+from bot import event_loop
 from bot.app import PikaBot
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
 from bot.discord.connection import SetupFailed
@@ -127,6 +128,7 @@ async def check_pika(pika: PikaClient, settings: Settings, health: PikaHealth) -
 async def run(settings: Settings) -> int:
     """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
     assert settings.discord_token is not None
+    log.info("Starting on %s", event_loop.name())
     point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
     metrics, health = Metrics(), PikaHealth()
     unsubscribe = JOURNAL.subscribe(metrics.job_event)
@@ -263,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(HOW_TO_GET_A_BOT_KEY, file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return asyncio.run(run(settings))
+        return event_loop.run(run(settings))
     except KeyboardInterrupt:
         return EXIT_OK
     except OSError as exc:

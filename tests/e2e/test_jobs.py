@@ -95,6 +95,8 @@ async def test_generate_is_delivered_with_the_video_in_place_of_the_working_mess
     assert len(session.received("MESSAGE_REACTION_ADD")) >= 3
     assert not [e for e in session.sent if e["t"] and e["t"].startswith(("MESSAGE_C", "TYPING"))]
     assert creates[0]["body"]["options"]["frameRate"] == 12
+    # All of it ran on uvloop, the bot's loop where it installs (bot/event_loop.py).
+    assert re.search(r"Starting on uvloop \d", bot.log)
 
 
 async def test_progress_is_shown_on_the_working_message_until_the_result_replaces_it(

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from pathlib import Path
 
+from bot import event_loop
 from bot.pika.local.app import running_local_pika
 from bot.pika.local.renders import Capacity
 from bot.safe_fetch import AllowedHost
@@ -53,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+        event_loop.run(serve(args))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,31 @@
+"""The event loop a process runs on (bot/event_loop.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+
+import pytest
+import uvloop
+
+from bot import event_loop
+
+
+async def loop_and_answer() -> tuple[type[asyncio.AbstractEventLoop], int]:
+    await asyncio.sleep(0)
+    return type(asyncio.get_running_loop()), 42
+
+
+def test_a_process_runs_on_uvloop_where_it_is_installed() -> None:
+    loop, answer = event_loop.run(loop_and_answer())
+    assert issubclass(loop, uvloop.Loop) and answer == 42
+    assert event_loop.name() == f"uvloop {importlib.metadata.version('uvloop')}"
+
+
+def test_without_uvloop_a_process_runs_on_asyncio_s_own_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(event_loop, "uvloop", None)
+    loop, answer = event_loop.run(loop_and_answer())
+    assert not issubclass(loop, uvloop.Loop) and answer == 42
+    assert event_loop.name() == "asyncio"
