@@ -32,5 +32,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 
 def name() -> str:
-    """The loop's name (and version), for the start-up log."""
-    return "asyncio" if uvloop is None else f"uvloop {importlib.metadata.version('uvloop')}"
+    """The running loop's name (and uvloop's version), for the start-up log: the loop this
+    process actually runs on, not merely the one installed, so that the log (which the
+    end-to-end tests read) proves which loop served."""
+    if uvloop is not None and isinstance(asyncio.get_running_loop(), uvloop.Loop):
+        return f"uvloop {importlib.metadata.version('uvloop')}"
+    return "asyncio"

@@ -11,21 +11,28 @@ import uvloop
 from bot import event_loop
 
 
-async def loop_and_answer() -> tuple[type[asyncio.AbstractEventLoop], int]:
+async def loop_and_answer() -> tuple[type[asyncio.AbstractEventLoop], str, int]:
     await asyncio.sleep(0)
-    return type(asyncio.get_running_loop()), 42
+    return type(asyncio.get_running_loop()), event_loop.name(), 42
 
 
 def test_a_process_runs_on_uvloop_where_it_is_installed() -> None:
-    loop, answer = event_loop.run(loop_and_answer())
+    loop, name, answer = event_loop.run(loop_and_answer())
     assert issubclass(loop, uvloop.Loop) and answer == 42
-    assert event_loop.name() == f"uvloop {importlib.metadata.version('uvloop')}"
+    assert name == f"uvloop {importlib.metadata.version('uvloop')}"
 
 
 def test_without_uvloop_a_process_runs_on_asyncio_s_own_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(event_loop, "uvloop", None)
-    loop, answer = event_loop.run(loop_and_answer())
+    loop, name, answer = event_loop.run(loop_and_answer())
     assert not issubclass(loop, uvloop.Loop) and answer == 42
-    assert event_loop.name() == "asyncio"
+    assert name == "asyncio"
+
+
+def test_the_name_is_the_running_loop_s_not_the_one_installed() -> None:
+    """The start-up log is the proof of which loop the bot runs on (the end-to-end tests read
+    it): a process started with `asyncio.run` must not be reported as running on uvloop."""
+    _, name, _ = asyncio.run(loop_and_answer())
+    assert name == "asyncio"
