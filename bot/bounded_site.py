@@ -89,6 +89,9 @@ class BoundedSite(web.BaseSite):
         self._host, self._port, self._bounds = host, port, bounds
         self.refused = 0
         self._reported_at = time.monotonic()
+        # Handlers handed out in the accept burst under way, connected or not yet (see _protocol).
+        self._opening: list[asyncio.BaseProtocol] = []
+        self._settling = False
 
     @property
     def name(self) -> str:
@@ -105,8 +108,21 @@ class BoundedSite(web.BaseSite):
     def _protocol(self) -> asyncio.BaseProtocol:
         server = self._runner.server
         assert server is not None
-        if len(server.connections) < self._bounds.max_connections:
-            return server()
+        # aiohttp counts a connection once its handler is connected. asyncio's loop makes the
+        # handlers of a whole burst of accepted connections in one turn and connects them in
+        # the next (uvloop connects each at once), so a burst would pass the cap unseen: the
+        # handlers handed out and not yet connected count too. `_settle`, scheduled with the
+        # first of them, forgets them in that next turn; no handler of a later burst is made
+        # before the turn after it, when this burst's are all connected.
+        connected = set(server.connections)
+        opening = sum(1 for handler in self._opening if handler not in connected)
+        if len(connected) + opening < self._bounds.max_connections:
+            handler = server()
+            self._opening.append(handler)
+            if not self._settling:
+                self._settling = True
+                asyncio.get_running_loop().call_soon(self._settle)
+            return handler
         self.refused += 1
         now = time.monotonic()
         if now - self._reported_at >= SUMMARY_EVERY:
@@ -118,6 +134,10 @@ class BoundedSite(web.BaseSite):
             )
             self.refused, self._reported_at = 0, now
         return _Refused()
+
+    def _settle(self) -> None:
+        self._opening.clear()
+        self._settling = False
 
 
 class BoundedServer:

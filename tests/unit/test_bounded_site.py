@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import uvloop
 from aiohttp import web
 
 from bot.bounded_site import BoundedServer, Bounds, bounded_app
@@ -70,3 +72,59 @@ async def test_connections_over_the_cap_are_closed_at_once(server: str) -> None:
     assert await asyncio.wait_for(closed(extra[0]), 0.4) == b""  # before the header timeout
     for _, writer in held:
         writer.close()
+
+
+# Held connections stay open (silent) until the header time-out: long enough to count them.
+PATIENT = Bounds(header_seconds=5, max_connections=4)
+
+
+@contextlib.asynccontextmanager
+async def patient_server() -> AsyncIterator[int]:
+    running = BoundedServer(bounded_app(PATIENT), "127.0.0.1", port := reserved_port(), PATIENT)
+    await running.start()
+    try:
+        yield port
+    finally:
+        await running.stop()
+
+
+async def held_open(port: int, count: int) -> int:
+    """Open `count` connections at once; how many the server keeps open once those it refuses
+    are closed (it closes them at once; give it 2 s on a busy machine)."""
+    connections = await asyncio.gather(
+        *(asyncio.open_connection("127.0.0.1", port) for _ in range(count))
+    )
+
+    def open_now() -> int:
+        return sum(1 for reader, _ in connections if not reader.at_eof() and not reader.exception())
+
+    for _ in range(100):
+        if open_now() <= PATIENT.max_connections:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)  # any late close counts too
+    held = open_now()
+    for _, writer in connections:
+        writer.close()
+    return held
+
+
+async def test_a_burst_of_connections_is_held_to_the_cap() -> None:
+    # asyncio's loop (pytest's) makes a burst's handlers before it connects any of them.
+    async with patient_server() as port:
+        assert await held_open(port, 20) == PATIENT.max_connections
+
+
+async def test_a_burst_of_as_many_connections_as_the_cap_is_served_whole() -> None:
+    async with patient_server() as port:
+        assert await held_open(port, PATIENT.max_connections) == PATIENT.max_connections
+
+
+def test_a_burst_of_connections_is_held_to_the_cap_on_uvloop_too() -> None:
+    async def bursts() -> tuple[int, int]:
+        async with patient_server() as port:
+            over = await held_open(port, 20)
+            await asyncio.sleep(0.2)  # the server sees the first burst's connections closed
+            return over, await held_open(port, PATIENT.max_connections)
+
+    assert uvloop.run(bursts()) == (PATIENT.max_connections, PATIENT.max_connections)
