@@ -108,12 +108,16 @@ class BoundedSite(web.BaseSite):
     def _protocol(self) -> asyncio.BaseProtocol:
         server = self._runner.server
         assert server is not None
-        # aiohttp counts a connection once its handler is connected. asyncio's loop makes the
-        # handlers of a whole burst of accepted connections in one turn and connects them in
-        # the next (uvloop connects each at once), so a burst would pass the cap unseen: the
-        # handlers handed out and not yet connected count too. `_settle`, scheduled with the
-        # first of them, forgets them in that next turn; no handler of a later burst is made
-        # before the turn after it, when this burst's are all connected.
+        # aiohttp counts a connection once its handler is connected, and no loop connects a
+        # handler as it makes it: both schedule `connection_made` with call_soon. asyncio's
+        # loop (3.11) accepts a whole burst in one turn and makes all its handlers in the next
+        # (a task each), so a burst would pass the cap unseen; uvloop 0.23 (libuv 1.52, which
+        # accepts one connection per poll) connects each before it accepts the next, unless
+        # one poll reports the listener twice. So the handlers handed out and not yet
+        # connected count too. `_settle`, scheduled with the first of a turn's handlers, runs
+        # in the next turn ahead of their `connection_made`s; a handler made in that turn
+        # comes from an accept that ran after them all, so it is made after they are
+        # connected (callbacks run in the order scheduled, and I/O callbacks after those).
         connected = set(server.connections)
         opening = sum(1 for handler in self._opening if handler not in connected)
         if len(connected) + opening < self._bounds.max_connections:
