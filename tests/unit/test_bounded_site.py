@@ -11,7 +11,7 @@ import pytest
 import uvloop
 from aiohttp import web
 
-from bot.bounded_site import BoundedServer, Bounds, bounded_app
+from bot.bounded_site import BoundedServer, BoundedSite, Bounds, bounded_app
 from tests.helpers.ports import reserved_port
 
 BOUNDS = Bounds(header_seconds=0.5, body_seconds=0.5, max_body=1000, max_connections=4)
@@ -79,13 +79,25 @@ PATIENT = Bounds(header_seconds=5, max_connections=4)
 
 
 @contextlib.asynccontextmanager
-async def patient_server() -> AsyncIterator[int]:
-    running = BoundedServer(bounded_app(PATIENT), "127.0.0.1", port := reserved_port(), PATIENT)
-    await running.start()
+async def patient_server() -> AsyncIterator[tuple[int, web.AppRunner]]:
+    """A server (as bot/ops/server.py makes one) on its port, and its runner to watch it."""
+    runner = web.AppRunner(bounded_app(PATIENT), **PATIENT.runner_options())
+    await runner.setup()
+    await BoundedSite(runner, "127.0.0.1", port := reserved_port(), PATIENT).start()
     try:
-        yield port
+        yield port, runner
     finally:
-        await running.stop()
+        await runner.cleanup()
+
+
+async def all_closed(runner: web.AppRunner) -> None:
+    """Wait (5 s at most) until the server has seen every connection it held closed."""
+    assert runner.server is not None
+    for _ in range(500):
+        if not runner.server.connections:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still held: {len(runner.server.connections)}")
 
 
 async def held_open(port: int, count: int) -> int:
@@ -111,20 +123,20 @@ async def held_open(port: int, count: int) -> int:
 
 async def test_a_burst_of_connections_is_held_to_the_cap() -> None:
     # asyncio's loop (pytest's) makes a burst's handlers before it connects any of them.
-    async with patient_server() as port:
+    async with patient_server() as (port, _):
         assert await held_open(port, 20) == PATIENT.max_connections
 
 
 async def test_a_burst_of_as_many_connections_as_the_cap_is_served_whole() -> None:
-    async with patient_server() as port:
+    async with patient_server() as (port, _):
         assert await held_open(port, PATIENT.max_connections) == PATIENT.max_connections
 
 
 def test_a_burst_of_connections_is_held_to_the_cap_on_uvloop_too() -> None:
     async def bursts() -> tuple[int, int]:
-        async with patient_server() as port:
+        async with patient_server() as (port, runner):
             over = await held_open(port, 20)
-            await asyncio.sleep(0.2)  # the server sees the first burst's connections closed
+            await all_closed(runner)
             return over, await held_open(port, PATIENT.max_connections)
 
     assert uvloop.run(bursts()) == (PATIENT.max_connections, PATIENT.max_connections)
