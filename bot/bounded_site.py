@@ -8,7 +8,8 @@ within (the webhook receiver today; any other route of the bot's own server tomo
 - every connection serves one request, then closes;
 - at most `max_connections` are open at once: more are closed as they come, before any byte
   is read;
-- nothing is logged per refused connection: a count, at most once a minute.
+- nothing is logged per refused connection: a count, at most once a minute, within a minute
+  of the first refusal it counts (or when the server stops).
 
 Use `bounded_app(bounds)` for the application, `bounds.runner_options()` for its AppRunner
 and `BoundedSite` to serve it (or `BoundedServer`, which does all three).
@@ -92,6 +93,7 @@ class BoundedSite(web.BaseSite):
         # Handlers handed out in the accept burst under way, connected or not yet (see _protocol).
         self._opening: list[asyncio.BaseProtocol] = []
         self._settling = False
+        self._report: asyncio.TimerHandle | None = None
 
     @property
     def name(self) -> str:
@@ -128,20 +130,33 @@ class BoundedSite(web.BaseSite):
                 asyncio.get_running_loop().call_soon(self._settle)
             return handler
         self.refused += 1
-        now = time.monotonic()
-        if now - self._reported_at >= SUMMARY_EVERY:
-            log.warning(
-                "%s: %d connection(s) over the cap of %d refused in the last minute",
-                self.name,
-                self.refused,
-                self._bounds.max_connections,
-            )
-            self.refused, self._reported_at = 0, now
+        if self._report is None:
+            # Reported when the minute since the last report is up, whether or not another
+            # connection is refused by then: a flood followed by quiet is counted too.
+            due = max(0.0, self._reported_at + SUMMARY_EVERY - time.monotonic())
+            self._report = asyncio.get_running_loop().call_later(due, self._report_refused)
         return _Refused()
 
     def _settle(self) -> None:
         self._opening.clear()
         self._settling = False
+
+    def _report_refused(self) -> None:
+        self._report = None
+        log.warning(
+            "%s: %d connection(s) over the cap of %d refused in the last minute",
+            self.name,
+            self.refused,
+            self._bounds.max_connections,
+        )
+        self.refused, self._reported_at = 0, time.monotonic()
+
+    async def stop(self) -> None:
+        """Stop listening; refusals not yet reported are reported now."""
+        if self._report is not None:
+            self._report.cancel()
+            self._report_refused()
+        await super().stop()
 
 
 class BoundedServer:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 import uvloop
 from aiohttp import web
 
+from bot import bounded_site
 from bot.bounded_site import BoundedServer, BoundedSite, Bounds, bounded_app
 from tests.helpers.ports import reserved_port
 
@@ -140,3 +143,40 @@ def test_a_burst_of_connections_is_held_to_the_cap_on_uvloop_too() -> None:
             return over, await held_open(port, PATIENT.max_connections)
 
     assert uvloop.run(bursts()) == (PATIENT.max_connections, PATIENT.max_connections)
+
+
+async def test_refusals_are_logged_within_the_minute_even_when_none_follow(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A flood followed by quiet was never logged: the count only went out with a refusal a
+    # minute after the last report.
+    monkeypatch.setattr(bounded_site, "SUMMARY_EVERY", 0.3)
+    caplog.set_level(logging.WARNING, logger=bounded_site.__name__)
+
+    def reports() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == bounded_site.__name__]
+
+    def reported() -> int:
+        counts = [r.args[1] for r in reports() if isinstance(r.args, tuple)]
+        return sum(count for count in counts if isinstance(count, int))
+
+    async with patient_server() as (port, _):
+        assert await held_open(port, PATIENT.max_connections + 3) == PATIENT.max_connections
+        for _ in range(500):  # 5 s at most
+            if reported() >= 3:
+                break
+            await asyncio.sleep(0.01)
+    assert reported() == 3
+    times = [r.created for r in reports()]
+    assert all(later - earlier >= 0.29 for earlier, later in itertools.pairwise(times))
+
+
+async def test_refusals_not_yet_logged_are_logged_when_the_server_stops(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger=bounded_site.__name__)
+    async with patient_server() as (port, _):
+        assert await held_open(port, PATIENT.max_connections + 2) == PATIENT.max_connections
+        assert not [r for r in caplog.records if r.name == bounded_site.__name__]  # a minute
+    (report,) = [r for r in caplog.records if r.name == bounded_site.__name__]
+    assert isinstance(report.args, tuple) and report.args[1] == 2
