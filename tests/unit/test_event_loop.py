@@ -6,7 +6,6 @@ import asyncio
 import importlib.metadata
 
 import pytest
-import uvloop
 
 from bot import event_loop
 
@@ -17,6 +16,7 @@ async def loop_and_answer() -> tuple[type[asyncio.AbstractEventLoop], str, int]:
 
 
 def test_a_process_runs_on_uvloop_where_it_is_installed() -> None:
+    uvloop = pytest.importorskip("uvloop")  # not on Windows, where it has no build
     loop, name, answer = event_loop.run(loop_and_answer())
     assert issubclass(loop, uvloop.Loop) and answer == 42
     assert name == f"uvloop {importlib.metadata.version('uvloop')}"
@@ -27,7 +27,7 @@ def test_without_uvloop_a_process_runs_on_asyncio_s_own_loop(
 ) -> None:
     monkeypatch.setattr(event_loop, "uvloop", None)
     loop, name, answer = event_loop.run(loop_and_answer())
-    assert not issubclass(loop, uvloop.Loop) and answer == 42
+    assert issubclass(loop, asyncio.BaseEventLoop) and answer == 42  # uvloop's is not one
     assert name == "asyncio"
 
 
