@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Iterable
 
 import discord
 from aiohttp import web
@@ -42,7 +43,7 @@ from bot.pika.client import PikaClient
 from bot.pika.health import PikaHealth, PikaState
 from bot.preferences import Preferences
 from bot.probe import PROBE_SECONDS, Prober
-from bot.safe_fetch import SafeFetcher
+from bot.safe_fetch import AllowedHost, SafeFetcher
 from bot.storage import Storage, open_storage
 from bot.submit import Submissions
 
@@ -57,6 +58,14 @@ EXTENSIONS = (
     "cogs.controls",
     "cogs.admin",
 )
+
+DOWNLOAD_SECONDS = 120.0  # a result of the upload limit's size, on a slow link
+
+
+def results_fetcher(allowed: Iterable[AllowedHost]) -> SafeFetcher:
+    """The fetcher of result downloads: only what Pika names, so its connections are kept for
+    the next one (`keep_alive`; a member's URL never goes through it)."""
+    return SafeFetcher(allowed, timeout=DOWNLOAD_SECONDS, keep_alive=True)
 
 
 class PikaBot(commands.AutoShardedBot):
@@ -108,7 +117,7 @@ class PikaBot(commands.AutoShardedBot):
         self.pika = pika
         self.pika_health = pika_health or PikaHealth()
         # Result downloads; the process trusts the embedded local Pika's origin in it.
-        self.fetcher = fetcher or SafeFetcher(settings.allowed_hosts, keep_alive=True)
+        self.fetcher = fetcher or results_fetcher(settings.allowed_hosts)
         # Opened by the process before anything else (a damaged file stops it at once).
         self._given_storage = storage
         self.lanes = ChannelLanes()

@@ -16,7 +16,7 @@ import discord
 import httpx
 
 from bot import event_loop
-from bot.app import PikaBot
+from bot.app import PikaBot, results_fetcher
 from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
 from bot.discord.connection import SetupFailed
 from bot.discord.shards import SHARDING_REQUIRED, ShardRefused
@@ -39,7 +39,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 KEY_CHECK_SECONDS = 15.0  # the start-up check of PIKA_API_KEY, retries included
-DOWNLOAD_SECONDS = 120.0  # a result of the upload limit's size, on a slow link
 
 
 @contextlib.asynccontextmanager
@@ -145,8 +144,7 @@ async def run(settings: Settings) -> int:
         log.error("Cannot use the database (DATABASE_URL): %s", exc)
         unsubscribe()
         return EXIT_FAILURE
-    # Result downloads: only what Pika names, so its connections are kept for the next one.
-    fetcher = SafeFetcher(settings.allowed_hosts, timeout=DOWNLOAD_SECONDS, keep_alive=True)
+    fetcher = results_fetcher(settings.allowed_hosts)
     try:
         async with (
             shared_http_client() as http,
