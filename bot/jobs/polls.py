@@ -199,8 +199,7 @@ class PollSteps:
         """Poll the job again at `due` (by its deadline at the latest), its poll written with
         the next batch; or time it out: True if it timed out."""
         if now >= self._deadline(job):
-            minutes = f"{self.settings.job_timeout_minutes:g}"
-            await self.end(job, "timed_out", minutes, Status.TIMED_OUT)
+            await self.time_out(job)
             return True
         if job.id in self._push_pending:  # a push came while this poll was in flight
             self._push_pending.discard(job.id)
@@ -216,6 +215,25 @@ class PollSteps:
         self._dirty()
         self._track(job, job.next_poll_at)
         return False
+
+    async def time_out(self, job: Job) -> None:
+        """End a job that reached JOB_TIMEOUT_MINUTES without a final status."""
+        minutes = f"{self.settings.job_timeout_minutes:g}"
+        await self.end(job, "timed_out", minutes, Status.TIMED_OUT)
+
+    async def unforeseen(self, job: Job) -> None:
+        """A poll failed in a way nobody foresaw (a bug, an answer no PikaError names): ask
+        again at the ceiling, or time the job out once past its deadline. Rescheduled there
+        instead, it would be due at once, and polled again and again without end."""
+        now = self.store.clock()
+        if now < self._deadline(job):
+            self._track(job, now + self.ceiling())
+            return
+        try:
+            await self.time_out(job)
+        except Exception:
+            log.exception("Job %s: could not time it out; trying again", job.id)
+            self._track(job, now + self.ceiling())
 
     async def end(self, job: Job, failure: str, detail: str, status: Status) -> None:
         """End a running job without a video, and tell its requester at once."""

@@ -143,7 +143,10 @@ class Tracker(PollSteps, Holding):
 
     def _track(self, job: Job, due: float) -> None:
         if job.status is Status.RUNNING:
-            due = min(due, self._deadline(job))
+            # By its deadline at the latest; once past it, an interval from now at the latest,
+            # never "due already" unless asked: a job that cannot be ended then must not spin.
+            deadline, now = self._deadline(job), self.store.clock()
+            due = min(due, deadline if deadline > now else now + self.interval)
             if job.next_poll_at != due:  # what the job in memory says is what is planned
                 job = dataclasses.replace(job, next_poll_at=due)
             self._jobs[job.id] = job
@@ -313,7 +316,7 @@ class Tracker(PollSteps, Holding):
         except Exception:
             log.exception("Tracker: job %s failed to advance", job.id)
             if job.id in self._jobs and job.id not in self._polls:
-                self._track(job, self.store.clock() + self.ceiling())
+                await self.unforeseen(job)
         finally:
             self._polling -= 1
             self._busy.discard(job.id)

@@ -148,6 +148,8 @@ async def test_no_poll_is_planned_after_the_time_out(stack: Stack) -> None:
     stack.clock.now += 10 * 60 - 0.5  # half a second before the time-out
     await stack.tracker.apply(job, state(JobStatus.QUEUED), stack.clock.now)
     assert due_in(stack, job) == 0.5  # not after an interval
+    stack.tracker.follow(stack.tracker._jobs[job.id])  # followed again (a claim, a restart)
+    assert due_in(stack, job) == 0.5
 
 
 async def test_pika_failure_is_told_once_with_its_reason(stack: Stack, local: LocalPika) -> None:
@@ -193,6 +195,55 @@ async def test_pika_down_backs_off_and_then_recovers(stack: Stack, local: LocalP
     await stack.tracker.poll(await rendered(local, after))
     await stack.settle()
     assert stack.notifier.delivered == [job.id]
+
+
+async def test_a_poll_that_fails_unexpectedly_still_ends_at_the_time_out(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Something no one foresaw (a bug of ours, an answer the client could not turn into a
+    # PikaError): before the time-out the job is asked about again at the ceiling; after it,
+    # the job times out and its requester is told, instead of being polled in a tight loop.
+    job = await sent(stack)
+    asked: list[str] = []
+
+    async def broken(job_id: str) -> JobResponse:
+        asked.append(job_id)
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(stack.pika, "get_job", broken)
+    stack.clock.now += 5
+    assert stack.tracker.tick() == 1
+    await stack.tracker.idle()
+    assert due_in(stack, job) == stack.tracker.ceiling()
+    stack.clock.now += 11 * 60
+    async with asyncio.timeout(5):
+        await stack.settle()
+    assert len(asked) == 2
+    final = await current(stack, job.id)
+    assert final.status is Status.TIMED_OUT and not final.active
+    assert stack.notifier.failures == ["timed_out: timed_out: 10"]
+
+
+async def test_a_job_past_its_time_out_that_cannot_be_ended_is_not_polled_in_a_loop(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await sent(stack)
+    asked: list[str] = []
+
+    async def broken(job_id: str) -> JobResponse:
+        asked.append(job_id)
+        raise RuntimeError("unforeseen")
+
+    async def cannot_end(*args: object) -> None:
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(stack.pika, "get_job", broken)
+    monkeypatch.setattr(stack.tracker, "end", cannot_end)
+    stack.clock.now += 11 * 60
+    async with asyncio.timeout(5):
+        await stack.settle()
+    assert len(asked) == 1
+    assert due_in(stack, job) == stack.tracker.interval  # asked again an interval later
 
 
 async def test_undeliverable_is_final_and_the_requester_dmd_once(
