@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,7 +25,16 @@ class PikaResponseModel(BaseModel):
 
 
 def _created_at(value: Any) -> datetime | None:
-    """createdAt comes as an ISO string, as {_seconds, _nanoseconds}, or as {}."""
+    """createdAt comes as an ISO string, as {_seconds, _nanoseconds}, or as {}; a moment no
+    datetime can hold (milliseconds read as seconds, past year 9999, past any float) reads as
+    missing, never as an answer that cannot be read."""
+    try:
+        return _moment(value)
+    except (ArithmeticError, ValueError, OSError):
+        return None
+
+
+def _moment(value: Any) -> datetime | None:
     if isinstance(value, Mapping):
         seconds = value.get("_seconds")
         if isinstance(seconds, int | float):
@@ -43,11 +53,16 @@ def _created_at(value: Any) -> datetime | None:
     return None
 
 
+FLOAT_MAX = int(sys.float_info.max)
+
+
 def _lenient_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
+    if isinstance(value, int):  # a JSON integer may be past any float
+        return float(value) if abs(value) < FLOAT_MAX else None
+    if isinstance(value, float) and math.isfinite(value):
+        return value
     if isinstance(value, str):
         try:
             number = float(value)
@@ -59,6 +74,10 @@ def _lenient_number(value: Any) -> float | None:
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _object_or_none(value: Any) -> Any:
+    return value if isinstance(value, Mapping | BaseModel) else None
 
 
 # A text field of an answer: anything but a string reads as missing.
@@ -212,8 +231,8 @@ def job_state(job: PikaJob | None, video: PikaVideo | None, fallback_id: str = "
 class CreateJobResponse(PikaResponseModel):
     """The answer to every create call but upscale: `{job, video}`."""
 
-    job: PikaJob | None = None
-    video: PikaVideo | None = None
+    job: Annotated[PikaJob | None, BeforeValidator(_object_or_none)] = None
+    video: Annotated[PikaVideo | None, BeforeValidator(_object_or_none)] = None
 
     @property
     def job_id(self) -> str | None:
@@ -230,7 +249,7 @@ class CreateJobResponse(PikaResponseModel):
 class JobResponse(PikaResponseModel):
     """The answer of get job and get upscale job: `{job, videos: [...]}`."""
 
-    job: PikaJob | None = None
+    job: Annotated[PikaJob | None, BeforeValidator(_object_or_none)] = None
     videos: list[PikaVideo] = Field(default_factory=list)
 
     @field_validator("videos", mode="before")
@@ -238,7 +257,10 @@ class JobResponse(PikaResponseModel):
     def _list(cls, value: Any) -> Any:
         if isinstance(value, Mapping):
             return [value]
-        return value if isinstance(value, list) else []
+        # Only the objects: an entry of another shape says nothing of the job.
+        return (
+            [v for v in value if _object_or_none(v) is not None] if isinstance(value, list) else []
+        )
 
     def state(self, fallback_id: str = "") -> JobState:
         """The job's current state."""

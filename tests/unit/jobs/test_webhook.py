@@ -49,3 +49,5 @@ def test_a_push_names_its_pika_job_in_the_get_job_shape_or_nothing() -> None:
     assert pika_job_id({"anything": "at all"}) is None
     assert pika_job_id("not even an object") is None
     assert pika_job_id(None) is None
+    odd_date = {"id": "abc", "createdAt": {"_seconds": 1e20}}  # no crash of the push route
+    assert pika_job_id({"job": odd_date}) == "abc"

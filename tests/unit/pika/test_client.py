@@ -356,9 +356,25 @@ async def test_create_answer_without_job_id_is_a_bad_response(client: PikaClient
 
 @respx.mock
 async def test_create_answer_of_wrong_shape_is_a_bad_response(client: PikaClient) -> None:
-    respx.post(f"{BASE}/web/generate").respond(200, json={"job": ["not", "an", "object"]})
+    respx.post(f"{BASE}/web/generate").respond(200, json=["not", "an", "object"])
     with pytest.raises(PikaBadResponse, match="Unexpected shape"):
         await client.generate(generate())
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "created_at", [1764353000000, {"_seconds": 1e20}], ids=["milliseconds", "past year 9999"]
+)
+async def test_a_paid_call_answered_with_an_odd_date_still_gives_its_job(
+    client: PikaClient, created_at: object
+) -> None:
+    # Pika started the job and said which: an odd createdAt (which the bot does not use) must
+    # not make it an unknown outcome, or a crash of the call, and the job lost.
+    job = {"id": "job-1", "status": "queued", "createdAt": created_at}
+    respx.post(f"{BASE}/web/generate").respond(200, json={"job": job, "video": {"jobId": "job-1"}})
+    assert (await client.generate(generate())).job_id == "job-1"
+    respx.get(f"{BASE}/web/jobs/job-1").respond(200, json=JOB | {"job": job})
+    assert (await client.get_job("job-1")).state().result_url == VID
 
 
 @respx.mock

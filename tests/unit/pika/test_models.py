@@ -678,3 +678,36 @@ def test_responses_tolerate_extra_fields_and_odd_types() -> None:
     state = answer.state()
     assert state.progress == 55 and state.duration == 3.0 and state.seed is None
     assert answer.job is not None and answer.job.extended == 2
+
+
+ODD_BUT_VALID = {
+    "created at in milliseconds": {"job": {"createdAt": 1764353000000}},
+    "created at past year 9999": {"job": {"createdAt": {"_seconds": 1e20}}},
+    "created at decades ago": {"job": {"createdAt": -1e15}},
+    "nanoseconds past any float": {"job": {"createdAt": {"_seconds": 1, "_nanoseconds": 10**400}}},
+    "created at past any float": {"job": {"createdAt": 10**400}},
+    "progress past any float": {"video": {"progress": 10**400}},
+    "duration past any float": {"video": {"duration": 10**400}},
+    "seed past any float": {"video": {"seed": 10**400}},
+    "extended past any float": {"job": {"extended": 10**400}},
+}
+
+
+@pytest.mark.parametrize("odd", ODD_BUT_VALID.values(), ids=list(ODD_BUT_VALID))
+def test_an_odd_value_in_one_field_never_hides_the_rest_of_the_answer(odd: dict[str, Any]) -> None:
+    # A value no field expects reads as missing; the job's id, status and video still count.
+    job = {"id": "j1"} | odd.get("job", {})
+    finished = video(status="finished", resultUrl=VID) | odd.get("video", {})
+    state = JobResponse.model_validate({"job": job, "videos": [finished]}).state()
+    assert (state.job_id, state.status, state.result_url) == ("j1", JobStatus.FINISHED, VID)
+    created = CreateJobResponse.model_validate({"job": job, "video": finished})
+    assert created.job_id == "j1"
+
+
+def test_a_job_or_video_of_another_shape_reads_as_missing() -> None:
+    answer = JobResponse.model_validate(
+        {"job": ["j1"], "videos": ["v1", video(status="finished", resultUrl=VID)]}
+    )
+    assert answer.state("j1").result_url == VID
+    created = CreateJobResponse.model_validate({"job": "j1", "video": {"jobId": "j1"}})
+    assert created.job_id == "j1"
