@@ -8,13 +8,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot.pika.answers import MAX_ANSWER_BYTES, Answer, exchange, message_of, retry_after_of
 from bot.pika.errors import (
     PikaAuthError,
     PikaBadResponse,
@@ -95,7 +95,10 @@ class PikaClient:
       while reading the answer, or a success answer that cannot be read. Never re-sent: raises
       `PikaOutcomeUnknown` (see `JobService` for what the job does then).
     Reads (get job) are retried on the same faults and on 504 and lost answers too, up to
-    `READ_ATTEMPTS` times: the tracker asks again at the job's next poll anyway. `base_url`
+    `READ_ATTEMPTS` times: the tracker asks again at the job's next poll anyway. Each exchange
+    waits at most `timeout` for each read and `call_timeout` in all (an answer that drips in
+    stays within every read's time-out), and reads at most `MAX_ANSWER_BYTES` of an answer
+    (`answers.py`); past either, the answer is lost, or cannot be read. `base_url`
     has no default here: the vendor's address is PIKA_BASE_URL's default in bot.config, the
     one place it is written. `http` is the bot's shared client
     (`shared_http_client`); without one the client makes its own and closes it.
@@ -108,6 +111,7 @@ class PikaClient:
         *,
         http: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
+        call_timeout: float = 60.0,
         max_attempts: int = 8,
         paid_budget: float = 60.0,
         backoff_base: float = 0.5,
@@ -129,9 +133,11 @@ class PikaClient:
         self._max_retry_after = max_retry_after
         self._sleep = sleep
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        self._call_timeout = call_timeout
         # Made once: every call sends the same headers.
         self._headers = {
             "Accept": "application/json",
+            "Accept-Encoding": "gzip",  # the one encoding undone within the size cap
             "Authorization": f"Bearer {api_key}",
             "User-Agent": "pika-discord-bot/0.1",
         }
@@ -279,7 +285,7 @@ class PikaClient:
                 await self._sleep(self._delay(attempt))
                 continue
 
-            status = response.status_code
+            status = response.status
             log.debug(
                 "Pika %s %s -> %d in %.2fs (attempt %d)",
                 method,
@@ -293,12 +299,13 @@ class PikaClient:
                     return response.json()
                 except ValueError:
                     unreadable = PikaUnreadableAnswer if paid else PikaBadResponse
-                    raise unreadable("The answer was not JSON.", status=status) from None
+                    why = f"was {response.fault}" if response.fault else "was not JSON"
+                    raise unreadable(f"The answer {why}.", status=status) from None
             if paid and status == 504:
                 raise PikaOutcomeUnknown(status=status)
             if status not in retry_statuses:
                 raise self._error(response)
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_of(response.headers.get("Retry-After"))
             delay = retry_after if retry_after is not None else self._delay(attempt)
             too_long = (retry_after or 0) > self._max_retry_after
             if last_try or too_long or time.monotonic() + delay > deadline:
@@ -315,34 +322,35 @@ class PikaClient:
             await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send(
-        self, method: str, path: str, payload: Mapping[str, Any] | None
-    ) -> httpx.Response:
-        """One HTTP exchange, told to the observer (metrics, health) whatever its outcome."""
+    async def _send(self, method: str, path: str, payload: Mapping[str, Any] | None) -> Answer:
+        """One HTTP exchange, within `call_timeout` in all and `MAX_ANSWER_BYTES`, told to the
+        observer (metrics, health) whatever its outcome."""
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
+        request = self._http.build_request(
+            method, self.base_url + path, json=payload, headers=self._headers, timeout=self._timeout
+        )
         try:
-            response = await self._http.request(
-                method,
-                self.base_url + path,
-                json=payload,
-                headers=self._headers,
-                timeout=self._timeout,
-            )
+            try:
+                async with asyncio.timeout(self._call_timeout):
+                    answer = await exchange(self._http, request, MAX_ANSWER_BYTES)
+            except TimeoutError:
+                # Sent, or perhaps sent: a paid call is never sent again (the outcome is unknown).
+                raise httpx.ReadTimeout("the exchange took too long", request=request) from None
         except httpx.TransportError as exc:
             error = type(exc).__name__
             raise
         else:
-            status = response.status_code
-            return response
+            status = answer.status
+            return answer
         finally:
             # A cancelled call (the bot stopping) has no outcome to tell.
             if self._observer is not None and (status is not None or error is not None):
                 elapsed = time.monotonic() - started
                 self._observer(PikaCall(route_of(path), status, error, elapsed))
 
-    def _detail(self, response: httpx.Response) -> str:
+    def _detail(self, response: Answer) -> str:
         """A short, safe description of an error answer: its message, never the key."""
         text = ""
         try:
@@ -350,11 +358,11 @@ class PikaClient:
         except ValueError:
             text = response.text.strip().splitlines()[0] if response.text.strip() else ""
         else:
-            text = _message_of(body)
+            text = message_of(body)
         return self._redact(text)[:200]
 
-    def _error(self, response: httpx.Response, retry_after: float | None = None) -> PikaError:
-        status, detail = response.status_code, self._detail(response)
+    def _error(self, response: Answer, retry_after: float | None = None) -> PikaError:
+        status, detail = response.status, self._detail(response)
         if status == 429:
             return PikaRateLimited(detail, retry_after=retry_after)
         if status == 401:
@@ -366,35 +374,3 @@ class PikaClient:
         if 500 <= status < 600:
             return PikaServerError(detail, status=status)
         return PikaBadResponse(f"Unexpected HTTP {status}.", status=status)
-
-
-def _message_of(body: Any) -> str:
-    if isinstance(body, Mapping):
-        for key in ("error", "message", "detail", "msg"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-            if isinstance(value, Mapping):
-                inner = _message_of(value)
-                if inner:
-                    return inner
-            if isinstance(value, list) and value:
-                return "; ".join(_message_of(v) or str(v) for v in value[:3])
-    if isinstance(body, str):
-        return body.strip()
-    return ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
