@@ -15,6 +15,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from bot.pika.models.fields import SEED
+
 
 class PikaResponseModel(BaseModel):
     """Base of response models: tolerant of extra and missing fields."""
@@ -105,8 +107,11 @@ class PikaVideo(PikaResponseModel):
     @field_validator("seed", mode="before")
     @classmethod
     def _seed(cls, value: Any) -> int | None:
+        # Only a seed a request could carry again: one past 64 bits cannot even be stored.
         number = _lenient_number(value)
-        return int(number) if number is not None and number.is_integer() else None
+        if number is None or not number.is_integer() or not SEED.low <= number <= SEED.high:
+            return None
+        return int(number)
 
 
 class PikaJob(PikaResponseModel):

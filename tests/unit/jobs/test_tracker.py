@@ -246,6 +246,21 @@ async def test_a_job_past_its_time_out_that_cannot_be_ended_is_not_polled_in_a_l
     assert due_in(stack, job) == stack.tracker.interval  # asked again an interval later
 
 
+@pytest.mark.parametrize("seed", [2**63, 10**30])
+async def test_a_finished_job_with_a_seed_no_request_could_carry_is_still_delivered(
+    stack: Stack, seed: int
+) -> None:
+    # The database holds 64-bit integers: a seed past them failed the write that moves the
+    # job on, at every poll, until the job timed out with its video made.
+    job = await sent(stack)
+    finished = {"status": "finished", "resultUrl": "https://cdn.pika.art/v1/a/b.mp4", "seed": seed}
+    answer = JobResponse.model_validate({"job": {"id": "x"}, "videos": [finished]})
+    await stack.tracker.apply(job, answer.state())
+    await stack.settle()
+    assert stack.notifier.delivered == [job.id]
+    assert (await current(stack, job.id)).seed is None
+
+
 async def test_undeliverable_is_final_and_the_requester_dmd_once(
     stack: Stack, local: LocalPika
 ) -> None:
