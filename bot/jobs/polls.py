@@ -112,7 +112,9 @@ class PollSteps:
         except PikaError as exc:
             wait = min(self.ceiling(), self.interval * 1.5 ** min(job.poll_attempts, 20))
             if isinstance(exc, PikaRateLimited) and exc.retry_after:
-                wait = max(wait, exc.retry_after)
+                # Honoured up to a minute: an hour asked (by a proxy, say) would put the poll at
+                # the job's time-out, and a video made meanwhile would wait for it.
+                wait = max(wait, min(exc.retry_after, MAX_CEILING))
             log.info("Job %s: poll failed (%s); next in %.1fs", job.id, exc.describe(), wait)
             job = dataclasses.replace(
                 job,

@@ -261,6 +261,18 @@ async def test_a_finished_job_with_a_seed_no_request_could_carry_is_still_delive
     assert (await current(stack, job.id)).seed is None
 
 
+async def test_a_rate_limit_asking_for_hours_delays_a_poll_by_a_minute_at_most(
+    stack: Stack, local: LocalPika
+) -> None:
+    # Honoured whole, one Retry-After of an hour put the job's next poll at its time-out: a
+    # video made meanwhile waited for it, or the job timed out.
+    job = await sent(stack)
+    local.behaviour.rate_limit_requests = 3  # every attempt of the poll
+    local.behaviour.retry_after = 3600
+    await stack.tracker.poll(job)
+    assert due_in(stack, job) == 60.0
+
+
 async def test_undeliverable_is_final_and_the_requester_dmd_once(
     stack: Stack, local: LocalPika
 ) -> None:
