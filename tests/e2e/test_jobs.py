@@ -152,6 +152,20 @@ async def test_a_failed_job_ends_with_its_message_saying_why_and_a_retry_button(
     assert len([c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]) == polls
 
 
+async def test_a_job_pika_describes_oddly_is_delivered_as_any_other(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # A createdAt in milliseconds (no datetime holds it read as seconds) made the paid call's
+    # answer unreadable, and the member was told Pika may not have started the video; a seed
+    # past 64 bits failed the write that hands a finished job to delivery.
+    odd = {"job": {"createdAt": 1764353000000}, "video": {"seed": 2**64}}
+    await behave(pika, odd_fields=odd)
+    await fake.wait_for_response(generate(fake, "an oddly described fox"))
+    posted = await fake.wait_for(lambda: results(fake) or failures(fake), what="the outcome")
+    assert posted == results(fake) and len(posted[0].attachments) == 1
+    assert len(await calls_to(pika, "/web/generate")) == 1
+
+
 async def test_a_job_with_no_final_status_times_out_and_says_so(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:

@@ -222,7 +222,13 @@ class LocalPika:
                 "pikaVideoId": job.id,
                 "webhookUrl": job.webhook or "",
             }
-            return json_response({"job": job_view(job, status="queued"), "video": video})
+            dressed = self.faults.dressed
+            return json_response(
+                {
+                    "job": dressed(job_view(job, status="queued"), "job"),
+                    "video": dressed(video, "video"),
+                }
+            )
 
         return create
 
@@ -306,11 +312,17 @@ class LocalPika:
         """Where the job's video is served."""
         return result_url(self.base_url, job)
 
+    def _job_answer(self, job: LocalJob) -> dict[str, Any]:
+        """The get-job answer: `{job, videos}`."""
+        dressed = self.faults.dressed
+        video = dressed(video_view(job, self.base_url), "video")
+        return {"job": dressed(job_view(job), "job"), "videos": [video]}
+
     async def _get_job(self, request: web.Request) -> web.Response:
         job = self.jobs.get(request.match_info["job_id"])
         if job is None or job.request_type == "upscale":
             return error_response(404, "Job not found")
-        return json_response({"job": job_view(job), "videos": [video_view(job, self.base_url)]})
+        return json_response(self._job_answer(job))
 
     async def _get_upscale_job(self, request: web.Request) -> web.Response:
         body = await json_object(request)
@@ -321,7 +333,7 @@ class LocalPika:
         job = self.jobs.get(self.upscales.get(model.video, ""))
         if job is None:
             return error_response(404, "No upscale job for this video")
-        return json_response({"job": job_view(job), "videos": [video_view(job, self.base_url)]})
+        return json_response(self._job_answer(job))
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         job = self.jobs.get(request.match_info["job_id"])

@@ -85,6 +85,11 @@ class Behaviour(BaseModel):
     )
     retry_after: float = Field(default=1.0, ge=0, description="Retry-After sent with 429")
     latency: float = Field(default=0.0, ge=0, le=60, description="seconds before each answer")
+    odd_fields: dict[Literal["job", "video"], dict[str, Any]] = Field(
+        default_factory=dict,
+        description="fields laid over every answer's job and video, as an odd Pika may send "
+        "them (a createdAt in milliseconds, a seed past 64 bits)",
+    )
     job_seconds: float | None = Field(default=None, ge=0, le=600, description="job length")
 
 
@@ -114,6 +119,10 @@ class Faults:
             web.get("/_local/requests", self._get_requests),
             web.delete("/_local/requests", self._clear_requests),
         ]
+
+    def dressed(self, view: dict[str, Any], part: Literal["job", "video"]) -> dict[str, Any]:
+        """A job's or video's view in an answer, with the odd fields switched on laid over it."""
+        return view | self.behaviour.odd_fields.get(part, {})
 
     def next_job(self, job_seconds: float) -> JobFaults:
         """Spend one of the job switches, if any is set, on a new job."""
