@@ -190,7 +190,10 @@ class PikaClient:
         if not job_id.strip():
             raise ValueError("job_id must not be empty")
         body = await self._call("GET", f"/web/jobs/{quote(job_id, safe='')}", None, paid=False)
-        return self._parse(JobResponse, body, paid=False)
+        answer = self._parse(JobResponse, body, paid=False)
+        if not answer.is_about(job_id):  # its video is another's: never a member's result
+            raise PikaBadResponse("The answer was about another job.")
+        return answer
 
     async def get_upscale_job(self, video_url: str) -> JobResponse:
         """POST /web/jobs/upscaled: the upscale job of a video, found by the original's URL."""

@@ -267,6 +267,14 @@ class JobResponse(PikaResponseModel):
             [v for v in value if _object_or_none(v) is not None] if isinstance(value, list) else []
         )
 
+    def is_about(self, job_id: str) -> bool:
+        """Whether the answer may be about `job_id`: it names no job, or names it by one of its
+        ids (job.id, job.pikaJobId, each video's jobId)."""
+        named = {self.job.id, self.job.pika_job_id} if self.job is not None else set()
+        named |= {video.job_id for video in self.videos}
+        named.discard(None)
+        return not named or job_id in named
+
     def state(self, fallback_id: str = "") -> JobState:
         """The job's current state."""
         return job_state(self.job, self.videos[0] if self.videos else None, fallback_id)

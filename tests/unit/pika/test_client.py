@@ -148,7 +148,7 @@ async def test_submit_sends_to_the_route_the_model_names(client: PikaClient) -> 
 
 @respx.mock
 async def test_job_id_is_escaped_in_the_path(client: PikaClient) -> None:
-    route = respx.get(f"{BASE}/web/jobs/a%2Fb").respond(200, json=JOB)
+    route = respx.get(f"{BASE}/web/jobs/a%2Fb").respond(200, json={"job": {"id": "a/b"}})
     await client.get_job("a/b")
     assert route.called
 
@@ -375,6 +375,21 @@ async def test_a_paid_call_answered_with_an_odd_date_still_gives_its_job(
     assert (await client.generate(generate())).job_id == "job-1"
     respx.get(f"{BASE}/web/jobs/job-1").respond(200, json=JOB | {"job": job})
     assert (await client.get_job("job-1")).state().result_url == VID
+
+
+@respx.mock
+async def test_a_job_answered_with_another_jobs_ids_is_a_bad_response(client: PikaClient) -> None:
+    # Its video is another's: posted, it would reach a member who never asked for it.
+    other = {"job": {"id": "job-2", "pikaJobId": "job-2"}, "videos": [{"jobId": "job-2"}]}
+    respx.get(f"{BASE}/web/jobs/job-1").respond(200, json=JOB | other)
+    with pytest.raises(PikaBadResponse, match="another job"):
+        await client.get_job("job-1")
+    # An answer naming the job by any one of its ids, or by none, is this job's.
+    finished = {"status": "finished", "resultUrl": VID}
+    named_once = {"job": {"id": "x", "pikaJobId": "job-1"}, "videos": [finished | {"jobId": "y"}]}
+    for answer in (named_once, {"videos": [finished]}):
+        respx.get(f"{BASE}/web/jobs/job-1").respond(200, json=answer)
+        assert (await client.get_job("job-1")).state().result_url == VID
 
 
 @respx.mock
