@@ -241,10 +241,11 @@ class CreateJobResponse(PikaResponseModel):
 
     @property
     def job_id(self) -> str | None:
-        """The job id, from job.id, job.pikaJobId or video.jobId, whichever is present."""
-        if self.job and (self.job.id or self.job.pika_job_id):
-            return self.job.id or self.job.pika_job_id
-        return self.video.job_id or self.video.id if self.video else None
+        """The job id, from job.id, job.pikaJobId or video.jobId (or video.id), the first not
+        blank: a blank id cannot be polled by."""
+        named: list[str | None] = [self.job.id, self.job.pika_job_id] if self.job else []
+        named += [self.video.job_id, self.video.id] if self.video else []
+        return next((each for each in named if each and each.strip()), None)
 
     def state(self) -> JobState:
         """The job's state at creation."""

@@ -348,8 +348,12 @@ async def test_answer_that_is_not_json_is_a_bad_response(client: PikaClient) -> 
 
 
 @respx.mock
-async def test_create_answer_without_job_id_is_a_bad_response(client: PikaClient) -> None:
-    respx.post(f"{BASE}/web/generate").respond(200, json={"job": {}, "video": {}})
+@pytest.mark.parametrize("job", [{}, {"id": "  "}], ids=["none", "blank"])
+async def test_create_answer_without_job_id_is_a_bad_response(
+    client: PikaClient, job: dict[str, str]
+) -> None:
+    # A blank id cannot be polled by: the job would wait for its time-out to tell its member.
+    respx.post(f"{BASE}/web/generate").respond(200, json={"job": job, "video": {}})
     with pytest.raises(PikaBadResponse, match="no job id"):
         await client.generate(generate())
 
