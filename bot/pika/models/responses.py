@@ -285,5 +285,12 @@ class UpscaleStartResponse(PikaResponseModel):
     """The answer to POST /web/upscale: `{success, video, message}`."""
 
     success: bool | None = None
-    video: str | None = None
-    message: str | None = None
+    video: Text = None
+    message: Text = None
+
+    @field_validator("success", mode="before")
+    @classmethod
+    def _flag(cls, value: Any) -> bool | None:
+        if isinstance(value, str):
+            return {"true": True, "false": False}.get(value.strip().lower())
+        return value if isinstance(value, bool) else None

@@ -397,6 +397,20 @@ async def test_a_job_answered_with_another_jobs_ids_is_a_bad_response(client: Pi
 
 
 @respx.mock
+@pytest.mark.parametrize(
+    "odd", [{"message": {"text": "started"}}, {"message": 7, "video": ["x"], "success": "yes"}]
+)
+async def test_an_upscale_started_with_odd_fields_is_started(
+    client: PikaClient, odd: dict[str, object]
+) -> None:
+    # Read as unreadable, a started upscale was told to its member as an unknown outcome.
+    answer = {"success": True, "video": VID, "message": "started"} | odd
+    respx.post(f"{BASE}/web/upscale").respond(200, json=answer)
+    started = await client.upscale(UpscaleRequest(video=VID))
+    assert started.success is not False
+
+
+@respx.mock
 async def test_upscale_not_started_is_a_rejection(client: PikaClient) -> None:
     respx.post(f"{BASE}/web/upscale").respond(200, json={"success": False, "message": "not ours"})
     with pytest.raises(PikaRejected, match="not ours"):
