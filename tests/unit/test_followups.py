@@ -15,7 +15,7 @@ from bot.followups import (
     retry_of,
     retry_request,
 )
-from bot.pika.models import ExtendRequest, Generate10Request, UpscaleRequest
+from bot.pika.models import ExtendRequest, Generate10Request, JobResponse, UpscaleRequest
 from bot.storage import Job, Status
 
 VIDEO = "https://cdn.example.org/a_seed7.mp4"
@@ -89,6 +89,15 @@ def test_extend_keeps_the_prompt_and_options_of_the_result() -> None:
 def test_extend_stops_where_pika_stops_at_15_seconds() -> None:
     assert refusal("extend", result(duration=12.0)) == "control.pika_would_refuse"
     kind, _ = request_for("extend", result(duration=11.0))
+    assert kind == "extend"
+
+
+def test_a_length_no_clip_has_does_not_refuse_the_extend_of_its_result() -> None:
+    # Pika's own word for its result's length, read as the tracker reads it: one no clip can
+    # have (a billion seconds) is no length at all, and Pika judges the extend itself.
+    finished = {"status": "finished", "resultUrl": VIDEO, "duration": 1e9}
+    length = JobResponse.model_validate({"job": {"id": "j"}, "videos": [finished]}).state().duration
+    kind, _ = request_for("extend", result(duration=length))
     assert kind == "extend"
 
 

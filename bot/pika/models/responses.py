@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from bot.pika.models.fields import SEED
+from bot.pika.models.fields import SECONDS, SEED
 
 
 class PikaResponseModel(BaseModel):
@@ -99,10 +99,18 @@ class PikaVideo(PikaResponseModel):
     duration: float | None = None
     seed: int | None = None
 
-    @field_validator("progress", "duration", mode="before")
+    @field_validator("progress", mode="before")
     @classmethod
     def _number(cls, value: Any) -> float | None:
         return _lenient_number(value)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _length(cls, value: Any) -> float | None:
+        # A length no clip has (none, below zero, past an hour) is no length: the rules of a
+        # follow-up (extend past 15 s, a speech span) must not refuse a request by it.
+        seconds = _lenient_number(value)
+        return seconds if seconds is not None and 0 < seconds <= SECONDS.high else None
 
     @field_validator("seed", mode="before")
     @classmethod
