@@ -40,6 +40,7 @@ from bot.pika.models import (
     UpscaleRequest,
     UpscaleStartResponse,
 )
+from bot.pika.models.responses import one_line
 from bot.pika.transport import POOL_LIMITS
 from bot.redaction import Redactor
 
@@ -362,7 +363,7 @@ class PikaClient:
             text = response.text.strip().splitlines()[0] if response.text.strip() else ""
         else:
             text = message_of(body)
-        return self._redact(text)[:200]
+        return one_line(self._redact(text), 200)
 
     def _error(self, response: Answer, retry_after: float | None = None) -> PikaError:
         status, detail = response.status, self._detail(response)

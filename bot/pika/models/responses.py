@@ -84,6 +84,26 @@ def _object_or_none(value: Any) -> Any:
 
 # A text field of an answer: anything but a string reads as missing.
 Text = Annotated[str | None, BeforeValidator(_text_or_none)]
+MAX_STATUS_CHARS = 40
+
+
+def _status_or_none(value: Any) -> str | None:
+    """A status is a short word: anything else (a control character, a megabyte) reads as
+    missing, so that what is logged and written of it stays one short line."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    return word if 0 < len(word) <= MAX_STATUS_CHARS and word.isprintable() else None
+
+
+def one_line(text: str, limit: int) -> str:
+    """Vendor words as one line of at most `limit` characters: control characters and runs of
+    white space become one space (a newline in them would forge a log line)."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 4])
+    return " ".join(printable.split())[:limit]
+
+
+Status = Annotated[str | None, BeforeValidator(_status_or_none)]
 
 
 class PikaVideo(PikaResponseModel):
@@ -91,7 +111,7 @@ class PikaVideo(PikaResponseModel):
 
     id: Text = None
     job_id: Text = None
-    status: Text = None
+    status: Status = None
     progress: float | None = None
     result_url: Text = None
     image_thumb: Text = None
@@ -127,7 +147,7 @@ class PikaJob(PikaResponseModel):
 
     id: Text = None
     pika_job_id: Text = None
-    status: Text = None
+    status: Status = None
     request_type: Text = None
     prompt_text: Text = None
     params: dict[str, Any] | None = None
@@ -200,9 +220,9 @@ def _reason(*sources: BaseModel | None) -> str | None:
         for key in ("error", "errorMessage", "failureReason", "reason", "message"):
             value = (extra or {}).get(key)
             if isinstance(value, str) and value.strip():
-                return value.strip()[:300]
+                return one_line(value, 300)
             if isinstance(value, Mapping) and isinstance(value.get("message"), str):
-                return str(value["message"])[:300]
+                return one_line(value["message"], 300)
     return None
 
 

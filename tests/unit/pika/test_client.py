@@ -411,6 +411,15 @@ async def test_an_upscale_started_with_odd_fields_is_started(
 
 
 @respx.mock
+async def test_pikas_error_message_is_logged_as_one_line(client: PikaClient) -> None:
+    forged = "bad request\n2026-11-28 18:00:00,000 ERROR   bot: forged"
+    respx.get(f"{BASE}/web/jobs/job-1").respond(400, json={"error": {"message": forged}})
+    with pytest.raises(PikaRejected) as caught:
+        await client.get_job("job-1")
+    assert caught.value.detail == "bad request 2026-11-28 18:00:00,000 ERROR bot: forged"
+
+
+@respx.mock
 async def test_upscale_not_started_is_a_rejection(client: PikaClient) -> None:
     respx.post(f"{BASE}/web/upscale").respond(200, json={"success": False, "message": "not ours"})
     with pytest.raises(PikaRejected, match="not ours"):

@@ -711,3 +711,16 @@ def test_a_job_or_video_of_another_shape_reads_as_missing() -> None:
     assert answer.state("j1").result_url == VID
     created = CreateJobResponse.model_validate({"job": "j1", "video": {"jobId": "j1"}})
     assert created.job_id == "j1"
+
+
+def test_pikas_words_reach_the_log_as_one_short_line() -> None:
+    # A status or a reason is logged as told: a newline in it forged log lines, and a status
+    # of a megabyte was logged, and written to the job's row, at every poll that saw it.
+    forged = "queued\n2026-11-28 18:00:00,000 ERROR   bot: forged " + "x" * 100_000
+    running = JobResponse.model_validate({"job": {"id": "j1"}, "videos": [video(status=forged)]})
+    state = running.state()
+    assert state.status is JobStatus.RUNNING and state.raw_status is None
+    reason = "NSFW\r\n2026-11-28 ERROR forged"
+    failed = video(status="failed", error=reason)
+    said = JobResponse.model_validate({"job": {"id": "j1"}, "videos": [failed]}).state().reason
+    assert said == "NSFW 2026-11-28 ERROR forged"
