@@ -27,7 +27,7 @@ from bot.jobs.outbox import Notifier, Outbox
 from bot.jobs.schedule import Schedule
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
-from bot.pika.errors import PikaError, PikaRateLimited
+from bot.pika.errors import PikaAuthError, PikaError, PikaPlanError, PikaRateLimited
 from bot.pika.kinds import Polling
 from bot.pika.kinds import kind as kind_of
 from bot.pika.models import JobResponse, JobState, JobStatus
@@ -65,6 +65,7 @@ class PollSteps:
     _early_pushes: dict[str, str | None]  # pushes before the paid call's answer: Pika's id
     _pushed_at: dict[str, float]
     _push_pending: set[str]
+    _key_refused: set[str]  # jobs whose latest poll Pika refused for the bot's key
 
     def _track(self, job: Job, due: float) -> None:
         """Make the job due at `due` (the tracker's)."""
@@ -116,6 +117,11 @@ class PollSteps:
                 # the job's time-out, and a video made meanwhile would wait for it.
                 wait = max(wait, min(exc.retry_after, MAX_CEILING))
             log.info("Job %s: poll failed (%s); next in %.1fs", job.id, exc.describe(), wait)
+            # A read needs no plan: 401 or 403 on one is the key refused (as in the key check).
+            if isinstance(exc, PikaAuthError | PikaPlanError):
+                self._key_refused.add(job.id)
+            else:
+                self._key_refused.discard(job.id)
             job = dataclasses.replace(
                 job,
                 poll_attempts=job.poll_attempts + 1,
@@ -128,6 +134,7 @@ class PollSteps:
     async def apply(self, job: Job, state: JobState, now: float | None = None) -> None:
         """Move a running job on according to what Pika says."""
         now = self.store.clock() if now is None else now
+        self._key_refused.discard(job.id)
         last_poll = self._last_poll.get(job.id)
         self._last_poll[job.id] = now
         if state.status is JobStatus.FINISHED:
@@ -219,9 +226,14 @@ class PollSteps:
         return False
 
     async def time_out(self, job: Job) -> None:
-        """End a job that reached JOB_TIMEOUT_MINUTES without a final status."""
+        """End a job that reached JOB_TIMEOUT_MINUTES without a final status; its member is
+        told why: the time, or the bot's key, if Pika refused it at the latest poll (polls go
+        on until then, for an owner may mend the key)."""
         minutes = f"{self.settings.job_timeout_minutes:g}"
-        await self.end(job, "timed_out", minutes, Status.TIMED_OUT)
+        if job.id in self._key_refused:  # the owner reads why in `last_error`
+            await self.end(job, "pika_auth", job.last_error or "", Status.TIMED_OUT)
+        else:
+            await self.end(job, "timed_out", minutes, Status.TIMED_OUT)
 
     async def unforeseen(self, job: Job) -> None:
         """A poll failed in a way nobody foresaw (a bug, an answer no PikaError names): ask

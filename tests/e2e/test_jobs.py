@@ -182,6 +182,22 @@ async def test_a_job_with_no_final_status_times_out_and_says_so(
         await bot.stop()
 
 
+async def test_a_job_whose_key_is_revoked_while_it_runs_says_so_when_it_times_out(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    await behave(pika, stall_jobs=1)
+    bot = await start_bot(fake, pika, tmp_path, JOB_TIMEOUT_MINUTES="0.05")
+    try:
+        await fake.wait_for_response(generate(fake, "a fox nobody may poll"))
+        await wait_for_call(pika, "/web/generate")
+        pika.faults.api_key = "revoked at Pika"  # every poll from now on is answered 401
+        message = await fake.wait_for(lambda: failures(fake), what="the failure")
+        assert "Pika refused the bot's key" in message[0].content
+        assert "took longer" not in message[0].content
+    finally:
+        await bot.stop()
+
+
 async def test_webhook_push_delivers_at_once_and_a_bad_secret_changes_nothing(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:

@@ -273,6 +273,38 @@ async def test_a_rate_limit_asking_for_hours_delays_a_poll_by_a_minute_at_most(
     assert due_in(stack, job) == 60.0
 
 
+async def test_a_job_whose_polls_were_refused_for_the_key_says_so_when_it_times_out(
+    stack: Stack, local: LocalPika
+) -> None:
+    # The key revoked while the job ran: its member was told Pika took too long, and to press
+    # Retry, which cannot help until the owner sees to the key.
+    job = await sent(stack)
+    local.faults.api_key = "revoked"
+    await stack.tracker.poll(job)
+    assert due_in(stack, job) is not None  # still followed: the owner may mend the key
+    stack.clock.now += 11 * 60
+    await stack.tracker.poll(stack.tracker._jobs[job.id])
+    await stack.settle()
+    final = await current(stack, job.id)
+    assert final.status is Status.TIMED_OUT and final.failure == "pika_auth"
+    assert failure_reason(final, "en") == (
+        "Pika refused the bot's key, so nothing can be made until the server owner checks it."
+    )
+
+
+async def test_a_job_whose_key_was_mended_times_out_as_any_other(
+    stack: Stack, local: LocalPika
+) -> None:
+    job = await sent(stack)
+    local.faults.api_key = "revoked"
+    await stack.tracker.poll(job)
+    local.faults.api_key = "k"
+    stack.clock.now += 11 * 60
+    await stack.tracker.apply(stack.tracker._jobs[job.id], state(JobStatus.PENDING, 5))
+    await stack.settle()
+    assert (await current(stack, job.id)).failure == "timed_out"
+
+
 async def test_undeliverable_is_final_and_the_requester_dmd_once(
     stack: Stack, local: LocalPika
 ) -> None:
