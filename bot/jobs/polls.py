@@ -66,6 +66,7 @@ class PollSteps:
     _pushed_at: dict[str, float]
     _push_pending: set[str]
     _key_refused: set[str]  # jobs whose latest poll Pika refused for the bot's key
+    _failed_polls: dict[str, int]  # polls in a row that got no answer, by job
 
     def _track(self, job: Job, due: float) -> None:
         """Make the job due at `due` (the tracker's)."""
@@ -111,7 +112,10 @@ class PollSteps:
             else:
                 answer = await self.pika.get_job(job.pika_job_id or "")
         except PikaError as exc:
-            wait = min(self.ceiling(), self.interval * 1.5 ** min(job.poll_attempts, 20))
+            # Backing off by the polls that failed in a row, not by all the job's polls.
+            failed = self._failed_polls.get(job.id, 0)
+            self._failed_polls[job.id] = failed + 1
+            wait = min(self.ceiling(), self.interval * 1.5 ** min(failed, 20))
             if isinstance(exc, PikaRateLimited) and exc.retry_after:
                 # Honoured up to a minute: an hour asked (by a proxy, say) would put the poll at
                 # the job's time-out, and a video made meanwhile would wait for it.
@@ -135,6 +139,7 @@ class PollSteps:
         """Move a running job on according to what Pika says."""
         now = self.store.clock() if now is None else now
         self._key_refused.discard(job.id)
+        self._failed_polls.pop(job.id, None)
         last_poll = self._last_poll.get(job.id)
         self._last_poll[job.id] = now
         if state.status is JobStatus.FINISHED:

@@ -305,6 +305,22 @@ async def test_a_job_whose_key_was_mended_times_out_as_any_other(
     assert (await current(stack, job.id)).failure == "timed_out"
 
 
+async def test_a_poll_failing_late_in_a_job_is_retried_soon_then_less_and_less(
+    stack: Stack, local: LocalPika
+) -> None:
+    # The backoff counted every poll of the job, answered or not: one failed poll after six
+    # answered ones waited the whole ceiling, and a video made meanwhile with it.
+    job = await sent(stack)
+    for progress in range(10, 70, 10):  # six polls answered
+        await stack.tracker.apply(stack.tracker._jobs[job.id], state(JobStatus.RUNNING, progress))
+    waits = []
+    for _ in range(3):
+        local.behaviour.server_errors = 3  # each attempt of one poll answered 500
+        await stack.tracker.poll(stack.tracker._jobs[job.id])
+        waits.append(due_in(stack, job))
+    assert waits == [1.0, 1.5, 2.25]
+
+
 async def test_undeliverable_is_final_and_the_requester_dmd_once(
     stack: Stack, local: LocalPika
 ) -> None:
