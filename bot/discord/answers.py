@@ -3,15 +3,20 @@ works, and the three calls made with it (edit a message, send a follow-up, delet
 
 These calls count against no channel's rate limits and not against the global limit, which is
 why delivery prefers them while the token is valid (15 minutes, less `TOKEN_MARGIN`). discord.py
-gives them no time limit of their own (and retries a 5xx several times), so each is bounded here.
+gives them no time limit of their own, so each is bounded here. It also sends a webhook call
+again at once when Discord answers a server error: harmless for an edit or a delete, but a
+follow-up carries no nonce, and one Discord made before its 500 would be posted (and ping)
+twice; `follow_ups_sent_once` stops that retry (see `FollowUpUnknown`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.storage import Job
@@ -19,6 +24,25 @@ from bot.storage import Job
 TOKEN_SECONDS = 15 * 60  # how long an interaction's token edits its answer
 TOKEN_MARGIN = 2 * 60  # an upload started near the end must still finish in time
 WEBHOOK_SECONDS = 60.0  # one call, uploads included
+# A follow-up: a new message through an interaction's webhook (`/webhooks/{app}/{token}`).
+FOLLOW_UP = re.compile(r"/webhooks/\d+/[^/]+/?$")
+
+
+class FollowUpUnknown(aiohttp.ClientError):
+    """Discord answered a follow-up with a server error: it may have posted it, or not. Like a
+    lost reply (an `aiohttp.ClientError`), the caller looks before posting again."""
+
+
+async def follow_ups_sent_once(
+    request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """A middleware of discord.py's session: a follow-up answered 5xx is raised as
+    `FollowUpUnknown` instead of being sent again by discord.py."""
+    response = await send(request)
+    if response.status >= 500 and request.method == "POST" and FOLLOW_UP.search(request.url.path):
+        response.release()
+        raise FollowUpUnknown(f"Discord answered a follow-up with HTTP {response.status}")
+    return response
 
 
 def token_usable(job: Job, now: float | None = None) -> bool:

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 import aiohttp
 import discord
 
+from bot.discord.answers import follow_ups_sent_once
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -153,10 +155,11 @@ def tune_session(
     Discord that accepts and never answers for five minutes; and it lets nothing into the
     session but a TraceConfig, whose dozen signals per request cost far more than one
     middleware. The session is made at login: this is called once logged in (the login's own
-    calls have `bound_rest_calls`, and go uncounted)."""
+    calls have `bound_rest_calls`, and go uncounted). Outermost, `follow_ups_sent_once` keeps
+    discord.py from posting a follow-up again after a 5xx (`answers.py`)."""
     session: aiohttp.ClientSession = getattr(http, "_HTTPClient__session")  # noqa: B009
     session._timeout = timeout
-    session._middlewares = (*session._middlewares, middleware)
+    session._middlewares = (follow_ups_sent_once, *session._middlewares, middleware)
 
 
 async def fresh_session(http: discord.http.HTTPClient) -> None:

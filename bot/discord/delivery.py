@@ -22,6 +22,7 @@ from typing import Any
 import discord
 
 from bot.discord.answers import InteractionAnswer, token_usable
+from bot.discord.connection import ANSWER_LOST, describe
 from bot.discord.downloads import Spool, TooLarge, downloaded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import reachable
@@ -175,6 +176,10 @@ class DiscordDelivery:
             raise Undeliverable("undeliverable.refused") from None
         except discord.HTTPException as exc:
             log.warning("Job %s: Discord error %s while posting", job.id, exc.status)
+            raise DeliveryFailed("delivery.discord_error") from None
+        except ANSWER_LOST as exc:
+            # Discord may have the post: the next attempt, counted, looks for it first.
+            log.warning("Job %s: Discord's answer to the post was lost (%s)", job.id, describe(exc))
             raise DeliveryFailed("delivery.discord_error") from None
         except FetchError as exc:
             log.warning("Job %s: could not download the video (%s)", job.id, exc)

@@ -170,6 +170,10 @@ class InteractionRoutes(FakeState):
             interaction_id=interaction.id,
         )
         interaction.followups.append(message.id)
+        if self.fail_followups_after_post:
+            # Discord's side failed after the message was made: a 500, and the message stays.
+            self.fail_followups_after_post -= 1
+            return error(500, 0, "500: Internal Server Error")
         if self.lose_followup_replies and request.transport is not None:
             self.lose_followup_replies -= 1
             request.transport.abort()  # posted, but the bot never reads the reply

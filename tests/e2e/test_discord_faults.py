@@ -1,0 +1,46 @@
+"""Discord misbehaving while results and failures go out: answers lost after Discord acted,
+server errors after it posted, refusals that never end. Each job still leaves one message."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.pika.local.app import LocalPika
+from tests.e2e.harness import BotProcess, failures, generate, results
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.world import GENERAL
+from tests.helpers.local_pika import behave
+
+
+async def test_a_failure_whose_follow_up_reply_was_lost_is_told_once(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Discord posts the failure, then the connection drops before its reply: the next attempt
+    must not post (and ping) it again."""
+    await behave(pika, fail_jobs=1)
+    interaction = generate(fake, "doomed fox")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    fake.lose_followup_replies = 1
+    await fake.wait_for(lambda: failures(fake), what="the failure")
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
+    await asyncio.sleep(1.5)  # several of the tracker's retry intervals at 0.2 s polls
+    assert len(failures(fake)) == 1, [m.content for m in failures(fake)]
+    assert fake.channel_messages(GENERAL) == failures(fake)
+
+
+async def test_a_result_discord_posted_before_answering_500_is_posted_once(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """A 500 does not say that Discord did nothing: the follow-up that carried the result may
+    be in the channel. Sent again at once, it would be a second copy pinging the member."""
+    interaction = generate(fake, "a fox once")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    fake.fail_followups_after_post = 1
+    await fake.wait_for(lambda: results(fake), what="the result")
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
+    await bot.wait_for_log(r"delivered as message")
+    await asyncio.sleep(1.0)
+    assert len(results(fake)) == 1
+    assert fake.channel_messages(GENERAL) == results(fake)
