@@ -22,7 +22,7 @@ from typing import Any
 import discord
 
 from bot.discord.answers import InteractionAnswer, token_usable
-from bot.discord.connection import ANSWER_LOST, describe
+from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe
 from bot.discord.downloads import Spool, TooLarge, downloaded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import reachable
@@ -282,12 +282,17 @@ class DiscordDelivery:
         history covers a longer gap (a bot down for an hour). Without Read Message History the
         nonce is all there is, and the post goes ahead.
         """
-        channel = await self.channel(job)
-        me = self.client.user
         marker = control_id("info", job.id)
+        return await self._find(job, await self.channel(job), lambda m: carries(m, marker))
+
+    async def _find(
+        self, job: Job, channel: discord.abc.Messageable, match: Callable[[discord.Message], bool]
+    ) -> int | None:
+        """The bot's latest message among the channel's recent ones that `match`es."""
+        me = self.client.user
         try:
             async for message in channel.history(limit=HISTORY_LOOKBACK):
-                if me is not None and message.author.id == me.id and carries(message, marker):
+                if me is not None and message.author.id == me.id and match(message):
                     return int(message.id)
         except discord.HTTPException as exc:
             log.info("Job %s: could not read the channel's history (%s)", job.id, exc.status)
@@ -319,15 +324,31 @@ class DiscordDelivery:
 
     async def tell_failure(self, job: Job) -> None:
         """Turn the working message into the failure (with a Retry button where a retry may
-        help), or post it; if that is impossible, a DM."""
+        help), or post it; if that is impossible, a DM. A later attempt first looks for the
+        failure an earlier one may have posted (its answer lost)."""
         text = failure_text(job)
         view = retry_view(job) if retryable(job.failure) else None
         try:
             channel = await self.channel(job)
+            # By its Retry button, or by its words (the member, the request and why) if none.
+            marker = control_id("retry", job.id)
+            told = None
+            if job.delivery_attempts > 1:
+                told = await self._find(
+                    job, channel, lambda m: carries(m, marker) or m.content == text
+                )
+            if told is not None:
+                log.info("Job %s: its failure was already told", job.id)
+                if told != job.status_message_id:
+                    await self._remove_working(job, channel)
+                return
             async with self.lanes.posting(job.channel_id):
                 await self._failure_into_channel(job, channel, text, view)
         except (Undeliverable, discord.NotFound, discord.Forbidden):
             await self._dm(job, text)
+        except CALL_FAILED as exc:
+            log.warning("Job %s: could not tell its failure (%s)", job.id, describe(exc))
+            raise DeliveryFailed("delivery.discord_error") from None
 
     async def _failure_into_channel(
         self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None
@@ -378,6 +399,8 @@ class DiscordDelivery:
             await user.send(text, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
+        except ANSWER_LOST as exc:  # it may have gone: not sent again
+            log.warning("Job %s: the DM's answer was lost (%s)", job.id, describe(exc))
 
 
 def _reaction(message: discord.PartialMessage, emoji: str) -> Any:

@@ -58,7 +58,9 @@ class Notifier(Protocol):
         behind."""
 
     async def tell_failure(self, job: Job) -> None:
-        """Tell the requester the job failed or timed out, and why."""
+        """Tell the requester the job failed or timed out, and why; after an earlier attempt
+        (`delivery_attempts` > 1), unless that one is found to have told. Raise DeliveryFailed
+        while Discord fails."""
 
     async def tell_undeliverable(self, job: Job) -> None:
         """Tell the requester (by DM) that the result could not be posted."""
@@ -90,6 +92,7 @@ class Outbox:
         # other job in `delivering` (read from the store after a restart) may have made its
         # recorded attempt: its next one is recorded first, and looks for that post.
         self.recorded: set[str] = set()
+        self._tells: dict[str, int] = {}  # failed attempts to tell a job's end, by job
 
     def retry_wait(self, attempt: int) -> float:
         """How long after a failed attempt the next one comes."""
@@ -180,11 +183,33 @@ class Outbox:
         self._closed(job.id)
 
     async def tell(self, job: Job) -> None:
-        """Tell the requester why the job ended without a video, once."""
-        if job.status is Status.UNDELIVERABLE:
-            await self.notifier.tell_undeliverable(job)
-        else:
-            await self.notifier.tell_failure(job)
+        """Tell the requester why the job ended without a video, once: each attempt is
+        recorded (`delivery_attempts`) before it is made, so that one after an attempt that may
+        have told (its answer lost, a crash) looks for that message first. Retried a few times
+        while Discord fails, then given up."""
+        attempt = job.delivery_attempts + 1
+        recorded = await self.store.transition(job.id, [job.status], delivery_attempts=attempt)
+        if recorded is None:
+            log.info("Job %s: moved on meanwhile; leaving it", job.id)
+            self._tells.pop(job.id, None)
+            self._dropped(job.id)
+            return
+        job = recorded
+        try:
+            if job.status is Status.UNDELIVERABLE:
+                await self.notifier.tell_undeliverable(job)
+            else:
+                await self.notifier.tell_failure(job)
+        except DeliveryFailed as exc:
+            tries = self._tells.get(job.id, 0) + 1
+            if tries < MAX_DELIVERY_ATTEMPTS:
+                self._tells[job.id] = tries
+                wait = self.retry_wait(tries)
+                log.warning("Job %s: telling failed (%s); retry in %.0fs", job.id, exc, wait)
+                self._later(job, self.store.clock() + wait)
+                return
+            log.warning("Job %s: could not tell its requester (%s); giving up", job.id, exc)
+        self._tells.pop(job.id, None)
         # Written at once, not in a batch: a second telling would be a second message.
         await self.store.update(
             job.id, active=0, interaction_token=None, claimed_by=None, claimed_until=0

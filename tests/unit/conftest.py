@@ -43,6 +43,8 @@ class Recorder:
         self.undeliverable: list[str] = []
         self.shown: list[int] = []
         self.fail_with: Exception | None = None
+        self.tell_fails_with: Exception | None = None  # raised by every telling of a failure
+        self.told_attempts: list[int] = []  # `delivery_attempts` of each telling, as recorded
         self.looked: list[str] = []
         self.posted_before: int | None = None
         self.hold: asyncio.Event | None = None  # set: every delivery waits for it
@@ -66,6 +68,9 @@ class Recorder:
         self.adorned.append(job.id)
 
     async def tell_failure(self, job: Job) -> None:
+        self.told_attempts.append(job.delivery_attempts)
+        if self.tell_fails_with is not None:
+            raise self.tell_fails_with
         self.failures.append(f"{job.status.value}: {job.failure}: {job.last_error}")
 
     async def tell_undeliverable(self, job: Job) -> None:

@@ -163,6 +163,24 @@ async def test_pika_failure_is_told_once_with_its_reason(stack: Stack, local: Lo
     ]
 
 
+async def test_telling_a_failure_while_discord_fails_is_recorded_retried_then_given_up(
+    stack: Stack, local: LocalPika
+) -> None:
+    """Each telling is recorded before it is made (a later one looks for the message an
+    earlier one may have posted), and a Discord that keeps failing is not tried for ever."""
+    local.behaviour.fail_jobs = 1
+    stack.notifier.tell_fails_with = DeliveryFailed("Discord error 503")
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.poll(job)
+    for _ in range(10):
+        await stack.settle()
+        stack.clock.now += 120  # the next retry's time comes
+    assert stack.notifier.told_attempts == [1, 2, 3, 4, 5, 6]
+    final = await current(stack, job.id)
+    assert final.status is Status.FAILED and not final.active
+    assert stack.tracker.tick() == 0
+
+
 async def test_pikas_error_status_is_a_failure_and_unknown_ones_keep_running(
     stack: Stack,
 ) -> None:
@@ -346,7 +364,8 @@ async def test_discord_trouble_retries_delivery_a_bounded_number_of_times(
         stack.clock.now += 120  # the next retry's time comes
     final = await current(stack, job.id)
     assert final.status is Status.UNDELIVERABLE
-    assert final.delivery_attempts == MAX_DELIVERY_ATTEMPTS == 6
+    # Six attempts to post, then one to tell the requester (recorded before it is made too).
+    assert final.delivery_attempts == MAX_DELIVERY_ATTEMPTS + 1 == 7
     assert stack.notifier.undeliverable == [job.id]
     assert stack.notifier.looked == [job.id] * 5  # before every retry, for a post that got through
 
