@@ -242,6 +242,12 @@ def lang(interaction: discord.Interaction) -> str:
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
+# How long a first answer (or the private hold) is tried: Discord refuses one after its 3 s, and
+# discord.py would otherwise obey a 429's Retry-After however long, the job meanwhile counted
+# as running and the answering turn taken. Past it, the answer is looked for, then given up.
+FIRST_ANSWER_SECONDS = 10.0
+# The public follow-up after a private hold: the token lasts 15 minutes, a member waits less.
+HELD_ANSWER_SECONDS = 60.0
 
 
 def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
@@ -256,7 +262,9 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
         text = working_text(job, await bot.estimates.standing(job))
         held = interaction.response.is_done()
         try:
-            return Answered(await answer(interaction, text, held=held), interaction.token)
+            async with asyncio.timeout(HELD_ANSWER_SECONDS if held else FIRST_ANSWER_SECONDS):
+                answered = await answer(interaction, text, held=held)
+            return Answered(answered, interaction.token)
         except ANSWER_LOST as exc:
             # The reply was lost, not necessarily the answer: when Discord shows it, the job
             # goes on as if the reply had come.
@@ -307,7 +315,8 @@ def holder(interaction: discord.Interaction, *, probing: bool = False) -> Hold:
         if probing:
             interaction.extras[FILES_CHECKED] = True
         if not interaction.response.is_done():
-            await interaction.response.defer(ephemeral=True, thinking=True)
+            async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+                await interaction.response.defer(ephemeral=True, thinking=True)
 
     return hold
 

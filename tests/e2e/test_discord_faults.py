@@ -9,7 +9,7 @@ from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, failures, generate, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL
-from tests.helpers.local_pika import behave
+from tests.helpers.local_pika import behave, pika_calls
 
 
 async def test_a_failure_whose_follow_up_reply_was_lost_is_told_once(
@@ -44,3 +44,22 @@ async def test_a_result_discord_posted_before_answering_500_is_posted_once(
     await asyncio.sleep(1.0)
     assert len(results(fake)) == 1
     assert fake.channel_messages(GENERAL) == results(fake)
+
+
+async def test_an_answer_discord_rate_limits_for_an_hour_frees_the_member_at_once(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """discord.py obeys a 429's Retry-After, however long. An answer waited for an hour would
+    hold the job as running (the member's cap) and one of the bot's answering turns, though
+    Discord refuses any answer after 3 s: the job is cancelled unpaid instead, at once."""
+    fake.rate_limit("POST", r"/interactions/.*/callback$", retry_after=3600)
+    stuck = generate(fake, "never answered")
+    await bot.wait_for_log("could not be answered", timeout=30)
+    assert stuck.callbacks == []
+    assert await pika_calls(pika) == []  # nothing paid
+    # The cap is two jobs at once: both new ones start.
+    asked = [generate(fake, f"fox {n}") for n in range(2)]
+    for interaction in asked:
+        callback = await fake.wait_for_response(interaction)
+        assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64, callback
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="two results")
