@@ -17,6 +17,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import discord
@@ -54,6 +55,7 @@ POSTER_NAME = "poster.jpg"
 POSTER_LIMIT = 1 << 20
 Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
 NO_PINGS = discord.AllowedMentions.none()
+UNKNOWN_WEBHOOK = 10015  # Discord's code for a dead interaction token
 # Channels whose messages the bot edits and deletes by id.
 EDITABLE = (discord.TextChannel, discord.Thread, discord.DMChannel)
 
@@ -308,7 +310,7 @@ class DiscordDelivery:
             return
         result = channel.get_partial_message(job.result_message_id)
         waits = [
-            self.lanes.chore(job.channel_id, None, _reaction(result, emoji), low=True)
+            self.lanes.chore(job.channel_id, None, partial(result.add_reaction, emoji), low=True)
             for emoji in REACTIONS
         ]
         if job.status_message_id not in (None, job.result_message_id):
@@ -381,14 +383,18 @@ class DiscordDelivery:
         if job.status_message_id is None:
             return
         try:
-            if token_usable(job):
-                await InteractionAnswer(self.client, job).delete(job.status_message_id)
-            elif isinstance(channel, EDITABLE):
+            try:
+                if token_usable(job):
+                    return await InteractionAnswer(self.client, job).delete(job.status_message_id)
+            except discord.NotFound as exc:
+                if exc.code != UNKNOWN_WEBHOOK:  # else the token died early: as the bot
+                    raise
+            if isinstance(channel, EDITABLE):
                 await channel.get_partial_message(job.status_message_id).delete()
         except discord.NotFound:
             pass  # already gone: a retried delivery, or a moderator
-        except (discord.HTTPException, TimeoutError) as exc:
-            log.info("Job %s: could not remove its working message (%s)", job.id, exc)
+        except CALL_FAILED as exc:
+            log.info("Job %s: could not remove its working message (%s)", job.id, describe(exc))
 
     async def _parent(self, job: Job) -> Job | None:
         return await self.store.get(job.parent_job_id) if job.parent_job_id else None
@@ -401,10 +407,3 @@ class DiscordDelivery:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
         except ANSWER_LOST as exc:  # it may have gone: not sent again
             log.warning("Job %s: the DM's answer was lost (%s)", job.id, describe(exc))
-
-
-def _reaction(message: discord.PartialMessage, emoji: str) -> Any:
-    async def react() -> None:
-        await message.add_reaction(emoji)
-
-    return react

@@ -63,3 +63,19 @@ async def test_an_answer_discord_rate_limits_for_an_hour_frees_the_member_at_onc
         callback = await fake.wait_for_response(interaction)
         assert callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64, callback
     await fake.wait_for(lambda: len(results(fake)) == 2, what="two results")
+
+
+async def test_a_token_dead_before_its_time_still_leaves_one_message_for_the_job(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Discord stops taking the interaction's token before the bot expects (its 15 minutes
+    counted from an earlier time, a token revoked): the result goes out with the bot's token,
+    and the working message must go too, not stay "working" beside it for ever."""
+    await behave(pika, job_seconds=1.5)
+    interaction = generate(fake, "a fox with a dead token")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    fake.expire(interaction)
+    await fake.wait_for(lambda: results(fake), what="the result")
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
+    assert fake.channel_messages(GENERAL) == results(fake)
