@@ -143,6 +143,37 @@ def bound_rest_calls(http: discord.http.HTTPClient, timeout: aiohttp.ClientTimeo
     http.request = request  # type: ignore[method-assign]
 
 
+class GlobalLimit:
+    """A middleware that opens discord.py's global gate (`HTTPClient._global_over`) when
+    Discord's global rate limit is over, as its 429 said (`Retry-After`).
+
+    discord.py closes the gate on a global 429 and opens it after sleeping in the request
+    that got it; a request stopped in that sleep (a time-out of ours, a job taken over) never
+    opens it, and every later request of the bot's token would wait for ever."""
+
+    def __init__(self, http: discord.http.HTTPClient) -> None:
+        self._http = http
+        self._until = 0.0  # loop time at which the latest global limit is over
+
+    async def __call__(
+        self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        response = await send(request)
+        if response.status == 429 and response.headers.get("X-RateLimit-Global") == "true":
+            try:
+                wait = float(response.headers.get("Retry-After", ""))
+            except ValueError:
+                return response  # no time given: discord.py's own sleep is all there is
+            loop = asyncio.get_running_loop()
+            self._until = max(self._until, loop.time() + wait)
+            loop.call_at(self._until, self._open)
+        return response
+
+    def _open(self) -> None:
+        if asyncio.get_running_loop().time() >= self._until:
+            self._http._global_over.set()
+
+
 def tune_session(
     http: discord.http.HTTPClient,
     middleware: aiohttp.ClientMiddlewareType,
@@ -156,10 +187,16 @@ def tune_session(
     session but a TraceConfig, whose dozen signals per request cost far more than one
     middleware. The session is made at login: this is called once logged in (the login's own
     calls have `bound_rest_calls`, and go uncounted). Outermost, `follow_ups_sent_once` keeps
-    discord.py from posting a follow-up again after a 5xx (`answers.py`)."""
+    discord.py from posting a follow-up again after a 5xx (`answers.py`), and `GlobalLimit`
+    ends a global rate limit when Discord said."""
     session: aiohttp.ClientSession = getattr(http, "_HTTPClient__session")  # noqa: B009
     session._timeout = timeout
-    session._middlewares = (follow_ups_sent_once, *session._middlewares, middleware)
+    session._middlewares = (
+        follow_ups_sent_once,
+        GlobalLimit(http),
+        *session._middlewares,
+        middleware,
+    )
 
 
 async def fresh_session(http: discord.http.HTTPClient) -> None:

@@ -30,7 +30,7 @@ from aiohttp import BodyPartReader, web
 from tests.fake_discord.driver import Driver
 from tests.fake_discord.gateway import Gateway
 from tests.fake_discord.interactions import InteractionRoutes
-from tests.fake_discord.limits import refusal_headers
+from tests.fake_discord.limits import Verdict, refusal_headers
 from tests.fake_discord.responses import API, error, form_error, rate_limited
 from tests.fake_discord.rest import RestRoutes
 from tests.fake_discord.state import RECORD, Recorded
@@ -96,10 +96,14 @@ class FakeDiscord(Driver, InteractionRoutes, RestRoutes, Gateway):
         record = Recorded(request.method, path, dict(request.query), body, files)
         request[RECORD] = record
         self.requests.append(record)
-        for method, pattern, retry_after in list(self.rate_limits):
+        for limit in list(self.rate_limits):
+            method, pattern, retry_after, is_global = limit
             if method == request.method and pattern.search(path):
-                self.rate_limits.remove((method, pattern, retry_after))
+                self.rate_limits.remove(limit)
                 record.status = 429
+                if is_global:
+                    gate = Verdict({}, True, retry_after, is_global=True, key="global")
+                    return rate_limited(retry_after, refusal_headers(gate), is_global=True)
                 return rate_limited(retry_after)
         verdict = self.limits.check(request.method, path)
         if verdict is not None and verdict.refused:

@@ -220,9 +220,12 @@ class Driver(FakeState):
         channel.deleted = True
         self.dispatch("CHANNEL_DELETE", channel.json(self.users))
 
-    def rate_limit(self, method: str, path_pattern: str, retry_after: float = 0.5) -> None:
-        """The next matching request gets a 429 with Retry-After."""
-        self.rate_limits.append((method, re.compile(path_pattern), retry_after))
+    def rate_limit(
+        self, method: str, path_pattern: str, retry_after: float = 0.5, *, is_global: bool = False
+    ) -> None:
+        """The next matching request gets a 429 with Retry-After (`is_global`: Discord's global
+        limit, which stops every request of the bot's token until it is over)."""
+        self.rate_limits.append((method, re.compile(path_pattern), retry_after, is_global))
 
     def expire(self, interaction: Interaction) -> None:
         """The interaction's token stops working, as it does 15 minutes after it was sent."""

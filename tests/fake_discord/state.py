@@ -115,7 +115,8 @@ class FakeState(abc.ABC):
         self.heartbeats = 0
         self.upload_limit = DEFAULT_UPLOAD_LIMIT
         self.nonce_seconds = 300.0  # how long a nonce dedupes posts ("a few minutes")
-        self.rate_limits: list[tuple[str, re.Pattern[str], float]] = []
+        # (method, path, Retry-After, global): the next matching request is refused 429.
+        self.rate_limits: list[tuple[str, re.Pattern[str], float, bool]] = []
         self.limits = RateLimits()  # Discord's rate limits, enforced once `limits.enabled`
         self.interaction_deadline = 3.0  # seconds an interaction waits for its callback
         self.blocked_dms: set[int] = set()

@@ -22,7 +22,7 @@ from bot.discord.connection import (
 from bot.discord.shards import stay_connected
 from bot.discord.target import point_discord_at
 from tests.fake_discord import running_fake_discord
-from tests.fake_discord.world import APP_ID, TOKEN
+from tests.fake_discord.world import APP_ID, GENERAL, TOKEN
 from tests.helpers.ports import reserved_port
 
 
@@ -161,6 +161,34 @@ async def test_a_follow_up_to_a_discord_that_never_answers_gives_up_and_is_count
         finally:
             await client.close()
     assert seen == [f"POST /api/v10/webhooks/{APP_ID}/{'t' * 70}"]
+
+
+async def test_a_request_stopped_in_a_global_rate_limit_does_not_stop_every_later_one() -> None:
+    """discord.py closes its global gate for a global 429 and opens it again after sleeping
+    in the request that got it. A request stopped in that sleep (a chore or a look given up,
+    a job taken over) never opens it: every later request of the bot's token waited for ever.
+    The gate opens when Discord said it would, whatever became of that request."""
+
+    async def passthrough(
+        request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        return await send(request)
+
+    async with running_fake_discord() as fake:
+        point_discord_at(fake.api_url, fake.gateway_url)
+        client = discord.Client(intents=discord.Intents.none())
+        await client.login(TOKEN)
+        tune_session(client.http, passthrough)
+        try:
+            fake.rate_limit("GET", rf"^/channels/{GENERAL}$", retry_after=1.0, is_global=True)
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):  # stopped while it waits out the limit
+                    await client.http.get_channel(GENERAL)
+            async with asyncio.timeout(5):  # Discord said one second
+                channel = await client.http.get_channel(GENERAL)
+            assert int(channel["id"]) == GENERAL
+        finally:
+            await client.close()
 
 
 def test_describe_names_the_failure_in_a_few_words() -> None:
