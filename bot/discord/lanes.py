@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 CHORES_PER_SECOND = 25.0
+# How long one chore may take: discord.py waits out a 429's Retry-After however long (an hour
+# for a reaction, once), and a chore that waits holds every later one of its channel.
+CHORE_SECONDS = 15.0
 MAX_WAITING = 1000  # chores waiting in one channel; past that, the oldest are dropped
 
 Make = Callable[[], Awaitable[None]]
@@ -44,12 +47,15 @@ class Chore:
 class ChannelLanes:
     """One queue of chores per channel, worked by one task per channel while it has any."""
 
-    def __init__(self, per_second: float = CHORES_PER_SECOND) -> None:
+    def __init__(
+        self, per_second: float = CHORES_PER_SECOND, chore_seconds: float = CHORE_SECONDS
+    ) -> None:
         # Per channel: the edits, then the reactions, each in the order they came.
         self._waiting: dict[int, tuple[Queue, Queue]] = {}
         self._running: dict[int, Chore] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._gap = 1.0 / per_second
+        self._chore_seconds = chore_seconds
         self._next_start = 0.0
         self._order = 0
         self._posting: dict[int, int] = {}  # results being posted, by channel
@@ -129,7 +135,10 @@ class ChannelLanes:
                     if chore.done.done():  # dropped by `settle` while it waited its turn
                         continue
                     chore.started = True
-                    await chore.make()
+                    async with asyncio.timeout(self._chore_seconds):
+                        await chore.make()
+                except TimeoutError:  # cosmetic: given up, the channel's next chore goes on
+                    log.info("A chore in channel %d took too long; dropped", channel_id)
                 except Exception as exc:  # a chore is cosmetic: log it and go on
                     log.info("A chore in channel %d failed: %s", channel_id, exc)
                 finally:

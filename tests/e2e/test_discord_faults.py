@@ -79,3 +79,22 @@ async def test_a_token_dead_before_its_time_still_leaves_one_message_for_the_job
     await fake.wait_for(lambda: results(fake), what="the result")
     await fake.wait_for(lambda: working.deleted, what="the working message removed")
     assert fake.channel_messages(GENERAL) == results(fake)
+
+
+async def test_a_reaction_rate_limited_for_an_hour_holds_no_other_job_of_the_channel(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """The bot's own reactions are cosmetic chores, one at a time per channel. One that
+    Discord rate-limits for an hour (discord.py waits as told) must not keep the next job's
+    working message "working" beside its result for that hour."""
+    fake.rate_limit("PUT", r"/reactions/", retry_after=3600)
+    first = generate(fake, "first fox")
+    await fake.wait_for_response(first)
+    await fake.wait_for(lambda: results(fake), what="the first result")
+    await fake.wait_for_request("PUT", r"/reactions/")  # refused, waited on
+    second = generate(fake, "second fox")
+    await fake.wait_for_response(second)
+    working = fake.replies(second)[0]
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the second result")
+    await fake.wait_for(lambda: working.deleted, timeout=30, what="its working message removed")
+    assert fake.channel_messages(GENERAL) == results(fake)
