@@ -85,3 +85,15 @@ async def test_a_progress_edit_waiting_for_its_pace_is_dropped_when_the_result_s
     await asyncio.sleep(0.4)
     assert log == ["start elsewhere", "end elsewhere", "result"]
     await lanes.close()
+
+
+async def test_a_chore_that_hangs_is_given_up_and_the_next_one_goes() -> None:
+    """A reaction discord.py waits an hour for (a 429's Retry-After) holds its channel only
+    for the chore's time limit."""
+    lanes, log = ChannelLanes(per_second=1000, chore_seconds=0.1), Log()
+    stuck = lanes.chore(1, None, log.chore("react", 3600), low=True)
+    await asyncio.sleep(0.01)  # under way
+    after = lanes.chore(1, ("edit", "j"), log.chore("remove working message"))
+    await asyncio.wait_for(asyncio.gather(stuck, after), 2)
+    assert log == ["start react", "start remove working message", "end remove working message"]
+    await lanes.close()
