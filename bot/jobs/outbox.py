@@ -127,7 +127,12 @@ class Outbox:
             log.warning("Job %s: undeliverable: %s", job.id, exc)
             await self._end(job, "undeliverable", str(exc))
             return
-        except DeliveryFailed as exc:
+        except Exception as exc:
+            # A failed attempt, whatever it raised (DeliveryFailed, or a surprise: logged in
+            # full): counted, so that attempts end, and the next one looks for this one's post.
+            if not isinstance(exc, DeliveryFailed):
+                log.exception("Job %s: unexpected error while delivering", job.id)
+                exc = DeliveryFailed("delivery.discord_error")
             if attempt >= MAX_DELIVERY_ATTEMPTS:
                 await self._end(job, "discord", str(exc))
                 return
@@ -200,7 +205,9 @@ class Outbox:
                 await self.notifier.tell_undeliverable(job)
             else:
                 await self.notifier.tell_failure(job)
-        except DeliveryFailed as exc:
+        except Exception as exc:  # DeliveryFailed, or a surprise (logged in full): counted
+            if not isinstance(exc, DeliveryFailed):
+                log.exception("Job %s: unexpected error while telling", job.id)
             tries = self._tells.get(job.id, 0) + 1
             if tries < MAX_DELIVERY_ATTEMPTS:
                 self._tells[job.id] = tries

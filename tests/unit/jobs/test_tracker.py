@@ -370,6 +370,26 @@ async def test_discord_trouble_retries_delivery_a_bounded_number_of_times(
     assert stack.notifier.looked == [job.id] * 5  # before every retry, for a post that got through
 
 
+async def test_an_unexpected_error_while_posting_is_a_counted_attempt_not_an_endless_loop(
+    stack: Stack, local: LocalPika
+) -> None:
+    """Whatever a delivery attempt raises (discord.py's KeyError on a 429 without
+    `retry_after`, a bug), it is an attempt: counted, the next one looks for its post, and
+    they end. Retried uncounted, it went on every few seconds for ever."""
+    stack.notifier.fail_with = KeyError("retry_after")
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.poll(job)
+    for _ in range(10):
+        await stack.settle()
+        if (await current(stack, job.id)).status is not Status.DELIVERING:
+            break
+        stack.clock.now += 120
+    final = await current(stack, job.id)
+    assert final.status is Status.UNDELIVERABLE and final.failure == "discord"
+    assert stack.notifier.looked == [job.id] * 5
+    assert stack.notifier.undeliverable == [job.id]
+
+
 async def test_a_retry_finds_a_post_that_got_through_and_does_not_post_again(
     stack: Stack, local: LocalPika
 ) -> None:
