@@ -168,7 +168,10 @@ def info_embed(job: Job, lang: str, *, video: str) -> discord.Embed:
     if options:
         fields.append(("info.options", options))
     if job.personal:
-        mine = ", ".join(f"{say(f'mine.{k}', lang)} {v}" for k, v in job.personal.items())
+        # Member text too (a negative prompt): shown, never interpreted.
+        mine = ", ".join(
+            f"{say(f'mine.{k}', lang)} {shown(str(v))}" for k, v in job.personal.items()
+        )
         fields.append(("info.defaults", mine))
     for key, value in fields:
         embed.add_field(name=say(key, lang), value=value[:1024], inline=key != "info.options")

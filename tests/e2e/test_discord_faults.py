@@ -4,11 +4,12 @@ server errors after it posted, refusals that never end. Each job still leaves on
 from __future__ import annotations
 
 import asyncio
+import re
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, failures, generate, results
+from tests.e2e.harness import BotProcess, button, failures, generate, results
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL
+from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER
 from tests.helpers.local_pika import behave, pika_calls
 
 
@@ -98,3 +99,22 @@ async def test_a_reaction_rate_limited_for_an_hour_holds_no_other_job_of_the_cha
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the second result")
     await fake.wait_for(lambda: working.deleted, timeout=30, what="its working message removed")
     assert fake.channel_messages(GENERAL) == results(fake)
+
+
+async def test_a_members_own_default_is_shown_in_info_as_text_not_markup(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Anyone may press Info on a result; the requester's own negative prompt default is member
+    text, and must not render as a masked link or markup there."""
+    bait = "[free nitro](https://evil.example) **now** ||@everyone||"
+    saved = fake.slash(REQUESTER, GENERAL, "pika", "settings", {"negative_prompt": bait})
+    assert (await fake.wait_for_response(saved))["data"]["content"].startswith("✅ Saved.")
+    interaction = generate(fake, "a fox with defaults")
+    await fake.wait_for_response(interaction)
+    result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
+    info = await fake.wait_for_response(fake.press(MEMBER, result, button(result, "info")))
+    fields = {f["name"]: f["value"] for f in info["data"]["embeds"][0]["fields"]}
+    mine = fields["Your defaults used"]
+    assert "free nitro" in mine
+    bare = re.sub(r"\\.", "", mine)  # what markdown would read, escaped characters taken out
+    assert "[" not in bare and "*" not in bare and "||" not in bare, mine
