@@ -193,7 +193,9 @@ class Outbox:
         have told (its answer lost, a crash) looks for that message first. Retried a few times
         while Discord fails, then given up."""
         attempt = job.delivery_attempts + 1
-        recorded = await self.store.transition(job.id, [job.status], delivery_attempts=attempt)
+        recorded = await self.store.transition(
+            job.id, [job.status], held=True, delivery_attempts=attempt
+        )
         if recorded is None:
             log.info("Job %s: moved on meanwhile; leaving it", job.id)
             self._tells.pop(job.id, None)

@@ -347,3 +347,20 @@ async def test_a_burst_of_wake_ups_for_jobs_held_elsewhere_claims_at_most_once_a
         await stack.tracker.keep_leases()
     assert renewals == 2  # at the first and a second later, not twenty
     assert all(j.id not in stack.tracker._jobs for j in jobs)  # still the other's
+
+
+async def test_a_failure_is_told_once_when_its_job_was_taken_over(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    """The first process learnt of the failure, then hung past its lease; the other took the
+    job over and told it. The first, back, must not tell it a second time."""
+    local.behaviour.fail_jobs = 1
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.poll(stack.tracker._jobs[job.id])  # failed: to be told, not yet
+    assert (await current(stack, job)).status is S.FAILED
+    past_the_lease(stack)
+    await other.tracker.hold()
+    await other.settle()
+    assert len(other.notifier.failures) == 1
+    await stack.settle()  # back, with what it had in memory
+    assert stack.notifier.failures == []
