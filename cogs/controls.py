@@ -10,6 +10,7 @@ by a short note in the channel (`bot/discord/notes.py`), and the reaction is rem
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 import discord
@@ -23,6 +24,7 @@ from bot.followups import FollowUpRefused
 from bot.storage import Job
 from bot.submit import Answered, Member, Unanswered
 from cogs.options import (
+    FIRST_ANSWER_SECONDS,
     announcer,
     answer_repeat,
     holder,
@@ -106,11 +108,15 @@ class Controls(commands.Cog):
             )
             try:
                 try:
-                    status = await post()
+                    # Bounded: discord.py would wait out a 429's Retry-After however long, the
+                    # job counted as running all along.
+                    async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+                        status = await post()
                 except ANSWER_LOST:
                     # The reply was lost, maybe not the post: sent again with its nonce,
                     # Discord gives back the one it kept, or posts it now.
-                    status = await post()
+                    async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+                        status = await post()
             except CALL_FAILED as exc:
                 raise Unanswered(type(exc).__name__) from exc
             return Answered(status.id)

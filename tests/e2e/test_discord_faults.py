@@ -7,10 +7,10 @@ import asyncio
 import re
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, failures, generate, results
+from tests.e2e.harness import BotProcess, button, delivered, failures, generate, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER
-from tests.helpers.local_pika import behave, pika_calls
+from tests.helpers.local_pika import behave, calls_to, pika_calls
 
 
 async def test_a_failure_whose_follow_up_reply_was_lost_is_told_once(
@@ -118,3 +118,16 @@ async def test_a_members_own_default_is_shown_in_info_as_text_not_markup(
     assert "free nitro" in mine
     bare = re.sub(r"\\.", "", mine)  # what markdown would read, escaped characters taken out
     assert "[" not in bare and "*" not in bare and "||" not in bare, mine
+
+
+async def test_a_reaction_whose_working_message_is_rate_limited_for_an_hour_goes_on(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """A reaction's job is announced by a post with the bot's token, which discord.py would hold
+    for a 429's hour: the job counted as running all along. The post is given up in time and
+    sent again with its nonce (Discord keeps one copy), and the job goes on."""
+    source = await delivered(fake, "a fox to extend")
+    fake.rate_limit("POST", rf"^/channels/{GENERAL}/messages$", retry_after=3600)
+    fake.react(REQUESTER, source, "⏩")
+    await fake.wait_for(lambda: len(results(fake)) == 2, timeout=40, what="the extended result")
+    assert len(await calls_to(pika, "/web/extend")) == 1
