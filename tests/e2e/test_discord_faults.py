@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+from pathlib import Path
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, delivered, failures, generate, results
+from tests.e2e.harness import (
+    BotProcess,
+    button,
+    delivered,
+    failures,
+    generate,
+    results,
+    start_bot,
+    until,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER
 from tests.helpers.local_pika import behave, calls_to, pika_calls
@@ -131,3 +142,33 @@ async def test_a_reaction_whose_working_message_is_rate_limited_for_an_hour_goes
     fake.react(REQUESTER, source, "⏩")
     await fake.wait_for(lambda: len(results(fake)) == 2, timeout=40, what="the extended result")
     assert len(await calls_to(pika, "/web/extend")) == 1
+
+
+async def test_a_failure_told_just_before_a_crash_is_not_told_again_after_the_restart(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """The crash: Discord has the failure message, the database never wrote that it was told.
+    After the restart the bot finds the message instead of pinging the member again."""
+    await behave(pika, fail_jobs=1)
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for_response(generate(fake, "doomed fox"))
+        await fake.wait_for(lambda: failures(fake), what="the failure")
+        await bot.wait_for_log("failed")
+    finally:
+        await bot.stop()
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        db.execute("UPDATE jobs SET active = 1, next_poll_at = 0")
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        await until(lambda: settled(tmp_path), what="the job settled again")
+        assert len(failures(fake)) == 1
+        assert fake.channel_messages(GENERAL) == failures(fake)
+    finally:
+        await bot.stop()
+
+
+async def settled(workdir: Path) -> bool:
+    """Whether no job of the bot's database is left to work on."""
+    with sqlite3.connect(workdir / "bot.sqlite3") as db:
+        return db.execute("SELECT COUNT(*) FROM jobs WHERE active = 1").fetchone()[0] == 0
