@@ -52,6 +52,12 @@ REST_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=30
 FIRST_RETRY, MAX_RETRY = 1.0, 60.0
 
 
+def refused(exc: discord.HTTPException) -> bool:
+    """Whether Discord refused a request for good (the channel gone, no permission, a thread
+    locked): a 4xx other than a rate limit, which no later attempt would change."""
+    return 400 <= exc.status < 500 and exc.status != 429
+
+
 class SetupFailed(Exception):
     """The bot's own set-up failed after the login got through."""
 

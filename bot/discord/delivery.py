@@ -23,8 +23,9 @@ from typing import Any
 import discord
 
 from bot.discord.answers import InteractionAnswer, token_usable
-from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe
+from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
+from bot.discord.landed import in_history
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import reachable
 from bot.discord.results import (
@@ -50,7 +51,6 @@ from bot.storage import Job, JobStore
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-HISTORY_LOOKBACK = 100  # recent messages searched for a result an earlier attempt posted
 POSTER_NAME = "poster.jpg"
 POSTER_LIMIT = 1 << 20
 Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
@@ -173,10 +173,12 @@ class DiscordDelivery:
                 if exc.status != 413 and exc.code != 40005:
                     raise
                 return await self._post_large(job, channel, parent, limit)
-        except (discord.NotFound, discord.Forbidden) as exc:
-            log.warning("Job %s: Discord refused the result (%s %s)", job.id, exc.status, exc.text)
-            raise Undeliverable("undeliverable.refused") from None
         except discord.HTTPException as exc:
+            if refused(exc):
+                log.warning(
+                    "Job %s: Discord refused the result (%s %s)", job.id, exc.status, exc.text
+                )
+                raise Undeliverable("undeliverable.refused") from None
             log.warning("Job %s: Discord error %s while posting", job.id, exc.status)
             raise DeliveryFailed("delivery.discord_error") from None
         except ANSWER_LOST as exc:
@@ -285,20 +287,9 @@ class DiscordDelivery:
         nonce is all there is, and the post goes ahead.
         """
         marker = control_id("info", job.id)
-        return await self._find(job, await self.channel(job), lambda m: carries(m, marker))
-
-    async def _find(
-        self, job: Job, channel: discord.abc.Messageable, match: Callable[[discord.Message], bool]
-    ) -> int | None:
-        """The bot's latest message among the channel's recent ones that `match`es."""
-        me = self.client.user
-        try:
-            async for message in channel.history(limit=HISTORY_LOOKBACK):
-                if me is not None and message.author.id == me.id and match(message):
-                    return int(message.id)
-        except discord.HTTPException as exc:
-            log.info("Job %s: could not read the channel's history (%s)", job.id, exc.status)
-        return None
+        return await in_history(
+            self.client, job.id, await self.channel(job), lambda m: carries(m, marker)
+        )
 
     async def adorn(self, job: Job) -> None:
         """The reactions on the result; and a working message the result did not replace is
@@ -336,8 +327,8 @@ class DiscordDelivery:
             marker = control_id("retry", job.id)
             told = None
             if job.delivery_attempts > 1:
-                told = await self._find(
-                    job, channel, lambda m: carries(m, marker) or m.content == text
+                told = await in_history(
+                    self.client, job.id, channel, lambda m: carries(m, marker) or m.content == text
                 )
             if told is not None:
                 log.info("Job %s: its failure was already told", job.id)
@@ -346,9 +337,11 @@ class DiscordDelivery:
                 return
             async with self.lanes.posting(job.channel_id):
                 await self._failure_into_channel(job, channel, text, view)
-        except (Undeliverable, discord.NotFound, discord.Forbidden):
+        except Undeliverable:
             await self._dm(job, text)
         except CALL_FAILED as exc:
+            if isinstance(exc, discord.HTTPException) and refused(exc):
+                return await self._dm(job, text)
             log.warning("Job %s: could not tell its failure (%s)", job.id, describe(exc))
             raise DeliveryFailed("delivery.discord_error") from None
 

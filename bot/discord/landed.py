@@ -1,4 +1,5 @@
-"""Whether an interaction's answer reached Discord when its reply did not.
+"""Whether an interaction's answer reached Discord when its reply did not; and a post an
+earlier attempt made, found in the channel's recent history.
 
 A time-out or a dropped connection loses the reply, not necessarily the answer: Discord may
 have shown it. Before a job is given up as unanswered, the channel is asked. The first answer
@@ -11,16 +12,21 @@ says "not found", and the caller then corrects whatever may be there.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
 import discord
 
 from bot.discord.connection import CALL_FAILED
 
 LOOKUP_SECONDS = 10.0
+HISTORY_LOOKBACK = 100  # recent messages searched for a post an earlier attempt made
 # Messages read after the interaction, oldest first: a burst's other answers come in between.
 FOLLOWUP_LOOKBACK = 100
 # Discord refused or lost the look, or discord.py refused it (a channel it does not know).
 LOOKUP_FAILED: tuple[type[BaseException], ...] = (*CALL_FAILED, discord.ClientException)
+
+log = logging.getLogger(__name__)
 
 
 async def landed(interaction: discord.Interaction, *, followup: bool) -> int | None:
@@ -48,4 +54,23 @@ async def _followup(interaction: discord.Interaction) -> int | None:
         mine = message.author.id == me.id and not message.flags.ephemeral  # the public one
         if mine and asked is not None and asked.id == interaction.id:
             return message.id
+    return None
+
+
+async def in_history(
+    client: discord.Client,
+    job_id: str,
+    channel: discord.abc.Messageable,
+    match: Callable[[discord.Message], bool],
+) -> int | None:
+    """The bot's latest message among the channel's recent ones that `match`es (a result or
+    a failure an earlier attempt for the job posted); None if none, or if the history cannot be
+    read (without Read Message History)."""
+    me = client.user
+    try:
+        async for message in channel.history(limit=HISTORY_LOOKBACK):
+            if me is not None and message.author.id == me.id and match(message):
+                return int(message.id)
+    except discord.HTTPException as exc:
+        log.info("Job %s: could not read the channel's history (%s)", job_id, exc.status)
     return None

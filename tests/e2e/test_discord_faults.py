@@ -20,7 +20,7 @@ from tests.e2e.harness import (
     until,
 )
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER
+from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 
 
@@ -171,4 +171,22 @@ async def test_a_failure_told_just_before_a_crash_is_not_told_again_after_the_re
 async def settled(workdir: Path) -> bool:
     """Whether no job of the bot's database is left to work on."""
     with sqlite3.connect(workdir / "bot.sqlite3") as db:
-        return db.execute("SELECT COUNT(*) FROM jobs WHERE active = 1").fetchone()[0] == 0
+        return bool(db.execute("SELECT COUNT(*) FROM jobs WHERE active = 1").fetchone()[0] == 0)
+
+
+async def test_a_thread_locked_meanwhile_gives_an_undeliverable_job_and_a_dm(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """A moderator archives and locks the thread while the video is made: Discord refuses
+    every post there (400), now and later. The member gets the video's news by DM, once,
+    instead of minutes of retries and then nothing."""
+    await behave(pika, job_seconds=1.0)
+    interaction = generate(fake, "a fox in a thread", channel=THREAD)
+    await fake.wait_for_response(interaction)
+    fake.expire(interaction)  # no token: the bot's own posts
+    fake.channels[THREAD].locked = True
+    dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
+    assert "could not post it where you asked: Discord refused the post" in dm[0].content
+    await asyncio.sleep(1.0)
+    assert len(fake.dm_messages(REQUESTER)) == 1
+    assert results(fake, THREAD) == []

@@ -1,8 +1,9 @@
 """REST routes of users, channels, messages, reactions and files, with Discord's refusals.
 
-A deleted channel is 404; a channel that forbids the bot is 403; an upload over the guild's
-limit is 413; a post whose nonce Discord still remembers (with `enforce_nonce`) returns the
-earlier message instead of a second one; history needs Read Message History.
+A deleted channel is 404; a channel that forbids the bot is 403; a locked thread is 400
+(50083); an upload over the guild's limit is 413; a post whose nonce Discord still remembers
+(with `enforce_nonce`) returns the earlier message instead of a second one; history needs Read
+Message History.
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ class RestRoutes(FakeState):
             return channel
         if channel.forbidden:
             return error(403, 50013, "Missing Permissions")
+        if channel.locked:
+            return error(400, 50083, "Thread is archived")
         if channel.type == 1 and channel.recipient in self.blocked_dms:
             return error(403, 50007, "Cannot send messages to this user")
         record: Recorded = request[RECORD]
@@ -163,6 +166,8 @@ class RestRoutes(FakeState):
             return error(403, 50005, "Cannot edit a message authored by another user")
         if self.channels[message.channel_id].forbidden:
             return error(403, 50013, "Missing Permissions")
+        if self.channels[message.channel_id].locked:
+            return error(400, 50083, "Thread is archived")
         record: Recorded = request[RECORD]
         if any(len(data) > self.upload_limit for _, data in record.files):
             return error(413, 40005, "Request entity too large")

@@ -162,6 +162,7 @@ class Channel:
     deleted: bool = False
     forbidden: bool = False
     history_hidden: bool = False  # the bot lacks Read Message History here
+    locked: bool = False  # a thread archived and locked by a moderator: no post, no edit
 
     def json(self, users: dict[int, User]) -> dict[str, Any]:
         """The channel object."""
