@@ -7,7 +7,8 @@ retried at all, and a REST call to a host that accepts and never answers waits f
 (aiohttp's default). Here:
 
 - every REST call has a connect and a read timeout (`bound_rest_calls`, then `tune_session`
-  for the follow-ups too);
+  for the follow-ups too), and a global rate limit ends when Discord said, even if the request
+  that waited it out was stopped (`GlobalLimit`);
 - a network failure of the login, the command sync or the gateway is one WARNING line saying
   what failed and when the next try is, with backoff from one second to a minute;
 - what no retry can fix (a rejected token, a refused intent, a bad shard) is raised to
