@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import io
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -34,14 +33,11 @@ from bot.discord.results import (
     control_id,
     mentions,
     reply_to,
-    result_embed,
     result_link,
-    result_view,
+    result_message,
     retry_view,
-    video_filename,
 )
-from bot.discord.texts import failure_text, lang_of, undeliverable_text, working_text
-from bot.discord.wording import say
+from bot.discord.texts import failure_text, undeliverable_text, working_text
 from bot.jobs.estimates import Estimates
 from bot.jobs.outbox import DeliveryFailed, Undeliverable
 from bot.jobs.service import retryable
@@ -51,7 +47,6 @@ from bot.storage import Job, JobStore
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-POSTER_NAME = "poster.jpg"
 POSTER_LIMIT = 1 << 20
 Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
 NO_PINGS = discord.AllowedMentions.none()
@@ -83,6 +78,7 @@ class DiscordDelivery:
         self._in_channel: collections.defaultdict[tuple[int, str], asyncio.Lock] = (
             collections.defaultdict(asyncio.Lock)
         )
+        self._unshown: set[str] = set()  # jobs whose working message refused an edit
 
     async def channel(self, job: Job) -> discord.abc.Messageable:
         """Where the job's result goes; Undeliverable when that channel is gone or closed."""
@@ -103,12 +99,21 @@ class DiscordDelivery:
     # --- the working message ----------------------------------------------------------------
 
     def progress(self, job: Job) -> None:
-        """Queue an edit of the working message: place in line or progress, expected end."""
-        if job.status_message_id is not None:
+        """Queue an edit of the working message: place in line or progress, expected end;
+        none once Discord refused one for good (a flood of 403s gets a bot banned)."""
+        if job.status_message_id is not None and job.id not in self._unshown:
             self.lanes.chore(job.channel_id, ("edit", job.id), lambda: self._show_status(job))
 
     async def _show_status(self, job: Job) -> None:
         """Rewrite the job's working message to show where the job is now."""
+        try:
+            await self._edit_status(job)
+        except (Undeliverable, discord.HTTPException) as exc:
+            if isinstance(exc, Undeliverable) or refused(exc):
+                self._unshown.add(job.id)  # until the job ends (its result or failure)
+            raise
+
+    async def _edit_status(self, job: Job) -> None:
         if job.status_message_id is None:
             return
         text = working_text(job, await self.estimates.standing(job))
@@ -215,32 +220,7 @@ class DiscordDelivery:
     ) -> int:
         """The result (its video uploaded from `video`, or described), into the working
         message, or as a new message."""
-        lang = lang_of(job)
-
-        def result() -> dict[str, Any]:
-            # A File is spent by one request: each attempt gets its own.
-            embed = result_embed(job, parent_link=result_link(parent))
-            files: list[discord.File] = []
-            if video is not None:
-                files.append(video.file(video_filename(job)))
-            elif reachable(job.result_url):
-                embed.description = say("job.too_large", lang, url=job.result_url)
-                embed.url = job.result_url
-                if reachable(job.poster_url):
-                    embed.set_image(url=job.poster_url)
-            else:
-                embed.description = say("job.too_large_local", lang)
-                if poster is not None:
-                    embed.set_image(url=f"attachment://{POSTER_NAME}")
-                    files.append(discord.File(io.BytesIO(poster), POSTER_NAME))
-            return {
-                "content": say("job.ready", lang, user=job.user_id),
-                "embed": embed,
-                "view": result_view(job),
-                "attachments": files,
-                "allowed_mentions": mentions(job),
-            }
-
+        result = partial(result_message, job, result_link(parent), video, poster)
         if not job.mention:
             edited = await self._into_working_message(job, channel, result)
             if edited is not None:
@@ -294,6 +274,7 @@ class DiscordDelivery:
     async def adorn(self, job: Job) -> None:
         """The reactions on the result; and a working message the result did not replace is
         deleted, leaving one message for the job. Chores: they wait behind no result."""
+        self._unshown.discard(job.id)
         if job.result_message_id is None:
             return
         channel = await self.channel(job)
@@ -319,6 +300,7 @@ class DiscordDelivery:
         """Turn the working message into the failure (with a Retry button where a retry may
         help), or post it; if that is impossible, a DM. A later attempt first looks for the
         failure an earlier one may have posted (its answer lost)."""
+        self._unshown.discard(job.id)
         text = failure_text(job)
         view = retry_view(job) if retryable(job.failure) else None
         try:
@@ -368,6 +350,7 @@ class DiscordDelivery:
 
     async def tell_undeliverable(self, job: Job) -> None:
         """A DM to the requester, with a link to the video when there is one they can open."""
+        self._unshown.discard(job.id)
         await self._dm(job, undeliverable_text(job))
 
     async def _remove_working(self, job: Job, channel: discord.abc.Messageable) -> None:

@@ -7,12 +7,14 @@ a restart. A press is handed to the `on_pika_control` event, which a cog handles
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 import discord
 
+from bot.discord.downloads import Spool
 from bot.discord.links import jump_url, reachable
 from bot.discord.texts import lang_of, model_of, options_line, quoted, status_word
 from bot.discord.wording import say, shown, title
@@ -130,6 +132,39 @@ def result_embed(job: Job, *, parent_link: str | None = None) -> discord.Embed:
         embed.add_field(name=say(key, lang), value=value)
     embed.set_footer(text=say("embed.footer", lang))
     return embed
+
+
+POSTER_NAME = "poster.jpg"
+
+
+def result_message(
+    job: Job, parent_link: str | None, video: Spool | None, poster: bytes | None
+) -> dict[str, Any]:
+    """What a result message sends (an edit's or a post's arguments): the video uploaded from
+    `video`, or linked where members can open the link, or described (with its first frame,
+    `poster`, when there is one). Made afresh for each attempt: a File is spent by one."""
+    lang = lang_of(job)
+    embed = result_embed(job, parent_link=parent_link)
+    files: list[discord.File] = []
+    if video is not None:
+        files.append(video.file(video_filename(job)))
+    elif reachable(job.result_url):
+        embed.description = say("job.too_large", lang, url=job.result_url)
+        embed.url = job.result_url
+        if reachable(job.poster_url):
+            embed.set_image(url=job.poster_url)
+    else:
+        embed.description = say("job.too_large_local", lang)
+        if poster is not None:
+            embed.set_image(url=f"attachment://{POSTER_NAME}")
+            files.append(discord.File(io.BytesIO(poster), POSTER_NAME))
+    return {
+        "content": say("job.ready", lang, user=job.user_id),
+        "embed": embed,
+        "view": result_view(job),
+        "attachments": files,
+        "allowed_mentions": mentions(job),
+    }
 
 
 # How a result message carries its video, as read from Discord.

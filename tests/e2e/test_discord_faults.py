@@ -190,3 +190,19 @@ async def test_a_thread_locked_meanwhile_gives_an_undeliverable_job_and_a_dm(
     await asyncio.sleep(1.0)
     assert len(fake.dm_messages(REQUESTER)) == 1
     assert results(fake, THREAD) == []
+
+
+async def test_a_working_message_the_bot_may_no_longer_edit_is_not_edited_again_and_again(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Past its token's time, progress is edited with the bot's token; in a channel that took
+    the bot's permission away each edit is a 403, and Discord bans a bot for a flood of those
+    (10,000 in 10 minutes, from every job of every such channel). One refusal is enough."""
+    await behave(pika, job_seconds=9)
+    interaction = generate(fake, "a slow fox")
+    await fake.wait_for_response(interaction)
+    fake.expire(interaction)
+    fake.channels[GENERAL].forbidden = True
+    await fake.wait_for(lambda: fake.dm_messages(REQUESTER), timeout=30, what="a DM")
+    edits = fake.requests_to("PATCH", rf"^/channels/{GENERAL}/messages/\d+$")
+    assert [r.status for r in edits if r.status == 403] == [403], [r.status for r in edits]
