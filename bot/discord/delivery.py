@@ -378,7 +378,8 @@ class DiscordDelivery:
     async def _dm(self, job: Job, text: str) -> None:
         try:
             user = self.client.get_user(job.user_id) or await self.client.fetch_user(job.user_id)
-            await user.send(text, allowed_mentions=NO_PINGS)
+            # Sent again after a crash, its nonce makes Discord keep one copy (for minutes).
+            await user.send(text, allowed_mentions=NO_PINGS, nonce=job.id)
         except discord.HTTPException as exc:
             log.warning("Job %s: could not DM the requester (%s)", job.id, exc.status)
         except ANSWER_LOST as exc:  # it may have gone: not sent again

@@ -206,3 +206,28 @@ async def test_a_working_message_the_bot_may_no_longer_edit_is_not_edited_again_
     await fake.wait_for(lambda: fake.dm_messages(REQUESTER), timeout=30, what="a DM")
     edits = fake.requests_to("PATCH", rf"^/channels/{GENERAL}/messages/\d+$")
     assert [r.status for r in edits if r.status == 403] == [403], [r.status for r in edits]
+
+
+async def test_a_dm_sent_just_before_a_crash_is_not_sent_again_after_the_restart(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """The crash: the member has the DM saying the result could not be posted, the database
+    never wrote that they were told. A DM has no history the bot may read: its nonce makes
+    Discord keep one copy when it is sent again."""
+    await behave(pika, job_seconds=1.0)
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for_response(generate(fake, "a fox with nowhere to go"))
+        fake.delete_channel(GENERAL)
+        await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
+        await until(lambda: settled(tmp_path), what="the job settled")
+    finally:
+        await bot.stop()
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        db.execute("UPDATE jobs SET active = 1, next_poll_at = 0")
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        await until(lambda: settled(tmp_path), what="the job settled again")
+        assert len(fake.dm_messages(REQUESTER)) == 1
+    finally:
+        await bot.stop()
