@@ -157,13 +157,19 @@ async def test_a_failure_told_just_before_a_crash_is_not_told_again_after_the_re
         await bot.wait_for_log("failed")
     finally:
         await bot.stop()
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+    await restart_with_the_job_unsettled(fake, pika, tmp_path)
+    assert len(failures(fake)) == 1
+    assert fake.channel_messages(GENERAL) == failures(fake)
+
+
+async def restart_with_the_job_unsettled(fake: FakeDiscord, pika: LocalPika, workdir: Path) -> None:
+    """The crash's aftermath: the database forgets that the job's last step was done, and a
+    new bot works on it until it is settled again."""
+    with sqlite3.connect(workdir / "bot.sqlite3") as db:
         db.execute("UPDATE jobs SET active = 1, next_poll_at = 0")
-    bot = await start_bot(fake, pika, tmp_path)
+    bot = await start_bot(fake, pika, workdir)
     try:
-        await until(lambda: settled(tmp_path), what="the job settled again")
-        assert len(failures(fake)) == 1
-        assert fake.channel_messages(GENERAL) == failures(fake)
+        await until(lambda: settled(workdir), what="the job settled again")
     finally:
         await bot.stop()
 
@@ -223,11 +229,5 @@ async def test_a_dm_sent_just_before_a_crash_is_not_sent_again_after_the_restart
         await until(lambda: settled(tmp_path), what="the job settled")
     finally:
         await bot.stop()
-    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
-        db.execute("UPDATE jobs SET active = 1, next_poll_at = 0")
-    bot = await start_bot(fake, pika, tmp_path)
-    try:
-        await until(lambda: settled(tmp_path), what="the job settled again")
-        assert len(fake.dm_messages(REQUESTER)) == 1
-    finally:
-        await bot.stop()
+    await restart_with_the_job_unsettled(fake, pika, tmp_path)
+    assert len(fake.dm_messages(REQUESTER)) == 1

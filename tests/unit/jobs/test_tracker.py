@@ -215,13 +215,8 @@ async def test_pika_down_backs_off_and_then_recovers(stack: Stack, local: LocalP
     assert stack.notifier.delivered == [job.id]
 
 
-async def test_a_poll_that_fails_unexpectedly_still_ends_at_the_time_out(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Something no one foresaw (a bug of ours, an answer the client could not turn into a
-    # PikaError): before the time-out the job is asked about again at the ceiling; after it,
-    # the job times out and its requester is told, instead of being polled in a tight loop.
-    job = await sent(stack)
+def polls_fail_unforeseen(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every poll fails with an error no PikaError names; returns the ids polled, in order."""
     asked: list[str] = []
 
     async def broken(job_id: str) -> JobResponse:
@@ -229,6 +224,17 @@ async def test_a_poll_that_fails_unexpectedly_still_ends_at_the_time_out(
         raise RuntimeError("unforeseen")
 
     monkeypatch.setattr(stack.pika, "get_job", broken)
+    return asked
+
+
+async def test_a_poll_that_fails_unexpectedly_still_ends_at_the_time_out(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Something no one foresaw (a bug of ours, an answer the client could not turn into a
+    # PikaError): before the time-out the job is asked about again at the ceiling; after it,
+    # the job times out and its requester is told, instead of being polled in a tight loop.
+    job = await sent(stack)
+    asked = polls_fail_unforeseen(stack, monkeypatch)
     stack.clock.now += 5
     assert stack.tracker.tick() == 1
     await stack.tracker.idle()
@@ -246,16 +252,11 @@ async def test_a_job_past_its_time_out_that_cannot_be_ended_is_not_polled_in_a_l
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = await sent(stack)
-    asked: list[str] = []
-
-    async def broken(job_id: str) -> JobResponse:
-        asked.append(job_id)
-        raise RuntimeError("unforeseen")
+    asked = polls_fail_unforeseen(stack, monkeypatch)
 
     async def cannot_end(*args: object) -> None:
         raise RuntimeError("the database is gone")
 
-    monkeypatch.setattr(stack.pika, "get_job", broken)
     monkeypatch.setattr(stack.tracker, "end", cannot_end)
     stack.clock.now += 11 * 60
     async with asyncio.timeout(5):
