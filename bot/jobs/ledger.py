@@ -132,16 +132,20 @@ def _line(entry: Accepted) -> str:
 
 
 def read_entries(path: Path) -> list[Accepted]:
-    """Every readable entry of the ledger at `path`, oldest first (a torn last line from a
-    crash is skipped)."""
+    """Every readable entry of the ledger at `path`, oldest first: a torn last line from a
+    crash, or a line the disk damaged (bytes that are not even text), is skipped, and a file
+    that cannot be read has none; neither hides the other entries or ledgers."""
     try:
-        text = path.read_text()
+        content = path.read_bytes()
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        log.warning("Ledger %s cannot be read (%s); skipping it", path, exc)
+        return []
     found = []
-    for line in text.splitlines():
+    for line in content.splitlines():
         try:
-            data = json.loads(line)
+            data = json.loads(line)  # bytes: what is not UTF-8 is a ValueError of this line
             found.append(Accepted(str(data["job"]), data["pika"], float(data["at"])))
         except (ValueError, KeyError, TypeError):
             log.warning("Ledger %s: skipping an unreadable line", path)

@@ -20,6 +20,18 @@ def test_entries_survive_a_new_ledger_and_a_torn_last_line(tmp_path: Path) -> No
     assert again.entries() == [Accepted("job1", "pika1", 1.0), Accepted("job2", None, 2.0)]
 
 
+def test_a_damaged_line_of_bytes_that_are_not_text_hides_no_other_entry(tmp_path: Path) -> None:
+    book = Ledger(tmp_path / "accepted.jsonl")
+    book.write(Accepted("job1", "pika1", 1.0))
+    with book.path.open("ab") as out:
+        out.write(b"\xff\xfe\x00\x9c garbage from a damaged disk\n")
+    book.write(Accepted("job2", "pika2", 2.0))
+    assert book.entries() == [Accepted("job1", "pika1", 1.0), Accepted("job2", "pika2", 2.0)]
+    assert Ledger(tmp_path / "other.jsonl", "accepted").find("job2") == Accepted(
+        "job2", "pika2", 2.0
+    )
+
+
 def test_each_process_writes_its_own_ledger_and_finds_entries_in_the_others(
     tmp_path: Path,
 ) -> None:

@@ -301,6 +301,26 @@ async def test_a_job_pika_accepted_that_the_database_never_got_is_resumed_by_ano
     assert calls(local).count("/web/generate") == 1
 
 
+async def test_a_damaged_ledger_neither_stops_start_up_nor_keeps_a_job_in_its_paid_call(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    await stack.store.update(job.id, status=Status.SENDING)
+    pika_job = await local_job(stack, local)
+    stack.ledger.write(Accepted(job.id, pika_job, stack.clock.now))
+    with stack.ledger.path.open("ab") as out:  # the disk damaged a line after it
+        out.write(b"\x00\xff\xfe\x80\n")
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)
+    past_the_lease(stack)
+    await other.service.tidy_ledgers()  # what start-up does first
+    await other.tracker.load()
+    await other.settle()
+    resumed = await other.store.get(job.id)
+    assert resumed is not None and resumed.status is Status.RUNNING
+    assert resumed.pika_job_id == pika_job
+    assert calls(local).count("/web/generate") == 1
+
+
 def aged(path: Path, seconds: float) -> None:
     """Make the file look last written `seconds` ago."""
     when = time.time() - seconds
