@@ -15,10 +15,12 @@ none of their lines is needed (`JobService.tidy_ledgers`).
 
 A line is written with one `write` on a file opened for appending and is in the operating
 system's hands when `write` returns: it survives a crash of the process, like a committed write
-of the database in WAL mode with synchronous=NORMAL. The file is emptied whenever every line in
-it has reached the database, so it stays a few kilobytes; under a load that never lets every
-line reach the database at once, it is rewritten with only the lines still needed whenever it
-has doubled since (an atomic replace: a process taking over reads the old file or the new one).
+of the database in WAL mode with synchronous=NORMAL. A write the disk cut short (full) is taken
+back, so that a torn line is only ever the last one of a process that died. The file is emptied
+whenever every line in it has reached the database, so it stays a few kilobytes; under a load
+that never lets every line reach the database at once, it is rewritten with only the lines still
+needed whenever it has doubled since (an atomic replace: a process taking over reads the old
+file or the new one).
 """
 
 from __future__ import annotations
@@ -91,11 +93,14 @@ class Ledger:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.path, flags, 0o600)
             try:
-                os.write(fd, (line + "\n").encode())
+                whole = _append(fd, (line + "\n").encode())
             finally:
                 os.close(fd)
         except OSError as exc:
             log.warning("Job %s: could not write the ledger (%s)", entry.job_id, exc)
+            return False
+        if not whole:
+            log.warning("Job %s: could not write the ledger (the disk is full)", entry.job_id)
             return False
         self._pending.add(entry.job_id)
         return True
@@ -125,6 +130,17 @@ class Ledger:
     def entries(self) -> list[Accepted]:
         """Every readable entry of this ledger, oldest first."""
         return read_entries(self.path)
+
+
+def _append(fd: int, data: bytes) -> bool:
+    """Append `data` whole, or not at all: a write cut short (the disk full after a part of it)
+    is taken back, else the next entry would be appended to the torn line and be unreadable with
+    it. False when it was cut short."""
+    before = os.fstat(fd).st_size
+    if os.write(fd, data) == len(data):
+        return True
+    os.ftruncate(fd, before)
+    return False
 
 
 def _line(entry: Accepted) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,23 @@ def test_a_damaged_line_of_bytes_that_are_not_text_hides_no_other_entry(tmp_path
     assert Ledger(tmp_path / "other.jsonl", "accepted").find("job2") == Accepted(
         "job2", "pika2", 2.0
     )
+
+
+def test_an_entry_cut_short_by_a_full_disk_is_refused_and_spoils_no_later_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = Ledger(tmp_path / "accepted.jsonl")
+    real_write = os.write
+
+    def disk_full(fd: int, data: bytes) -> int:
+        return real_write(fd, data[:12])  # the disk filled after 12 bytes: a short write
+
+    monkeypatch.setattr(os, "write", disk_full)
+    assert not book.write(Accepted("job1", "pika1", 1.0))  # not written whole: not written
+    monkeypatch.setattr(os, "write", real_write)  # room again
+    assert book.write(Accepted("job2", "pika2", 2.0))
+    assert book.find("job2") == Accepted("job2", "pika2", 2.0)
+    assert book.entries() == [Accepted("job2", "pika2", 2.0)]
 
 
 def test_each_process_writes_its_own_ledger_and_finds_entries_in_the_others(
