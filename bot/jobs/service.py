@@ -363,7 +363,14 @@ class JobService:
 
     async def tidy_ledgers(self) -> None:
         """Remove the ledgers of processes that stopped (no live lease, nothing written for a
-        lease) once none of their entries is for a job still in `sending`."""
+        lease) once none of their entries is for a job still in `sending`. A database that
+        cannot answer now leaves them for the next time."""
+        try:
+            await self._tidy_ledgers()
+        except WRITE_ERRORS as exc:
+            log.warning("Could not tidy the ledgers of stopped processes (%s)", exc)
+
+    async def _tidy_ledgers(self) -> None:
         for other in self.ledger.others():
             owner = self.ledger.owner_of(other)
             try:

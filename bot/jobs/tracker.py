@@ -120,9 +120,15 @@ class Tracker(PollSteps, Holding):
 
     async def load(self) -> int:
         """At start-up: the durations of recent jobs, and every active job this process holds
-        or can claim; returns how many it follows."""
-        self.durations.seed(await self.store.durations(DURATIONS_PER_KIND))
-        return await self.take_jobs()
+        or can claim; returns how many it follows. A database that refuses now (locked past its
+        busy timeout, unreachable) holds the jobs back only until then: `run` claims them at
+        its first renewal that succeeds."""
+        try:
+            self.durations.seed(await self.store.durations(DURATIONS_PER_KIND))
+            return await self.take_jobs()
+        except WRITE_ERRORS as exc:
+            log.warning("Tracker: cannot take the jobs yet (%s); trying again", exc)
+            return len(self._jobs)
 
     def follow(self, job: Job) -> None:
         """A job moved on outside the tracker (sent to Pika, failed, cancelled): follow it."""

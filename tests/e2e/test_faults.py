@@ -13,9 +13,11 @@ import asyncio
 from pathlib import Path
 
 from bot.pika.local.app import LocalPika
+from bot.storage.sqlite import open_sqlite
 from tests.e2e.harness import (
     BotProcess,
     allow_running,
+    bot_env,
     failures,
     generate,
     results,
@@ -149,6 +151,25 @@ async def test_a_crash_before_the_database_took_pikas_answer_resumes_from_the_le
         assert ledger is not None and not ledger.exists()  # the dead process's, needed no more
     finally:
         await again.stop()
+
+
+async def test_a_database_locked_as_the_bot_starts_holds_the_jobs_back_only_while_it_is(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    db = DatabaseUnderTest.sqlite_in(tmp_path)
+    assert db.path is not None
+    await (await open_sqlite(db.path)).close()  # an earlier run made the file
+    keys = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url}
+    bot = BotProcess(bot_env(fake, tmp_path, **keys), tmp_path)
+    try:
+        async with db.writes_held():  # another writer holds it past the bot's busy timeout
+            await bot.start()
+            await bot.wait_ready()
+            await bot.wait_for_log("cannot take the jobs yet")
+        await fake.wait_for_response(generate(fake, "fox after the lock"))
+        await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
+    finally:
+        await bot.stop()
 
 
 async def test_an_interaction_answered_too_late_is_cancelled_before_any_paid_call(

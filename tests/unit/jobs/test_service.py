@@ -343,6 +343,22 @@ async def test_a_ledger_is_kept_while_its_process_may_still_write_to_it(
     assert not stack.ledger.path.exists()
 
 
+async def test_ledgers_are_left_for_later_while_the_database_cannot_answer(
+    stack: Stack, other: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    stack.ledger.write(Accepted(job.id, "p1", stack.clock.now))
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)
+    past_the_lease(stack)
+
+    async def unreachable(owner: str) -> bool:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(other.store.leases, "live", unreachable)
+    await other.service.tidy_ledgers()  # at start-up: the tracker must go on
+    assert stack.ledger.path.exists()  # whether it is needed is not known: kept
+
+
 async def local_job(stack: Stack, local: LocalPika) -> str:
     """A job made at the local Pika directly, as if the bot's paid call had made it."""
     answer = await stack.pika.generate(fox())
