@@ -12,7 +12,9 @@ JOB_LEASE_SECONDS the tracker calls `hold`:
 - one more claims, in batches, the jobs no process holds and those whose lease ended, soonest
   due first: the jobs of a process that died are taken over within a lease and a third. A job
   taken over before its member's interaction was answered (`submitting`) is cancelled at once,
-  one caught in its paid call (`sending`) settled at once (`JobService.settle`).
+  one caught in its paid call (`sending`) settled at once (`JobService.settle`);
+- the ledgers of Pika ids of processes that stopped are removed once none of their lines is
+  needed (`JobService.tidy_ledgers`).
 
 If renewals fail for most of a lease (the database unreachable), the process stops its work in
 flight and starts none until a renewal succeeds (`lapse`): another process may take its jobs by
@@ -183,6 +185,9 @@ class Holding:
                 self._seen_push[h.job_id] = h.pushed_at
                 self._spawn(self.woken(h.job_id, h.pushed_pika_job_id))
         await self._claim()
+        # A stopped process's ledger written within a lease of the start-up (a restart at once,
+        # a crash loop) is kept then, in case its process still lives: removed here, later.
+        await self.service.tidy_ledgers()
 
     async def _claim(self) -> None:
         taken = 0

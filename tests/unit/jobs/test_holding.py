@@ -6,12 +6,15 @@ that does not hold the job gets it polled promptly."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.jobs.ledger import Accepted
 from bot.jobs.wakeups import JobDue, RelayedWakeups
 from bot.pika.local.app import LocalPika
 from bot.pika.local.jobs import LocalJob
@@ -364,3 +367,21 @@ async def test_a_failure_is_told_once_when_its_job_was_taken_over(
     assert len(other.notifier.failures) == 1
     await stack.settle()  # back, with what it had in memory
     assert stack.notifier.failures == []
+
+
+async def test_the_ledger_of_a_process_restarted_at_once_is_removed_a_lease_later(
+    stack: Stack, other: Stack
+) -> None:
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    stack.ledger.write(Accepted(job.id, "p1", stack.clock.now))
+    await stack.store.update(job.id, status=S.RUNNING, pika_job_id="p1")  # in the database too
+    await stack.tracker.release()  # it stopped; `other` is its restart, seconds later
+    past_the_lease(stack)
+    await other.tracker.load()
+    await other.service.tidy_ledgers()  # at start-up: written a moment ago, maybe still alive
+    assert stack.ledger.path.exists()
+    a_lease_ago = time.time() - stack.store.leases.seconds - 1
+    os.utime(stack.ledger.path, (a_lease_ago, a_lease_ago))
+    other.clock.now += other.tracker.hold_every()
+    await other.tracker.hold()
+    assert not stack.ledger.path.exists()  # not left in DATA_DIR for good, read at each settle
