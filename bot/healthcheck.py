@@ -24,7 +24,9 @@ def main() -> int:
     host = "127.0.0.1" if host in ANY_ADDRESS else host
     url = f"http://[{host}]:{port}/healthz" if ":" in host else f"http://{host}:{port}/healthz"
     try:
-        response = httpx.get(url, timeout=TIMEOUT_SECONDS)
+        # Never through a proxy of the environment (one set for the bot's calls out): this is
+        # the bot's own port, on this machine.
+        response = httpx.get(url, timeout=TIMEOUT_SECONDS, trust_env=False)
     except httpx.HTTPError as exc:
         print(f"{url} did not answer: {type(exc).__name__}", file=sys.stderr)
         return 1

@@ -171,6 +171,13 @@ async def test_health_readiness_and_the_container_health_check(
     env = {k: v for k, v in os.environ.items() if k not in ("HTTP_LISTEN", "WEBHOOK_LISTEN")}
     env |= {"PYTHONPATH": str(ROOT), "HTTP_LISTEN": url.removeprefix("http://")}
     assert await health_check(env) == (0, b"")
+    # A proxy for the bot's calls out (a company network) is not asked for the bot's own port.
+    proxied = env | {
+        "HTTP_PROXY": f"http://127.0.0.1:{reserved_port()}",
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    assert await health_check(proxied) == (0, b"")
     env["HTTP_LISTEN"] = f"127.0.0.1:{reserved_port()}"
     code, said = await health_check(env)
     assert code == 1 and b"did not answer" in said
