@@ -63,6 +63,9 @@ RECORD_RETRY_CAP = 5.0
 # refused as it is (the member must change it), nor a video that was made and could not be
 # posted (its requester got a link).
 NOT_RETRYABLE = frozenset({"invalid", "undeliverable", "discord", "pika_rejected"})
+# Jobs resumed from a dead process's ledger tidy the ledgers at most this often: each tidy reads
+# every job of every ledger, and a burst of take-overs after a crash would read them all for each.
+TIDY_GAP_SECONDS = 1.0
 
 
 def retryable(failure: str | None) -> bool:
@@ -107,6 +110,7 @@ class JobService:
         # Jobs admitted here whose member is being answered (`submitting`): their submission
         # moves them on itself, so a lease renewal need not read and follow them meanwhile.
         self.answering: set[str] = set()
+        self._tidy_after = float("-inf")  # when a resumed job may tidy the ledgers again
 
     # --- a new job ------------------------------------------------------------------------
 
@@ -356,7 +360,9 @@ class JobService:
             if resumed is not None:
                 log.warning("Job %s: resumed from the ledger as %s", job.id, entry.pika_job_id)
                 self.follow(resumed)
-                await self.tidy_ledgers()
+                if (now := self.store.clock()) >= self._tidy_after:  # else at a renewal soon
+                    self._tidy_after = now + TIDY_GAP_SECONDS
+                    await self.tidy_ledgers()
                 return resumed
         log.warning("Job %s was in flight when its process stopped; not re-sending it", job.id)
         return await self.unknown_outcome(job, "interrupted", "")

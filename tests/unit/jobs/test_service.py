@@ -19,6 +19,7 @@ from bot.pika.local.app import LocalPika
 from bot.storage import Status
 from tests.helpers.local_pika import wait_for_call
 from tests.helpers.requests import fox
+from tests.helpers.round_trips import counting_round_trips
 from tests.unit.conftest import (
     ORIGIN,
     Stack,
@@ -357,6 +358,30 @@ async def test_ledgers_are_left_for_later_while_the_database_cannot_answer(
     monkeypatch.setattr(other.store.leases, "live", unreachable)
     await other.service.tidy_ledgers()  # at start-up: the tracker must go on
     assert stack.ledger.path.exists()  # whether it is needed is not known: kept
+
+
+async def test_taking_over_many_paid_calls_of_a_dead_process_reads_its_jobs_a_few_times(
+    stack: Stack, other: Stack
+) -> None:
+    # A crash while the database refused Pika's answers: 100 ids in the ledger only.
+    caught = []
+    for n in range(100):
+        job = await stack.service.create("generate", fox(), ORIGIN)
+        caught.append(await stack.store.update(job.id, status=Status.SENDING))
+        stack.ledger.write(Accepted(job.id, f"pika{n}", stack.clock.now))
+    aged(stack.ledger.path, stack.store.leases.seconds + 1)
+    past_the_lease(stack)
+    await other.tracker.load()
+    with counting_round_trips() as trips:
+        for job in caught:  # as the tracker takes each one over
+            await other.service.settle(job)
+    assert len(await other.store.by_status(Status.RUNNING)) == 100
+    # Not every job of the ledger read again after each one: 10,000 rows read for 100 jobs.
+    reads = [sql for sql in trips.statements if sql.startswith("SELECT * FROM jobs WHERE id IN")]
+    assert len(reads) < 5
+    other.clock.now += other.tracker.hold_every()
+    await other.tracker.hold()
+    assert not stack.ledger.path.exists()  # removed once none of its jobs is in its paid call
 
 
 async def local_job(stack: Stack, local: LocalPika) -> str:
