@@ -203,7 +203,10 @@ class PikaBot(commands.AutoShardedBot):
         await self.tracker.run()
 
     async def close(self) -> None:
-        """Stop the tracker, then disconnect."""
+        """Let the paid calls in flight be answered (a few seconds at most), stop the tracker,
+        then disconnect."""
+        if hasattr(self, "jobs"):
+            await self.jobs.calls_answered()
         if self._tracker_task is not None:
             self._tracker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -29,8 +29,11 @@ import glob
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.storage import Leases, Status
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,25 @@ class Ledger:
             self._compact_at = max(COMPACT_BYTES, 2 * self.path.stat().st_size)
         except OSError:
             pass  # missing, or not writable now: tried again on the next entry
+
+    async def tidy(self, leases: Leases) -> None:
+        """Remove the ledgers of processes that stopped (no live lease, nothing written for a
+        lease) once none of their entries is for a job still in `sending`."""
+        for other in self.others():
+            try:
+                # A process that holds no lease may still be alive, and about to write.
+                if other.stat().st_mtime > time.time() - leases.seconds:
+                    continue
+            except FileNotFoundError:
+                continue
+            owner = self.owner_of(other)
+            if owner and await leases.live(owner):
+                continue
+            jobs = await leases.rows([entry.job_id for entry in read_entries(other)])
+            if any(job.status is Status.SENDING for job in jobs):
+                continue
+            log.info("Removing the ledger of a stopped process: %s", other.name)
+            other.unlink(missing_ok=True)
 
     def entries(self) -> list[Accepted]:
         """Every readable entry of this ledger, oldest first."""

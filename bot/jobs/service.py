@@ -34,15 +34,15 @@ job is ever left in `sending` while the bot runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.jobs.journal import JOURNAL
-from bot.jobs.ledger import Accepted, Ledger, read_entries
+from bot.jobs.ledger import Accepted, Ledger
 from bot.pika.client import PikaClient
 from bot.pika.errors import InvalidRequest, PikaError, PikaOutcomeUnknown
 from bot.pika.kinds import kind as kind_of
@@ -63,6 +63,10 @@ RECORD_RETRY_CAP = 5.0
 # refused as it is (the member must change it), nor a video that was made and could not be
 # posted (its requester got a link).
 NOT_RETRYABLE = frozenset({"invalid", "undeliverable", "discord", "pika_rejected"})
+# How long a clean stop waits for the paid calls in flight to be answered (Pika answers within
+# a second or two; within Docker's default 10 s before it kills): one cut off is an unknown
+# outcome, which a member without push is told with a Retry, and Pika's video is lost.
+STOP_WAIT_SECONDS = 8.0
 # Jobs resumed from a dead process's ledger tidy the ledgers at most this often: each tidy reads
 # every job of every ledger, and a burst of take-overs after a crash would read them all for each.
 TIDY_GAP_SECONDS = 1.0
@@ -111,6 +115,8 @@ class JobService:
         # moves them on itself, so a lease renewal need not read and follow them meanwhile.
         self.answering: set[str] = set()
         self._tidy_after = float("-inf")  # when a resumed job may tidy the ledgers again
+        self._no_call = asyncio.Event()  # set while no paid call is in flight
+        self._no_call.set()
 
     # --- a new job ------------------------------------------------------------------------
 
@@ -177,6 +183,7 @@ class JobService:
         or started already) is left alone."""
         # In flight from before the claim: a renewal that sees it in `sending` leaves it alone.
         self.in_flight.add(job_id)
+        self._no_call.clear()
         try:
             # Only while this process holds the job: a process that took it over (this one
             # stalled past its lease) may be cancelling it.
@@ -196,6 +203,17 @@ class JobService:
             return await self._send(claimed)
         finally:
             self.in_flight.discard(job_id)
+            if not self.in_flight:
+                self._no_call.set()
+
+    async def calls_answered(self, seconds: float = STOP_WAIT_SECONDS) -> None:
+        """A clean stop: wait, `seconds` at most, until no paid call is in flight, so that each
+        one's answer from Pika is written rather than cut off."""
+        if self.in_flight:
+            log.info("Waiting for %d paid call(s) in flight to be answered", len(self.in_flight))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._no_call.wait()
 
     async def _send(self, job: Job) -> Job:
         # Pika's job starts between this moment and its answer: counting its time from here
@@ -372,24 +390,6 @@ class JobService:
         lease) once none of their entries is for a job still in `sending`. A database that
         cannot answer now leaves them for the next time."""
         try:
-            await self._tidy_ledgers()
+            await self.ledger.tidy(self.store.leases)
         except WRITE_ERRORS as exc:
             log.warning("Could not tidy the ledgers of stopped processes (%s)", exc)
-
-    async def _tidy_ledgers(self) -> None:
-        for other in self.ledger.others():
-            owner = self.ledger.owner_of(other)
-            try:
-                # A process that holds no lease may still be alive, and about to write.
-                if other.stat().st_mtime > time.time() - self.store.leases.seconds:
-                    continue
-            except FileNotFoundError:
-                continue
-            if owner and await self.store.leases.live(owner):
-                continue
-            ids = [entry.job_id for entry in read_entries(other)]
-            jobs = await self.store.leases.rows(ids)
-            if any(job.status is Status.SENDING for job in jobs):
-                continue
-            log.info("Removing the ledger of a stopped process: %s", other.name)
-            other.unlink(missing_ok=True)

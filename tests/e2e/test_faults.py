@@ -172,6 +172,23 @@ async def test_a_database_locked_as_the_bot_starts_holds_the_jobs_back_only_whil
         await bot.stop()
 
 
+async def test_a_paid_call_in_flight_at_sigterm_gets_pikas_answer_before_the_bot_stops(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    db = DatabaseUnderTest.sqlite_in(tmp_path)
+    bot = await start_bot(fake, pika, tmp_path, JOB_LEASE_SECONDS="3")
+    await paid_call_under_way(fake, pika, db)  # Pika takes 1.5 s to answer
+    assert await bot.stop() == 0  # a deploy: SIGTERM while Pika makes the job
+    await behave(pika, latency=0)
+    again = await start_bot(fake, pika, tmp_path, JOB_LEASE_SECONDS="3")
+    try:
+        await fake.wait_for(lambda: results(fake) or failures(fake), timeout=30, what="an end")
+        assert results(fake) and not failures(fake)  # not "may have started: retry"
+        assert paid(await calls_to(pika, "/web/generate")) == 1
+    finally:
+        await again.stop()
+
+
 async def test_an_interaction_answered_too_late_is_cancelled_before_any_paid_call(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
