@@ -7,8 +7,12 @@ when it is added, naming it.
 
 Text is folded before matching, so that `ns\\u200bfw` (a zero-width space), `nsfw` in
 fullwidth letters and `nsfw` with a Cyrillic s all read `nsfw`: Unicode NFKC (fullwidth and
-compatibility forms), case folding, format characters removed (zero-width spaces and joiners,
-soft hyphens), and a small table of the Cyrillic and Greek letters that look like Latin
+compatibility forms), case folding, format characters and every character Unicode says a
+renderer may show as nothing removed (its Default_Ignorable_Code_Point property: zero-width
+spaces and joiners, soft hyphens, but also the combining grapheme joiner, variation selectors
+and Hangul fillers, which are not format characters; read with the `regex` module, as Python's
+`unicodedata` lacks the property),
+and a small table of the Cyrillic and Greek letters that look like Latin
 ones (the common part of Unicode's confusables). Patterns are folded the same way, except
 that ASCII is left alone (so `\\S` stays `\\S`) and case is ignored by the engine.
 """
@@ -20,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable
 
 import re2
+import regex
 
 # Cyrillic and Greek letters that look like Latin ones, after case folding.
 CONFUSABLES = str.maketrans(
@@ -32,20 +37,20 @@ CONFUSABLES = str.maketrans(
     }
 )  # fmt: skip
 MAX_TEXT = 4000  # characters of one text looked at (prompts are at most 1000)
+# Format characters (as before) and every default-ignorable code point.
+INVISIBLE = regex.compile(r"[\p{Cf}\p{Default_Ignorable_Code_Point}]+")
 
 
 def fold(text: str) -> str:
-    """Text as patterns see it: NFKC, case-folded, no format characters, look-alikes Latin."""
+    """Text as patterns see it: NFKC, case-folded, nothing invisible, look-alikes Latin."""
     text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).casefold()
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return text.translate(CONFUSABLES)
+    return INVISIBLE.sub("", text).translate(CONFUSABLES)
 
 
 def fold_pattern(pattern: str) -> str:
     """A pattern folded like text, leaving ASCII (its syntax) to the engine."""
-    pattern = unicodedata.normalize("NFKC", pattern)
-    kept = (c for c in pattern if unicodedata.category(c) != "Cf")
-    return "".join(c if c.isascii() else c.casefold() for c in kept).translate(CONFUSABLES)
+    pattern = INVISIBLE.sub("", unicodedata.normalize("NFKC", pattern))
+    return "".join(c if c.isascii() else c.casefold() for c in pattern).translate(CONFUSABLES)
 
 
 def _options() -> re2.Options:

@@ -18,6 +18,15 @@ from bot.guardrails.patterns import PatternError, compiled, first_match, fold
         "\uff4e\uff53\uff46\uff57",  # fullwidth
         "NSFW",
         "n\u0455fw",  # Cyrillic dze
+        # Invisible, yet neither format characters nor removed by NFKC (Unicode's other
+        # default-ignorable code points): each one showed "nsfw" and passed.
+        "ns\u034ffw",  # combining grapheme joiner
+        "ns\ufe0ffw",  # variation selector 16
+        "ns\U000e0100fw",  # variation selector 17
+        "ns\u180bfw",  # Mongolian free variation selector
+        "ns\u3164fw",  # Hangul filler
+        "ns\u115ffw",  # Hangul choseong filler
+        "ns\u17b4fw",  # Khmer vowel inherent aq
     ],
 )
 def test_disguised_words_are_blocked(disguised: str) -> None:
