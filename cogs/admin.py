@@ -8,6 +8,7 @@ a log channel is set, posted there.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -53,10 +54,19 @@ class Admin(
         """Validate and apply; answer with what changed; audit and log it.
 
         A refused value raises InputError, which names the setting and its rule."""
+        await self.edit(interaction, lambda _: changes)
+
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        changes_of: Callable[[GuildSettings], dict[str, Any]],
+    ) -> None:
+        """`change`, with changes made from the settings as stored when they are written (an
+        entry added to a list): another admin's change at the same moment is kept."""
         assert interaction.guild_id is not None
         lang = language_of(interaction.locale)
-        settings, diffs = await self.bot.server_settings.change(
-            interaction.guild_id, interaction.user.id, **changes
+        settings, diffs = await self.bot.server_settings.edit(
+            interaction.guild_id, interaction.user.id, changes_of
         )
         if not diffs:
             await interaction.response.send_message(say("settings.unchanged", lang), ephemeral=True)
@@ -151,9 +161,13 @@ class Admin(
         self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool
     ) -> None:
         """Allow or stop videos in one channel."""
-        current = set((await self.current(interaction)).allowed_channels)
-        updated = current | {channel.id} if allowed else current - {channel.id}
-        await self.change(interaction, allowed_channels=sorted(updated))
+
+        def allow(current: GuildSettings) -> dict[str, Any]:
+            listed = set(current.allowed_channels)
+            updated = listed | {channel.id} if allowed else listed - {channel.id}
+            return {"allowed_channels": sorted(updated)}
+
+        await self.edit(interaction, allow)
 
     @app_commands.command(description="Require a role to make videos (leave empty: no role)")
     @app_commands.describe(role="The role members need; leave empty for none")
@@ -219,12 +233,16 @@ class Admin(
         remove: app_commands.Range[str, 1, 200] | None = None,
     ) -> None:
         """Add or remove a blocked word or pattern."""
-        patterns = list((await self.current(interaction)).blocked_patterns)
-        if add and add not in patterns:
-            patterns.append(add)
-        if remove and remove in patterns:
-            patterns.remove(remove)
-        await self.change(interaction, blocked_patterns=patterns)
+
+        def block(current: GuildSettings) -> dict[str, Any]:
+            patterns = list(current.blocked_patterns)
+            if add and add not in patterns:
+                patterns.append(add)
+            if remove and remove in patterns:
+                patterns.remove(remove)
+            return {"blocked_patterns": patterns}
+
+        await self.edit(interaction, block)
 
     @app_commands.command(name="paid-features", description="Allow or stop extend and upscale")
     @app_commands.describe(allowed="Whether members may extend and upscale videos")
@@ -252,7 +270,6 @@ class Admin(
         reset: bool = False,
     ) -> None:
         """Set the server's default video options; `reset` forgets the others first."""
-        base = {} if reset else (await self.current(interaction)).defaults.model_dump()
         given = {
             "aspect_ratio": aspect_ratio,
             "frame_rate": frame_rate,
@@ -260,9 +277,13 @@ class Admin(
             "guidance_scale": guidance_scale,
             "negative_prompt": negative_prompt,
         }
-        await self.change(
-            interaction, defaults=base | {k: v for k, v in given.items() if v is not None}
-        )
+        given = {k: v for k, v in given.items() if v is not None}
+
+        def default(current: GuildSettings) -> dict[str, Any]:
+            base = {} if reset else current.defaults.model_dump()
+            return {"defaults": base | given}
+
+        await self.edit(interaction, default)
 
     @app_commands.command(name="log-channel", description="Where settings changes are posted")
     @app_commands.describe(channel="The channel; leave empty for no log")

@@ -136,10 +136,7 @@ class ServerSettings:
         cached = self._cache.get(guild_id)
         if cached is not None and now - cached[0] < self.CACHE_SECONDS:
             return cached[1]
-        data = await self.store.load(guild_id)
-        settings = GuildSettings()
-        if data:
-            settings = GuildSettings.model_validate_json(data, context={"stored": True})
+        settings = _stored(await self.store.load(guild_id))
         self._remember(guild_id, settings, now)
         return settings
 
@@ -156,22 +153,42 @@ class ServerSettings:
 
         Raises InputError naming the setting and its rule when a value is refused.
         """
-        current = await self.get(guild_id)
-        try:
-            updated = current.model_validate(current.model_dump() | changes)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            raise InputError.one(where, str(problem["msg"]).removeprefix("Value error, ")) from None
-        diffs = [
-            (name, getattr(current, name), getattr(updated, name))
-            for name in changes
-            if getattr(current, name) != getattr(updated, name)
-        ]
+        return await self.edit(guild_id, user_id, lambda _: changes)
+
+    async def edit(
+        self,
+        guild_id: int,
+        user_id: int,
+        changes_of: Callable[[GuildSettings], dict[str, Any]],
+    ) -> tuple[GuildSettings, list[tuple[str, Any, Any]]]:
+        """Like `change`, with the changes made from the settings as stored at that moment
+        (`changes_of(current)`: a pattern added to the list, a channel to the channels), never
+        from a copy another change may have made stale meanwhile."""
+        made: list[tuple[GuildSettings, list[tuple[str, Any, Any]]]] = []
         now = self.store.clock()
-        audit = [Change(user_id, name, _text(old), _text(new), now) for name, old, new in diffs]
+
+        def apply(stored: str | None) -> tuple[str, list[Change]]:
+            current = _stored(stored)
+            changes = changes_of(current)
+            try:
+                updated = current.model_validate(current.model_dump() | changes)
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                text = str(problem["msg"]).removeprefix("Value error, ")
+                raise InputError.one(where, text) from None
+            diffs = [
+                (name, getattr(current, name), getattr(updated, name))
+                for name in changes
+                if getattr(current, name) != getattr(updated, name)
+            ]
+            made.append((updated, diffs))
+            audit = [Change(user_id, name, _text(old), _text(new), now) for name, old, new in diffs]
+            return updated.model_dump_json(), audit
+
         self._cache.pop(guild_id, None)  # whatever happens to the write, read it again next
-        await self.store.save(guild_id, updated.model_dump_json(), audit)
+        await self.store.edit(guild_id, apply)
+        updated, diffs = made[-1]
         if self.changed is not None:
             await self.changed(guild_id)
         self._remember(guild_id, updated, now)
@@ -180,6 +197,13 @@ class ServerSettings:
     async def audit(self, guild_id: int, limit: int = 20, offset: int = 0) -> list[Change]:
         """A server's changes, newest first."""
         return await self.store.audit(guild_id, limit, offset)
+
+
+def _stored(data: str | None) -> GuildSettings:
+    """A server's settings from their stored document (the defaults for none)."""
+    if not data:
+        return GuildSettings()
+    return GuildSettings.model_validate_json(data, context={"stored": True})
 
 
 def _text(value: Any) -> str:

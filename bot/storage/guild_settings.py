@@ -37,10 +37,33 @@ class GuildSettingsStore:
         )
         return str(data) if data is not None else None
 
-    async def save(self, guild_id: int, data: str, changes: Sequence[Change]) -> None:
-        """Store a server's new document and its changes, in one transaction."""
+    async def edit(
+        self, guild_id: int, apply: Callable[[str | None], tuple[str, Sequence[Change]]]
+    ) -> str:
+        """Change a server's document as one step, against every other change in any process:
+        `apply` is given the document as stored (None while never changed) and returns the new
+        one and its changes, which are stored with it; if it raises, nothing is. Returns the
+        document stored.
+
+        The row is read by a write, in the transaction that writes it back: on SQLite the
+        transaction holds the database's write lock from its start; on PostgreSQL the UPDATE
+        locks the row, waiting for a change in flight to commit and returning what it wrote.
+        A document read, then written back whole, would lose a change made in between (two
+        admins at once: a blocked word added by one vanished)."""
         async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (?, '', ?) "
+                "ON CONFLICT(guild_id) DO NOTHING",
+                (guild_id, self.clock()),
+            )
+            stored = await tx.fetch_value(
+                "UPDATE guild_settings SET updated_at = updated_at WHERE guild_id = ? "
+                "RETURNING data",
+                (guild_id,),
+            )
+            data, changes = apply(str(stored) or None)  # '' is the row just made
             await self._write(tx, guild_id, data, changes)
+        return data
 
     async def _write(
         self, tx: Queries, guild_id: int, data: str, changes: Sequence[Change]

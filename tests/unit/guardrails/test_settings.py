@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -71,3 +72,19 @@ async def test_an_unknown_time_zone_is_refused_with_examples(
 async def test_a_server_that_changed_nothing_has_the_defaults(settings: ServerSettings) -> None:
     assert (await settings.get(GUILD)).daily_quota_per_user == 20
     assert (await settings.get(None)).daily_quota_per_user == 20
+
+
+async def test_two_changes_at_once_both_stay(settings: ServerSettings) -> None:
+    # Two admins at the same moment, or one changing a cap while another sets the time zone:
+    # each change is made on the settings as the other left them, never on a stale copy.
+    await asyncio.gather(
+        settings.change(GUILD, ADMIN, max_running_per_user=5),
+        settings.change(GUILD, ADMIN + 1, timezone="Europe/Paris"),
+        settings.change(GUILD, ADMIN + 2, cooldown_seconds=30),
+    )
+    for cached in (await settings.get(GUILD), await ServerSettings(settings.store).get(GUILD)):
+        assert (cached.max_running_per_user, cached.timezone, cached.cooldown_seconds) == (
+            5,
+            "Europe/Paris",
+            30,
+        )

@@ -52,14 +52,23 @@ async def test_a_settings_save_that_fails_half_way_leaves_nothing_of_it(
     storage = await open_storage(database.target)
     store = storage.guild_settings
     try:
-        await store.save(1, '{"v": 1}', [Change(9, "v", "0", "1", 1.0)])
+        await store.edit(1, lambda _: ('{"v": 1}', [Change(9, "v", "0", "1", 1.0)]))
         broken = Change(9, None, "1", "2", 2.0)  # type: ignore[arg-type]  # NOT NULL refuses it
         with pytest.raises((sqlite3.IntegrityError, asyncpg.NotNullViolationError)):
-            await store.save(1, '{"v": 2}', [broken])
+            await store.edit(1, lambda _: ('{"v": 2}', [broken]))
         assert await store.load(1) == '{"v": 1}'  # the document written first was rolled back
         assert [c.new_value for c in await store.audit(1)] == ["1"]
-        await store.save(1, '{"v": 3}', [Change(9, "v", "1", "3", 3.0)])  # and it goes on
-        assert await store.load(1) == '{"v": 3}'
+        await store.edit(1, lambda old: ('{"v": 3}', [Change(9, "v", str(old), "3", 3.0)]))
+        assert await store.load(1) == '{"v": 3}'  # and it goes on
+        assert [c.old_value for c in await store.audit(1)] == ['{"v": 1}', "0"]
+
+        def refuse(old: str | None) -> tuple[str, list[Change]]:
+            assert old is None  # a server that never changed a setting
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError, match="refused"):
+            await store.edit(2, refuse)
+        assert await store.load(2) is None  # nothing of the refused change stays
     finally:
         await storage.close()
 
