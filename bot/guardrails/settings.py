@@ -110,7 +110,8 @@ class ServerSettings:
     `change` replaces a server's entry as it writes, then calls `changed` (which tells the other
     processes sharing the database to `forget` theirs). An entry is also read again after
     `CACHE_SECONDS`, so that a change made by hand, or one another process could not tell, is
-    seen within that time.
+    seen within that time. A read that a `forget` crossed is not kept: it may hold the document
+    from before the change it was told of.
     """
 
     CACHE_SECONDS = 60.0
@@ -123,9 +124,13 @@ class ServerSettings:
         self.store = store
         self.changed = changed
         self._cache: dict[int, tuple[float, GuildSettings]] = {}
+        # Counts every `forget`: a read that a forget crossed may hold the document from before
+        # the change, so it is used once and not kept.
+        self._forgets = 0
 
     def forget(self, guild_id: int) -> None:
         """Read the server's settings again next time (another process changed them)."""
+        self._forgets += 1
         self._cache.pop(guild_id, None)
 
     async def get(self, guild_id: int | None) -> GuildSettings:
@@ -136,8 +141,10 @@ class ServerSettings:
         cached = self._cache.get(guild_id)
         if cached is not None and now - cached[0] < self.CACHE_SECONDS:
             return cached[1]
+        forgets = self._forgets
         settings = _stored(await self.store.load(guild_id))
-        self._remember(guild_id, settings, now)
+        if self._forgets == forgets:
+            self._remember(guild_id, settings, now)
         return settings
 
     def _remember(self, guild_id: int, settings: GuildSettings, now: float) -> None:
@@ -186,7 +193,7 @@ class ServerSettings:
             audit = [Change(user_id, name, _text(old), _text(new), now) for name, old, new in diffs]
             return updated.model_dump_json(), audit
 
-        self._cache.pop(guild_id, None)  # whatever happens to the write, read it again next
+        self.forget(guild_id)  # whatever happens to the write, read it again next
         await self.store.edit(guild_id, apply)
         updated, diffs = made[-1]
         if self.changed is not None:

@@ -10,7 +10,8 @@ import pytest
 from bot.discord.wording import explain
 from bot.errors import InputError
 from bot.guardrails import ServerSettings
-from bot.storage import open_storage
+from bot.storage import GuildSettingsStore, open_storage
+from bot.storage.backend import Database
 from tests.helpers.databases import DatabaseUnderTest
 
 GUILD, ADMIN = 10, 40
@@ -88,3 +89,44 @@ async def test_two_changes_at_once_both_stay(settings: ServerSettings) -> None:
             "Europe/Paris",
             30,
         )
+
+
+class PausedLoads(GuildSettingsStore):
+    """A process's settings store whose first read is held once it has the document, until
+    `go` is set: a read that crossed another process's change."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.read, self.go = asyncio.Event(), asyncio.Event()
+
+    async def load(self, guild_id: int) -> str | None:
+        data = await super().load(guild_id)
+        if not self.read.is_set():
+            self.read.set()
+            await self.go.wait()
+        return data
+
+
+async def test_a_read_that_crossed_another_process_s_change_is_not_kept(
+    database: DatabaseUnderTest,
+) -> None:
+    # Process B reads a server's settings as process A blocks a word: B's read had the old
+    # document, and came back after A told B to forget its copy. Kept, that copy was B's for a
+    # minute, and the blocked word passed there.
+    storage = await open_storage(database.target)
+    try:
+        paused = PausedLoads(storage.database)
+        a, b = ServerSettings(storage.guild_settings), ServerSettings(paused)
+
+        async def tell_b(guild_id: int) -> None:
+            b.forget(guild_id)
+
+        a.changed = tell_b
+        crossing = asyncio.create_task(b.get(GUILD))
+        await paused.read.wait()
+        await a.change(GUILD, ADMIN, blocked_patterns=["nsfw"])
+        paused.go.set()
+        assert (await crossing).blocked_patterns == []  # read before the change: as it was
+        assert (await b.get(GUILD)).blocked_patterns == ["nsfw"]
+    finally:
+        await storage.close()
