@@ -27,6 +27,9 @@ from cogs.options import FrameRate, GuidanceScale, Motion, Prompt, check_options
 log = logging.getLogger(__name__)
 
 ZONE_CHOICES = 25  # Discord shows at most 25 suggestions
+# Characters of `show` given to each list, so that the whole answer fits Discord's 2,000 even
+# with a hundred blocked patterns and as many channels (past it, Discord refuses the answer).
+SHOWN_CHANNELS, SHOWN_PATTERNS, SHOWN_DEFAULTS = 400, 600, 300
 
 
 @app_commands.guild_only()
@@ -105,16 +108,17 @@ class Admin(
         text = say(
             "settings.show",
             lang,
-            channels=", ".join(f"<#{c}>" for c in rules.allowed_channels)
+            channels=listed([f"<#{c}>" for c in rules.allowed_channels], SHOWN_CHANNELS, lang)
             or say("settings.all_channels", lang),
             role=f"<@&{rules.required_role}>" if rules.required_role else none,
             running=rules.max_running_per_user,
             daily_member=rules.daily_quota_per_user,
             daily_server=rules.daily_quota_server or say("settings.no_limit", lang),
             cooldown=rules.cooldown_seconds,
-            blocked=", ".join(f"`{code(p)}`" for p in rules.blocked_patterns) or none,
+            blocked=listed([f"`{code(p)}`" for p in rules.blocked_patterns], SHOWN_PATTERNS, lang)
+            or none,
             paid=say("settings.allowed" if rules.paid_features else "settings.off", lang),
-            defaults=defaults or none,
+            defaults=code(str(defaults), SHOWN_DEFAULTS) if defaults else none,
             log_channel=f"<#{rules.log_channel}>" if rules.log_channel else none,
             timezone=rules.timezone,
         )
@@ -292,6 +296,19 @@ class Admin(
     ) -> None:
         """Set the channel where settings changes are posted, or none."""
         await self.change(interaction, log_channel=channel.id if channel else None)
+
+
+def listed(items: list[str], budget: int, lang: str) -> str:
+    """The items, comma-separated, as many as fit in `budget` characters, then how many more."""
+    shown: list[str] = []
+    used = 0
+    for item in items:
+        if used + len(item) > budget:
+            more = say("settings.more", lang, count=len(items) - len(shown))
+            return f"{', '.join(shown)} {more}"
+        shown.append(item)
+        used += len(item) + 2
+    return ", ".join(shown)
 
 
 def _show(value: Any, lang: str) -> str:

@@ -269,6 +269,7 @@ MESSAGES: dict[str, str] = {
     "settings.none": "none",
     "settings.all_channels": "all channels",
     "settings.no_limit": "no limit",
+    "settings.more": "… and {count} more",
     "settings.allowed": "allowed",
     "settings.off": "off",
     "settings.show": (

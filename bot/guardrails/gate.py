@@ -74,6 +74,7 @@ def next_day(start: datetime) -> datetime:
 # Admission is tried again when the insert found no room but the read just after finds some (a
 # job ended in between); this many times, then the member is asked to try again.
 ADMIT_ATTEMPTS = 3
+SHOWN_CHANNELS = 20  # the allowed channels a refusal names
 
 
 class Guardrails:
@@ -118,7 +119,10 @@ class Guardrails:
         if ask.guild_id is None:
             raise Refusal("refusal.no_server")
         if rules.allowed_channels and ask.channel_id not in rules.allowed_channels:
-            channels = ", ".join(f"<#{c}>" for c in rules.allowed_channels)
+            # A few: the sentence must fit one message, however many channels are allowed.
+            channels = ", ".join(f"<#{c}>" for c in rules.allowed_channels[:SHOWN_CHANNELS])
+            if len(rules.allowed_channels) > SHOWN_CHANNELS:
+                channels += ", …"
             raise Refusal("refusal.channel", channels=channels)
         if rules.required_role is not None and rules.required_role not in ask.role_ids:
             raise Refusal("refusal.role", role=rules.required_role)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.guardrails import DefaultOptions, GuildSettings
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import (
     BotProcess,
@@ -269,3 +270,35 @@ async def test_blocked_patterns_take_no_time_and_see_through_disguises(
         ask = fake.slash(MEMBER, GENERAL, "pika", "generate", {"prompt": f"a {disguised} fox"})
         callback = await fake.wait_for_response(ask)
         assert "this server does not allow (`nsfw`)" in callback["data"]["content"], disguised
+
+
+@on_both_databases
+async def test_long_lists_of_settings_fit_in_one_answer(
+    fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest
+) -> None:
+    # A server that blocks a hundred words (the most it may) and allows videos in a hundred
+    # channels: the owner's `show` and a member's refusal each fit in one message. Past
+    # Discord's 2,000 characters the answer was refused, and the owner and the member saw
+    # "The application did not respond".
+    settings = GuildSettings(
+        allowed_channels=list(range(10**18, 10**18 + 100)),
+        blocked_patterns=[f"blocked phrase number {n}" for n in range(100)],
+        defaults=DefaultOptions(negative_prompt="blur " * 200),
+    )
+    await database.execute(
+        "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (?, ?, ?)",
+        GUILD_ID,
+        settings.model_dump_json(),
+        time.time(),
+    )
+    shown = await admin(fake, "show")
+    assert "blocked phrase number 0" in shown and f"<#{10**18}>" in shown
+    assert "**Quota day:** midnight to midnight, UTC" in shown  # nothing after the lists is lost
+    # The rest of each list is counted: each shown, or among the "… and N more".
+    channels, patterns = shown.split("**Blocked words:**")
+    for text, item in ((channels, "<#"), (patterns, "blocked phrase")):
+        more = re.search(r"… and (\d+) more", text)
+        assert more is not None, text
+        assert text.count(item) + int(more[1]) == 100
+    refusal = await by_command(fake)
+    assert f"Videos can be made only in <#{10**18}>" in refusal
