@@ -53,6 +53,15 @@ def fold_pattern(pattern: str) -> str:
     return "".join(c if c.isascii() else c.casefold() for c in pattern).translate(CONFUSABLES)
 
 
+# What a pattern costs to match, as RE2's program size: a pattern RE2's fast engine cannot hold
+# (`.{1000}z`, `(\w+\s?){1000}z`) runs on its slower one, still linear but at about a
+# microsecond per step of the program for each 1,000 characters: 150 ms a prompt for the latter,
+# which a hundred of them made 15 s of the event loop, for every server's members. One pattern,
+# and all of a server's together, are bounded (`\p{L}+`, every letter of every script, is 1,202).
+MAX_PROGRAM = 5_000
+MAX_PROGRAM_TOTAL = 20_000
+
+
 def _options() -> re2.Options:
     options = re2.Options()
     options.case_sensitive = False
@@ -69,13 +78,25 @@ class PatternError(ValueError):
 def compiled(pattern: str) -> re2._Regexp[str]:
     """A blocked pattern, compiled for RE2; PatternError if RE2 cannot take it."""
     try:
-        return re2.compile(fold_pattern(pattern), _options())
+        regex = re2.compile(fold_pattern(pattern), _options())
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise PatternError(
             f"{pattern!r} cannot be used ({reason}); patterns may not use back-references "
             "or look-arounds"
         ) from None
+    if regex.programsize > MAX_PROGRAM:
+        raise PatternError(
+            f"{pattern!r} cannot be used (too costly to match: {regex.programsize} steps, at "
+            f"most {MAX_PROGRAM}); use fewer or smaller repetitions"
+        )
+    return regex
+
+
+def cost(patterns: Iterable[str]) -> int:
+    """What matching every one of the patterns costs (see MAX_PROGRAM_TOTAL); PatternError for
+    a pattern that cannot be used."""
+    return sum(compiled(pattern).programsize for pattern in patterns)
 
 
 def first_match(patterns: Iterable[str], texts: Iterable[str]) -> str | None:

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from bot.errors import InputError
-from bot.guardrails.patterns import compiled, first_match
+from bot.guardrails.patterns import MAX_PROGRAM_TOTAL, compiled, cost, first_match
 from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
 from bot.storage import Change, GuildSettingsStore
 
@@ -85,6 +85,11 @@ class GuildSettings(BaseModel):
             if len(pattern) > MAX_PATTERN_CHARS:
                 raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
             compiled(pattern)  # PatternError (a ValueError) names the pattern
+        if (total := cost(patterns)) > MAX_PROGRAM_TOTAL:
+            raise ValueError(
+                f"together the patterns are too costly to match ({total} steps, at most "
+                f"{MAX_PROGRAM_TOTAL}); remove some, or make them simpler"
+            )
         return patterns
 
     def blocked(self, texts: Iterable[str]) -> str | None:

@@ -46,6 +46,19 @@ def test_a_catastrophic_pattern_takes_no_time() -> None:
     assert time.perf_counter() - started < 0.1
 
 
+def test_a_pattern_too_costly_to_match_is_refused_by_name() -> None:
+    # Linear, but RE2's slower engine runs them: 150 ms a prompt each, a hundred of them 15 s
+    # of the event loop for every member of every server.
+    for pattern in (r"(\w+\s?){1000}z", r".{1000}z"):
+        with pytest.raises(PatternError, match="too costly to match") as caught:
+            compiled(pattern)
+        assert repr(pattern) in str(caught.value)
+    compiled(r"\p{L}+")  # every letter of every script is not too costly
+    # Stored before the rule: matched as plain text, at no cost.
+    assert first_match([r"(\w+\s?){1000}z"], ["a b c " * 300 + "z"]) is None
+    assert first_match([r"(\w+\s?){1000}z"], [r"quoting (\w+\s?){1000}z"]) is not None
+
+
 @pytest.mark.parametrize("pattern", [r"(a)\1", r"(?=a)", r"(?<!a)b", "(unclosed"])
 def test_patterns_the_engine_cannot_take_are_refused_by_name(pattern: str) -> None:
     with pytest.raises(PatternError, match="cannot be used") as caught:

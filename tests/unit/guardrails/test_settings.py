@@ -37,6 +37,10 @@ async def test_invalid_settings_are_refused_naming_the_setting(settings: ServerS
     assert "blocked_patterns: '(a)\\\\1' cannot be used" in await refusal(
         settings, blocked_patterns=[r"(a)\1"]
     )
+    costly = [rf"(\w+\s?){{60}}{n}" for n in range(40)]  # each allowed, not all of them
+    assert "blocked_patterns: together the patterns are too costly to match" in await refusal(
+        settings, blocked_patterns=costly
+    )
     assert "max_running_per_user: Input should be greater than or equal to 1" in await refusal(
         settings, max_running_per_user=0
     )
