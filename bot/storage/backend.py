@@ -43,6 +43,9 @@ WRITE_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.Error,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,  # a connection lost or closed under the statement
+    # A connection ended by the server in the middle of a statement may leave asyncpg's protocol
+    # mid-operation: "cannot switch to state ...; another operation is in progress".
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.discord.texts import failure_reason
@@ -254,11 +255,22 @@ async def test_pika_refusing_to_the_end_tells_the_member_and_counts_nothing(
         assert calls(local) == ["/web/generate"] * 3 and local.jobs == {}
 
 
+@pytest.mark.parametrize(
+    "refused",
+    [
+        sqlite3.OperationalError("database is locked"),
+        # What asyncpg raised, among lost connections, when PostgreSQL ended the connections
+        # of a burst's statements (pg_terminate_backend): the Pika id's write gave up on it.
+        asyncpg.InternalClientError(
+            "cannot switch to state 15; another operation (2) is in progress"
+        ),
+    ],
+)
 async def test_the_write_after_pikas_answer_is_retried_until_it_succeeds(
-    stack: Stack, local: LocalPika, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, local: LocalPika, monkeypatch: pytest.MonkeyPatch, refused: Exception
 ) -> None:
     original = stack.store.transition
-    refusals = iter([sqlite3.OperationalError("database is locked")] * 3)
+    refusals = iter([refused] * 3)
     seen_in_ledger: list[list[Accepted]] = []
 
     async def locked(job_id: str, expected: Any, **changes: Any) -> Any:
