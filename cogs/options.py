@@ -242,9 +242,8 @@ def lang(interaction: discord.Interaction) -> str:
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
-# How long a first answer (or the private hold) is tried: Discord refuses one after its 3 s, and
-# discord.py would otherwise obey a 429's Retry-After however long, the job meanwhile counted
-# as running and the answering turn taken. Past it, the answer is looked for, then given up.
+# How long a first answer (or the private hold) is tried: Discord refuses one after 3 s, and
+# discord.py would obey any 429's Retry-After, the job and its answering turn held meanwhile.
 FIRST_ANSWER_SECONDS = 10.0
 # The public follow-up after a private hold: the token lasts 15 minutes, a member waits less.
 HELD_ANSWER_SECONDS = 60.0
