@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from bot.gunzip import Gunzip
+from bot.safe_fetch import encoding
 
 MAX_ANSWER_BYTES = 1 << 20
 
@@ -63,10 +64,10 @@ async def exchange(
 
 
 async def _read(response: httpx.Response, limit: int) -> tuple[bytes, str | None]:
-    encoding = response.headers.get("Content-Encoding", "").strip().lower()
-    if encoding not in ("", "identity", "gzip"):  # only gzip is asked for
-        return b"", f"encoded as {encoding[:20]!r}"
-    gunzip = Gunzip() if encoding == "gzip" else None
+    coding = encoding(response)
+    if coding not in ("identity", "gzip"):  # only gzip is asked for
+        return b"", f"encoded as {coding[:20]!r}"
+    gunzip = Gunzip() if coding == "gzip" else None
     parts: list[bytes] = []
     size = 0
     try:
