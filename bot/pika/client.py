@@ -87,7 +87,7 @@ class PikaClient:
     """The seven routes of the Pika Web Bot API over httpx, with bounded retries.
 
     The fault policy of the paid call (a create: generate, adjust, extend, lip sync, upscale):
-    - Pika did not start the job: 429 (Retry-After honoured), 500, 502, 503, or a connection
+    - Pika did not start the job: 429 (Retry-After honoured, never below the backoff), 500, 502, 503, or a connection
       refused, timed out or reset before the request was sent. Retried with exponential backoff
       and jitter, at most `max_attempts` times in all and within `paid_budget` seconds (about a
       minute); then the last error is raised (`PikaRateLimited`, `PikaServerError`), and the job
@@ -310,7 +310,9 @@ class PikaClient:
             if status not in retry_statuses:
                 raise self._error(response)
             retry_after = retry_after_of(response.headers.get("Retry-After"))
-            delay = retry_after if retry_after is not None else self._delay(attempt)
+            # Retry-After is the least wait Pika asks for, not a licence to hammer it: "0", or a
+            # date already past, still waits the backoff (else eight tries in a blink).
+            delay = max(retry_after or 0.0, self._delay(attempt))
             too_long = (retry_after or 0) > self._max_retry_after
             if last_try or too_long or time.monotonic() + delay > deadline:
                 raise self._error(response, retry_after)

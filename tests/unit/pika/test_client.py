@@ -259,7 +259,20 @@ async def test_429_with_http_date_retry_after(client: PikaClient, sleeps: Sleeps
         httpx.Response(200, json=JOB),
     ]
     await client.get_job("job-1")
-    assert sleeps == [0.0]  # a date in the past means "now"
+    # A date in the past means "now": the backoff's own pause still applies.
+    assert len(sleeps) == 1 and 0.25 <= sleeps[0] <= 0.5
+
+
+@respx.mock
+async def test_429_asking_no_wait_still_backs_off(sleeps: Sleeps) -> None:
+    # Pika answering "429, Retry-After: 0" at every try used to get all eight tries in a blink.
+    route = respx.post(f"{BASE}/web/generate").respond(429, headers={"Retry-After": "0"})
+    async with PikaClient(KEY, BASE, sleep=sleeps, max_attempts=8) as client:
+        with pytest.raises(PikaRateLimited):
+            await client.generate(generate())
+    assert route.call_count == 8 and len(sleeps) == 7
+    assert all(pause >= 0.25 for pause in sleeps)
+    assert sleeps[-1] >= 4.0  # the pauses grow as after any other refusal
 
 
 @respx.mock
