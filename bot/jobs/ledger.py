@@ -93,7 +93,7 @@ class Ledger:
             try:
                 fd = os.open(self.path, flags, 0o600)
             except FileNotFoundError:  # its folder is made once, not checked on every entry
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.parent.mkdir(0o700, parents=True, exist_ok=True)  # as the database's
                 fd = os.open(self.path, flags, 0o600)
             try:
                 whole = _append(fd, (line + "\n").encode())

@@ -34,6 +34,7 @@ import aiosqlite
 from bot.storage.backend import Database, Params, Queries, Row, StorageError, migrations
 
 FILE_MODE = 0o600
+FOLDER_MODE = 0o700  # a folder the bot makes for its files lists them to no one else either
 BUSY_MILLISECONDS = 5000  # how long a statement waits for another writer's lock
 OPEN_SECONDS = 30  # how long start-up tries again while other processes set the file up
 
@@ -105,7 +106,7 @@ async def open_sqlite(path: Path, clock: Callable[[], float] = time.time) -> Sql
 
     Raises StorageError, naming the file, when it is not a database or a migration fails."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(FOLDER_MODE, parents=True, exist_ok=True)
         private(path)
     except OSError as exc:
         raise StorageError(f"{path}: {exc.strerror or exc}") from None

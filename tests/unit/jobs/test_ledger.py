@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,10 @@ def test_the_ledger_makes_its_folder_when_it_is_missing_also_after_a_first_entry
     (tmp_path / "data").rmdir()  # an operator tidied the data folder away
     assert book.write(Accepted("job2", "pika2", 2.0))
     assert book.entries() == [Accepted("job2", "pika2", 2.0)]
+
+
+def test_the_folder_made_for_the_ledger_is_its_owners_alone(tmp_path: Path) -> None:
+    book = Ledger(tmp_path / "data" / "accepted.jsonl")
+    assert book.write(Accepted("job1", "pika1", 1.0))
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE(book.path.stat().st_mode) == 0o600

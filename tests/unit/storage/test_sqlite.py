@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,15 @@ async def test_an_error_that_is_not_a_lock_is_not_tried_again(
     with pytest.raises(StorageError, match="file is not a database"):
         await sqlite_storage.open_sqlite(tmp_path / "bot.sqlite3")
     assert len(attempts) == 1
+
+
+async def test_a_data_folder_the_bot_makes_is_its_owners_alone(tmp_path: Path) -> None:
+    # The files were 0600, but a folder made for them was 0755: anyone on the host could list
+    # them. A folder that already exists keeps the mode its owner gave it.
+    database = await sqlite_storage.open_sqlite(tmp_path / "data" / "bot.sqlite3")
+    await database.close()
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    (tmp_path / "shared").mkdir(0o750)
+    database = await sqlite_storage.open_sqlite(tmp_path / "shared" / "bot.sqlite3")
+    await database.close()
+    assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o750
