@@ -27,6 +27,16 @@ from bot.storage import Job, JobStore, Status
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 6
+# A job's recorded attempts (`delivery_attempts`) past which its end is no longer told: those of
+# a delivery that failed, then those of telling so.
+TOLD_AT_MOST = 2 * MAX_DELIVERY_ATTEMPTS
+# A job told (or given up on) rests: no longer followed, its token forgotten, held by no one.
+RESTING: dict[str, object] = {
+    "active": 0,
+    "interaction_token": None,
+    "claimed_by": None,
+    "claimed_until": 0,
+}
 # Downloads and posts in flight at once: a bound on open files and connections, far above what
 # Discord lets one bot post at once, so that Discord, not this bound, sets the pace.
 DELIVERY_CONCURRENCY = 64
@@ -193,6 +203,15 @@ class Outbox:
         have told (its answer lost, a crash) looks for that message first. Retried a few times
         while Discord fails, then given up."""
         attempt = job.delivery_attempts + 1
+        if attempt > TOLD_AT_MOST:
+            # The count in memory starts again in each process; this one, the job's own, ends
+            # the tries of a bot in a crash loop too.
+            rested = await self.store.transition(job.id, [job.status], held=True, **RESTING)
+            if rested is not None:
+                log.warning("Job %s: could not tell its requester; giving up", job.id)
+            self._tells.pop(job.id, None)
+            self._closed(job.id)
+            return
         recorded = await self.store.transition(
             job.id, [job.status], held=True, delivery_attempts=attempt
         )
@@ -220,9 +239,7 @@ class Outbox:
             log.warning("Job %s: could not tell its requester (%s); giving up", job.id, exc)
         self._tells.pop(job.id, None)
         # Written at once, not in a batch: a second telling would be a second message.
-        await self.store.update(
-            job.id, active=0, interaction_token=None, claimed_by=None, claimed_until=0
-        )
+        await self.store.update(job.id, **RESTING)
         self._closed(job.id)
 
     async def _end(self, job: Job, failure: str, detail: str) -> None:

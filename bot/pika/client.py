@@ -87,11 +87,12 @@ class PikaClient:
     """The seven routes of the Pika Web Bot API over httpx, with bounded retries.
 
     The fault policy of the paid call (a create: generate, adjust, extend, lip sync, upscale):
-    - Pika did not start the job: 429 (Retry-After honoured, never below the backoff), 500, 502, 503, or a connection
-      refused, timed out or reset before the request was sent. Retried with exponential backoff
-      and jitter, at most `max_attempts` times in all and within `paid_budget` seconds (about a
-      minute); then the last error is raised (`PikaRateLimited`, `PikaServerError`), and the job
-      ends telling its member, who was not charged.
+    - Pika did not start the job: 429 (Retry-After honoured, never below the backoff), 500,
+      502, 503, or a connection refused, timed out or reset before the request was sent.
+      Retried with exponential backoff and jitter, at most `max_attempts` times in all and
+      within `paid_budget` seconds (about a minute); then the last error is raised
+      (`PikaRateLimited`, `PikaServerError`), and the job ends telling its member, who was not
+      charged.
     - The outcome is unknown: a timeout after the request was sent, 504, the connection lost
       while reading the answer, or a success answer that cannot be read. Never re-sent: raises
       `PikaOutcomeUnknown` (see `JobService` for what the job does then).

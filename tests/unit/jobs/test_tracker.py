@@ -20,7 +20,7 @@ from bot.storage import Job, Status
 from bot.submit import Answered, Member
 from tests.helpers.requests import fox
 from tests.helpers.round_trips import RoundTrips, counting_round_trips
-from tests.unit.conftest import Stack, make_stack, rendered, sent
+from tests.unit.conftest import Stack, make_stack, past_the_lease, rendered, sent
 
 MEMBER = Member(guild_id=1, user_id=3, channel_id=2)
 
@@ -756,3 +756,31 @@ async def test_a_poll_due_just_after_a_point_of_the_grid_is_waited_for_not_spun_
         task.cancel()
     outcome = (await asyncio.gather(running, beside, return_exceptions=True))[0]
     assert not isinstance(outcome, Spun), "the loop read the clock without ever waiting"
+
+
+async def test_telling_a_failure_is_bounded_across_restarts_too(
+    stack: Stack, local: LocalPika
+) -> None:
+    """A bot in a crash loop (each process dying after two failed tellings) used to start the
+    count again in every process: the requester's failure was tried for as long as it
+    looped. The count of attempts is the job's own, in the database."""
+    local.behaviour.fail_jobs = 1
+    stack.notifier.tell_fails_with = DeliveryFailed("Discord error 503")
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.poll(job)
+    await stack.settle()
+    stack.clock.now += 5  # a second attempt, then this process dies
+    await stack.settle()
+    attempts = list(stack.notifier.told_attempts)
+    for _ in range(8):  # the next processes, one after another
+        past_the_lease(stack)
+        async for process in make_stack(stack.path, local.base_url, stack.clock):
+            process.notifier.tell_fails_with = DeliveryFailed("Discord error 503")
+            await process.tracker.load()
+            await process.settle()
+            stack.clock.now += 5
+            await process.settle()
+            attempts += process.notifier.told_attempts
+    assert len(attempts) <= 2 * MAX_DELIVERY_ATTEMPTS
+    final = await current(stack, job.id)
+    assert final.status is Status.FAILED and not final.active
