@@ -9,6 +9,7 @@ import errno
 import logging
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
@@ -124,10 +125,33 @@ async def check_pika(pika: PikaClient, settings: Settings, health: PikaHealth) -
     return True
 
 
+def files_writable(settings: Settings) -> bool:
+    """Whether the folder of the bot's own files can be written: the ledger of Pika's answers
+    (`bot/jobs/ledger.py`), which keeps a paid job's id when the database cannot, lives there.
+    Found at start-up, in one line naming the setting, not by a warning at every paid call
+    while that safety net is missing."""
+    folder = settings.files_dir
+    try:
+        folder.mkdir(0o700, parents=True, exist_ok=True)  # as the ledger itself makes it
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        log.error(
+            "Cannot write the bot's files in %s (DATA_DIR): %s. Set DATA_DIR in .env to a "
+            "folder the bot can write.",
+            folder,
+            exc.strerror or exc,
+        )
+        return False
+    return True
+
+
 async def run(settings: Settings) -> int:
     """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
     assert settings.discord_token is not None
     log.info("Starting on %s", event_loop.name())
+    if not files_writable(settings):
+        return EXIT_CONFIG
     point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
     metrics, health = Metrics(), PikaHealth()
     unsubscribe = JOURNAL.subscribe(metrics.job_event)

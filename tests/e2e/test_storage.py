@@ -84,3 +84,20 @@ async def test_an_unreadable_row_is_set_aside_and_the_database_is_private(
         file = tmp_path / name
         if file.exists():
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, name
+
+
+async def test_a_data_dir_the_bot_cannot_write_stops_it_with_one_line(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    # It started, and every paid call then warned that the ledger of Pika's answers (the safety
+    # net when the database cannot take a job's id) could not be written.
+    (tmp_path / "taken").write_text("a file, not a folder")
+    folder = tmp_path / "taken" / "data"
+    bot = BotProcess(bot_env(fake, tmp_path, DATA_DIR=str(folder)), tmp_path)
+    await bot.start()
+    assert await bot.exit_code(timeout=30) == 2
+    errors = [line for line in bot.lines if "ERROR" in line]
+    assert len(errors) == 1, bot.log
+    assert f"Cannot write the bot's files in {folder} (DATA_DIR)" in errors[0]
+    assert "Traceback" not in bot.log
+    assert fake.identifies == 0
