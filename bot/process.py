@@ -207,7 +207,10 @@ async def serve(settings: Settings, bot: PikaBot) -> int:
             port,
             exc.strerror or exc,
         )
-        await bot.close()
+        # Never started: its close() alone fails in discord.py (its shards' queue is made on
+        # entering); entering and leaving it closes what it opened.
+        async with bot:
+            pass
         return EXIT_CONFIG
     watchers = [
         asyncio.ensure_future(bot.metrics.watch_event_loop()),

@@ -128,6 +128,25 @@ async def test_a_refused_pika_key_exits_2_naming_the_setting(
     assert await pika_calls(pika, key_checks=True) == []  # refused at the door: nothing made
 
 
+async def test_an_http_listen_address_in_use_exits_2_with_one_line(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    # It logged the line, then crashed with a traceback closing a bot it never started.
+    taken = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = taken.sockets[0].getsockname()[1]
+    try:
+        bot = BotProcess(bot_env(fake, tmp_path, HTTP_LISTEN=f"127.0.0.1:{port}"), tmp_path)
+        await bot.start()
+        assert await bot.exit_code() == 2
+    finally:
+        taken.close()
+    errors = [line for line in bot.lines if " ERROR " in line]
+    assert len(errors) == 1, bot.log
+    assert f"HTTP_LISTEN 127.0.0.1:{port} cannot be used" in errors[0]
+    assert "Traceback" not in bot.log
+    assert fake.identifies == 0
+
+
 async def test_an_unreachable_pika_is_a_warning_and_shows_in_status_and_readiness(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
