@@ -150,8 +150,6 @@ async def run(settings: Settings) -> int:
     """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
     assert settings.discord_token is not None
     log.info("Starting on %s", event_loop.name())
-    if not files_writable(settings):
-        return EXIT_CONFIG
     point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
     metrics, health = Metrics(), PikaHealth()
     unsubscribe = JOURNAL.subscribe(metrics.job_event)
@@ -168,6 +166,10 @@ async def run(settings: Settings) -> int:
         log.error("Cannot use the database (DATABASE_URL): %s", exc)
         unsubscribe()
         return EXIT_FAILURE
+    if not files_writable(settings):  # after the database: a SQLite file's folder is its own
+        await storage.close()
+        unsubscribe()
+        return EXIT_CONFIG
     fetcher = results_fetcher(settings.allowed_hosts)
     try:
         async with (
