@@ -26,7 +26,7 @@ from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
 from bot.discord.landed import in_history
 from bot.discord.lanes import ChannelLanes
-from bot.discord.links import reachable
+from bot.discord.links import linkable
 from bot.discord.results import (
     REACTIONS,
     carries,
@@ -199,7 +199,7 @@ class DiscordDelivery:
     ) -> int:
         """The result of a video too large to upload: linked where members can open the link,
         else described, with its first frame when that can be uploaded."""
-        poster = None if reachable(job.result_url) else await self._poster(job, limit)
+        poster = None if linkable(job.result_url) else await self._poster(job, limit)
         async with self.lanes.posting(job.channel_id):
             try:
                 return await self._post(job, channel, parent, poster=poster)

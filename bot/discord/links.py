@@ -2,6 +2,8 @@
 
 The local Pika serves its videos on the bot's own machine (127.0.0.1): a member's browser
 cannot open such a link, so it is never shown; the video is uploaded, or described instead.
+Nor is a link longer than Discord takes in an embed: Pika's result URLs carry the prompt, and
+a prompt in Japanese or Greek is nine characters a letter once percent-encoded.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+LINK_MAX = 2048  # Discord's longest URL in an embed (its link, its image); a longer one is refused
 
 
 def reachable(url: str | None) -> bool:
@@ -28,6 +31,12 @@ def reachable(url: str | None) -> bool:
     except ValueError:
         return True  # a public name; the checks above caught the local ones
     return address.is_global
+
+
+def linkable(url: str | None) -> bool:
+    """Whether `url` can be shown to members as a link: one they can open, and one Discord
+    takes in an embed."""
+    return url is not None and len(url) <= LINK_MAX and reachable(url)
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int) -> str:

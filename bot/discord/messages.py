@@ -141,6 +141,7 @@ MESSAGES: dict[str, str] = {
         "{reason}.{link}"
     ),
     "failure.dm_link": "\nHere it is: {url}",
+    "failure.dm_long": "\nIts link is too long to send in a Discord message.",
     "failure.dm_local": (
         "\nThis bot's videos are simulated and stay on its own machine, so there is no link "
         "to give."
@@ -164,6 +165,10 @@ MESSAGES: dict[str, str] = {
     "job.posting": "{bar} 100% · posting it now",
     "job.ready": "<@{user}> your video is ready.",
     "job.too_large": "It is too large to upload here: [open the video]({url}).",
+    "job.too_large_long": (
+        "It is too large to upload here, and its link is too long for Discord, so only its "
+        "first frame is shown."
+    ),
     "job.too_large_local": (
         "It is too large to upload here, and this bot's simulated videos stay on its own "
         "machine, so only its first frame is shown."

@@ -15,7 +15,7 @@ from typing import Any, Literal, Self
 import discord
 
 from bot.discord.downloads import Spool
-from bot.discord.links import jump_url, reachable
+from bot.discord.links import jump_url, linkable, reachable
 from bot.discord.texts import lang_of, model_of, options_line, quoted, status_word
 from bot.discord.wording import say, shown, title
 from bot.pika.kinds import kind as kind_of
@@ -23,6 +23,7 @@ from bot.storage import Job
 
 ACCENT = discord.Colour.from_rgb(255, 105, 180)
 CUSTOM_ID = "pika:{action}:{job}"
+FIELD_MAX = 1024  # Discord's longest embed field value
 
 
 @dataclass(frozen=True)
@@ -148,13 +149,14 @@ def result_message(
     files: list[discord.File] = []
     if video is not None:
         files.append(video.file(video_filename(job)))
-    elif reachable(job.result_url):
+    elif linkable(job.result_url):
         embed.description = say("job.too_large", lang, url=job.result_url)
         embed.url = job.result_url
-        if reachable(job.poster_url):
+        if linkable(job.poster_url):
             embed.set_image(url=job.poster_url)
     else:
-        embed.description = say("job.too_large_local", lang)
+        local = not reachable(job.result_url)
+        embed.description = say("job.too_large_local" if local else "job.too_large_long", lang)
         if poster is not None:
             embed.set_image(url=f"attachment://{POSTER_NAME}")
             files.append(discord.File(io.BytesIO(poster), POSTER_NAME))
@@ -182,9 +184,11 @@ def video_line(job: Job, lang: str, *, result_link: str | None, posted: Posted) 
         return say("video.uploaded", lang, link=result_link)
     if posted == "unknown":
         return say("video.posted", lang, link=result_link)
-    if reachable(job.result_url):
-        return say("video.linked", lang, url=job.result_url)
-    return say("video.linked_local", lang)
+    if not reachable(job.result_url):
+        return say("video.linked_local", lang)
+    line = say("video.linked", lang, url=job.result_url)
+    # An embed field holds 1,024 characters: a longer link is found in the result itself.
+    return line if len(line) <= FIELD_MAX else say("video.posted", lang, link=result_link)
 
 
 def info_embed(job: Job, lang: str, *, video: str) -> discord.Embed:
@@ -209,7 +213,7 @@ def info_embed(job: Job, lang: str, *, video: str) -> discord.Embed:
         )
         fields.append(("info.defaults", mine))
     for key, value in fields:
-        embed.add_field(name=say(key, lang), value=value[:1024], inline=key != "info.options")
+        embed.add_field(name=say(key, lang), value=value[:FIELD_MAX], inline=key != "info.options")
     if job.prompt and len(job.prompt) > 256:
         embed.description = quoted(job.prompt, 1000).strip()
     return embed

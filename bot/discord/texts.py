@@ -12,6 +12,7 @@ from bot.storage import Job, Status
 
 BAR_CELLS = 10
 PROMPT_SHOWN = 200  # characters of a prompt quoted in messages
+MESSAGE_MAX = 2000  # Discord's longest message content
 CAMERA_AXES = ("zoom", "pan", "tilt", "rotate")
 
 
@@ -129,14 +130,16 @@ def undeliverable_text(job: Job, lang: str | None = None) -> str:
         link = say("failure.dm_link", lang, url=job.result_url)
     else:
         link = say("failure.dm_local", lang) if job.result_url else ""
-    return say(
-        "failure.dm",
-        lang,
-        title=title(job.kind, lang),
-        quoted=quoted(job.prompt),
-        reason=failure_reason(job, lang),
-        link=link,
-    )
+    parts = {
+        "title": title(job.kind, lang),
+        "quoted": quoted(job.prompt),
+        "reason": failure_reason(job, lang),
+    }
+    text = say("failure.dm", lang, link=link, **parts)
+    if len(text) <= MESSAGE_MAX:
+        return text
+    # Pika's result URLs carry the prompt: one in Japanese makes a link past a message's length.
+    return say("failure.dm", lang, link=say("failure.dm_long", lang), **parts)
 
 
 def job_link(job: Job) -> str | None:

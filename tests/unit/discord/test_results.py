@@ -12,6 +12,7 @@ from bot.discord.results import (
     control_id,
     info_embed,
     result_embed,
+    result_message,
     result_view,
     retry_view,
     video_line,
@@ -19,6 +20,8 @@ from bot.discord.results import (
 from bot.storage import Job, Status
 
 LOCAL = "http://127.0.0.1:8765/files/j/v.mp4"
+# Pika's result URLs carry the prompt: 300 characters of Japanese are 2,700 once encoded.
+LONG = "https://cdn.pika.art/v1/abc/" + "%E7%8C%AB" * 300 + "_seed1.mp4"
 
 
 def job(**changes: object) -> Job:
@@ -115,3 +118,26 @@ def test_the_info_embed_has_the_id_the_options_and_the_defaults_used() -> None:
     assert fields["Status"] == "ready"
     assert fields["Video"] == "uploaded"
     assert fields["Your defaults used"] == "Aspect ratio 9:16, Motion 3"
+
+
+def test_a_video_too_large_to_upload_is_linked_within_discords_limits() -> None:
+    linked = result_message(job(), None, None, None)["embed"]
+    assert linked.url == "https://cdn.example.org/v.mp4"
+    assert "[open the video](https://cdn.example.org/v.mp4)" in (linked.description or "")
+    assert linked.image.url == "https://cdn.example.org/p.jpg"
+    # A link past Discord's 2,048 characters in an embed made every post of the result
+    # refused (400), six times, then "Discord kept failing": its first frame is shown instead.
+    sent = result_message(job(result_url=LONG, poster_url=LONG + ".jpg"), None, None, b"jpeg")
+    embed = sent["embed"]
+    assert embed.url is None and LONG not in (embed.description or "")
+    assert "link is too long for Discord" in (embed.description or "")
+    assert embed.image.url == "attachment://poster.jpg"
+    assert [f.filename for f in sent["attachments"]] == ["poster.jpg"]
+
+
+def test_info_points_to_the_result_when_the_link_does_not_fit_a_field() -> None:
+    link = "https://discord.com/channels/1/2/99"
+    line = video_line(job(result_url=LONG), "en", result_link=link, posted="linked")
+    assert line == f"in [the result]({link})"  # a link cut at 1,024 characters opens nothing
+    embed = info_embed(job(result_url=LONG), "en", video=line)
+    assert all(len(field.value or "") <= 1024 for field in embed.fields)

@@ -136,6 +136,21 @@ def test_the_dm_links_a_video_only_where_the_member_can_open_it() -> None:
     assert "127.0.0.1" not in text and "simulated and stay on its own machine" in text
 
 
+def test_a_dm_whose_link_would_pass_discords_length_says_so_instead() -> None:
+    # Pika's result URLs carry the prompt: 1,000 characters of Japanese are 9,000 encoded.
+    long = "https://cdn.pika.art/v1/abc/" + "%E7%8C%AB" * 250 + "_seed1.mp4"
+    lost = job(
+        status=Status.UNDELIVERABLE,
+        failure="undeliverable",
+        last_error="undeliverable.channel_gone",
+        result_url=long,
+        locale="ja",
+    )
+    text = undeliverable_text(lost)
+    assert len(text) <= 2000 and long not in text
+    assert "リンクが長すぎて" in text and "そのチャンネルはもう存在しません" in text
+
+
 def test_a_control_pressed_again_points_to_the_first_job() -> None:
     running = job(status_message_id=77)
     assert repeat_text(running, "en") == "🔁 Already on it: https://discord.com/channels/1/2/77"
