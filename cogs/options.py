@@ -274,10 +274,15 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             failure: BaseException = exc
             shown = True  # the hold, or an answer that may show after all: corrected if so
         except (discord.HTTPException, discord.InteractionResponded) as exc:
+            acknowledged = getattr(exc, "code", None) == ACKNOWLEDGED
+            # discord.py sends an answer again after a 5xx: Discord may have taken the first.
+            if acknowledged and not held and (found := await landed(interaction, followup=False)):
+                log.info("Job %s: the answer Discord failed on is in the channel", job.id)
+                return Answered(found, interaction.token)
             # Refused. Held privately (or held, though the hold's reply was lost: Discord then
             # refuses the answer as already acknowledged): the hold is corrected.
             failure = exc
-            shown = held or getattr(exc, "code", None) == ACKNOWLEDGED
+            shown = held or acknowledged
 
         async def tell() -> None:
             # Once the job is cancelled unpaid: not "thinking" or "working" for ever, and

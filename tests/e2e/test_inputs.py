@@ -226,6 +226,27 @@ async def test_a_public_answer_whose_reply_is_lost_but_shown_goes_on(
     assert fake.channel_messages(GENERAL) == results(fake)  # no error, nothing left behind
 
 
+async def test_a_public_answer_discord_took_before_answering_500_goes_on(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """Discord took the working message, then answered 500: discord.py sends the answer again,
+    and Discord refuses it as already acknowledged. The job was cancelled then, its member told
+    to press Retry under a message that had just said "working"; now the bot reads the answer
+    back, finds its own, and the job goes on into a video, paid once."""
+    fake.fail_callbacks_after_answer = 1
+    ask = generate(fake, "a fox")
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the video")
+    assert ask.original_id is not None and len(ask.callbacks) == 1
+    paid = [c for c in await pika_calls(pika) if not c["path"].startswith("/web/jobs/")]
+    assert [c["path"] for c in paid] == ["/web/generate"]
+    working = fake.messages[ask.original_id]
+    await fake.wait_for(
+        lambda: working.deleted or "your video is ready" in working.content,
+        what="the working message replaced by the result",
+    )
+    assert fake.channel_messages(GENERAL) == results(fake)  # no error, nothing left behind
+
+
 async def test_a_held_request_whose_public_follow_up_reply_is_lost_goes_on_with_it(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

@@ -135,6 +135,10 @@ class InteractionRoutes(FakeState):
         }
         if message is not None:
             answer["resource"]["message"] = self.message_json(message)
+        if self.fail_callbacks_after_answer:
+            # Discord's side failed after the answer was taken: a 500, and the answer stays.
+            self.fail_callbacks_after_answer -= 1
+            return error(500, 0, "500: Internal Server Error")
         if self.lose_callback_replies and request.transport is not None:
             # Taken and shown, but the connection drops before the reply: the bot cannot tell
             # whether its answer landed.

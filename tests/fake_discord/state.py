@@ -128,6 +128,7 @@ class FakeState(abc.ABC):
         self.lose_followup_replies = 0  # the next follow-ups posted, their replies dropped
         self.lose_post_replies = 0  # the next channel posts made, their replies dropped
         self.fail_followups_after_post = 0  # the next follow-ups posted, then answered 500
+        self.fail_callbacks_after_answer = 0  # the next first answers taken, then answered 500
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
