@@ -182,8 +182,11 @@ class ServerSettings:
         def apply(stored: str | None) -> tuple[str, list[Change]]:
             current = _stored(stored)
             changes = changes_of(current)
+            # Patterns are checked when the list changes: older ones that today's rules refuse
+            # (matched as plain text, see first_match) do not hold back every other setting.
+            context = {"stored": "blocked_patterns" not in changes}
             try:
-                updated = current.model_validate(current.model_dump() | changes)
+                updated = current.model_validate(current.model_dump() | changes, context=context)
             except ValidationError as exc:
                 problem = exc.errors()[0]
                 where = ".".join(str(p) for p in problem["loc"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -134,3 +135,20 @@ async def test_a_read_that_crossed_another_process_s_change_is_not_kept(
         assert (await b.get(GUILD)).blocked_patterns == ["nsfw"]
     finally:
         await storage.close()
+
+
+async def test_a_stored_pattern_todays_rules_refuse_holds_back_only_the_patterns(
+    settings: ServerSettings,
+) -> None:
+    """A pattern stored before the cost rule came (or before patterns were checked) made every
+    change of the server's settings refused, naming it, until an admin removed it."""
+    old = "(\\w+\\s?){1000}z"  # too costly to match today
+    document = json.dumps({"blocked_patterns": [old]})
+    await settings.store.edit(GUILD, lambda _: (document, []))
+    settings.forget(GUILD)
+    changed, _ = await settings.change(GUILD, ADMIN, max_running_per_user=3)
+    assert changed.max_running_per_user == 3 and changed.blocked_patterns == [old]
+    # A change of the list itself checks every pattern in it, and names the one refused.
+    assert "too costly to match" in await refusal(settings, blocked_patterns=[old, "cat"])
+    cleaned, _ = await settings.change(GUILD, ADMIN, blocked_patterns=["cat"])
+    assert cleaned.blocked_patterns == ["cat"]
