@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
+from urllib.parse import quote
 
 from bot.storage import (
     ACTIVE,
@@ -209,4 +210,21 @@ async def test_a_batch_clears_columns_sets_flags_and_keeps_each_columns_type(
     assert [(j.duration, j.status_message_id, j.seed) for j in after if j] == [
         (2.5, 2**62 + n, 2**40) for n in range(3)
     ]
+    await storage.close()
+
+
+async def test_a_result_url_as_long_as_a_prompt_makes_it_is_recorded(
+    database: DatabaseUnderTest,
+) -> None:
+    # Pika names a result after its prompt: 1,000 characters of Japanese are about 9,000 once
+    # percent-encoded, past what a PostgreSQL index entry holds (about 2.7 KB), and the write
+    # that hands a finished job on would fail at every poll, the video never delivered.
+    storage = await open_storage(database.target, Clock())
+    prompt = "".join(chr(0x4E00 + (n * 7919) % 20000) for n in range(1000))  # no repeats to pack
+    url = "https://cdn.pika.art/v1/abc/" + quote(prompt) + "_seed1.mp4"
+    job = await storage.jobs.create(new(repeat_key="upscale:" + url))
+    done = await storage.jobs.update(job.id, result_url=url, status=Status.DELIVERING)
+    assert done.result_url == url
+    again = await storage.jobs.repeated("upscale:" + url, since=0.0)
+    assert again is not None and again.id == job.id
     await storage.close()

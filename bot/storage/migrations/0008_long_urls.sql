@@ -1,0 +1,3 @@
+-- Pika names a result after its prompt: a result URL (and an upscale's repeat key, which holds
+-- it) can run to thousands of characters. SQLite's indexes take keys of any length, so nothing
+-- changes here; PostgreSQL's twin moves its two indexes on them to hashes.
