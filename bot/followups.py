@@ -22,7 +22,13 @@ from bot.jobs.service import retryable
 from bot.pika.errors import InvalidRequest
 from bot.pika.kinds import kind as kind_of
 from bot.pika.media import MediaFacts
-from bot.pika.models import ExtendRequest, Options, PikaRequestModel, UpscaleRequest
+from bot.pika.models import (
+    ExtendRequest,
+    Options,
+    PikaRequestModel,
+    UpscaleRequest,
+    validate_request,
+)
 from bot.storage import ACTIVE, Job, Status
 
 # The controls on a result. Extend and upscale are named for the kind of job they start; a
@@ -110,11 +116,12 @@ def request_for(action: str, parent: Job) -> tuple[str, PikaRequestModel]:
             body: dict[str, Any] = {"video": parent.result_url, "options": options}
             if parent.prompt:
                 body["promptText"] = parent.prompt
-            return "extend", ExtendRequest.model_validate(body, context={"media": facts})
+            # InvalidRequest names the field and its rule; pydantic's own text is for developers.
+            return "extend", validate_request(ExtendRequest, body, facts)
         if action == "upscale":
             if parent.kind == action and kind_of(action).once_per_video:
                 raise FollowUpRefused("control.already_upscaled")
-            return action, UpscaleRequest(video=parent.result_url)
+            return action, validate_request(UpscaleRequest, {"video": parent.result_url})
         if action == REROLL:
             parent_kind = kind_of(parent.kind)
             if not parent_kind.has_seed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.discord.wording import explain
 from bot.followups import (
     STICKY,
     FollowUpRefused,
@@ -90,6 +91,17 @@ def test_extend_stops_where_pika_stops_at_15_seconds() -> None:
     assert refusal("extend", result(duration=12.0)) == "control.pika_would_refuse"
     kind, _ = request_for("extend", result(duration=11.0))
     assert kind == "extend"
+
+
+def test_an_extend_past_15_seconds_is_refused_in_words_naming_the_rule() -> None:
+    # Pressed on a 12 s video, Extend told the member pydantic's own report ("1 validation
+    # error for ExtendRequest ... [type=value_error, input_value=...] For further
+    # information visit https://errors.pydantic.dev/...") instead of the rule.
+    with pytest.raises(FollowUpRefused) as caught:
+        request_for("extend", result(duration=12.0))
+    assert explain(caught.value) == (
+        "⛔ Pika would refuse this: video: is 12 s long; an extend adds 4 s and Pika stops at 15 s"
+    )
 
 
 def test_a_length_no_clip_has_does_not_refuse_the_extend_of_its_result() -> None:
