@@ -25,6 +25,7 @@ JOB_ID = app_commands.Range[str, 1, 40]
 RECENT = 10  # jobs listed by `/pika jobs`
 CHOICES = 25  # Discord shows at most 25 suggestions
 LABEL_CHARS = 100  # Discord's limit on a suggestion's name
+MESSAGE_CHARS = 2000  # Discord's limit on a message's text
 
 
 class JobCommands(commands.Cog):
@@ -73,7 +74,7 @@ class JobCommands(commands.Cog):
             await interaction.response.send_message(say("jobs.none", language), ephemeral=True)
             return
         lines = [_line(job, language) for job in recent]
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+        await interaction.response.send_message(fitting(lines, language), ephemeral=True)
 
     @app_commands.command(description="What you made today, what is left, what is in the making")
     async def usage(self, interaction: discord.Interaction) -> None:
@@ -82,24 +83,42 @@ class JobCommands(commands.Cog):
         use = await self.bot.guardrails.usage(interaction.guild_id, interaction.user.id)
         resets = f"<t:{int(use.resets_at.timestamp())}:R>"
         left = max(0, use.quota - use.today)
-        lines = [
-            say("usage.today", language, today=use.today, quota=use.quota, left=left, resets=resets)
-        ]
+        head = say(
+            "usage.today", language, today=use.today, quota=use.quota, left=left, resets=resets
+        )
+        running: list[str] = []
         for job in use.running:
             name, prompt = title(job.kind, language), quoted(job.prompt, 60)
             state = status_word(job, language)
-            lines.append(say("usage.running", language, title=name, quoted=prompt, status=state))
-        if not use.running:
-            lines.append(say("usage.none_running", language))
+            running.append(say("usage.running", language, title=name, quoted=prompt, status=state))
+        tail = ""
         if interaction.permissions.manage_guild:
             quota = (
                 say("usage.no_server_quota", language)
                 if use.server_quota is None
                 else say("usage.server_quota", language, quota=use.server_quota)
             )
-            today, running = use.server_today, use.server_running
-            lines.append(say("usage.server", language, today=today, quota=quota, running=running))
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+            today, count = use.server_today, use.server_running
+            tail = say("usage.server", language, today=today, quota=quota, running=count)
+        # The running jobs (as many as a server lets a member run) share what is left.
+        room = MESSAGE_CHARS - len(head) - len(tail) - 2
+        middle = fitting(running, language, room) or say("usage.none_running", language)
+        text = "\n".join(part for part in (head, middle, tail) if part)
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+def fitting(lines: list[str], lang: str, limit: int = MESSAGE_CHARS) -> str:
+    """The lines, one under the other, as many as fit in `limit` characters, then how many
+    more there are: member text (prompts, escaped) makes lines of any length."""
+    if len("\n".join(lines)) <= limit:
+        return "\n".join(lines)
+    shown: list[str] = []
+    for line in lines:
+        more = say("settings.more", lang, count=len(lines) - len(shown) - 1)
+        if len("\n".join([*shown, line, more])) > limit:
+            break
+        shown.append(line)
+    return "\n".join([*shown, say("settings.more", lang, count=len(lines) - len(shown))])
 
 
 def _label(job: Job, lang: str) -> str:

@@ -5,7 +5,11 @@ own defaults, and autocomplete."""
 from __future__ import annotations
 
 import io
+import json
 import re
+import sqlite3
+import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -236,3 +240,54 @@ async def test_the_videos_members_get_from_the_local_pika_move(
         shown = frames(result.attachments[0].data)
         moved = np.abs(shown[0].astype(int) - shown[-1].astype(int))[30:300].mean()
         assert moved > 3, (result.embeds[0]["title"], moved)
+
+
+def add_jobs(path: Path, count: int, status: str, prompt: str, age: float) -> None:
+    """Jobs of the requester asked `age` seconds ago (the latest last), written into the bot's
+    database, held by another process (so that this bot only lists them)."""
+    now = time.time()
+    with sqlite3.connect(path) as db:
+        for n in range(count):
+            active = int(status != "delivered")
+            db.execute(
+                "INSERT INTO jobs (id, kind, request, channel_id, user_id, status, active, "
+                "next_poll_at, created_at, updated_at, guild_id, result_message_id, "
+                "claimed_by, claimed_until) VALUES (?, 'ingredients', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, 'elsewhere', ?)",
+                (
+                    f"{status[:4]}{n:06d}",
+                    json.dumps({"promptText": f"{prompt} {n}"}),
+                    GENERAL,
+                    REQUESTER,
+                    status,
+                    active,
+                    now + 3600,
+                    now - age + n,
+                    now,
+                    GUILD_ID,
+                    None if active else 10**18 + n,
+                    now + 3600,
+                ),
+            )
+
+
+async def test_a_members_long_listings_fit_in_one_answer(
+    fake: FakeDiscord, bot: BotProcess, tmp_path: Path
+) -> None:
+    # Ten videos with prompts of a sentence, listed in Spanish, and forty in the making (a
+    # server may let a member run fifty): past Discord's 2,000 characters `/pika jobs` and
+    # `/pika usage` were refused, and the member saw "The application did not respond".
+    prompt = "un zorro que corre por un bosque nevado al amanecer, luz de cine, muy detallado"
+    add_jobs(tmp_path / "bot.sqlite3", 40, "running", "a_fox_in_the_*snow*", age=2000)
+    add_jobs(tmp_path / "bot.sqlite3", 10, "delivered", prompt, age=1000)
+    fake.locales[REQUESTER] = "es-ES"
+    listed = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "jobs"))
+    text = listed["data"]["content"]
+    assert len(text) <= 2000 and "un zorro que corre" in text
+    shown = text.count("https://discord.com/channels/")
+    assert shown >= 8 and (shown == 10 or f"… y {10 - shown} más" in text)
+    usage = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
+    text = usage["data"]["content"]
+    assert len(text) <= 2000 and "a\\_fox\\_in\\_the\\_\\*snow\\*" in text
+    running = text.count("a\\_fox")
+    assert f"… y {40 - running} más" in text
