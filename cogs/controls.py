@@ -81,6 +81,10 @@ class Controls(commands.Cog):
         action = REACTIONS.get(str(event.emoji))
         if action is None or self.bot.user is None or event.user_id == self.bot.user.id:
             return
+        if event.member is not None and event.member.bot:
+            # Another bot's (a voting bot's ⬆️ on every post): it asks for nothing, and a
+            # note would go to no one who reads it.
+            return
         parent = await self.bot.storage.jobs.by_result_message(event.message_id)
         if parent is None:
             return

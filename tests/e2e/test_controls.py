@@ -28,7 +28,9 @@ from tests.fake_discord.world import (
     MEMBER,
     MODERATOR,
     REQUESTER,
+    ROLE_MOD,
     Message,
+    User,
 )
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.media import mp4
@@ -253,3 +255,23 @@ async def test_a_burst_of_presses_beyond_the_turns_is_held_then_each_started_in_
     await asyncio.sleep(1.0)  # a second post of any of them would come now
     assert len(results(fake)) == 20
     assert len(await calls_to(pika, "/web/generate")) == before + 10
+
+
+async def test_another_bots_reactions_start_nothing_and_get_no_note(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    # Voting bots add ⬆️ (and ⬇️) to every post of a channel, often with Manage Messages: as
+    # a moderator it started a paid upscale of every result; without, every result got a
+    # note to the bot and its vote taken off.
+    voting_bot = APP_ID + 100
+    fake.users[voting_bot] = User(voting_bot, "votes", bot=True, roles=[ROLE_MOD])
+    fake.guilds[GUILD_ID].members.append(voting_bot)
+    paid_before = len(await pika_calls(pika))
+    for emoji in ("⬆️", "⏩", "🔁"):
+        fake.react(voting_bot, result, emoji)
+    # A member's reaction after the bot's is handled: the bot's came first and did nothing.
+    fake.react(MEMBER, result, "⬆️")
+    await fake.wait_for(lambda: notices(fake, MEMBER), what="the member's note")
+    assert notices(fake, voting_bot) == [] and working_messages(fake) == []
+    assert len(await pika_calls(pika)) == paid_before
+    assert voting_bot in result.reactions["⬆️"]  # its vote stays
