@@ -72,7 +72,8 @@ class Controls(commands.Cog):
         job = await self.bot.storage.jobs.get(job_id)
         if job is None:
             raise FollowUpRefused("control.unknown_job")
-        embed = await info_answer(self.bot, job, lang(interaction), interaction.message)
+        shown, viewer = interaction.message, interaction.user.id
+        embed = await info_answer(self.bot, job, lang(interaction), shown, viewer)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @commands.Cog.listener()

@@ -371,11 +371,11 @@ async def ask(
 
 
 async def info_answer(
-    bot: PikaBot, job: Job, lang: str, shown: discord.Message | None = None
+    bot: PikaBot, job: Job, lang: str, shown: discord.Message | None, viewer: int | None
 ) -> discord.Embed:
-    """The Info embed of a job, saying truthfully where its video is: uploaded in its result,
-    linked, or out of members' reach. `shown` is the message the member is looking at, when
-    that may be the result itself (the Info button on it)."""
+    """The Info embed of a job, saying truthfully where its video is: uploaded, linked, or out
+    of members' reach. `shown`: the message the member looks at, when it may be the result
+    (its Info button); `viewer`: the one member who reads the answer (None: in public)."""
     link: str | None = None
     posted: Posted = "unknown"
     if job.result_message_id is not None:
@@ -383,7 +383,7 @@ async def info_answer(
         result = shown if shown is not None and shown.id == job.result_message_id else None
         posted = _posted(result) if result else await _posted_in(bot, job)
     video = video_line(job, lang, result_link=link, posted=posted)
-    return info_embed(job, lang, video=video)
+    return info_embed(job, lang, video=video, mine=viewer == job.user_id)
 
 
 def _posted(message: discord.Message) -> Posted:

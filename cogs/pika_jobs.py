@@ -45,7 +45,8 @@ class JobCommands(commands.Cog):
         job = await self.bot.storage.jobs.get(job_id.strip().strip("`").lower())
         if job is None or job.guild_id != interaction.guild_id:
             raise InputError.rule("job_id", "rule.no_such_job", job_id=job_id[:40])
-        embed = await info_answer(self.bot, job, lang(interaction))
+        viewer = None if share else interaction.user.id
+        embed = await info_answer(self.bot, job, lang(interaction), None, viewer)
         await interaction.response.send_message(
             embed=embed, ephemeral=not share, allowed_mentions=discord.AllowedMentions.none()
         )

@@ -191,9 +191,10 @@ def video_line(job: Job, lang: str, *, result_link: str | None, posted: Posted) 
     return line if len(line) <= FIELD_MAX else say("video.posted", lang, link=result_link)
 
 
-def info_embed(job: Job, lang: str, *, video: str) -> discord.Embed:
+def info_embed(job: Job, lang: str, *, video: str, mine: bool = True) -> discord.Embed:
     """Everything about one job, for Info and `/pika job`: its id, status, options, where the
-    video is, and the member's own defaults that filled it."""
+    video is, and the member's own defaults that filled it, when `mine` (the answer is for the
+    requester alone: to anyone else they are not "your defaults", and not theirs to read)."""
     heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind, lang)
     embed = discord.Embed(title=heading[:256], colour=ACCENT)
     fields = [
@@ -206,12 +207,12 @@ def info_embed(job: Job, lang: str, *, video: str) -> discord.Embed:
     options = options_line(job, lang)
     if options:
         fields.append(("info.options", options))
-    if job.personal:
+    if job.personal and mine:
         # Member text too (a negative prompt): shown, never interpreted.
-        mine = ", ".join(
+        used = ", ".join(
             f"{say(f'mine.{k}', lang)} {shown(str(v))}" for k, v in job.personal.items()
         )
-        fields.append(("info.defaults", mine))
+        fields.append(("info.defaults", used))
     for key, value in fields:
         embed.add_field(name=say(key, lang), value=value[:FIELD_MAX], inline=key != "info.options")
     if job.prompt and len(job.prompt) > 256:

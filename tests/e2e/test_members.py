@@ -194,6 +194,20 @@ async def test_personal_defaults_fill_requests_under_the_servers_and_show_in_inf
     info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
     fields = {f["name"]: f["value"] for f in info["data"]["embeds"][0]["fields"]}
     assert fields["Your defaults used"] == "Aspect ratio 9:16, Zoom in"
+    # Not to anyone else, privately or in public: they are not theirs, and the requester's own
+    # (their negative prompt too) are theirs to show.
+    job_id = fields["Job"].strip("`")
+    for answer in (
+        await fake.wait_for_response(fake.press(MEMBER, result, button(result, "info"))),
+        await fake.wait_for_response(
+            fake.slash(MEMBER, GENERAL, "pika", "job", {"job_id": job_id})
+        ),
+        await fake.wait_for_response(
+            fake.slash(REQUESTER, GENERAL, "pika", "job", {"job_id": job_id, "share": True})
+        ),
+    ):
+        names = [f["name"] for f in answer["data"]["embeds"][0]["fields"]]
+        assert "Status" in names and "Your defaults used" not in names
     others = await fake.wait_for_response(fake.slash(MEMBER, GENERAL, "pika", "settings"))
     assert "Aspect ratio: not set" in others["data"]["content"]
 
