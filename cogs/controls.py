@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED
+from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
 from bot.discord.results import REACTIONS
 from bot.discord.texts import lang_of, repeat_text, working_text
 from bot.followups import FollowUpRefused
@@ -104,9 +105,10 @@ class Controls(commands.Cog):
         )
 
         async def announce(job: Job) -> Answered:
+            text = working_text(job, await self.bot.estimates.standing(job))
             post = functools.partial(
                 channel.send,
-                working_text(job, await self.bot.estimates.standing(job)),
+                text,
                 reference=message.to_reference(fail_if_not_exists=False),
                 allowed_mentions=discord.AllowedMentions.none(),
                 nonce=working_nonce(job),
@@ -123,7 +125,13 @@ class Controls(commands.Cog):
                     async with asyncio.timeout(FIRST_ANSWER_SECONDS):
                         status = await post()
             except CALL_FAILED as exc:
-                raise Unanswered(type(exc).__name__) from exc
+                # Both replies lost, maybe not the post: the job goes on with it when the
+                # channel shows it (else it would say "waiting in line" there for ever).
+                lost = isinstance(exc, ANSWER_LOST)
+                found = await posted(channel, text, message.id) if lost else None
+                if found is None:
+                    raise Unanswered(type(exc).__name__) from exc
+                return Answered(found)
             return Answered(status.id)
 
         # A refusal (MemberError) propagates: cogs/errors.py removes the reaction and says why.
@@ -132,6 +140,27 @@ class Controls(commands.Cog):
             job = await linked(self.bot, job)
             text = repeat_text(job, lang_of(parent))
             await self.bot.reaction_notes.note(channel, message.id, event.user_id, text)
+
+
+async def posted(
+    channel: discord.TextChannel | discord.Thread, text: str, under: int
+) -> int | None:
+    """The bot's working message with this text in reply to the result `under`, if the channel
+    shows it; None if not, or if that cannot be told in time."""
+    me = channel.guild.me.id
+
+    def mine(found: discord.Message) -> bool:
+        answered = found.reference.message_id if found.reference else None
+        return found.author.id == me and found.content == text and answered == under
+
+    try:
+        async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+            async for found in channel.history(limit=HISTORY_LOOKBACK):
+                if mine(found):
+                    return found.id
+    except LOOKUP_FAILED:
+        pass
+    return None
 
 
 async def setup(bot: PikaBot) -> None:

@@ -275,3 +275,15 @@ async def test_another_bots_reactions_start_nothing_and_get_no_note(
     assert notices(fake, voting_bot) == [] and working_messages(fake) == []
     assert len(await pika_calls(pika)) == paid_before
     assert voting_bot in result.reactions["⬆️"]  # its vote stays
+
+
+async def test_a_reactions_working_message_whose_replies_are_all_lost_is_found_and_goes_on(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    # Both tries of the working message reached the channel, and both replies were lost: the
+    # job was cancelled, and its "waiting in line" message stayed under the result for ever.
+    fake.lose_post_replies = 2
+    fake.react(REQUESTER, result, "🔁")
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the re-rolled result")
+    assert len(await calls_to(pika, "/web/generate")) == 2  # the first video, and this one
+    await fake.wait_for(lambda: working_messages(fake) == [], what="no working message left")

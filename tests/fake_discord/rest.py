@@ -104,7 +104,7 @@ class RestRoutes(FakeState):
         if nonce is not None and body.get("enforce_nonce"):
             earlier = self._posted_with(channel.id, nonce)
             if earlier is not None:
-                return jsonify(self.message_json(earlier))
+                return self._post_reply(request, earlier)
         reference = body.get("message_reference")
         if reference:
             target = self.messages.get(int(reference["message_id"]))
@@ -113,9 +113,14 @@ class RestRoutes(FakeState):
         message = self.store_message(
             channel.id, APP_ID, body, record.files, type=19 if reference else 0
         )
+        return self._post_reply(request, message)
+
+    def _post_reply(self, request: web.Request, message: Message) -> web.Response:
+        """The reply to a post (a new one, or the one its nonce names), unless replies are
+        being lost: the post is made, but the bot never reads the reply."""
         if self.lose_post_replies and request.transport is not None:
             self.lose_post_replies -= 1
-            request.transport.abort()  # posted, but the bot never reads the reply
+            request.transport.abort()
         return jsonify(self.message_json(message))
 
     def _posted_with(self, channel_id: int, nonce: str | int) -> Message | None:
