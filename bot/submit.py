@@ -281,7 +281,9 @@ class Submissions:
         parent = await self.store.get(failed.parent_job_id) if failed.parent_job_id else None
         member = replace(member, locale=member.locale or failed.locale)
         new = await self._new(member, failed, failed.kind, request, parent)
-        new = replace(new, personal=failed.personal, retry_of=failed.id)
+        # Their own defaults made the request: "your defaults" only in the requester's Info.
+        personal = failed.personal if member.user_id == failed.user_id else None
+        new = replace(new, personal=personal, retry_of=failed.id)
         repeat = followups.retry_of(failed)
         return await self._start(member, new, repeat, announce, asked="retry", turn=turn)
 

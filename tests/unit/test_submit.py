@@ -323,6 +323,26 @@ async def test_retry_sends_the_same_request_once(stack: Stack, local: LocalPika)
     assert caught.value.key == "control.not_yours"
 
 
+async def test_a_retry_keeps_the_requesters_own_defaults_only_for_the_requester(
+    stack: Stack, local: LocalPika
+) -> None:
+    # A moderator's Retry of someone's failure recorded the requester's own defaults on the
+    # moderator's job: its Info told the moderator "Your defaults used: Aspect ratio 9:16".
+    preferences = Preferences(stack.storage.member_settings)
+    stack.submissions.preferences = preferences
+    await preferences.change(1, MEMBER.user_id, aspect_ratio="9:16")
+    first = await failed(stack, local)
+    assert first.personal == {"aspect_ratio": "9:16"}
+    moderator = Member(guild_id=1, user_id=998, channel_id=2, may_moderate=True)
+    retried, created = await stack.submissions.retry(moderator, first.id, Announcer(stack, local))
+    assert created and retried.user_id == 998 and retried.personal is None
+    assert retried.request == first.request  # the same request, made with their defaults
+    await stack.settings.change(1, ADMIN, max_running_per_user=10)
+    own = await failed(stack, local)
+    kept, created = await stack.submissions.retry(MEMBER, own.id, Announcer(stack, local))
+    assert created and kept.personal == {"aspect_ratio": "9:16"}
+
+
 async def test_personal_defaults_fill_under_the_servers_and_are_recorded(
     stack: Stack, local: LocalPika
 ) -> None:
