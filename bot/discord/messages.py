@@ -125,8 +125,9 @@ MESSAGES: dict[str, str] = {
         "asked: nothing was charged. Press **Retry** to ask again."
     ),
     "failure.internal": (
-        "Something went wrong on the bot's side. Press **Retry**; if it happens again, tell "
-        "a moderator."
+        "Something went wrong on the bot's side while sending this to Pika, so it cannot tell "
+        "whether Pika started it. It was not sent again, so nothing is charged twice; press "
+        "**Retry** if no video arrives, and tell a moderator if it happens again."
     ),
     "failure.timed_out": (
         "Pika took longer than {minutes} minutes, so the bot stopped waiting. Press **Retry** "

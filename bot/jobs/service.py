@@ -231,9 +231,10 @@ class JobService:
         except InvalidRequest as exc:  # the stored body no longer validates: never sent
             return await self.fail(job, "invalid", str(exc), counted=False)
         except Exception:
-            # A bug of ours, or something unforeseen. Pika may have the job: never re-send it.
+            # A bug of ours, or something unforeseen. Pika may have the job: never re-send it,
+            # and settle it as any unknown outcome (listened for, or told "may have started").
             log.exception("Job %s: the paid call failed unexpectedly", job.id)
-            return await self.fail(job, "internal", "")
+            return await self.unknown_outcome(job, "internal", "")
         pika_id = answer.job_id if isinstance(answer, CreateJobResponse) else None
         return await self.accepted(job, Accepted(job.id, pika_id, sent_at))
 

@@ -460,3 +460,35 @@ async def test_requests_carry_a_per_job_webhook_when_push_is_on(
         assert urls[0].startswith("https://bot.example.org/pika/webhook/")
         assert urls[0] != urls[1] and one.webhook_secret and urls[0].endswith(one.webhook_secret)
         assert await stack.store.by_webhook_secret(one.webhook_secret) == one
+
+
+async def test_a_paid_call_that_fails_unexpectedly_is_never_paid_twice(
+    tmp_path: Path, local: LocalPika, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of ours after Pika took (and charged) the job: with push, the job listens for it
+    and is delivered; without, the member is told it may have started, as for any unknown
+    outcome. Once, the job failed at once and its member was told to press Retry, which sent
+    the same request again."""
+    for push in (PUSH, None):
+        async for stack in make_stack(
+            tmp_path / f"{bool(push)}.sqlite3", local.base_url, webhook_public_url=push
+        ):
+
+            async def accepted_then_broken(request: Any, submit: Any = stack.pika.submit) -> Any:
+                await submit(request)
+                raise KeyError("anything at all")
+
+            monkeypatch.setattr(stack.pika, "submit", accepted_then_broken)
+            job = await sent(stack)
+            if push is None:
+                assert job.status is Status.FAILED and job.failure == "internal"
+                reason = failure_reason(job, "en")
+                assert "nothing is charged twice" in reason and "if no video arrives" in reason
+                continue
+            assert job.status is Status.RUNNING and job.pika_job_id is None  # listening
+            [pika_job] = local.jobs.values()  # the first round: Pika's only job
+            await pika_job.done.wait()
+            await stack.tracker.pushed(job, pika_job.id)
+            await stack.settle()
+            final = await stack.store.get(job.id)
+            assert final is not None and final.status is Status.DELIVERED
