@@ -17,7 +17,7 @@ import discord
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.discord.connection import ANSWER_LOST, CALL_FAILED
+from bot.discord.connection import ANSWER_LOST, CALL_FAILED, refused
 from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
 from bot.discord.results import REACTIONS
 from bot.discord.texts import lang_of, repeat_text, working_text
@@ -104,7 +104,10 @@ class Controls(commands.Cog):
             may_moderate=bool(member and channel.permissions_for(member).manage_messages),
         )
 
+        shut_out = False  # the channel refused the working message: the bot cannot post there
+
         async def announce(job: Job) -> Answered:
+            nonlocal shut_out
             text = working_text(job, await self.bot.estimates.standing(job))
             post = functools.partial(
                 channel.send,
@@ -130,12 +133,15 @@ class Controls(commands.Cog):
                 lost = isinstance(exc, ANSWER_LOST)
                 found = await posted(channel, text, message.id) if lost else None
                 if found is None:
+                    shut_out = isinstance(exc, discord.HTTPException) and refused(exc)
                     raise Unanswered(type(exc).__name__) from exc
                 return Answered(found)
             return Answered(status.id)
 
         # A refusal (MemberError) propagates: cogs/errors.py removes the reaction and says why.
         job, created = await self.bot.submissions.control(who, action, parent.id, announce)
+        if shut_out:  # cancelled unpaid; told as a refusal, by DM where the channel refuses
+            raise FollowUpRefused("control.cannot_post", channel=channel.id)
         if not created:
             job = await linked(self.bot, job)
             text = repeat_text(job, lang_of(parent))

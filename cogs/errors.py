@@ -15,6 +15,7 @@ the result's language (`Errors.answer_reaction`, `bot/discord/notes.py`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Any
@@ -24,6 +25,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.discord.connection import CALL_FAILED
 from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
 from bot.discord.wording import language_of, say
@@ -108,7 +110,17 @@ class Errors(commands.Cog):
         await notes.remove(message, event.emoji, event.user_id)
         parent = await self.bot.storage.jobs.by_result_message(event.message_id)
         language = lang_of(parent) if parent is not None else "en"
-        await notes.note(channel, message.id, event.user_id, explain_member_error(error, language))
+        text = explain_member_error(error, language)
+        dm = functools.partial(self.dm, event.user_id)
+        await notes.note(channel, message.id, event.user_id, text, dm=dm)
+
+    async def dm(self, user_id: int, text: str) -> None:
+        """A note the channel refused (the bot may no longer post there), sent to the member."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except CALL_FAILED as exc:
+            log.info("Could not DM a member about their reaction (%s)", type(exc).__name__)
 
     async def answer(self, interaction: discord.Interaction, error: Exception) -> None:
         """Answer the member privately; log what they cannot fix."""

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import discord
 
+from bot.discord.connection import refused
 from bot.discord.wording import say
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,16 @@ class ReactionNotes:
         return True
 
     async def note(
-        self, channel: discord.abc.Messageable, message_id: int, user_id: int, text: str
+        self,
+        channel: discord.abc.Messageable,
+        message_id: int,
+        user_id: int,
+        text: str,
+        *,
+        dm: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         """Tell the member `text` in the channel, unless they were told about this message in
-        the last minute."""
+        the last minute; by `dm` where the channel refuses the bot's post."""
         if not self.may_note(user_id, message_id):
             return
         try:
@@ -51,8 +59,10 @@ class ReactionNotes:
                 delete_after=NOTICE_SECONDS,
                 allowed_mentions=discord.AllowedMentions(users=[discord.Object(id=user_id)]),
             )
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
             log.info("Could not explain a reaction on %d", message_id)
+            if dm is not None and refused(exc):
+                await dm(text)
 
     @staticmethod
     async def remove(

@@ -287,3 +287,16 @@ async def test_a_reactions_working_message_whose_replies_are_all_lost_is_found_a
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the re-rolled result")
     assert len(await calls_to(pika, "/web/generate")) == 2  # the first video, and this one
     await fake.wait_for(lambda: working_messages(fake) == [], what="no working message left")
+
+
+async def test_a_reaction_where_the_bot_can_no_longer_post_is_explained_by_dm(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    # The bot lost Send Messages in the channel: a reaction could start nothing (its working
+    # message refused), and was left there with no word, though nothing is to be silent.
+    fake.channels[GENERAL].forbidden = True
+    paid_before = len(await pika_calls(pika))
+    fake.react(REQUESTER, result, "⏩")
+    dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
+    assert f"The bot can no longer post in <#{GENERAL}>" in dm[0].content
+    assert len(await pika_calls(pika)) == paid_before
