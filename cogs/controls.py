@@ -5,7 +5,8 @@ from the requester or a member with Manage Messages starts the job and says so i
 a press that repeats one points to it. Nothing is silent: a press or a reaction that starts
 nothing is answered by the one error handler (`cogs/errors.py`; a refusal raised here reaches it
 through `Client.on_error`): a button privately, a reaction (which has no interaction to answer)
-by a short note in the channel (`bot/discord/notes.py`), and the reaction is removed.
+by a short note in the channel (`bot/discord/notes.py`; by DM where the bot may no longer
+post there), and the reaction is removed.
 """
 
 from __future__ import annotations

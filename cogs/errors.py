@@ -10,7 +10,8 @@ replaces (discord.py 2.7 only logs an exception raised inside a `DynamicItem` ca
 so the button's callback does nothing but dispatch). Both routes end in `Errors.answer`.
 A reaction on a result that is refused reaches `Client.on_error` the same way; it has no
 interaction to answer, so it is removed and the member told in a short note in the channel, in
-the result's language (`Errors.answer_reaction`, `bot/discord/notes.py`).
+the result's language (`Errors.answer_reaction`, `bot/discord/notes.py`), or by DM where the
+channel refuses the bot's post.
 """
 
 from __future__ import annotations
