@@ -63,7 +63,12 @@ def repeat_of(action: str, video: str | None, parent: Job | None = None) -> Repe
 
 
 def retry_of(failed: Job) -> Repeat:
-    """The repeat rule of Retry on a failed job: once, whenever pressed."""
+    """The repeat rule of Retry on a failed job: once, whenever pressed. A retry of a kind a
+    video gets once (an upscale) is that video's job of the kind: later presses, of Retry or
+    of the control, find it instead of paying again."""
+    video = failed.request.get("video")
+    if kind_of(failed.kind).once_per_video and isinstance(video, str):
+        return Repeat(f"{failed.kind}:{video}", STICKY)
     return Repeat(f"retry:{failed.id}", STICKY)
 
 

@@ -288,6 +288,27 @@ async def test_a_later_press_is_another_take_and_a_second_upscale_is_the_first(
     assert calls(local).count("/web/upscale") == 1
 
 
+async def test_an_upscale_made_by_a_retry_is_the_videos_upscale_for_later_presses(
+    stack: Stack, local: LocalPika
+) -> None:
+    # The retried upscale carried the Retry's own key, so once it was made, Upscale pressed
+    # again on the video found no upscale and paid for another one.
+    await stack.settings.change(1, ADMIN, max_running_per_user=10)
+    parent = await delivered(stack, local)
+    announce = Announcer(stack, local)
+    upscale, _ = await stack.submissions.control(MEMBER, "upscale", parent.id, announce)
+    first = await failed_again(stack, local, upscale)
+    retried, created = await stack.submissions.retry(MEMBER, first.id, announce)
+    assert created
+    await stack.store.update(retried.id, status=Status.DELIVERED)
+    stack.clock.now += 3600
+    again, created = await stack.submissions.control(MEMBER, "upscale", parent.id, announce)
+    assert not created and again.id == retried.id
+    pressed, created = await stack.submissions.retry(MEMBER, first.id, announce)
+    assert not created and pressed.id == retried.id  # Retry pressed again: the same one
+    assert calls(local).count("/web/upscale") == 2
+
+
 async def test_a_repeat_is_found_even_at_the_members_running_cap(
     stack: Stack, local: LocalPika
 ) -> None:
