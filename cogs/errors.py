@@ -16,6 +16,7 @@ channel refuses the bot's post.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import sys
@@ -33,6 +34,7 @@ from bot.discord.wording import language_of, say
 from bot.errors import MemberError
 
 log = logging.getLogger(__name__)
+NOTE_DM_SECONDS = 10.0  # a note by DM is tried this long: discord.py would wait out any 429
 
 
 def explain(
@@ -118,8 +120,9 @@ class Errors(commands.Cog):
     async def dm(self, user_id: int, text: str) -> None:
         """A note the channel refused (the bot may no longer post there), sent to the member."""
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=discord.AllowedMentions.none())
+            async with asyncio.timeout(NOTE_DM_SECONDS):
+                user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+                await user.send(text, allowed_mentions=discord.AllowedMentions.none())
         except CALL_FAILED as exc:
             log.info("Could not DM a member about their reaction (%s)", type(exc).__name__)
 
