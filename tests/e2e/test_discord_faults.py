@@ -20,7 +20,7 @@ from tests.e2e.harness import (
     until,
 )
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, MEMBER, REQUESTER, THREAD
+from tests.fake_discord.world import GENERAL, REQUESTER, THREAD
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 
 
@@ -115,15 +115,15 @@ async def test_a_reaction_rate_limited_for_an_hour_holds_no_other_job_of_the_cha
 async def test_a_members_own_default_is_shown_in_info_as_text_not_markup(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
-    """Anyone may press Info on a result; the requester's own negative prompt default is member
-    text, and must not render as a masked link or markup there."""
+    """The requester's own negative prompt default, shown to them in Info, is member text, and
+    must not render as a masked link or markup there (others' Info does not show it)."""
     bait = "[free nitro](https://evil.example) **now** ||@everyone||"
     saved = fake.slash(REQUESTER, GENERAL, "pika", "settings", {"negative_prompt": bait})
     assert (await fake.wait_for_response(saved))["data"]["content"].startswith("✅ Saved.")
     interaction = generate(fake, "a fox with defaults")
     await fake.wait_for_response(interaction)
     result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
-    info = await fake.wait_for_response(fake.press(MEMBER, result, button(result, "info")))
+    info = await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "info")))
     fields = {f["name"]: f["value"] for f in info["data"]["embeds"][0]["fields"]}
     mine = fields["Your defaults used"]
     assert "free nitro" in mine
