@@ -120,9 +120,14 @@ class Holding:
     # --- holding and taking over -------------------------------------------------------------
 
     async def keep_leases(self, now: float | None = None) -> None:
-        """The tracker loop's lease step: when due, write what waits and `hold`; then, if the
-        leases may end soon without a renewal, `lapse`."""
+        """The tracker loop's lease step: `lapse` if the leases may end soon without a renewal
+        (checked first, and again after); when due, write what waits and `hold`."""
         now = self.store.clock() if now is None else now
+        # Before any await: a process that hung past its lease (stopped, its loop blocked)
+        # stops its work in flight first, or a delivery resumed beside the renewal could post
+        # a job that another process took over and posted meanwhile.
+        if self.lapsed(now):
+            self.lapse()
         if now >= self._hold_at:
             self._hold_at = now + self.hold_every()
             self._held_at = now

@@ -385,3 +385,30 @@ async def test_the_ledger_of_a_process_restarted_at_once_is_removed_a_lease_late
     other.clock.now += other.tracker.hold_every()
     await other.tracker.hold()
     assert not stack.ledger.path.exists()  # not left in DATA_DIR for good, read at each settle
+
+
+async def test_a_process_resumed_after_hanging_past_its_lease_stops_before_it_posts(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    """SIGSTOP, then SIGCONT: the first process hung in a delivery (its upload slow) for longer
+    than its lease, and the other took the job over and posted it. Back, its event loop runs
+    the delivery and the tracker side by side: the delivery must not go on to post while the
+    tracker is still renewing (and learning the job is not its own)."""
+    channel, gate = Channel(), asyncio.Event()
+    first, _ = on_channel(stack, channel), on_channel(other, channel)
+    first.hold = gate  # the upload is slow: the post is not made yet
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.hold()
+    await stack.tracker.poll(job)  # finished: recorded as delivering, by the first process
+    assert stack.tracker.tick() == 1  # its delivery starts, and hangs
+    await asyncio.sleep(0.05)
+    past_the_lease(stack)  # stopped: no renewal, nothing runs
+    await other.tracker.hold()  # the second process takes the job over and posts it
+    await other.settle()
+    assert channel.posts == [job.id]
+    gate.set()  # continued: the upload goes on as the tracker wakes up
+    await stack.tracker.keep_leases()
+    await stack.tracker.idle()
+    await stack.settle()
+    assert channel.posts == [job.id]  # posted once, by the process that holds the job
+    assert first.delivered == []
