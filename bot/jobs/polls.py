@@ -31,7 +31,7 @@ from bot.pika.errors import PikaAuthError, PikaError, PikaPlanError, PikaRateLim
 from bot.pika.kinds import Polling
 from bot.pika.kinds import kind as kind_of
 from bot.pika.models import JobResponse, JobState, JobStatus
-from bot.storage import Job, JobStore, Status
+from bot.storage import WRITE_ERRORS, Job, JobStore, Status
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +321,14 @@ class PollSteps:
             try:
                 answer = await self.pika.get_job(pika_id)
             except PikaError as exc:
+                # The push was answered and will not come again: kept in the row, it is tried
+                # again at the holder's next renewal (this process's, or a taker's) until the
+                # job's time-out, rather than the video Pika made being lost.
                 log.info("Job %s: could not confirm the pushed job (%s)", job.id, exc.describe())
+                try:
+                    await self.store.leases.mark_due(job.id, pika_id)
+                except WRITE_ERRORS as write:
+                    log.warning("Job %s: could not keep the pushed job (%s)", job.id, write)
                 return
             if not belongs(answer, job):
                 log.warning("Job %s: a push named a Pika job that is not this one's", job.id)

@@ -412,3 +412,25 @@ async def test_a_process_resumed_after_hanging_past_its_lease_stops_before_it_po
     await stack.settle()
     assert channel.posts == [job.id]  # posted once, by the process that holds the job
     assert first.delivered == []
+
+
+async def test_a_push_whose_pika_job_cannot_be_confirmed_at_once_is_confirmed_later(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    """The paid call's answer was lost; Pika's push names the job it made, but the get-job
+    call that confirms it fails (Pika briefly down). The push is answered and not sent again:
+    the video Pika made and charged for must still reach its member, not a failure at the
+    time-out."""
+    holder, _ = pushing
+    job, pika_job = await made_but_unanswered(holder, local)
+    local.behaviour.server_errors = 3  # every attempt of the confirming get-job fails
+    assert await push_to(holder, job, {"job": {"id": pika_job.id}}) == 200
+    await holder.tracker.idle()
+    assert (await current(holder, job)).pika_job_id is None  # not confirmed yet
+    for _ in range(3):  # Pika is back; a few renewals later, well before the time-out
+        holder.clock.now += holder.tracker.hold_every()
+        await holder.tracker.keep_leases()
+        await holder.settle()
+    assert (await current(holder, job)).pika_job_id == pika_job.id
+    assert holder.notifier.delivered == [job.id] and holder.notifier.failures == []
+    assert calls_to_generate(local) == 1
