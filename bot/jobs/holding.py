@@ -261,10 +261,12 @@ class Holding:
         last = self._forwarded.get(job.id)
         if last is not None and now - last < self.settings.poll_interval_seconds:
             return False
+        # Counted once recorded: a push the database refused (answered 500) is recorded when
+        # Pika sends it again, not taken for a repeat.
+        active, holder = await self.leases.mark_due(job.id, pika_id)
         if len(self._forwarded) >= FORWARD_MEMORY:
             self._forwarded.clear()
         self._forwarded[job.id] = now
-        active, holder = await self.leases.mark_due(job.id, pika_id)
         if not active:
             return False
         log.info("Job %s: push forwarded to the process holding it (%s)", job.id, holder or "none")

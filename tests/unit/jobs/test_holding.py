@@ -434,3 +434,29 @@ async def test_a_push_whose_pika_job_cannot_be_confirmed_at_once_is_confirmed_la
     assert (await current(holder, job)).pika_job_id == pika_job.id
     assert holder.notifier.delivered == [job.id] and holder.notifier.failures == []
     assert calls_to_generate(local) == 1
+
+
+async def test_a_push_the_database_refused_to_record_is_recorded_when_pika_sends_it_again(
+    pushing: tuple[Stack, Stack], local: LocalPika, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process that does not hold the job could not record a push (the database busy):
+    Pika was answered 500 and sends it again a moment later. That push must be recorded, not
+    taken for a repeat of one forwarded already."""
+    holder, receiver = pushing
+    job, pika_job = await made_but_unanswered(holder, local)
+    mark_due = receiver.store.leases.mark_due
+
+    async def locked(*args: object) -> tuple[bool, str | None]:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(receiver.store.leases, "mark_due", locked)
+    assert await push_to(receiver, job, {"job": {"id": pika_job.id}}) == 500
+    monkeypatch.setattr(receiver.store.leases, "mark_due", mark_due)
+    receiver.clock.now += 0.5  # sent again within a poll interval
+    assert await push_to(receiver, job, {"job": {"id": pika_job.id}}) == 200
+    recorded = await current(holder, job)
+    assert recorded.pushed_pika_job_id == pika_job.id  # for the holder's next renewal
+    await holder.tracker.hold()
+    await holder.tracker.idle()
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id]
