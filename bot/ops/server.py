@@ -9,7 +9,9 @@ webhook push when push is on.
 
 Every bound of the server is set here, once, so it holds for every route: the request head
 within a few seconds of connecting, the body within a few seconds and 64 KiB, one request per
-connection, a cap on open connections (`bot/bounded_site.py`), and a shutdown timeout. It
+connection, a cap on open connections (`bot/bounded_site.py`), a readiness check and a metrics
+refresh run one at a time and shared by the requests that come meanwhile (`Shared`: a flood of
+probes is one database statement at a time), and a shutdown timeout. It
 starts before the bot logs in to Discord, so that a supervisor sees a live process (and a
 not-ready one) while Discord is unreachable; the push route answers 503 until the bot's set-up
 has made its receiver.
@@ -17,9 +19,11 @@ has made its receiver.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Generic, TypeVar
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -37,6 +41,31 @@ Refresh = Callable[[], Awaitable[None]]
 
 BOUNDS = Bounds()  # a push is a small JSON document; a scrape sends no body at all
 SHUTDOWN_SECONDS = 5.0
+T = TypeVar("T")
+
+
+class Shared(Generic[T]):
+    """An async call whose overlapping calls share one run and its result: a readiness check
+    or a metrics refresh (each a database statement) costs the database one statement at a
+    time, however many probes and scrapes come at once (the server answers whoever reaches
+    it, as Pika's pushes need)."""
+
+    def __init__(self, call: Callable[[], Awaitable[T]]) -> None:
+        self._call = call
+        self._running: asyncio.Future[T] | None = None
+
+    async def __call__(self) -> T:
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._call())
+            self._running.add_done_callback(self._ended)
+        # Shielded: a client that goes away does not cancel the others' answer.
+        return await asyncio.shield(self._running)
+
+    def _ended(self, done: asyncio.Future[T]) -> None:
+        if self._running is done:
+            self._running = None
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have gone (it is logged as theirs)
 
 
 class HttpServer:
@@ -54,8 +83,10 @@ class HttpServer:
     ) -> None:
         self.host, self.port = host, port
         self.metrics = metrics
-        self.ready_checks = ready_checks
-        self.refresh_metrics = refresh_metrics
+        self.ready_checks: ReadyChecks = Shared(ready_checks)
+        self.refresh_metrics: Refresh | None = None
+        if refresh_metrics is not None:
+            self.refresh_metrics = Shared(refresh_metrics)
         self.webhook: Handler | None = None  # set once the bot has made its receiver
         self.app = bounded_app(BOUNDS)
         self.app.router.add_get("/healthz", self._healthz)

@@ -3,7 +3,9 @@ push is on (answering 503 until the receiver exists); one body cap for every rou
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -11,6 +13,8 @@ from aiohttp import web
 
 from bot.ops.metrics import Metrics
 from bot.ops.server import BOUNDS, HttpServer
+
+T = TypeVar("T")
 
 
 class Parts:
@@ -73,3 +77,64 @@ async def test_no_push_route_without_push_and_a_taken_port_is_an_os_error() -> N
             await second.start()
     finally:
         await first.stop()
+
+
+class SlowParts(Parts):
+    """Readiness checks that count their runs and take a while (a write to the database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+        self.gate = asyncio.Event()
+
+    async def __call__(self) -> Mapping[str, str]:
+        self.runs += 1
+        await self.gate.wait()
+        return self.states
+
+
+async def test_a_flood_of_probes_and_scrapes_costs_the_database_one_check_at_a_time() -> None:
+    """The server answers whoever reaches it (Pika's pushes need it reachable): a burst of
+    readiness probes or metrics scrapes must not become a burst of database statements beside
+    the members' admissions."""
+    parts, refreshes = SlowParts(), 0
+
+    async def refresh() -> None:
+        nonlocal refreshes
+        refreshes += 1
+        await parts.gate.wait()
+
+    server = HttpServer(
+        "127.0.0.1", 0, metrics=Metrics(), ready_checks=parts, refresh_metrics=refresh
+    )
+    arrived, all_in = 0, asyncio.Event()
+
+    def counted(call: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+        async def arrive() -> T:
+            nonlocal arrived
+            arrived += 1
+            if arrived == 40:
+                all_in.set()
+            return await call()
+
+        return arrive
+
+    server.ready_checks = counted(server.ready_checks)
+    assert server.refresh_metrics is not None
+    server.refresh_metrics = counted(server.refresh_metrics)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            probes = [asyncio.ensure_future(http.get("/readyz")) for _ in range(20)]
+            scrapes = [asyncio.ensure_future(http.get("/metrics")) for _ in range(20)]
+            await asyncio.wait_for(all_in.wait(), 10)  # every request is being answered
+            parts.gate.set()
+            answers = await asyncio.gather(*probes, *scrapes)
+            assert [a.status_code for a in answers] == [200] * 40
+            assert all(a.json()["status"] == "ready" for a in answers[:20])
+            assert (parts.runs, refreshes) == (1, 1)
+            parts.states["pika"] = "unreachable"
+            again = await http.get("/readyz")  # after the burst: checked afresh
+            assert again.status_code == 503 and parts.runs == 2
+    finally:
+        await server.stop()
