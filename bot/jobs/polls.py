@@ -287,10 +287,13 @@ class PollSteps:
         first = now - self._pushed_at.get(job.id, now - self.interval) >= self.interval
         if first:
             self._pushed_at[job.id] = now
-        if job.status is Status.SENDING:
-            self._early_pushes[job.id] = pika_id
-            return first
         tracked = self._jobs.get(job.id)
+        # Kept for the paid call's answer, unless the row was read before the call ended and
+        # the job is followed already (kept then, it would wait for an answer that came). A
+        # later push that names no job keeps the one an earlier push named.
+        if job.status is Status.SENDING and (tracked is None or tracked.status is Status.SENDING):
+            self._early_pushes[job.id] = pika_id or self._early_pushes.get(job.id)
+            return first
         if tracked is None and job.status is Status.RUNNING:
             # Held here but not followed this moment (paused after a lapse, or just claimed):
             # recorded in the row, the push reaches whoever follows the job next (`hold`).

@@ -200,6 +200,43 @@ async def test_a_push_that_comes_before_the_lost_answer_is_adopted_too(
         assert final.pika_job_id == pika_id
 
 
+@pytest.mark.parametrize("race", ["read-before-settled", "a-second-push-without-id"])
+async def test_a_push_met_by_the_lost_answers_settling_is_still_adopted(
+    tmp_path: Path, local: LocalPika, race: str
+) -> None:
+    """The receiver read the job's row while its paid call was in flight, and the call's
+    answer was lost and settled (the job set listening) before the receiver handed the push
+    on; or Pika pushed twice, the second body naming no job. Either way the Pika job the push
+    named was kept for a paid call that had ended, or forgotten: the video Pika made (and
+    charged for) was never adopted, and its member was told at the time-out that the outcome
+    was unknown."""
+    async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
+        job = await stack.service.create("generate", fox(), ORIGIN)
+        sending = await stack.store.transition(
+            job.id, [Status.SUBMITTING], status=Status.SENDING, webhook_secret="s" * 32
+        )
+        assert sending is not None
+        created = await stack.pika.submit(fox())  # what Pika made of the call in flight
+        pika_id = getattr(created, "job_id", None)
+        assert isinstance(pika_id, str)
+        if race == "read-before-settled":
+            await stack.service.unknown_outcome(sending, "pika_outcome_unknown", "answer lost")
+            await stack.tracker.pushed(sending, pika_id)  # the row as the receiver read it
+        else:
+            await stack.tracker.pushed(sending, pika_id)
+            await stack.tracker.pushed(sending, None)
+            await stack.service.unknown_outcome(sending, "pika_outcome_unknown", "answer lost")
+        await local.jobs[pika_id].done.wait()
+        for _ in range(50):  # the adoption runs beside the caller
+            await stack.settle()
+            final = await stack.store.get(job.id)
+            if final is not None and final.status.is_final:
+                break
+            stack.clock.now += 1
+        assert final is not None and final.status is Status.DELIVERED, final
+        assert final.pika_job_id == pika_id
+
+
 async def test_a_listening_job_with_no_push_ends_with_a_retry_at_its_time_out(
     tmp_path: Path, local: LocalPika
 ) -> None:
