@@ -108,6 +108,9 @@ class JobService:
         self.settings = settings
         self.ledger = ledger
         self.follow = follow  # hands a job Pika has (or may have) to the tracker
+        # Whether this process may still act on the jobs it holds (the tracker's: its leases
+        # renewed in time). A paid call Pika did not start is sent again only while it may.
+        self.may_act: Callable[[], bool] = lambda: True
         # Vendor text may echo the key in any form: it is stored only once redacted.
         self.redact = Redactor(settings.secrets())
         self.in_flight: set[str] = set()  # jobs whose paid call this process is making
@@ -221,7 +224,7 @@ class JobService:
         sent_at = self.store.clock()
         try:
             request = kind_of(job.kind).parse(job.request)
-            answer = await self.pika.submit(request)
+            answer = await self.pika.submit(request, self.may_act)
         except PikaOutcomeUnknown as exc:
             log.warning("Job %s: the paid call's outcome is unknown: %s", job.id, exc.describe())
             return await self.unknown_outcome(job, exc.failure, exc.describe())

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 Sleep = Callable[[float], Awaitable[None]]
+MayRetry = Callable[[], bool]
 # A get-job of an id no job can have: 404 says the key works, 401 or 403 that it is refused.
 KEY_CHECK_JOB_ID = "pika-discord-bot-key-check"
 
@@ -191,7 +192,7 @@ class PikaClient:
         """GET /web/jobs/{jobId}: status, progress and result of a job."""
         if not job_id.strip():
             raise ValueError("job_id must not be empty")
-        body = await self._call("GET", f"/web/jobs/{quote(job_id, safe='')}", None, paid=False)
+        body = await self._call("GET", f"/web/jobs/{quote(job_id, safe='')}", None)
         answer = self._parse(JobResponse, body, paid=False)
         if not answer.is_about(job_id):  # its video is another's: never a member's result
             raise PikaBadResponse("The answer was about another job.")
@@ -200,7 +201,7 @@ class PikaClient:
     async def get_upscale_job(self, video_url: str) -> JobResponse:
         """POST /web/jobs/upscaled: the upscale job of a video, found by the original's URL."""
         payload = UpscaleJobRequest(video=video_url).payload()
-        body = await self._call("POST", "/web/jobs/upscaled", payload, paid=False)
+        body = await self._call("POST", "/web/jobs/upscaled", payload)
         return self._parse(JobResponse, body, paid=False)
 
     async def check_key(self) -> None:
@@ -216,23 +217,31 @@ class PikaClient:
             if exc.status != 404:
                 raise
 
-    async def submit(self, request: PikaRequestModel) -> CreateJobResponse | UpscaleStartResponse:
-        """Send any request to its model's route; only an upscale answers without a job."""
+    async def submit(
+        self, request: PikaRequestModel, may_retry: MayRetry = lambda: True
+    ) -> CreateJobResponse | UpscaleStartResponse:
+        """Send any request to its model's route; only an upscale answers without a job. A call
+        Pika did not start is sent again only while `may_retry()` (the job is still the
+        caller's to send): else it ends as the last attempt did."""
         if request.route == UpscaleRequest.route:
-            return await self._start_upscale(request)
-        return await self._create(request)
+            return await self._start_upscale(request, may_retry)
+        return await self._create(request, may_retry)
 
     # --- plumbing --------------------------------------------------------------------------
 
-    async def _create(self, request: PikaRequestModel) -> CreateJobResponse:
-        body = await self._call("POST", request.route, request.payload(), paid=True)
+    async def _create(
+        self, request: PikaRequestModel, may_retry: MayRetry = lambda: True
+    ) -> CreateJobResponse:
+        body = await self._call("POST", request.route, request.payload(), paid=may_retry)
         answer = self._parse(CreateJobResponse, body, paid=True)
         if not answer.job_id:
             raise PikaUnreadableAnswer("The answer carried no job id.")
         return answer
 
-    async def _start_upscale(self, request: PikaRequestModel) -> UpscaleStartResponse:
-        body = await self._call("POST", request.route, request.payload(), paid=True)
+    async def _start_upscale(
+        self, request: PikaRequestModel, may_retry: MayRetry = lambda: True
+    ) -> UpscaleStartResponse:
+        body = await self._call("POST", request.route, request.payload(), paid=may_retry)
         answer = self._parse(UpscaleStartResponse, body, paid=True)
         if answer.success is False:
             raise PikaRejected(answer.message or "the upscale was not started")
@@ -250,7 +259,12 @@ class PikaClient:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     async def _call(
-        self, method: str, path: str, payload: Mapping[str, Any] | None, *, paid: bool
+        self,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        paid: MayRetry | None = None,  # a paid call: whether it may still be sent again
     ) -> Any:
         retry_statuses = RETRY_STATUSES_PAID if paid else RETRY_STATUSES_READ
         # A paid call is bounded in time as well as attempts: its member is waiting.
@@ -274,6 +288,8 @@ class PikaClient:
                 if last_try or time.monotonic() + delay > deadline:
                     raise PikaServerError("Pika could not be reached.") from None
                 await self._sleep(delay)
+                if paid is not None and not paid():
+                    raise PikaServerError("Pika could not be reached.") from None
                 continue
             except httpx.TransportError as exc:
                 log.warning(
@@ -327,6 +343,8 @@ class PikaClient:
                 attempts,
             )
             await self._sleep(delay)
+            if paid is not None and not paid():  # the job is no longer the caller's to send
+                raise self._error(response, retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(self, method: str, path: str, payload: Mapping[str, Any] | None) -> Answer:

@@ -136,6 +136,7 @@ async def make_stack(
         wakeups = await open_wakeups(storage.database, storage.jobs.leases.owner)
         tracker = Tracker(storage.jobs, pika, service, notifier, config, wakeups=wakeups)
         service.follow = tracker.follow
+        service.may_act = tracker.may_act
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
         preferences = Preferences(storage.member_settings)

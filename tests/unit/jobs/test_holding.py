@@ -460,3 +460,27 @@ async def test_a_push_the_database_refused_to_record_is_recorded_when_pika_sends
     await holder.tracker.idle()
     await holder.settle()
     assert holder.notifier.delivered == [job.id]
+
+
+async def test_a_paid_call_is_not_sent_again_once_its_lease_may_have_been_taken(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    """Pika refused the paid call (not started: sent again after a backoff), and meanwhile the
+    process could not renew its leases (its database out of reach) for longer than a lease:
+    the other process took the job over and settled it (its member told, with a Retry). A
+    retry sent then is a video Pika makes and charges for that nobody will ever see."""
+    local.behaviour.server_errors = 1
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    await stack.tracker.hold()
+
+    async def backoff(seconds: float) -> None:  # the lease ends during the wait
+        past_the_lease(stack)
+        await other.tracker.hold()
+        await other.settle()
+
+    stack.pika._sleep = backoff
+    ended = await stack.service.start(job.id, status_message_id=555)
+    assert calls_to_generate(local) == 1  # not sent again
+    assert local.jobs == {}  # nothing made, nothing charged
+    assert ended.status is S.FAILED
+    assert len(other.notifier.failures) == 1 and stack.notifier.failures == []
