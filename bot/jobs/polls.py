@@ -349,7 +349,11 @@ class PollSteps:
 def listening(job: Job) -> bool:
     """Whether a running job has no Pika id to poll by: its paid call's outcome was unknown,
     and it waits for Pika's push to name its job."""
-    return job.pika_job_id is None and kind_of(job.kind).polled_by is Polling.JOB_ID
+    return (
+        job.status is Status.RUNNING
+        and job.pika_job_id is None
+        and kind_of(job.kind).polled_by is Polling.JOB_ID
+    )
 
 
 def belongs(answer: JobResponse, job: Job) -> bool:

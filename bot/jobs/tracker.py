@@ -135,7 +135,8 @@ class Tracker(PollSteps, Holding):
         now = self.store.clock()
         if job.status is Status.RUNNING:
             pushed = job.id in self._early_pushes
-            early_id = self._early_pushes.pop(job.id, None)
+            # Or recorded in the row: pushed before this process took over a dead one's call.
+            early_id = self._early_pushes.pop(job.id, None) or job.pushed_pika_job_id
             if listening(job):  # only a push ends its wait; its time-out ends it otherwise
                 self._track(job, self._deadline(job))
                 if early_id:  # Pika pushed its job before the paid call's answer was lost

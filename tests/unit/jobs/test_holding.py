@@ -484,3 +484,31 @@ async def test_a_paid_call_is_not_sent_again_once_its_lease_may_have_been_taken(
     assert local.jobs == {}  # nothing made, nothing charged
     assert ended.status is S.FAILED
     assert len(other.notifier.failures) == 1 and stack.notifier.failures == []
+
+
+async def test_a_push_that_came_before_a_dead_processs_paid_call_was_taken_over_is_adopted(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    """The first process died during its paid call (Pika made the job; its answer died with
+    the process) and Pika's push came before the other process took the job over: recorded in
+    the row, it must be what the job, settled as listening, adopts; no other push will come."""
+    dead, taker = pushing
+    job = await dead.service.create("generate", fox(), ORIGIN)
+    sending = await dead.store.transition(
+        job.id, [S.SUBMITTING], status=S.SENDING, **dead.store.leases.taken()
+    )
+    assert sending is not None
+    created = await dead.pika.submit(fox())  # the call in flight when the process died
+    pika_id = getattr(created, "job_id", None)
+    assert isinstance(pika_id, str)
+    await local.jobs[pika_id].done.wait()
+    assert await push_to(taker, sending, {"job": {"id": pika_id}}) == 200
+    past_the_lease(dead)
+    await taker.tracker.hold()  # taken over: settled without re-sending, listening
+    for _ in range(5):
+        await taker.settle()
+        taker.clock.now += taker.tracker.interval
+    final = await current(taker, job)
+    assert final.status is S.DELIVERED and final.pika_job_id == pika_id
+    assert taker.notifier.delivered == [job.id] and taker.notifier.failures == []
+    assert calls_to_generate(local) == 1
