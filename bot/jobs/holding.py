@@ -65,7 +65,8 @@ class Holding:
     _busy: set[str]
     _running: dict[str, asyncio.Task[None]]  # each job's work in flight (a poll or a step)
     _seen_push: dict[str, float | None]  # the latest push recorded elsewhere, seen per job
-    _forwarded: dict[str, float]  # when a push was last forwarded to another process, per job
+    # When a push was last forwarded to another process, and the Pika job pushes named, per job.
+    _forwarded: dict[str, tuple[float, str | None]]
     _held_until: float | None  # when the leases end, as last renewed
     _hold_at: float  # when `hold` is next due
     _held_at: float  # when `hold` last ran from the loop
@@ -263,15 +264,16 @@ class Holding:
         """A push for a job this process does not hold: make it due in the database and wake
         its holder, at most once per poll interval. Returns whether this push was forwarded."""
         now = self.store.clock()
-        last = self._forwarded.get(job.id)
-        if last is not None and now - last < self.settings.poll_interval_seconds:
+        last, named = self._forwarded.get(job.id, (None, None))
+        repeat = pika_id is None or pika_id == named  # one that names a new job is news
+        if last is not None and now - last < self.settings.poll_interval_seconds and repeat:
             return False
         # Counted once recorded: a push the database refused (answered 500) is recorded when
         # Pika sends it again, not taken for a repeat.
         active, holder = await self.leases.mark_due(job.id, pika_id)
         if len(self._forwarded) >= FORWARD_MEMORY:
             self._forwarded.clear()
-        self._forwarded[job.id] = now
+        self._forwarded[job.id] = (now, pika_id or named)
         if not active:
             return False
         log.info("Job %s: push forwarded to the process holding it (%s)", job.id, holder or "none")

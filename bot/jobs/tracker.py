@@ -108,7 +108,7 @@ class Tracker(PollSteps, Holding):
         self.polls = 0
         self._running: dict[str, asyncio.Task[None]] = {}
         self._seen_push: dict[str, float | None] = {}
-        self._forwarded: dict[str, float] = {}
+        self._forwarded: dict[str, tuple[float, str | None]] = {}
         self._held_until: float | None = None
         self._hold_at = store.clock()
         self._held_at = float("-inf")  # when `hold` last ran from the loop

@@ -512,3 +512,20 @@ async def test_a_push_that_came_before_a_dead_processs_paid_call_was_taken_over_
     assert final.status is S.DELIVERED and final.pika_job_id == pika_id
     assert taker.notifier.delivered == [job.id] and taker.notifier.failures == []
     assert calls_to_generate(local) == 1
+
+
+async def test_a_push_naming_the_pika_job_is_forwarded_after_one_that_named_none(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    """Pika pushed twice within a poll interval, the first body naming no job: the second,
+    which names the job a listening paid call made, is no repeat to be skipped."""
+    holder, receiver = pushing
+    job, pika_job = await made_but_unanswered(holder, local)
+    assert await push_to(receiver, job, {"status": "started"}) == 200
+    receiver.clock.now += 0.5
+    assert await push_to(receiver, job, {"job": {"id": pika_job.id}}) == 200
+    assert (await current(holder, job)).pushed_pika_job_id == pika_job.id
+    await holder.tracker.hold()
+    await holder.tracker.idle()
+    await holder.settle()
+    assert holder.notifier.delivered == [job.id]
