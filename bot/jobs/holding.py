@@ -232,11 +232,6 @@ class Holding:
             return False
         return now >= self._held_until - self.leases.seconds * LAPSE_MARGIN
 
-    def may_act(self) -> bool:
-        """Whether this process may start a step on the jobs it holds: its leases are renewed
-        in time (another process may take them over otherwise)."""
-        return not self.paused and not self.lapsed(self.store.clock())
-
     def lapse(self) -> None:
         """Stop every job's work in flight and start none until a renewal succeeds; the jobs
         still held are read again then."""

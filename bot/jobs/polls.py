@@ -76,6 +76,10 @@ class PollSteps:
         """A write waits for the next batch (the tracker's)."""
         raise NotImplementedError
 
+    def may_act(self) -> bool:
+        """Whether this process's leases are renewed in time (the tracker's)."""
+        raise NotImplementedError
+
     @property
     def interval(self) -> float:
         """POLL_INTERVAL_SECONDS: the least time between two polls of a job."""
@@ -202,7 +206,9 @@ class PollSteps:
         if ending and not self._late.get(job.id):
             news = False
         stale = now - (job.created_at if shown_at is None else shown_at) >= PROGRESS_REFRESH_SECONDS
-        if news or stale:
+        # Not from an answer that came after the leases may have ended (this process hung with
+        # the poll in flight): the job may be another's, its working message made its result.
+        if (news or stale) and self.may_act():
             self._shown_at[job.id] = now
             try:
                 self.notifier.progress(job)

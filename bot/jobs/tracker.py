@@ -194,6 +194,11 @@ class Tracker(PollSteps, Holding):
         """Look at the schedules now."""
         self._wake.set()
 
+    def may_act(self) -> bool:
+        """Whether this process may start a step on the jobs it holds: its leases are renewed
+        in time (another process may take them over otherwise)."""
+        return not self.paused and not self.lapsed(self.store.clock())
+
     # --- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:

@@ -529,3 +529,21 @@ async def test_a_push_naming_the_pika_job_is_forwarded_after_one_that_named_none
     await holder.tracker.idle()
     await holder.settle()
     assert holder.notifier.delivered == [job.id]
+
+
+async def test_a_poll_answered_after_the_lease_ended_changes_no_working_message(
+    stack: Stack, other: Stack, local: LocalPika
+) -> None:
+    """The first process hung with a poll in flight for longer than its lease, and the other
+    took the job over (and may have made the working message its result, for a member who
+    wants no ping). The late answer, "still running", must not be shown on that message."""
+    local.behaviour.stall_jobs = 1
+    job = await sent(stack)
+    await stack.tracker.hold()
+    in_flight = stack.tracker._jobs[job.id]
+    past_the_lease(stack)  # stopped, its poll in flight
+    await other.tracker.hold()
+    assert job.id in other.tracker._jobs  # taken over
+    shown = len(stack.notifier.shown)
+    await stack.tracker.poll(in_flight)  # continued: the poll's answer comes in
+    assert stack.notifier.shown[shown:] == []
