@@ -298,7 +298,14 @@ class PollSteps:
         # the job is followed already (kept then, it would wait for an answer that came). A
         # later push that names no job keeps the one an earlier push named.
         if job.status is Status.SENDING and (tracked is None or tracked.status is Status.SENDING):
-            self._early_pushes[job.id] = pika_id or self._early_pushes.get(job.id)
+            named = self._early_pushes.get(job.id)
+            self._early_pushes[job.id] = pika_id or named
+            if pika_id and pika_id != named:
+                # In the row too: if this process dies before the answer, its taker adopts it.
+                try:
+                    await self.store.leases.mark_due(job.id, pika_id)
+                except WRITE_ERRORS as exc:
+                    log.warning("Job %s: could not record its push (%s)", job.id, exc)
             return first
         if tracked is None and job.status is Status.RUNNING:
             # Held here but not followed this moment (paused after a lapse, or just claimed):

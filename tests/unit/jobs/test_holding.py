@@ -547,3 +547,30 @@ async def test_a_poll_answered_after_the_lease_ended_changes_no_working_message(
     shown = len(stack.notifier.shown)
     await stack.tracker.poll(in_flight)  # continued: the poll's answer comes in
     assert stack.notifier.shown[shown:] == []
+
+
+async def test_a_push_to_the_holder_during_its_paid_call_reaches_the_process_that_takes_over(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    """Pika's answer to the paid call was slow to come and its push came first, to the process
+    making the call, which kept it for the answer; then that process died. The process that
+    takes the job over settles it as listening: the push must reach it, none will come again."""
+    dead, taker = pushing
+    job = await dead.service.create("generate", fox(), ORIGIN)
+    sending = await dead.store.transition(
+        job.id, [S.SUBMITTING], status=S.SENDING, **dead.store.leases.taken()
+    )
+    assert sending is not None
+    created = await dead.pika.submit(fox())  # the call in flight, its answer not yet read
+    pika_id = getattr(created, "job_id", None)
+    assert isinstance(pika_id, str)
+    await local.jobs[pika_id].done.wait()
+    assert await push_to(dead, sending, {"job": {"id": pika_id}}) == 200
+    past_the_lease(dead)  # the process died before the call's answer came
+    await taker.tracker.hold()
+    for _ in range(5):
+        await taker.settle()
+        taker.clock.now += taker.tracker.interval
+    final = await current(taker, job)
+    assert final.status is S.DELIVERED and final.pika_job_id == pika_id
+    assert calls_to_generate(local) == 1
