@@ -124,10 +124,10 @@ async def test_a_flood_of_probes_and_scrapes_costs_the_database_one_check_at_a_t
     server.refresh_metrics = counted(server.refresh_metrics)
     await server.start()
     try:
-        async with httpx.AsyncClient(base_url=server.url) as http:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             probes = [asyncio.ensure_future(http.get("/readyz")) for _ in range(20)]
             scrapes = [asyncio.ensure_future(http.get("/metrics")) for _ in range(20)]
-            await asyncio.wait_for(all_in.wait(), 10)  # every request is being answered
+            await asyncio.wait_for(all_in.wait(), 30)  # every request is being answered
             parts.gate.set()
             answers = await asyncio.gather(*probes, *scrapes)
             assert [a.status_code for a in answers] == [200] * 40
