@@ -262,6 +262,10 @@ class Tracker(PollSteps, Holding):
         with contextlib.suppress(*WRITE_ERRORS):
             await self.flush()
             await self.release()
+        # Its jobs are the others' now: a push that still comes (the HTTP server stops last)
+        # is recorded for them (`forward`), not acted on here.
+        for job_id in list(self._jobs):
+            self._forget(job_id)
 
     def tick(self, now: float | None = None) -> int:
         """Start work on every job due by `now` that a poll slot or the outbox can take."""

@@ -574,3 +574,20 @@ async def test_a_push_to_the_holder_during_its_paid_call_reaches_the_process_tha
     final = await current(taker, job)
     assert final.status is S.DELIVERED and final.pika_job_id == pika_id
     assert calls_to_generate(local) == 1
+
+
+async def test_a_push_during_a_clean_stop_goes_to_the_process_that_takes_the_job(
+    pushing: tuple[Stack, Stack], local: LocalPika
+) -> None:
+    """SIGTERM: the process released its leases for the others to take its jobs at once, and
+    its HTTP server, the last thing to stop, still answers. A push for one of its jobs then is
+    the next holder's: taken by the stopping process, the job sat under a new lease of a
+    process that does nothing more, its result held back until that lease ended."""
+    stopping, other = pushing
+    job, pika_job = await made_but_unanswered(stopping, local)  # listening for its push
+    await stopping.tracker.stop()
+    assert await push_to(stopping, job, {"job": {"id": pika_job.id}}) == 200
+    await other.tracker.hold()  # at once, not a lease later
+    await other.tracker.idle()
+    await other.settle()
+    assert other.notifier.delivered == [job.id]
