@@ -5,8 +5,11 @@ The secret is made for each job and only this bot knows it. A push for an unknow
 Pika about that job (a get-job call), at most once per poll interval however many pushes come,
 and is logged once per interval, not once per push. For a job whose paid call's outcome was
 unknown, the push names the Pika job, which the tracker adopts once a get-job call confirms it
-(`Tracker.pushed`). With several processes, a push may reach one that does not hold the job: it
-records the push in the job's row (the job due now) and wakes the holder (`Holding.forward`).
+(`Tracker.pushed`); the Pika job a push names is also kept in the job's row whenever it may be
+needed later (a confirmation that failed, tried again at each renewal; a push during the paid
+call, for a process that takes the job over). With several processes, a push may reach one that
+does not hold the job (or that released it, stopping): it records the push in the job's row (the
+job due now) and wakes the holder (`Holding.forward`).
 The route is served by the bot's one HTTP server (`bot/ops/server.py`), within the bounds of
 `bot/bounded_site.py`.
 """
