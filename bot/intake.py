@@ -193,10 +193,12 @@ def build(
         body["options"] = vendor_options(common, base=base, server=server_defaults, personal=mine)
     for name, value in values.items():
         _put(body, field_of(name), value)
+    # The vendor's list has no gaps: with ingredient 2 left out, its second item is ingredient 3.
+    listed = [name for name in values if INGREDIENT.fullmatch(name)]
     try:
         return kind.parse(body, facts)
     except InvalidRequest as exc:
-        raise InputError([_named(p.field, p.rule) for p in exc.problems]) from None
+        raise InputError([_named(p.field, p.rule, listed) for p in exc.problems]) from None
 
 
 def field_of(option: str) -> str:
@@ -313,9 +315,14 @@ def _put(body: dict[str, Any], path: str, value: Any) -> None:
         node[last] = value
 
 
-def _named(field: str, rule: str) -> Problem:
-    """A vendor problem as an option problem; a missing media input says how to give it."""
-    option = option_name(field)
+def _named(field: str, rule: str, ingredients: list[str]) -> Problem:
+    """A vendor problem as an option problem; a missing media input says how to give it.
+    `ingredients` are the ingredient options given, in the order of the vendor's list."""
+    item = re.fullmatch(r"ingredients\[(\d)\]", field)
+    if item and int(item[1]) < len(ingredients):
+        option = ingredients[int(item[1])]
+    else:
+        option = option_name(field)
     if rule == "is required" and media_kind(option):
         return (option, "rule.attach_or_url", {"option": option})
     return (option, "rule.vendor", {"text": _in_option_words(rule)})

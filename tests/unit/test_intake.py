@@ -154,6 +154,16 @@ def test_media_rules_name_the_option(
     assert problems(kind, **values) == expected
 
 
+def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> None:
+    # Ingredients 1 and 3 given, 2 left out: the vendor's second item is the member's third.
+    found = problems(
+        "ingredients", ingredient_1=PNG, ingredient_3_url="https://cdn.example.org/notes.txt"
+    )
+    assert found == {"ingredient_3": "rule.vendor"}
+    found = problems("ingredients", ingredient_1=PNG, ingredient_4_url="ftp://x.example/a.png")
+    assert found == {"ingredient_4": "rule.vendor"}
+
+
 @pytest.mark.parametrize(
     ("kind", "values", "option", "words"),
     [
