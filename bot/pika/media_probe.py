@@ -2,7 +2,9 @@
 
 A file's name and content type are claims; so are the size and length in its headers. Both the
 bot (before it pays for a job) and the local Pika (before it renders one) read a file here:
-an image by its header (format, width, height), an MP4 by its container and first frame
+an image by its header (format, width, height; then a PNG's checksums, a JPEG decoded at an
+eighth of its size, a GIF's first frame, so a file cut short is refused before it is paid
+for), an MP4 by its container and first frame
 (size, rate, length, frames), a WAV by decoding it (its real length). Nothing is decoded whole
 before its claimed size has been checked against `MediaLimits`, so a 20 KB PNG that claims
 13000x13000 pixels or a 2 KB MP4 that claims ten hours costs nothing to refuse.
@@ -22,6 +24,9 @@ from typing import Any
 from PIL import Image
 
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
+# Formats whose `verify` checks nothing of the pixels: decoded (cheaply) to find a broken file.
+# A PNG's verify checks every chunk's checksum; a WebP cut short is refused when opened.
+DECODED_TO_CHECK = frozenset({"JPEG", "GIF"})
 
 
 @dataclass(frozen=True)
@@ -86,12 +91,22 @@ def image_facts(data: bytes, limits: MediaLimits = LIMITS) -> ImageFacts:
             if found not in IMAGE_FORMATS:
                 raise MediaRefused("not_image")
             check_pixels(width, height, limits)
-            image.verify()  # the structure holds together (chunks and checksums)
+            image.verify()  # the structure holds together (a PNG's chunks and checksums)
+        if found in DECODED_TO_CHECK:
+            _decode_cheaply(data, width, height)
     except MediaRefused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError):
         raise MediaRefused("not_image") from None
     return ImageFacts(found, width, height)
+
+
+def _decode_cheaply(data: bytes, width: int, height: int) -> None:
+    """Decode a JPEG at an eighth of its size, or a GIF's first frame (a byte a pixel): a file
+    cut short or broken raises OSError, which `verify` cannot see in these formats."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # JPEG only
+        image.load()
 
 
 def check_pixels(width: int, height: int, limits: MediaLimits = LIMITS) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from bot.pika.media_probe import MediaLimits, MediaRefused, video_facts
+from bot.pika.media_probe import MediaLimits, MediaRefused, image_facts, video_facts
 from tests.media import mp4
 
 
@@ -25,3 +27,21 @@ def test_a_clip_with_more_frames_than_the_cap_is_refused_naming_the_cap(tmp_path
         video_facts(clip, MediaLimits(max_video_frames=20))
     assert refused.value.problem == "too_many_frames"
     assert refused.value.numbers == {"frames": 24, "limit": 20}
+
+
+def picture(form: str) -> bytes:
+    """A 640x480 photo-like image (noise: every part of the file carries pixels)."""
+    out = io.BytesIO()
+    Image.effect_noise((640, 480), 60).convert("RGB").save(out, form)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("form", ["JPEG", "GIF", "PNG"])
+def test_an_image_cut_short_is_refused_before_anyone_pays_for_it(form: str) -> None:
+    # A file whose upload was interrupted: its header is whole, its pixels are not. Pika
+    # cannot use it, and a job on it would fail after the member paid.
+    whole = picture(form)
+    assert image_facts(whole).format == form
+    with pytest.raises(MediaRefused) as refused:
+        image_facts(whole[: len(whole) // 2])
+    assert refused.value.problem == "not_image"
