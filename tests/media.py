@@ -54,6 +54,23 @@ def mp4(
     return out.getvalue()
 
 
+def slideshow(pictures: int = 2, every: float = 5.0) -> bytes:
+    """A 64x64 MP4 showing a new still every `every` seconds: a frame rate well under one."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for index in range(pictures):
+            still = np.full((64, 64, 3), 40 * index % 256, np.uint8)
+            frame = av.VideoFrame.from_ndarray(still, format="rgb24")
+            frame.pts = round(index * every * 24)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return out.getvalue()
+
+
 # --- hostile media: small files that claim to be enormous ------------------------------------
 
 

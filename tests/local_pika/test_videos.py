@@ -29,7 +29,7 @@ from bot.pika.models import (
     UpscaleRequest,
 )
 from tests.local_pika.conftest import MediaServer, download, finish
-from tests.media import frames, inspect, mp4, png, wav
+from tests.media import frames, inspect, mp4, png, slideshow, wav
 
 
 def opts(**changes: Any) -> Options:
@@ -362,6 +362,17 @@ async def test_extend_of_a_long_foreign_video_fails_with_a_reason(
     state = await finish(client, created.job_id)
     assert state.status is JobStatus.FAILED
     assert state.reason is not None and "15 s" in state.reason
+
+
+async def test_extend_of_a_slideshow_under_one_frame_a_second_is_made(
+    client: PikaClient, media: MediaServer
+) -> None:
+    # Two stills five seconds apart: about 0.4 frames a second, which once rounded was 0 (a
+    # division by zero, and the member's paid job failed with an internal error).
+    video = media.put("slides.mp4", slideshow(2, every=5.0), "video/mp4")
+    _, out = await made(client, ExtendRequest(video=video, options=opts()))
+    clip = inspect(out)
+    assert clip.fps >= 1 and clip.seconds > 8.0
 
 
 async def test_lip_sync_adds_the_speech_as_aac(client: PikaClient, media: MediaServer) -> None:

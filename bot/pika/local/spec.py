@@ -101,6 +101,13 @@ async def fetch_video(
         raise RenderError(refusal_text("video", exc)) from None
 
 
+def rate_of(video: VideoFacts) -> int:
+    """The whole frame rate a render keeps from a source video: at least 1 (a slideshow of
+    stills seconds apart is under one frame a second) and at most 60 (the most frames a
+    source may have in the longest one, `MediaLimits`)."""
+    return max(1, min(60, round(video.fps)))
+
+
 @dataclass(frozen=True)
 class Inputs:
     """A request with its inputs fetched and checked, and the spec drawn from them so far."""
@@ -164,7 +171,7 @@ async def extend(i: Inputs) -> RenderSpec:
             f"the video is {i.video.seconds:.1f} s long; extended it would pass "
             f"{MAX_VIDEO_SECONDS:g} s"
         )
-    return replace(i.spec, video_mode="extend", seconds=total, fps=round(i.video.fps))
+    return replace(i.spec, video_mode="extend", seconds=total, fps=rate_of(i.video))
 
 
 async def lipsync(i: Inputs) -> RenderSpec:
@@ -176,7 +183,7 @@ async def lipsync(i: Inputs) -> RenderSpec:
     except MediaRefused as exc:
         raise RenderError(refusal_text("speech", exc)) from None
     span = Speech(speech, float(i.request.speech_start), float(i.request.speech_end))
-    return replace(i.spec, speech=span, fps=round(i.video.fps))
+    return replace(i.spec, speech=span, fps=rate_of(i.video))
 
 
 async def upscale(i: Inputs) -> RenderSpec:
@@ -189,7 +196,7 @@ async def upscale(i: Inputs) -> RenderSpec:
         i.spec,
         width=width * 2,
         height=height * 2,
-        fps=round(i.video.fps),
+        fps=rate_of(i.video),
         text_scale=0.6,
         label="",
     )
