@@ -58,31 +58,35 @@ class Prober:
         """Read every media input that is not the parent's result; return their lengths.
 
         Raises InputError naming the first option whose file cannot be used."""
+        async with self._slots:
+            return await self._read_all(draft, parent)
+
+    async def _read_all(self, draft: Draft, parent: Job | None) -> MediaFacts:
         known = parent.result_url if parent else None
         durations: dict[str, float] = {}
-        async with self._slots:
-            with tempfile.TemporaryDirectory(prefix="pika-probe-") as folder:
-                for name, media in sorted(draft.media.items()):
-                    if media.url == known:
-                        continue
-                    option = name if media.filename else f"{name}_url"
-                    read = self._reader(intake.media_kind(name))
-                    try:
-                        async with asyncio.timeout(PROBE_SECONDS):
-                            seconds = await read(media, Path(folder) / name)
-                    except TimeoutError:
-                        raise InputError.rule(option, "rule.unreachable") from None
-                    except FetchTooLarge:
-                        limit = self.limits.max_bytes >> 20
-                        key = "rule.media.too_large"
-                        raise InputError.rule(option, key, limit_mib=limit) from None
-                    except FetchError:
-                        raise InputError.rule(option, "rule.unreachable") from None
-                    except MediaRefused as exc:
-                        key = f"rule.media.{exc.problem}"
-                        raise InputError.rule(option, key, **exc.numbers) from None
-                    if seconds is not None:
-                        durations[media.url] = seconds
+        deadline = asyncio.get_running_loop().time() + PROBE_SECONDS  # for all the files
+        with tempfile.TemporaryDirectory(prefix="pika-probe-") as folder:
+            for name, media in sorted(draft.media.items()):
+                if media.url == known:
+                    continue
+                option = name if media.filename else f"{name}_url"
+                read = self._reader(intake.media_kind(name))
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        seconds = await read(media, Path(folder) / name)
+                except TimeoutError:
+                    raise InputError.rule(option, "rule.unreachable") from None
+                except FetchTooLarge:
+                    limit = self.limits.max_bytes >> 20
+                    key = "rule.media.too_large"
+                    raise InputError.rule(option, key, limit_mib=limit) from None
+                except FetchError:
+                    raise InputError.rule(option, "rule.unreachable") from None
+                except MediaRefused as exc:
+                    key = f"rule.media.{exc.problem}"
+                    raise InputError.rule(option, key, **exc.numbers) from None
+                if seconds is not None:
+                    durations[media.url] = seconds
         return MediaFacts(durations=durations)
 
     def _reader(self, kind: MediaKind | None) -> Callable[[Media, Path], Awaitable[float | None]]:

@@ -111,3 +111,55 @@ async def test_a_file_that_takes_too_long_is_refused_at_the_probes_time_cap(
     assert asyncio.get_running_loop().time() - started < 3.0  # not the 5 s the file takes
     option, rule, _ = caught.value.problems[0]
     assert (option, rule) == ("image_url", "rule.unreachable")
+
+
+@pytest.fixture
+async def trickling() -> AsyncIterator[str]:
+    """A server that sends each file a byte every tenth of a second, for ten seconds; except
+    `/quick.png`, a PNG at once, and `/slow-*.png`, a PNG in eight pieces over 0.8 s."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name == "quick.png":
+            return web.Response(body=png())
+        response = web.StreamResponse()
+        await response.prepare(request)
+        if name.startswith("slow-"):
+            data = png()
+            step = len(data) // 8 + 1
+            for at in range(0, len(data), step):
+                await asyncio.sleep(0.1)
+                await response.write(data[at : at + step])
+            return response
+        for _ in range(100):
+            await response.write(b"\x89")
+            await asyncio.sleep(0.1)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_the_files_of_one_request_share_the_probes_time_cap(
+    monkeypatch: pytest.MonkeyPatch, trickling: str
+) -> None:
+    """Four ingredients that each take 0.8 s are given up at PROBE_SECONDS (1 s) for the
+    request: the cap held for each file, and four files held a probe slot four times as long."""
+    monkeypatch.setattr("bot.probe.PROBE_SECONDS", 1.0)
+    prober = Prober(SafeFetcher([origin_of(trickling)]))
+    values = {f"ingredient_{n}_url": f"{trickling}/slow-{n}.png" for n in range(1, 5)}
+    draft = intake.read("ingredients", {"prompt": "x", **values})
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(InputError) as caught:
+            await prober.probe(draft)
+    finally:
+        await prober.fetcher.aclose()
+    assert asyncio.get_running_loop().time() - started < 2.5  # not 4 x 0.8 s
+    option, rule, _ = caught.value.problems[0]
+    assert (option, rule) == ("ingredient_2_url", "rule.unreachable")
