@@ -17,8 +17,9 @@ Probing takes network time, so the use case acknowledges the member privately fi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from pathlib import Path
 
 from bot import intake
@@ -47,6 +48,10 @@ class Prober:
         self.fetcher = fetcher
         self.limits = limits
         self._slots = asyncio.Semaphore(AT_ONCE)
+        # Each member's probes take one slot at a time: nothing is counted before the probe
+        # (the cooldown is the job row's), so one member asking again and again with links
+        # that trickle would otherwise hold every slot, and every server's media would wait.
+        self._members: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # and how many use it
 
     @staticmethod
     def needed(draft: Draft, parent: Job | None) -> bool:
@@ -54,12 +59,32 @@ class Prober:
         known = parent.result_url if parent else None
         return any(media.url != known for media in draft.media.values())
 
-    async def probe(self, draft: Draft, parent: Job | None = None) -> MediaFacts:
+    async def probe(
+        self, draft: Draft, parent: Job | None = None, *, who: Hashable = None
+    ) -> MediaFacts:
         """Read every media input that is not the parent's result; return their lengths.
 
         Raises InputError naming the first option whose file cannot be used."""
-        async with self._slots:
+        async with self._member(who), self._slots:
             return await self._read_all(draft, parent)
+
+    @contextlib.asynccontextmanager
+    async def _member(self, who: Hashable) -> AsyncIterator[None]:
+        """The member's own turn (none for `who=None`), forgotten once none of theirs waits."""
+        if who is None:
+            yield
+            return
+        lock, users = self._members.get(who, (asyncio.Lock(), 0))
+        self._members[who] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._members[who]
+            if users == 1:
+                del self._members[who]
+            else:
+                self._members[who] = (lock, users - 1)
 
     async def _read_all(self, draft: Draft, parent: Job | None) -> MediaFacts:
         known = parent.result_url if parent else None

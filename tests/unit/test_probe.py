@@ -163,3 +163,25 @@ async def test_the_files_of_one_request_share_the_probes_time_cap(
     assert asyncio.get_running_loop().time() - started < 2.5  # not 4 x 0.8 s
     option, rule, _ = caught.value.problems[0]
     assert (option, rule) == ("ingredient_2_url", "rule.unreachable")
+
+
+async def test_one_members_slow_files_do_not_hold_every_other_members_probe(
+    monkeypatch: pytest.MonkeyPatch, trickling: str
+) -> None:
+    """A member who asks again and again with links that trickle takes one probe slot at a
+    time: another member's file is read while theirs are still trickling."""
+    monkeypatch.setattr("bot.probe.PROBE_SECONDS", 8.0)
+    prober = Prober(SafeFetcher([origin_of(trickling)]))
+    slow = intake.read("generate", {"prompt": "x", "image_url": f"{trickling}/slow.png"})
+    hogs = [asyncio.create_task(prober.probe(slow, who=1)) for _ in range(6)]
+    try:
+        await asyncio.sleep(0.3)  # the hog's requests have started
+        quick = intake.read("generate", {"prompt": "x", "image_url": f"{trickling}/quick.png"})
+        async with asyncio.timeout(5.0):
+            await prober.probe(quick, who=2)
+        assert not any(hog.done() for hog in hogs)  # read while the hog's still trickle
+    finally:
+        for hog in hogs:
+            hog.cancel()
+        await asyncio.gather(*hogs, return_exceptions=True)
+        await prober.fetcher.aclose()
