@@ -96,9 +96,11 @@ class Prober:
                     continue
                 option = name if media.filename else f"{name}_url"
                 read = self._reader(intake.media_kind(name))
+                path = Path(folder) / name
                 try:
                     async with asyncio.timeout_at(deadline):
-                        seconds = await read(media, Path(folder) / name)
+                        seconds = await read(media, path)
+                    path.unlink()  # read: four ingredients never hold 4 x 64 MiB of disk
                 except TimeoutError:
                     raise InputError.rule(option, "rule.unreachable") from None
                 except FetchTooLarge:
@@ -121,9 +123,11 @@ class Prober:
             return self._speech
         return self._image
 
+    # Each file is read from disk: held in memory (its pieces, then joined), four probes of
+    # 64 MiB files at once were half a gigabyte.
     async def _image(self, media: Media, path: Path) -> float | None:
-        data = await self.fetcher.fetch(media.url, "the image", self.limits.max_bytes)
-        await asyncio.to_thread(image_facts, data, self.limits)
+        await self.fetcher.download(media.url, path, "the image", self.limits.max_bytes)
+        await asyncio.to_thread(image_facts, path, self.limits)
         return None
 
     async def _video(self, media: Media, path: Path) -> float | None:
@@ -132,5 +136,5 @@ class Prober:
         return facts.seconds
 
     async def _speech(self, media: Media, path: Path) -> float | None:
-        data = await self.fetcher.fetch(media.url, "the speech", self.limits.max_bytes)
-        return await asyncio.to_thread(speech_seconds, data, self.limits)
+        await self.fetcher.download(media.url, path, "the speech", self.limits.max_bytes)
+        return await asyncio.to_thread(speech_seconds, path, self.limits)

@@ -76,15 +76,15 @@ class VideoFacts:
     has_audio: bool
 
 
-def image_facts(data: bytes, limits: MediaLimits = LIMITS) -> ImageFacts:
-    """Read an image's header (nothing is decoded); MediaRefused if it is not a PNG, JPEG, WebP
-    or GIF, or has more pixels than allowed."""
-    if len(data) > limits.max_bytes:
+def image_facts(data: bytes | Path, limits: MediaLimits = LIMITS) -> ImageFacts:
+    """Read an image's header (nothing is decoded whole), from its bytes or its file;
+    MediaRefused if it is not a PNG, JPEG, WebP or GIF, or has more pixels than allowed."""
+    if _size(data) > limits.max_bytes:
         raise MediaRefused("too_large", limit_mib=limits.max_bytes >> 20)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(_source(data))
         with image:
             width, height = image.size
             found = image.format or ""
@@ -101,10 +101,19 @@ def image_facts(data: bytes, limits: MediaLimits = LIMITS) -> ImageFacts:
     return ImageFacts(found, width, height)
 
 
-def _decode_cheaply(data: bytes, width: int, height: int) -> None:
+def _size(data: bytes | Path) -> int:
+    return data.stat().st_size if isinstance(data, Path) else len(data)
+
+
+def _source(data: bytes | Path) -> io.BytesIO | Path:
+    """What PyAV and Pillow read: the file itself, or the bytes (`io.BytesIO` shares them)."""
+    return data if isinstance(data, Path) else io.BytesIO(data)
+
+
+def _decode_cheaply(data: bytes | Path, width: int, height: int) -> None:
     """Decode a JPEG at an eighth of its size, or a GIF's first frame (a byte a pixel): a file
     cut short or broken raises OSError, which `verify` cannot see in these formats."""
-    with Image.open(io.BytesIO(data)) as image:
+    with Image.open(_source(data)) as image:
         image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # JPEG only
         image.load()
 
@@ -182,16 +191,17 @@ def check_frame(width: int, height: int, limits: MediaLimits = LIMITS) -> None:
         raise MediaRefused("frame_too_large", width=width, height=height, side=side)
 
 
-def speech_seconds(data: bytes, limits: MediaLimits = LIMITS) -> float:
-    """A WAV's real length, by decoding it (its header may lie); MediaRefused if it is not a
-    WAV or is longer than allowed."""
-    if len(data) > limits.max_bytes:
+def speech_seconds(data: bytes | Path, limits: MediaLimits = LIMITS) -> float:
+    """A WAV's real length, by decoding it (its header may lie), from its bytes or its file;
+    MediaRefused if it is not a WAV or is longer than allowed."""
+    if _size(data) > limits.max_bytes:
         raise MediaRefused("too_large", limit_mib=limits.max_bytes >> 20)
     samples = 0
     rate = 0
     av = _pyav()
     try:
-        with av.open(io.BytesIO(data), mode="r", format="wav") as container:
+        source = str(data) if isinstance(data, Path) else io.BytesIO(data)
+        with av.open(source, mode="r", format="wav") as container:
             stream = container.streams.audio[0]
             rate = stream.codec_context.sample_rate or 0
             longest = limits.max_speech_seconds

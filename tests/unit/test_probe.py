@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import tracemalloc
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 from aiohttp import web
+from PIL import Image
 
 from bot import intake
 from bot.errors import InputError
@@ -185,3 +189,56 @@ async def test_one_members_slow_files_do_not_hold_every_other_members_probe(
             hog.cancel()
         await asyncio.gather(*hogs, return_exceptions=True)
         await prober.fetcher.aclose()
+
+
+def photo_png(side: int = 2000) -> bytes:
+    """A 12 MB PNG of noise, stored without compression (quick to make, as large as it gets)."""
+    pixels = np.random.default_rng(1).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", compress_level=0)
+    return out.getvalue()
+
+
+async def test_a_large_file_is_read_from_disk_not_held_in_memory() -> None:
+    """Four members' probes run at once, each file up to 64 MiB: held in memory (its pieces,
+    then joined), four large images were half a gigabyte. On disk, a probe holds a few pieces."""
+    big, voice = photo_png(), wav(seconds=100.0)
+    served = {"big.png": big, "voice.wav": voice}
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        # In pieces, each sent before the next: this server shares the test's memory count.
+        body = served[request.match_info["name"]]
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for at in range(0, len(body), 1 << 16):
+            await response.write(body[at : at + (1 << 16)])
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    prober = Prober(SafeFetcher([origin_of(base)]))
+    draft = intake.read(
+        "lipsync",
+        {"video_url": f"{base}/big.png", "speech": Media(f"{base}/voice.wav", "voice.wav")},
+    )
+    image = intake.read("generate", {"prompt": "x", "image_url": f"{base}/big.png"})
+    try:
+        await prober.probe(image)  # everything imported and warmed up before measuring
+        tracemalloc.start()
+        await prober.probe(image)
+        _, image_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with pytest.raises(InputError):  # the "video" is a PNG: only the speech passes
+            await prober.probe(draft)
+        _, speech_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await prober.fetcher.aclose()
+        await runner.cleanup()
+    assert len(big) > 10_000_000 and len(voice) > 3_000_000
+    assert image_peak < 2_000_000, image_peak
+    assert speech_peak < 2_000_000, speech_peak
