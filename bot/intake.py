@@ -65,6 +65,12 @@ INGREDIENT = re.compile(r"ingredient_([1-9])")
 # The bot's own rules on top of Pika's: media that must be given, one of several at least.
 REQUIRED_MEDIA: dict[str, tuple[str, ...]] = {"ingredients": ("ingredient_1",)}
 ONE_OF_MEDIA: dict[str, tuple[str, ...]] = {"pikaffect": ("image", "video")}
+# Media of which a request takes one at most: Pika makes the video from one of them, and the
+# other would be paid for and ignored.
+AT_MOST_ONE_MEDIA: dict[str, tuple[str, ...]] = {
+    "generate": ("image", "video"),
+    "pikaffect": ("image", "video"),
+}
 DEFAULT_SPEECH_SECONDS = 3.0  # a lip sync's span when the video's length is unknown
 
 
@@ -123,6 +129,9 @@ def read(kind: str, values: Mapping[str, Any]) -> Draft:
     alternatives = ONE_OF_MEDIA.get(kind, ())
     if alternatives and not any(name in media for name in alternatives) and not problems:
         problems.append((alternatives[0], "rule.effect_needs_media", {}))
+    given = [name for name in AT_MOST_ONE_MEDIA.get(kind, ()) if name in media]
+    if len(given) > 1:
+        problems.append((", ".join(given), "rule.image_or_video", {}))
     if problems:
         raise InputError(problems)
     return Draft(kind, plain, media)

@@ -43,6 +43,7 @@ MESSAGES: dict[str, str] = {
     "rule.media.video": "must be an .mp4 video (got {filename}).",
     "rule.media.speech": "must be a .wav audio file (got {filename}).",
     "rule.effect_needs_media": "attach an image or a video for the effect to act on.",
+    "rule.image_or_video": "give an image or a video, not both.",
     "rule.no_mp4": "this message has no MP4 video.",
     "rule.unreachable": (
         "could not be fetched; give a link to the file itself, on a public http(s) address"

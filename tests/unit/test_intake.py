@@ -154,6 +154,20 @@ def test_media_rules_name_the_option(
     assert problems(kind, **values) == expected
 
 
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        ("generate", {"prompt": "x", "image": PNG, "video_url": MP4}),
+        ("pikaffect", {"effect": "Melt", "image_url": PNG.url, "video_url": MP4}),
+    ],
+)
+def test_an_image_and_a_video_together_are_refused_naming_both(
+    kind: str, values: dict[str, Any]
+) -> None:
+    # Pika makes the video from one of them: the other would be paid for and ignored.
+    assert problems(kind, **values) == {"image, video": "rule.image_or_video"}
+
+
 def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> None:
     # Ingredients 1 and 3 given, 2 left out: the vendor's second item is the member's third.
     found = problems(
