@@ -15,7 +15,7 @@ from typing import Any, Literal, Self
 import discord
 
 from bot.discord.downloads import Spool
-from bot.discord.links import jump_url, linkable, reachable
+from bot.discord.links import jump_url, linkable, reachable, shown_url
 from bot.discord.texts import lang_of, model_of, options_line, quoted, status_word
 from bot.discord.wording import say, shown, title
 from bot.pika.kinds import kind as kind_of
@@ -150,7 +150,7 @@ def result_message(
     if video is not None:
         files.append(video.file(video_filename(job)))
     elif linkable(job.result_url):
-        embed.description = say("job.too_large", lang, url=job.result_url)
+        embed.description = say("job.too_large", lang, url=shown_url(job.result_url or ""))
         embed.url = job.result_url
         if linkable(job.poster_url):
             embed.set_image(url=job.poster_url)
@@ -186,7 +186,7 @@ def video_line(job: Job, lang: str, *, result_link: str | None, posted: Posted) 
         return say("video.posted", lang, link=result_link)
     if not reachable(job.result_url):
         return say("video.linked_local", lang)
-    line = say("video.linked", lang, url=job.result_url)
+    line = say("video.linked", lang, url=shown_url(job.result_url or ""))
     # An embed field holds 1,024 characters: a longer link is found in the result itself.
     return line if len(line) <= FIELD_MAX else say("video.posted", lang, link=result_link)
 

@@ -4,7 +4,7 @@ this module only chooses and fills them."""
 
 from __future__ import annotations
 
-from bot.discord.links import jump_url, reachable
+from bot.discord.links import jump_url, reachable, shown_url
 from bot.discord.wording import MESSAGES, language_of, say, shown, title
 from bot.jobs.estimates import Standing
 from bot.pika.kinds import kind as kind_of
@@ -127,7 +127,7 @@ def undeliverable_text(job: Job, lang: str | None = None) -> str:
     """The DM to a requester whose result could not be posted where they asked."""
     lang = lang or lang_of(job)
     if reachable(job.result_url):
-        link = say("failure.dm_link", lang, url=job.result_url)
+        link = say("failure.dm_link", lang, url=shown_url(job.result_url or ""))
     else:
         link = say("failure.dm_local", lang) if job.result_url else ""
     parts = {

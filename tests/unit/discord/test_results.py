@@ -17,6 +17,7 @@ from bot.discord.results import (
     retry_view,
     video_line,
 )
+from bot.discord.texts import undeliverable_text
 from bot.storage import Job, Status
 
 LOCAL = "http://127.0.0.1:8765/files/j/v.mp4"
@@ -141,3 +142,26 @@ def test_info_points_to_the_result_when_the_link_does_not_fit_a_field() -> None:
     assert line == f"in [the result]({link})"  # a link cut at 1,024 characters opens nothing
     embed = info_embed(job(result_url=LONG), "en", video=line)
     assert all(len(field.value or "") <= 1024 for field in embed.fields)
+
+
+# Pika names a result after its prompt (`<prompt>_seed<seed>.mp4`), and a URL's path may hold
+# spaces (encoded), brackets and parentheses: a member's prompt can end our link and add its own.
+PROMPTED = "https://cdn.pika.art/v1/u/fox)%20[Claim%20your%20prize](https://evil.example/_seed1.mp4"
+MASKED_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
+
+
+def test_a_result_link_made_from_a_prompt_stays_one_link_to_the_video() -> None:
+    prompted = job(result_url=PROMPTED, poster_url=None)
+    texts = {
+        "the result": str(result_message(prompted, None, None, None)["embed"].description),
+        "info": video_line(prompted, "en", result_link="https://x.example/", posted="linked"),
+    }
+    for where, text in texts.items():
+        links = MASKED_LINK.findall(text)
+        assert len(links) == 1, (where, text)
+        target = links[0][1]
+        assert target.startswith("https://cdn.pika.art/v1/u/fox") and target.endswith(
+            "_seed1.mp4"
+        ), (where, text)
+    dm = undeliverable_text(prompted)
+    assert not MASKED_LINK.search(dm) and "_seed1.mp4" in dm
