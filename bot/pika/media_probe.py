@@ -2,12 +2,12 @@
 
 A file's name and content type are claims; so are the size and length in its headers. Both the
 bot (before it pays for a job) and the local Pika (before it renders one) read a file here:
-an image by its header (format, width, height; then a PNG's checksums, a JPEG decoded at an
-eighth of its size, a GIF's first frame, so a file cut short is refused before it is paid
-for), an MP4 by its container and first frame
-(size, rate, length, frames), a WAV by decoding it (its real length). Nothing is decoded whole
-before its claimed size has been checked against `MediaLimits`, so a 20 KB PNG that claims
-13000x13000 pixels or a 2 KB MP4 that claims ten hours costs nothing to refuse.
+an image by its header (format, width, height; then a PNG's checksums, a JPEG's markers to
+its end, a GIF's first frame, so a file cut short is refused before it is paid for), an MP4
+by its container and first frame (size, rate, length, frames), a WAV by decoding it (its real
+length). Nothing is decoded whole before its claimed size has been checked against
+`MediaLimits`, so a 20 KB PNG that claims 13000x13000 pixels or a 2 KB MP4 that claims ten
+hours costs nothing to refuse.
 
 A refusal is a `MediaRefused` with a short code (`problem`) and the numbers it concerns; the
 caller turns it into words (the bot's wording catalogue, or the local Pika's job error).
@@ -16,6 +16,8 @@ caller turns it into words (the bot's wording catalogue, or the local Pika's job
 from __future__ import annotations
 
 import io
+import mmap
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +26,6 @@ from typing import Any
 from PIL import Image
 
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
-# Formats whose `verify` checks nothing of the pixels: decoded (cheaply) to find a broken file.
-# A PNG's verify checks every chunk's checksum; a WebP cut short is refused when opened.
-DECODED_TO_CHECK = frozenset({"JPEG", "GIF"})
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,11 @@ def image_facts(data: bytes | Path, limits: MediaLimits = LIMITS) -> ImageFacts:
             if found not in IMAGE_FORMATS:
                 raise MediaRefused("not_image")
             check_pixels(width, height, limits)
-            image.verify()  # the structure holds together (a PNG's chunks and checksums)
-        if found in DECODED_TO_CHECK:
-            _decode_cheaply(data, width, height)
+            image.verify()  # a PNG's chunks and checksums hold together (other formats: no-op)
+        if found == "GIF":
+            _first_frame(data)
+        elif found == "JPEG" and not _reaches_its_end(data):
+            raise MediaRefused("not_image")
     except MediaRefused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError):
@@ -110,12 +111,47 @@ def _source(data: bytes | Path) -> io.BytesIO | Path:
     return data if isinstance(data, Path) else io.BytesIO(data)
 
 
-def _decode_cheaply(data: bytes | Path, width: int, height: int) -> None:
-    """Decode a JPEG at an eighth of its size, or a GIF's first frame (a byte a pixel): a file
-    cut short or broken raises OSError, which `verify` cannot see in these formats."""
+def _first_frame(data: bytes | Path) -> None:
+    """Decode a GIF's first frame (a byte a pixel): one cut short raises OSError."""
     with Image.open(_source(data)) as image:
-        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # JPEG only
         image.load()
+
+
+def _reaches_its_end(data: bytes | Path) -> bool:
+    """Whether a JPEG's markers lead from its start to its end (EOI): one cut short stops
+    before. Nothing is decoded: a progressive JPEG decodes through a buffer of its whole
+    picture (70 MB for 24 million pixels), and many passes over it can take minutes."""
+    if isinstance(data, bytes):
+        return _markers_reach_end(data)
+    with data.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        return _markers_reach_end(view)
+
+
+# In a JPEG's compressed data, 0xFF is followed by 0x00 (a stuffed byte) or a restart marker
+# (0xD0-0xD7); followed by any other byte but 0xFF (a fill byte), it starts the next marker.
+NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+def _markers_reach_end(view: bytes | mmap.mmap) -> bool:
+    at, size = 2, len(view)  # after the start of image (Pillow has checked it)
+    while at + 1 < size:
+        if view[at] != 0xFF:
+            return False
+        marker = view[at + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            at += 1
+        elif marker == 0xD9:  # the end of the image
+            return True
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            at += 2
+        else:
+            at += 2 + int.from_bytes(view[at + 2 : at + 4], "big")
+            if marker == 0xDA:  # a scan: its compressed data runs to the next marker
+                found = NEXT_MARKER.search(view, at)
+                if found is None:
+                    return False
+                at = found.start()
+    return False
 
 
 def check_pixels(width: int, height: int, limits: MediaLimits = LIMITS) -> None:

@@ -29,19 +29,27 @@ def test_a_clip_with_more_frames_than_the_cap_is_refused_naming_the_cap(tmp_path
     assert refused.value.numbers == {"frames": 24, "limit": 20}
 
 
-def picture(form: str) -> bytes:
+def picture(form: str, **saved: object) -> bytes:
     """A 640x480 photo-like image (noise: every part of the file carries pixels)."""
     out = io.BytesIO()
-    Image.effect_noise((640, 480), 60).convert("RGB").save(out, form)
+    Image.effect_noise((640, 480), 60).convert("RGB").save(out, form, **saved)
     return out.getvalue()
 
 
-@pytest.mark.parametrize("form", ["JPEG", "GIF", "PNG"])
-def test_an_image_cut_short_is_refused_before_anyone_pays_for_it(form: str) -> None:
+@pytest.mark.parametrize(
+    ("form", "saved"),
+    [("JPEG", {}), ("JPEG", {"progressive": True}), ("GIF", {}), ("PNG", {})],
+)
+def test_an_image_cut_short_is_refused_before_anyone_pays_for_it(
+    form: str, saved: dict[str, object], tmp_path: Path
+) -> None:
     # A file whose upload was interrupted: its header is whole, its pixels are not. Pika
     # cannot use it, and a job on it would fail after the member paid.
-    whole = picture(form)
+    whole = picture(form, **saved)
+    cut = tmp_path / "cut"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
     assert image_facts(whole).format == form
-    with pytest.raises(MediaRefused) as refused:
-        image_facts(whole[: len(whole) // 2])
-    assert refused.value.problem == "not_image"
+    for short in (whole[: len(whole) // 2], cut):
+        with pytest.raises(MediaRefused) as refused:
+            image_facts(short)
+        assert refused.value.problem == "not_image"
