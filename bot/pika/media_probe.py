@@ -26,6 +26,9 @@ from typing import Any
 from PIL import Image
 
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
+# Pillow's names for files of those formats: a JPEG with more pictures after its first (a
+# phone's Ultra HDR gain map, a depth map) is "MPO" to Pillow and a JPEG to everyone else.
+FORMAT_OF = {"MPO": "JPEG"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def image_facts(data: bytes | Path, limits: MediaLimits = LIMITS) -> ImageFacts:
             image = Image.open(_source(data))
         with image:
             width, height = image.size
-            found = image.format or ""
+            found = FORMAT_OF.get(image.format or "", image.format or "")
             if found not in IMAGE_FORMATS:
                 raise MediaRefused("not_image")
             check_pixels(width, height, limits)

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.pika.media_probe import MediaLimits, MediaRefused, image_facts, video_facts
+from bot.pika.media_probe import (
+    ImageFacts,
+    MediaLimits,
+    MediaRefused,
+    image_facts,
+    video_facts,
+)
 from tests.media import mp4
 
 
@@ -53,3 +59,15 @@ def test_an_image_cut_short_is_refused_before_anyone_pays_for_it(
         with pytest.raises(MediaRefused) as refused:
             image_facts(short)
         assert refused.value.problem == "not_image"
+
+
+def test_a_jpeg_with_more_pictures_inside_is_read_as_the_jpeg_it_is() -> None:
+    # Phones save photos with a second picture after the first (Ultra HDR's gain map, a
+    # depth map: "MPF"); Pillow names them MPO, and they were refused as not a JPEG at all.
+    photo, gain_map = Image.new("RGB", (640, 480), (200, 30, 30)), Image.new("L", (320, 240))
+    out = io.BytesIO()
+    photo.save(out, "MPO", save_all=True, append_images=[gain_map.convert("RGB")])
+    assert out.getvalue()[:3] == b"\xff\xd8\xff"  # a JPEG file, as its name says
+    assert image_facts(out.getvalue()) == ImageFacts("JPEG", 640, 480)
+    with pytest.raises(MediaRefused):
+        image_facts(out.getvalue()[: len(out.getvalue()) // 3])  # cut in its first picture
