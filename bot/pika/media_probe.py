@@ -2,9 +2,9 @@
 
 A file's name and content type are claims; so are the size and length in its headers. Both the
 bot (before it pays for a job) and the local Pika (before it renders one) read a file here:
-an image by its structure (`image_structure`: a PNG's chunks, a JPEG's markers, so that a
-file cut short is refused before it is paid for) and header (format, width, height; a GIF's
-first frame is decoded, a byte a pixel, to find one cut short), an MP4
+an image by its structure (`image_structure`: a PNG's chunks, a JPEG's markers, a GIF's
+blocks, so that a file cut short is refused before it is paid for) and header (format,
+width, height), an MP4
 by its container and first frame (size, rate, length, frames), a WAV by decoding it (its real
 length). Nothing is decoded whole before its claimed size has been checked against
 `MediaLimits`, so a 20 KB PNG that claims 13000x13000 pixels or a 2 KB MP4 that claims ten
@@ -96,8 +96,6 @@ def image_facts(data: bytes | Path, limits: MediaLimits = LIMITS) -> ImageFacts:
             if found not in IMAGE_FORMATS:
                 raise MediaRefused("not_image")
             check_pixels(width, height, limits)
-        if found == "GIF":
-            _first_frame(data)
     except MediaRefused:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError):
@@ -112,12 +110,6 @@ def _size(data: bytes | Path) -> int:
 def _source(data: bytes | Path) -> io.BytesIO | Path:
     """What PyAV and Pillow read: the file itself, or the bytes (`io.BytesIO` shares them)."""
     return data if isinstance(data, Path) else io.BytesIO(data)
-
-
-def _first_frame(data: bytes | Path) -> None:
-    """Decode a GIF's first frame (a byte a pixel): one cut short raises OSError."""
-    with Image.open(_source(data)) as image:
-        image.load()
 
 
 def check_pixels(width: int, height: int, limits: MediaLimits = LIMITS) -> None:

@@ -34,14 +34,28 @@ def jpeg_of_empty_comments(count: int) -> bytes:
     return jpeg[:2] + b"\xff\xfe\x00\x02" * count + jpeg[2:]
 
 
-@pytest.mark.parametrize("made", [png_of_empty_chunks, jpeg_of_empty_comments])
+def gif_of_empty_comments(count: int) -> bytes:
+    """A small GIF with `count` empty comment extensions before its picture."""
+    gif = saved("GIF")
+    image = gif.index(b",")
+    return gif[:image] + b"!\xfe\x00" * count + gif[image:]
+
+
+@pytest.mark.parametrize(
+    ("made", "cap"),
+    [
+        (png_of_empty_chunks, image_structure.MAX_PARTS),
+        (jpeg_of_empty_comments, image_structure.MAX_PARTS),
+        (gif_of_empty_comments, image_structure.MAX_GIF_PARTS),
+    ],
+)
 def test_an_image_of_countless_empty_parts_is_refused_before_pillow_walks_it(
-    made: object, tmp_path: Path
+    made: object, cap: int, tmp_path: Path
 ) -> None:
     # Pillow walks parts one at a time in Python, holding the GIL, in a thread no time cap
     # stops: 5 million empty PNG chunks (63 MB) took 97 s. Past MAX_PARTS, it is refused.
     assert callable(made)
-    within, past = made(1000), made(image_structure.MAX_PARTS + 1000)
+    within, past = made(1000), made(cap + 1000)
     assert image_facts(within).width == 64
     on_disk = tmp_path / "past"
     on_disk.write_bytes(past)
@@ -54,6 +68,7 @@ def test_an_image_of_countless_empty_parts_is_refused_before_pillow_walks_it(
 def test_other_files_are_left_to_their_own_parser(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
-    assert image_structure.whole(saved("GIF")) and image_structure.whole(empty)
+    assert image_structure.whole(b"BM not one of ours") and image_structure.whole(empty)
+    assert image_structure.whole(saved("GIF")) and image_structure.whole(saved("GIF")[:-1])
     assert image_structure.whole(saved("PNG")) and image_structure.whole(saved("JPEG"))
     assert not image_structure.whole(saved("PNG")[:-1])  # the last checksum cut
