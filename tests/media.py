@@ -110,6 +110,37 @@ def long_claim_mp4(hours: float = 10.0) -> bytes:
     return out.getvalue()
 
 
+def _boxes(
+    data: bytes | bytearray, start: int, end: int, path: str = ""
+) -> dict[str, tuple[int, int]]:
+    """Where each box of an MP4 starts and its size, by its path (`/moov/trak/...`)."""
+    found: dict[str, tuple[int, int]] = {}
+    at = start
+    while at + 8 <= end:
+        size, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8].decode()
+        found.setdefault(f"{path}/{kind}", (at, size))
+        if kind in ("moov", "trak", "mdia", "minf", "stbl"):
+            found |= _boxes(data, at + 8, at + size, f"{path}/{kind}")
+        at += size
+    return found
+
+
+@functools.cache
+def mp4_declaring(frames: int) -> bytes:
+    """A ~2 KB MP4 of two frames whose tables declare `frames` frames of one byte each (a
+    constant size takes no room): what FFmpeg indexes when it opens the file."""
+    data = bytearray(mp4(seconds=0.25, fps=8, size=(64, 64)))
+    boxes = _boxes(data, 0, len(data))
+    stbl = "/moov/trak/mdia/minf/stbl"
+    at = boxes[f"{stbl}/stts"][0]
+    data[at + 16 : at + 20] = frames.to_bytes(4, "big")  # the first entry's sample count
+    at = boxes[f"{stbl}/stsz"][0]
+    data[at + 12 : at + 20] = (1).to_bytes(4, "big") + frames.to_bytes(4, "big")
+    at = boxes[f"{stbl}/stsc"][0]
+    data[at + 20 : at + 24] = frames.to_bytes(4, "big")  # samples per chunk
+    return bytes(data)
+
+
 @functools.cache
 def huge_png(side: int = 13000) -> bytes:
     """A ~20 KB PNG of side x side pixels (one bit each: cheap to make, 500 MB decoded as RGB)."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image
 
-from bot.pika import image_structure
+from bot.pika import image_structure, mp4_structure
 
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
 # Pillow's names for files of those formats: a JPEG with more pictures after its first (a
@@ -128,6 +128,12 @@ def video_facts(path: Path, limits: MediaLimits = LIMITS) -> VideoFacts:
     with a video stream, or its size, length or frames are over the limits."""
     if path.stat().st_size > limits.max_bytes:
         raise MediaRefused("too_large", limit_mib=limits.max_bytes >> 20)
+    try:  # before FFmpeg opens it: opening builds an index of every sample declared
+        refused = mp4_structure.problem(mp4_structure.declared(path), limits.max_video_frames)
+    except (mp4_structure.Unreadable, OSError):
+        raise MediaRefused("not_mp4") from None
+    if refused is not None:
+        raise MediaRefused(refused[0], **refused[1])
     av = _pyav()
     try:
         # Nothing is decoded while the container is read (FFmpeg would decode a frame to
