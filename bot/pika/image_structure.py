@@ -109,8 +109,14 @@ def _gif(view: memoryview) -> bool:
         elif kind == 0x2C and at + 10 <= size:  # an image: its place, its colours, LZW size
             at += 10 + _colour_table(view[at + 9]) + 1
             images += 1
-        else:
+        elif kind == 0x2C:
             return False
+        else:  # a stray byte (a padding zero): skipped, as every reader of GIFs does
+            parts += 1
+            if parts > MAX_GIF_PARTS:
+                return False
+            at += 1
+            continue
         length = -1
         while length != 0:
             parts += 1
