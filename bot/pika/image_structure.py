@@ -74,8 +74,14 @@ def _png(view: memoryview) -> bool:
 def _jpeg(view: memoryview) -> bool:
     at, size = len(JPEG_START), len(view)
     for _ in range(MAX_PARTS):
-        if at + 1 >= size or view[at] != 0xFF:
+        if at + 1 >= size:
             return False
+        if view[at] != 0xFF:  # junk between segments: skipped to the next marker, as libjpeg
+            found = NEXT_MARKER.search(view, at)  # and Pillow skip it
+            if found is None:
+                return False
+            at = found.start()
+            continue
         marker = view[at + 1]
         if marker == 0xFF:  # a fill byte before a marker
             at += 1

@@ -72,5 +72,8 @@ def test_other_files_are_left_to_their_own_parser(tmp_path: Path) -> None:
     gif = saved("GIF")
     assert image_structure.whole(gif) and image_structure.whole(gif[:-1])  # trailer left out
     assert image_structure.whole(gif[:-1] + b"\0\0" + gif[-1:])  # padding, as readers skip
+    jpeg = saved("JPEG")
+    after_app0 = 4 + int.from_bytes(jpeg[4:6], "big")
+    assert image_structure.whole(jpeg[:after_app0] + b"\0junk" + jpeg[after_app0:])
     assert image_structure.whole(saved("PNG")) and image_structure.whole(saved("JPEG"))
     assert not image_structure.whole(saved("PNG")[:-1])  # the last checksum cut
