@@ -10,6 +10,7 @@ import pytest
 from bot import intake
 from bot.errors import InputError
 from bot.intake import Media, build, field_of, option_name, read, vendor_options
+from bot.pika.media import MediaFacts
 from bot.pika.models import (
     Generate10Request,
     Generate15Request,
@@ -166,6 +167,19 @@ def test_an_image_and_a_video_together_are_refused_naming_both(
 ) -> None:
     # Pika makes the video from one of them: the other would be paid for and ignored.
     assert problems(kind, **values) == {"image, video": "rule.image_or_video"}
+
+
+def test_a_speech_start_past_the_speech_is_refused_naming_speech_start() -> None:
+    # speech_end left out is worked out by the bot: the member set only speech_start, and was
+    # told speech_end "must be at most the speech's length (12 s > 3 s)".
+    speech = "https://cdn.example.org/voice.wav"
+    facts = MediaFacts(durations={MP4: 2.0, speech: 3.0})
+    draft = read("lipsync", {"video_url": MP4, "speech_url": speech, "speech_start": 10.0})
+    with pytest.raises(InputError) as caught:
+        build(draft, probed=facts)
+    [(option, key, params)] = caught.value.problems
+    assert (option, key) == ("speech_start", "rule.vendor")
+    assert "before the end of the speech" in params["text"]
 
 
 def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> None:

@@ -302,6 +302,12 @@ class LipSyncRequest(_Job):
 
     @model_validator(mode="after")
     def _span(self, info: ValidationInfo) -> Self:
+        speech = _known_duration(info, self.speech)
+        if speech is not None and self.speech_start >= speech:  # before a derived speechEnd
+            raise ValueError(
+                f"speechStart: must be before the end of the speech ({self.speech_start:g} s "
+                f">= {speech:g} s)"
+            )
         if self.speech_start >= self.speech_end:
             raise ValueError(
                 f"speechEnd: must be after speechStart (got {self.speech_start:g} to "
@@ -314,7 +320,6 @@ class LipSyncRequest(_Job):
                 f"speechEnd: speechEnd - speechStart must be at most the video's length "
                 f"({span:g} s > {length:g} s)"
             )
-        speech = _known_duration(info, self.speech)
         if speech is not None and self.speech_end > speech + 0.05:
             raise ValueError(
                 f"speechEnd: must be at most the speech's length ({self.speech_end:g} s > "
