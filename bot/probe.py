@@ -39,6 +39,29 @@ from bot.storage import Job
 
 PROBE_SECONDS = 30.0  # all the inputs of one request
 AT_ONCE = 4  # probes running at once, over all members: each holds up to a file on disk
+PER_SERVER = 2  # of them for one server's members
+
+
+@contextlib.asynccontextmanager
+async def _share(
+    shares: dict[Hashable, tuple[asyncio.Semaphore, int]], key: Hashable, size: int
+) -> AsyncIterator[None]:
+    """A turn among the probes of `key` (a member, a server; none for None), at most `size` at
+    once; the key is forgotten once none of its probes waits."""
+    if key is None:
+        yield
+        return
+    turns, users = shares.get(key, (asyncio.Semaphore(size), 0))
+    shares[key] = (turns, users + 1)
+    try:
+        async with turns:
+            yield
+    finally:
+        turns, users = shares[key]
+        if users == 1:
+            del shares[key]
+        else:
+            shares[key] = (turns, users - 1)
 
 
 class Prober:
@@ -48,10 +71,12 @@ class Prober:
         self.fetcher = fetcher
         self.limits = limits
         self._slots = asyncio.Semaphore(AT_ONCE)
-        # Each member's probes take one slot at a time: nothing is counted before the probe
-        # (the cooldown is the job row's), so one member asking again and again with links
-        # that trickle would otherwise hold every slot, and every server's media would wait.
-        self._members: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # and how many use it
+        # Each member's probes take one slot at a time, each server's PER_SERVER: nothing is
+        # counted before the probe (the cooldown is the job row's), so one member asking again
+        # and again with links that trickle, or a raid of accounts in one server, would
+        # otherwise hold every slot, and every server's media would wait.
+        self._members: dict[Hashable, tuple[asyncio.Semaphore, int]] = {}  # and its users
+        self._servers: dict[Hashable, tuple[asyncio.Semaphore, int]] = {}
 
     @staticmethod
     def needed(draft: Draft, parent: Job | None) -> bool:
@@ -60,31 +85,22 @@ class Prober:
         return any(media.url != known for media in draft.media.values())
 
     async def probe(
-        self, draft: Draft, parent: Job | None = None, *, who: Hashable = None
+        self,
+        draft: Draft,
+        parent: Job | None = None,
+        *,
+        who: Hashable = None,
+        server: Hashable = None,
     ) -> MediaFacts:
         """Read every media input that is not the parent's result; return their lengths.
 
         Raises InputError naming the first option whose file cannot be used."""
-        async with self._member(who), self._slots:
+        async with (
+            _share(self._members, who, 1),
+            _share(self._servers, server, PER_SERVER),
+            self._slots,
+        ):
             return await self._read_all(draft, parent)
-
-    @contextlib.asynccontextmanager
-    async def _member(self, who: Hashable) -> AsyncIterator[None]:
-        """The member's own turn (none for `who=None`), forgotten once none of theirs waits."""
-        if who is None:
-            yield
-            return
-        lock, users = self._members.get(who, (asyncio.Lock(), 0))
-        self._members[who] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._members[who]
-            if users == 1:
-                del self._members[who]
-            else:
-                self._members[who] = (lock, users - 1)
 
     async def _read_all(self, draft: Draft, parent: Job | None) -> MediaFacts:
         known = parent.result_url if parent else None

@@ -199,7 +199,9 @@ class Submissions:
             self.guardrails.check(rules, member.ask(kind, request.payload()))
             if hold is not None:
                 await hold()
-            probed = await self.prober.probe(draft, parent, who=member.user_id)
+            probed = await self.prober.probe(
+                draft, parent, who=member.user_id, server=member.guild_id
+            )
             request = intake.build(
                 draft, parent=parent, server_defaults=server, personal=personal, probed=probed
             )

@@ -191,6 +191,28 @@ async def test_one_members_slow_files_do_not_hold_every_other_members_probe(
         await prober.fetcher.aclose()
 
 
+async def test_one_servers_members_do_not_hold_every_other_servers_probe(
+    monkeypatch: pytest.MonkeyPatch, trickling: str
+) -> None:
+    """Members of one server (a raid of accounts) with links that trickle take half the probe
+    slots at most: a member of another server has their file read meanwhile."""
+    monkeypatch.setattr("bot.probe.PROBE_SECONDS", 8.0)
+    prober = Prober(SafeFetcher([origin_of(trickling)]))
+    slow = intake.read("generate", {"prompt": "x", "image_url": f"{trickling}/slow.png"})
+    raid = [asyncio.create_task(prober.probe(slow, who=n, server=1)) for n in range(6)]
+    try:
+        await asyncio.sleep(0.3)  # the raid's requests have started
+        quick = intake.read("generate", {"prompt": "x", "image_url": f"{trickling}/quick.png"})
+        async with asyncio.timeout(5.0):
+            await prober.probe(quick, who=100, server=2)
+        assert not any(task.done() for task in raid)  # read while the raid's still trickle
+    finally:
+        for task in raid:
+            task.cancel()
+        await asyncio.gather(*raid, return_exceptions=True)
+        await prober.fetcher.aclose()
+
+
 def photo_png(side: int = 2000) -> bytes:
     """A 12 MB PNG of noise, stored without compression (quick to make, as large as it gets)."""
     pixels = np.random.default_rng(1).integers(0, 256, (side, side, 3), dtype=np.uint8)
