@@ -95,16 +95,16 @@ class RenderSpec:
     prompt: str = ""
     label: str = ""
     camera: CameraMove = field(default_factory=CameraMove)
-    image: bytes | None = None
-    ingredients: tuple[bytes, ...] = ()
+    image: bytes | Path | None = None  # an input's bytes, or its file
+    ingredients: tuple[bytes | Path, ...] = ()
     video: Path | None = None
     # How the source video is used: frames in place, fitted into an area of a larger canvas
     # (outpainting), or frames first then the clip continued (extend).
     video_mode: Literal["frames", "outpaint", "extend"] = "frames"
     area: tuple[float, float, float, float] | None = None  # x, y, w, h in percent
     inpaint: bool = False
-    overlay: bytes | None = None  # Additions: content added into the video
-    swap: bytes | None = None  # Swap: replaces the middle of the video
+    overlay: bytes | Path | None = None  # Additions: content added into the video
+    swap: bytes | Path | None = None  # Swap: replaces the middle of the video
     style: str | None = None
     effect: str | None = None
     speech: Speech | None = None
@@ -171,11 +171,11 @@ def size_for(aspect_ratio: str | None) -> tuple[int, int]:
     return SIZES.get(aspect_ratio or "16:9", SIZES["16:9"])
 
 
-def load_image(data: bytes, fit: tuple[int, int] = (MAX_OUTPUT_SIDE,) * 2) -> Image.Image:
+def load_image(data: bytes | Path, fit: tuple[int, int] = (MAX_OUTPUT_SIDE,) * 2) -> Image.Image:
     """Decode a PNG, JPEG, WebP or GIF (its first frame) into RGB, no larger than needed to
     cover `fit`: only one full-size image is ever in memory, however many a request names."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(data if isinstance(data, Path) else io.BytesIO(data)) as image:
             check_pixels(*image.size)
             image.draft("RGB", fit)  # JPEG decodes straight at a reduced scale
             image.seek(0)

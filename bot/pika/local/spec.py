@@ -75,14 +75,23 @@ async def fetch(fetcher: SafeFetcher, url: str, what: str, limits: MediaLimits) 
         raise RenderError(str(exc)) from None
 
 
-async def fetch_image(fetcher: SafeFetcher, url: str, what: str, limits: MediaLimits) -> bytes:
-    """An image input, its header read and checked before anything decodes it."""
-    data = await fetch(fetcher, url, what, limits)
+async def fetch_image(
+    fetcher: SafeFetcher, url: str, what: str, limits: MediaLimits, path: Path
+) -> Path:
+    """An image input written to `path` (kept on disk until the render reads it: four
+    ingredients of 64 MiB held in memory for a whole render, two renders at once, were half
+    a gigabyte), its structure and header checked before anything decodes it."""
     try:
-        image_facts(data, limits)
+        await fetcher.download(url, path, f"the {what}", limits.max_bytes)
+    except FetchTooLarge:
+        raise RenderError(f"the {what} is larger than {limits.max_bytes >> 20} MiB") from None
+    except FetchError as exc:
+        raise RenderError(str(exc)) from None
+    try:
+        await asyncio.to_thread(image_facts, path, limits)
     except MediaRefused as exc:
         raise RenderError(refusal_text(what, exc)) from None
-    return data
+    return path
 
 
 async def fetch_video(
@@ -115,8 +124,8 @@ class Inputs:
     request: Any  # the request model; each recipe reads the fields of its own
     spec: RenderSpec
     video: VideoFacts | None
-    image: bytes | None
-    ingredients: tuple[bytes, ...]
+    image: Path | None
+    ingredients: tuple[Path, ...]
     fetcher: SafeFetcher
     limits: MediaLimits
 
@@ -247,11 +256,18 @@ async def render_spec(
         video_path = workdir / "source.mp4"
         info = await fetch_video(fetcher, source_url, video_path, limits)
     image = getattr(request, "image", None)
-    image_bytes = (
-        await fetch_image(fetcher, image, "image", limits) if isinstance(image, str) else None
+    image_file = (
+        await fetch_image(fetcher, image, "image", limits, workdir / "image")
+        if isinstance(image, str)
+        else None
     )
     urls = getattr(request, "ingredients", None) or []
-    ingredients = tuple([await fetch_image(fetcher, u, "ingredient image", limits) for u in urls])
+    ingredients = tuple(
+        [
+            await fetch_image(fetcher, u, "ingredient image", limits, workdir / f"ingredient{n}")
+            for n, u in enumerate(urls)
+        ]
+    )
     camera = CameraMove()
     fps, ratio = 24, None
     if isinstance(options, Options):
@@ -276,5 +292,5 @@ async def render_spec(
         style=getattr(request, "style", None),
         effect=getattr(request, "pikaffect", None),
     )
-    inputs = Inputs(request, spec, info, image_bytes, ingredients, fetcher, limits)
+    inputs = Inputs(request, spec, info, image_file, ingredients, fetcher, limits)
     return await recipe.draw(inputs)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import tracemalloc
 from pathlib import Path
+
+import numpy as np
+from aiohttp import web
+from PIL import Image
 
 from bot.pika import kinds
 from bot.pika.local import spec
-from bot.pika.models import Generate21Request, Options
+from bot.pika.models import Generate20Request, Generate21Request, Options
 from bot.safe_fetch import SafeFetcher
+from tests.helpers.origins import origin_of
 
 
 def test_every_request_model_has_a_recipe() -> None:
@@ -20,3 +27,43 @@ async def test_a_generation_from_text_is_labelled_by_its_recipe(tmp_path: Path) 
     drawn = await spec.render_spec(request, 7, SafeFetcher(), tmp_path)
     assert drawn.label == "local Pika · model 2.1 · seed 7"
     assert drawn.prompt == "a fox" and drawn.video is None and drawn.image is None
+
+
+async def test_input_images_are_kept_on_disk_not_in_memory(tmp_path: Path) -> None:
+    """Four ingredients of up to 64 MiB each were held in memory for the whole render, two
+    renders at once: over half a gigabyte. On disk, fetching them holds a few pieces."""
+    pixels = np.random.default_rng(1).integers(0, 256, (1600, 1600, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG", compress_level=0)
+    big = out.getvalue()
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        # In pieces, each sent before the next: this server shares the test's memory count.
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for at in range(0, len(big), 1 << 16):
+            await response.write(big[at : at + (1 << 16)])
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    fetcher = SafeFetcher([origin_of(base)])
+    urls = [f"{base}/{n}.png" for n in range(4)]
+    request = Generate20Request(model="2.0", ingredients=urls, options=Options.default())
+    (tmp_path / "warm-up").mkdir()
+    (tmp_path / "measured").mkdir()
+    try:
+        await spec.render_spec(request, 7, fetcher, tmp_path / "warm-up")
+        tracemalloc.start()
+        drawn = await spec.render_spec(request, 7, fetcher, tmp_path / "measured")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await fetcher.aclose()
+        await runner.cleanup()
+    assert len(drawn.ingredients) == 4 and len(big) > 7_000_000
+    assert peak < 3_000_000, peak  # four files of 7.7 MB
