@@ -106,12 +106,13 @@ def _counts(
 def problem(facts: Declared, max_frames: int) -> tuple[str, dict[str, int]] | None:
     """What makes the declared counts unusable, as a `MediaRefused` problem and its numbers."""
     for track in facts.tracks:
-        if track.handler == b"vide" and track.samples > max_frames:
-            return "too_many_frames", {"frames": track.samples, "limit": max_frames}
         # FFmpeg indexes each sample, except audio of one size: each chunk, in pieces of at
-        # least 160 samples.
+        # least 160 samples. Counts it indexes cheaply are left to the reading of the file,
+        # which names a video's length before its frames (what a member knows of it).
         by_chunk = track.handler == b"soun" and track.sample_size > 0
         entries = track.samples // 160 if by_chunk else track.samples
+        if track.handler == b"vide" and entries > MAX_ENTRIES:
+            return "too_many_frames", {"frames": track.samples, "limit": max_frames}
         if max(track.chunks, entries) > MAX_ENTRIES:
             return "not_mp4", {}
     if facts.fragment_samples > MAX_ENTRIES:

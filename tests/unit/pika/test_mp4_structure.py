@@ -68,6 +68,13 @@ def test_any_track_or_fragments_past_the_index_cap_are_refused(found: Declared) 
     assert mp4_structure.problem(found, max_frames=1800) == ("not_mp4", {})
 
 
+def test_a_video_past_the_frame_cap_but_cheap_to_index_is_left_to_the_reading() -> None:
+    # 40 s at 60 frames a second: the reading of the file says "is 40 s long; at most 30 s",
+    # which a member understands better than a count of frames.
+    long = Declared(tracks=[Track(b"vide", samples=2400)])
+    assert mp4_structure.problem(long, max_frames=1800) is None
+
+
 def test_audio_of_one_sample_size_is_indexed_by_chunk_and_may_hold_many_samples() -> None:
     pcm = Track(b"soun", samples=30 * 192_000, sample_size=4, chunks=3000)  # 30 s at 192 kHz
     assert mp4_structure.problem(Declared(tracks=[pcm]), max_frames=1800) is None
