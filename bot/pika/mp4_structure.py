@@ -4,8 +4,8 @@ FFmpeg builds an index of every sample a file declares when it opens it, before 
 look at the counts: a 2 KB MP4 whose tables declare ten million frames (a constant sample size
 takes no room in the file) took 700 MB and 3 s to open, to be refused for its frame count
 afterwards; fifty million would take the machine's memory. Here the boxes are walked (a bounded
-number of them, `MAX_BOXES`) and the declared counts read: a video track's frames, every
-track's entries (`MAX_ENTRIES`) and the fragments' samples.
+number of them, `MAX_BOXES`) and the declared counts read: every track's index entries
+(`MAX_ENTRIES`; a video track's are its frames) and the fragments' samples.
 Nothing is read of the media data, nor of any table but its count.
 """
 
