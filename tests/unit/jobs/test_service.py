@@ -511,8 +511,10 @@ async def test_a_paid_call_that_fails_unexpectedly_is_never_paid_twice(
             tmp_path / f"{bool(push)}.sqlite3", local.base_url, webhook_public_url=push
         ):
 
-            async def accepted_then_broken(request: Any, submit: Any = stack.pika.submit) -> Any:
-                await submit(request)
+            async def accepted_then_broken(
+                request: Any, *given: Any, submit: Any = stack.pika.submit
+            ) -> Any:
+                await submit(request, *given)  # as the service calls it (with its may_retry)
                 raise KeyError("anything at all")
 
             monkeypatch.setattr(stack.pika, "submit", accepted_then_broken)
