@@ -18,6 +18,7 @@ from bot.intake import Media
 from bot.probe import Prober
 from bot.safe_fetch import SafeFetcher
 from tests.helpers.origins import origin_of
+from tests.helpers.web import in_pieces, serving
 from tests.media import mp4, png, wav
 
 
@@ -28,13 +29,8 @@ async def files() -> AsyncIterator[str]:
     async def serve(request: web.Request) -> web.Response:
         return web.Response(body=served.get(request.match_info["name"], b"junk"))
 
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serving(serve) as base:
+        yield base
 
 
 async def test_every_file_is_read_and_lengths_come_back(files: str) -> None:
@@ -96,22 +92,16 @@ async def test_a_file_that_takes_too_long_is_refused_at_the_probes_time_cap(
             await asyncio.sleep(0.1)
         return response
 
-    app = web.Application()
-    app.router.add_get("/{name}", slow)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     monkeypatch.setattr("bot.probe.PROBE_SECONDS", 0.3)
-    prober = Prober(SafeFetcher([origin_of(base)]))
-    draft = intake.read("generate", {"prompt": "x", "image_url": f"{base}/slow.png"})
-    started = asyncio.get_running_loop().time()
-    try:
-        with pytest.raises(InputError) as caught:
-            await prober.probe(draft)
-    finally:
-        await prober.fetcher.aclose()
-        await runner.cleanup()
+    async with serving(slow) as base:
+        prober = Prober(SafeFetcher([origin_of(base)]))
+        draft = intake.read("generate", {"prompt": "x", "image_url": f"{base}/slow.png"})
+        started = asyncio.get_running_loop().time()
+        try:
+            with pytest.raises(InputError) as caught:
+                await prober.probe(draft)
+        finally:
+            await prober.fetcher.aclose()
     assert asyncio.get_running_loop().time() - started < 3.0  # not the 5 s the file takes
     option, rule, _ = caught.value.problems[0]
     assert (option, rule) == ("image_url", "rule.unreachable")
@@ -140,13 +130,8 @@ async def trickling() -> AsyncIterator[str]:
             await asyncio.sleep(0.1)
         return response
 
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serving(serve) as base:
+        yield base
 
 
 async def test_the_files_of_one_request_share_the_probes_time_cap(
@@ -228,20 +213,17 @@ async def test_a_large_file_is_read_from_disk_not_held_in_memory() -> None:
     served = {"big.png": big, "voice.wav": voice}
 
     async def serve(request: web.Request) -> web.StreamResponse:
-        # In pieces, each sent before the next: this server shares the test's memory count.
-        body = served[request.match_info["name"]]
-        response = web.StreamResponse()
-        await response.prepare(request)
-        for at in range(0, len(body), 1 << 16):
-            await response.write(body[at : at + (1 << 16)])
-        return response
+        return await in_pieces(request, served[request.match_info["name"]])
 
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async with serving(serve) as base:
+        image_peak, speech_peak = await probes_measured(base)
+    assert len(big) > 10_000_000 and len(voice) > 3_000_000
+    assert image_peak < 2_000_000, image_peak
+    assert speech_peak < 2_000_000, speech_peak
+
+
+async def probes_measured(base: str) -> tuple[int, int]:
+    """The peak memory of probing `base`'s big image, then its speech (after a warm-up)."""
     prober = Prober(SafeFetcher([origin_of(base)]))
     draft = intake.read(
         "lipsync",
@@ -260,7 +242,4 @@ async def test_a_large_file_is_read_from_disk_not_held_in_memory() -> None:
     finally:
         tracemalloc.stop()
         await prober.fetcher.aclose()
-        await runner.cleanup()
-    assert len(big) > 10_000_000 and len(voice) > 3_000_000
-    assert image_peak < 2_000_000, image_peak
-    assert speech_peak < 2_000_000, speech_peak
+    return image_peak, speech_peak

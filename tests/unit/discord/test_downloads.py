@@ -14,6 +14,7 @@ from bot.discord import downloads
 from bot.discord.downloads import Budget, TooLarge, downloaded
 from bot.safe_fetch import FetchError, SafeFetcher
 from tests.helpers.origins import origin_of
+from tests.helpers.web import serving
 
 
 @pytest.fixture
@@ -27,13 +28,8 @@ async def server() -> AsyncIterator[str]:
         await response.write_eof()
         return response
 
-    app = web.Application()
-    app.router.add_get("/{size}.mp4", video)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with serving(video, "/{size}.mp4") as base:
+        yield base
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from PIL import Image
 
 from bot.pika import kinds
 from bot.pika.local import spec
+from bot.pika.local.render import RenderSpec
 from bot.pika.models import Generate20Request, Generate21Request, Options
 from bot.safe_fetch import SafeFetcher
 from tests.helpers.origins import origin_of
+from tests.helpers.web import in_pieces, serving
 
 
 def test_every_request_model_has_a_recipe() -> None:
@@ -38,19 +40,16 @@ async def test_input_images_are_kept_on_disk_not_in_memory(tmp_path: Path) -> No
     big = out.getvalue()
 
     async def serve(request: web.Request) -> web.StreamResponse:
-        # In pieces, each sent before the next: this server shares the test's memory count.
-        response = web.StreamResponse()
-        await response.prepare(request)
-        for at in range(0, len(big), 1 << 16):
-            await response.write(big[at : at + (1 << 16)])
-        return response
+        return await in_pieces(request, big)
 
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async with serving(serve) as base:
+        drawn, peak = await render_measured(base, tmp_path)
+    assert len(drawn.ingredients) == 4 and len(big) > 7_000_000
+    assert peak < 3_000_000, peak  # four files of 7.7 MB
+
+
+async def render_measured(base: str, tmp_path: Path) -> tuple[RenderSpec, int]:
+    """A render of four ingredients from `base`, after one to warm up; its peak memory."""
     fetcher = SafeFetcher([origin_of(base)])
     urls = [f"{base}/{n}.png" for n in range(4)]
     request = Generate20Request(model="2.0", ingredients=urls, options=Options.default())
@@ -64,6 +63,4 @@ async def test_input_images_are_kept_on_disk_not_in_memory(tmp_path: Path) -> No
     finally:
         tracemalloc.stop()
         await fetcher.aclose()
-        await runner.cleanup()
-    assert len(drawn.ingredients) == 4 and len(big) > 7_000_000
-    assert peak < 3_000_000, peak  # four files of 7.7 MB
+    return drawn, peak
