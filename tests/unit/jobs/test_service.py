@@ -17,7 +17,7 @@ from bot.jobs.ledger import Accepted
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika
-from bot.storage import Status
+from bot.storage import Job, Status
 from tests.helpers.local_pika import wait_for_call
 from tests.helpers.requests import fox
 from tests.helpers.round_trips import counting_round_trips
@@ -173,30 +173,43 @@ async def test_a_lost_answer_with_push_listens_and_adopts_the_pushed_job(
         assert calls(local) == ["/web/generate", f"/web/jobs/{pika_job.id}"]  # paid once
 
 
+async def in_flight(stack: Stack) -> tuple[Job, str]:
+    """A job in its paid call (listening for a push), and the id of the job Pika made of it."""
+    job = await stack.service.create("generate", fox(), ORIGIN)
+    sending = await stack.store.transition(
+        job.id, [Status.SUBMITTING], status=Status.SENDING, webhook_secret="s" * 32
+    )
+    assert sending is not None
+    created = await stack.pika.submit(fox())  # what Pika made of the call in flight
+    pika_id = getattr(created, "job_id", None)
+    assert isinstance(pika_id, str)
+    return sending, pika_id
+
+
+async def ended(stack: Stack, job_id: str) -> Job:
+    """The job once it ended, the clock moving a second at a time (an adoption runs beside
+    its caller)."""
+    for _ in range(50):
+        await stack.settle()
+        final = await stack.store.get(job_id)
+        if final is not None and final.status.is_final:
+            return final
+        stack.clock.now += 1
+    raise AssertionError(f"job {job_id} never ended")
+
+
 async def test_a_push_that_comes_before_the_lost_answer_is_adopted_too(
     tmp_path: Path, local: LocalPika
 ) -> None:
     """Pika pushed its job while the paid call was still in flight, and then the answer was
     lost: the job once ended as "outcome unknown" at once instead of taking the pushed job."""
     async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
-        job = await stack.service.create("generate", fox(), ORIGIN)
-        sending = await stack.store.transition(
-            job.id, [Status.SUBMITTING], status=Status.SENDING, webhook_secret="s" * 32
-        )
-        assert sending is not None
-        created = await stack.pika.submit(fox())  # what Pika made of the call in flight
-        pika_id = getattr(created, "job_id", None)
-        assert isinstance(pika_id, str)
+        sending, pika_id = await in_flight(stack)
         await stack.tracker.pushed(sending, pika_id)  # the push comes first
         await stack.service.unknown_outcome(sending, "pika_outcome_unknown", "answer lost")
         await local.jobs[pika_id].done.wait()
-        for _ in range(50):  # the adoption runs beside the caller
-            await stack.settle()
-            final = await stack.store.get(job.id)
-            if final is not None and final.status.is_final:
-                break
-            stack.clock.now += 1
-        assert final is not None and final.status is Status.DELIVERED, final
+        final = await ended(stack, sending.id)
+        assert final.status is Status.DELIVERED, final
         assert final.pika_job_id == pika_id
 
 
@@ -211,14 +224,7 @@ async def test_a_push_met_by_the_lost_answers_settling_is_still_adopted(
     charged for) was never adopted, and its member was told at the time-out that the outcome
     was unknown."""
     async for stack in make_stack(tmp_path / "db.sqlite3", local.base_url, webhook_public_url=PUSH):
-        job = await stack.service.create("generate", fox(), ORIGIN)
-        sending = await stack.store.transition(
-            job.id, [Status.SUBMITTING], status=Status.SENDING, webhook_secret="s" * 32
-        )
-        assert sending is not None
-        created = await stack.pika.submit(fox())  # what Pika made of the call in flight
-        pika_id = getattr(created, "job_id", None)
-        assert isinstance(pika_id, str)
+        sending, pika_id = await in_flight(stack)
         if race == "read-before-settled":
             await stack.service.unknown_outcome(sending, "pika_outcome_unknown", "answer lost")
             await stack.tracker.pushed(sending, pika_id)  # the row as the receiver read it
@@ -227,13 +233,8 @@ async def test_a_push_met_by_the_lost_answers_settling_is_still_adopted(
             await stack.tracker.pushed(sending, None)
             await stack.service.unknown_outcome(sending, "pika_outcome_unknown", "answer lost")
         await local.jobs[pika_id].done.wait()
-        for _ in range(50):  # the adoption runs beside the caller
-            await stack.settle()
-            final = await stack.store.get(job.id)
-            if final is not None and final.status.is_final:
-                break
-            stack.clock.now += 1
-        assert final is not None and final.status is Status.DELIVERED, final
+        final = await ended(stack, sending.id)
+        assert final.status is Status.DELIVERED, final
         assert final.pika_job_id == pika_id
 
 
