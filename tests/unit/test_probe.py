@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot import intake
 from bot.errors import InputError
-from bot.intake import Media
+from bot.intake import Draft, Media
 from bot.probe import Prober
 from bot.safe_fetch import SafeFetcher
 from tests.helpers.origins import origin_of
@@ -96,14 +96,9 @@ async def test_a_file_that_takes_too_long_is_refused_at_the_probes_time_cap(
     async with serving(slow) as base:
         prober = Prober(SafeFetcher([origin_of(base)]))
         draft = intake.read("generate", {"prompt": "x", "image_url": f"{base}/slow.png"})
-        started = asyncio.get_running_loop().time()
-        try:
-            with pytest.raises(InputError) as caught:
-                await prober.probe(draft)
-        finally:
-            await prober.fetcher.aclose()
-    assert asyncio.get_running_loop().time() - started < 3.0  # not the 5 s the file takes
-    option, rule, _ = caught.value.problems[0]
+        caught, took = await refused_in(prober, draft)
+    assert took < 3.0  # not the 5 s the file takes
+    option, rule, _ = caught.problems[0]
     assert (option, rule) == ("image_url", "rule.unreachable")
 
 
@@ -143,14 +138,9 @@ async def test_the_files_of_one_request_share_the_probes_time_cap(
     prober = Prober(SafeFetcher([origin_of(trickling)]))
     values = {f"ingredient_{n}_url": f"{trickling}/slow-{n}.png" for n in range(1, 5)}
     draft = intake.read("ingredients", {"prompt": "x", **values})
-    started = asyncio.get_running_loop().time()
-    try:
-        with pytest.raises(InputError) as caught:
-            await prober.probe(draft)
-    finally:
-        await prober.fetcher.aclose()
-    assert asyncio.get_running_loop().time() - started < 2.5  # not 4 x 0.8 s
-    option, rule, _ = caught.value.problems[0]
+    caught, took = await refused_in(prober, draft)
+    assert took < 2.5  # not 4 x 0.8 s
+    option, rule, _ = caught.problems[0]
     assert (option, rule) == ("ingredient_2_url", "rule.unreachable")
 
 
@@ -243,3 +233,14 @@ async def probes_measured(base: str) -> tuple[int, int]:
         tracemalloc.stop()
         await prober.fetcher.aclose()
     return image_peak, speech_peak
+
+
+async def refused_in(prober: Prober, draft: Draft) -> tuple[InputError, float]:
+    """The probe's refusal of `draft`, and how long it took (the prober closed after)."""
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(InputError) as caught:
+            await prober.probe(draft)
+    finally:
+        await prober.fetcher.aclose()
+    return caught.value, asyncio.get_running_loop().time() - started
