@@ -48,14 +48,16 @@ class ChannelLanes:
     """One queue of chores per channel, worked by one task per channel while it has any."""
 
     def __init__(
-        self, per_second: float = CHORES_PER_SECOND, chore_seconds: float = CHORE_SECONDS
+        self, per_second: float = CHORES_PER_SECOND, chore_seconds: float | None = None
     ) -> None:
         # Per channel: the edits, then the reactions, each in the order they came.
         self._waiting: dict[int, tuple[Queue, Queue]] = {}
         self._running: dict[int, Chore] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._gap = 1.0 / per_second
-        self._chore_seconds = chore_seconds
+        # CHORE_SECONDS is read now, not bound as a default when the module loads: the
+        # end-to-end tests' launcher (tests/e2e/short_waits.py) shortens it in the bot's process.
+        self._chore_seconds = CHORE_SECONDS if chore_seconds is None else chore_seconds
         self._next_start = 0.0
         self._order = 0
         self._posting: dict[int, int] = {}  # results being posted, by channel

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.pika.local.app import LocalPika, running_local_pika
-from tests.e2e.harness import RUNNING, STARTED, BotProcess, bot_env
+from tests.e2e.harness import RUNNING, STARTED, BotProcess, bot_env, launch
 from tests.fake_discord import FakeDiscord, running_fake_discord
 from tests.helpers.origins import origin_of
 
@@ -51,12 +51,15 @@ async def bot(
 ) -> AsyncIterator[BotProcess]:
     """The bot, configured like a server owner with a Pika key, ready on the fake Discord; on a
     SQLite file in the test's folder, or on the test's `database` (once on SQLite and once on
-    PostgreSQL) when the test is marked `on_both_databases`."""
+    PostgreSQL) when the test is marked `on_both_databases`; with fixed waits cut when it is
+    marked `short_waits(...)`."""
     database = {}
     if "database" in request.fixturenames:
         database = {"DATABASE_URL": request.getfixturevalue("database").url}
     keys = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url}
-    process = BotProcess(bot_env(fake, tmp_path, **keys, **database), tmp_path)
+    mark = request.node.get_closest_marker("short_waits")
+    args, launcher = launch(mark.kwargs if mark else None)
+    process = BotProcess(bot_env(fake, tmp_path, **keys, **database) | launcher, tmp_path, args)
     await process.start()
     try:
         await process.wait_ready()

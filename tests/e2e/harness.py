@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import Settings
 from bot.pika.local.app import LocalPika
+from tests.e2e.short_waits import ENV as SHORT_WAITS_ENV
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
@@ -58,6 +59,23 @@ def bot_env(fake: FakeDiscord, workdir: Path, **settings: str) -> dict[str, str]
 # may take `database` too, to read it).
 on_both_databases = pytest.mark.usefixtures("database")
 
+
+def short_waits(**waits: float) -> pytest.MarkDecorator:
+    """Mark a test whose `bot` fixture has these fixed waits (module constants named in
+    tests/e2e/short_waits.py) cut to the seconds given, such as FIRST_ANSWER_SECONDS=5: the test
+    proves the bot gives up on a stuck Discord call without waiting out the real 10 s."""
+    return pytest.mark.short_waits(**waits)
+
+
+def launch(waits: Mapping[str, float] | None = None) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The arguments and added environment of a bot with `waits` shortened: `python -m bot`
+    itself when there are none."""
+    if not waits:
+        return ("-m", "bot"), {}
+    spec = " ".join(f"{name}={seconds:g}" for name, seconds in waits.items())
+    return ("-m", "tests.e2e.short_waits"), {SHORT_WAITS_ENV: spec}
+
+
 # Every bot a test started and that has not ended; the e2e conftest kills what is left.
 RUNNING: set[BotProcess] = set()
 # Every bot the current test started, ended or not: the e2e conftest prints their logs.
@@ -65,8 +83,8 @@ STARTED: list[BotProcess] = []
 
 
 class BotProcess:
-    """A running `python -m bot` (or `args` in its place: a benchmark's launcher), its output
-    (stdout and stderr) kept line by line."""
+    """A running `python -m bot` (or `args` in its place: a benchmark's launcher, or
+    tests/e2e/short_waits.py), its output (stdout and stderr) kept line by line."""
 
     def __init__(self, env: dict[str, str], cwd: Path, args: Sequence[str] = ("-m", "bot")) -> None:
         self.env, self.cwd, self.args = env, cwd, tuple(args)

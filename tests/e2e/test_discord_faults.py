@@ -16,6 +16,7 @@ from tests.e2e.harness import (
     failures,
     generate,
     results,
+    short_waits,
     start_bot,
     until,
 )
@@ -58,6 +59,7 @@ async def test_a_result_discord_posted_before_answering_500_is_posted_once(
     assert fake.channel_messages(GENERAL) == results(fake)
 
 
+@short_waits(FIRST_ANSWER_SECONDS=5)
 async def test_an_answer_discord_rate_limits_for_an_hour_frees_the_member_at_once(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -93,6 +95,7 @@ async def test_a_token_dead_before_its_time_still_leaves_one_message_for_the_job
     assert fake.channel_messages(GENERAL) == results(fake)
 
 
+@short_waits(CHORE_SECONDS=5)
 async def test_a_reaction_rate_limited_for_an_hour_holds_no_other_job_of_the_channel(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -131,6 +134,7 @@ async def test_a_members_own_default_is_shown_in_info_as_text_not_markup(
     assert "[" not in bare and "*" not in bare and "||" not in bare, mine
 
 
+@short_waits(FIRST_ANSWER_SECONDS=5)
 async def test_a_reaction_whose_working_message_is_rate_limited_for_an_hour_goes_on(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
@@ -198,13 +202,14 @@ async def test_a_thread_locked_meanwhile_gives_an_undeliverable_job_and_a_dm(
     assert results(fake, THREAD) == []
 
 
+@short_waits(PROGRESS_EDIT_SECONDS=1)
 async def test_a_working_message_the_bot_may_no_longer_edit_is_not_edited_again_and_again(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
     """Past its token's time, progress is edited with the bot's token; in a channel that took
     the bot's permission away each edit is a 403, and Discord bans a bot for a flood of those
     (10,000 in 10 minutes, from every job of every such channel). One refusal is enough."""
-    await behave(pika, job_seconds=9)
+    await behave(pika, job_seconds=3)  # time for three progress edits, one a second
     interaction = generate(fake, "a slow fox")
     await fake.wait_for_response(interaction)
     fake.expire(interaction)
