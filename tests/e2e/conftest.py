@@ -58,7 +58,7 @@ async def bot(
         database = {"DATABASE_URL": request.getfixturevalue("database").url}
     keys = {"PIKA_API_KEY": pika.api_key, "PIKA_BASE_URL": pika.base_url}
     mark = request.node.get_closest_marker("short_waits")
-    args, launcher = launch(mark.kwargs if mark else None)
+    args, launcher = launch(mark.kwargs if mark else None)  # ready sooner; marked waits cut
     process = BotProcess(bot_env(fake, tmp_path, **keys, **database) | launcher, tmp_path, args)
     await process.start()
     try:

@@ -17,6 +17,7 @@ import pytest
 from bot.config import Settings
 from bot.pika.local.app import LocalPika
 from tests.e2e.short_waits import ENV as SHORT_WAITS_ENV
+from tests.e2e.short_waits import GUILD_READY
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import ADMIN, APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
@@ -67,12 +68,17 @@ def short_waits(**waits: float) -> pytest.MarkDecorator:
     return pytest.mark.short_waits(**waits)
 
 
+# The bots the harness starts (the `bot` fixture, start_bot, start_sharded) are ready 1.5 s
+# sooner: discord.py waits 2 s after the last GUILD_CREATE for more, and the fake sends them
+# all at once. A test that starts `BotProcess` itself runs `python -m bot` as it is.
+READY_SOONER = {GUILD_READY: 0.5}
+
+
 def launch(waits: Mapping[str, float] | None = None) -> tuple[tuple[str, ...], dict[str, str]]:
-    """The arguments and added environment of a bot with `waits` shortened: `python -m bot`
-    itself when there are none."""
-    if not waits:
-        return ("-m", "bot"), {}
-    spec = " ".join(f"{name}={seconds:g}" for name, seconds in waits.items())
+    """The arguments and added environment of a bot of the harness, with READY_SOONER and
+    `waits` shortened."""
+    shortened = READY_SOONER | dict(waits or {})
+    spec = " ".join(f"{name}={seconds:g}" for name, seconds in shortened.items())
     return ("-m", "tests.e2e.short_waits"), {SHORT_WAITS_ENV: spec}
 
 
@@ -170,10 +176,9 @@ async def start_bot(
     """A bot with a Pika key on `pika`, its database in `workdir` (or at DATABASE_URL), ready on
     `fake`; the test stops it (tests that restart the bot, or need settings the `bot` fixture
     lacks)."""
-    bot = BotProcess(
-        bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings),
-        workdir,
-    )
+    args, launcher = launch()
+    env = bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings)
+    bot = BotProcess(env | launcher, workdir, args)
     await bot.start()
     await bot.wait_ready()
     return bot
@@ -186,7 +191,8 @@ async def start_sharded(
     guilds have them, ready on `fake`. A second shard identifies five seconds after the first,
     as Discord allows: it is given longer to be ready than a bot of one shard."""
     env = bot_env(fake, workdir, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url, **settings)
-    bot = BotProcess(env | {"DISCORD_GUILD_ID": ""}, workdir)
+    args, launcher = launch()
+    bot = BotProcess(env | {"DISCORD_GUILD_ID": ""} | launcher, workdir, args)
     await bot.start()
     await bot.wait_ready(timeout=60)
     return bot
