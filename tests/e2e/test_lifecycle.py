@@ -97,7 +97,8 @@ async def test_sigterm_stops_it_promptly_while_discord_is_unreachable(
 ) -> None:
     fake.refuse_gateway = True  # every reconnect fails, and discord.py's backoff grows
     await fake.drop_gateway()
-    await asyncio.sleep(12.0)  # long enough for a backoff sleep of many seconds
+    # Signalled as soon as a backoff of 5 s or more begins: waited out, it would outlast the 3 s.
+    await bot.wait_for_log(r"retrying in ([5-9]|\d\d+)s", timeout=40)
     assert await bot.stop(signal.SIGTERM, timeout=3) == 0
     assert "Stopped" in bot.log
 
