@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import compileall
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,12 +19,17 @@ from tests.helpers.databases import (
     postgres_required,
 )
 
+# Bytecode is cached whatever PYTHONDONTWRITEBYTECODE says (it is set on the shared machine):
+# without, each of pytest's five processes rewrote and compiled every test module again at each
+# run, some 3 s of CPU each. Set before pytest imports the test modules (conftest comes first).
+sys.dont_write_bytecode = False
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the bot's own modules once, before any worker starts: with PYTHONDONTWRITEBYTECODE
-    set (as on the shared machine) every `python -m bot` of the end-to-end tests, some 200 a
-    run, would otherwise compile them all again, a third of a second of CPU each. Only stale
-    files are compiled; a missing or unwritable cache changes nothing but the time."""
+    set, every `python -m bot` of the end-to-end tests, some 200 a run, would otherwise compile
+    them all again, a third of a second of CPU each. Only stale files are compiled; a missing
+    or unwritable cache changes nothing but the time."""
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller did it
         return
     root = Path(__file__).resolve().parents[1]
