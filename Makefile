@@ -14,9 +14,11 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
+# The dev extra brings every runtime dependency too: one install makes both stamps (a fresh
+# clone, as in CI, no longer resolves and builds the editable package twice).
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	touch $(VENV)/.runtime $@
 
 run: $(VENV)/.runtime
 	$(BIN)/python -m bot
