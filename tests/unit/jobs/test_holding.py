@@ -153,6 +153,17 @@ def on_channel(stack: Stack, channel: Channel) -> ChannelRecorder:
     return recorder
 
 
+async def delivery_hung(stack: Stack, local: LocalPika) -> Job:
+    """A finished job whose delivery by `stack`'s process has started and hangs (its channel
+    held by the test)."""
+    job = await rendered(local, await sent(stack))
+    await stack.tracker.hold()
+    await stack.tracker.poll(job)  # finished: recorded as delivering, by the first process
+    assert stack.tracker.tick() == 1  # its delivery starts, and hangs
+    await asyncio.sleep(0.05)
+    return job
+
+
 @pytest.mark.parametrize("posted", [False, True], ids=["before-the-post", "after-the-post"])
 async def test_a_lease_lost_during_a_slow_delivery_does_not_post_twice(
     stack: Stack,
@@ -167,11 +178,7 @@ async def test_a_lease_lost_during_a_slow_delivery_does_not_post_twice(
         first.stall = gate  # the post is made; its answer never comes back
     else:
         first.hold = gate  # the upload is slow: the post is not made yet
-    job = await rendered(local, await sent(stack))
-    await stack.tracker.hold()
-    await stack.tracker.poll(job)  # finished: recorded as delivering, by the first process
-    assert stack.tracker.tick() == 1  # its delivery starts, and hangs
-    await asyncio.sleep(0.05)
+    job = await delivery_hung(stack, local)
 
     async def locked() -> None:
         raise sqlite3.OperationalError("database is locked")
@@ -397,11 +404,7 @@ async def test_a_process_resumed_after_hanging_past_its_lease_stops_before_it_po
     channel, gate = Channel(), asyncio.Event()
     first, _ = on_channel(stack, channel), on_channel(other, channel)
     first.hold = gate  # the upload is slow: the post is not made yet
-    job = await rendered(local, await sent(stack))
-    await stack.tracker.hold()
-    await stack.tracker.poll(job)  # finished: recorded as delivering, by the first process
-    assert stack.tracker.tick() == 1  # its delivery starts, and hangs
-    await asyncio.sleep(0.05)
+    job = await delivery_hung(stack, local)
     past_the_lease(stack)  # stopped: no renewal, nothing runs
     await other.tracker.hold()  # the second process takes the job over and posts it
     await other.settle()
