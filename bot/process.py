@@ -32,7 +32,7 @@ from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
 from bot.pika.transport import shared_http_client
 from bot.safe_fetch import AllowedHost, SafeFetcher
-from bot.storage import StorageError, open_storage
+from bot.storage import FOLDER_MODE, StorageError, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def files_writable(settings: Settings) -> bool:
     while that safety net is missing."""
     folder = settings.files_dir
     try:
-        folder.mkdir(0o700, parents=True, exist_ok=True)  # as the ledger itself makes it
+        folder.mkdir(FOLDER_MODE, parents=True, exist_ok=True)  # as the ledger itself makes it
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:

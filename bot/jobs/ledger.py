@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.storage import Leases, Status
+from bot.storage import FOLDER_MODE, Leases, Status
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Ledger:
             try:
                 fd = os.open(self.path, flags, 0o600)
             except FileNotFoundError:  # its folder is made once, not checked on every entry
-                self.path.parent.mkdir(0o700, parents=True, exist_ok=True)  # as the database's
+                self.path.parent.mkdir(FOLDER_MODE, parents=True, exist_ok=True)
                 fd = os.open(self.path, flags, 0o600)
             try:
                 whole = _append(fd, (line + "\n").encode())

@@ -10,11 +10,13 @@ from bot.storage.leases import DEFAULT_LEASE_SECONDS, Held, Leases, claim_sql
 from bot.storage.member_settings import MemberSettingsStore
 from bot.storage.records import ACTIVE, FINAL, UNMADE, Job, NewJob, Status
 from bot.storage.reports import JobReports, Tally
+from bot.storage.sqlite import FOLDER_MODE
 
 __all__ = [
     "ACTIVE",
     "DEFAULT_LEASE_SECONDS",
     "FINAL",
+    "FOLDER_MODE",
     "UNMADE",
     "WRITE_ERRORS",
     "Change",
