@@ -160,7 +160,7 @@ async def run(settings: Settings) -> int:
 
     try:
         storage = await open_storage(
-            settings.database_url, lease_seconds=settings.job_lease_seconds
+            settings.database_url, lease_seconds=settings.job_lease_seconds, check_clock=True
         )
     except StorageError as exc:
         log.error("Cannot use the database (DATABASE_URL): %s", exc)

@@ -50,10 +50,13 @@ async def open_storage(
     target: Path | str,
     clock: Callable[[], float] = time.time,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    check_clock: bool = False,
 ) -> Storage:
     """Open the database `target` names (a SQLite file's path, or a DATABASE_URL:
     `sqlite:///path` or `postgresql://...`), apply pending migrations, and put the stores on it;
-    the jobs store claims jobs for `lease_seconds` at a time (see `leases.py`).
+    the jobs store claims jobs for `lease_seconds` at a time (see `leases.py`). `check_clock`:
+    on PostgreSQL, which processes on several machines may share, `clock` must agree with the
+    server's (`postgres.check_clock`); a test's own clock is not checked.
 
     Raises StorageError, naming the database (never its password), when it cannot be used."""
     found = sqlite_file(target)
@@ -61,7 +64,7 @@ async def open_storage(
     if found is not None:
         database = await open_sqlite(found, clock)
     elif str(target).startswith(POSTGRES_SCHEMES):
-        database = await open_postgres(str(target), clock)
+        database = await open_postgres(str(target), clock, lease_seconds if check_clock else None)
     else:
         raise StorageError(f"{str(target).split(':', 1)[0]}: not a database this bot can use")
     return Storage(

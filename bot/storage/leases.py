@@ -14,7 +14,8 @@ until when, unless renewed. A process polls and delivers only the jobs it holds:
 Holding a job is what lets a process start a side effect on it; the step itself stays
 compare-and-set on the job's status, so that it happens once even when two processes race.
 Times are each process's own clock: processes on several machines need their clocks in step
-(NTP), to well within a lease.
+(NTP), to well within a lease; on PostgreSQL start-up checks it against the server's clock
+(`postgres.check_clock`).
 
 Every statement is standard SQL with `?` placeholders and RETURNING. The one that PostgreSQL
 needs written differently is the claim (`claim_sql`, by dialect).

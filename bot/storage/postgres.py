@@ -35,6 +35,11 @@ COMMAND_SECONDS = 30.0  # any statement, a wait for a lock included
 CONNECT_SECONDS = 10.0  # opening a connection (start-up says the database is unreachable after)
 MIGRATION_SECONDS = 600.0  # a migration may rewrite a big table; another process waits as long
 CLOSE_SECONDS = 10.0  # statements in flight finish before the pool closes, or are cut
+# Leases (`leases.py`) are written and read with each process's own clock: a process whose
+# clock runs ahead takes over jobs whose holder is alive. Start-up compares the clock with the
+# database server's, which every process sharing the database reads, and refuses a difference
+# of more than this share of a lease (a quarter: a holder renews well before its lease ends).
+CLOCK_SHARE_OF_LEASE = 0.25
 # The key of the migration lock: the two-number form of advisory locks, whose keys never meet
 # the one-number form's (admission locks a server's id with that one).
 MIGRATION_LOCK = (0x50494B41, 1)  # "PIKA", migrations
@@ -131,18 +136,21 @@ async def _keep(connection: asyncpg.Connection) -> None:
     open): pooled connections keep no session state, so the reset query's round trip is saved."""
 
 
-async def open_postgres(url: str, clock: Callable[[], float] = time.time) -> PostgresDatabase:
-    """Connect to the PostgreSQL database at `url` and apply pending migrations.
+async def open_postgres(
+    url: str, clock: Callable[[], float] = time.time, lease_seconds: float | None = None
+) -> PostgresDatabase:
+    """Connect to the PostgreSQL database at `url` and apply pending migrations; with
+    `lease_seconds`, check that `clock` agrees with the server's (`CLOCK_SHARE_OF_LEASE`).
 
     Raises StorageError, naming the database without its password, when it cannot be reached,
-    refuses the connection, or a migration fails."""
+    refuses the connection, a migration fails, or the clocks disagree."""
     shown = shown_url(url)
     options: dict[str, Any] = {
         "timeout": CONNECT_SECONDS,
         "server_settings": {"application_name": "pika-discord-bot"},
     }
     try:
-        await migrate(url, clock, options)
+        await migrate(url, clock, options, lease_seconds)
         pool = await asyncpg.create_pool(
             url,
             min_size=1,
@@ -165,6 +173,28 @@ async def open_postgres(url: str, clock: Callable[[], float] = time.time) -> Pos
     return PostgresDatabase(url, pool)
 
 
+async def check_clock(
+    connection: asyncpg.Connection, clock: Callable[[], float], lease_seconds: float
+) -> None:
+    """Raise StorageError when `clock` is further from the database server's clock than
+    `CLOCK_SHARE_OF_LEASE` of a lease, beyond what the round trip leaves unknown."""
+    before = clock()
+    server = float(await connection.fetchval("SELECT extract(epoch FROM clock_timestamp())"))
+    after = clock()
+    # The server read its clock somewhere within the round trip: its middle, give or take half.
+    ahead = (before + after) / 2 - server
+    unknown = (after - before) / 2
+    allowed = lease_seconds * CLOCK_SHARE_OF_LEASE
+    if abs(ahead) - unknown > allowed:
+        way = "ahead of" if ahead > 0 else "behind"
+        raise StorageError(
+            f"this machine's clock is {abs(ahead):.1f} s {way} the database server's; "
+            f"processes sharing a database hold jobs for JOB_LEASE_SECONDS={lease_seconds:g} "
+            f"and need their clocks within {allowed:g} s of it: set the clock (NTP) and start "
+            "again"
+        )
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {CONNECT_SECONDS:g} s"
@@ -173,11 +203,19 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def migrate(url: str, clock: Callable[[], float], options: dict[str, Any]) -> None:
+async def migrate(
+    url: str,
+    clock: Callable[[], float],
+    options: dict[str, Any],
+    lease_seconds: float | None = None,
+) -> None:
     """Apply every migration not yet recorded in `schema_migrations`, in number order, each in
-    its own transaction, holding the migration lock on a connection of its own."""
+    its own transaction, holding the migration lock on a connection of its own; first, with
+    `lease_seconds`, check the clock against the server's on that connection."""
     connection = await asyncpg.connect(url, command_timeout=MIGRATION_SECONDS, **options)
     try:
+        if lease_seconds is not None:
+            await check_clock(connection, clock, lease_seconds)
         await connection.execute("SELECT pg_advisory_lock($1, $2)", *MIGRATION_LOCK)
         await connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "

@@ -4,6 +4,7 @@ bounded pool, statements that cannot hang, migrations taken in turn."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
 import pytest
@@ -39,6 +40,30 @@ async def test_a_database_that_does_not_exist_is_one_error_naming_it(postgres_ur
     with pytest.raises(StorageError) as caught:
         await open_storage(missing)
     assert 'database "no_such_database" does not exist' in str(caught.value)
+
+
+@pytest.mark.parametrize(("offset", "way"), [(60.0, "ahead of"), (-9.0, "behind")])
+async def test_a_clock_out_of_step_with_the_database_servers_stops_the_start(
+    postgres_url: str, offset: float, way: str
+) -> None:
+    # Leases are read with each process's clock: one running ahead would take live jobs over.
+    with pytest.raises(StorageError) as caught:
+        await open_storage(
+            postgres_url, lambda: time.time() + offset, lease_seconds=30, check_clock=True
+        )
+    message = str(caught.value)
+    assert f"clock is {abs(offset):.0f}." in message and f"{way} the database server's" in message
+    assert "JOB_LEASE_SECONDS=30" in message and "within 7.5 s" in message
+    assert "\n" not in message
+
+
+async def test_a_clock_in_step_with_the_database_servers_opens_and_a_tests_is_not_checked(
+    postgres_url: str,
+) -> None:
+    storage = await open_storage(postgres_url, lease_seconds=30, check_clock=True)
+    await storage.close()
+    storage = await open_storage(postgres_url, lambda: 1000.0, lease_seconds=30)
+    await storage.close()
 
 
 async def test_the_pool_is_bounded_and_a_statement_cannot_hang(
