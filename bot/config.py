@@ -143,11 +143,12 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated host or host:port entries, such as cdn.lan,127.0.0.1:9000",
     )
+    # Not 0: a double click would then be two requests, and pay twice.
     repeat_press_seconds: float = Field(
         default=60.0,
-        ge=0,
+        ge=1,
         le=3600,
-        description="a number of seconds from 0 to 3600",
+        description="a number of seconds from 1 to 3600",
     )
     log_level: LogLevel = Field(
         default="INFO", description="one of DEBUG, INFO, WARNING, ERROR, CRITICAL"

@@ -3,6 +3,8 @@ the one upscale of a video at any time, and a new take later on."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,13 +55,18 @@ async def test_the_extend_menu_used_twice_extends_once(
 async def test_a_later_extend_or_reroll_is_a_new_take(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
-    bot = await start_bot(fake, pika, tmp_path, REPEAT_PRESS_SECONDS="0")  # every press is later
+    window = 1.0  # the least the setting takes: each press below comes after it
+    bot = await start_bot(fake, pika, tmp_path, REPEAT_PRESS_SECONDS=f"{window:g}")
     try:
         result = await delivered(fake, "again and again")
+        pressed = time.monotonic()
         for count in (2, 3):
+            await asyncio.sleep(max(0.0, pressed + window + 0.2 - time.monotonic()))
+            pressed = time.monotonic()
             fake.remove_reaction(REQUESTER, result, "⏩")
             fake.react(REQUESTER, result, "⏩")
             await fake.wait_for(results_reach(fake, count), what="an extension")
+        await asyncio.sleep(max(0.0, pressed + window + 0.2 - time.monotonic()))
         press = fake.press(REQUESTER, result, button(result, "reroll"))
         assert (await fake.wait_for_response(press))["type"] == 4
         await fake.wait_for(lambda: len(results(fake)) == 4, what="the re-roll")

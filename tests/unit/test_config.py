@@ -172,6 +172,7 @@ def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
         ("LOCAL_PIKA_PORT", "70000"),
         ("DISCORD_SHARD_COUNT", "0"),
         ("DISCORD_SHARD_COUNT", "two"),
+        ("REPEAT_PRESS_SECONDS", "0"),  # a double click would pay twice
     ],
 )
 def test_an_invalid_setting_is_one_line_naming_it(
