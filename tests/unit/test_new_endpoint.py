@@ -1,6 +1,6 @@
 """The recipe of docs/architecture.md for a new Pika endpoint, walked with a throwaway one.
 
-A "sparkle" endpoint is added the way the recipe says, touching only what its five files would
+A "sparkle" endpoint is added the way the recipe says, touching only what its five steps would
 hold: the request model (with its route and key), its kind record, its title, the command's
 option values, and the local Pika's picture title. Then a member's request goes the whole way:
 intake, admission, the row, the paid call to the new route, the local Pika's render, the tracker
