@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=1440, description="a number of minutes greater than 0, at most 1440"
     )
     # How long a process holds a job without renewing: another process sharing the database
-    # takes over the jobs of one that died within this time.
+    # takes over the jobs of one that died within this time and a third (it claims every third).
     job_lease_seconds: float = Field(
         default=30.0, ge=1, le=600, description="a number of seconds from 1 to 600"
     )

@@ -5,7 +5,8 @@ until when, unless renewed. A process polls and delivers only the jobs it holds:
 
 - a job it admits is claimed in its insert (`Leases.at_insert`, no extra round trip);
 - free jobs, and jobs whose lease ended (their process died, or stopped renewing), are claimed
-  in batches (`claim`), so that another process takes over a dead one's jobs within a lease;
+  in batches (`claim`), so that another process takes over a dead one's jobs within a lease and
+  a third (it claims every third of a lease);
 - every lease the process holds is renewed by one statement, well before it ends (`renew`),
   which also says which jobs the process still holds (a job missing from it was lost to
   another process) and which received a push somewhere else (`mark_due`);
