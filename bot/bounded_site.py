@@ -1,5 +1,5 @@
 """An inbound HTTP server that nobody can hold open: the bounds every route of the bot is served
-within (the webhook receiver today; any other route of the bot's own server tomorrow).
+within (`bot/ops/server.py`: the push route, /healthz, /readyz and /metrics).
 
 - a request's head must arrive within `header_seconds` of the connection (or of the previous
   answer): a silent or trickling client is dropped (aiohttp's keep-alive timer, which also

@@ -5,11 +5,11 @@ kind took (`estimates.py`): just after its expected finish, never sooner than
 POLL_INTERVAL_SECONDS after its last poll, never later than `CEILING_INTERVALS` intervals, and
 not after its time-out; a job found still running after its expected finish is polled less and
 less often. With push configured polls are only a safety net, at the ceiling, and a push makes
-the job due at once. Pika's `failed` and `error` statuses end the job; unknown statuses keep it
-running; no final status by JOB_TIMEOUT_MINUTES times it out. A poll's result is written with
-the next batch; a step before a side effect (the result about to be posted, a failure about to be
-told) is written at once, compare-and-set on the status, and makes the job the winner's (its
-lease) for what follows.
+the job due at once. Pika's failed statuses (`failed`, `error` and their kin:
+`FAILED_STATUSES`) end the job; unknown statuses keep it running; no final status by
+JOB_TIMEOUT_MINUTES times it out. A poll's result is written with the next batch; a step before
+a side effect (the result about to be posted, a failure about to be told) is written at once,
+compare-and-set on the status, and makes the job the winner's (its lease) for what follows.
 
 `PollSteps` is half of `Tracker` (`tracker.py`), which holds the state named below.
 """
