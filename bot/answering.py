@@ -1,7 +1,7 @@
 """Members' first answers come before everything else the bot has to do.
 
 Discord drops an interaction that is not answered within three seconds of being sent, so in a
-burst (two hundred members asking at once) the answers race one clock. Two rules keep them
+burst (two hundred members asking at once) the answers race one clock. Three rules keep them
 ahead of it:
 
 - **In arrival order, a few at a time.** Each request prepares its answer (intake, admission,
