@@ -40,6 +40,17 @@ def test_every_file_a_document_names_exists(document: Path) -> None:
     assert [path for path in named if not _exists(path)] == []
 
 
+def test_every_file_the_bots_docstrings_and_comments_name_exists() -> None:
+    missing = [
+        f"{source.relative_to(ROOT)}: {path}"
+        for package in ("bot", "cogs")
+        for source in sorted((ROOT / package).rglob("*.py"))
+        for path in _ticked_paths(source.read_text())
+        if not _exists(path)
+    ]
+    assert missing == []
+
+
 def _package_rows() -> dict[str, str]:
     """The table of `## The packages`: each folder it describes (`bot/jobs/`), and its row."""
     text = ARCHITECTURE.read_text()
