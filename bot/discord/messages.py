@@ -120,6 +120,9 @@ MESSAGES: dict[str, str] = {
     "failure.pika_failed": (
         "Pika could not make this video. Try another prompt or file, or press **Retry**."
     ),
+    "failure.pika_job_gone": (
+        "Pika no longer knows this job, so its video will not come. Press **Retry** to ask again."
+    ),
     "failure.invalid": "This request no longer passes Pika's rules. Ask again with `/pika`.",
     "failure.interrupted": (
         "The bot restarted while sending this to Pika, so it cannot tell whether Pika started "

@@ -6,10 +6,12 @@ POLL_INTERVAL_SECONDS after its last poll, never later than `CEILING_INTERVALS` 
 not after its time-out; a job found still running after its expected finish is polled less and
 less often. With push configured polls are only a safety net, at the ceiling, and a push makes
 the job due at once. Pika's failed statuses (`failed`, `error` and their kin:
-`FAILED_STATUSES`) end the job; unknown statuses keep it running; no final status by
-JOB_TIMEOUT_MINUTES times it out. A poll's result is written with the next batch; a step before
-a side effect (the result about to be posted, a failure about to be told) is written at once,
-compare-and-set on the status, and makes the job the winner's (its lease) for what follows.
+`FAILED_STATUSES`) end the job; unknown statuses keep it running; a job Pika answers 404 about,
+poll after poll for minutes, is one it no longer knows and ends as failed (`NOT_FOUND_POLLS`);
+no final status by JOB_TIMEOUT_MINUTES times it out. A poll's result is written with the next
+batch; a step before a side effect (the result about to be posted, a failure about to be told)
+is written at once, compare-and-set on the status, and makes the job the winner's (its lease)
+for what follows.
 
 `PollSteps` is half of `Tracker` (`tracker.py`), which holds the state named below.
 """
@@ -27,7 +29,13 @@ from bot.jobs.outbox import Notifier, Outbox
 from bot.jobs.schedule import Schedule
 from bot.jobs.service import JobService
 from bot.pika.client import PikaClient
-from bot.pika.errors import PikaAuthError, PikaError, PikaPlanError, PikaRateLimited
+from bot.pika.errors import (
+    PikaAuthError,
+    PikaError,
+    PikaPlanError,
+    PikaRateLimited,
+    PikaRejected,
+)
 from bot.pika.kinds import Polling
 from bot.pika.kinds import kind as kind_of
 from bot.pika.models import JobResponse, JobState, JobStatus
@@ -41,6 +49,13 @@ PROGRESS_EDIT_SECONDS = 3.0
 # A job whose progress stands still still has its working message refreshed this often, so the
 # expected end it shows is recomputed and never lies in the past for long.
 PROGRESS_REFRESH_SECONDS = 20.0
+# A job Pika answers 404 about (get-job, or get-upscale-job by its video) this many polls in a
+# row, the first of them at least NOT_FOUND_SECONDS ago, is one Pika no longer knows: it ends as
+# failed then rather than at its time-out, half an hour later. Both must hold: Pika may not find
+# a job it has just made (nothing documents how soon one can be read), and one stray 404, or a
+# few in quick succession while Pika's store catches up, must not end a job that will finish.
+NOT_FOUND_POLLS = 5
+NOT_FOUND_SECONDS = 120.0
 
 
 class PollSteps:
@@ -67,6 +82,7 @@ class PollSteps:
     _push_pending: set[str]
     _key_refused: set[str]  # jobs whose latest poll Pika refused for the bot's key
     _failed_polls: dict[str, int]  # polls in a row that got no answer, by job
+    _not_found: dict[str, tuple[int, float]]  # 404s in a row, and when the first came, by job
 
     def _track(self, job: Job, due: float) -> None:
         """Make the job due at `due` (the tracker's)."""
@@ -116,6 +132,16 @@ class PollSteps:
             else:
                 answer = await self.pika.get_job(job.pika_job_id or "")
         except PikaError as exc:
+            if self._not_known(job, exc, now):
+                log.warning(
+                    "Job %s: Pika has answered %d polls in a row that it has no such job (%s); "
+                    "ending it",
+                    job.id,
+                    self._not_found[job.id][0],
+                    exc.describe(),
+                )
+                await self.end(job, "pika_job_gone", exc.describe(), Status.FAILED)
+                return
             # Backing off by the polls that failed in a row, not by all the job's polls.
             failed = self._failed_polls.get(job.id, 0)
             self._failed_polls[job.id] = failed + 1
@@ -139,11 +165,23 @@ class PollSteps:
             return
         await self.apply(job, answer.state(job.pika_job_id or ""), now)
 
+    def _not_known(self, job: Job, exc: PikaError, now: float) -> bool:
+        """Count a failed poll: whether Pika has now answered 404 about the job often enough,
+        for long enough, to be taken at its word (NOT_FOUND_POLLS, NOT_FOUND_SECONDS). Any
+        other outcome breaks the run: only 404s in a row count."""
+        if not isinstance(exc, PikaRejected) or exc.status != 404:
+            self._not_found.pop(job.id, None)
+            return False
+        count, since = self._not_found.get(job.id, (0, now))
+        self._not_found[job.id] = (count + 1, since)
+        return count + 1 >= NOT_FOUND_POLLS and now - since >= NOT_FOUND_SECONDS
+
     async def apply(self, job: Job, state: JobState, now: float | None = None) -> None:
         """Move a running job on according to what Pika says."""
         now = self.store.clock() if now is None else now
         self._key_refused.discard(job.id)
         self._failed_polls.pop(job.id, None)
+        self._not_found.pop(job.id, None)
         last_poll = self._last_poll.get(job.id)
         self._last_poll[job.id] = now
         if state.status is JobStatus.FINISHED:

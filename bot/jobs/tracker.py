@@ -103,6 +103,7 @@ class Tracker(PollSteps, Holding):
         self._push_pending: set[str] = set()  # pushed while a poll of theirs was in flight
         self._key_refused: set[str] = set()  # latest poll refused for the bot's key
         self._failed_polls: dict[str, int] = {}  # polls in a row that got no answer
+        self._not_found: dict[str, tuple[int, float]] = {}  # 404s in a row, since when
         self._dirty_since: float | None = None  # when the oldest unwritten result came
         self._wake = asyncio.Event()
         self.polls = 0
@@ -187,7 +188,7 @@ class Tracker(PollSteps, Holding):
         self._early_pushes.pop(job_id, None)
         self._seen_push.pop(job_id, None)
         memos = (self._last_poll, self._last_eta, self._shown_at, self._late, self._pushed_at)
-        for memo in (*memos, self._failed_polls):
+        for memo in (*memos, self._failed_polls, self._not_found):
             memo.pop(job_id, None)
 
     def wake(self) -> None:

@@ -29,6 +29,7 @@ WAITS = {
     "HELD_ANSWER_SECONDS": "cogs.options",
     "CHORE_SECONDS": "bot.discord.lanes",
     "PROGRESS_EDIT_SECONDS": "bot.jobs.polls",
+    "NOT_FOUND_SECONDS": "bot.jobs.polls",
 }
 
 

@@ -2,7 +2,8 @@
 
 Pika did not start the job (500, 429): retried, paid once. The outcome is unknown (the answer
 lost): with push, the job is adopted when Pika pushes it; without, the member is told and gets a
-Retry button. The database refuses Pika's answer: retried until it takes it, and a crash
+Retry button. Pika no longer knows a job it took: the member is told so, with Retry, long before
+the time-out. The database refuses Pika's answer: retried until it takes it, and a crash
 meanwhile is resumed from the ledger. The interaction cannot be answered: cancelled before any
 paid call, and not counted.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot.jobs.polls import NOT_FOUND_POLLS
 from bot.pika.local.app import LocalPika
 from bot.storage.sqlite import open_sqlite
 from tests.e2e.harness import (
@@ -22,6 +24,7 @@ from tests.e2e.harness import (
     generate,
     results,
     retry_button,
+    short_waits,
     start_bot,
     until,
 )
@@ -75,6 +78,34 @@ async def test_a_lost_answer_tells_the_member_and_retry_asks_again(
     again = results(fake)[0]
     await fake.wait_for(lambda: fake.replies(press)[0].deleted, what="the retry's working message")
     assert again.embeds[0]["title"] == "lost fox"
+    assert paid(await calls_to(pika, "/web/generate")) == 2  # the member chose to ask again
+
+
+@short_waits(NOT_FOUND_SECONDS=2)
+async def test_a_job_pika_no_longer_knows_is_told_with_retry_long_before_its_time_out(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # Pika took the job, then answers 404 to every poll of it. Before, the bot polled it for
+    # JOB_TIMEOUT_MINUTES (30 here) and only then told the member it took too long.
+    await behave(pika, forget_jobs=1)
+    interaction = generate(fake, "forgotten fox")
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    failure = (await fake.wait_for(lambda: failures(fake), what="the failure"))[0]
+    assert "Pika no longer knows this job" in failure.content
+    assert "Job not found" not in failure.content  # Pika's words stay in the log
+    assert "took longer" not in failure.content
+    await fake.wait_for(lambda: working.deleted, what="the working message removed")
+    polls = [c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]
+    assert len(polls) >= NOT_FOUND_POLLS and {c["status"] for c in polls} == {404}
+    assert paid(await calls_to(pika, "/web/generate")) == 1  # nothing sent again by the bot
+    await asyncio.sleep(1.0)  # polling stopped: no poll of the ended job
+    assert len([c for c in await pika_calls(pika) if c["path"].startswith("/web/jobs/")]) == len(
+        polls
+    )
+    press = fake.press(REQUESTER, failure, retry_button(failure))
+    assert (await fake.wait_for_response(press))["type"] == 4
+    await fake.wait_for(lambda: results(fake), what="the retried result")
     assert paid(await calls_to(pika, "/web/generate")) == 2  # the member chose to ask again
 
 

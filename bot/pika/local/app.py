@@ -275,6 +275,8 @@ class LocalPika:
 
     async def _run(self, job: LocalJob) -> None:
         """Render the job, then, when its time is up, notify its webhook."""
+        if job.outcome == "forget":  # never to be seen again: nothing to render or push
+            return
         if not job.rendered:
             await self._render(job)
             job.rendered = True
@@ -320,7 +322,7 @@ class LocalPika:
 
     async def _get_job(self, request: web.Request) -> web.Response:
         job = self.jobs.get(request.match_info["job_id"])
-        if job is None or job.request_type == "upscale":
+        if job is None or job.request_type == "upscale" or job.outcome == "forget":
             return error_response(404, "Job not found")
         return json_response(self._job_answer(job))
 
@@ -331,7 +333,7 @@ class LocalPika:
         except InvalidRequest as exc:
             return error_response(400, str(exc))
         job = self.jobs.get(self.upscales.get(model.video, ""))
-        if job is None:
+        if job is None or job.outcome == "forget":
             return error_response(404, "No upscale job for this video")
         return json_response(self._job_answer(job))
 

@@ -1,7 +1,8 @@
 """The local Pika's fault switches: what a test or a developer sets at /_local/behaviour.
 
 Every API call passes the middleware, which checks the key, logs the call and may answer 429 or
-500 instead; every new job asks `next_job` whether it fails, stalls or is delayed first. The JSON
+500 instead; every new job asks `next_job` whether it fails, stalls, is forgotten or is delayed
+first. The JSON
 helpers at the top give every answer of the local Pika, faulty or not, the vendor's shapes.
 """
 
@@ -25,7 +26,7 @@ from bot.pika.kinds import KINDS
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The routes that create a job (a paid call at the real Pika), from the kinds catalogue.
 CREATE_ROUTES = frozenset(model.route for kind in KINDS.values() for model in kind.requests)
-Outcome = Literal["normal", "fail", "stall"]
+Outcome = Literal["normal", "fail", "stall", "forget"]
 
 
 def json_response(
@@ -70,6 +71,12 @@ class Behaviour(BaseModel):
     fail_jobs: int = Field(default=0, ge=0, description="the next N jobs end 'failed'")
     delay_jobs: int = Field(default=0, ge=0, description="the next N jobs go 'delayed' first")
     stall_jobs: int = Field(default=0, ge=0, description="the next N jobs never finish")
+    forget_jobs: int = Field(
+        default=0,
+        ge=0,
+        description="the next N jobs are answered as made, then forgotten: get-job (or the "
+        "upscale's get-upscale-job) answers 404 for them, as for a job Pika lost",
+    )
     error_rate: float = Field(default=0.0, ge=0, le=1, description="share of API calls -> 500")
     server_errors: int = Field(default=0, ge=0, description="the next N API calls -> 500")
     rate_limit_rate: float = Field(default=0.0, ge=0, le=1, description="share of calls -> 429")
@@ -134,6 +141,9 @@ class Faults:
         elif behaviour.stall_jobs:
             behaviour.stall_jobs -= 1
             outcome = "stall"
+        elif behaviour.forget_jobs:
+            behaviour.forget_jobs -= 1
+            outcome = "forget"
         delayed = behaviour.delay_jobs > 0
         if delayed:
             behaviour.delay_jobs -= 1

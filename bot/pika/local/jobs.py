@@ -67,7 +67,7 @@ class LocalJob:
     created_at: float
     seconds: float
     result_name: str
-    outcome: str = "normal"  # normal | fail | stall
+    outcome: str = "normal"  # normal | fail | stall | forget
     delayed: bool = False
     webhook: str | None = None
     source_video: str | None = None  # what an upscale job upscales

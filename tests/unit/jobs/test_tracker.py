@@ -12,7 +12,13 @@ import pytest
 from bot.discord.texts import failure_reason
 from bot.jobs import tracker as tracker_module
 from bot.jobs.outbox import MAX_DELIVERY_ATTEMPTS, DeliveryFailed, Undeliverable
-from bot.jobs.polls import PROGRESS_EDIT_SECONDS, PROGRESS_REFRESH_SECONDS
+from bot.jobs.polls import (
+    NOT_FOUND_POLLS,
+    NOT_FOUND_SECONDS,
+    PROGRESS_EDIT_SECONDS,
+    PROGRESS_REFRESH_SECONDS,
+)
+from bot.jobs.service import retryable
 from bot.jobs.tracker import POLL_GRAIN, on_grain
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobResponse, JobState, JobStatus, UpscaleRequest
@@ -481,6 +487,72 @@ async def test_an_upscale_is_polled_by_its_source_video(stack: Stack, local: Loc
     await stack.tracker.poll(upscale)
     paths = [r["path"] for r in local.requests]
     assert paths[-1] == "/web/jobs/upscaled"
+
+
+async def polled_not_found(stack: Stack, job: Job, times: int, apart: float) -> Job:
+    """Poll a running job (the stack's only one) `times` times, `apart` seconds apart by the
+    clock; the job after."""
+    for _ in range(times):
+        await stack.tracker.poll(await current(stack, job.id))
+        await stack.settle()
+        stack.clock.now += apart
+    return await current(stack, job.id)
+
+
+async def test_a_job_pika_no_longer_knows_fails_once_404s_in_a_row_last_minutes(
+    stack: Stack, local: LocalPika
+) -> None:
+    local.behaviour.forget_jobs = 1
+    job = await sent(stack)
+    first = stack.clock.now
+    # Many 404s in quick succession (a job Pika has just made, not yet found): still waited for.
+    quick = await polled_not_found(stack, job, NOT_FOUND_POLLS * 2, 1.0)
+    assert quick.status is Status.RUNNING and stack.notifier.failures == []
+    # Minutes after the first: ended as failed, its member told in plain words, with Retry.
+    stack.clock.now = first + NOT_FOUND_SECONDS
+    ended = await polled_not_found(stack, job, 1, 0)
+    assert ended.status is Status.FAILED and not ended.active
+    assert ended.failure == "pika_job_gone" and retryable(ended.failure)
+    assert failure_reason(ended, "en") == (
+        "Pika no longer knows this job, so its video will not come. Press **Retry** to ask again."
+    )
+    assert stack.notifier.failures == [
+        "failed: pika_job_gone: Pika rejected the request: Job not found"
+    ]
+    polls = len(local.requests)
+    stack.clock.now += 600
+    await stack.settle()
+    assert len(local.requests) == polls  # no more polls
+
+
+async def test_404s_end_a_job_only_when_many_in_a_row_as_well_as_minutes_long(
+    stack: Stack, local: LocalPika
+) -> None:
+    local.behaviour.forget_jobs = 1
+    job = await sent(stack)
+    gap = NOT_FOUND_SECONDS / (NOT_FOUND_POLLS - 2)  # the last but one poll is past the minutes
+    assert (await polled_not_found(stack, job, NOT_FOUND_POLLS - 1, gap)).status is Status.RUNNING
+    local.jobs[job.pika_job_id or ""].outcome = "stall"  # Pika finds it again, once
+    await polled_not_found(stack, job, 1, gap)
+    local.jobs[job.pika_job_id or ""].outcome = "forget"
+    assert (await polled_not_found(stack, job, NOT_FOUND_POLLS - 1, gap)).status is Status.RUNNING
+    assert (await polled_not_found(stack, job, 1, gap)).failure == "pika_job_gone"
+
+
+async def test_an_upscale_pika_has_no_job_for_fails_the_same_way(
+    stack: Stack, local: LocalPika
+) -> None:
+    parent = await rendered(local, await sent(stack))
+    await stack.tracker.poll(parent)
+    await stack.settle()
+    source = (await current(stack, parent.id)).result_url
+    assert source
+    local.behaviour.forget_jobs = 1  # get-upscale-job of its video answers 404
+    upscale = await sent(stack, UpscaleRequest(video=source), "upscale")
+    gap = NOT_FOUND_SECONDS / (NOT_FOUND_POLLS - 1) + 1
+    ended = await polled_not_found(stack, upscale, NOT_FOUND_POLLS, gap)
+    assert [r["path"] for r in local.requests][-1] == "/web/jobs/upscaled"
+    assert ended.status is Status.FAILED and ended.failure == "pika_job_gone"
 
 
 async def test_polls_go_on_while_a_delivery_is_stuck(stack: Stack, local: LocalPika) -> None:
