@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import discord
 from aiohttp import web
@@ -89,6 +90,7 @@ class PikaBot(commands.AutoShardedBot):
         pika_health: PikaHealth | None = None,
         fetcher: SafeFetcher | None = None,
         storage: Storage | None = None,
+        scratch: Path | None = None,
     ) -> None:
         # Only the events the bot uses: its servers and channels, and reactions (the controls
         # on results). Not messages nor typing: Discord would send every message and keystroke
@@ -118,6 +120,8 @@ class PikaBot(commands.AutoShardedBot):
         self.pika_health = pika_health or PikaHealth()
         # Result downloads; the process trusts the embedded local Pika's origin in it.
         self.fetcher = fetcher or results_fetcher(settings.allowed_hosts)
+        # The process's own folder for temporary files (`bot/scratch.py`); None: the system's.
+        self.scratch = scratch
         # Opened by the process before anything else (a damaged file stops it at once).
         self._given_storage = storage
         self.lanes = ChannelLanes()
@@ -162,7 +166,9 @@ class PikaBot(commands.AutoShardedBot):
         self.jobs = JobService(store, self.pika, self.settings, ledger)
         durations = Durations()  # the tracker's, which the working messages' estimates share
         self.estimates = Estimates(durations, self.storage.reports, store.clock)
-        delivery = DiscordDelivery(self, self.fetcher, self.lanes, store, self.estimates)
+        delivery = DiscordDelivery(
+            self, self.fetcher, self.lanes, store, self.estimates, self.scratch
+        )
         self.tracker = Tracker(
             store, self.pika, self.jobs, delivery, self.settings, durations, self.wakeups
         )
@@ -178,7 +184,7 @@ class PikaBot(commands.AutoShardedBot):
             self.server_settings,
             self.guardrails,
             self.jobs,
-            Prober(self.probes),
+            Prober(self.probes, scratch=self.scratch),
             preferences=self.preferences,
             repeat_seconds=self.settings.repeat_press_seconds,
         )

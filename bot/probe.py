@@ -67,9 +67,12 @@ async def _share(
 class Prober:
     """Fetches and reads a request's media inputs, within limits."""
 
-    def __init__(self, fetcher: SafeFetcher, limits: MediaLimits = LIMITS) -> None:
+    def __init__(
+        self, fetcher: SafeFetcher, limits: MediaLimits = LIMITS, scratch: Path | None = None
+    ) -> None:
         self.fetcher = fetcher
         self.limits = limits
+        self.scratch = scratch  # the process's folder for the files read (None: the system's)
         self._slots = asyncio.Semaphore(AT_ONCE)
         # Each member's probes take one slot at a time, each server's PER_SERVER: nothing is
         # counted before the probe (the cooldown is the job row's), so one member asking again
@@ -106,7 +109,7 @@ class Prober:
         known = parent.result_url if parent else None
         durations: dict[str, float] = {}
         deadline = asyncio.get_running_loop().time() + PROBE_SECONDS  # for all the files
-        with tempfile.TemporaryDirectory(prefix="pika-probe-") as folder:
+        with tempfile.TemporaryDirectory(prefix="pika-probe-", dir=self.scratch) as folder:
             for name, media in sorted(draft.media.items()):
                 if media.url == known:
                     continue

@@ -32,6 +32,7 @@ from bot.pika.errors import PikaAuthError, PikaError
 from bot.pika.health import PikaHealth
 from bot.pika.transport import shared_http_client
 from bot.safe_fetch import AllowedHost, SafeFetcher
+from bot.scratch import own_scratch
 from bot.storage import FOLDER_MODE, StorageError, open_storage
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,10 @@ async def run(settings: Settings) -> int:
         ):
             if not await check_pika(pika, settings, health):
                 return EXIT_CONFIG
-            bot = PikaBot(settings, pika, metrics, health, fetcher, storage)
-            return await serve(settings, bot)
+            # Temporary files in a folder of this process's own; dead processes' ones removed.
+            with own_scratch(settings.files_dir) as scratch:
+                bot = PikaBot(settings, pika, metrics, health, fetcher, storage, scratch)
+                return await serve(settings, bot)
     finally:
         unsubscribe()
         # Both close once only, whether or not the bot got as far as using them.

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -65,9 +66,11 @@ class DiscordDelivery:
         lanes: ChannelLanes,
         store: JobStore,
         estimates: Estimates,
+        scratch: Path | None = None,
     ) -> None:
         self.client = client
         self.fetcher = fetcher
+        self.scratch = scratch  # this process's folder for a download too large for memory
         self.lanes = lanes
         self.store = store
         self.estimates = estimates
@@ -169,7 +172,7 @@ class DiscordDelivery:
             try:
                 async with (
                     self.lanes.posting(job.channel_id),
-                    downloaded(self.fetcher, job.result_url, limit) as video,
+                    downloaded(self.fetcher, job.result_url, limit, folder=self.scratch) as video,
                 ):
                     return await self._post(job, channel, parent, video=video)
             except TooLarge:
@@ -254,7 +257,9 @@ class DiscordDelivery:
         if not job.poster_url:
             return None
         try:
-            async with downloaded(self.fetcher, job.poster_url, min(limit, POSTER_LIMIT)) as image:
+            async with downloaded(
+                self.fetcher, job.poster_url, min(limit, POSTER_LIMIT), folder=self.scratch
+            ) as image:
                 return image.read_bytes()
         except (TooLarge, FetchError):
             return None

@@ -4,7 +4,9 @@ channel's upload limit.
 A file that fits its share of a memory budget is kept in memory: in a burst of results, making,
 writing and removing a temporary file for each was a third of a download's CPU. A larger one, or
 one fetched while the budget is spent, goes to a temporary file (the bytes read so far moved
-there), removed when done. So a burst of large videos holds at most `MEMORY_BUDGET` in memory.
+there), removed when done, in the process's own folder (`bot/scratch.py`: what a process killed
+midway leaves there is removed at the next start-up). So a burst of large videos holds at most
+`MEMORY_BUDGET` in memory.
 """
 
 from __future__ import annotations
@@ -51,10 +53,11 @@ BUDGET = Budget(MEMORY_BUDGET)
 
 class Spool:
     """A download's bytes: in memory while they stay within `IN_MEMORY_BYTES` and the budget
-    grants them, chunk by chunk; then in a temporary file."""
+    grants them, chunk by chunk; then in a temporary file in `folder` (None: the system's)."""
 
-    def __init__(self, budget: Budget) -> None:
+    def __init__(self, budget: Budget, folder: Path | None = None) -> None:
         self._budget = budget
+        self._folder = folder
         self._held = 0  # bytes in memory, taken from the budget
         self._chunks: list[bytes] = []
         self._file: BinaryIO | None = None
@@ -72,7 +75,7 @@ class Spool:
                 return
         if self._file is None:
             # One file, not a folder: a burst of large results makes and removes many.
-            handle, name = tempfile.mkstemp(prefix="pika-video-", suffix=".mp4")
+            handle, name = tempfile.mkstemp(prefix="pika-video-", suffix=".mp4", dir=self._folder)
             self.path = Path(name)
             self._file = os.fdopen(handle, "wb")
             for held in self._chunks:
@@ -115,11 +118,15 @@ class Spool:
 
 @contextlib.asynccontextmanager
 async def downloaded(
-    fetcher: SafeFetcher, url: str, limit: int, budget: Budget = BUDGET
+    fetcher: SafeFetcher,
+    url: str,
+    limit: int,
+    budget: Budget = BUDGET,
+    folder: Path | None = None,
 ) -> AsyncIterator[Spool]:
     """Fetch `url` (Pika's result link, through the safe fetcher); raise TooLarge past `limit`
-    bytes."""
-    spool = Spool(budget)
+    bytes. A file too large for memory is written in `folder` (None: the system's)."""
+    spool = Spool(budget, folder)
     try:
         try:
             await fetcher.read_into(url, "the video", limit, spool.write)

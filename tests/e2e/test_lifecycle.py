@@ -11,10 +11,11 @@ import pytest
 
 from bot.discord.target import point_discord_at
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env
+from tests.e2e.harness import BotProcess, bot_env, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN
+from tests.helpers.scratch import holding, left_by_a_killed_process
 
 
 async def help_answer(fake: FakeDiscord) -> str:
@@ -82,6 +83,25 @@ async def test_rides_out_a_rate_limit(fake: FakeDiscord, bot: BotProcess) -> Non
     await fake.wait_for_response(interaction)
     statuses = [r.status for r in fake.requests_to("POST", r"/callback$")]
     assert statuses == [429, 200]
+
+
+async def test_temporary_files_a_killed_process_left_go_at_start_up_and_a_living_ones_stay(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    # A bot killed with a download under way left its file in the system's temporary folder,
+    # for ever: a crash loop filled the disk. Another bot on the host is still downloading.
+    async with holding(tmp_path) as (_, living):
+        dead = await left_by_a_killed_process(tmp_path)  # after: a start-up sweeps the dead
+        bot = await start_bot(fake, pika, tmp_path)  # its DATA_DIR: the SQLite file's folder
+        try:
+            assert bot.process is not None
+            assert not dead.exists()
+            assert (living / "pika-video-half.mp4").read_bytes() == b"half a video"
+            [mine] = (tmp_path / "tmp").glob(f"{bot.process.pid}-*")
+        finally:
+            await bot.stop()
+        assert not mine.exists()  # a clean stop takes its folder with it
+        assert (living / "pika-video-half.mp4").exists()
 
 
 async def test_sigterm_shuts_down_cleanly(fake: FakeDiscord, bot: BotProcess) -> None:

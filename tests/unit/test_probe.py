@@ -6,6 +6,7 @@ import asyncio
 import io
 import tracemalloc
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,6 +43,28 @@ async def test_every_file_is_read_and_lengths_come_back(files: str) -> None:
     facts = await prober.probe(draft)
     assert facts.durations == {f"{files}/b.mp4": 2.0, f"{files}/c.wav": 3.0}
     await prober.fetcher.aclose()
+
+
+async def test_the_files_read_are_in_the_folder_given(tmp_path: Path) -> None:
+    # The process's own (bot/scratch.py), whose leftovers a start-up after a crash removes.
+    during: list[str] = []
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        image = png()
+        await response.write(image[:16])
+        during.extend(p.name for p in tmp_path.iterdir())
+        await response.write(image[16:])
+        await response.write_eof()
+        return response
+
+    async with serving(serve) as base:
+        prober = Prober(SafeFetcher([origin_of(base)]), scratch=tmp_path)
+        await prober.probe(intake.read("generate", {"image_url": f"{base}/a.png"}))
+        await prober.fetcher.aclose()
+    assert len(during) == 1 and during[0].startswith("pika-probe-")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -106,3 +106,13 @@ async def test_a_result_link_to_a_private_address_is_not_downloaded(server: str)
         async with downloaded(fetcher, f"{server}/1000.mp4", 1000):
             pass
     await fetcher.aclose()
+
+
+def test_a_download_too_large_for_memory_is_written_in_the_folder_given(tmp_path: Path) -> None:
+    # The process's own (bot/scratch.py), whose leftovers a start-up after a crash removes.
+    spool = downloads.Spool(Budget(0), tmp_path)  # no memory to spare: to a file at once
+    spool.write(b"v" * (downloads.IN_MEMORY_BYTES + 1))
+    spool.finish()
+    assert spool.path is not None and spool.path.parent == tmp_path
+    spool.close()
+    assert list(tmp_path.iterdir()) == []
