@@ -231,13 +231,18 @@ class Tracker(PollSteps, Holding):
                     wake_at.append(on_grain(due, self.grain()))
                 if (due := self._others.next_at()) is not None:
                     wake_at.append(due)
-            delay = min(wake_at) - self.store.clock()
-            if delay > 0:
-                # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that comes
-                # as the event is set, and the tracker would then outlive a shutdown.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._wake.wait()
+            await self.sleep_until(min(wake_at))
+
+    async def sleep_until(self, when: float) -> None:
+        """Wait until `when` by the store's clock, or until something wakes the loop (`wake`).
+        The loop's one wait: a test may replace it, to make time pass exactly to `when`."""
+        delay = when - self.store.clock()
+        if delay > 0:
+            # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation that comes
+            # as the event is set, and the tracker would then outlive a shutdown.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def grain(self) -> float:
         """The step of the polls' grid: `POLL_GRAIN` of the interval once `GRAIN_FULL_AT` jobs
