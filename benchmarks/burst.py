@@ -42,8 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.pika.local.app import LocalPika, running_local_pika
@@ -54,6 +52,7 @@ from tests.e2e.harness import BotProcess, bot_env, results
 from tests.fake_discord import FakeDiscord, running_fake_discord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, GUILD_ID, User
+from tests.helpers.local_pika import prerendered
 from tests.helpers.requests import fox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,31 +173,6 @@ def add_members(fake: FakeDiscord, count: int) -> list[int]:
     # The fake refuses an interaction from someone who is not in the channel's guild.
     fake.guilds[GUILD_ID].members.extend(members)
     return members
-
-
-async def prerendered(workdir: Path) -> RenderResult:
-    """One video made by the local Pika, which every benchmark job then serves."""
-    async with running_local_pika(job_seconds=0, files_dir=workdir / "prerender") as pika:
-        async with httpx.AsyncClient(timeout=60) as http:
-            answer = await http.post(
-                f"{pika.base_url}/web/generate",
-                json=fox().payload(),
-                headers={"Authorization": f"Bearer {pika.api_key}"},
-            )
-        job = pika.jobs[answer.json()["job"]["id"]]
-        await asyncio.wait_for(job.done.wait(), 120)
-        folder = workdir / "prerender" / job.id
-        assert job.duration and job.width and job.height
-        return RenderResult(
-            video=folder / job.result_name,
-            poster=folder / "poster.jpg",
-            thumbnail=folder / "thumbnail.jpg",
-            width=job.width,
-            height=job.height,
-            fps=24,
-            seconds=job.duration,
-            has_audio=False,
-        )
 
 
 # --- measuring a burst ------------------------------------------------------------------------

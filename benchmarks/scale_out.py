@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.burst import peak_rss_mb, percentile, prerendered, wait_until
+from benchmarks.burst import peak_rss_mb, percentile, wait_until
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.local.render import RenderResult
 from tests.e2e.harness import BotProcess, bot_env, results
@@ -41,6 +41,7 @@ from tests.fake_discord import FakeDiscord, running_fake_discord
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, GUILD_2, GUILD_ID, STUDIO, Message, User
 from tests.helpers.databases import new_postgres_database
+from tests.helpers.local_pika import prerendered
 from tests.helpers.postgres import throwaway_server
 
 FIRST_MEMBER = 960_000_000_000_000_000

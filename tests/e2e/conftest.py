@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.pika.local.app import LocalPika, running_local_pika
+from bot.pika.local.render import RenderResult
 from tests.e2e.harness import RUNNING, STARTED, BotProcess, bot_env, launch
 from tests.fake_discord import FakeDiscord, running_fake_discord
+from tests.helpers.local_pika import prerendered
 from tests.helpers.origins import origin_of
 
 
@@ -35,12 +39,28 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         assert not discord.unhandled, f"requests the fake does not know: {discord.unhandled}"
 
 
+@pytest.fixture(scope="session")
+def prerendered_video(tmp_path_factory: pytest.TempPathFactory) -> RenderResult:
+    """One video, made once per worker by a local Pika of its own (in a thread of its own: its
+    event loop is not the tests')."""
+    workdir = tmp_path_factory.mktemp("prerendered")
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, prerendered(workdir)).result(timeout=120)
+
+
 @pytest.fixture
-async def pika(fake: FakeDiscord) -> AsyncIterator[LocalPika]:
+async def pika(fake: FakeDiscord, request: pytest.FixtureRequest) -> AsyncIterator[LocalPika]:
     """A local Pika in this process, whose jobs take half a second; it may fetch the fake
-    Discord's attachments (on loopback, so allowed by name)."""
+    Discord's attachments (on loopback, so allowed by name). For a test marked
+    `prerendered_videos`, every job's video is `prerendered_video`, never rendered."""
+    video = None
+    if request.node.get_closest_marker("prerendered"):
+        video = request.getfixturevalue("prerendered_video")
     async with running_local_pika(
-        job_seconds=0.5, api_key="e2e-pika-key", allowed_hosts=[origin_of(fake.base_url)]
+        job_seconds=0.5,
+        api_key="e2e-pika-key",
+        allowed_hosts=[origin_of(fake.base_url)],
+        prerendered=video,
     ) as local:
         yield local
 

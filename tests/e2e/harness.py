@@ -68,6 +68,13 @@ def short_waits(**waits: float) -> pytest.MarkDecorator:
     return pytest.mark.short_waits(**waits)
 
 
+# A test so marked has a `pika` fixture whose every job's video is one made once per worker
+# (the local Pika's `prerendered`), linked at once: for tests about what the bot does with a
+# video, not the video (an upscale, rendered at twice the size, took 7 s on a loaded machine,
+# and more past the 20 s a test waits for a result).
+prerendered_videos = pytest.mark.prerendered
+
+
 # The bots the harness starts (the `bot` fixture, start_bot, start_sharded) are ready 1.5 s
 # sooner: discord.py waits 2 s after the last GUILD_CREATE for more, and the fake sends them
 # all at once. A test that starts `BotProcess` itself runs `python -m bot` as it is.

@@ -6,7 +6,13 @@ import asyncio
 from typing import Any
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, private_answer, public_answer, results
+from tests.e2e.harness import (
+    BotProcess,
+    prerendered_videos,
+    private_answer,
+    public_answer,
+    results,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, REQUESTER, Message
 from tests.helpers.local_pika import calls_to, pika_calls
@@ -250,6 +256,7 @@ async def test_inpaint_and_outpaint(fake: FakeDiscord, pika: LocalPika, bot: Bot
     assert body["mode"] == "outpainting" and body["options"]["aspectRatio"] == "1:1"
 
 
+@prerendered_videos
 async def test_extend_upscale_and_lipsync(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

@@ -15,6 +15,7 @@ from tests.e2e.harness import (
     button,
     delivered,
     generate,
+    prerendered_videos,
     private_answer,
     public_answer,
     results,
@@ -71,6 +72,7 @@ async def test_requester_reaction_extends_the_video(
     assert len(bot_messages(fake)) == 2
 
 
+@prerendered_videos
 async def test_moderator_button_upscales(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:
@@ -165,6 +167,7 @@ async def test_info_button_shows_the_job(fake: FakeDiscord, result: Message) -> 
     assert answer["data"]["embeds"][0]["title"] == "a fox"
 
 
+@prerendered_videos
 async def test_controls_on_results_from_before_a_restart_still_work(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path
 ) -> None:
@@ -193,6 +196,7 @@ async def test_extend_video_context_menu_on_a_message_with_an_mp4(
     assert body["video"] == clip.url
 
 
+@prerendered_videos
 async def test_upscale_video_context_menu_on_a_result(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:
@@ -222,6 +226,7 @@ async def test_slow_pika_does_not_make_the_command_miss_its_deadline(
     await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
 
 
+@prerendered_videos
 async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

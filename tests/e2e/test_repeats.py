@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, delivered, notes_to, results, start_bot
+from tests.e2e.harness import (
+    BotProcess,
+    button,
+    delivered,
+    notes_to,
+    prerendered_videos,
+    results,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, Message
 from tests.helpers.local_pika import calls_to
@@ -23,6 +31,7 @@ async def result(fake: FakeDiscord, bot: BotProcess) -> Message:
     return await delivered(fake)
 
 
+@prerendered_videos
 async def test_an_upscale_asked_again_anywhere_points_to_it_and_costs_nothing(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:

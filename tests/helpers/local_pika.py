@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bot.pika.client import KEY_CHECK_JOB_ID
-from bot.pika.local.app import LocalPika
+from bot.pika.local.app import LocalPika, running_local_pika
+from bot.pika.local.render import RenderResult
+from tests.helpers.requests import fox
 
 KEY_CHECK_PATH = f"/web/jobs/{KEY_CHECK_JOB_ID}"
 
@@ -57,3 +60,31 @@ async def wait_for_call(pika: LocalPika, path: str, timeout: float = 20.0) -> di
 async def behave(pika: LocalPika, **settings: Any) -> None:
     """Switch the local Pika's simulated faults and timings (latency, fail_jobs, job_seconds...)."""
     await local_admin(pika, "POST", "/_local/behaviour", settings)
+
+
+async def prerendered(workdir: Path) -> RenderResult:
+    """One video made by a local Pika of its own, in `workdir`: given to another as its
+    `prerendered`, every job of that one is this video, linked at once, never rendered (what
+    benchmarks use, so that what they measure is not rendering; and tests whose jobs' videos
+    are not the point, so that a loaded machine's slow renders cannot fail them)."""
+    async with running_local_pika(job_seconds=0, files_dir=workdir / "prerender") as pika:
+        async with httpx.AsyncClient(timeout=60) as http:
+            answer = await http.post(
+                f"{pika.base_url}/web/generate",
+                json=fox().payload(),
+                headers={"Authorization": f"Bearer {pika.api_key}"},
+            )
+        job = pika.jobs[answer.json()["job"]["id"]]
+        await asyncio.wait_for(job.done.wait(), 120)
+        folder = workdir / "prerender" / job.id
+        assert job.duration and job.width and job.height
+        return RenderResult(
+            video=folder / job.result_name,
+            poster=folder / "poster.jpg",
+            thumbnail=folder / "thumbnail.jpg",
+            width=job.width,
+            height=job.height,
+            fps=24,
+            seconds=job.duration,
+            has_audio=False,
+        )
