@@ -239,6 +239,7 @@ async def test_a_reaction_the_moment_the_result_appears_is_not_lost(
     assert not ((await fake.wait_for_response(press))["data"].get("flags") or 0) & 64
 
 
+@prerendered_videos
 async def test_a_burst_of_presses_beyond_the_turns_is_held_then_each_started_in_public(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

@@ -24,6 +24,7 @@ from tests.e2e.harness import (
     failures,
     generate,
     on_both_databases,
+    prerendered_videos,
     private_answer,
     public_answer,
     results,
@@ -275,6 +276,7 @@ async def test_a_request_in_a_thread_is_answered_in_the_thread(
     assert results(fake, GENERAL) == []
 
 
+@prerendered_videos
 async def test_sigkill_with_ten_jobs_running_loses_nothing_and_posts_nothing_twice(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
@@ -519,6 +521,7 @@ async def test_the_webhook_receiver_cannot_be_held_open_and_pushes_are_coalesced
         await bot.stop()
 
 
+@prerendered_videos
 async def test_a_burst_bigger_than_the_bots_turns_is_held_at_once_then_answered_in_public(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
