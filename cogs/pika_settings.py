@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.wording import say
+from bot.discord.wording import code, say
 from bot.pika.models import AspectRatio, Pan, Rotate, Tilt, Zoom
 from bot.preferences import VIDEO_DEFAULTS, PersonalDefaults
 from cogs.options import GuidanceScale, Motion, Prompt, lang
@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from bot.app import PikaBot
 
 SHOWN = (*VIDEO_DEFAULTS[:1], "model", *VIDEO_DEFAULTS[1:], "mention")
+# Characters of one value shown (a negative prompt may hold 1,000): the member's and the
+# server's side by side must leave the whole answer within Discord's 2,000.
+SHOWN_VALUE = 300
 
 
 class SettingsCommands(commands.Cog):
@@ -86,9 +89,16 @@ def shown(mine: PersonalDefaults, server: dict[str, Any], lang: str) -> str:
         elif value is None:
             text = say("mine.unset", lang)
         else:
-            text = f"`{value}`"
+            text = _code(value)
         if name in server and value is not None and server[name] != value:
-            text = say("mine.server_wins", lang, value=text, server=f"`{server[name]}`")
+            text = say("mine.server_wins", lang, value=text, server=_code(server[name]))
         lines.append(say("mine.line", lang, name=say(f"mine.{name}", lang), value=text))
     lines.append(say("mine.note", lang))
     return "\n".join(lines)
+
+
+def _code(value: Any) -> str:
+    """A value in a code span, on one line and cut to SHOWN_VALUE (marked with "…")."""
+    text = " ".join(str(value).split())
+    cut = text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 1] + "…"
+    return f"`{code(cut, SHOWN_VALUE)}`"

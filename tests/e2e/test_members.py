@@ -305,3 +305,21 @@ async def test_a_members_long_listings_fit_in_one_answer(
     assert len(text) <= 2000 and "a\\_fox\\_in\\_the\\_\\*snow\\*" in text
     running = text.count("a\\_fox")
     assert f"… y {40 - running} más" in text
+
+
+async def test_long_personal_and_server_negative_prompts_fit_the_settings_answer(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # A member who avoids a paragraph, on a server whose owner avoids another: the line that
+    # says the server's wins held both, 2,000 characters and more, and Discord refused the
+    # answer ("The application did not respond") although the defaults were saved.
+    await admin(fake, "defaults", {"negative_prompt": "blurry, " * 124})
+    theirs = "`grainy`, *dark* @everyone " * 37
+    answer = await fake.wait_for_response(
+        fake.slash(REQUESTER, GENERAL, "pika", "settings", {"negative_prompt": theirs})
+    )
+    text = answer["data"]["content"]
+    assert answer["data"]["flags"] == 64 and text.startswith("✅ Saved.")
+    assert len(text) <= 2000 and "Avoid: `ˋgrainyˋ, *dark* @everyone" in text
+    assert "(the server's default, `blurry, blurry," in text
+    assert "Mention me when a video is ready: yes" in text  # nothing after it is lost
