@@ -84,7 +84,14 @@ class GuildSettings(BaseModel):
         for pattern in patterns:
             if len(pattern) > MAX_PATTERN_CHARS:
                 raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
-            compiled(pattern)  # PatternError (a ValueError) names the pattern
+            # PatternError (a ValueError) names the pattern.
+            if compiled(pattern).search("") is not None:
+                # `a*`, `fox|`, or only characters folding removes (a zero-width space): it
+                # would match every prompt, and stop every member of the server.
+                raise ValueError(
+                    f"{pattern!r} would block every prompt (it matches empty text); "
+                    "give a word or phrase that must be found"
+                )
         if (total := cost(patterns)) > MAX_PROGRAM_TOTAL:
             raise ValueError(
                 f"together the patterns are too costly to match ({total} steps, at most "

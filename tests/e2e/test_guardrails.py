@@ -272,6 +272,21 @@ async def test_blocked_patterns_take_no_time_and_see_through_disguises(
         assert "this server does not allow (`nsfw`)" in callback["data"]["content"], disguised
 
 
+async def test_a_pattern_that_matches_any_text_is_refused_naming_it(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # A zero-width space (folded away like the disguises it unmasks), `a*` or `fox|`: each
+    # matches the empty text, so it blocked every prompt of every member, and the owner was
+    # told "✅". Now each is refused, naming it, and nothing is saved.
+    for pattern, shown in (("\u200b", "'\\u200b'"), ("a*", "'a*'"), ("fox|", "'fox|'")):
+        refused = await admin(fake, "blocked", {"add": pattern})
+        assert f"blocked_patterns: {shown} would block every prompt" in refused, refused
+    assert "**Blocked words:** none" in await admin(fake, "show")
+    assert "🎬 **Video**" in await told_first(
+        fake, fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"})
+    )
+
+
 @on_both_databases
 async def test_long_lists_of_settings_fit_in_one_answer(
     fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest
