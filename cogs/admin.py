@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.app import PikaBot
 from bot.discord.owner import AuditPager, status_text
 from bot.discord.wording import code, language_of, say
+from bot.errors import InputError
 from bot.guardrails import GuildSettings, zone_names
 from bot.ops.report import status_report
 from bot.pika.models import AspectRatio
@@ -75,24 +76,50 @@ class Admin(
             await interaction.response.send_message(say("settings.unchanged", lang), ephemeral=True)
             return
         lines = "\n".join(
-            say("settings.change_line", lang, name=name, old=_show(old, lang), new=_show(new, lang))
+            say(
+                "settings.change_line",
+                lang,
+                name=name,
+                old=_show(name, old, lang),
+                new=_show(name, new, lang),
+            )
             for name, old, new in diffs
         )
         await interaction.response.send_message(
-            say("settings.changed", lang, lines=lines), ephemeral=True
+            say("settings.changed", lang, lines=lines),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
         )
         names = ", ".join(n for n, _, _ in diffs)
         log.info("Server %s: %s changed %s", interaction.guild_id, interaction.user.id, names)
-        if settings.log_channel is not None:
-            channel = self.bot.get_channel(settings.log_channel)
-            if isinstance(channel, discord.TextChannel | discord.Thread):
-                try:
-                    await channel.send(
-                        say("settings.logged", lang, user=interaction.user.id, lines=lines),
-                        allowed_mentions=discord.AllowedMentions.none(),
-                    )
-                except discord.HTTPException:
-                    log.warning("Could not post to the log channel %s", settings.log_channel)
+        logged = say("settings.logged", lang, user=interaction.user.id, lines=lines)
+        # The log channel a change turned off or replaced hears of it too: else a moderator
+        # could silence the log, unseen, before the changes it should show.
+        before = [old for name, old, _ in diffs if name == "log_channel" and old is not None]
+        for channel_id in before:
+            if channel_id != settings.log_channel:
+                await self.post_log(channel_id, logged)
+        if settings.log_channel is not None and not await self.post_log(
+            settings.log_channel, logged
+        ):
+            await interaction.followup.send(
+                say("settings.log_failed", lang, channel=settings.log_channel),
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+
+    async def post_log(self, channel_id: int, text: str) -> bool:
+        """Post a change to a log channel; False when it is gone or refuses the bot's post."""
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            log.warning("The log channel %s is gone", channel_id)
+            return False
+        try:
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.warning("Could not post to the log channel %s", channel_id)
+            return False
+        return True
 
     async def current(self, interaction: discord.Interaction) -> GuildSettings:
         """This server's settings."""
@@ -168,6 +195,10 @@ class Admin(
 
         def allow(current: GuildSettings) -> dict[str, Any]:
             listed = set(current.allowed_channels)
+            if not allowed and not listed:
+                # No list is no limit: there is nothing to take the channel out of, and the
+                # owner must not believe it stopped.
+                raise InputError.rule("allowed", "rule.channel_none_listed", channel=channel.id)
             updated = listed | {channel.id} if allowed else listed - {channel.id}
             return {"allowed_channels": sorted(updated)}
 
@@ -311,7 +342,19 @@ def listed(items: list[str], budget: int, lang: str) -> str:
     return ", ".join(shown)
 
 
-def _show(value: Any, lang: str) -> str:
+def _show(name: str, value: Any, lang: str) -> str:
+    """A setting's value as the owner reads it: channels and roles as their mentions (never
+    pinging: the answers allow no mention), no list of channels as all of them."""
+    if name == "allowed_channels":
+        return listed([f"<#{c}>" for c in value], SHOWN_CHANNELS, lang) or say(
+            "settings.all_channels", lang
+        )
+    if name == "daily_quota_server" and value is None:
+        return say("settings.no_limit", lang)
+    if value is not None and name == "log_channel":
+        return f"<#{value}>"
+    if value is not None and name == "required_role":
+        return f"<@&{value}>"
     if hasattr(value, "model_dump"):
         value = {k: v for k, v in value.model_dump().items() if v is not None}
     shown = f"`{code(str(value), 300)}`"

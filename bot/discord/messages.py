@@ -37,6 +37,10 @@ MESSAGES: dict[str, str] = {
     # Bad input: one line per option, "option: rule".
     "input.line": "{option}: {rule}",
     "rule.vendor": "{text}",
+    "rule.channel_none_listed": (
+        "while no channel is listed, videos may be made in every channel, <#{channel}> "
+        "included. To keep them out of it, allow the channels where they may be made."
+    ),
     "rule.either_not_both": "give either `{option}` or `{option}_url`, not both.",
     "rule.attach_or_url": "attach a file as `{option}` or give a link as `{option}_url`.",
     "rule.media.image": "must be a .png, .jpeg, .jpg, .webp or .gif image (got {filename}).",
@@ -280,6 +284,11 @@ MESSAGES: dict[str, str] = {
     "settings.changed": "✅ {lines}",
     "settings.change_line": "`{name}`: {old} → {new}",
     "settings.logged": "🛠️ <@{user}> changed Pika settings:\n{lines}",
+    "settings.log_failed": (
+        "⚠️ This change could not be posted to the log channel <#{channel}>: it is gone, or "
+        "the bot may not post there. Let the bot send messages there, or choose another "
+        "channel with `/pika-admin log-channel`."
+    ),
     "settings.none": "none",
     "settings.all_channels": "all channels",
     "settings.no_limit": "no limit",

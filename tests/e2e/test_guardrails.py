@@ -239,6 +239,50 @@ async def test_changes_are_audited_and_posted_to_the_log_channel(
     assert rows[1][2] == "15" and abs(rows[1][3] - time.time()) < 60
 
 
+async def test_stopping_a_channel_says_where_videos_may_be_made(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # With no channel listed every channel is allowed: "stop #general" changed nothing and
+    # answered "Nothing changed", and the owner believed it stopped. Stopping the last listed
+    # channel allowed every channel again, and was shown as "`[<id>]` → none".
+    refused = await admin(fake, "channel", {"channel": str(GENERAL), "allowed": False})
+    assert refused.startswith("⚠️ allowed: ") and "every channel" in refused
+    assert f"<#{ART}>" not in refused and f"<#{GENERAL}>" in refused
+    assert "**Channels:** all channels" in await admin(fake, "show")
+    allowed = await admin(fake, "channel", {"channel": str(ART), "allowed": True})
+    assert allowed == f"✅ `allowed_channels`: all channels → <#{ART}>"
+    stopped = await admin(fake, "channel", {"channel": str(ART), "allowed": False})
+    assert stopped == f"✅ `allowed_channels`: <#{ART}> → all channels"
+
+
+async def test_the_log_channel_hears_it_is_turned_off_and_the_admin_when_it_cannot_post(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    await admin(fake, "log-channel", {"channel": str(ART)})
+
+    def logged(*words: str) -> list[Message]:
+        return [
+            m
+            for m in fake.channel_messages(ART)
+            if "🛠️" in m.content and all(w in m.content for w in words)
+        ]
+
+    await fake.wait_for(lambda: logged("log_channel"), what="the log channel's own change")
+    # A moderator turns the log off before changing something: the log says so (nothing was
+    # posted anywhere, and the next changes went unseen).
+    await admin(fake, "log-channel")
+    await fake.wait_for(lambda: logged(f"<#{ART}> → none"), what="the log turned off, logged")
+    # A log channel the bot may not post in: the admin is told privately, naming it (only the
+    # bot's log said so).
+    fake.channels[ART].forbidden = True
+    change = fake.slash(ADMIN, GENERAL, "pika-admin", "log-channel", {"channel": str(ART)})
+    assert (await fake.wait_for_response(change))["data"]["content"].startswith("✅")
+    await fake.wait_for(lambda: change.followups, what="the warning")
+    warning = fake.messages[change.followups[0]]
+    assert warning.ephemeral and f"<#{ART}>" in warning.content
+    assert "could not be posted to the log channel" in warning.content
+
+
 async def test_server_defaults_apply_to_new_requests(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
