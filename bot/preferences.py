@@ -83,9 +83,13 @@ class Preferences:
         self.store = store
         self.changed = changed
         self._cache: dict[tuple[int, int], tuple[float, PersonalDefaults]] = {}
+        # Counts every `forget`: a read that a forget crossed may hold the document from before
+        # the change, so it is used once and not kept (as `ServerSettings` does).
+        self._forgets = 0
 
     def forget(self, guild_id: int, user_id: int) -> None:
         """Read the member's defaults again next time (another process changed them)."""
+        self._forgets += 1
         self._cache.pop((guild_id, user_id), None)
 
     async def get(self, guild_id: int | None, user_id: int) -> PersonalDefaults:
@@ -96,9 +100,10 @@ class Preferences:
         cached = self._cache.get((guild_id, user_id))
         if cached is not None and now - cached[0] < self.CACHE_SECONDS:
             return cached[1]
-        data = await self.store.load(guild_id, user_id)
-        found = PersonalDefaults.model_validate_json(data) if data else PersonalDefaults()
-        self._remember(guild_id, user_id, found)
+        forgets = self._forgets
+        found = _stored(await self.store.load(guild_id, user_id))
+        if self._forgets == forgets:
+            self._remember(guild_id, user_id, found)
         return found
 
     def _remember(self, guild_id: int, user_id: int, defaults: PersonalDefaults) -> None:
@@ -112,17 +117,32 @@ class Preferences:
     ) -> PersonalDefaults:
         """Set the given defaults (None leaves one as it is); `reset` forgets every one first.
 
-        Raises InputError naming the option and its rule when a value is refused."""
-        current = PersonalDefaults() if reset else await self.get(guild_id, user_id)
+        Raises InputError naming the option and its rule when a value is refused; then nothing
+        is stored. The change is made on the document as stored, never on a cached copy: two
+        changes at once both hold."""
         given = {k: v for k, v in changes.items() if v is not None}
-        try:
-            updated = PersonalDefaults.model_validate(current.model_dump() | given)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"])
-            raise InputError.one(where, str(problem["msg"]).removeprefix("Value error, ")) from None
-        await self.store.save(guild_id, user_id, updated.model_dump_json())
+        made: list[PersonalDefaults] = []
+
+        def apply(stored: str | None) -> str:
+            current = PersonalDefaults() if reset else _stored(stored)
+            try:
+                updated = PersonalDefaults.model_validate(current.model_dump() | given)
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                where = ".".join(str(p) for p in problem["loc"])
+                text = str(problem["msg"]).removeprefix("Value error, ")
+                raise InputError.one(where, text) from None
+            made.append(updated)
+            return updated.model_dump_json()
+
+        self.forget(guild_id, user_id)  # whatever happens to the write, read it again next
+        await self.store.edit(guild_id, user_id, apply)
         if self.changed is not None:
             await self.changed(guild_id, user_id)
-        self._remember(guild_id, user_id, updated)
-        return updated
+        self._remember(guild_id, user_id, made[-1])
+        return made[-1]
+
+
+def _stored(data: str | None) -> PersonalDefaults:
+    """A member's defaults from their stored document (none set for none)."""
+    return PersonalDefaults.model_validate_json(data) if data else PersonalDefaults()

@@ -26,11 +26,29 @@ class MemberSettingsStore:
         )
         return str(data) if data is not None else None
 
-    async def save(self, guild_id: int, user_id: int, data: str) -> None:
-        """Store a member's new document in a server."""
-        await self._db.execute(
-            "INSERT INTO member_settings (guild_id, user_id, data, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(guild_id, user_id) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            (guild_id, user_id, data, self.clock()),
-        )
+    async def edit(self, guild_id: int, user_id: int, apply: Callable[[str | None], str]) -> str:
+        """Change a member's document as one step, against every other change: `apply` is
+        given the document as stored (None while never set) and returns the new one; if it
+        raises, nothing is stored. Returns the document stored.
+
+        As `GuildSettingsStore.edit`: the row is read by a write in the transaction that writes
+        it back (SQLite's write lock, PostgreSQL's row lock), so two changes at once both hold;
+        read first and written back whole, the later one undid the earlier."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO member_settings (guild_id, user_id, data, updated_at) "
+                "VALUES (?, ?, '', ?) ON CONFLICT(guild_id, user_id) DO NOTHING",
+                (guild_id, user_id, self.clock()),
+            )
+            stored = await tx.fetch_value(
+                "UPDATE member_settings SET updated_at = updated_at "
+                "WHERE guild_id = ? AND user_id = ? RETURNING data",
+                (guild_id, user_id),
+            )
+            data = apply(str(stored) or None)  # '' is the row just made
+            await tx.execute(
+                "UPDATE member_settings SET data = ?, updated_at = ? "
+                "WHERE guild_id = ? AND user_id = ?",
+                (data, self.clock(), guild_id, user_id),
+            )
+        return data

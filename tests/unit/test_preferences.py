@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.errors import InputError
 from bot.preferences import PersonalDefaults, Preferences
-from bot.storage import open_storage
+from bot.storage import MemberSettingsStore, open_storage
+from bot.storage.backend import Database
 from tests.helpers.databases import DatabaseUnderTest
 
 
@@ -37,3 +40,64 @@ async def test_a_value_out_of_range_is_refused_naming_the_option(
     assert caught.value.problems[0][0] == "motion"
     assert await preferences.get(1, 3) == PersonalDefaults()
     await storage.close()
+
+
+async def test_two_changes_at_once_keep_both(database: DatabaseUnderTest) -> None:
+    # A member who sets their motion and, before the answer, their zoom (two devices, or two
+    # commands in a row): each change was made on the cached copy from before the other, and
+    # the one written last undid the other's.
+    storage = await open_storage(database.target)
+    try:
+        preferences = Preferences(storage.member_settings)
+        await preferences.get(1, 3)  # cached, as after any request of theirs
+        await asyncio.gather(
+            preferences.change(1, 3, motion=3), preferences.change(1, 3, zoom="in")
+        )
+        for seen in (
+            await preferences.get(1, 3),
+            await Preferences(storage.member_settings).get(1, 3),
+        ):
+            assert (seen.motion, seen.zoom) == (3, "in")
+    finally:
+        await storage.close()
+
+
+class PausedLoads(MemberSettingsStore):
+    """A process's store whose first read is held once it has the document, until `go` is
+    set: a read that crossed another process's change."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.read, self.go = asyncio.Event(), asyncio.Event()
+
+    async def load(self, guild_id: int, user_id: int) -> str | None:
+        data = await super().load(guild_id, user_id)
+        if not self.read.is_set():
+            self.read.set()
+            await self.go.wait()
+        return data
+
+
+async def test_a_read_that_crossed_another_process_s_change_is_not_kept(
+    database: DatabaseUnderTest,
+) -> None:
+    # Process B, delivering a member's video, reads their defaults as process A turns their
+    # pings off: B's read had the old document and came back after A told B to forget it.
+    # Kept, that copy was B's for a minute, and B pinged the member who had just said no.
+    storage = await open_storage(database.target)
+    try:
+        paused = PausedLoads(storage.database)
+        a, b = Preferences(storage.member_settings), Preferences(paused)
+
+        async def tell_b(guild_id: int, user_id: int) -> None:
+            b.forget(guild_id, user_id)
+
+        a.changed = tell_b
+        crossing = asyncio.create_task(b.get(1, 3))
+        await paused.read.wait()
+        await a.change(1, 3, mention=False)
+        paused.go.set()
+        assert (await crossing).mention is True  # read before the change: as it was
+        assert (await b.get(1, 3)).mention is False
+    finally:
+        await storage.close()
