@@ -14,7 +14,11 @@ from bot.ops.report import KindDay, StatusReport
 from bot.storage import Change
 
 AUDIT_PAGE = 10
-AUDIT_VALUE_CHARS = 60  # an old or new value longer than this is cut, so a page fits a message
+# An old or new value longer than this is cut, so that a page of ten changes of long lists fits
+# Discord's 2,000 characters in every language (at 60, a German page was 2,159).
+AUDIT_VALUE_CHARS = 45
+STATUS_VALUE_CHARS = 30  # the status view's latest changes are a glance: the audit has them whole
+MESSAGE_CHARS = 2000  # Discord refuses a longer message, and the owner sees no answer
 
 # One page of the audit, newest first: `limit` changes from `offset`.
 AuditPage = Callable[[int, int], Awaitable[list[Change]]]
@@ -55,20 +59,40 @@ def status_text(report: StatusReport, lang: str = ENGLISH) -> str:
     )
     lines.append(say("status.today", lang, since=when(report.day_started.timestamp(), "f")))
     today = [k for k in report.kinds if k.asked]
-    lines.extend(kind_line(k, lang) for k in today)
+    days = [kind_line(k, lang) for k in today]
     if not today:
         lines.append(say("status.no_jobs_today", lang))
+    tail: list[str] = []
     others = [k for k in report.kinds if not k.asked and k.typical_seconds is not None]
     if others:
         typical = ", ".join(
             f"{title(k.kind, lang)} {_seconds(k.typical_seconds, lang)}" for k in others
         )
-        lines.append(say("status.typical_other", lang, typical=typical))
-    lines.append(say("status.changes", lang))
-    lines.extend(change_line(c, lang) for c in report.changes)
+        tail.append(say("status.typical_other", lang, typical=typical))
+    tail.append(say("status.changes", lang))
+    tail.extend(change_line(c, lang, STATUS_VALUE_CHARS) for c in report.changes)
     if not report.changes:
-        lines.append(say("status.no_changes", lang))
-    return "\n".join(lines)
+        tail.append(say("status.no_changes", lang))
+    return _fitted(lines, days, tail, lang)
+
+
+def _fitted(head: list[str], middle: list[str], tail: list[str], lang: str) -> str:
+    """The lines as one message, within Discord's limit: when all of them do not fit, as many
+    of `middle` (a busy day: every kind asked, with its failures) as leave room for the rest,
+    then how many more."""
+    text = "\n".join([*head, *middle, *tail])
+    if len(text) <= MESSAGE_CHARS:
+        return text
+    more = say("settings.more", lang, count=len(middle))  # the longest "more" there can be
+    room = MESSAGE_CHARS - len("\n".join([*head, *tail, more])) - 1
+    kept: list[str] = []
+    for line in middle:
+        if len(line) + 1 > room:
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    more = say("settings.more", lang, count=len(middle) - len(kept))
+    return "\n".join([*head, *kept, more, *tail])[:MESSAGE_CHARS]
 
 
 def kind_line(day: KindDay, lang: str = ENGLISH) -> str:
@@ -88,16 +112,16 @@ def kind_line(day: KindDay, lang: str = ENGLISH) -> str:
     )
 
 
-def change_line(change: Change, lang: str = ENGLISH) -> str:
-    """Who changed what, from what to what, when."""
+def change_line(change: Change, lang: str = ENGLISH, chars: int = AUDIT_VALUE_CHARS) -> str:
+    """Who changed what, from what to what (each cut to `chars`), when."""
     return say(
         "status.change_line",
         lang,
         at=when(change.at),
         user=change.user_id,
         setting=change.setting,
-        old=_value(change.old_value, lang),
-        new=_value(change.new_value, lang),
+        old=_value(change.old_value, lang, chars),
+        new=_value(change.new_value, lang, chars),
     )
 
 
@@ -118,7 +142,7 @@ def _seconds(seconds: float | None, lang: str) -> str:
     return say("status.minutes", lang, minutes=round(seconds / 60, 1))
 
 
-def _value(text: str | None, lang: str) -> str:
+def _value(text: str | None, lang: str, chars: int) -> str:
     """A stored JSON value as the admin typed it, cut to fit."""
     if text is None:
         return say("settings.none", lang)
@@ -128,8 +152,8 @@ def _value(text: str | None, lang: str) -> str:
         value = text
     shown = say("settings.none", lang) if value in (None, [], {}) else str(value)
     shown = shown.replace("`", "'")  # the value sits between backticks
-    if len(shown) > AUDIT_VALUE_CHARS:
-        shown = shown[: AUDIT_VALUE_CHARS - 1] + "…"
+    if len(shown) > chars:
+        shown = shown[: chars - 1] + "…"
     return shown
 
 

@@ -331,6 +331,21 @@ async def test_a_pattern_that_matches_any_text_is_refused_naming_it(
     )
 
 
+async def test_a_page_of_long_changes_fits_in_one_answer_in_every_language(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # Ten blocked phrases added one by one: each change's old and new lists are long, and a
+    # page of ten was past Discord's 2,000 characters (more so in German), so `/pika-admin
+    # audit` was refused and the owner saw "The application did not respond".
+    for n in range(10):
+        await admin(fake, "blocked", {"add": f"a rather long blocked phrase, number {n}"})
+    for locale in ("en-US", "de", "fr", "pt-BR", "es-ES", "ja"):
+        fake.locales[ADMIN] = locale
+        audit = fake.slash(ADMIN, GENERAL, "pika-admin", "audit")
+        page = (await fake.wait_for_response(audit))["data"]["content"]
+        assert len(page) <= 2000 and page.count("• ") == 10, locale
+
+
 @on_both_databases
 async def test_long_lists_of_settings_fit_in_one_answer(
     fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+import pytest
+
+from bot.discord.catalogues import LANGUAGES
 from bot.discord.owner import AUDIT_PAGE, AuditPager, audit_text, status_text
+from bot.discord.wording import say
 from bot.ops.report import KindDay, StatusReport
+from bot.pika.kinds import KINDS
 from bot.pika.health import PikaProblem, PikaState
 from bot.storage import Change
 
@@ -83,3 +89,25 @@ async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
     page, pager = await AuditPager.first(fetch, "de")
     assert page.startswith("**Änderungen der Einstellungen**, neueste zuerst (Seite 1)")
     assert (pager.previous.label, pager.next.label) == ("Neuere", "Ältere")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_busy_day_and_a_page_of_long_changes_fit_one_message(lang: str) -> None:
+    # Every kind asked on a day Pika failed now and then, and settings changes of long lists:
+    # the status view was 2,000 characters and more (in Spanish from a dozen kinds with one
+    # failure each), and a page of the audit too (in German), and Discord refused the answer.
+    long = Change(
+        900_000_000_000_000_404,
+        "daily_quota_per_user",
+        json.dumps(["x" * 200] * 3),
+        json.dumps(["y" * 200] * 3),
+        1e9,
+    )
+    failures = {"pika_server": 120, "pika_rate_limited": 45, "pika_outcome_unknown": 3}
+    busy = [KindDay(kind, 500, 300, 160, 2, 12, 95.0, failures) for kind in KINDS]
+    text = status_text(report(kinds=busy, changes=[long] * 5), lang)
+    assert len(text) <= 2000
+    assert text.count("<@900000000000000404>") == 5  # the changes are all there
+    shown = text.count("• ") - 5
+    assert shown >= 5 and say("settings.more", lang, count=len(KINDS) - shown) in text
+    assert len(audit_text([long] * AUDIT_PAGE, 3, lang)) <= 2000
