@@ -28,6 +28,7 @@ from cogs.options import FrameRate, GuidanceScale, Motion, Prompt, check_options
 log = logging.getLogger(__name__)
 
 ZONE_CHOICES = 25  # Discord shows at most 25 suggestions
+CHOICE_CHARS = 100  # and takes none whose name or value is longer
 # Characters of `show` given to each list, so that the whole answer fits Discord's 2,000 even
 # with a hundred blocked patterns and as many channels (past it, Discord refuses the answer).
 SHOWN_CHANNELS, SHOWN_PATTERNS, SHOWN_DEFAULTS = 400, 600, 300
@@ -273,11 +274,30 @@ class Admin(
             patterns = list(current.blocked_patterns)
             if add and add not in patterns:
                 patterns.append(add)
-            if remove and remove in patterns:
+            if remove and remove != add:
+                if remove not in patterns:
+                    # A typo left the word blocked while the owner read "Nothing changed".
+                    raise InputError.rule("remove", "rule.not_blocked", pattern=remove)
                 patterns.remove(remove)
             return {"blocked_patterns": patterns}
 
         await self.edit(interaction, block)
+
+    @blocked.autocomplete("remove")
+    async def _blocked_now(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The blocked patterns that hold what was typed, so the one to allow again is picked,
+        not retyped (Discord takes a suggestion of at most 100 characters)."""
+        if not interaction.permissions.manage_guild:
+            return []  # the list is the moderators'
+        rules = await self.current(interaction)
+        typed = current.casefold()
+        return [
+            app_commands.Choice(name=pattern, value=pattern)
+            for pattern in rules.blocked_patterns
+            if typed in pattern.casefold() and len(pattern) <= CHOICE_CHARS
+        ][:ZONE_CHOICES]
 
     @app_commands.command(name="paid-features", description="Allow or stop extend and upscale")
     @app_commands.describe(allowed="Whether members may extend and upscale videos")

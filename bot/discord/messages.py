@@ -37,6 +37,10 @@ MESSAGES: dict[str, str] = {
     # Bad input: one line per option, "option: rule".
     "input.line": "{option}: {rule}",
     "rule.vendor": "{text}",
+    "rule.not_blocked": (
+        "`{pattern}` is not blocked on this server; pick the one to allow again among the "
+        "suggestions as you type."
+    ),
     "rule.channel_none_listed": (
         "while no channel is listed, videos may be made in every channel, <#{channel}> "
         "included. To keep them out of it, allow the channels where they may be made."

@@ -346,6 +346,27 @@ async def test_a_page_of_long_changes_fits_in_one_answer_in_every_language(
         assert len(page) <= 2000 and page.count("• ") == 10, locale
 
 
+async def test_a_blocked_word_to_allow_again_is_suggested_and_a_typo_is_refused(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # With many words blocked, the owner had to retype the one to allow again exactly, and a
+    # typo answered "Nothing changed" while the word stayed blocked.
+    for word in ("nsfw", "gore", "gory details", "x" * 150):
+        assert (await admin(fake, "blocked", {"add": word})).startswith("✅")
+    typed = fake.autocomplete(ADMIN, GENERAL, "pika-admin", "blocked", "remove", "GOR")
+    choices = (await fake.wait_for_response(typed))["data"]["choices"]
+    assert [c["value"] for c in choices] == ["gore", "gory details"]
+    everything = fake.autocomplete(ADMIN, GENERAL, "pika-admin", "blocked", "remove", "")
+    assert len((await fake.wait_for_response(everything))["data"]["choices"]) == 3  # <= 100
+    refused = await admin(fake, "blocked", {"remove": "gorre"})
+    assert refused == (
+        "⚠️ remove: `gorre` is not blocked on this server; pick the one to allow again among "
+        "the suggestions as you type."
+    )
+    assert "gore" in await admin(fake, "show")
+    assert (await admin(fake, "blocked", {"remove": "gore"})).startswith("✅")
+
+
 @on_both_databases
 async def test_long_lists_of_settings_fit_in_one_answer(
     fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest

@@ -11,8 +11,8 @@ from bot.discord.catalogues import LANGUAGES
 from bot.discord.owner import AUDIT_PAGE, AuditPager, audit_text, status_text
 from bot.discord.wording import say
 from bot.ops.report import KindDay, StatusReport
-from bot.pika.kinds import KINDS
 from bot.pika.health import PikaProblem, PikaState
+from bot.pika.kinds import KINDS
 from bot.storage import Change
 
 
