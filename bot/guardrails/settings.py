@@ -191,7 +191,11 @@ class ServerSettings:
             changes = changes_of(current)
             # Patterns are checked when the list changes: older ones that today's rules refuse
             # (matched as plain text, see first_match) do not hold back every other setting.
-            context = {"stored": "blocked_patterns" not in changes}
+            # Nor a removal: taking one out at a time, each one was refused naming another,
+            # and an owner with two such patterns could remove neither.
+            patterns = changes.get("blocked_patterns")
+            removal = patterns is not None and set(patterns) <= set(current.blocked_patterns)
+            context = {"stored": patterns is None or removal}
             try:
                 updated = current.model_validate(current.model_dump() | changes, context=context)
             except ValidationError as exc:

@@ -152,3 +152,23 @@ async def test_a_stored_pattern_todays_rules_refuse_holds_back_only_the_patterns
     assert "too costly to match" in await refusal(settings, blocked_patterns=[old, "cat"])
     cleaned, _ = await settings.change(GUILD, ADMIN, blocked_patterns=["cat"])
     assert cleaned.blocked_patterns == ["cat"]
+
+
+async def test_stored_patterns_todays_rules_refuse_can_each_be_removed(
+    settings: ServerSettings,
+) -> None:
+    # Two patterns stored before today's rules (one too costly, one that matches empty text):
+    # `/pika-admin blocked remove` takes one at a time, and each removal was refused naming
+    # the other, so the owner could remove neither.
+    costly, empty = "(\\w+\\s?){1000}z", "\u200b"
+    document = json.dumps({"blocked_patterns": [costly, empty, "cat"]})
+    await settings.store.edit(GUILD, lambda _: (document, []))
+    settings.forget(GUILD)
+    fewer, _ = await settings.change(GUILD, ADMIN, blocked_patterns=[empty, "cat"])
+    assert fewer.blocked_patterns == [empty, "cat"]
+    # Adding still checks every pattern, and names the one refused.
+    assert "would block every prompt" in await refusal(
+        settings, blocked_patterns=[empty, "cat", "dog"]
+    )
+    cleaned, _ = await settings.change(GUILD, ADMIN, blocked_patterns=["cat"])
+    assert cleaned.blocked_patterns == ["cat"]
