@@ -70,9 +70,14 @@ class Admin(
         entry added to a list): another admin's change at the same moment is kept."""
         assert interaction.guild_id is not None
         lang = language_of(interaction.locale)
-        settings, diffs = await self.bot.server_settings.edit(
-            interaction.guild_id, interaction.user.id, changes_of
-        )
+        try:
+            settings, diffs = await self.bot.server_settings.edit(
+                interaction.guild_id, interaction.user.id, changes_of
+            )
+        except InputError as exc:
+            # The settings name what they hold (`blocked_patterns`); the owner typed an option.
+            problems = [(option_of(where), rule, p) for where, rule, p in exc.problems]
+            raise InputError(problems) from None
         if not diffs:
             await interaction.response.send_message(say("settings.unchanged", lang), ephemeral=True)
             return
@@ -347,6 +352,27 @@ class Admin(
     ) -> None:
         """Set the channel where settings changes are posted, or none."""
         await self.change(interaction, log_channel=channel.id if channel else None)
+
+
+# The option of `/pika-admin` that sets each setting, where their names differ.
+OPTIONS = {
+    "blocked_patterns": "add",
+    "timezone": "zone",
+    "max_running_per_user": "running",
+    "daily_quota_per_user": "daily_member",
+    "daily_quota_server": "daily_server",
+    "cooldown_seconds": "cooldown",
+    "required_role": "role",
+    "log_channel": "channel",
+    "allowed_channels": "channel",
+    "paid_features": "allowed",
+}
+
+
+def option_of(setting: str) -> str:
+    """The option a refused setting was given by (`defaults.motion` by `motion`)."""
+    name = setting.removeprefix("defaults.")
+    return OPTIONS.get(name, name)
 
 
 def listed(items: list[str], budget: int, lang: str) -> str:
