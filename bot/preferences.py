@@ -8,7 +8,7 @@ gives always wins. `mention` says whether the member's results and failures ping
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -113,14 +113,26 @@ class Preferences:
             del self._cache[next(iter(self._cache))]
 
     async def change(
-        self, guild_id: int, user_id: int, *, reset: bool = False, **changes: Any
+        self,
+        guild_id: int,
+        user_id: int,
+        *,
+        reset: bool = False,
+        blocked: Callable[[Iterable[str]], str | None] | None = None,
+        **changes: Any,
     ) -> PersonalDefaults:
         """Set the given defaults (None leaves one as it is); `reset` forgets every one first.
+        `blocked` is the server's blocked-words check (`GuildSettings.blocked`): a negative
+        prompt it finds a pattern in would have every request of the member refused.
 
         Raises InputError naming the option and its rule when a value is refused; then nothing
         is stored. The change is made on the document as stored, never on a cached copy: two
         changes at once both hold."""
         given = {k: v for k, v in changes.items() if v is not None}
+        avoid = given.get("negative_prompt")
+        clash = blocked([avoid]) if blocked is not None and avoid else None
+        if clash is not None:
+            raise InputError.rule("negative_prompt", "rule.blocked_in_mine", pattern=clash)
         made: list[PersonalDefaults] = []
 
         def apply(stored: str | None) -> str:

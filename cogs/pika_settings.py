@@ -64,14 +64,18 @@ class SettingsCommands(commands.Cog):
         assert interaction.guild_id is not None
         changes = {k: v for k, v in locals().items() if k not in ("self", "interaction", "reset")}
         preferences = self.bot.preferences
+        server = await self.bot.server_settings.get(interaction.guild_id)
         if reset or any(v is not None for v in changes.values()):
             mine = await preferences.change(
-                interaction.guild_id, interaction.user.id, reset=reset, **changes
+                interaction.guild_id,
+                interaction.user.id,
+                reset=reset,
+                blocked=server.blocked,
+                **changes,
             )
             saved = True
         else:
             mine, saved = await preferences.get(interaction.guild_id, interaction.user.id), False
-        server = await self.bot.server_settings.get(interaction.guild_id)
         text = shown(mine, server.defaults.model_dump(exclude_none=True), lang(interaction))
         if saved:
             text = f"{say('mine.saved', lang(interaction))}\n{text}"

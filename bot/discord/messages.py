@@ -37,6 +37,19 @@ MESSAGES: dict[str, str] = {
     # Bad input: one line per option, "option: rule".
     "input.line": "{option}: {rule}",
     "rule.vendor": "{text}",
+    "rule.blocked_in_defaults": (
+        "holds `{pattern}`, which is blocked here, and every request carries the server's "
+        "negative prompt: each one would be refused. Leave it out, or allow it again with "
+        "`/pika-admin blocked remove`."
+    ),
+    "rule.blocks_defaults": (
+        "`{pattern}` is in the server's default negative prompt, which every request carries: "
+        "each one would be refused. Change the default first with `/pika-admin defaults`."
+    ),
+    "rule.blocked_in_mine": (
+        "holds `{pattern}`, which this server blocks: each of your requests would be refused. "
+        "Leave it out."
+    ),
     "rule.not_blocked": (
         "`{pattern}` is not blocked on this server; pick the one to allow again among the "
         "suggestions as you type."

@@ -203,6 +203,15 @@ class ServerSettings:
                 where = ".".join(str(p) for p in problem["loc"])
                 text = str(problem["msg"]).removeprefix("Value error, ")
                 raise InputError.one(where, text) from None
+            clash = _blocks_own_default(updated)
+            if clash is not None and clash != _blocks_own_default(current):
+                # Every request carries the server's negative prompt, so each one would be
+                # refused as holding a word its member never typed.
+                if "blocked_patterns" in changes:
+                    raise InputError.rule("blocked_patterns", "rule.blocks_defaults", pattern=clash)
+                raise InputError.rule(
+                    "defaults.negative_prompt", "rule.blocked_in_defaults", pattern=clash
+                )
             diffs = [
                 (name, getattr(current, name), getattr(updated, name))
                 for name in changes
@@ -223,6 +232,12 @@ class ServerSettings:
     async def audit(self, guild_id: int, limit: int = 20, offset: int = 0) -> list[Change]:
         """A server's changes, newest first."""
         return await self.store.audit(guild_id, limit, offset)
+
+
+def _blocks_own_default(settings: GuildSettings) -> str | None:
+    """The blocked pattern found in the server's own default negative prompt, if any."""
+    avoid = settings.defaults.negative_prompt
+    return settings.blocked([avoid]) if avoid else None
 
 
 def _stored(data: str | None) -> GuildSettings:

@@ -368,6 +368,29 @@ async def test_a_blocked_word_to_allow_again_is_suggested_and_a_typo_is_refused(
     assert (await admin(fake, "blocked", {"remove": "gore"})).startswith("✅")
 
 
+async def test_a_negative_prompt_holding_a_blocked_word_is_refused_before_it_blocks_all(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # An owner who blocks "gore" and, to keep it out, makes "gore" the server's default
+    # negative prompt (or the other way round), or a member who avoids it in their own
+    # defaults: every request was then refused as holding a blocked word the member never
+    # typed. Each contradiction is now refused when it is made, naming the word.
+    assert (await admin(fake, "blocked", {"add": "gore"})).startswith("✅")
+    refused = await admin(fake, "defaults", {"negative_prompt": "blood, GORE, blur"})
+    assert refused.startswith("⚠️ negative_prompt: holds `gore`, which is blocked here,")
+    mine = fake.slash(REQUESTER, GENERAL, "pika", "settings", {"negative_prompt": "no gore"})
+    answer = (await fake.wait_for_response(mine))["data"]["content"]
+    assert answer.startswith("⚠️ negative_prompt: holds `gore`, which this server blocks")
+    assert (await admin(fake, "blocked", {"remove": "gore"})).startswith("✅")
+    assert (await admin(fake, "defaults", {"negative_prompt": "blur"})).startswith("✅")
+    refused = await admin(fake, "blocked", {"add": "blur"})
+    assert refused.startswith("⚠️ add: `blur` is in the server's default negative prompt")
+    assert "**Blocked words:** none" in await admin(fake, "show")
+    assert "🎬 **Video**" in await told_first(
+        fake, fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"})
+    )
+
+
 @on_both_databases
 async def test_long_lists_of_settings_fit_in_one_answer(
     fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest
