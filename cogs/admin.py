@@ -31,7 +31,7 @@ ZONE_CHOICES = 25  # Discord shows at most 25 suggestions
 CHOICE_CHARS = 100  # and takes none whose name or value is longer
 # Characters of `show` given to each list, so that the whole answer fits Discord's 2,000 even
 # with a hundred blocked patterns and as many channels (past it, Discord refuses the answer).
-SHOWN_CHANNELS, SHOWN_PATTERNS, SHOWN_DEFAULTS = 400, 600, 300
+SHOWN_CHANNELS, SHOWN_PATTERNS, SHOWN_DEFAULTS = 400, 500, 300
 
 
 @app_commands.guild_only()
@@ -138,12 +138,18 @@ class Admin(
         lang = language_of(interaction.locale)
         none = say("settings.none", lang)
         defaults = {k: v for k, v in rules.defaults.model_dump().items() if v is not None}
+        gone = self.gone(interaction, rules, lang)
         text = say(
             "settings.show",
             lang,
-            channels=listed([f"<#{c}>" for c in rules.allowed_channels], SHOWN_CHANNELS, lang)
-            or say("settings.all_channels", lang),
-            role=f"<@&{rules.required_role}>" if rules.required_role else none,
+            channels=(
+                listed([f"<#{c}>" for c in rules.allowed_channels], SHOWN_CHANNELS, lang)
+                or say("settings.all_channels", lang)
+            )
+            + gone.get("channels", ""),
+            role=f"<@&{rules.required_role}>{gone.get('role', '')}"
+            if rules.required_role
+            else none,
             running=rules.max_running_per_user,
             daily_member=rules.daily_quota_per_user,
             daily_server=rules.daily_quota_server or say("settings.no_limit", lang),
@@ -152,12 +158,35 @@ class Admin(
             or none,
             paid=say("settings.allowed" if rules.paid_features else "settings.off", lang),
             defaults=code(str(defaults), SHOWN_DEFAULTS) if defaults else none,
-            log_channel=f"<#{rules.log_channel}>" if rules.log_channel else none,
+            log_channel=f"<#{rules.log_channel}>{gone.get('log', '')}"
+            if rules.log_channel
+            else none,
             timezone=rules.timezone,
         )
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
+
+    def gone(
+        self, interaction: discord.Interaction, rules: GuildSettings, lang: str
+    ) -> dict[str, str]:
+        """A warning for each setting that names what the server no longer has: a deleted
+        required role stops every member, deleted channels the videos there, and a deleted
+        log channel every post of changes (Discord shows them only as "deleted")."""
+        guild = interaction.guild
+        if guild is None:
+            return {}
+        found: dict[str, str] = {}
+        if rules.required_role is not None and guild.get_role(rules.required_role) is None:
+            found["role"] = " " + say("settings.role_gone", lang)
+        missing = [c for c in rules.allowed_channels if guild.get_channel_or_thread(c) is None]
+        if missing and len(missing) == len(rules.allowed_channels):
+            found["channels"] = " " + say("settings.channels_all_gone", lang)
+        elif missing:
+            found["channels"] = " " + say("settings.channels_gone", lang, count=len(missing))
+        if rules.log_channel is not None and guild.get_channel(rules.log_channel) is None:
+            found["log"] = " " + say("settings.log_gone", lang)
+        return found
 
     @app_commands.command(description="Pika's health, jobs now and today, latest changes")
     async def status(self, interaction: discord.Interaction) -> None:

@@ -306,6 +306,19 @@ MESSAGES: dict[str, str] = {
         "the bot may not post there. Let the bot send messages there, or choose another "
         "channel with `/pika-admin log-channel`."
     ),
+    "settings.role_gone": (
+        "⚠️ This role no longer exists, so no member can make videos: choose another with "
+        "`/pika-admin role`, or none."
+    ),
+    "settings.channels_all_gone": (
+        "⚠️ None of them exists any more, so videos can be made nowhere: allow a channel with "
+        "`/pika-admin channel`."
+    ),
+    "settings.channels_gone": "⚠️ {count} of them no longer exist.",
+    "settings.log_gone": (
+        "⚠️ This channel no longer exists, so changes are posted nowhere: choose another with "
+        "`/pika-admin log-channel`."
+    ),
     "settings.none": "none",
     "settings.all_channels": "all channels",
     "settings.no_limit": "no limit",

@@ -31,6 +31,7 @@ from tests.fake_discord.world import (
     MEMBER,
     REQUESTER,
     ROLE_ADMIN,
+    ROLE_MOD,
     Message,
 )
 from tests.helpers.databases import DatabaseUnderTest
@@ -389,6 +390,27 @@ async def test_a_negative_prompt_holding_a_blocked_word_is_refused_before_it_blo
     assert "🎬 **Video**" in await told_first(
         fake, fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"})
     )
+
+
+async def test_show_warns_of_a_deleted_role_and_deleted_channels(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # The required role deleted stops every member; the allowed channels deleted, every video;
+    # the log channel deleted, every post of changes. `show` gave their ids as if all was well
+    # (Discord draws them as "deleted-role" and "unknown", if at all).
+    for sub, options in (
+        ("role", {"role": str(ROLE_MOD)}),
+        ("channel", {"channel": str(ART), "allowed": True}),
+        ("log-channel", {"channel": str(ART)}),
+    ):
+        assert (await admin(fake, sub, options)).startswith("✅")
+    assert "⚠️" not in await admin(fake, "show")
+    fake.delete_role(ROLE_MOD)
+    fake.delete_channel(ART)
+    shown = await admin(fake, "show")  # the gateway gives the deletions first, in order
+    assert f"<@&{ROLE_MOD}> ⚠️ This role no longer exists, so no member can make videos" in shown
+    assert f"<#{ART}> ⚠️ None of them exists any more, so videos can be made nowhere" in shown
+    assert f"<#{ART}> ⚠️ This channel no longer exists, so changes are posted nowhere" in shown
 
 
 @on_both_databases

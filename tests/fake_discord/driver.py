@@ -220,6 +220,16 @@ class Driver(FakeState):
         channel.deleted = True
         self.dispatch("CHANNEL_DELETE", channel.json(self.users))
 
+    def delete_role(self, role_id: int) -> None:
+        """The role is deleted: its members lose it, and the bot is told."""
+        role = self.roles.pop(role_id)
+        for user in self.users.values():
+            if role_id in user.roles:
+                user.roles.remove(role_id)
+        self.dispatch(
+            "GUILD_ROLE_DELETE", {"guild_id": str(role.guild_id), "role_id": str(role_id)}
+        )
+
     def rate_limit(
         self, method: str, path_pattern: str, retry_after: float = 0.5, *, is_global: bool = False
     ) -> None:
