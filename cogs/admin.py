@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.app import PikaBot
 from bot.discord.owner import AuditPager, status_text
-from bot.discord.wording import code, language_of, say
+from bot.discord.wording import code, language_of, say, setting_title
 from bot.errors import InputError
 from bot.guardrails import GuildSettings, zone_names
 from bot.ops.report import status_report
@@ -85,7 +85,7 @@ class Admin(
             say(
                 "settings.change_line",
                 lang,
-                name=name,
+                name=setting_title(name, lang),
                 old=_show(name, old, lang),
                 new=_show(name, new, lang),
             )

@@ -297,9 +297,21 @@ MESSAGES: dict[str, str] = {
     "mine.rotate": "Rotation",
     "mine.mention": "Mention me when a video is ready",
     # Server settings.
+    # The settings' names, as owners read them in changes, the audit and the status view.
+    "setting.allowed_channels": "Channels",
+    "setting.required_role": "Required role",
+    "setting.max_running_per_user": "Videos in the making per member",
+    "setting.daily_quota_per_user": "Videos per member per day",
+    "setting.daily_quota_server": "Videos for the server per day",
+    "setting.cooldown_seconds": "Wait between videos",
+    "setting.blocked_patterns": "Blocked words",
+    "setting.paid_features": "Extend and upscale",
+    "setting.defaults": "Default video options",
+    "setting.log_channel": "Log channel",
+    "setting.timezone": "Quota day's time zone",
     "settings.unchanged": "Nothing changed.",
     "settings.changed": "✅ {lines}",
-    "settings.change_line": "`{name}`: {old} → {new}",
+    "settings.change_line": "**{name}**: {old} → {new}",
     "settings.logged": "🛠️ <@{user}> changed Pika settings:\n{lines}",
     "settings.log_failed": (
         "⚠️ This change could not be posted to the log channel <#{channel}>: it is gone, or "
@@ -367,7 +379,7 @@ MESSAGES: dict[str, str] = {
     "status.seconds": "{seconds} s",
     "status.minutes": "{minutes} min",
     "status.changes": "**Latest settings changes:**",
-    "status.change_line": "• {at} <@{user}> set `{setting}` from `{old}` to `{new}`",
+    "status.change_line": "• {at} <@{user}> set **{setting}** from `{old}` to `{new}`",
     "status.no_changes": "• None yet.",
     "audit.title": "**Settings changes**, newest first (page {page}):",
     "audit.empty": "No setting has been changed yet.",

@@ -9,14 +9,15 @@ from collections.abc import Awaitable, Callable, Sequence
 import discord
 
 from bot.discord.catalogues import ENGLISH
-from bot.discord.wording import say, title
+from bot.discord.wording import say, setting_title, title
 from bot.ops.report import KindDay, StatusReport
 from bot.storage import Change
 
 AUDIT_PAGE = 10
 # An old or new value longer than this is cut, so that a page of ten changes of long lists fits
-# Discord's 2,000 characters in every language (at 60, a German page was 2,159).
-AUDIT_VALUE_CHARS = 45
+# Discord's 2,000 characters in every language, under the longest setting's name (at 60, a
+# German page was 2,159; at 45, a French one 1,999).
+AUDIT_VALUE_CHARS = 40
 STATUS_VALUE_CHARS = 30  # the status view's latest changes are a glance: the audit has them whole
 MESSAGE_CHARS = 2000  # Discord refuses a longer message, and the owner sees no answer
 
@@ -119,7 +120,7 @@ def change_line(change: Change, lang: str = ENGLISH, chars: int = AUDIT_VALUE_CH
         lang,
         at=when(change.at),
         user=change.user_id,
-        setting=change.setting,
+        setting=setting_title(change.setting, lang),
         old=_value(change.old_value, lang, chars),
         new=_value(change.new_value, lang, chars),
     )

@@ -17,7 +17,16 @@ from bot.discord.catalogues import ENGLISH, language_of, translations
 from bot.discord.messages import MESSAGES
 from bot.errors import MemberError
 
-__all__ = ["MESSAGES", "code", "explain", "language_of", "say", "shown", "title"]
+__all__ = [
+    "MESSAGES",
+    "code",
+    "explain",
+    "language_of",
+    "say",
+    "setting_title",
+    "shown",
+    "title",
+]
 
 
 # Parameters that carry what a member typed (or an admin set): shown, never interpreted.
@@ -78,3 +87,10 @@ def title(kind: str, lang: str = ENGLISH) -> str:
     """What a kind of job is called."""
     key = f"kind.{kind}"
     return say(key, lang) if key in MESSAGES else kind
+
+
+def setting_title(setting: str, lang: str = ENGLISH) -> str:
+    """What a server setting is called (its stored name, `cooldown_seconds`, is no word of the
+    owner's language)."""
+    key = f"setting.{setting}"
+    return say(key, lang) if key in MESSAGES else setting

@@ -177,7 +177,7 @@ async def test_a_server_counts_quota_days_in_its_own_time_zone(
 ) -> None:
     wrong = await admin(fake, "timezone", {"zone": "Mars/Olympus"})
     assert wrong.startswith("⚠️ zone: 'Mars/Olympus' is not a time zone; use a name such as")
-    assert "`timezone`: `UTC` → `Asia/Tokyo`" in await admin(
+    assert "**Quota day's time zone**: `UTC` → `Asia/Tokyo`" in await admin(
         fake, "timezone", {"zone": "asia/tokyo"}
     )
     assert "**Quota day:** midnight to midnight, Asia/Tokyo" in await admin(fake, "show")
@@ -219,7 +219,7 @@ async def test_changes_are_audited_and_posted_to_the_log_channel(
 ) -> None:
     await admin(fake, "log-channel", {"channel": str(ART)})
     answer = await admin(fake, "limits", {"cooldown": 15})
-    assert "`cooldown_seconds`: none → `15`" in answer or "`0` → `15`" in answer
+    assert answer == "✅ **Wait between videos**: `0` → `15`"  # in words, not `cooldown_seconds`
     await admin(fake, "defaults", {"aspect_ratio": "9:16", "frame_rate": 12})
 
     def logged(*words: str) -> bool:
@@ -227,8 +227,10 @@ async def test_changes_are_audited_and_posted_to_the_log_channel(
         return any(all(w in m.content for w in words) for m in posts)
 
     # Each change is posted to the log after its answer, so the last one may still be on its way.
-    await fake.wait_for(lambda: logged("defaults", "9:16"), what="the defaults change logged")
-    assert logged("cooldown_seconds")
+    await fake.wait_for(
+        lambda: logged("Default video options", "9:16"), what="the defaults change logged"
+    )
+    assert logged("Wait between videos")
     rows = await database.fetch(
         "SELECT user_id, setting, new_value, at FROM settings_audit ORDER BY id"
     )
@@ -251,9 +253,9 @@ async def test_stopping_a_channel_says_where_videos_may_be_made(
     assert f"<#{ART}>" not in refused and f"<#{GENERAL}>" in refused
     assert "**Channels:** all channels" in await admin(fake, "show")
     allowed = await admin(fake, "channel", {"channel": str(ART), "allowed": True})
-    assert allowed == f"✅ `allowed_channels`: all channels → <#{ART}>"
+    assert allowed == f"✅ **Channels**: all channels → <#{ART}>"
     stopped = await admin(fake, "channel", {"channel": str(ART), "allowed": False})
-    assert stopped == f"✅ `allowed_channels`: <#{ART}> → all channels"
+    assert stopped == f"✅ **Channels**: <#{ART}> → all channels"
 
 
 async def test_the_log_channel_hears_it_is_turned_off_and_the_admin_when_it_cannot_post(
@@ -268,7 +270,7 @@ async def test_the_log_channel_hears_it_is_turned_off_and_the_admin_when_it_cann
             if "🛠️" in m.content and all(w in m.content for w in words)
         ]
 
-    await fake.wait_for(lambda: logged("log_channel"), what="the log channel's own change")
+    await fake.wait_for(lambda: logged("Log channel"), what="the log channel's own change")
     # A moderator turns the log off before changing something: the log says so (nothing was
     # posted anywhere, and the next changes went unseen).
     await admin(fake, "log-channel")

@@ -288,11 +288,11 @@ async def test_status_and_audit_answer_admins_and_are_hidden_from_members(
     assert "Pika answers" in status
     assert "Video: 1 asked, 1 delivered, 0 failed, 0 timed out; typically" in status
     assert "0 running, 0 waiting here" in status
-    assert f"<@{ADMIN}> set `cooldown_seconds` from `11` to `12`" in status
+    assert f"<@{ADMIN}> set **Wait between videos** from `11` to `12`" in status
 
     first = await admin(fake, "audit")
     assert "page 1" in str(first["content"])
-    assert str(first["content"]).count("cooldown_seconds") == 10
+    assert str(first["content"]).count("Wait between videos") == 10
     assert "from `11` to `12`" in str(first["content"])  # newest first
     buttons = [c for row in first["components"] for c in row["components"]]  # type: ignore[attr-defined]
     assert [b.get("disabled", False) for b in buttons] == [True, False]
@@ -300,7 +300,7 @@ async def test_status_and_audit_answer_admins_and_are_hidden_from_members(
     older = await fake.wait_for_response(fake.press(ADMIN, page, buttons[1]["custom_id"]))
     assert older["type"] == 7  # the page is turned in place
     assert "page 2" in older["data"]["content"]
-    assert older["data"]["content"].count("cooldown_seconds") == 2
+    assert older["data"]["content"].count("Wait between videos") == 2
     assert "from `0` to `1`" in older["data"]["content"]
 
     for sub in ("status", "audit"):  # a crafted interaction from a member is refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from bot.discord.catalogues import LANGUAGES
 from bot.discord.owner import AUDIT_PAGE, AuditPager, audit_text, status_text
 from bot.discord.wording import say
+from bot.guardrails import GuildSettings
 from bot.ops.report import KindDay, StatusReport
 from bot.pika.health import PikaProblem, PikaState
 from bot.pika.kinds import KINDS
@@ -45,7 +47,8 @@ def test_the_status_view_says_each_part_in_words() -> None:
         "• Video: 5 asked, 3 delivered, 1 failed (pika_failed ×1), 1 timed out; typically 42 s"
     ) in text
     assert "Typical durations of other kinds: Upscale 6.7 min." in text
-    assert "<@7> set `defaults` from `none` to `{'aspect_ratio': ''9:16''}`" in text  # no `
+    # The setting by its name in words, the values with no backtick to break their spans.
+    assert "<@7> set **Default video options** from `none` to `{'aspect_ratio': ''9:16''}`" in text
 
 
 def test_a_quiet_status_view() -> None:
@@ -82,6 +85,7 @@ async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
     text = status_text(report(), "fr")
     assert text.startswith("**État du bot Pika**\n🔴 Pika ne répond pas")
     assert "• Vidéo : 5 demandées, 3 livrées" in text
+    assert "a changé **Options vidéo par défaut** de `aucun`" in text  # not `defaults`
 
     async def fetch(limit: int, offset: int) -> list[Change]:
         return [Change(1, "x", "1", "2", 1e9)] * min(limit, 11 - offset)
@@ -110,4 +114,6 @@ def test_a_busy_day_and_a_page_of_long_changes_fit_one_message(lang: str) -> Non
     assert text.count("<@900000000000000404>") == 5  # the changes are all there
     shown = text.count("• ") - 5
     assert shown >= 5 and say("settings.more", lang, count=len(KINDS) - shown) in text
-    assert len(audit_text([long] * AUDIT_PAGE, 3, lang)) <= 2000
+    for setting in GuildSettings.model_fields:  # under each setting's name in the language
+        page = [replace(long, setting=setting)] * AUDIT_PAGE
+        assert len(audit_text(page, 3, lang)) <= 2000, setting
