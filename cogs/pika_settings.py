@@ -103,6 +103,5 @@ def shown(mine: PersonalDefaults, server: dict[str, Any], lang: str) -> str:
 
 def _code(value: Any) -> str:
     """A value in a code span, on one line and cut to SHOWN_VALUE (marked with "…")."""
-    text = " ".join(str(value).split())
-    cut = text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 1] + "…"
-    return f"`{code(cut, SHOWN_VALUE)}`"
+    text = code(str(value), SHOWN_VALUE + 1)
+    return f"`{text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 1] + '…'}`"

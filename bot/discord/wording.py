@@ -43,18 +43,33 @@ def say(key: str, lang: str = ENGLISH, /, **params: Any) -> str:
     return text.format(**params)
 
 
+# Unicode's controls of writing direction (embeddings, overrides, isolates, marks): in member
+# text they reorder what follows them on the line, so that the bot's own words around it (who
+# changed what, in the log channel) read reversed or in another order.
+DIRECTION_CONTROLS = str.maketrans(
+    dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C])
+)
+
+
+def _one_line(text: str) -> str:
+    """Text on one line, without the controls that would reorder the words around it."""
+    return " ".join(str(text).translate(DIRECTION_CONTROLS).split())
+
+
 def shown(text: str, limit: int = 300) -> str:
     """Member text as plain words in a message: on one line (no fake "Status:" line), cut to
-    `limit`, markdown (headings, masked links, emphasis) and mentions escaped."""
-    line = " ".join(str(text).split())
+    `limit`, markdown (headings, masked links, emphasis) and mentions escaped, and no control
+    of writing direction."""
+    line = _one_line(text)
     if len(line) > limit:
         line = line[:limit] + "…"
     return discord.utils.escape_mentions(discord.utils.escape_markdown(line))
 
 
 def code(text: str, limit: int = 200) -> str:
-    """Text to show inside a `code` span: one line, cut, no backtick to close the span early."""
-    line = " ".join(str(text).split())[:limit]
+    """Text to show inside a `code` span: one line, cut, no backtick to close the span early,
+    no control of writing direction."""
+    line = _one_line(text)[:limit]
     return line.replace("`", "\u02cb") or " "
 
 

@@ -415,6 +415,32 @@ async def test_show_warns_of_a_deleted_role_and_deleted_channels(
     assert f"<#{ART}> ⚠️ This channel no longer exists, so changes are posted nowhere" in shown
 
 
+async def test_direction_controls_in_member_text_reorder_nothing_around_it(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # A right-to-left override in a blocked word, a negative prompt or a prompt made the
+    # bot's own words after it on the line read reversed: in `show`, in the log channel, in a
+    # member's refusal and in the public working message.
+    override = "\u202e"
+    assert (await admin(fake, "blocked", {"add": f"bad{override}word"})).startswith("✅")
+    assert "`badword`" in await admin(fake, "show")
+    mine = fake.slash(REQUESTER, GENERAL, "pika", "settings", {"negative_prompt": f"x{override}y"})
+    assert "Avoid: `xy`" in (await fake.wait_for_response(mine))["data"]["content"]
+    refused = await by_command_with(fake, f"a badword{override} fox")
+    assert "(`badword`)" in refused and override not in refused
+    asked = fake.slash(MEMBER, GENERAL, "pika", "generate", {"prompt": f"a fox{override} ok"})
+    public = await told_first(fake, asked)
+    assert "“a fox ok”" in public
+
+
+async def by_command_with(fake: FakeDiscord, prompt: str) -> str:
+    """Ask for a video with `prompt`; return the private refusal."""
+    interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": prompt})
+    callback = await fake.wait_for_response(interaction)
+    assert callback["data"]["flags"] == 64, callback
+    return str(callback["data"]["content"])
+
+
 @on_both_databases
 async def test_long_lists_of_settings_fit_in_one_answer(
     fake: FakeDiscord, bot: BotProcess, database: DatabaseUnderTest
