@@ -15,6 +15,10 @@ MESSAGES: dict[str, str] = {
     "refusal.no_server": "Videos can only be made in a server, where its owner's limits apply.",
     "refusal.channel": "Videos can be made only in {channels} on this server.",
     "refusal.role": "Making videos here needs the <@&{role}> role.",
+    "refusal.paused": (
+        "Making videos is paused on this server (its daily limit per member is 0). A "
+        "moderator can start it again."
+    ),
     "refusal.paid_features": "Extending and upscaling are turned off on this server.",
     "refusal.blocked": (
         "Your request contains something this server does not allow (`{pattern}`). "

@@ -126,6 +126,10 @@ class Guardrails:
             raise Refusal("refusal.channel", channels=channels)
         if rules.required_role is not None and rules.required_role not in ask.role_ids:
             raise Refusal("refusal.role", role=rules.required_role)
+        if rules.daily_quota_per_user == 0:
+            # An owner's way to pause videos: "you have reached today's limit of 0" told a
+            # member who made none that they had used something up.
+            raise Refusal("refusal.paused")
         if kind_of(ask.kind).paid_feature and not rules.paid_features:
             raise Refusal("refusal.paid_features")
         pattern = rules.blocked(ask.texts)

@@ -192,6 +192,19 @@ async def test_a_server_counts_quota_days_in_its_own_time_zone(
     assert 0 < resets.timestamp() - time.time() <= 86_400
 
 
+async def test_a_daily_limit_of_zero_says_videos_are_paused(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # An owner pauses videos with a daily limit of 0: members who had made none were told
+    # they had "reached today's limit of 0", and to wait for midnight.
+    assert (await admin(fake, "limits", {"daily_member": 0})).startswith("✅")
+    refused = await by_command(fake)
+    assert refused == (
+        "⛔ Making videos is paused on this server (its daily limit per member is 0). A "
+        "moderator can start it again."
+    )
+
+
 async def test_a_member_without_manage_server_cannot_change_settings(
     fake: FakeDiscord, bot: BotProcess
 ) -> None:
