@@ -27,6 +27,34 @@ from cogs.options import FrameRate, GuidanceScale, Motion, Prompt, check_options
 
 log = logging.getLogger(__name__)
 
+
+class RulesChannel(app_commands.Transformer):
+    """A channel of this server whose rules members' requests follow: a text, announcement,
+    voice or stage channel, where they ask, or a forum, in whose posts they ask (a thread
+    follows its channel). discord.py's `ForumChannel` would add media channels, which this
+    Discord API description does not know."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        """A channel option."""
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        """The kinds Discord offers to pick."""
+        kinds = discord.ChannelType
+        return [kinds.text, kinds.news, kinds.voice, kinds.stage_voice, kinds.forum]
+
+    async def transform(
+        self, interaction: discord.Interaction, value: Any
+    ) -> discord.abc.GuildChannel:
+        """The channel, from this server's own channels (never another server's)."""
+        found = interaction.guild.get_channel(value.id) if interaction.guild else None
+        if found is None:
+            raise app_commands.TransformerError(value, self.type, self)
+        return found
+
+
 ZONE_CHOICES = 25  # Discord shows at most 25 suggestions
 CHOICE_CHARS = 100  # and takes none whose name or value is longer
 # Characters of `show` given to each list, so that the whole answer fits Discord's 2,000 even
@@ -224,9 +252,13 @@ class Admin(
         channel="The channel to allow or stop", allowed="True allows videos there, false stops"
     )
     async def channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel, allowed: bool
+        self,
+        interaction: discord.Interaction,
+        channel: app_commands.Transform[discord.abc.GuildChannel, RulesChannel],
+        allowed: bool,
     ) -> None:
-        """Allow or stop videos in one channel."""
+        """Allow or stop videos in one channel (a thread follows its channel's rules, so a
+        forum's posts follow the forum's)."""
 
         def allow(current: GuildSettings) -> dict[str, Any]:
             listed = set(current.allowed_channels)

@@ -26,12 +26,15 @@ from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import (
     ADMIN,
     ART,
+    FORUM,
+    FORUM_POST,
     GENERAL,
     GUILD_ID,
     MEMBER,
     REQUESTER,
     ROLE_ADMIN,
     ROLE_MOD,
+    STUDIO,
     Message,
 )
 from tests.helpers.databases import DatabaseUnderTest
@@ -269,6 +272,25 @@ async def test_stopping_a_channel_says_where_videos_may_be_made(
     assert allowed == f"✅ **Channels**: all channels → <#{ART}>"
     stopped = await admin(fake, "channel", {"channel": str(ART), "allowed": False})
     assert stopped == f"✅ **Channels**: <#{ART}> → all channels"
+
+
+async def test_a_forum_can_be_the_channel_where_videos_are_made(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # A server whose members ask in a forum's posts: the posts follow the forum's rules, but
+    # `/pika-admin channel` took text channels only, so an owner who listed channels could
+    # never allow the forum, and its members were refused in every post.
+    allowed = await admin(fake, "channel", {"channel": str(FORUM), "allowed": True})
+    assert allowed == f"✅ **Channels**: all channels → <#{FORUM}>"
+    synced = next(c for c in fake.commands[GUILD_ID] if c["name"] == "pika-admin")
+    option = next(o for o in synced["options"] if o["name"] == "channel")["options"][0]
+    assert {0, 2, 5, 13, 15} <= set(option["channel_types"])  # text, voice, news, stage, forum
+    in_post = fake.slash(REQUESTER, FORUM_POST, "pika", "generate", {"prompt": "a fox"})
+    assert "🎬 **Video**" in await told_first(fake, in_post)
+    assert f"Videos can be made only in <#{FORUM}>" in await by_command(fake)
+    # Another server's channel, from a crafted interaction, is still not this server's.
+    other = await admin(fake, "channel", {"channel": str(STUDIO), "allowed": True})
+    assert other == "⚠️ channel: was not found; pick it again"
 
 
 async def test_the_log_channel_hears_it_is_turned_off_and_the_admin_when_it_cannot_post(

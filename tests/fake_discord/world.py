@@ -23,6 +23,8 @@ GUILD_ID = 900_000_000_020_000_100  # on shard 0 of 2
 GENERAL = 900_000_000_000_000_200
 ART = 900_000_000_000_000_201
 THREAD = 900_000_000_000_000_202
+FORUM = 900_000_000_000_000_203  # a forum channel: members post threads, never in it directly
+FORUM_POST = 900_000_000_000_000_204  # a post (a thread) of FORUM
 ROLE_MOD = 900_000_000_000_000_301
 ROLE_ADMIN = 900_000_000_000_000_302
 ROLE_BOT = 900_000_000_000_000_303
@@ -151,7 +153,7 @@ class Role:
 
 @dataclass
 class Channel:
-    """A text channel, a thread (type 11) or a DM (type 1, in no guild)."""
+    """A text channel, a forum (type 15), a thread (type 11) or a DM (type 1, in no guild)."""
 
     id: int
     name: str
@@ -189,6 +191,14 @@ class Channel:
             "flags": 0,
             "parent_id": str(self.parent_id) if self.parent_id else None,
         }
+        if self.type == 15:
+            data |= {
+                "available_tags": [],
+                "default_reaction_emoji": None,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+                "default_thread_rate_limit_per_user": 0,
+            }
         if self.type == 11:
             data |= {
                 "owner_id": str(MODERATOR),
@@ -334,6 +344,8 @@ def default_world() -> World:
         GENERAL: Channel(GENERAL, "general"),
         ART: Channel(ART, "art"),
         THREAD: Channel(THREAD, "fox-ideas", type=11, parent_id=GENERAL),
+        FORUM: Channel(FORUM, "requests", type=15),
+        FORUM_POST: Channel(FORUM_POST, "my fox", type=11, parent_id=FORUM),
         STUDIO: Channel(STUDIO, "studio", guild_id=GUILD_2),
     }
     return guilds, users, roles, channels
@@ -361,7 +373,7 @@ def guild_json(
             users[m].member_json([r for r in users[m].roles if r in role_ids])
             for m in guild.members
         ],
-        "channels": [c.json(users) for c in own_channels if c.type == 0],
+        "channels": [c.json(users) for c in own_channels if c.type in (0, 15)],
         "threads": [c.json(users) for c in own_channels if c.type == 11],
         "presences": [],
         "voice_states": [],
