@@ -27,6 +27,7 @@ from bot.discord.delivery import DiscordDelivery
 from bot.discord.invite import invite_url
 from bot.discord.lanes import ChannelLanes
 from bot.discord.notes import ReactionNotes
+from bot.discord.owner import AuditButton
 from bot.discord.results import ControlButton
 from bot.discord.shards import stay_connected
 from bot.discord.translator import CatalogueTranslator
@@ -189,7 +190,7 @@ class PikaBot(commands.AutoShardedBot):
             repeat_seconds=self.settings.repeat_press_seconds,
         )
         await self.estimates.load()
-        self.add_dynamic_items(ControlButton)
+        self.add_dynamic_items(ControlButton, AuditButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         # Before the sync (after set-up), which sends every name and description in each language.

@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.discord.owner import AuditPager, status_text
+from bot.discord.owner import audit_page, status_text
 from bot.discord.wording import code, language_of, say, setting_title
 from bot.errors import InputError
 from bot.guardrails import GuildSettings, zone_names
@@ -242,9 +242,26 @@ class Admin(
         async def fetch(limit: int, offset: int) -> list[Change]:
             return await self.bot.server_settings.audit(guild_id, limit, offset)
 
-        text, pager = await AuditPager.first(fetch, language_of(interaction.locale))
+        text, view = await audit_page(fetch, 0, language_of(interaction.locale))
         await interaction.response.send_message(
-            text, view=pager, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            text, view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @commands.Cog.listener()
+    async def on_pika_audit_page(self, interaction: discord.Interaction, page: int) -> None:
+        """Newer or Older pressed under a page of the audit: the page it names, in place. Only
+        a member who may still manage the server turns pages."""
+        lang, guild_id = language_of(interaction.locale), interaction.guild_id
+        if guild_id is None or not interaction.permissions.manage_guild:
+            await interaction.response.send_message(say("audit.not_allowed", lang), ephemeral=True)
+            return
+
+        async def fetch(limit: int, offset: int) -> list[Change]:
+            return await self.bot.server_settings.audit(guild_id, limit, offset)
+
+        text, view = await audit_page(fetch, page, lang)
+        await interaction.response.edit_message(
+            content=text, view=view, allowed_mentions=discord.AllowedMentions.none()
         )
 
     @app_commands.command(description="Allow or stop videos in a channel (none listed: all)")

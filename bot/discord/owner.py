@@ -1,10 +1,12 @@
 """What server owners read: the `/pika-admin status` text and the pages of the settings audit,
-with the buttons that turn them."""
+with the buttons that turn them (`AuditButton`, registered at start-up like a result's)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Self
 
 import discord
 
@@ -158,62 +160,57 @@ def _value(text: str | None, lang: str, chars: int) -> str:
     return shown
 
 
-class AuditPager(discord.ui.View):
-    """Previous and Next under a page of the audit. Each press checks Manage Server again: an
-    admin who lost it meanwhile turns no more pages."""
+AUDIT_ID = "pika:audit:{step}:{page}"  # a pager button: which way, and the page it turns to
+
+
+class AuditButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=AUDIT_ID.format(step="(?P<step>newer|older)", page="(?P<page>[0-9]{1,6})"),
+):
+    """Newer or Older under a page of the audit. The page it turns to is in its custom_id, so
+    it turns pages after a restart and however long the page stayed open (a view kept in the
+    process's memory answered nothing then: "This interaction failed")."""
 
     def __init__(
-        self, fetch: AuditPage, page: int = 0, *, has_next: bool = False, lang: str = ENGLISH
+        self, step: str, page: int, lang: str = ENGLISH, *, disabled: bool = False
     ) -> None:
-        super().__init__(timeout=600)
-        self.fetch = fetch
+        label = say("audit.previous" if step == "newer" else "audit.next", lang)
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=AUDIT_ID.format(step=step, page=page),
+                disabled=disabled,
+            )
+        )
         self.page = page
-        self.lang = lang
-        self.previous.label = say("audit.previous", lang)
-        self.next.label = say("audit.next", lang)
-        self._arm(has_next)
 
     @classmethod
-    async def first(cls, fetch: AuditPage, lang: str = ENGLISH) -> tuple[str, AuditPager]:
-        """The first page, and the pager under it, in the admin's language."""
-        changes, has_next = await _page(fetch, 0)
-        return audit_text(changes, 0, lang), cls(fetch, 0, has_next=has_next, lang=lang)
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Rebuild the button from its custom_id."""
+        return cls(match["step"], int(match["page"]))
 
-    def _arm(self, has_next: bool) -> None:
-        self.previous.disabled = self.page == 0
-        self.next.disabled = not has_next
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to whoever listens for `pika_audit_page` (the admin cog, which checks
+        Manage Server again)."""
+        interaction.client.dispatch("pika_audit_page", interaction, self.page)
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Only a member who may still manage the server turns pages."""
-        if not interaction.permissions.manage_guild:
-            text = say("audit.not_allowed", self.lang)
-            await interaction.response.send_message(text, ephemeral=True)
-            return False
-        return True
 
-    @discord.ui.button(style=discord.ButtonStyle.secondary)
-    async def previous(
-        self, interaction: discord.Interaction, button: discord.ui.Button[AuditPager]
-    ) -> None:
-        """One page newer."""
-        await self._turn(interaction, max(0, self.page - 1))
-
-    @discord.ui.button(style=discord.ButtonStyle.secondary)
-    async def next(
-        self, interaction: discord.Interaction, button: discord.ui.Button[AuditPager]
-    ) -> None:
-        """One page older."""
-        await self._turn(interaction, self.page + 1)
-
-    async def _turn(self, interaction: discord.Interaction, page: int) -> None:
-        changes, has_next = await _page(self.fetch, page)
-        self.page = page
-        self._arm(has_next)
-        await interaction.response.edit_message(
-            content=audit_text(changes, page, self.lang),
-            view=self,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+async def audit_page(
+    fetch: AuditPage, page: int, lang: str = ENGLISH
+) -> tuple[str, discord.ui.View]:
+    """A page of the audit, and Newer and Older under it, in the admin's language."""
+    changes, has_next = await _page(fetch, page)
+    view = discord.ui.View(timeout=None)
+    view.add_item(AuditButton("newer", max(0, page - 1), lang, disabled=page == 0))
+    view.add_item(AuditButton("older", page + 1, lang, disabled=not has_next))
+    return audit_text(changes, page, lang), view
 
 
 async def _page(fetch: AuditPage, page: int) -> tuple[list[Change], bool]:

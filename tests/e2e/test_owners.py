@@ -305,7 +305,9 @@ async def test_status_and_audit_answer_admins_and_are_hidden_from_members(
 
     for sub in ("status", "audit"):  # a crafted interaction from a member is refused
         assert "Manage Server" in str((await admin(fake, sub, user=MEMBER))["content"])
-    crafted = await fake.wait_for_response(fake.press(MEMBER, page, buttons[1]["custom_id"]))
+    # A button the page shows now (Discord sends only a press of one the message carries).
+    newer = older["data"]["components"][0]["components"][0]["custom_id"]
+    crafted = await fake.wait_for_response(fake.press(MEMBER, page, newer))
     assert crafted["data"]["flags"] == 64
     assert "Manage Server" in crafted["data"]["content"]
 
@@ -333,3 +335,32 @@ async def test_no_warning_about_voice_libraries_the_bot_never_uses(
     bot = await start_bot(fake, pika, tmp_path)
     assert "PyNaCl" not in bot.log and "davey" not in bot.log  # no voice warnings
     assert await bot.stop() == 0
+
+
+async def test_the_audits_pages_turn_after_a_restart(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    # The pager lived in the process's memory for ten minutes: after a restart (or a page left
+    # open a while) "Older" answered nothing, and the owner saw "This interaction failed".
+    bot = await start_bot(fake, pika, tmp_path)
+    for seconds in range(1, 13):
+        await fake.wait_for_response(
+            fake.slash(ADMIN, GENERAL, "pika-admin", "limits", {"cooldown": seconds})
+        )
+    first = await admin(fake, "audit")
+    buttons = [c for row in first["components"] for c in row["components"]]  # type: ignore[attr-defined]
+    page = next(m for m in fake.channel_messages(GENERAL, ephemeral=True) if "page 1" in m.content)
+    assert await bot.stop() == 0
+    bot = await start_bot(fake, pika, tmp_path)
+    try:
+        older = await fake.wait_for_response(fake.press(ADMIN, page, buttons[1]["custom_id"]))
+        assert older["type"] == 7 and "page 2" in older["data"]["content"]
+        assert "from `0` to `1`" in older["data"]["content"]
+        turned = [c for row in older["data"]["components"] for c in row["components"]]
+        assert [b.get("disabled", False) for b in turned] == [False, True]
+        newer = await fake.wait_for_response(fake.press(ADMIN, page, turned[0]["custom_id"]))
+        assert "page 1" in newer["data"]["content"]
+        crafted = await fake.wait_for_response(fake.press(MEMBER, page, turned[0]["custom_id"]))
+        assert crafted["data"]["flags"] == 64 and "Manage Server" in crafted["data"]["content"]
+    finally:
+        await bot.stop()

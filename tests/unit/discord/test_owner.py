@@ -6,10 +6,11 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import discord
 import pytest
 
 from bot.discord.catalogues import LANGUAGES
-from bot.discord.owner import AUDIT_PAGE, AuditPager, audit_text, status_text
+from bot.discord.owner import AUDIT_PAGE, audit_page, audit_text, status_text
 from bot.discord.wording import say
 from bot.guardrails import GuildSettings
 from bot.ops.report import KindDay, StatusReport
@@ -75,10 +76,13 @@ async def test_the_pager_asks_one_row_more_to_know_if_an_older_page_follows() ->
         asked.append((limit, offset))
         return [Change(1, "x", "1", "2", 1e9)] * min(limit, 11 - offset)
 
-    text, pager = await AuditPager.first(fetch)
+    text, view = await audit_page(fetch, 0)
     assert asked == [(AUDIT_PAGE + 1, 0)]
     assert text.count("• ") == AUDIT_PAGE
-    assert pager.previous.disabled and not pager.next.disabled
+    newer, older = view.children
+    assert isinstance(newer, discord.ui.DynamicItem) and isinstance(older, discord.ui.DynamicItem)
+    assert newer.item.disabled and not older.item.disabled
+    assert older.item.custom_id == "pika:audit:older:1"  # the page it turns to, restart or not
 
 
 async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
@@ -90,9 +94,10 @@ async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
     async def fetch(limit: int, offset: int) -> list[Change]:
         return [Change(1, "x", "1", "2", 1e9)] * min(limit, 11 - offset)
 
-    page, pager = await AuditPager.first(fetch, "de")
+    page, view = await audit_page(fetch, 0, "de")
     assert page.startswith("**Änderungen der Einstellungen**, neueste zuerst (Seite 1)")
-    assert (pager.previous.label, pager.next.label) == ("Neuere", "Ältere")
+    labels = [b.item.label for b in view.children if isinstance(b, discord.ui.DynamicItem)]
+    assert labels == ["Neuere", "Ältere"]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
