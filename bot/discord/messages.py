@@ -21,8 +21,8 @@ MESSAGES: dict[str, str] = {
     ),
     "refusal.paid_features": "Extending and upscaling are turned off on this server.",
     "refusal.blocked": (
-        "Your request contains something this server does not allow (`{pattern}`). "
-        "Change it and try again."
+        "Your request contains something this server does not allow (`{pattern}`), in what "
+        "you typed or in your saved defaults (`/pika settings`). Change it and try again."
     ),
     "refusal.running": (
         "Videos in the making: {running}, the most this server allows at once ({limit}). "

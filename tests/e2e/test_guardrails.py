@@ -427,6 +427,15 @@ async def test_a_negative_prompt_holding_a_blocked_word_is_refused_before_it_blo
     assert "🎬 **Video**" in await told_first(
         fake, fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"})
     )
+    # A word blocked after a member saved it: their refusal says where to look, as they
+    # typed nothing of it (the server's default negative prompt, which would win, forgotten).
+    assert (await admin(fake, "defaults", {"reset": True})).startswith("✅")
+    mine = fake.slash(MEMBER, GENERAL, "pika", "settings", {"negative_prompt": "no gore"})
+    assert (await fake.wait_for_response(mine))["data"]["content"].startswith("✅")
+    assert (await admin(fake, "blocked", {"add": "gore"})).startswith("✅")
+    asked = fake.slash(MEMBER, GENERAL, "pika", "generate", {"prompt": "a cat"})
+    refused = (await fake.wait_for_response(asked))["data"]["content"]
+    assert "(`gore`), in what you typed or in your saved defaults (`/pika settings`)" in refused
 
 
 async def test_show_warns_of_a_deleted_role_and_deleted_channels(
