@@ -475,6 +475,8 @@ def _show(name: str, value: Any, lang: str) -> str:
         )
     if name == "daily_quota_server" and value is None:
         return say("settings.no_limit", lang)
+    if isinstance(value, bool):  # not Python's True and False, in any language
+        return say("settings.allowed" if value else "settings.off", lang)
     if value is not None and name == "log_channel":
         return f"<#{value}>"
     if value is not None and name == "required_role":

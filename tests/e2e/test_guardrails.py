@@ -293,6 +293,15 @@ async def test_a_forum_can_be_the_channel_where_videos_are_made(
     assert other == "⚠️ channel: was not found; pick it again"
 
 
+async def test_paid_features_turned_off_reads_in_the_owners_words(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # The change read "`paid_features`: `True` → `False`", Python's words in every language.
+    fake.locales[ADMIN] = "fr"
+    off = await admin(fake, "paid-features", {"allowed": False})
+    assert off == "✅ **Prolonger et agrandir** : autorisé → désactivé"
+
+
 async def test_the_log_channel_hears_it_is_turned_off_and_the_admin_when_it_cannot_post(
     fake: FakeDiscord, bot: BotProcess
 ) -> None:
