@@ -67,7 +67,8 @@ class Preferences:
     """Members' defaults, validated on the way in and out.
 
     Read defaults are kept in memory (a member's next request reads nothing from the database);
-    `change` replaces the entry as it writes, then calls `changed` (which tells the other
+    `change` forgets the entry as it writes (the next read takes it as stored), then calls
+    `changed` (which tells the other
     processes sharing the database to `forget` theirs); an entry is also read again after
     `CACHE_SECONDS`, so that a change another process could not tell is seen within that time.
     """
@@ -151,7 +152,9 @@ class Preferences:
         await self.store.edit(guild_id, user_id, apply)
         if self.changed is not None:
             await self.changed(guild_id, user_id)
-        self._remember(guild_id, user_id, made[-1])
+        # Read again next rather than kept: another change may have been written meanwhile,
+        # and this document, kept last, would have hidden it for CACHE_SECONDS.
+        self.forget(guild_id, user_id)
         return made[-1]
 
 

@@ -119,8 +119,9 @@ class ServerSettings:
     """Each server's settings, validated on the way in and out; every change audited.
 
     Read settings are kept in memory, so admitting a job reads no settings from the database;
-    `change` replaces a server's entry as it writes, then calls `changed` (which tells the other
-    processes sharing the database to `forget` theirs). An entry is also read again after
+    `change` forgets a server's entry as it writes, then calls `changed` (which tells the other
+    processes sharing the database to `forget` theirs), and the next read takes the document as
+    stored. An entry is also read again after
     `CACHE_SECONDS`, so that a change made by hand, or one another process could not tell, is
     seen within that time. A read that a `forget` crossed is not kept: it may hold the document
     from before the change it was told of.
@@ -226,7 +227,10 @@ class ServerSettings:
         updated, diffs = made[-1]
         if self.changed is not None:
             await self.changed(guild_id)
-        self._remember(guild_id, updated, now)
+        # Read again next rather than kept: another change may have been written meanwhile
+        # (telling the other processes is a round trip on PostgreSQL), and this document,
+        # kept last, would have hidden it for CACHE_SECONDS.
+        self.forget(guild_id)
         return updated, diffs
 
     async def audit(self, guild_id: int, limit: int = 20, offset: int = 0) -> list[Change]:

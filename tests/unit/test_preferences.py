@@ -101,3 +101,30 @@ async def test_a_read_that_crossed_another_process_s_change_is_not_kept(
         assert (await b.get(1, 3)).mention is False
     finally:
         await storage.close()
+
+
+async def test_a_change_told_late_to_the_others_leaves_no_stale_copy(
+    database: DatabaseUnderTest,
+) -> None:
+    # A member's two changes at once, the first told to the other processes last: it kept its
+    # own document (without the second change) as this process's copy for a minute.
+    storage = await open_storage(database.target)
+    try:
+        preferences = Preferences(storage.member_settings)
+        first_told, second_done = asyncio.Event(), asyncio.Event()
+
+        async def tell(guild_id: int, user_id: int) -> None:
+            if not first_told.is_set():
+                first_told.set()
+                await second_done.wait()
+
+        preferences.changed = tell
+        first = asyncio.create_task(preferences.change(1, 3, motion=3))
+        await first_told.wait()
+        await preferences.change(1, 3, mention=False)
+        second_done.set()
+        await first
+        mine = await preferences.get(1, 3)
+        assert (mine.motion, mine.mention) == (3, False)
+    finally:
+        await storage.close()

@@ -172,3 +172,26 @@ async def test_stored_patterns_todays_rules_refuse_can_each_be_removed(
     )
     cleaned, _ = await settings.change(GUILD, ADMIN, blocked_patterns=["cat"])
     assert cleaned.blocked_patterns == ["cat"]
+
+
+async def test_a_change_told_late_to_the_others_leaves_no_stale_copy(
+    settings: ServerSettings,
+) -> None:
+    # Two moderators at once on PostgreSQL, where telling the other processes is a round trip:
+    # the first change, told last, kept its own document (without the second change) as this
+    # process's copy for a minute, and a word the second blocked passed meanwhile.
+    first_told, second_done = asyncio.Event(), asyncio.Event()
+
+    async def tell(guild_id: int) -> None:
+        if not first_told.is_set():
+            first_told.set()
+            await second_done.wait()  # the first one's notice is the slower
+
+    settings.changed = tell
+    first = asyncio.create_task(settings.change(GUILD, ADMIN, cooldown_seconds=30))
+    await first_told.wait()
+    await settings.change(GUILD, ADMIN + 1, blocked_patterns=["nsfw"])
+    second_done.set()
+    await first
+    cached = await settings.get(GUILD)
+    assert (cached.cooldown_seconds, cached.blocked_patterns) == (30, ["nsfw"])
