@@ -294,6 +294,11 @@ class Admin(
         self, interaction: discord.Interaction, role: discord.Role | None = None
     ) -> None:
         """Require a role to make videos, or none."""
+        guild = interaction.guild
+        if role is not None and (guild is None or guild.get_role(role.id) is None):
+            # Another server's role (a crafted interaction): no member here could ever hold
+            # it, and every request would be refused.
+            raise InputError.rule("role", "rule.not_found")
         await self.change(interaction, required_role=role.id if role else None)
 
     @app_commands.command(description="How many videos members may make, and how fast")

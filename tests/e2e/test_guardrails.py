@@ -33,6 +33,7 @@ from tests.fake_discord.world import (
     MEMBER,
     REQUESTER,
     ROLE_ADMIN,
+    ROLE_ADMIN_2,
     ROLE_MOD,
     STUDIO,
     Message,
@@ -291,6 +292,17 @@ async def test_a_forum_can_be_the_channel_where_videos_are_made(
     # Another server's channel, from a crafted interaction, is still not this server's.
     other = await admin(fake, "channel", {"channel": str(STUDIO), "allowed": True})
     assert other == "⚠️ channel: was not found; pick it again"
+
+
+async def test_another_servers_role_is_not_required_here(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # A crafted interaction naming another server's role was saved: no member here could hold
+    # it, and every request was refused.
+    refused = await admin(fake, "role", {"role": str(ROLE_ADMIN_2)})
+    assert refused == "⚠️ role: was not found; pick it again"
+    assert "**Required role:** none" in await admin(fake, "show")
+    assert (await admin(fake, "role", {"role": str(ROLE_MOD)})).startswith("✅")
 
 
 async def test_paid_features_turned_off_reads_in_the_owners_words(
