@@ -11,7 +11,7 @@ from typing import Any, Self
 import discord
 
 from bot.discord.catalogues import ENGLISH
-from bot.discord.wording import say, setting_title, title
+from bot.discord.wording import MESSAGES, say, setting_title, title
 from bot.ops.report import KindDay, StatusReport
 from bot.storage import Change
 
@@ -101,7 +101,9 @@ def _fitted(head: list[str], middle: list[str], tail: list[str], lang: str) -> s
 def kind_line(day: KindDay, lang: str = ENGLISH) -> str:
     """One kind's day: asked, delivered, failed (and why), timed out; its typical duration."""
     # Why they failed; time-outs have a count of their own.
-    why = ", ".join(f"{key} ×{n}" for key, n in sorted(day.failures.items()) if key != "timed_out")
+    why = ", ".join(
+        f"{_why(key, lang)} ×{n}" for key, n in sorted(day.failures.items()) if key != "timed_out"
+    )
     return say(
         "status.kind_line",
         lang,
@@ -135,6 +137,12 @@ def audit_text(changes: Sequence[Change], page: int, lang: str = ENGLISH) -> str
     lines = [say("audit.title", lang, page=page + 1)]
     lines.extend(change_line(c, lang) for c in changes)
     return "\n".join(lines)
+
+
+def _why(failure: str, lang: str) -> str:
+    """Why jobs failed, in a word of the owner's language (the key itself for one unknown)."""
+    key = f"why.{failure}"
+    return say(key, lang) if key in MESSAGES else failure
 
 
 def _seconds(seconds: float | None, lang: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.discord.catalogues import LANGUAGES
 from bot.discord.owner import AUDIT_PAGE, audit_page, audit_text, status_text
-from bot.discord.wording import say
+from bot.discord.wording import MESSAGES, say
 from bot.guardrails import GuildSettings
 from bot.ops.report import KindDay, StatusReport
 from bot.pika.health import PikaProblem, PikaState
@@ -45,7 +45,7 @@ def test_the_status_view_says_each_part_in_words() -> None:
     assert "2 running, 1 waiting here (4 running, 3 waiting across the bot)" in text
     assert "**Today** (since <t:1777852800:f>)" in text
     assert (
-        "• Video: 5 asked, 3 delivered, 1 failed (pika_failed ×1), 1 timed out; typically 42 s"
+        "• Video: 5 asked, 3 delivered, 1 failed (failed at Pika ×1), 1 timed out; typically 42 s"
     ) in text
     assert "Typical durations of other kinds: Upscale 6.7 min." in text
     # The setting by its name in words, the values with no backtick to break their spans.
@@ -89,6 +89,7 @@ async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
     text = status_text(report(), "fr")
     assert text.startswith("**État du bot Pika**\n🔴 Pika ne répond pas")
     assert "• Vidéo : 5 demandées, 3 livrées" in text
+    assert "(échec chez Pika ×1)" in text  # why, in words, not `pika_failed`
     assert "a changé **Options vidéo par défaut** de `aucun`" in text  # not `defaults`
 
     async def fetch(limit: int, offset: int) -> list[Change]:
@@ -122,3 +123,10 @@ def test_a_busy_day_and_a_page_of_long_changes_fit_one_message(lang: str) -> Non
     for setting in GuildSettings.model_fields:  # under each setting's name in the language
         page = [replace(long, setting=setting)] * AUDIT_PAGE
         assert len(audit_text(page, 3, lang)) <= 2000, setting
+
+
+def test_every_reason_a_job_fails_for_has_a_word_in_the_status_view() -> None:
+    # A reason without one is shown as its key (`pika_outcome_unknown`), English code.
+    told_otherwise = {"line", "no_reason", "timed_out", "dm", "dm_link", "dm_long", "dm_local"}
+    reasons = {k.removeprefix("failure.") for k in MESSAGES if k.startswith("failure.")}
+    assert {r for r in reasons - told_otherwise if f"why.{r}" not in MESSAGES} == set()
