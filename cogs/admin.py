@@ -185,7 +185,7 @@ class Admin(
             blocked=listed([f"`{code(p)}`" for p in rules.blocked_patterns], SHOWN_PATTERNS, lang)
             or none,
             paid=say("settings.allowed" if rules.paid_features else "settings.off", lang),
-            defaults=code(str(defaults), SHOWN_DEFAULTS) if defaults else none,
+            defaults=options_text(defaults, lang) if defaults else none,
             log_channel=f"<#{rules.log_channel}>{gone.get('log', '')}"
             if rules.log_channel
             else none,
@@ -471,6 +471,15 @@ def listed(items: list[str], budget: int, lang: str) -> str:
     return ", ".join(shown)
 
 
+def options_text(options: dict[str, Any], lang: str) -> str:
+    """The server's default video options in the owner's words (`Motion` `2`, not Python's
+    `{'motion': 2}`), within SHOWN_DEFAULTS characters of values."""
+    each = SHOWN_DEFAULTS // max(1, len(options))
+    return ", ".join(
+        f"{say(f'mine.{name}', lang)} `{code(str(value), each)}`" for name, value in options.items()
+    )
+
+
 def _show(name: str, value: Any, lang: str) -> str:
     """A setting's value as the owner reads it: channels and roles as their mentions (never
     pinging: the answers allow no mention), no list of channels as all of them."""
@@ -488,6 +497,7 @@ def _show(name: str, value: Any, lang: str) -> str:
         return f"<@&{value}>"
     if hasattr(value, "model_dump"):
         value = {k: v for k, v in value.model_dump().items() if v is not None}
+        return options_text(value, lang) if value else say("settings.none", lang)
     shown = f"`{code(str(value), 300)}`"
     return shown if value not in (None, [], {}) else say("settings.none", lang)
 

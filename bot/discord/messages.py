@@ -293,6 +293,7 @@ MESSAGES: dict[str, str] = {
     "mine.aspect_ratio": "Aspect ratio",
     "mine.model": "Model",
     "mine.motion": "Motion",
+    "mine.frame_rate": "Frames per second",
     "mine.guidance_scale": "Closeness to the prompt",
     "mine.negative_prompt": "Avoid",
     "mine.zoom": "Zoom",

@@ -353,7 +353,8 @@ async def test_server_defaults_apply_to_new_requests(
     assert create["body"]["options"]["aspectRatio"] == "1:1"  # the server's default
     assert create["body"]["options"]["frameRate"] == 10  # the member's own value wins
     shown = await admin(fake, "show")
-    assert "'aspect_ratio': '1:1'" in shown
+    # In the owner's words, not Python's `{'aspect_ratio': '1:1', 'frame_rate': 8}`.
+    assert "**Default video options:** Aspect ratio `1:1`, Frames per second `8`" in shown
 
 
 async def test_blocked_patterns_take_no_time_and_see_through_disguises(
