@@ -386,6 +386,7 @@ MESSAGES: dict[str, str] = {
     "why.pika_plan": "plan or credits",
     "why.pika_rejected": "refused by Pika",
     "why.pika_outcome_unknown": "outcome unknown",
+    "why.pika_job_gone": "no longer known to Pika",
     "why.pika": "Pika error",
     "why.unreadable": "result unreadable",
     "why.pika_failed": "failed at Pika",
