@@ -416,9 +416,18 @@ MESSAGES: dict[str, str] = {
     "help.real": "Videos are made by Pika and use the server owner's credits.",
     "help.guide": (
         "**Pika video bot**\n{mode}\n"
-        "Start with `/pika generate`, or attach an image or a video to bring it to life. On a "
-        "result, react with ⏩ to extend it, ⬆️ to upscale it or 🔁 to re-roll it. "
-        "`/pika settings` keeps your own defaults, `/pika jobs` lists your videos and "
-        "`/pika usage` shows what is left of your daily limit."
+        "Start with `/pika generate`, or attach an image or a video to bring it to life. "
+        "{controls} `/pika settings` keeps your own defaults, `/pika jobs` lists your videos "
+        "and `/pika usage` shows what is left of your daily limit."
+    ),
+    # What this server allows on a video: extend and upscale only when its paid features are on.
+    "help.controls": (
+        "On a result, react with ⏩ to extend it, ⬆️ to upscale it or 🔁 to re-roll it. On any "
+        "message with a video, its menu **Apps › {extend}** or **Apps › {upscale}** does the "
+        "same."
+    ),
+    "help.controls_unpaid": (
+        "On a result, react with 🔁 to re-roll it. Extending and upscaling videos are turned "
+        "off on this server."
     ),
 }

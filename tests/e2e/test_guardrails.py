@@ -314,6 +314,27 @@ async def test_paid_features_turned_off_reads_in_the_owners_words(
     assert off == "✅ **Prolonger et agrandir** : autorisé → désactivé"
 
 
+async def test_help_says_what_this_server_allows_and_names_the_menus(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # `/pika-help` offered extend and upscale on a server that turned them off, sending
+    # members to a refusal, and never named the context menus that also extend and upscale.
+    async def guide(locale: str = "en-US") -> str:
+        fake.locales[REQUESTER] = locale
+        asked = fake.slash(REQUESTER, GENERAL, "pika-help")
+        return str((await fake.wait_for_response(asked))["data"]["content"])
+
+    allowed = await guide()
+    assert "react with ⏩ to extend it, ⬆️ to upscale it" in allowed
+    assert "**Apps › Extend video** or **Apps › Upscale video**" in allowed
+    assert "**Applications › Prolonger la vidéo**" in await guide("fr")  # as Discord names it
+    assert (await admin(fake, "paid-features", {"allowed": False})).startswith("✅")
+    off = await guide()
+    assert "⏩" not in off and "Extend video" not in off and "react with 🔁 to re-roll it" in off
+    assert "Extending and upscaling videos are turned off on this server." in off
+    assert "désactivés sur ce serveur" in await guide("fr")
+
+
 async def test_the_log_channel_hears_it_is_turned_off_and_the_admin_when_it_cannot_post(
     fake: FakeDiscord, bot: BotProcess
 ) -> None:
