@@ -185,7 +185,8 @@ class Admin(
             blocked=listed([f"`{code(p)}`" for p in rules.blocked_patterns], SHOWN_PATTERNS, lang)
             or none,
             paid=say("settings.allowed" if rules.paid_features else "settings.off", lang),
-            defaults=options_text(defaults, lang) if defaults else none,
+            defaults=(options_text(defaults, lang) if defaults else none)
+            + gone.get("defaults", ""),
             log_channel=f"<#{rules.log_channel}>{gone.get('log', '')}"
             if rules.log_channel
             else none,
@@ -198,13 +199,17 @@ class Admin(
     def gone(
         self, interaction: discord.Interaction, rules: GuildSettings, lang: str
     ) -> dict[str, str]:
-        """A warning for each setting that names what the server no longer has: a deleted
-        required role stops every member, deleted channels the videos there, and a deleted
-        log channel every post of changes (Discord shows them only as "deleted")."""
+        """A warning for each setting that stops what it should not: one that names what the
+        server no longer has (a deleted required role stops every member, deleted channels the
+        videos there, a deleted log channel every post of changes; Discord shows them only as
+        "deleted"), and a default negative prompt holding a blocked word (every request)."""
+        found: dict[str, str] = {}
+        clash = rules.blocked_default()
+        if clash is not None:
+            found["defaults"] = " " + say("settings.defaults_blocked", lang, pattern=code(clash))
         guild = interaction.guild
         if guild is None:
-            return {}
-        found: dict[str, str] = {}
+            return found
         if rules.required_role is not None and guild.get_role(rules.required_role) is None:
             found["role"] = " " + say("settings.role_gone", lang)
         missing = [c for c in rules.allowed_channels if guild.get_channel_or_thread(c) is None]

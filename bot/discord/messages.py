@@ -24,6 +24,11 @@ MESSAGES: dict[str, str] = {
         "Your request contains something this server does not allow (`{pattern}`), in what "
         "you typed or in your saved defaults (`/pika settings`). Change it and try again."
     ),
+    "refusal.blocked_default": (
+        "This server's default negative prompt holds `{pattern}`, which the server also blocks, "
+        "so every request here is refused. A moderator must change the default "
+        "(`/pika-admin defaults`) or allow the word again (`/pika-admin blocked remove`)."
+    ),
     "refusal.running": (
         "Videos in the making: {running}, the most this server allows at once ({limit}). "
         "Ask again when one is ready."
@@ -335,6 +340,11 @@ MESSAGES: dict[str, str] = {
     "settings.log_gone": (
         "⚠️ This channel no longer exists, so changes are posted nowhere: choose another with "
         "`/pika-admin log-channel`."
+    ),
+    "settings.defaults_blocked": (
+        "⚠️ Its negative prompt holds `{pattern}`, which is blocked here, so every request is "
+        "refused: change it with `/pika-admin defaults`, or allow the word again with "
+        "`/pika-admin blocked remove`."
     ),
     "settings.none": "none",
     "settings.all_channels": "all channels",

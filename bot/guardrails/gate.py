@@ -132,6 +132,11 @@ class Guardrails:
             raise Refusal("refusal.paused")
         if kind_of(ask.kind).paid_feature and not rules.paid_features:
             raise Refusal("refusal.paid_features")
+        clash = rules.blocked_default()
+        if clash is not None and rules.defaults.negative_prompt in ask.texts:
+            # Saved before such contradictions were refused: the member typed none of it, and
+            # only a moderator can change it.
+            raise Refusal("refusal.blocked_default", pattern=clash)
         pattern = rules.blocked(ask.texts)
         if pattern is not None:
             raise Refusal("refusal.blocked", pattern=pattern)

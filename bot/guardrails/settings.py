@@ -103,6 +103,12 @@ class GuildSettings(BaseModel):
         """The first blocked pattern found in any of the texts (folded: see patterns.py)."""
         return first_match(self.blocked_patterns, texts)
 
+    def blocked_default(self) -> str | None:
+        """The blocked pattern found in the server's own default negative prompt, if any: every
+        request carrying it is refused (one saved before such a contradiction was refused)."""
+        avoid = self.defaults.negative_prompt
+        return self.blocked([avoid]) if avoid else None
+
 
 def zone_names() -> list[str]:
     """Every time zone name this machine knows, sorted."""
@@ -204,8 +210,8 @@ class ServerSettings:
                 where = ".".join(str(p) for p in problem["loc"])
                 text = str(problem["msg"]).removeprefix("Value error, ")
                 raise InputError.one(where, text) from None
-            clash = _blocks_own_default(updated)
-            if clash is not None and clash != _blocks_own_default(current):
+            clash = updated.blocked_default()
+            if clash is not None and clash != current.blocked_default():
                 # Every request carries the server's negative prompt, so each one would be
                 # refused as holding a word its member never typed.
                 if "blocked_patterns" in changes:
@@ -236,12 +242,6 @@ class ServerSettings:
     async def audit(self, guild_id: int, limit: int = 20, offset: int = 0) -> list[Change]:
         """A server's changes, newest first."""
         return await self.store.audit(guild_id, limit, offset)
-
-
-def _blocks_own_default(settings: GuildSettings) -> str | None:
-    """The blocked pattern found in the server's own default negative prompt, if any."""
-    avoid = settings.defaults.negative_prompt
-    return settings.blocked([avoid]) if avoid else None
 
 
 def _stored(data: str | None) -> GuildSettings:

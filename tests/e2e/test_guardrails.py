@@ -481,6 +481,43 @@ async def test_a_negative_prompt_holding_a_blocked_word_is_refused_before_it_blo
     assert "(`gore`), in what you typed or in your saved defaults (`/pika settings`)" in refused
 
 
+async def test_a_default_negative_prompt_saved_holding_a_blocked_word_is_flagged_and_named(
+    fake: FakeDiscord, database: DatabaseUnderTest, bot: BotProcess
+) -> None:
+    # A default negative prompt holding a blocked word, saved before such contradictions
+    # were refused: every request was refused as holding "something this server does not
+    # allow", in what the member typed or their saved defaults (neither), and `show` gave no
+    # sign of it.
+    settings = GuildSettings(
+        blocked_patterns=["gore"], defaults=DefaultOptions(negative_prompt="blood, gore")
+    )
+    await database.execute(
+        "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (?, ?, ?)",
+        GUILD_ID,
+        settings.model_dump_json(),
+        time.time(),
+    )
+    shown = await admin(fake, "show")
+    assert (
+        "**Default video options:** Avoid `blood, gore` ⚠️ Its negative prompt holds `gore`, "
+        "which is blocked here, so every request is refused: change it with "
+        "`/pika-admin defaults`"
+    ) in shown
+    refused = await by_command(fake)
+    assert refused == (
+        "⛔ This server's default negative prompt holds `gore`, which the server also blocks, "
+        "so every request here is refused. A moderator must change the default "
+        "(`/pika-admin defaults`) or allow the word again (`/pika-admin blocked remove`)."
+    )
+    # A member who types a negative prompt of their own carries no default: their request
+    # passes, and one that holds the word is refused as their own.
+    mine = {"prompt": "a fox", "negative_prompt": "blur"}
+    asked = fake.slash(REQUESTER, GENERAL, "pika", "generate", mine)
+    assert "🎬 **Video**" in await told_first(fake, asked)
+    assert (await admin(fake, "defaults", {"negative_prompt": "blood"})).startswith("✅")
+    assert "⚠️" not in await admin(fake, "show")
+
+
 async def test_show_warns_of_a_deleted_role_and_deleted_channels(
     fake: FakeDiscord, bot: BotProcess
 ) -> None:
