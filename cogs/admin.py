@@ -16,7 +16,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
-from bot.discord.owner import audit_page, status_text
+from bot.discord.owner import (
+    SHOWN_CHANNELS,
+    SHOWN_PATTERNS,
+    audit_page,
+    listed,
+    options_text,
+    setting_text,
+    status_text,
+)
 from bot.discord.wording import code, language_of, say, setting_title
 from bot.errors import InputError
 from bot.guardrails import GuildSettings, zone_names
@@ -57,9 +65,6 @@ class RulesChannel(app_commands.Transformer):
 
 ZONE_CHOICES = 25  # Discord shows at most 25 suggestions
 CHOICE_CHARS = 100  # and takes none whose name or value is longer
-# Characters of `show` given to each list, so that the whole answer fits Discord's 2,000 even
-# with a hundred blocked patterns and as many channels (past it, Discord refuses the answer).
-SHOWN_CHANNELS, SHOWN_PATTERNS, SHOWN_DEFAULTS = 400, 500, 300
 
 
 @app_commands.guild_only()
@@ -114,8 +119,8 @@ class Admin(
                 "settings.change_line",
                 lang,
                 name=setting_title(name, lang),
-                old=_show(name, old, lang),
-                new=_show(name, new, lang),
+                old=setting_text(name, old, lang),
+                new=setting_text(name, new, lang),
             )
             for name, old, new in diffs
         )
@@ -461,50 +466,6 @@ def option_of(setting: str) -> str:
     """The option a refused setting was given by (`defaults.motion` by `motion`)."""
     name = setting.removeprefix("defaults.")
     return OPTIONS.get(name, name)
-
-
-def listed(items: list[str], budget: int, lang: str) -> str:
-    """The items, comma-separated, as many as fit in `budget` characters, then how many more."""
-    shown: list[str] = []
-    used = 0
-    for item in items:
-        if used + len(item) > budget:
-            more = say("settings.more", lang, count=len(items) - len(shown))
-            return f"{', '.join(shown)} {more}"
-        shown.append(item)
-        used += len(item) + 2
-    return ", ".join(shown)
-
-
-def options_text(options: dict[str, Any], lang: str) -> str:
-    """The server's default video options in the owner's words (`Motion` `2`, not Python's
-    `{'motion': 2}`), within SHOWN_DEFAULTS characters of values."""
-    each = SHOWN_DEFAULTS // max(1, len(options))
-    return ", ".join(
-        f"{say(f'mine.{name}', lang)} `{code(str(value), each)}`" for name, value in options.items()
-    )
-
-
-def _show(name: str, value: Any, lang: str) -> str:
-    """A setting's value as the owner reads it: channels and roles as their mentions (never
-    pinging: the answers allow no mention), no list of channels as all of them."""
-    if name == "allowed_channels":
-        return listed([f"<#{c}>" for c in value], SHOWN_CHANNELS, lang) or say(
-            "settings.all_channels", lang
-        )
-    if name == "daily_quota_server" and value is None:
-        return say("settings.no_limit", lang)
-    if isinstance(value, bool):  # not Python's True and False, in any language
-        return say("settings.allowed" if value else "settings.off", lang)
-    if value is not None and name == "log_channel":
-        return f"<#{value}>"
-    if value is not None and name == "required_role":
-        return f"<@&{value}>"
-    if hasattr(value, "model_dump"):
-        value = {k: v for k, v in value.model_dump().items() if v is not None}
-        return options_text(value, lang) if value else say("settings.none", lang)
-    shown = f"`{code(str(value), 300)}`"
-    return shown if value not in (None, [], {}) else say("settings.none", lang)
 
 
 async def setup(bot: PikaBot) -> None:

@@ -412,7 +412,7 @@ MESSAGES: dict[str, str] = {
     "status.seconds": "{seconds} s",
     "status.minutes": "{minutes} min",
     "status.changes": "**Latest settings changes:**",
-    "status.change_line": "• {at} <@{user}> set **{setting}** from `{old}` to `{new}`",
+    "status.change_line": "• {at} <@{user}> set **{setting}** from {old} to {new}",
     "status.no_changes": "• None yet.",
     "audit.title": "**Settings changes**, newest first (page {page}):",
     "audit.empty": "No setting has been changed yet.",

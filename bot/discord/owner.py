@@ -11,7 +11,7 @@ from typing import Any, Self
 import discord
 
 from bot.discord.catalogues import ENGLISH
-from bot.discord.wording import MESSAGES, say, setting_title, title
+from bot.discord.wording import MESSAGES, code, say, setting_title, title
 from bot.ops.report import KindDay, StatusReport
 from bot.storage import Change
 
@@ -22,6 +22,10 @@ AUDIT_PAGE = 10
 AUDIT_VALUE_CHARS = 40
 STATUS_VALUE_CHARS = 30  # the status view's latest changes are a glance: the audit has them whole
 MESSAGE_CHARS = 2000  # Discord refuses a longer message, and the owner sees no answer
+# Characters of `show` given to each list, so that the whole answer fits Discord's 2,000 even
+# with a hundred blocked patterns and as many channels (past it, Discord refuses the answer);
+# a changed value gets as many as a list of channels.
+SHOWN_CHANNELS, SHOWN_PATTERNS, SHOWN_DEFAULTS = 400, 500, 300
 
 # One page of the audit, newest first: `limit` changes from `offset`.
 AuditPage = Callable[[int, int], Awaitable[list[Change]]]
@@ -125,8 +129,8 @@ def change_line(change: Change, lang: str = ENGLISH, chars: int = AUDIT_VALUE_CH
         at=when(change.at),
         user=change.user_id,
         setting=setting_title(change.setting, lang),
-        old=_value(change.old_value, lang, chars),
-        new=_value(change.new_value, lang, chars),
+        old=_value(change.setting, change.old_value, lang, chars),
+        new=_value(change.setting, change.new_value, lang, chars),
     )
 
 
@@ -153,19 +157,71 @@ def _seconds(seconds: float | None, lang: str) -> str:
     return say("status.minutes", lang, minutes=round(seconds / 60, 1))
 
 
-def _value(text: str | None, lang: str, chars: int) -> str:
-    """A stored JSON value as the admin typed it, cut to fit."""
+def _value(setting: str, text: str | None, lang: str, chars: int) -> str:
+    """A stored JSON value of `setting` as the owner reads it (as the change and the log post
+    said it), cut to fit."""
     if text is None:
         return say("settings.none", lang)
     try:
         value = json.loads(text)
     except ValueError:
         value = text
-    shown = say("settings.none", lang) if value in (None, [], {}) else str(value)
-    shown = shown.replace("`", "'")  # the value sits between backticks
-    if len(shown) > chars:
-        shown = shown[: chars - 1] + "…"
-    return shown
+    return setting_text(setting, value, lang, chars)
+
+
+def setting_text(name: str, value: Any, lang: str, chars: int = SHOWN_CHANNELS) -> str:
+    """A setting's value as the owner reads it, within about `chars` characters: channels and
+    roles as their mentions (never pinging: the answers allow no mention), no list of channels
+    as all of them, allowed or off rather than Python's True and False, the default video
+    options by their names, other values in a code span."""
+    if name == "allowed_channels" and isinstance(value, list):
+        return listed([f"<#{c}>" for c in value], chars, lang) or say("settings.all_channels", lang)
+    if name == "daily_quota_server" and value is None:
+        return say("settings.no_limit", lang)
+    if isinstance(value, bool):  # not Python's True and False, in any language
+        return say("settings.allowed" if value else "settings.off", lang)
+    if isinstance(value, int) and name == "log_channel":
+        return f"<#{value}>"
+    if isinstance(value, int) and name == "required_role":
+        return f"<@&{value}>"
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    if name == "defaults" and isinstance(value, dict):
+        options = {k: v for k, v in value.items() if v is not None}
+        return options_text(options, lang, chars) if options else say("settings.none", lang)
+    if value in (None, [], {}):
+        return say("settings.none", lang)
+    if name == "blocked_patterns" and isinstance(value, list):
+        return listed([_code(str(p), chars) for p in value], chars, lang)
+    return _code(str(value), chars)
+
+
+def _code(text: str, chars: int) -> str:
+    """Text in a code span, cut to `chars` (marked with "…")."""
+    shown = code(text, chars + 1)
+    return f"`{shown if len(shown) <= chars else shown[: chars - 1] + '…'}`"
+
+
+def listed(items: list[str], budget: int, lang: str) -> str:
+    """The items, comma-separated, as many as fit in `budget` characters, then how many more."""
+    shown: list[str] = []
+    used = 0
+    for item in items:
+        if used + len(item) > budget:
+            more = say("settings.more", lang, count=len(items) - len(shown))
+            return f"{', '.join(shown)} {more}".strip()
+        shown.append(item)
+        used += len(item) + 2
+    return ", ".join(shown)
+
+
+def options_text(options: dict[str, Any], lang: str, budget: int = SHOWN_DEFAULTS) -> str:
+    """The server's default video options in the owner's words (`Motion` `2`, not Python's
+    `{'motion': 2}`), within `budget` characters of values."""
+    each = max(1, budget // max(1, len(options)))
+    return ", ".join(
+        f"{say(f'mine.{name}', lang)} {_code(str(v), each)}" for name, v in options.items()
+    )
 
 
 AUDIT_ID = "pika:audit:{step}:{page}"  # a pager button: which way, and the page it turns to

@@ -49,7 +49,7 @@ def test_the_status_view_says_each_part_in_words() -> None:
     ) in text
     assert "Typical durations of other kinds: Upscale 6.7 min." in text
     # The setting by its name in words, the values with no backtick to break their spans.
-    assert "<@7> set **Default video options** from `none` to `{'aspect_ratio': ''9:16''}`" in text
+    assert "<@7> set **Default video options** from none to Aspect ratio `\u02cb9:16\u02cb`" in text
 
 
 def test_a_quiet_status_view() -> None:
@@ -90,7 +90,7 @@ async def test_the_owner_reads_status_and_audit_in_their_language() -> None:
     assert text.startswith("**État du bot Pika**\n🔴 Pika ne répond pas")
     assert "• Vidéo : 5 demandées, 3 livrées" in text
     assert "(échec chez Pika ×1)" in text  # why, in words, not `pika_failed`
-    assert "a changé **Options vidéo par défaut** de `aucun`" in text  # not `defaults`
+    assert "a changé **Options vidéo par défaut** de aucun" in text  # not `defaults`
 
     async def fetch(limit: int, offset: int) -> list[Change]:
         return [Change(1, "x", "1", "2", 1e9)] * min(limit, 11 - offset)
@@ -123,6 +123,32 @@ def test_a_busy_day_and_a_page_of_long_changes_fit_one_message(lang: str) -> Non
     for setting in GuildSettings.model_fields:  # under each setting's name in the language
         page = [replace(long, setting=setting)] * AUDIT_PAGE
         assert len(audit_text(page, 3, lang)) <= 2000, setting
+
+
+def test_the_audit_shows_values_in_words_as_the_change_said_them() -> None:
+    # The audit showed the stored JSON: channel and role ids as numbers, `True` and `False`,
+    # a dict of English keys for the defaults, while the change and the log post said them
+    # in words.
+    changes = [
+        Change(1, "log_channel", "null", "123", 1e9),
+        Change(1, "paid_features", "true", "false", 1e9),
+        Change(1, "defaults", "{}", '{"aspect_ratio":"1:1","frame_rate":8}', 1e9),
+        Change(1, "allowed_channels", "[5]", "[]", 1e9),
+        Change(1, "required_role", "null", "77", 1e9),
+        Change(1, "daily_quota_server", "10", "null", 1e9),
+        Change(1, "blocked_patterns", '["gore"]', '["gore", "nsfw"]', 1e9),
+    ]
+    lines = audit_text(changes, 0, "fr").split("\n")[1:]
+    said = [line.split("** de ", 1)[1] for line in lines]
+    assert said == [
+        "aucun à <#123>",
+        "autorisé à désactivé",
+        "aucun à Format `1:1`, Images par seconde `8`",
+        "<#5> à tous les salons",
+        "aucun à <@&77>",
+        "`10` à sans limite",
+        "`gore` à `gore`, `nsfw`",
+    ]
 
 
 def test_every_reason_a_job_fails_for_has_a_word_in_the_status_view() -> None:
