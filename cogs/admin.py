@@ -114,24 +114,22 @@ class Admin(
         if not diffs:
             await interaction.response.send_message(say("settings.unchanged", lang), ephemeral=True)
             return
-        lines = "\n".join(
-            say(
-                "settings.change_line",
-                lang,
-                name=setting_title(name, lang),
-                old=setting_text(name, old, lang),
-                new=setting_text(name, new, lang),
-            )
-            for name, old, new in diffs
-        )
         await interaction.response.send_message(
-            say("settings.changed", lang, lines=lines),
+            say("settings.changed", lang, lines=change_lines(diffs, lang)),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
         names = ", ".join(n for n, _, _ in diffs)
         log.info("Server %s: %s changed %s", interaction.guild_id, interaction.user.id, names)
-        logged = say("settings.logged", lang, user=interaction.user.id, lines=lines)
+        # The log channel is the server's: its moderators read it in the server's language,
+        # whoever made the change.
+        server_lang = language_of(server_locale(interaction))
+        logged = say(
+            "settings.logged",
+            server_lang,
+            user=interaction.user.id,
+            lines=change_lines(diffs, server_lang),
+        )
         # The log channel a change turned off or replaced hears of it too: else a moderator
         # could silence the log, unseen, before the changes it should show.
         before = [old for name, old, _ in diffs if name == "log_channel" and old is not None]
@@ -445,6 +443,28 @@ class Admin(
     ) -> None:
         """Set the channel where settings changes are posted, or none."""
         await self.change(interaction, log_channel=channel.id if channel else None)
+
+
+def change_lines(diffs: list[tuple[str, Any, Any]], lang: str) -> str:
+    """Each change, a line: the setting's name, from what to what, in `lang`."""
+    return "\n".join(
+        say(
+            "settings.change_line",
+            lang,
+            name=setting_title(name, lang),
+            old=setting_text(name, old, lang),
+            new=setting_text(name, new, lang),
+        )
+        for name, old, new in diffs
+    )
+
+
+def server_locale(interaction: discord.Interaction) -> object:
+    """The server's preferred language: as Discord sent it with the interaction (current), or
+    as the guild was last known."""
+    if interaction.guild_locale is not None:
+        return interaction.guild_locale
+    return interaction.guild.preferred_locale if interaction.guild else None
 
 
 # The option of `/pika-admin` that sets each setting, where their names differ.

@@ -259,6 +259,25 @@ async def test_changes_are_audited_and_posted_to_the_log_channel(
     assert rows[1][2] == "15" and abs(rows[1][3] - time.time()) < 60
 
 
+async def test_the_log_channel_reads_the_servers_language_the_admin_their_own(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # A change was posted to the log channel in the language of the admin who made it: on a
+    # French server, a German moderator's changes were logged in German.
+    fake.guilds[GUILD_ID].preferred_locale = "fr"
+    fake.locales[ADMIN] = "de"
+    assert (await admin(fake, "log-channel", {"channel": str(ART)})).startswith("✅")
+    answer = await admin(fake, "limits", {"cooldown": 15})
+    assert answer == "✅ **Wartezeit zwischen Videos**: `0` → `15`"
+    posts = await fake.wait_for(
+        lambda: [m for m in fake.channel_messages(ART) if "15" in m.content],
+        what="the change logged",
+    )
+    assert posts[0].content == (
+        f"🛠️ <@{ADMIN}> a modifié les réglages de Pika :\n**Attente entre deux vidéos** : `0` → `15`"
+    )
+
+
 async def test_stopping_a_channel_says_where_videos_may_be_made(
     fake: FakeDiscord, bot: BotProcess
 ) -> None:

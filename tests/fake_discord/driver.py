@@ -189,7 +189,7 @@ class Driver(FakeState):
             "member": self.member_json(user_id, guild_id, permissions=True),
             "app_permissions": str(BOT_PERMISSIONS.value),
             "locale": self.locales.get(user_id, "en-US"),
-            "guild_locale": "en-US",
+            "guild_locale": self.guilds[guild_id].preferred_locale,
             "entitlements": [],
             "authorizing_integration_owners": {},
             "context": 0,

@@ -78,6 +78,7 @@ class Guild:
     name: str
     owner_id: int
     members: list[int]
+    preferred_locale: str = "en-US"  # the server's language (in Server Settings, Community)
 
 
 @dataclass
@@ -383,7 +384,7 @@ def guild_json(
         "unavailable": False,
         "premium_tier": 0,
         "premium_subscription_count": 0,
-        "preferred_locale": "en-US",
+        "preferred_locale": guild.preferred_locale,
         "system_channel_id": None,
         "afk_timeout": 300,
         "afk_channel_id": None,
