@@ -174,8 +174,12 @@ def setting_text(name: str, value: Any, lang: str, chars: int = SHOWN_CHANNELS) 
     roles as their mentions (never pinging: the answers allow no mention), no list of channels
     as all of them, allowed or off rather than Python's True and False, the default video
     options by their names, other values in a code span."""
+    # A list leaves room for its "and N more", so that it too stays within `chars`.
+    room = chars
+    if isinstance(value, list):
+        room = max(1, chars - len(say("settings.more", lang, count=len(value))) - 1)
     if name == "allowed_channels" and isinstance(value, list):
-        return listed([f"<#{c}>" for c in value], chars, lang) or say("settings.all_channels", lang)
+        return listed([f"<#{c}>" for c in value], room, lang) or say("settings.all_channels", lang)
     if name == "daily_quota_server" and value is None:
         return say("settings.no_limit", lang)
     if isinstance(value, bool):  # not Python's True and False, in any language
@@ -192,7 +196,8 @@ def setting_text(name: str, value: Any, lang: str, chars: int = SHOWN_CHANNELS) 
     if value in (None, [], {}):
         return say("settings.none", lang)
     if name == "blocked_patterns" and isinstance(value, list):
-        return listed([_code(str(p), chars) for p in value], chars, lang)
+        # Each pattern cut so that its span (two backticks more) fits: at least one is shown.
+        return listed([_code(str(p), max(1, room - 2)) for p in value], room, lang)
     return _code(str(value), chars)
 
 

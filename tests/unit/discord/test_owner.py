@@ -149,6 +149,9 @@ def test_the_audit_shows_values_in_words_as_the_change_said_them() -> None:
         "`10` à sans limite",
         "`gore` à `gore`, `nsfw`",
     ]
+    # A long blocked word is cut to fit its page, never hidden behind "and 1 more".
+    long = Change(1, "blocked_patterns", "[]", json.dumps(["x" * 100]), 1e9)
+    assert f"`{'x' * 24}…`" in audit_text([long], 0)
 
 
 def test_every_reason_a_job_fails_for_has_a_word_in_the_status_view() -> None:
