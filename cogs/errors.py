@@ -30,7 +30,7 @@ from bot.app import PikaBot
 from bot.discord.connection import CALL_FAILED
 from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
-from bot.discord.wording import language_of, say
+from bot.discord.wording import language_of, option_name, say
 from bot.errors import MemberError
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def explain(
         return explain_member_error(original, lang)
     if isinstance(error, app_commands.TransformerError):
         option = option_of(interaction, error) if interaction is not None else "option"
+        option = option_name(option, lang)
         rule = say("rule.not_found", lang)
         return f"⚠️ {say('input.line', lang, option=option, rule=rule)}"
     if isinstance(error, app_commands.CheckFailure):

@@ -67,8 +67,8 @@ MESSAGES: dict[str, str] = {
         "while no channel is listed, videos may be made in every channel, <#{channel}> "
         "included. To keep them out of it, allow the channels where they may be made."
     ),
-    "rule.either_not_both": "give either `{option}` or `{option}_url`, not both.",
-    "rule.attach_or_url": "attach a file as `{option}` or give a link as `{option}_url`.",
+    "rule.either_not_both": "give either `{option}` or `{option_url}`, not both.",
+    "rule.attach_or_url": "attach a file as `{option}` or give a link as `{option_url}`.",
     "rule.media.image": "must be a .png, .jpeg, .jpg, .webp or .gif image (got {filename}).",
     "rule.media.video": "must be an .mp4 video (got {filename}).",
     "rule.media.speech": "must be a .wav audio file (got {filename}).",

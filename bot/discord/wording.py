@@ -22,6 +22,7 @@ __all__ = [
     "code",
     "explain",
     "language_of",
+    "option_name",
     "say",
     "setting_title",
     "shown",
@@ -85,12 +86,35 @@ def _safe(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def option_name(option: str, lang: str = ENGLISH) -> str:
+    """An option as the member's Discord shows it: in their language (`vidéo_url` in French),
+    since options are translated at sync; anything that is no option stays as it is."""
+    return translations(lang).names.get(option, option)
+
+
+def _named(params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A rule's params with the option it names, and its `_url` twin, as the member sees them
+    (the twin's translation is not always the option's plus `_url`: `動画のurl` in Japanese)."""
+    if "option" not in params:
+        return params
+    option = str(params["option"])
+    return params | {
+        "option": option_name(option, lang),
+        "option_url": option_name(f"{option}_url", lang),
+    }
+
+
 def explain(error: MemberError, lang: str = ENGLISH) -> str:
     """The whole answer to a member error, with its icon, in the member's language."""
     family = error.key.split(".", 1)[0]
     if error.key == "input":
         text = "\n".join(
-            say("input.line", lang, option=option, rule=say(rule, lang, **_safe(params)))
+            say(
+                "input.line",
+                lang,
+                option=option_name(option, lang),
+                rule=say(rule, lang, **_named(_safe(params), lang)),
+            )
             for option, rule, params in error.params["problems"]
         )
     else:

@@ -82,3 +82,14 @@ def test_member_errors_are_explained_in_the_members_language() -> None:
 def test_every_refusal_fills_from_its_parameters(key: str) -> None:
     fields = {f for _, f, _, _ in string.Formatter().parse(MESSAGES[key]) if f}
     assert say(key, **dict.fromkeys(fields, 1))
+
+
+def test_member_errors_name_options_as_the_members_discord_shows_them() -> None:
+    # A French member's client shows the option `vidéo_url`, a Japanese one's `動画のurl`:
+    # an error naming `video_url` points at an option they cannot find.
+    fetch = InputError.rule("video_url", "rule.unreachable")
+    assert explain(fetch, "fr").startswith("⚠️ vidéo_url : n'a pas pu être récupéré")
+    both = InputError.rule("video", "rule.either_not_both", option="video")
+    japanese = explain(both, "ja")
+    assert japanese.startswith("⚠️ 動画") and "`動画`" in japanese and "`動画のurl`" in japanese
+    assert explain(both) == "⚠️ video: give either `video` or `video_url`, not both."
