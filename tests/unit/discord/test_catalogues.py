@@ -52,6 +52,20 @@ def test_every_sentence_is_translated_not_copied(lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
+def test_sentences_name_commands_as_the_members_discord_shows_them(lang: str) -> None:
+    """A French member's Discord lists `/pika générer`, not `/pika generate`: a sentence that
+    names a command (and its subcommands) uses the names synced for the member's language."""
+    names = translations(lang).names
+    wrong = set()
+    for key, text in translations(lang).messages.items():
+        for command in re.findall(r"`/([^`]+)`", text):
+            localised = " ".join(names.get(word, word) for word in command.split(" "))
+            if command != localised:
+                wrong.add(f"{key}: /{command} (shown as /{localised})")
+    assert not wrong, f"{lang}: {sorted(wrong)}"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
 async def test_every_command_string_is_translated(lang: str) -> None:
     wanted = {
         (table, text) for table, text in await command_strings() if re.search("[A-Za-z]", text)
