@@ -168,7 +168,13 @@ class PikaBot(commands.AutoShardedBot):
         durations = Durations()  # the tracker's, which the working messages' estimates share
         self.estimates = Estimates(durations, self.storage.reports, store.clock)
         delivery = DiscordDelivery(
-            self, self.fetcher, self.lanes, store, self.estimates, self.scratch
+            self,
+            self.fetcher,
+            self.lanes,
+            store,
+            self.estimates,
+            self.scratch,
+            simulated=self.settings.uses_local_pika,
         )
         self.tracker = Tracker(
             store, self.pika, self.jobs, delivery, self.settings, durations, self.wakeups

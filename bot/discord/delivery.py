@@ -67,8 +67,11 @@ class DiscordDelivery:
         store: JobStore,
         estimates: Estimates,
         scratch: Path | None = None,
+        *,
+        simulated: bool = False,
     ) -> None:
         self.client = client
+        self.simulated = simulated  # videos come from the built-in local Pika: results say so
         self.fetcher = fetcher
         self.scratch = scratch  # this process's folder for a download too large for memory
         self.lanes = lanes
@@ -223,7 +226,9 @@ class DiscordDelivery:
     ) -> int:
         """The result (its video uploaded from `video`, or described), into the working
         message, or as a new message."""
-        result = partial(result_message, job, result_link(parent), video, poster)
+        result = partial(
+            result_message, job, result_link(parent), video, poster, simulated=self.simulated
+        )
         if not job.mention:
             edited = await self._into_working_message(job, channel, result)
             if edited is not None:

@@ -245,6 +245,7 @@ MESSAGES: dict[str, str] = {
     "embed.from": "Made from",
     "embed.from_link": "[this video]({link})",
     "embed.footer": "⏩ extend · ⬆️ upscale · 🔁 re-roll",
+    "embed.simulated": "Simulated by this bot's built-in local Pika, not made by Pika",
     "info.job": "Job",
     "info.kind": "Kind",
     "info.status": "Status",

@@ -110,8 +110,11 @@ def _seed(job: Job) -> int | None:
     return job.seed if job.seed is not None else (options.get("parameters") or {}).get("seed")
 
 
-def result_embed(job: Job, *, parent_link: str | None = None) -> discord.Embed:
-    """The public embed of a result: the prompt, and what made it (no ids, no Pika words)."""
+def result_embed(
+    job: Job, *, parent_link: str | None = None, simulated: bool = False
+) -> discord.Embed:
+    """The public embed of a result: the prompt, and what made it (no ids, no Pika words);
+    `simulated` when the bot's built-in local Pika made it, which its footer says."""
     lang = lang_of(job)
     heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind, lang)
     embed = discord.Embed(title=heading[:256], colour=ACCENT)
@@ -131,7 +134,11 @@ def result_embed(job: Job, *, parent_link: str | None = None) -> discord.Embed:
         fields.append(("embed.from", say("embed.from_link", lang, link=parent_link)))
     for key, value in fields:
         embed.add_field(name=say(key, lang), value=value)
-    embed.set_footer(text=say("embed.footer", lang))
+    footer = say("embed.footer", lang)
+    if simulated:
+        # Fields read "Pika 1.0": without this line a member takes a demo for Pika's work.
+        footer = f"{footer}\n{say('embed.simulated', lang)}"
+    embed.set_footer(text=footer)
     return embed
 
 
@@ -139,13 +146,19 @@ POSTER_NAME = "poster.jpg"
 
 
 def result_message(
-    job: Job, parent_link: str | None, video: Spool | None, poster: bytes | None
+    job: Job,
+    parent_link: str | None,
+    video: Spool | None,
+    poster: bytes | None,
+    *,
+    simulated: bool = False,
 ) -> dict[str, Any]:
     """What a result message sends (an edit's or a post's arguments): the video uploaded from
     `video`, or linked where members can open the link, or described (with its first frame,
-    `poster`, when there is one). Made afresh for each attempt: a File is spent by one."""
+    `poster`, when there is one), saying so when the video is `simulated`. Made afresh for
+    each attempt: a File is spent by one."""
     lang = lang_of(job)
-    embed = result_embed(job, parent_link=parent_link)
+    embed = result_embed(job, parent_link=parent_link, simulated=simulated)
     files: list[discord.File] = []
     if video is not None:
         files.append(video.file(video_filename(job)))

@@ -11,10 +11,10 @@ import pytest
 
 from bot.discord.target import point_discord_at
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, start_bot
+from tests.e2e.harness import BotProcess, bot_env, generate, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
-from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN
+from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 from tests.helpers.scratch import holding, left_by_a_killed_process
 
 
@@ -58,6 +58,32 @@ async def test_logs_in_syncs_commands_and_reaches_ready_with_the_local_pika(
         assert TOKEN not in bot.log
     finally:
         assert await bot.stop() == 0
+
+
+async def test_results_of_the_local_pika_say_they_are_simulated(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    # Without a Pika key the result's fields still read "Pika 1.0": a member who never read
+    # /pika-help would take the demo video for Pika's work, and the owner's credits as spent.
+    env = bot_env(fake, tmp_path, LOCAL_PIKA_JOB_SECONDS="0.5")
+    bot = BotProcess(env, tmp_path)  # no PIKA_API_KEY: the local Pika
+    await bot.start()
+    try:
+        await bot.wait_ready()
+        fake.locales[REQUESTER] = "fr"
+        await fake.wait_for_response(generate(fake, "un renard"))
+        await fake.wait_for(lambda: results_in(fake), timeout=60, what="the result")
+        result = results_in(fake)[0]
+        assert result.attachments[0].filename.endswith(".mp4")
+        footer = result.embeds[0]["footer"]["text"]
+        assert "Simulée par le Pika local" in footer, footer
+    finally:
+        assert await bot.stop() == 0
+
+
+def results_in(fake: FakeDiscord) -> list[Message]:
+    """The bot's posts in the general channel that carry a video."""
+    return [m for m in fake.channel_messages(GENERAL) if m.attachments and m.embeds]
 
 
 async def test_survives_a_dropped_gateway_and_goes_on(fake: FakeDiscord, bot: BotProcess) -> None:

@@ -165,3 +165,10 @@ def test_a_result_link_made_from_a_prompt_stays_one_link_to_the_video() -> None:
         ), (where, text)
     dm = undeliverable_text(prompted)
     assert not MASKED_LINK.search(dm) and "_seed1.mp4" in dm
+
+
+def test_only_a_simulated_result_says_it_is_simulated() -> None:
+    assert "Simulated" not in str(result_embed(job()).footer.text)
+    footer = str(result_embed(job(), simulated=True).footer.text)
+    assert footer.startswith("⏩ extend")
+    assert "Simulated by this bot's built-in local Pika" in footer
