@@ -7,10 +7,12 @@ The same spec gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import io
 import textwrap
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -241,6 +243,47 @@ class FrameReader:
 # --- text ------------------------------------------------------------------------------------
 
 
+# Letters Pillow's built-in font lacks, spelled with ones it has.
+SPELLED = {
+    "ß": "ss",
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "ł": "l",
+    "—": "-",
+    "–": "-",
+}
+
+
+# Capped: the characters asked about come from members' prompts.
+@functools.lru_cache(maxsize=4096)
+def _has_glyph(char: str) -> bool:
+    """Whether Pillow's built-in font draws `char` itself: it has no accented letters, emoji or
+    CJK, and draws each of them as the same empty box (its glyph for a missing character)."""
+    font = ImageFont.load_default(size=20)
+    missing = font.getmask("\U0010fffd")
+    drawn = font.getmask(char)
+    return drawn.size != missing.size or bytes(drawn) != bytes(missing)
+
+
+def drawable(text: str) -> str:
+    """`text` as the caption can draw it: accented letters without their accents (café ->
+    cafe), other characters the font lacks (emoji, CJK) left out, rather than drawn as boxes."""
+    kept: list[str] = []
+    for char in text:
+        if char.isspace() or _has_glyph(char):
+            kept.append(char)
+            continue
+        plain = SPELLED.get(char) or "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        kept.extend(c for c in plain if _has_glyph(c))
+    return " ".join("".join(kept).split())
+
+
 def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
     """The prompt as a caption at the bottom and a label at the top, on a transparent layer."""
     width, height = size
@@ -249,9 +292,10 @@ def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
     body = max(12, round(min(width, height) / 18 * spec.text_scale))
     font = ImageFont.load_default(size=body)
     small = ImageFont.load_default(size=max(10, round(body * 0.7)))
-    if spec.prompt.strip():
+    caption = drawable(spec.prompt)
+    if caption:
         chars = max(10, int(width / (body * 0.55)))
-        lines = textwrap.wrap(spec.prompt.strip(), chars)[:3]
+        lines = textwrap.wrap(caption, chars)[:3]
         line_h = round(body * 1.25)
         top = height - line_h * len(lines) - body // 2
         draw.rectangle((0, top - body // 4, width, height), fill=(0, 0, 0, 150))
