@@ -285,8 +285,12 @@ def drawable(text: str) -> str:
 
 
 def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
-    """The prompt as a caption at the bottom and a label at the top, on a transparent layer."""
+    """The prompt as a caption at the bottom and a label at the top, on a transparent layer.
+
+    Over a video's frames the bands are opaque: a video of ours already carries a label and a
+    caption there, and through a see-through band the two were drawn over each other."""
     width, height = size
+    over_video = spec.video is not None
     layer = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     body = max(12, round(min(width, height) / 18 * spec.text_scale))
@@ -298,11 +302,13 @@ def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
         lines = textwrap.wrap(caption, chars)[:3]
         line_h = round(body * 1.25)
         top = height - line_h * len(lines) - body // 2
-        draw.rectangle((0, top - body // 4, width, height), fill=(0, 0, 0, 150))
+        draw.rectangle(
+            (0, top - body // 4, width, height), fill=(0, 0, 0, 255 if over_video else 150)
+        )
         for index, line in enumerate(lines):
             draw.text((body // 2, top + index * line_h), line, font=font, fill=(255, 255, 255, 255))
     if spec.label:
-        draw.rectangle((0, 0, width, round(body * 1.1)), fill=(0, 0, 0, 110))
+        draw.rectangle((0, 0, width, round(body * 1.1)), fill=(0, 0, 0, 255 if over_video else 110))
         draw.text((body // 3, body // 8), spec.label, font=small, fill=(255, 230, 120, 255))
     return layer
 

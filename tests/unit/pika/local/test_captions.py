@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from bot.pika.local.render import RenderSpec, _overlay_text, drawable
 
@@ -32,3 +36,18 @@ def test_letters_the_font_lacks_are_drawn_plainly_never_as_boxes(
 
 def test_a_prompt_the_font_cannot_draw_at_all_leaves_no_empty_band() -> None:
     assert np.array_equal(caption("雪の中を走る狐"), caption(""))
+
+
+def test_over_a_video_the_old_label_and_caption_never_show_through() -> None:
+    # An extension's frames come from a video of ours, with its own label and caption where
+    # the new ones go: through a see-through band a member read both, drawn over each other.
+    spec = RenderSpec(
+        width=640, height=360, fps=24, seconds=1, seed=1, prompt="a fox", label="local Pika"
+    )
+    extension = replace(spec, video=Path("source.mp4"), video_mode="extend")
+    layer = _overlay_text(extension, (640, 360))
+    under = [Image.new("RGBA", (640, 360), colour) for colour in ("black", "white")]
+    seen = [np.asarray(Image.alpha_composite(frame, layer)) for frame in under]
+    label_band, caption_band = slice(0, 18), slice(330, 360)
+    for band in (label_band, caption_band):
+        assert np.array_equal(seen[0][band], seen[1][band])
