@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -275,6 +276,10 @@ def carries(message: discord.Message, custom_id: str) -> bool:
 
 def video_filename(job: Job) -> str:
     """The video's file name as members see it: words of its prompt, never its job id."""
-    words = re.findall(r"[a-z0-9]+", job.prompt.lower())
+    # Accents dropped first (Straße -> strasse): cut at each accented letter, a German
+    # member's "läuft über die Straße" was named l-uft-ber-die-stra-e.mp4.
+    plain = unicodedata.normalize("NFKD", job.prompt.lower().replace("ß", "ss"))
+    letters = "".join(c for c in plain if not unicodedata.combining(c))
+    words = re.findall(r"[a-z0-9]+", letters)
     slug = "-".join(words)[:FILENAME_CHARS].strip("-")
     return f"{slug or 'pika-video'}.mp4"

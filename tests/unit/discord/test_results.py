@@ -15,6 +15,7 @@ from bot.discord.results import (
     result_message,
     result_view,
     retry_view,
+    video_filename,
     video_line,
 )
 from bot.discord.texts import undeliverable_text
@@ -172,3 +173,13 @@ def test_only_a_simulated_result_says_it_is_simulated() -> None:
     footer = str(result_embed(job(), simulated=True).footer.text)
     assert footer.startswith("⏩ extend")
     assert "Simulated by this bot's built-in local Pika" in footer
+
+
+def test_the_video_file_is_named_after_the_prompt_with_its_accents_dropped() -> None:
+    # Cut at each accented letter, "läuft über die Straße" was named l-uft-ber-die-stra-e.mp4.
+    def named(prompt: str) -> str:
+        return video_filename(job(request={"promptText": prompt}))
+
+    assert named("Ein Fuchs läuft über die Straße 🦊") == "ein-fuchs-lauft-uber-die-strasse.mp4"
+    assert named("un café, l'été") == "un-cafe-l-ete.mp4"
+    assert named("雪の中の狐") == "pika-video.mp4"
