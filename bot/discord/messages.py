@@ -137,6 +137,10 @@ MESSAGES: dict[str, str] = {
     "failure.pika_rejected": (
         "Pika refused this request. Change the prompt or the files, then try again."
     ),
+    "failure.pika_rejected_upscale": (
+        "Pika refused to upscale this video: it upscales only videos Pika made. Press ⬆️ "
+        "under one of this bot's results instead."
+    ),
     "failure.pika_outcome_unknown": (
         "Pika did not answer in time, so the bot cannot tell whether it started this video. "
         "It was not sent again, so nothing is charged twice; press **Retry** if no video "

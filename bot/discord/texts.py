@@ -104,6 +104,8 @@ def failure_reason(job: Job, lang: str) -> str:
     if job.failure is None or key not in MESSAGES:
         return say("failure.no_reason", lang)
     detail = job.last_error or ""
+    if f"{key}_{job.kind}" in MESSAGES:  # an upscale has no prompt to change, for one
+        key = f"{key}_{job.kind}"
     if job.failure in ("undeliverable", "discord"):  # the detail is a key of the catalogue
         posted = say(detail, lang) if detail in MESSAGES else say("failure.no_reason", lang)
         return say(key, lang, detail=posted)

@@ -157,5 +157,6 @@ def test_the_audit_shows_values_in_words_as_the_change_said_them() -> None:
 def test_every_reason_a_job_fails_for_has_a_word_in_the_status_view() -> None:
     # A reason without one is shown as its key (`pika_outcome_unknown`), English code.
     told_otherwise = {"line", "no_reason", "timed_out", "dm", "dm_link", "dm_long", "dm_local"}
+    told_otherwise |= {"pika_rejected_upscale"}  # pika_rejected's words for an upscale
     reasons = {k.removeprefix("failure.") for k in MESSAGES if k.startswith("failure.")}
     assert {r for r in reasons - told_otherwise if f"why.{r}" not in MESSAGES} == set()

@@ -110,6 +110,14 @@ def test_a_failure_says_what_to_do_next_without_pikas_words() -> None:
     assert failure_text(unknown).endswith("The bot does not know why.")
 
 
+def test_a_refused_upscale_says_why_not_to_change_a_prompt_it_has_not() -> None:
+    # An upscale has no prompt: "Change the prompt or the files" left the member guessing.
+    refused = job(kind="upscale", request={"video": "https://x/v.mp4"}, failure="pika_rejected")
+    text = failure_text(refused)
+    assert "it upscales only videos Pika made" in text and "prompt" not in text
+    assert "n'agrandit que les vidéos faites par Pika" in failure_text(refused, "fr")
+
+
 def test_a_failure_in_japanese() -> None:
     failed = job(status=Status.FAILED, failure="pika_failed", locale="ja")
     assert failure_text(failed).startswith("❌ <@3> 作成できませんでした: **動画** “a fox”。")
