@@ -299,7 +299,8 @@ def _overlay_text(spec: RenderSpec, size: tuple[int, int]) -> Image.Image:
     caption = drawable(spec.prompt)
     if caption:
         chars = max(10, int(width / (body * 0.55)))
-        lines = textwrap.wrap(caption, chars)[:3]
+        # Three lines at most; a prompt cut short ends in "…", not mid-word as if complete.
+        lines = textwrap.wrap(caption, chars, max_lines=3, placeholder=" …")
         line_h = round(body * 1.25)
         top = height - line_h * len(lines) - body // 2
         draw.rectangle(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,3 +52,12 @@ def test_over_a_video_the_old_label_and_caption_never_show_through() -> None:
     label_band, caption_band = slice(0, 18), slice(330, 360)
     for band in (label_band, caption_band):
         assert np.array_equal(seen[0][band], seen[1][band])
+
+
+def test_a_prompt_too_long_for_three_lines_is_drawn_cut_not_as_if_complete() -> None:
+    long = " ".join(f"word{n}" for n in range(60))
+    # What fits on three lines of a 640x360 caption (58 characters a line), word for word:
+    # drawn the same as the long prompt, a member could not tell it was cut.
+    fitting = " ".join(textwrap.wrap(long, 58)[:3])
+    assert not np.array_equal(caption(long), caption(fitting))
+    assert np.array_equal(caption(long), caption(long + " and more words"))
