@@ -282,7 +282,11 @@ MESSAGES: dict[str, str] = {
     "jobs.none": "You have no videos here yet. Try `/pika generate`.",
     "jobs.line": "[{title}]({link}){quoted} · {status} · <t:{asked}:R>",
     "jobs.line_unposted": "{title}{quoted} · {status} · <t:{asked}:R>",
-    "usage.today": "Today you made **{today}** of your **{quota}**; **{left}** left ({resets}).",
+    # The reset time in words of its own: "14 left (in 22 hours)" read as 14 more to come.
+    "usage.today": (
+        "Today you made **{today}** of your **{quota}**; **{left}** left. The count starts "
+        "again {resets}."
+    ),
     "usage.running": "• {title}{quoted}: {status}",
     "usage.none_running": "Nothing in the making.",
     "usage.server": "Server today: **{today}** ({quota}), **{running}** in the making.",

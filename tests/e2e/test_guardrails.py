@@ -224,7 +224,10 @@ async def test_usage_shows_what_is_left_and_server_totals_to_managers(
 ) -> None:
     await delivered(fake)
     mine = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
-    assert "made **1** of your **20**; **19** left" in mine["data"]["content"]
+    assert (
+        "made **1** of your **20**; **19** left. The count starts again <t:"
+        in (mine["data"]["content"])
+    )
     assert "Server today" not in mine["data"]["content"]
     theirs = await fake.wait_for_response(fake.slash(ADMIN, GENERAL, "pika", "usage"))
     assert "Server today: **1** (no limit)" in theirs["data"]["content"]
