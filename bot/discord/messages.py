@@ -105,7 +105,8 @@ MESSAGES: dict[str, str] = {
     # Controls: buttons, reactions, context menus and Retry.
     "control.unknown_job": "The bot no longer knows this video.",
     "control.not_yours": (
-        "Only the member who made this video, or a moderator, can use its buttons."
+        # Told for a reaction too: "its buttons" alone left a member who reacted wondering.
+        "Only the member who made this video, or a moderator, can use its buttons and reactions."
     ),
     "control.no_video_yet": "This video is not ready yet.",
     "control.already_upscaled": "This video is already an upscale.",

@@ -100,7 +100,7 @@ async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     await asyncio.sleep(0.5)
     told = notices(fake, MEMBER)
     assert len(told) == 1  # not silent, and not fifteen messages either
-    assert "Only the member who made this video, or a moderator" in told[0].content
+    assert "or a moderator, can use its buttons and reactions." in told[0].content
     assert told[0].reference is None
     assert len(await pika_calls(pika)) == paid_before
     assert working_messages(fake) == []

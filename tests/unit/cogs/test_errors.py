@@ -63,7 +63,8 @@ async def test_a_refusal_raised_from_a_button_press_is_answered_by_the_shared_ha
     await ControlButton("extend", "abcdefghij").callback(pressed)
     await asyncio.wait_for(pressed.answered.wait(), 5)
     assert answer_of(pressed) == (
-        "⛔ Seul le membre qui a créé cette vidéo, ou un modérateur, peut utiliser ses boutons.",
+        "⛔ Seul le membre qui a créé cette vidéo, ou un modérateur, peut utiliser ses boutons "
+        "et ses réactions.",
         {"ephemeral": True, "allowed_mentions": {"parse": []}},
     )
 
@@ -113,6 +114,6 @@ async def test_a_refused_reaction_is_removed_and_explained_once_by_the_shared_ha
     (text,), options = channel.send.await_args
     assert text == (
         "<@3> ⛔ Seul le membre qui a créé cette vidéo, ou un modérateur, peut utiliser ses "
-        "boutons."
+        "boutons et ses réactions."
     )
     assert [user.id for user in options["allowed_mentions"].users] == [3]  # only them pinged
