@@ -513,12 +513,7 @@ async def test_a_default_negative_prompt_saved_holding_a_blocked_word_is_flagged
     settings = GuildSettings(
         blocked_patterns=["gore"], defaults=DefaultOptions(negative_prompt="blood, gore")
     )
-    await database.execute(
-        "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (?, ?, ?)",
-        GUILD_ID,
-        settings.model_dump_json(),
-        time.time(),
-    )
+    await stored_as_before(database, settings)
     shown = await admin(fake, "show")
     assert (
         "**Default video options:** Avoid `blood, gore` ⚠️ Its negative prompt holds `gore`, "
@@ -579,6 +574,17 @@ async def test_direction_controls_in_member_text_reorder_nothing_around_it(
     assert "“a fox ok”" in public
 
 
+async def stored_as_before(database: DatabaseUnderTest, settings: GuildSettings) -> None:
+    """Write the server's settings straight into the database, as a bot of an earlier version
+    (or a change by hand) left them: today's rules never see them on the way in."""
+    await database.execute(
+        "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (?, ?, ?)",
+        GUILD_ID,
+        settings.model_dump_json(),
+        time.time(),
+    )
+
+
 async def by_command_with(fake: FakeDiscord, prompt: str) -> str:
     """Ask for a video with `prompt`; return the private refusal."""
     interaction = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": prompt})
@@ -600,12 +606,7 @@ async def test_long_lists_of_settings_fit_in_one_answer(
         blocked_patterns=[f"blocked phrase number {n}" for n in range(100)],
         defaults=DefaultOptions(negative_prompt="blur " * 200),
     )
-    await database.execute(
-        "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (?, ?, ?)",
-        GUILD_ID,
-        settings.model_dump_json(),
-        time.time(),
-    )
+    await stored_as_before(database, settings)
     shown = await admin(fake, "show")
     assert "blocked phrase number 0" in shown and f"<#{10**18}>" in shown
     assert "**Quota day:** midnight to midnight, UTC" in shown  # nothing after the lists is lost
