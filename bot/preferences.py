@@ -24,6 +24,7 @@ from bot.pika.models import (
     Tilt,
     Zoom,
 )
+from bot.read_cache import ReadCache
 from bot.storage import MemberSettingsStore
 
 Model = Literal["1.0", "2.1"]
@@ -83,35 +84,23 @@ class Preferences:
     ) -> None:
         self.store = store
         self.changed = changed
-        self._cache: dict[tuple[int, int], tuple[float, PersonalDefaults]] = {}
-        # Counts every `forget`: a read that a forget crossed may hold the document from before
-        # the change, so it is used once and not kept (as `ServerSettings` does).
-        self._forgets = 0
+        self._cache: ReadCache[tuple[int, int], PersonalDefaults] = ReadCache(
+            self.CACHE_SECONDS, self.MAX_CACHED, time.monotonic
+        )
 
     def forget(self, guild_id: int, user_id: int) -> None:
         """Read the member's defaults again next time (another process changed them)."""
-        self._forgets += 1
-        self._cache.pop((guild_id, user_id), None)
+        self._cache.forget((guild_id, user_id))
 
     async def get(self, guild_id: int | None, user_id: int) -> PersonalDefaults:
         """A member's defaults in a server (none set until they use `/pika settings`)."""
         if guild_id is None:
             return PersonalDefaults()
-        now = time.monotonic()
-        cached = self._cache.get((guild_id, user_id))
-        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
-            return cached[1]
-        forgets = self._forgets
-        found = _stored(await self.store.load(guild_id, user_id))
-        if self._forgets == forgets:
-            self._remember(guild_id, user_id, found)
-        return found
 
-    def _remember(self, guild_id: int, user_id: int, defaults: PersonalDefaults) -> None:
-        self._cache.pop((guild_id, user_id), None)
-        self._cache[guild_id, user_id] = (time.monotonic(), defaults)
-        while len(self._cache) > self.MAX_CACHED:
-            del self._cache[next(iter(self._cache))]
+        async def read() -> PersonalDefaults:
+            return _stored(await self.store.load(guild_id, user_id))
+
+        return await self._cache.get((guild_id, user_id), read)
 
     async def change(
         self,

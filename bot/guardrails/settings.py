@@ -24,6 +24,7 @@ from pydantic import (
 from bot.errors import InputError
 from bot.guardrails.patterns import MAX_PROGRAM_TOTAL, compiled, cost, first_match
 from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
+from bot.read_cache import ReadCache
 from bot.storage import Change, GuildSettingsStore
 
 MAX_CACHED_SERVERS = 10_000
@@ -142,35 +143,23 @@ class ServerSettings:
     ) -> None:
         self.store = store
         self.changed = changed
-        self._cache: dict[int, tuple[float, GuildSettings]] = {}
-        # Counts every `forget`: a read that a forget crossed may hold the document from before
-        # the change, so it is used once and not kept.
-        self._forgets = 0
+        self._cache: ReadCache[int, GuildSettings] = ReadCache(
+            self.CACHE_SECONDS, MAX_CACHED_SERVERS, store.clock
+        )
 
     def forget(self, guild_id: int) -> None:
         """Read the server's settings again next time (another process changed them)."""
-        self._forgets += 1
-        self._cache.pop(guild_id, None)
+        self._cache.forget(guild_id)
 
     async def get(self, guild_id: int | None) -> GuildSettings:
         """A server's settings (the defaults until one is changed)."""
         if guild_id is None:
             return GuildSettings()
-        now = self.store.clock()
-        cached = self._cache.get(guild_id)
-        if cached is not None and now - cached[0] < self.CACHE_SECONDS:
-            return cached[1]
-        forgets = self._forgets
-        settings = _stored(await self.store.load(guild_id))
-        if self._forgets == forgets:
-            self._remember(guild_id, settings, now)
-        return settings
 
-    def _remember(self, guild_id: int, settings: GuildSettings, now: float) -> None:
-        if len(self._cache) >= MAX_CACHED_SERVERS:  # a bound: forget the oldest reads first
-            oldest = min(self._cache, key=lambda g: self._cache[g][0])
-            del self._cache[oldest]
-        self._cache[guild_id] = (now, settings)
+        async def read() -> GuildSettings:
+            return _stored(await self.store.load(guild_id))
+
+        return await self._cache.get(guild_id, read)
 
     async def change(
         self, guild_id: int, user_id: int, **changes: Any
