@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.errors import InputError, Problem
 from bot.pika.errors import InvalidRequest
+from bot.pika.errors import Problem as VendorProblem
 from bot.pika.kinds import kind as kind_of
 from bot.pika.media import CONTENT_TYPES, EXTENSIONS, MediaFacts, MediaKind, extension_of
 from bot.pika.models import Options, PikaRequestModel
@@ -207,7 +208,7 @@ def build(
     try:
         return kind.parse(body, facts)
     except InvalidRequest as exc:
-        raise InputError([_named(p.field, p.rule, listed) for p in exc.problems]) from None
+        raise InputError([_named(p, listed) for p in exc.problems]) from None
 
 
 def field_of(option: str) -> str:
@@ -324,17 +325,27 @@ def _put(body: dict[str, Any], path: str, value: Any) -> None:
         node[last] = value
 
 
-def _named(field: str, rule: str, ingredients: list[str]) -> Problem:
+# The params of a vendor rule that name a field (`speechStart`): the member reads the option.
+FIELD_PARAMS = ("option", "other")
+
+
+def _named(problem: VendorProblem, ingredients: list[str]) -> Problem:
     """A vendor problem as an option problem; a missing media input says how to give it.
     `ingredients` are the ingredient options given, in the order of the vendor's list."""
-    item = re.fullmatch(r"ingredients\[(\d)\]", field)
+    item = re.fullmatch(r"ingredients\[(\d)\]", problem.field)
     if item and int(item[1]) < len(ingredients):
         option = ingredients[int(item[1])]
     else:
-        option = option_name(field)
-    if rule == "is required" and media_kind(option):
+        option = option_name(problem.field)
+    if problem.key == "rule.required" and media_kind(option):
         return (option, "rule.attach_or_url", {"option": option})
-    return (option, "rule.vendor", {"text": _in_option_words(rule)})
+    if not problem.key or problem.key == "rule.vendor":
+        return (option, "rule.vendor", {"text": _in_option_words(problem.rule)})
+    params = dict(problem.params)
+    for name in FIELD_PARAMS:
+        if isinstance(params.get(name), str):
+            params[name] = option_name(params[name])
+    return (option, problem.key, params)
 
 
 _VENDOR_WORDS = re.compile(

@@ -97,6 +97,38 @@ MESSAGES: dict[str, str] = {
     "rule.text_too_short": "must be at least {low} characters long",
     "rule.range": "must be between {low:g} and {high:g}",
     "rule.choice": "must be one of {choices}",
+    "rule.at_least": "must be at least {low}",
+    "rule.at_most": "must be at most {high}",
+    "rule.not_accepted": "is not accepted by this request",
+    "rule.type_list": "must be a list",
+    "rule.type_object": "must be an object",
+    # Pika's rules on a request (`bot/pika/models`): `option` and `other` name options.
+    "rule.not_empty": "must not be empty",
+    "rule.url_too_long": "must be a URL of at most {limit} characters",
+    "rule.url_scheme": "must be an http:// or https:// URL",
+    "rule.url.image": "must be a .png, .jpeg, .jpg, .webp or .gif image",
+    "rule.url.video": "must be an .mp4 video",
+    "rule.url.speech": "must be a .wav audio file",
+    "rule.area_inside": "{option} + {other} must be at most {limit:g} (got {start:g} + {size:g})",
+    "rule.model_only": "only model {models} accepts {option}",
+    "rule.needs_input.image_video": "give a prompt, an image or a video",
+    "rule.needs_input.image_ingredients": "give a prompt, an image or ingredients",
+    "rule.needs_input.image": "give a prompt or an image",
+    "rule.ingredients_count": "must hold {low} to {high} images (got {count})",
+    "rule.outpaint_aspect_ratio": "is required when outpainting",
+    "rule.extend_too_long": (
+        "is {length:g} s long; an extend adds {adds:g} s and Pika stops at {limit:g} s"
+    ),
+    "rule.speech_start_past_end": (
+        "must be before the end of the speech ({start:g} s >= {speech:g} s)"
+    ),
+    "rule.speech_end_before_start": "must be after {other} (got {start:g} to {end:g})",
+    "rule.speech_span_too_long": (
+        "{option} - {other} must be at most the video's length ({span:g} s > {length:g} s)"
+    ),
+    "rule.speech_end_past_speech": (
+        "must be at most the speech's length ({end:g} s > {speech:g} s)"
+    ),
     "rule.no_such_job": "none of your videos here has the id `{job_id}`.",
     "rule.outdated_command": (
         "Your Discord app has an outdated copy of this command. Reload Discord (Ctrl+R) and "

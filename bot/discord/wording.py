@@ -32,7 +32,8 @@ __all__ = [
 
 # Parameters that carry what a member typed (or an admin set): shown, never interpreted.
 MEMBER_PARAMS = frozenset({"filename", "job_id", "value"})
-CODE_PARAMS = frozenset({"pattern"})  # shown inside `code`
+# Shown inside `code`: a pattern, and the regex engine's reason for refusing one (it quotes it).
+CODE_PARAMS = frozenset({"pattern", "detail"})
 
 # The icon that opens the answer to each family of member errors.
 ICONS = {"input": "⚠️", "rule": "⚠️", "refusal": "⛔", "control": "⛔", "repeat": "🔁"}
@@ -93,15 +94,17 @@ def option_name(option: str, lang: str = ENGLISH) -> str:
 
 
 def _named(params: dict[str, Any], lang: str) -> dict[str, Any]:
-    """A rule's params with the option it names, and its `_url` twin, as the member sees them
-    (the twin's translation is not always the option's plus `_url`: `動画のurl` in Japanese)."""
-    if "option" not in params:
-        return params
-    option = str(params["option"])
-    return params | {
-        "option": option_name(option, lang),
-        "option_url": option_name(f"{option}_url", lang),
-    }
+    """A rule's params with the options it names (`option`, its `_url` twin, and an `other`
+    one: `speech_start` in a rule of `speech_end`) as the member sees them (the twin's
+    translation is not always the option's plus `_url`: `動画のurl` in Japanese)."""
+    named = dict(params)
+    if "other" in params:
+        named["other"] = option_name(str(params["other"]), lang)
+    if "option" in params:
+        option = str(params["option"])
+        named["option"] = option_name(option, lang)
+        named["option_url"] = option_name(f"{option}_url", lang)
+    return named
 
 
 def explain(error: MemberError, lang: str = ENGLISH) -> str:

@@ -6,16 +6,24 @@ detail, already redacted by the client) is for the log and the job's `last_error
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One broken rule of a request: the vendor field it concerns (dotted path) and the rule."""
+    """One broken rule of a request: the vendor field it concerns (dotted path) and the rule.
+
+    `rule` is English, for Pika's own answers (the local Pika) and the logs; `key` names the
+    same rule in the wording catalogue (`rule.*`) and `params` fill it, so that a member reads it
+    in their language. A rule without a key is read in English (`rule.vendor`)."""
 
     field: str
     rule: str
+    key: str = ""
+    # Not compared: the English rule already holds the numbers, and a dict cannot be hashed.
+    params: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.rule}" if self.field else self.rule

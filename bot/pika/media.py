@@ -7,6 +7,8 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from bot.pika.rules import broken
+
 
 class MediaKind(StrEnum):
     """The three kinds of media Pika takes as input."""
@@ -55,24 +57,27 @@ def extension_of(url: str) -> str:
 
 
 def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) -> str:
-    """Return the URL if it is an http(s) URL of the right kind of media; else raise ValueError."""
+    """Return the URL if it is an http(s) URL of the right kind of media; else raise the broken
+    rule (a ValueError)."""
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
-        raise ValueError(f"must be a URL of at most {MAX_URL_LENGTH} characters")
+        raise broken(
+            "rule.url_too_long", "must be a URL of at most {limit} characters", limit=MAX_URL_LENGTH
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an http:// or https:// URL")
+        raise broken("rule.url_scheme", "must be an http:// or https:// URL")
     if extension_of(url) in EXTENSIONS[kind]:
         return url
     content_type = (facts.content_types.get(url, "") if facts else "").split(";")[0].strip()
     if content_type.lower() in CONTENT_TYPES[kind]:
         return url
-    raise ValueError(RULES[kind])
+    raise broken(f"rule.url.{kind.value}", RULES[kind])
 
 
 def check_http_url(url: str) -> str:
-    """Return the URL when it is an absolute http(s) URL, else raise ValueError."""
+    """Return the URL when it is an absolute http(s) URL, else raise the broken rule."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL_LENGTH:
-        raise ValueError("must be an http:// or https:// URL")
+        raise broken("rule.url_scheme", "must be an http:// or https:// URL")
     return url.strip()

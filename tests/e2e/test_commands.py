@@ -337,7 +337,7 @@ INVALID: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes, str]], str]
     ("swap", {"swap_prompt": " ", "prompt": "x", "video_url": f"{A}.mp4", "image_url": f"{A}.png"}, {}, "swap_prompt: must not be empty"),
     ("reprompt", {"video_url": f"{A}.mp4"}, {"video": VIDEO}, "video: give either `video` or `video_url`, not both"),
     ("edit", {"video_url": f"{A}.mp4", "style": "Cyberpunk"}, {}, "style: must be one of"),
-    ("inpaint", {"video_url": f"{A}.mp4", "x": 60, "width": 50}, {}, "x, y, width, height: x + width must be at most 100 (got 60 + 50)"),
+    ("inpaint", {"video_url": f"{A}.mp4", "x": 60, "width": 50}, {}, "x: x + width must be at most 100 (got 60 + 50)"),
     ("inpaint", {"video_url": f"{A}.mp4", "y": 50, "height": 60}, {}, "y + height must be at most 100"),
     ("inpaint", {"video_url": f"{A}.mp4", "x": 120, "width": 0}, {}, "x: must be between 0 and 100"),
     ("inpaint", {"prompt": "x"}, {}, "video: attach a file as `video`"),

@@ -1,15 +1,16 @@
-"""Members in their own language: the synced commands carry every translation, and a French
-member reads every step of their jobs in French, reactions and failures included."""
+"""Members in their own language: the synced commands carry every translation, a French
+member reads every step of their jobs in French, reactions and failures included, and members
+and owners read the rules their requests and settings broke in their language."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, failures, results
+from tests.e2e.harness import BotProcess, button, failures, private_answer, results
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER
-from tests.helpers.local_pika import behave
+from tests.fake_discord.world import GENERAL, GUILD_ID, MEMBER, REQUESTER
+from tests.helpers.local_pika import behave, pika_calls
 
 LOCALES = {"fr", "de", "es-ES", "es-419", "ja", "pt-BR"}  # English is the default itself
 
@@ -83,3 +84,62 @@ async def test_a_french_member_reads_every_step_in_french(
     usage = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "usage"))
     assert usage["data"]["content"].startswith("Aujourd'hui, tu en as fait **2** sur **20**")
     assert results(fake) == []  # the English wording of a result was never used
+
+
+A = "https://cdn.example.org/a"
+# Rules of Pika's requests that only the request models check (Discord's options cannot say
+# them), each as a French or German member reads it: the option as their Discord shows it, the
+# rule in their words, with its numbers.
+MEMBER_RULES: list[tuple[int, str, dict[str, Any], str]] = [
+    (REQUESTER, "generate", {}, "prompt : donne un prompt, une image ou une vidéo"),
+    (
+        MEMBER,
+        "generate",
+        {"prompt": "x", "model": "2.1", "style": "Anime"},
+        "stil: nur Modell 1.0 nimmt stil an",
+    ),
+    (
+        REQUESTER,
+        "swap",
+        {"swap_prompt": " ", "prompt": "x", "video_url": f"{A}.mp4", "image_url": f"{A}.png"},
+        "à_remplacer : ne doit pas être vide",
+    ),
+    (
+        REQUESTER,
+        "inpaint",
+        {"video_url": f"{A}.mp4", "x": 60, "width": 50},
+        "x : x + largeur doit valoir au plus 100 (reçu : 60 + 50)",
+    ),
+    (
+        MEMBER,
+        "inpaint",
+        {"video_url": f"{A}.mp4", "y": 50, "height": 60},
+        "y: y + höhe darf höchstens 100 sein (erhalten: 50 + 60)",
+    ),
+    (
+        REQUESTER,
+        "lipsync",
+        {"video_url": f"{A}.mp4", "speech_url": f"{A}.wav", "speech_start": 3, "speech_end": 1},
+        "fin_voix : doit venir après début_voix (reçu : de 3 à 1)",
+    ),
+    (
+        REQUESTER,
+        "upscale",
+        {"video_url": "not a url"},
+        "vidéo : doit être une URL http:// ou https://",
+    ),
+    (MEMBER, "extend", {"video_url": f"{A}.webm"}, "video: muss ein .mp4-Video sein"),
+]
+
+
+async def test_members_read_the_rules_of_pikas_requests_in_their_language(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # These rules came from the request models in English ("prompt: give a prompt, an image or
+    # a video"), to French and German members alike.
+    fake.locales[REQUESTER] = "fr"
+    fake.locales[MEMBER] = "de"
+    for user, sub, options, rule in MEMBER_RULES:
+        text = await private_answer(fake, fake.slash(user, GENERAL, "pika", sub, options))
+        assert text == f"⚠️ {rule}", (sub, options, text)
+    assert await pika_calls(pika) == []  # nothing was paid for

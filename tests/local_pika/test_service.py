@@ -65,7 +65,7 @@ async def test_invalid_requests_get_400_json_with_the_models_message(local: Loca
         ("/web/adjust", {"mode": "inpainting", "video": "https://x/a.mp4",
                          "options": Options.default().payload(),
                          "area": {"x": 60, "y": 0, "width": 50, "height": 10}},
-         "area: x + width must be at most 100 (got 60 + 50)"),
+         "area.x: x + width must be at most 100 (got 60 + 50)"),
         ("/web/lipSync", {"video": "https://x/a.mp4", "speech": "https://x/a.mp3",
                           "speechStart": 0, "speechEnd": 1}, "speech: must be a .wav audio file"),
         ("/web/extend", {"video": "https://x/a.mp4"}, "options: is required"),

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot import intake
+from bot.discord.wording import explain
 from bot.errors import InputError
 from bot.intake import Media, build, field_of, option_name, read, vendor_options
 from bot.pika.media import MediaFacts
@@ -178,8 +179,8 @@ def test_a_speech_start_past_the_speech_is_refused_naming_speech_start() -> None
     with pytest.raises(InputError) as caught:
         build(draft, probed=facts)
     [(option, key, params)] = caught.value.problems
-    assert (option, key) == ("speech_start", "rule.vendor")
-    assert "before the end of the speech" in params["text"]
+    assert (option, key) == ("speech_start", "rule.speech_start_past_end")
+    assert params == {"start": 10, "speech": 3}
 
 
 def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> None:
@@ -187,9 +188,9 @@ def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> 
     found = problems(
         "ingredients", ingredient_1=PNG, ingredient_3_url="https://cdn.example.org/notes.txt"
     )
-    assert found == {"ingredient_3": "rule.vendor"}
+    assert found == {"ingredient_3": "rule.url.image"}
     found = problems("ingredients", ingredient_1=PNG, ingredient_4_url="ftp://x.example/a.png")
-    assert found == {"ingredient_4": "rule.vendor"}
+    assert found == {"ingredient_4": "rule.url_scheme"}
 
 
 @pytest.mark.parametrize(
@@ -207,15 +208,16 @@ def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> 
         (
             "inpaint",
             {"video_url": MP4, "x": 60, "y": 0, "width": 50, "height": 100},
-            "x, y, width, height",
-            "x + width",
+            "x",
+            "x + width must be at most 100 (got 60 + 50)",
         ),
         (
             "lipsync",
             {"video_url": MP4, "speech_url": "https://x/v.wav", "speech_start": 3, "speech_end": 1},
             "speech_end",
-            "must be after speech_start",
+            "must be after speech_start (got 3 to 1)",
         ),
+        ("generate", {}, "prompt", "give a prompt, an image or a video"),
     ],
 )
 def test_vendor_rules_come_back_in_option_words(
@@ -223,9 +225,11 @@ def test_vendor_rules_come_back_in_option_words(
 ) -> None:
     with pytest.raises(InputError) as caught:
         request(kind, **values)
-    texts = {o: p.get("text", "") for o, key, p in caught.value.problems if key == "rule.vendor"}
-    assert option in texts and words in texts[option]
-    assert "speechStart" not in texts[option] and "promptText" not in texts[option]
+    # Each is a rule of the catalogue (said in the member's language), none Pika's English.
+    assert all(key != "rule.vendor" for _, key, _ in caught.value.problems)
+    text = explain(caught.value)
+    assert f"{option}: {words}" in text
+    assert "speechStart" not in text and "promptText" not in text
 
 
 def test_an_unknown_kind_is_a_bug_not_bad_input() -> None:
@@ -236,3 +240,46 @@ def test_an_unknown_kind_is_a_bug_not_bad_input() -> None:
 def test_only_known_media_options_are_paired() -> None:
     assert intake.media_kind("ingredient_4") is intake.MEDIA_KINDS["ingredient"]
     assert intake.media_kind("prompt") is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "lengths", "lang", "told"),
+    [
+        (
+            "extend",
+            {"video_url": MP4},
+            {MP4: 12.0},
+            "fr",
+            "vidéo : dure 12 s ; une prolongation ajoute 4 s et Pika s'arrête à 15 s",
+        ),
+        (
+            "lipsync",
+            {"video_url": MP4, "speech_url": f"{MP4}.wav", "speech_start": 10.0},
+            {MP4: 2.0, f"{MP4}.wav": 3.0},
+            "de",
+            "sprache_anfang: muss vor dem Ende der Sprachaufnahme liegen (10 s >= 3 s)",
+        ),
+        (
+            "lipsync",
+            {"video_url": MP4, "speech_url": f"{MP4}.wav", "speech_end": 2.5},
+            {MP4: 2.0, f"{MP4}.wav": 3.0},
+            "es",
+            "fin_voz: fin_voz - inicio_voz no puede superar la duración del vídeo (2.5 s > 2 s)",
+        ),
+        (
+            "lipsync",
+            {"video_url": MP4, "speech_url": f"{MP4}.wav", "speech_end": 3.5},
+            {MP4: 4.0, f"{MP4}.wav": 3.0},
+            "pt-BR",
+            "fim_fala: pode ser no máximo a duração da fala (3.5 s > 3 s)",
+        ),
+    ],
+)
+def test_rules_on_the_lengths_found_are_told_in_the_members_language(
+    kind: str, values: dict[str, Any], lengths: dict[str, float], lang: str, told: str
+) -> None:
+    # They came from the request models in English: "video: is 12 s long; an extend adds 4 s
+    # and Pika stops at 15 s" to a French member too.
+    with pytest.raises(InputError) as caught:
+        build(read(kind, values), probed=MediaFacts(durations=lengths))
+    assert explain(caught.value, lang) == f"⚠️ {told}"

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from bot.pika.media import MediaFacts, MediaKind, check_http_url, check_media_url
+from bot.pika.rules import broken
 
 N = TypeVar("N", int, float)
 
@@ -37,9 +38,11 @@ class Bounds:
     high: int
 
     def check(self, value: N) -> N:
-        """The value itself, or ValueError naming the range."""
+        """The value itself, or the error naming the range (`rule.range`)."""
         if not (math.isfinite(value) and self.low <= value <= self.high):
-            raise ValueError(f"must be between {self.low:g} and {self.high:g}")
+            raise broken(
+                "rule.range", "must be between {low} and {high}", low=self.low, high=self.high
+            )
         return value
 
 
@@ -79,7 +82,12 @@ PIKAFFECTS: tuple[Pikaffect, ...] = get_args(Pikaffect)
 def _text(max_chars: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         if len(value) > max_chars:
-            raise ValueError(f"must be at most {max_chars} characters (got {len(value)})")
+            raise broken(
+                "rule.text_too_long",
+                "must be at most {high} characters (got {length})",
+                high=max_chars,
+                length=len(value),
+            )
         return value
 
     return check
@@ -87,7 +95,7 @@ def _text(max_chars: int) -> Callable[[str], str]:
 
 def _required_text(value: str) -> str:
     if not value.strip():
-        raise ValueError("must not be empty")
+        raise broken("rule.not_empty", "must not be empty")
     return value
 
 
@@ -205,8 +213,16 @@ class Area(PikaBody):
 
     @model_validator(mode="after")
     def _inside(self) -> Self:
-        if self.x + self.width > 100:
-            raise ValueError(f"x + width must be at most 100 (got {self.x:g} + {self.width:g})")
-        if self.y + self.height > 100:
-            raise ValueError(f"y + height must be at most 100 (got {self.y:g} + {self.height:g})")
+        for start, size in (("x", "width"), ("y", "height")):
+            if getattr(self, start) + getattr(self, size) > PERCENT.high:
+                raise broken(
+                    "rule.area_inside",
+                    "{option} + {other} must be at most {limit} (got {start} + {size})",
+                    field=start,
+                    option=start,
+                    other=size,
+                    limit=PERCENT.high,
+                    start=float(getattr(self, start)),
+                    size=float(getattr(self, size)),
+                )
         return self

@@ -34,6 +34,7 @@ from bot.pika.models.fields import (
     WebhookUrl,
     media_facts,
 )
+from bot.pika.rules import broken
 
 
 class PikaRequestModel(PikaBody):
@@ -85,12 +86,9 @@ MODEL_ONLY: dict[str, tuple[str, ...]] = {
     "swapPrompt": ("Turbo",),
 }
 
-# How the input fields a generation may start from are named in "give a prompt, ..." messages.
+# How the input fields a generation may start from are named in "give a prompt, ..." messages
+# (the rule's key is `rule.needs_input.<the inputs, joined by _>`).
 _INPUT_WORDS = {"image": "an image", "video": "a video", "ingredients": "ingredients"}
-
-
-def _only(models: tuple[str, ...]) -> str:
-    return "model " + " or ".join(models)
 
 
 class _Generate(_Generating):
@@ -112,7 +110,13 @@ class _Generate(_Generating):
         for alias, models in MODEL_ONLY.items():
             value = data.get(alias, data.get(to_snake(alias)))
             if value is not None and value is not False and cls.model_name not in models:
-                raise ValueError(f"{alias}: only {_only(models)} accepts {alias}")
+                raise broken(
+                    "rule.model_only",
+                    "only model {models} accepts {option}",
+                    field=alias,
+                    option=alias,
+                    models=" / ".join(models),
+                )
         return data
 
     @model_validator(mode="after")
@@ -122,7 +126,11 @@ class _Generate(_Generating):
         if any(getattr(self, name) for name in self.inputs):
             return self
         *others, last = ["a prompt", *(_INPUT_WORDS[name] for name in self.inputs)]
-        raise ValueError(f"promptText: give {', '.join(others)} or {last}")
+        raise broken(
+            f"rule.needs_input.{'_'.join(self.inputs)}",
+            f"give {', '.join(others)} or {last}",
+            field="promptText",
+        )
 
 
 class Generate10Request(_Generate):
@@ -165,7 +173,13 @@ class Generate20Request(_Generate):
     @classmethod
     def _count(cls, value: list[str] | None) -> list[str] | None:
         if value is not None and not 1 <= len(value) <= MAX_INGREDIENTS:
-            raise ValueError(f"must hold 1 to {MAX_INGREDIENTS} images (got {len(value)})")
+            raise broken(
+                "rule.ingredients_count",
+                "must hold {low} to {high} images (got {count})",
+                low=1,
+                high=MAX_INGREDIENTS,
+                count=len(value),
+            )
         return value
 
 
@@ -256,7 +270,11 @@ class OutpaintRequest(_Generating):
     @model_validator(mode="after")
     def _aspect_ratio(self) -> Self:
         if self.options.aspect_ratio is None:
-            raise ValueError("options.aspectRatio: is required when outpainting")
+            raise broken(
+                "rule.outpaint_aspect_ratio",
+                "is required when outpainting",
+                field="options.aspectRatio",
+            )
         return self
 
 
@@ -283,9 +301,12 @@ class ExtendRequest(_Generating):
     def _room_left(cls, value: str, info: ValidationInfo) -> str:
         length = _known_duration(info, value)
         if length is not None and length + EXTEND_SECONDS > MAX_VIDEO_SECONDS:
-            raise ValueError(
-                f"is {length:g} s long; an extend adds {EXTEND_SECONDS:g} s and Pika stops at "
-                f"{MAX_VIDEO_SECONDS:g} s"
+            raise broken(
+                "rule.extend_too_long",
+                "is {length} s long; an extend adds {adds} s and Pika stops at {limit} s",
+                length=length,
+                adds=EXTEND_SECONDS,
+                limit=MAX_VIDEO_SECONDS,
             )
         return value
 
@@ -304,26 +325,41 @@ class LipSyncRequest(_Job):
     def _span(self, info: ValidationInfo) -> Self:
         speech = _known_duration(info, self.speech)
         if speech is not None and self.speech_start >= speech:  # before a derived speechEnd
-            raise ValueError(
-                f"speechStart: must be before the end of the speech ({self.speech_start:g} s "
-                f">= {speech:g} s)"
+            raise broken(
+                "rule.speech_start_past_end",
+                "must be before the end of the speech ({start} s >= {speech} s)",
+                field="speechStart",
+                start=float(self.speech_start),
+                speech=speech,
             )
         if self.speech_start >= self.speech_end:
-            raise ValueError(
-                f"speechEnd: must be after speechStart (got {self.speech_start:g} to "
-                f"{self.speech_end:g})"
+            raise broken(
+                "rule.speech_end_before_start",
+                "must be after {other} (got {start} to {end})",
+                field="speechEnd",
+                other="speechStart",
+                start=float(self.speech_start),
+                end=float(self.speech_end),
             )
         length = _known_duration(info, self.video)
         span = self.speech_end - self.speech_start
         if length is not None and span > length + 0.05:
-            raise ValueError(
-                f"speechEnd: speechEnd - speechStart must be at most the video's length "
-                f"({span:g} s > {length:g} s)"
+            raise broken(
+                "rule.speech_span_too_long",
+                "{option} - {other} must be at most the video's length ({span} s > {length} s)",
+                field="speechEnd",
+                option="speechEnd",
+                other="speechStart",
+                span=float(span),
+                length=length,
             )
         if speech is not None and self.speech_end > speech + 0.05:
-            raise ValueError(
-                f"speechEnd: must be at most the speech's length ({self.speech_end:g} s > "
-                f"{speech:g} s)"
+            raise broken(
+                "rule.speech_end_past_speech",
+                "must be at most the speech's length ({end} s > {speech} s)",
+                field="speechEnd",
+                end=float(self.speech_end),
+                speech=speech,
             )
         return self
 

@@ -25,22 +25,7 @@ from bot.pika.models.requests import (
     PikaRequestModel,
     SwapRequest,
 )
-
-_ERROR_RULES: dict[str, str] = {
-    "missing": "is required",
-    "extra_forbidden": "is not accepted by this request",
-    "int_parsing": "must be a whole number",
-    "int_type": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_parsing": "must be a number",
-    "float_type": "must be a number",
-    "bool_parsing": "must be true or false",
-    "bool_type": "must be true or false",
-    "string_type": "must be text",
-    "list_type": "must be a list",
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
-}
+from bot.pika.rules import FIELD, english, rule_of
 
 
 def _loc(parts: tuple[int | str, ...]) -> str:
@@ -54,24 +39,25 @@ def _loc(parts: tuple[int | str, ...]) -> str:
 
 
 def problems_of(error: ValidationError) -> list[Problem]:
-    """Turn a pydantic error into problems that name the vendor field and its rule."""
+    """Turn a pydantic error into problems that name the vendor field and its rule: in English,
+    and as a catalogue key with what fills it (`bot.pika.rules`)."""
     found: list[Problem] = []
     for item in error.errors():
         field = _loc(item["loc"])
-        kind = item["type"]
-        if kind == "literal_error":
-            rule = f"must be one of {item.get('ctx', {}).get('expected', '')}"
-        elif kind in _ERROR_RULES:
-            rule = _ERROR_RULES[kind]
-        else:
-            rule = str(item["msg"]).removeprefix("Value error, ")
-        if not field or kind in ("value_error", "assertion_error"):
-            # Model-level rules say which field they concern as "field: rule".
+        rule = english(item)
+        key, params = rule_of(item)
+        named = (item.get("ctx") or {}).get(FIELD)
+        if isinstance(named, str):
+            # A rule the model checks as a whole names its field itself.
+            field = f"{field}.{named}" if field and not named.startswith(field) else named
+        elif not field or item["type"] in ("value_error", "assertion_error"):
+            # Older model-level rules say which field they concern as "field: rule".
             head, sep, tail = rule.partition(": ")
             if sep and " " not in head:
                 field = f"{field}.{head}" if field and not head.startswith(field) else head
                 rule = tail
-        problem = Problem(field, rule)
+                params = {"text": tail} if key == "rule.vendor" else params
+        problem = Problem(field, rule, key, params)
         if problem not in found:
             found.append(problem)
     return found
@@ -113,7 +99,8 @@ def generate_model_for(body: Mapping[str, Any]) -> type[PikaRequestModel]:
         return SwapRequest if body.get("swapPrompt") is not None else AdditionsRequest
     if model not in GENERATE_MODELS:
         names = ", ".join(repr(name) for name in get_args(PikaModelName))
-        raise InvalidRequest([Problem("model", f"must be one of {names}")])
+        choices = {"choices": names}
+        raise InvalidRequest([Problem("model", f"must be one of {names}", "rule.choice", choices)])
     return GENERATE_MODELS[str(model)]
 
 
@@ -129,4 +116,7 @@ def parse_adjust(body: Mapping[str, Any], facts: MediaFacts | None = None) -> Ad
         return validate_request(InpaintRequest, body, facts)
     if mode == "outpainting":
         return validate_request(OutpaintRequest, body, facts)
-    raise InvalidRequest([Problem("mode", "must be one of 'inpainting', 'outpainting'")])
+    modes = "'inpainting', 'outpainting'"
+    raise InvalidRequest(
+        [Problem("mode", f"must be one of {modes}", "rule.choice", {"choices": modes})]
+    )

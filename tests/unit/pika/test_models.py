@@ -165,14 +165,14 @@ def test_area_values_are_0_to_100(key: str, value: int, good: bool) -> None:
 def test_x_plus_width_at_most_100() -> None:
     ok(InpaintRequest, adjust({"x": 80, "y": 0, "width": 20, "height": 10}))
     assert problems(InpaintRequest, adjust({"x": 80, "y": 0, "width": 21, "height": 10})) == [
-        "area: x + width must be at most 100 (got 80 + 21)"
+        "area.x: x + width must be at most 100 (got 80 + 21)"
     ]
 
 
 def test_y_plus_height_at_most_100() -> None:
     ok(InpaintRequest, adjust({"x": 0, "y": 50, "width": 10, "height": 50}))
     assert problems(InpaintRequest, adjust({"x": 0, "y": 50.5, "width": 10, "height": 50})) == [
-        "area: y + height must be at most 100 (got 50.5 + 50)"
+        "area.y: y + height must be at most 100 (got 50.5 + 50)"
     ]
 
 
@@ -298,8 +298,8 @@ def test_ingredients_mode_values() -> None:
         ("1.5", "sfx", True, "model 1.0"),
         ("2.0", "style", "Anime", "model 1.0"),
         ("2.1", "style", "Anime", "model 1.0"),
-        ("2.0", "video", VID, "model 1.0 or 1.5 or Turbo"),
-        ("2.1", "video", VID, "model 1.0 or 1.5 or Turbo"),
+        ("2.0", "video", VID, "model 1.0 / 1.5 / Turbo"),
+        ("2.1", "video", VID, "model 1.0 / 1.5 / Turbo"),
         ("1.0", "swapPrompt", "the dog", "model Turbo"),
     ],
 )
