@@ -37,8 +37,3 @@ class InputError(MemberError):
     def rule(cls, option: str, key: str, /, **params: Any) -> InputError:
         """One option broke one of the bot's own rules (`rule.*` in the catalogue)."""
         return cls([(option, key, params)])
-
-    @classmethod
-    def one(cls, option: str, text: str) -> InputError:
-        """One option broke a rule whose words come from the request models."""
-        return cls([(option, "rule.vendor", {"text": text})])

@@ -24,6 +24,7 @@ from bot.pika.models import (
     Tilt,
     Zoom,
 )
+from bot.pika.rules import settings_problems
 from bot.read_cache import ReadCache
 from bot.storage import MemberSettingsStore
 
@@ -130,10 +131,7 @@ class Preferences:
             try:
                 updated = PersonalDefaults.model_validate(current.model_dump() | given)
             except ValidationError as exc:
-                problem = exc.errors()[0]
-                where = ".".join(str(p) for p in problem["loc"])
-                text = str(problem["msg"]).removeprefix("Value error, ")
-                raise InputError.one(where, text) from None
+                raise InputError(settings_problems(exc)) from None
             made.append(updated)
             return updated.model_dump_json()
 

@@ -129,6 +129,28 @@ MESSAGES: dict[str, str] = {
     "rule.speech_end_past_speech": (
         "must be at most the speech's length ({end:g} s > {speech:g} s)"
     ),
+    # The server's settings (`bot/guardrails/settings.py`).
+    "rule.timezone": (
+        "{value} is not a time zone; use a name such as Europe/Paris, America/New_York or UTC"
+    ),
+    "rule.patterns_count": "a server can block at most {limit} words or patterns",
+    "rule.pattern_too_long": "a pattern is at most {limit} characters",
+    "rule.pattern_matches_empty": (
+        "`{pattern}` would block every prompt (it matches empty text); give a word or phrase "
+        "that must be found"
+    ),
+    "rule.patterns_too_costly": (
+        "together the patterns are too costly to match ({total} steps, at most {limit}); "
+        "remove some, or make them simpler"
+    ),
+    "rule.pattern_unusable": (
+        "`{pattern}` cannot be used (`{detail}`); patterns may not use back-references or "
+        "look-arounds"
+    ),
+    "rule.pattern_too_costly": (
+        "`{pattern}` cannot be used (too costly to match: {steps} steps, at most {limit}); "
+        "use fewer or smaller repetitions"
+    ),
     "rule.no_such_job": "none of your videos here has the id `{job_id}`.",
     "rule.outdated_command": (
         "Your Discord app has an outdated copy of this command. Reload Discord (Ctrl+R) and "

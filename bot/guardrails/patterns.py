@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import re2
 import regex
@@ -71,7 +72,14 @@ def _options() -> re2.Options:
 
 
 class PatternError(ValueError):
-    """The engine cannot take a pattern; the message names it and says why."""
+    """The engine cannot take a pattern; the message names it and says why, in English (for the
+    log); `key` and `params` say it in the wording catalogue (`rule.*`), for the owner."""
+
+    def __init__(self, key: str, english: str, **params: Any) -> None:
+        super().__init__(english.format(**params))
+        self.key = key
+        self.english = english
+        self.params = params
 
 
 @functools.lru_cache(maxsize=1024)
@@ -82,13 +90,20 @@ def compiled(pattern: str) -> re2._Regexp[str]:
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise PatternError(
-            f"{pattern!r} cannot be used ({reason}); patterns may not use back-references "
-            "or look-arounds"
+            "rule.pattern_unusable",
+            "{pattern} cannot be used ({detail}); patterns may not use back-references or "
+            "look-arounds",
+            pattern=repr(pattern),
+            detail=str(reason),
         ) from None
     if regex.programsize > MAX_PROGRAM:
         raise PatternError(
-            f"{pattern!r} cannot be used (too costly to match: {regex.programsize} steps, at "
-            f"most {MAX_PROGRAM}); use fewer or smaller repetitions"
+            "rule.pattern_too_costly",
+            "{pattern} cannot be used (too costly to match: {steps} steps, at most {limit}); "
+            "use fewer or smaller repetitions",
+            pattern=repr(pattern),
+            steps=regex.programsize,
+            limit=MAX_PROGRAM,
         )
     return regex
 

@@ -22,8 +22,9 @@ from pydantic import (
 )
 
 from bot.errors import InputError
-from bot.guardrails.patterns import MAX_PROGRAM_TOTAL, compiled, cost, first_match
+from bot.guardrails.patterns import MAX_PROGRAM_TOTAL, PatternError, compiled, cost, first_match
 from bot.pika.models import FRAME_RATE, GUIDANCE_SCALE, MAX_PROMPT_CHARS, MOTION, AspectRatio
+from bot.pika.rules import broken, settings_problems
 from bot.read_cache import ReadCache
 from bot.storage import Change, GuildSettingsStore
 
@@ -69,9 +70,11 @@ class GuildSettings(BaseModel):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(
-                f"{name!r} is not a time zone; use a name such as Europe/Paris, "
-                "America/New_York or UTC"
+            raise broken(
+                "rule.timezone",
+                "{value} is not a time zone; use a name such as Europe/Paris, America/New_York "
+                "or UTC",
+                value=repr(name),
             ) from None
         return name
 
@@ -81,22 +84,34 @@ class GuildSettings(BaseModel):
         if isinstance(info.context, dict) and info.context.get("stored"):
             return patterns  # checked when added; older ones are matched as plain text
         if len(patterns) > MAX_PATTERNS:
-            raise ValueError(f"at most {MAX_PATTERNS} patterns")
-        for pattern in patterns:
-            if len(pattern) > MAX_PATTERN_CHARS:
-                raise ValueError(f"a pattern is at most {MAX_PATTERN_CHARS} characters")
-            # PatternError (a ValueError) names the pattern.
-            if compiled(pattern).search("") is not None:
-                # `a*`, `fox|`, or only characters folding removes (a zero-width space): it
-                # would match every prompt, and stop every member of the server.
-                raise ValueError(
-                    f"{pattern!r} would block every prompt (it matches empty text); "
-                    "give a word or phrase that must be found"
-                )
-        if (total := cost(patterns)) > MAX_PROGRAM_TOTAL:
-            raise ValueError(
-                f"together the patterns are too costly to match ({total} steps, at most "
-                f"{MAX_PROGRAM_TOTAL}); remove some, or make them simpler"
+            raise broken("rule.patterns_count", "at most {limit} patterns", limit=MAX_PATTERNS)
+        try:
+            for pattern in patterns:
+                if len(pattern) > MAX_PATTERN_CHARS:
+                    raise broken(
+                        "rule.pattern_too_long",
+                        "a pattern is at most {limit} characters",
+                        limit=MAX_PATTERN_CHARS,
+                    )
+                if compiled(pattern).search("") is not None:
+                    # `a*`, `fox|`, or only characters folding removes (a zero-width space): it
+                    # would match every prompt, and stop every member of the server.
+                    raise broken(
+                        "rule.pattern_matches_empty",
+                        "{pattern} would block every prompt (it matches empty text); give a "
+                        "word or phrase that must be found",
+                        pattern=repr(pattern),
+                    )
+            total = cost(patterns)
+        except PatternError as exc:  # the engine cannot take one: the owner reads why
+            raise broken(exc.key, exc.english, **exc.params) from None
+        if total > MAX_PROGRAM_TOTAL:
+            raise broken(
+                "rule.patterns_too_costly",
+                "together the patterns are too costly to match ({total} steps, at most "
+                "{limit}); remove some, or make them simpler",
+                total=total,
+                limit=MAX_PROGRAM_TOTAL,
             )
         return patterns
 
@@ -195,10 +210,7 @@ class ServerSettings:
             try:
                 updated = current.model_validate(current.model_dump() | changes, context=context)
             except ValidationError as exc:
-                problem = exc.errors()[0]
-                where = ".".join(str(p) for p in problem["loc"])
-                text = str(problem["msg"]).removeprefix("Value error, ")
-                raise InputError.one(where, text) from None
+                raise InputError(settings_problems(exc)) from None
             clash = updated.blocked_default()
             if clash is not None and clash != current.blocked_default():
                 # Every request carries the server's negative prompt, so each one would be

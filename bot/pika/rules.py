@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 # The context entry of a rule that a model checks as a whole: the field it names (a dotted path
@@ -87,3 +88,15 @@ def rule_of(error: ErrorDetails) -> tuple[str, dict[str, Any]]:
     if kind == "string_too_short":
         return "rule.text_too_short", {"low": ctx.get("min_length")}
     return "rule.vendor", {"text": english(error)}
+
+
+def settings_problems(error: ValidationError) -> list[tuple[str, str, dict[str, Any]]]:
+    """Each broken rule of a settings document (a server's, a member's defaults) as
+    `(setting, key, params)`: the setting as a dotted path (`defaults.motion`)."""
+    found: list[tuple[str, str, dict[str, Any]]] = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        key, params = rule_of(item)
+        if (where, key, params) not in found:
+            found.append((where, key, params))
+    return found

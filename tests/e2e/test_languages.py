@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, button, failures, private_answer, results
+from tests.e2e.harness import BotProcess, admin, button, failures, private_answer, results
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, GUILD_ID, MEMBER, REQUESTER
+from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER
 from tests.helpers.local_pika import behave, pika_calls
 
 LOCALES = {"fr", "de", "es-ES", "es-419", "ja", "pt-BR"}  # English is the default itself
@@ -143,3 +143,27 @@ async def test_members_read_the_rules_of_pikas_requests_in_their_language(
         text = await private_answer(fake, fake.slash(user, GENERAL, "pika", sub, options))
         assert text == f"⚠️ {rule}", (sub, options, text)
     assert await pika_calls(pika) == []  # nothing was paid for
+
+
+async def test_owners_read_the_rules_of_their_settings_in_their_language(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # The settings' own rules came in English ("'Mars/Olympus' is not a time zone; ...").
+    fake.locales[ADMIN] = "fr"
+    assert await admin(fake, "timezone", {"zone": "Mars/Olympus"}) == (
+        "⚠️ fuseau : 'Mars/Olympus' n'est pas un fuseau horaire ; utilise un nom comme "
+        "Europe/Paris, America/New_York ou UTC"
+    )
+    assert await admin(fake, "blocked", {"add": "fox|"}) == (
+        "⚠️ ajouter : `'fox|'` bloquerait tous les prompts (il correspond à un texte vide) ; "
+        "donne un mot ou une expression qui doit être trouvé"
+    )
+    refused = await admin(fake, "blocked", {"add": "(a)\\1"})
+    assert refused.startswith("⚠️ ajouter : `'(a)\\\\1'` ne peut pas être utilisé (`"), refused
+    assert refused.endswith(
+        "`) ; les motifs ne peuvent utiliser ni références arrière ni assertions avant ou arrière"
+    )
+    fake.locales[ADMIN] = "de"
+    refused = await admin(fake, "blocked", {"add": "(\\w+\\s?){1000}z"})
+    costly = "⚠️ hinzufügen: `'(\\\\w+\\\\s?){1000}z'` kann nicht verwendet werden (zu aufwendig"
+    assert refused.startswith(costly), refused

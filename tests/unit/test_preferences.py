@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from bot.discord.wording import explain
 from bot.errors import InputError
 from bot.preferences import PersonalDefaults, Preferences
 from bot.storage import MemberSettingsStore, open_storage
@@ -39,6 +40,25 @@ async def test_a_value_out_of_range_is_refused_naming_the_option(
         await preferences.change(1, 3, motion=9)
     assert caught.value.problems[0][0] == "motion"
     assert await preferences.get(1, 3) == PersonalDefaults()
+    await storage.close()
+
+
+async def test_a_refused_default_is_told_in_the_members_language(
+    database: DatabaseUnderTest,
+) -> None:
+    # pydantic's own words reached every member in English: "Input should be less than or
+    # equal to 4", "String should have at most 1000 characters".
+    storage = await open_storage(database.target)
+    preferences = Preferences(storage.member_settings)
+    with pytest.raises(InputError) as caught:
+        await preferences.change(1, 3, motion=9, negative_prompt="n" * 1200)
+    assert explain(caught.value, "de") == (
+        "⚠️ bewegung: darf höchstens 4 sein\n"
+        "negativer_prompt: darf höchstens 1000 Zeichen lang sein (erhalten: 1200)"
+    )
+    with pytest.raises(InputError) as caught:
+        await preferences.change(1, 3, guidance_scale=2)
+    assert explain(caught.value, "fr") == "⚠️ fidélité_au_prompt : doit valoir au moins 5"
     await storage.close()
 
 

@@ -32,17 +32,19 @@ async def refusal(settings: ServerSettings, **changes: object) -> str:
 
 
 async def test_invalid_settings_are_refused_naming_the_setting(settings: ServerSettings) -> None:
-    assert "blocked_patterns: '(unclosed' cannot be used" in await refusal(
+    # The pattern is shown as code (the owner's text, never read as markdown), in repr form
+    # so that an invisible character shows.
+    assert "blocked_patterns: `'(unclosed'` cannot be used" in await refusal(
         settings, blocked_patterns=["(unclosed"]
     )
-    assert "blocked_patterns: '(a)\\\\1' cannot be used" in await refusal(
+    assert "blocked_patterns: `'(a)\\\\1'` cannot be used" in await refusal(
         settings, blocked_patterns=[r"(a)\1"]
     )
     costly = [rf"(\w+\s?){{60}}{n}" for n in range(40)]  # each allowed, not all of them
     assert "blocked_patterns: together the patterns are too costly to match" in await refusal(
         settings, blocked_patterns=costly
     )
-    assert "max_running_per_user: Input should be greater than or equal to 1" in await refusal(
+    assert "max_running_per_user: must be at least 1" in await refusal(
         settings, max_running_per_user=0
     )
     assert "defaults.frame_rate" in await refusal(settings, defaults={"frame_rate": 99})
@@ -195,3 +197,41 @@ async def test_a_change_told_late_to_the_others_leaves_no_stale_copy(
     await first
     cached = await settings.get(GUILD)
     assert (cached.cooldown_seconds, cached.blocked_patterns) == (30, ["nsfw"])
+
+
+async def test_refused_settings_are_told_in_the_owners_language(settings: ServerSettings) -> None:
+    # pydantic's own limits and the settings' rules came in English ("Input should be greater
+    # than or equal to 1", "at most 100 patterns") to every owner.
+    async def refused(lang: str, **changes: object) -> str:
+        with pytest.raises(InputError) as caught:
+            await settings.change(GUILD, ADMIN, **changes)
+        return explain(caught.value, lang)
+
+    assert await refused("fr", max_running_per_user=0) == (
+        "⚠️ max_running_per_user : doit valoir au moins 1"
+    )
+    assert await refused("de", cooldown_seconds=90_000) == (
+        "⚠️ cooldown_seconds: darf höchstens 86400 sein"
+    )
+    assert await refused("fr", defaults={"negative_prompt": "n" * 1001}) == (
+        "⚠️ defaults.negative_prompt : doit faire au plus 1000 caractères (reçu : 1001)"
+    )
+    assert await refused("es", defaults={"aspect_ratio": "2:1"}) == (
+        "⚠️ defaults.aspect_ratio: debe ser uno de estos valores: '16:9', '9:16', '1:1', '5:2', "
+        "'4:5', '4:3'"
+    )
+    assert await refused("pt-BR", blocked_patterns=[f"w{n}" for n in range(101)]) == (
+        "⚠️ blocked_patterns: um servidor pode bloquear no máximo 100 palavras ou padrões"
+    )
+    assert await refused("ja", blocked_patterns=["a*"]) == (
+        "⚠️ blocked_patterns: `'a*'` はすべてのプロンプトをブロックしてしまいます（空のテキストに"
+        "一致します）。見つかるべき語や言い回しを指定してください"
+    )
+    costly = [rf"(\w+\s?){{60}}{n}" for n in range(40)]
+    assert (await refused("fr", blocked_patterns=costly)).startswith(
+        "⚠️ blocked_patterns : ensemble, les motifs sont trop coûteux à chercher ("
+    )
+    assert await refused("de", timezone="Mars/Olympus") == (
+        "⚠️ zeitzone: 'Mars/Olympus' ist keine Zeitzone; nutze einen Namen wie Europe/Berlin, "
+        "America/New_York oder UTC"
+    )
