@@ -90,11 +90,24 @@ def retry_request(failed: Job) -> PikaRequestModel:
     try:
         return kind_of(failed.kind).parse(body)
     except (InvalidRequest, ValueError) as exc:
-        raise FollowUpRefused("control.pika_would_refuse", reason=str(exc)) from None
+        raise would_refuse(exc) from None
 
 
 class FollowUpRefused(MemberError):
     """The follow-up may not start; its sentence says why, for the member who asked."""
+
+
+def would_refuse(error: ValueError) -> FollowUpRefused:
+    """The refusal of a follow-up whose request breaks Pika's rules: `rules` names each one
+    (field, catalogue key, what fills it), so that the member reads them in their language;
+    `reason` is the English, for a rule the catalogue does not know."""
+    if not isinstance(error, InvalidRequest):
+        return FollowUpRefused("control.pika_would_refuse", reason=str(error))
+    rules = [
+        (p.field, p.key, p.params) if p.key else (p.field, "rule.vendor", {"text": p.rule})
+        for p in error.problems
+    ]
+    return FollowUpRefused("control.pika_would_refuse", reason=str(error), rules=rules)
 
 
 def check_allowed(parent: Job | None, parent_id: str, user_id: int, *, may_moderate: bool) -> Job:
@@ -138,5 +151,5 @@ def request_for(action: str, parent: Job) -> tuple[str, PikaRequestModel]:
             body["options"] = {**options, "parameters": params}
             return parent.kind, parent_kind.parse(body)
     except (InvalidRequest, ValueError) as exc:  # InvalidRequest for our rules, else pydantic's
-        raise FollowUpRefused("control.pika_would_refuse", reason=str(exc)) from None
+        raise would_refuse(exc) from None
     raise FollowUpRefused("control.unknown_action", action=action)

@@ -111,18 +111,25 @@ def explain(error: MemberError, lang: str = ENGLISH) -> str:
     """The whole answer to a member error, with its icon, in the member's language."""
     family = error.key.split(".", 1)[0]
     if error.key == "input":
-        text = "\n".join(
-            say(
-                "input.line",
-                lang,
-                option=option_name(option, lang),
-                rule=say(rule, lang, **_named(_safe(params), lang)),
-            )
-            for option, rule, params in error.params["problems"]
-        )
+        text = "\n".join(_line(o, rule, p, lang) for o, rule, p in error.params["problems"])
     else:
-        text = say(error.key, lang, **_safe(error.params))
+        params = _safe(error.params)
+        if "rules" in error.params:
+            # Rules of Pika's that a control's request breaks: said as the member's rules are.
+            rules = error.params["rules"]
+            params["reason"] = "; ".join(_line(o, rule, p, lang) for o, rule, p in rules)
+        text = say(error.key, lang, **params)
     return f"{ICONS.get(family, '⚠️')} {text}"
+
+
+def _line(option: str, rule: str, params: dict[str, Any], lang: str) -> str:
+    """One broken rule, "option: rule", in the member's language."""
+    return say(
+        "input.line",
+        lang,
+        option=option_name(option, lang),
+        rule=say(rule, lang, **_named(_safe(params), lang)),
+    )
 
 
 def title(kind: str, lang: str = ENGLISH) -> str:

@@ -104,6 +104,20 @@ def test_an_extend_past_15_seconds_is_refused_in_words_naming_the_rule() -> None
     )
 
 
+def test_an_extend_past_15_seconds_is_refused_in_the_members_language() -> None:
+    # The rule came in English to every member, whatever their Discord's language.
+    with pytest.raises(FollowUpRefused) as caught:
+        request_for("extend", result(duration=12.0))
+    assert explain(caught.value, "fr") == (
+        "⛔ Pika refuserait : vidéo : dure 12 s ; une prolongation ajoute 4 s et Pika s'arrête "
+        "à 15 s"
+    )
+    assert explain(caught.value, "ja") == (
+        "⛔ Pika に拒否されます: 動画: の長さは 12 秒です。延長で 4 秒増えますが、Pika は "
+        "15 秒までです"
+    )
+
+
 def test_a_length_no_clip_has_does_not_refuse_the_extend_of_its_result() -> None:
     # Pika's own word for its result's length, read as the tracker reads it: one no clip can
     # have (a billion seconds) is no length at all, and Pika judges the extend itself.
