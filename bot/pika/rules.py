@@ -1,11 +1,12 @@
-"""A broken rule of a request, as pydantic reports it: a key of the wording catalogue, the
-numbers that fill it, and its English.
+"""A broken rule, as pydantic reports it: a key of the wording catalogue, the numbers that
+fill it, and its English.
 
-The models raise `broken(key, english, **params)`; pydantic keeps the key as the error's type
-and the params as its context, so that whoever reads the error can say the rule in the reader's
-language (`rule_of`), while Pika's own answers (the local Pika) and the logs keep the English.
-pydantic's own errors (a missing field, a number out of a `Field`'s range, a value not among a
-`Literal`'s) map to keys of the same catalogue, with their numbers.
+The request models raise `broken(key, english, **params)`, and so do the settings documents
+built on their bounds (a server's settings, a member's defaults); pydantic keeps the key as the
+error's type and the params as its context, so that whoever reads the error can say the rule in
+the reader's language (`rule_of`), while Pika's own answers (the local Pika) and the logs keep
+the English. pydantic's own errors (a missing field, a number out of a `Field`'s range, a value
+not among a `Literal`'s) map to keys of the same catalogue, with their numbers.
 """
 
 from __future__ import annotations
