@@ -23,6 +23,8 @@ from bot.pika.errors import InvalidRequest
 from bot.pika.kinds import kind as kind_of
 from bot.pika.media import MediaFacts
 from bot.pika.models import (
+    EXTEND_SECONDS,
+    MAX_VIDEO_SECONDS,
     ExtendRequest,
     Options,
     PikaRequestModel,
@@ -120,6 +122,24 @@ def check_allowed(parent: Job | None, parent_id: str, user_id: int, *, may_moder
     if parent.status not in (Status.DELIVERING, Status.DELIVERED) or not parent.result_url:
         raise FollowUpRefused("control.no_video_yet")
     return parent
+
+
+def offered(job: Job) -> tuple[str, ...]:
+    """The controls a result offers, in the order of ACTIONS: those `request_for` would not
+    refuse for its kind and length. A button or reaction that can only ever answer "no" (a
+    re-roll of an upscale, an upscale of an upscale, an extend past Pika's last second) is
+    not shown at all."""
+    kind = kind_of(job.kind)
+    shown: list[str] = []
+    for action in ACTIONS:
+        if action == REROLL and not kind.has_seed:
+            continue
+        if action == job.kind and kind.once_per_video:
+            continue
+        if action == "extend" and (job.duration or 0) + EXTEND_SECONDS > MAX_VIDEO_SECONDS:
+            continue
+        shown.append(action)
+    return tuple(shown)
 
 
 def request_for(action: str, parent: Job) -> tuple[str, PikaRequestModel]:

@@ -29,10 +29,10 @@ from bot.discord.landed import in_history
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import linkable
 from bot.discord.results import (
-    REACTIONS,
     carries,
     control_id,
     mentions,
+    reactions_of,
     reply_to,
     result_link,
     result_message,
@@ -293,7 +293,7 @@ class DiscordDelivery:
         result = channel.get_partial_message(job.result_message_id)
         waits = [
             self.lanes.chore(job.channel_id, None, partial(result.add_reaction, emoji), low=True)
-            for emoji in REACTIONS
+            for emoji in reactions_of(job)
         ]
         if job.status_message_id not in (None, job.result_message_id):
             waits.append(

@@ -303,7 +303,10 @@ MESSAGES: dict[str, str] = {
     "embed.seconds": "{seconds:g} s",
     "embed.from": "Made from",
     "embed.from_link": "[this video]({link})",
-    "embed.footer": "⏩ extend · ⬆️ upscale · 🔁 re-roll",
+    # The footer names the reactions a result offers, joined by " · ".
+    "embed.react.extend": "⏩ extend",
+    "embed.react.upscale": "⬆️ upscale",
+    "embed.react.reroll": "🔁 re-roll",
     "embed.simulated": "Simulated by this bot's built-in local Pika, not made by Pika",
     "info.job": "Job",
     "info.kind": "Kind",

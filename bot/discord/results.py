@@ -19,6 +19,7 @@ from bot.discord.downloads import Spool
 from bot.discord.links import jump_url, linkable, reachable, shown_url
 from bot.discord.texts import lang_of, model_of, options_line, quoted, status_word
 from bot.discord.wording import say, shown, title
+from bot.followups import offered
 from bot.pika.kinds import kind as kind_of
 from bot.storage import Job
 
@@ -91,10 +92,22 @@ class ControlButton(
         interaction.client.dispatch("pika_control", interaction, self.action, self.job_id)
 
 
+def controls_of(job: Job) -> tuple[Control, ...]:
+    """The controls a result shows: Info, and those that can start something on its video
+    (`bot.followups.offered`)."""
+    actions = offered(job)
+    return tuple(c for c in CONTROLS if c.action in actions or c.action == "info")
+
+
+def reactions_of(job: Job) -> tuple[str, ...]:
+    """The reactions the bot puts on a result: its controls that are also reactions."""
+    return tuple(c.emoji for c in controls_of(job) if c.react)
+
+
 def result_view(job: Job) -> discord.ui.View:
     """The buttons of a result, labelled in its member's language."""
     view = discord.ui.View(timeout=None)
-    for control in CONTROLS:
+    for control in controls_of(job):
         view.add_item(ControlButton(control.action, job.id, lang_of(job)))
     return view
 
@@ -135,11 +148,14 @@ def result_embed(
         fields.append(("embed.from", say("embed.from_link", lang, link=parent_link)))
     for key, value in fields:
         embed.add_field(name=say(key, lang), value=value)
-    footer = say("embed.footer", lang)
+    # The reactions members may add, each in their words: only those the result offers.
+    lines = [" · ".join(say(f"embed.react.{c.action}", lang) for c in controls_of(job) if c.react)]
     if simulated:
         # Fields read "Pika 1.0": without this line a member takes a demo for Pika's work.
-        footer = f"{footer}\n{say('embed.simulated', lang)}"
-    embed.set_footer(text=footer)
+        lines.append(say("embed.simulated", lang))
+    footer = "\n".join(line for line in lines if line)
+    if footer:
+        embed.set_footer(text=footer)
     return embed
 
 

@@ -85,6 +85,32 @@ async def test_moderator_button_upscales(
     assert len(await calls_to(pika, "/web/upscale")) == 1
 
 
+def labels(message: Message) -> list[str]:
+    """The labels of a message's buttons, in order."""
+    return [str(c["label"]) for row in message.components for c in row["components"]]
+
+
+@prerendered_videos
+async def test_an_upscale_offers_only_the_controls_that_can_work_on_it(
+    fake: FakeDiscord, pika: LocalPika, result: Message
+) -> None:
+    # An upscaled video showed Upscale and Re-roll too, with their reactions and footer words:
+    # each could only answer "already an upscale" or "cannot be re-rolled".
+    await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled result")
+    upscaled = results(fake)[1]
+    assert labels(upscaled) == ["Extend", "Info"]
+    assert upscaled.embeds[0]["footer"]["text"] == "⏩ extend"
+    # Extend works on it; once its result has its three reactions, the channel's earlier
+    # chores (the upscale's reactions) are done.
+    fake.react(REQUESTER, upscaled, "⏩")
+    await fake.wait_for(lambda: len(results(fake)) == 3, what="the extended upscale")
+    extended = results(fake)[2]
+    await fake.wait_for(lambda: len(extended.reactions) == 3, what="the extension's reactions")
+    assert labels(extended) == ["Extend", "Upscale", "Re-roll", "Info"]
+    assert {emoji for emoji, who in upscaled.reactions.items() if APP_ID in who} == {"⏩"}
+
+
 async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:

@@ -11,6 +11,7 @@ from bot.followups import (
     Repeat,
     check_allowed,
     check_retry,
+    offered,
     repeat_of,
     request_for,
     retry_of,
@@ -176,3 +177,15 @@ def test_retry_is_for_the_member_or_a_moderator_on_a_failure() -> None:
     assert isinstance(request, Generate10Request) and request.webhook_override is None
     assert request.prompt_text == "a fox" and request.options.parameters.seed == 7
     assert retry_of(failed) == Repeat("retry:parent0000", STICKY)
+
+
+def test_a_result_offers_only_the_controls_that_can_start_something() -> None:
+    assert offered(result()) == ("extend", "upscale", "reroll")
+    assert offered(result(duration=11.0)) == ("extend", "upscale", "reroll")
+    assert offered(result(duration=12.0)) == ("upscale", "reroll")  # past 15 s with four more
+    assert offered(result(kind="upscale", request={"video": VIDEO})) == ("extend",)
+    assert offered(result(kind="lipsync")) == ("extend", "upscale")
+    for action in ("upscale", "reroll"):  # what is not offered is what request_for refuses
+        assert action not in offered(result(kind="upscale", request={"video": VIDEO}))
+        with pytest.raises(FollowUpRefused):
+            request_for(action, result(kind="upscale", request={"video": VIDEO}))
