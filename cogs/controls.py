@@ -18,6 +18,7 @@ import discord
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, refused
 from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
 from bot.discord.results import REACTIONS
@@ -92,7 +93,7 @@ class Controls(commands.Cog):
         if parent is None:
             return
         channel = self.bot.get_channel(event.channel_id)
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
+        if not isinstance(channel, Chat):
             return
         member = event.member
         message = channel.get_partial_message(event.message_id)
@@ -149,9 +150,7 @@ class Controls(commands.Cog):
             await self.bot.reaction_notes.note(channel, message.id, event.user_id, text)
 
 
-async def posted(
-    channel: discord.TextChannel | discord.Thread, text: str, under: int
-) -> int | None:
+async def posted(channel: Chat, text: str, under: int) -> int | None:
     """The bot's working message with this text in reply to the result `under`, if the channel
     shows it; None if not, or if that cannot be told in time."""
     me = channel.guild.me.id

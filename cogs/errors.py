@@ -27,6 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PikaBot
+from bot.discord.chats import Chat
 from bot.discord.connection import CALL_FAILED
 from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
@@ -107,7 +108,7 @@ class Errors(commands.Cog):
         """A reaction on a result was refused: take it off, and tell the member why in the
         channel, in the result's language (at most once a minute per member and message)."""
         channel = self.bot.get_channel(event.channel_id)
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
+        if not isinstance(channel, Chat):
             return
         message = channel.get_partial_message(event.message_id)
         notes = self.bot.reaction_notes

@@ -17,6 +17,7 @@ import discord
 from discord import app_commands
 
 from bot.app import PikaBot
+from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED
 from bot.discord.landed import landed
 from bot.discord.links import jump_url
@@ -395,7 +396,7 @@ async def _posted_in(bot: PikaBot, job: Job) -> Posted:
     """How a job's result message carries its video, read from Discord."""
     assert job.result_message_id is not None
     channel = bot.get_channel(job.channel_id)
-    if not isinstance(channel, discord.TextChannel | discord.Thread):
+    if not isinstance(channel, Chat):
         return "unknown"
     try:
         return _posted(await channel.fetch_message(job.result_message_id))

@@ -18,11 +18,12 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import discord
 
 from bot.discord.answers import InteractionAnswer, token_usable
+from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
 from bot.discord.landed import in_history
@@ -53,7 +54,7 @@ Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for ea
 NO_PINGS = discord.AllowedMentions.none()
 UNKNOWN_WEBHOOK = 10015  # Discord's code for a dead interaction token
 # Channels whose messages the bot edits and deletes by id.
-EDITABLE = (discord.TextChannel, discord.Thread, discord.DMChannel)
+EDITABLE: TypeAlias = Chat | discord.DMChannel
 
 
 class DiscordDelivery:
@@ -151,7 +152,7 @@ class DiscordDelivery:
                 if exc.status not in (401, 403, 404):
                     raise
                 # The token expired early, or the message is gone: try as the bot.
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
+        if not isinstance(channel, Chat):
             return None
         try:
             async with self._in_channel[job.channel_id, "edit"]:
@@ -288,7 +289,7 @@ class DiscordDelivery:
         if job.result_message_id is None:
             return
         channel = await self.channel(job)
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
+        if not isinstance(channel, Chat):
             return
         result = channel.get_partial_message(job.result_message_id)
         waits = [

@@ -15,6 +15,7 @@ from tests.e2e.harness import (
     button,
     delivered,
     generate,
+    notes_to,
     prerendered_videos,
     private_answer,
     public_answer,
@@ -30,6 +31,7 @@ from tests.fake_discord.world import (
     MODERATOR,
     REQUESTER,
     ROLE_MOD,
+    VOICE,
     Message,
     User,
 )
@@ -332,3 +334,21 @@ async def test_a_reaction_where_the_bot_can_no_longer_post_is_explained_by_dm(
     dm = await fake.wait_for(lambda: fake.dm_messages(REQUESTER), what="a DM")
     assert f"The bot can no longer post in <#{GENERAL}>" in dm[0].content
     assert len(await pika_calls(pika)) == paid_before
+
+
+async def test_a_result_in_a_voice_channels_chat_has_its_reactions_and_they_work(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # In a voice channel's text chat the result got no reactions (its footer still offered
+    # them), a member's reaction started nothing, and the working message stayed beside it.
+    await fake.wait_for_response(generate(fake, "a fox", channel=VOICE))
+    await fake.wait_for(lambda: results(fake, VOICE), what="the result in the voice chat")
+    result = results(fake, VOICE)[0]
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the bot's reactions")
+    await fake.wait_for(lambda: fake.channel_messages(VOICE) == [result], what="one message")
+    fake.react(MEMBER, result, "🔁")  # refused, taken off and explained there too
+    await fake.wait_for(lambda: notes_to(fake, MEMBER, VOICE), what="the note to the member")
+    assert MEMBER not in result.reactions["🔁"]
+    fake.react(REQUESTER, result, "⏩")
+    await fake.wait_for(lambda: len(results(fake, VOICE)) == 2, what="the extended result")
+    assert len(await calls_to(pika, "/web/extend")) == 1

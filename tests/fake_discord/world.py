@@ -25,6 +25,7 @@ ART = 900_000_000_000_000_201
 THREAD = 900_000_000_000_000_202
 FORUM = 900_000_000_000_000_203  # a forum channel: members post threads, never in it directly
 FORUM_POST = 900_000_000_000_000_204  # a post (a thread) of FORUM
+VOICE = 900_000_000_000_000_205  # a voice channel: members post in its text chat too
 ROLE_MOD = 900_000_000_000_000_301
 ROLE_ADMIN = 900_000_000_000_000_302
 ROLE_BOT = 900_000_000_000_000_303
@@ -154,7 +155,8 @@ class Role:
 
 @dataclass
 class Channel:
-    """A text channel, a forum (type 15), a thread (type 11) or a DM (type 1, in no guild)."""
+    """A text channel, a voice channel (type 2, with its text chat), a forum (type 15), a
+    thread (type 11) or a DM (type 1, in no guild)."""
 
     id: int
     name: str
@@ -192,6 +194,8 @@ class Channel:
             "flags": 0,
             "parent_id": str(self.parent_id) if self.parent_id else None,
         }
+        if self.type == 2:
+            data |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
         if self.type == 15:
             data |= {
                 "available_tags": [],
@@ -347,6 +351,7 @@ def default_world() -> World:
         THREAD: Channel(THREAD, "fox-ideas", type=11, parent_id=GENERAL),
         FORUM: Channel(FORUM, "requests", type=15),
         FORUM_POST: Channel(FORUM_POST, "my fox", type=11, parent_id=FORUM),
+        VOICE: Channel(VOICE, "hangout", type=2),
         STUDIO: Channel(STUDIO, "studio", guild_id=GUILD_2),
     }
     return guilds, users, roles, channels
@@ -374,7 +379,7 @@ def guild_json(
             users[m].member_json([r for r in users[m].roles if r in role_ids])
             for m in guild.members
         ],
-        "channels": [c.json(users) for c in own_channels if c.type in (0, 15)],
+        "channels": [c.json(users) for c in own_channels if c.type in (0, 2, 15)],
         "threads": [c.json(users) for c in own_channels if c.type == 11],
         "presences": [],
         "voice_states": [],
