@@ -4,13 +4,15 @@ and owners read the rules their requests and settings broke in their language.""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, admin, button, failures, private_answer, results
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER
-from tests.helpers.local_pika import behave, pika_calls
+from tests.helpers.local_pika import behave, calls_to, pika_calls
 
 LOCALES = {"fr", "de", "es-ES", "es-419", "ja", "pt-BR"}  # English is the default itself
 
@@ -167,3 +169,37 @@ async def test_owners_read_the_rules_of_their_settings_in_their_language(
     refused = await admin(fake, "blocked", {"add": "(\\w+\\s?){1000}z"})
     costly = "⚠️ hinzufügen: `'(\\\\w+\\\\s?){1000}z'` kann nicht verwendet werden (zu aufwendig"
     assert refused.startswith(costly), refused
+
+
+async def test_a_video_too_long_to_extend_is_refused_in_the_members_words(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess, tmp_path: Path
+) -> None:
+    # A French member extending a 12 s video read "Pika refuserait : video: is 12 s long; an
+    # extend adds 4 s and Pika stops at 15 s", in English (eafeb7e): by the menu and by the
+    # Extend button of a result posted before it was that long, too.
+    fake.locales[REQUESTER] = "fr"
+    await fake.wait_for_response(
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "un renard"})
+    )
+    ready = "ta vidéo est prête"
+    result = (
+        await fake.wait_for(
+            lambda: [m for m in fake.channel_messages(GENERAL) if ready in m.content],
+            what="the result, in French",
+        )
+    )[0]
+    await fake.wait_for(lambda: len(result.reactions) == 3, what="the result settled")
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:  # as long as three extends make it
+        made_long = "UPDATE jobs SET duration = 12 WHERE result_message_id = ?"
+        assert db.execute(made_long, (result.id,)).rowcount == 1
+    for use in (
+        fake.context_menu(REQUESTER, result, "Extend video"),
+        fake.press(REQUESTER, result, button(result, "extend")),  # a result posted at 3 s
+    ):
+        answer = (await fake.wait_for_response(use))["data"]
+        assert answer["flags"] == 64
+        assert answer["content"] == (
+            "⛔ Pika refuserait : vidéo : dure 12 s ; une prolongation ajoute 4 s et Pika "
+            "s'arrête à 15 s"
+        )
+    assert await calls_to(pika, "/web/extend") == []
