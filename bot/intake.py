@@ -22,7 +22,14 @@ from bot.errors import InputError, Problem
 from bot.pika.errors import InvalidRequest
 from bot.pika.errors import Problem as VendorProblem
 from bot.pika.kinds import kind as kind_of
-from bot.pika.media import CONTENT_TYPES, EXTENSIONS, MediaFacts, MediaKind, extension_of
+from bot.pika.media import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    MediaFacts,
+    MediaKind,
+    check_http_url,
+    extension_of,
+)
 from bot.pika.models import Options, PikaRequestModel
 from bot.storage import Job
 
@@ -144,7 +151,15 @@ def _pick(name: str, attachment: Any, url: Any) -> Media | None:
     if attachment is not None and text:
         raise InputError.rule(name, "rule.either_not_both", option=name)
     if attachment is None:
-        return Media(text) if text else None
+        if not text:
+            return None
+        try:
+            check_http_url(text)
+        except ValueError:
+            # Named as the member gave it, `video_url`: the model's rule names the vendor
+            # field, `video`, which the member left empty.
+            raise InputError.rule(f"{name}_url", "rule.url_scheme") from None
+        return Media(text)
     if not isinstance(attachment, Media):
         raise TypeError(f"{name}: expected Media, got {type(attachment).__name__}")
     kind = media_kind(name)

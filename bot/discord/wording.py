@@ -127,7 +127,8 @@ def _line(option: str, rule: str, params: dict[str, Any], lang: str) -> str:
     return say(
         "input.line",
         lang,
-        option=option_name(option, lang),
+        # Options that break a rule together come as one, "image, video".
+        option=", ".join(option_name(o, lang) for o in option.split(", ")),
         rule=say(rule, lang, **_named(_safe(params), lang)),
     )
 

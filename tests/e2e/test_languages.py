@@ -13,6 +13,7 @@ from tests.e2e.harness import BotProcess, admin, button, failures, private_answe
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER
 from tests.helpers.local_pika import behave, calls_to, pika_calls
+from tests.media import mp4, png
 
 LOCALES = {"fr", "de", "es-ES", "es-419", "ja", "pt-BR"}  # English is the default itself
 
@@ -128,7 +129,7 @@ MEMBER_RULES: list[tuple[int, str, dict[str, Any], str]] = [
         REQUESTER,
         "upscale",
         {"video_url": "not a url"},
-        "vidéo : doit être une URL http:// ou https://",
+        "vidéo_url : doit être une URL http:// ou https://",
     ),
     (MEMBER, "extend", {"video_url": f"{A}.webm"}, "video: muss ein .mp4-Video sein"),
 ]
@@ -203,3 +204,19 @@ async def test_a_video_too_long_to_extend_is_refused_in_the_members_words(
             "s'arrête à 15 s"
         )
     assert await calls_to(pika, "/web/extend") == []
+
+
+async def test_a_french_members_refused_link_and_files_name_their_options_in_french(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # A link that is none named "vidéo", the option left empty, not "vidéo_url", the one
+    # filled; two files at once were named "image, video", untranslated.
+    fake.locales[REQUESTER] = "fr"
+    link = fake.slash(REQUESTER, GENERAL, "pika", "upscale", {"video_url": "pas un lien"})
+    assert await private_answer(fake, link) == "⚠️ vidéo_url : doit être une URL http:// ou https://"
+    files = {"image": ("a.png", png(), "image/png"), "video": ("a.mp4", mp4(1.0), "video/mp4")}
+    both = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "un renard"}, files)
+    assert await private_answer(fake, both) == (
+        "⚠️ image, vidéo : donne une image ou une vidéo, pas les deux."
+    )
+    assert await pika_calls(pika) == []

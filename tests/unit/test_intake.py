@@ -190,7 +190,16 @@ def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> 
     )
     assert found == {"ingredient_3": "rule.url.image"}
     found = problems("ingredients", ingredient_1=PNG, ingredient_4_url="ftp://x.example/a.png")
-    assert found == {"ingredient_4": "rule.url_scheme"}
+    assert found == {"ingredient_4_url": "rule.url_scheme"}  # a link that is none, as given
+
+
+def test_a_link_that_is_none_names_the_url_option_the_member_filled() -> None:
+    # It read "video: must be an http:// or https:// URL", naming the option the member had
+    # left empty, not the one they filled.
+    for value in ("not a link", "ftp://x.example/a.mp4", "https://x.example/" + "a" * 2100):
+        with pytest.raises(InputError) as caught:
+            read("upscale", {"video_url": value})
+        assert caught.value.problems == [("video_url", "rule.url_scheme", {})]
 
 
 @pytest.mark.parametrize(
