@@ -16,6 +16,9 @@ from bot.errors import InputError
 from bot.intake import Media
 from cogs.options import announcer, answer_repeat, ask, holder, member_of
 
+# The menus' names, as members see them (translated at sync, and in answers that name them).
+EXTEND_MENU, UPSCALE_MENU = "Extend video", "Upscale video"
+
 
 class Menus(commands.Cog):
     """Registers the two context menus (a cog cannot declare them as methods)."""
@@ -24,7 +27,7 @@ class Menus(commands.Cog):
         self.bot = bot
         self.menus = [
             app_commands.guild_only()(app_commands.ContextMenu(name=name, callback=callback))
-            for name, callback in (("Extend video", self.extend), ("Upscale video", self.upscale))
+            for name, callback in ((EXTEND_MENU, self.extend), (UPSCALE_MENU, self.upscale))
         ]
 
     async def cog_load(self) -> None:
@@ -37,16 +40,16 @@ class Menus(commands.Cog):
 
     async def extend(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Extend video: four more seconds of the message's MP4."""
-        await self.work_on(interaction, message, "extend")
+        await self.work_on(interaction, message, "extend", EXTEND_MENU)
 
     async def upscale(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Upscale video: the message's MP4 at twice the size."""
-        await self.work_on(interaction, message, "upscale")
+        await self.work_on(interaction, message, "upscale", UPSCALE_MENU)
 
     async def work_on(
-        self, interaction: discord.Interaction, message: discord.Message, kind: str
+        self, interaction: discord.Interaction, message: discord.Message, kind: str, menu: str
     ) -> None:
-        """A job on the MP4 a message carries."""
+        """A job on the MP4 a message carries; its problems are named as the `menu` used."""
         known = await self.bot.storage.jobs.by_result_message(message.id)
         if known is not None:
             job, created = await self.bot.submissions.control(
@@ -61,9 +64,15 @@ class Menus(commands.Cog):
             return
         url = mp4_of(message)
         if url is None:
-            raise InputError.rule("video", "rule.no_mp4")
+            raise InputError.rule(menu, "rule.no_mp4")
         video = Media(url, "video.mp4", "video/mp4")
-        await ask(self.bot, interaction, kind, {"video": video}, control=True)
+        try:
+            await ask(self.bot, interaction, kind, {"video": video}, control=True)
+        except InputError as exc:
+            # A menu has no options: "video: is not an MP4 video that plays" named one the
+            # member never saw. The message's video is named as the menu they used.
+            named = [(menu if o == "video" else o, rule, p) for o, rule, p in exc.problems]
+            raise InputError(named) from None
 
 
 def mp4_of(message: discord.Message) -> str | None:

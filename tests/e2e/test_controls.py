@@ -236,10 +236,22 @@ async def test_upscale_video_context_menu_on_a_result(
 async def test_context_menu_on_a_message_without_video_is_refused(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
+    # Each answer named an option, "video", that a menu does not have: now the menu used.
     message = fake.post_as(MEMBER, GENERAL, "just words")
     answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Extend video"))
     assert answer["data"]["flags"] == 64
-    assert "has no MP4 video" in answer["data"]["content"]
+    assert answer["data"]["content"] == "⚠️ Extend video: this message has no MP4 video."
+    fake.locales[MEMBER] = "fr"
+    answer = await fake.wait_for_response(fake.context_menu(MEMBER, message, "Upscale video"))
+    assert answer["data"]["content"] == (
+        "⚠️ Agrandir la vidéo : ce message ne contient pas de vidéo MP4."
+    )
+    words = fake.attachment("words.mp4", b"not a video at all", "video/mp4")
+    posted = fake.post_as(MEMBER, GENERAL, "", [words])
+    refused = fake.context_menu(MEMBER, posted, "Extend video")
+    assert await private_answer(fake, refused) == (
+        "⚠️ Prolonger la vidéo : n'est pas une vidéo MP4 lisible"
+    )
     assert await pika_calls(pika) == []
 
 
