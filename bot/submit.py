@@ -71,6 +71,9 @@ Announce = Callable[[Job], Awaitable[Answered]]
 # Acknowledges the member privately before slow checks (probing media takes network time).
 Hold = Callable[[], Awaitable[None]]
 REPEAT_PRESS_SECONDS = 60.0
+# How far back a video made without a prompt of its own looks for one to lend (an upscale of a
+# lip sync of a result is two steps); a bound, so that no chain of rows is walked for ever.
+LENDING_STEPS = 4
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ class Submissions:
         draft = intake.read(kind, values)
         if parent is None and draft.video_url and kind_of(kind).on_video:
             parent = await self.store.by_result_url(draft.video_url)
+        if parent is not None:
+            parent = await self._lending(parent)
         rules = await self.settings.get(member.guild_id)
         server = rules.defaults.model_dump(exclude_none=True)
         mine = await self._defaults_of(member.guild_id, member.user_id)
@@ -248,6 +253,7 @@ class Submissions:
                 member.user_id,
                 may_moderate=member.may_moderate,
             )
+            parent = await self._lending(parent)
             kind, request = followups.request_for(action, parent)
         except MemberError as refusal:
             JOURNAL.refused(action, member.guild_id, member.user_id, _why(refusal))
@@ -257,6 +263,24 @@ class Submissions:
         new = await self._new(member, parent, kind, request, parent)
         repeat = followups.repeat_of(action, parent.result_url, parent)
         return await self._start(member, new, repeat, announce, asked=action, turn=turn)
+
+    async def _lending(self, parent: Job) -> Job:
+        """The parent as the job made from it sees it: a video made without a prompt of its
+        own (an upscale, a lip sync) lends the prompt and options of the video it was made
+        from, so that an extend of an upscaled "a fox" still asks for a fox, in its shape."""
+        source = parent
+        for _ in range(LENDING_STEPS):
+            kind = kind_of(source.kind)
+            if source.prompt or not kind.on_video or kind.inherits or not source.parent_job_id:
+                break
+            found = await self.store.get(source.parent_job_id)
+            if found is None:
+                break
+            source = found
+        lent = {k: v for k, v in source.request.items() if k in ("promptText", "options")}
+        if source is parent or not lent:
+            return parent
+        return replace(parent, request={**parent.request, **lent})
 
     async def retry(
         self, member: Member, job_id: str, announce: Announce, *, wait: Hold | None = None

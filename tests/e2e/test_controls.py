@@ -113,6 +113,27 @@ async def test_an_upscale_offers_only_the_controls_that_can_work_on_it(
     assert {emoji for emoji, who in upscaled.reactions.items() if APP_ID in who} == {"⏩"}
 
 
+@prerendered_videos
+async def test_an_extend_of_an_upscale_asks_for_what_the_original_asked(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # An upscale has no prompt or options of its own: Extend on it (its only control) sent
+    # Pika no prompt and the default 16:9, and its result was titled "Extension".
+    options = {"prompt": "a tall fox", "aspect_ratio": "9:16"}
+    await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "generate", options))
+    result = (await fake.wait_for(lambda: results(fake), what="the result"))[0]
+    await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled result")
+    upscaled = results(fake)[1]
+    await fake.wait_for_response(fake.press(REQUESTER, upscaled, button(upscaled, "extend")))
+    await fake.wait_for(lambda: len(results(fake)) == 3, what="the extended upscale")
+    body = (await calls_to(pika, "/web/extend"))[0]["body"]
+    assert body["video"] != (await calls_to(pika, "/web/upscale"))[0]["body"]["video"]
+    assert body["promptText"] == "a tall fox"
+    assert body["options"]["aspectRatio"] == "9:16"
+    assert results(fake)[2].embeds[0]["title"] == "a tall fox"
+
+
 async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:

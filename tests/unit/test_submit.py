@@ -124,6 +124,33 @@ async def test_a_video_of_ours_lends_its_prompt_and_options(stack: Stack, local:
     )
 
 
+async def test_an_upscale_lends_the_prompt_and_options_of_the_video_it_was_made_from(
+    stack: Stack, local: LocalPika
+) -> None:
+    # An upscale takes no prompt: an extend of it, by its button or by its link, sent none.
+    await stack.settings.change(1, ADMIN, max_running_per_user=10)
+    announce = Announcer(stack, local)
+    values = {"prompt": "a fox", "aspect_ratio": "9:16"}
+    first, _ = await stack.submissions.ask(MEMBER, "generate", values, announce)
+    await stack.tracker.poll(await rendered(local, first))
+    await stack.settle()
+    upscale, _ = await stack.submissions.control(MEMBER, "upscale", first.id, announce)
+    upscaled = "https://cdn.example.org/a-fox-upscaled.mp4"
+    await stack.store.update(upscale.id, status=Status.DELIVERED, result_url=upscaled, duration=3.0)
+    pressed, _ = await stack.submissions.control(MEMBER, "extend", upscale.id, announce)
+    linked, _ = await stack.submissions.ask(
+        MEMBER, "extend", {"video_url": upscaled, "prompt": "a fox, running"}, announce
+    )
+    reprompted, _ = await stack.submissions.ask(
+        MEMBER, "reprompt", {"video_url": upscaled}, announce
+    )
+    for job, prompt in ((pressed, "a fox"), (linked, "a fox, running"), (reprompted, "a fox")):
+        assert job.parent_job_id == upscale.id
+        assert job.request["video"] == upscaled
+        assert job.request["promptText"] == prompt
+        assert job.request["options"]["aspectRatio"] == "9:16"
+
+
 async def delivered(stack: Stack, local: LocalPika) -> Job:
     job, _ = await stack.submissions.ask(
         MEMBER, "generate", {"prompt": "a fox"}, Announcer(stack, local)
