@@ -79,7 +79,8 @@ def check_retry(failed: Job | None, job_id: str, user_id: int, *, may_moderate: 
     if failed is None:
         raise FollowUpRefused("control.unknown_job")
     if user_id != failed.user_id and not may_moderate:
-        raise FollowUpRefused("control.not_yours")
+        # A failure has no video, no reactions and one button: not control.not_yours's words.
+        raise FollowUpRefused("control.not_yours_to_retry")
     # A job whose request Pika would refuse again, or whose video was made, has nothing to retry.
     if failed.status not in RETRYABLE or not retryable(failed.failure):
         raise FollowUpRefused("control.nothing_to_retry")

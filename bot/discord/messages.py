@@ -162,6 +162,9 @@ MESSAGES: dict[str, str] = {
         # Told for a reaction too: "its buttons" alone left a member who reacted wondering.
         "Only the member who made this video, or a moderator, can use its buttons and reactions."
     ),
+    "control.not_yours_to_retry": (
+        "Only the member who asked for this video, or a moderator, can retry it."
+    ),
     "control.no_video_yet": "This video is not ready yet.",
     "control.already_upscaled": "This video is already an upscale.",
     "control.no_seed": "This kind of video cannot be re-rolled.",

@@ -132,7 +132,11 @@ async def test_a_failure_says_what_to_do_and_retry_makes_the_video(
     link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{result.id}"
     assert late["data"]["content"] == f"🔁 Already done: {link}"
     stranger = await fake.wait_for_response(fake.press(MEMBER, failed, retry))
-    assert "Only the member who made this video" in stranger["data"]["content"]
+    # A failure has no video and one button: "who made this video ... its buttons and
+    # reactions" was not about it.
+    assert stranger["data"]["content"] == (
+        "⛔ Only the member who asked for this video, or a moderator, can retry it."
+    )
     assert len(await calls_to(pika, "/web/generate")) == 2
 
 

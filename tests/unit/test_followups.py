@@ -167,7 +167,7 @@ def test_retry_is_for_the_member_or_a_moderator_on_a_failure() -> None:
     assert check_retry(failed, failed.id, 9, may_moderate=True) is failed
     for parent, user, key in [
         (None, 3, "control.unknown_job"),
-        (failed, 9, "control.not_yours"),
+        (failed, 9, "control.not_yours_to_retry"),
         (result(), 3, "control.nothing_to_retry"),
     ]:
         with pytest.raises(FollowUpRefused) as caught:

@@ -287,7 +287,7 @@ async def test_retry_is_for_the_requester_and_for_failed_jobs_only(
     stranger = Member(guild_id=1, user_id=999, channel_id=2)
     with pytest.raises(MemberError) as caught:
         await stack.submissions.retry(stranger, first.id, announce)
-    assert caught.value.key == "control.not_yours"
+    assert caught.value.key == "control.not_yours_to_retry"
 
 
 async def test_a_later_press_is_another_take_and_a_second_upscale_is_the_first(
@@ -368,7 +368,7 @@ async def test_retry_sends_the_same_request_once(stack: Stack, local: LocalPika)
     stranger = Member(guild_id=1, user_id=999, channel_id=2)
     with pytest.raises(MemberError) as caught:
         await stack.submissions.retry(stranger, failed.id, announce)
-    assert caught.value.key == "control.not_yours"
+    assert caught.value.key == "control.not_yours_to_retry"
 
 
 async def test_a_retry_keeps_the_requesters_own_defaults_only_for_the_requester(
