@@ -35,7 +35,6 @@ from bot.discord.results import (
     mentions,
     reactions_of,
     reply_to,
-    result_link,
     result_message,
     retry_view,
 )
@@ -227,9 +226,7 @@ class DiscordDelivery:
     ) -> int:
         """The result (its video uploaded from `video`, or described), into the working
         message, or as a new message."""
-        result = partial(
-            result_message, job, result_link(parent), video, poster, simulated=self.simulated
-        )
+        result = partial(result_message, job, parent, video, poster, simulated=self.simulated)
         if not job.mention:
             edited = await self._into_working_message(job, channel, result)
             if edited is not None:

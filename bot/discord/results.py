@@ -124,13 +124,21 @@ def _seed(job: Job) -> int | None:
     return job.seed if job.seed is not None else (options.get("parameters") or {}).get("seed")
 
 
+def prompt_of(job: Job, parent: Job | None) -> str:
+    """The prompt a result is shown and named under: its own, else that of the video it was
+    made from (an upscale and a lip sync take none: an upscaled "a fox" was headed "Upscale"
+    and named pika-video.mp4)."""
+    return job.prompt or (parent.prompt if parent is not None else "")
+
+
 def result_embed(
-    job: Job, *, parent_link: str | None = None, simulated: bool = False
+    job: Job, *, parent_link: str | None = None, simulated: bool = False, prompt: str = ""
 ) -> discord.Embed:
     """The public embed of a result: the prompt, and what made it (no ids, no Pika words);
     `simulated` when the bot's built-in local Pika made it, which its footer says."""
     lang = lang_of(job)
-    heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind, lang)
+    prompt = prompt or job.prompt
+    heading = shown(prompt, 250) if prompt.strip() else title(job.kind, lang)
     embed = discord.Embed(title=heading[:256], colour=ACCENT)
     options = job.request.get("options") or {}
     seed = _seed(job)
@@ -164,7 +172,7 @@ POSTER_NAME = "poster.jpg"
 
 def result_message(
     job: Job,
-    parent_link: str | None,
+    parent: Job | None,
     video: Spool | None,
     poster: bytes | None,
     *,
@@ -172,13 +180,15 @@ def result_message(
 ) -> dict[str, Any]:
     """What a result message sends (an edit's or a post's arguments): the video uploaded from
     `video`, or linked where members can open the link, or described (with its first frame,
-    `poster`, when there is one), saying so when the video is `simulated`. Made afresh for
-    each attempt: a File is spent by one."""
+    `poster`, when there is one), saying so when the video is `simulated`; `parent`: the
+    result it was made from, if any. Made afresh for each attempt: a File is spent by one."""
     lang = lang_of(job)
-    embed = result_embed(job, parent_link=parent_link, simulated=simulated)
+    prompt = prompt_of(job, parent)
+    link = result_link(parent)
+    embed = result_embed(job, parent_link=link, simulated=simulated, prompt=prompt)
     files: list[discord.File] = []
     if video is not None:
-        files.append(video.file(video_filename(job)))
+        files.append(video.file(video_filename(job, prompt)))
     elif linkable(job.result_url):
         embed.description = say("job.too_large", lang, url=shown_url(job.result_url or ""))
         embed.url = job.result_url
@@ -290,11 +300,12 @@ def carries(message: discord.Message, custom_id: str) -> bool:
     )
 
 
-def video_filename(job: Job) -> str:
-    """The video's file name as members see it: words of its prompt, never its job id."""
+def video_filename(job: Job, prompt: str = "") -> str:
+    """The video's file name as members see it: words of its prompt (or `prompt`, the one it
+    is shown under), never its job id."""
     # Accents dropped first (Straße -> strasse): cut at each accented letter, a German
     # member's "läuft über die Straße" was named l-uft-ber-die-stra-e.mp4.
-    plain = unicodedata.normalize("NFKD", job.prompt.lower().replace("ß", "ss"))
+    plain = unicodedata.normalize("NFKD", (prompt or job.prompt).lower().replace("ß", "ss"))
     letters = "".join(c for c in plain if not unicodedata.combining(c))
     words = re.findall(r"[a-z0-9]+", letters)
     slug = "-".join(words)[:FILENAME_CHARS].strip("-")

@@ -125,6 +125,9 @@ async def test_an_extend_of_an_upscale_asks_for_what_the_original_asked(
     await fake.wait_for_response(fake.press(REQUESTER, result, button(result, "upscale")))
     await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled result")
     upscaled = results(fake)[1]
+    # Shown and named under the prompt it was made from: it read "Upscale", pika-video.mp4.
+    assert upscaled.embeds[0]["title"] == "a tall fox"
+    assert upscaled.attachments[0].filename == "a-tall-fox.mp4"
     await fake.wait_for_response(fake.press(REQUESTER, upscaled, button(upscaled, "extend")))
     await fake.wait_for(lambda: len(results(fake)) == 3, what="the extended upscale")
     body = (await calls_to(pika, "/web/extend"))[0]["body"]

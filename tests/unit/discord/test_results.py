@@ -88,6 +88,15 @@ def test_an_upscale_and_a_video_without_a_shape_show_no_empty_fields() -> None:
     assert [f.name for f in embed.fields] == ["Length"]
 
 
+def test_an_upscale_is_shown_and_named_under_the_prompt_it_was_made_from() -> None:
+    parent = job(request={"promptText": "Ein Fuchs läuft"}, result_message_id=77)
+    upscale = job(kind="upscale", request={"video": "https://x/v.mp4"}, parent_job_id=parent.id)
+    sent = result_message(upscale, parent, None, None)
+    assert sent["embed"].title == "Ein Fuchs läuft"
+    assert video_filename(upscale, "Ein Fuchs läuft") == "ein-fuchs-lauft.mp4"
+    assert result_message(upscale, None, None, None)["embed"].title == "Upscale"
+
+
 def test_a_lip_sync_shows_neither_a_model_nor_a_seed_it_never_had() -> None:
     request = {"video": "https://x/v.mp4", "speech": "https://x/a.wav", "speechEnd": 2}
     embed = result_embed(job(kind="lipsync", request=request, seed=None))
