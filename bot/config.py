@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -26,6 +26,13 @@ HOW_TO_GET_A_BOT_KEY = (
     "DISCORD_TOKEN is not set. Create an application at "
     "https://discord.com/developers/applications, open Bot > Reset Token, and put the token "
     "in .env as DISCORD_TOKEN=... (the README walks through it)."
+)
+
+
+# What an owner reads when a PostgreSQL password holds a character that URLs reserve.
+PERCENT_ENCODED = (
+    "write @ : / ? # in a user name or password percent-encoded (@ as %40, : as %3A, "
+    "/ as %2F, ? as %3F, # as %23)"
 )
 
 
@@ -222,7 +229,11 @@ class Settings(BaseSettings):
                 parts = urlsplit(value)
                 parts.port  # noqa: B018 - raises ValueError on a port that is not a number
             except ValueError:
-                raise ValueError("the PostgreSQL URL cannot be read") from None
+                raise ValueError(f"the PostgreSQL URL cannot be read; {PERCENT_ENCODED}") from None
+            # The driver takes the host from the first @ and this check from the last: with an
+            # @ left in a password, the bot would name one host and connect to another.
+            if parts.netloc.count("@") > 1:
+                raise ValueError(f"the user name or password holds an @; {PERCENT_ENCODED}")
             if parts.hostname or parts.path.strip("/"):
                 return value
         raise ValueError("must start with sqlite:/// or postgresql://")
@@ -292,8 +303,9 @@ class Settings(BaseSettings):
         password."""
         found = [s.get_secret_value() for s in (self.discord_token, self.pika_api_key) if s]
         if self.database_path is None:
+            # As written (percent-encoded) and as the driver sends it, decoded.
             password = urlsplit(self.database_url).password
-            found += [password] if password else []
+            found += list(dict.fromkeys([password, unquote(password)])) if password else []
         return found
 
 

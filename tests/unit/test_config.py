@@ -286,3 +286,22 @@ def test_every_setting_is_documented_for_owners(document: str) -> None:
 
 def test_every_setting_says_what_it_expects() -> None:
     assert all(info.description for info in Settings.model_fields.values())
+
+
+@pytest.mark.parametrize(("reserved", "encoded"), [("@", "%40"), ("/", "%2F"), ("#", "%23")])
+def test_a_postgresql_password_with_a_reserved_character_says_to_percent_encode_it(
+    monkeypatch: pytest.MonkeyPatch, reserved: str, encoded: str
+) -> None:
+    """An @ left in the password made the driver connect to a host named after the password's
+    end, while the bot's error named 127.0.0.1: the owner is told how to write it instead."""
+    url = "postgresql://pika_bot:Str0ng{}Pass-2024@127.0.0.1:5432/pika_bot"
+    monkeypatch.setenv("DATABASE_URL", url.format(reserved))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("DATABASE_URL: expected ")
+    assert "@ as %40" in message
+    assert "Pass-2024" not in message and "Str0ng" not in message
+    monkeypatch.setenv("DATABASE_URL", url.format(encoded))
+    # Hidden in the log as written and as the driver sends it.
+    assert load_settings().secrets() == [f"Str0ng{encoded}Pass-2024", f"Str0ng{reserved}Pass-2024"]
