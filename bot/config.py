@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
+from dotenv import dotenv_values
 from pydantic import (
     AnyHttpUrl,
     Field,
@@ -325,6 +327,54 @@ def describe(error: ValidationError) -> str:
         reason = item["msg"].removeprefix("Value error, ")
         lines.append(f"{name}: expected {expected} ({reason}).")
     return "\n".join(dict.fromkeys(lines))
+
+
+# Names in .env that are meant for something else: compose.yaml reads POSTGRES_PASSWORD.
+NOT_OURS = frozenset({"POSTGRES_PASSWORD"})
+# A name starting so is surely meant for the bot, however unlike any setting it is.
+OUR_PREFIXES = (
+    "DISCORD_",
+    "PIKA_",
+    "LOCAL_PIKA_",
+    "DATABASE_",
+    "DATA_",
+    "JOB_",
+    "POLL_",
+    "HTTP_",
+    "WEBHOOK_",
+    "REPEAT_",
+    "ALLOWED_",
+    "LOG_",
+)
+
+
+def misspelt_names(env_file: Path = Path(".env")) -> list[str]:
+    """One line for each name in `env_file` that looks meant for the bot but is none of its
+    settings, with the setting it is most like: pydantic ignores such a name in silence, and a
+    typo would leave the setting at its default (DISCORD_TOKN: "DISCORD_TOKEN is not set")."""
+    if not env_file.is_file():
+        return []
+    settings = setting_names()
+    try:
+        names = dotenv_values(env_file, encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []  # the settings' own reading of the file says what is wrong with it
+    lines = []
+    for name in (n.upper() for n in names):
+        if name in settings or name in NOT_OURS:
+            continue
+        # A name with one of ours prefixes is meant for the bot: a looser likeness will do.
+        ours = name.startswith(OUR_PREFIXES)
+        like = difflib.get_close_matches(name, settings, n=1, cutoff=0.7 if ours else 0.8)
+        if like:
+            lines.append(
+                f"{name} in {env_file} is not a setting and is ignored; did you mean {like[0]}?"
+            )
+        elif ours:
+            lines.append(
+                f"{name} in {env_file} is not a setting and is ignored (.env.example lists them)."
+            )
+    return lines
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -18,7 +18,13 @@ import httpx
 
 from bot import event_loop
 from bot.app import PikaBot, results_fetcher
-from bot.config import HOW_TO_GET_A_BOT_KEY, ConfigError, Settings, load_settings
+from bot.config import (
+    HOW_TO_GET_A_BOT_KEY,
+    ConfigError,
+    Settings,
+    load_settings,
+    misspelt_names,
+)
 from bot.discord.connection import SetupFailed
 from bot.discord.shards import SHARDING_REQUIRED, ShardRefused
 from bot.discord.target import point_discord_at
@@ -288,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     collector.tune()
+    for line in misspelt_names():
+        log.warning(line)
     if settings.discord_token is None:
         if settings.log_format == "json":  # a collector reads every line as JSON
             log.error(HOW_TO_GET_A_BOT_KEY)

@@ -14,6 +14,7 @@ from bot.config import (
     ConfigError,
     Settings,
     load_settings,
+    misspelt_names,
     setting_names,
 )
 
@@ -305,3 +306,38 @@ def test_a_postgresql_password_with_a_reserved_character_says_to_percent_encode_
     monkeypatch.setenv("DATABASE_URL", url.format(encoded))
     # Hidden in the log as written and as the driver sends it.
     assert load_settings().secrets() == [f"Str0ng{encoded}Pass-2024", f"Str0ng{reserved}Pass-2024"]
+
+
+def test_a_misspelt_setting_in_dot_env_is_pointed_out_not_ignored_in_silence(
+    tmp_path: Path,
+) -> None:
+    """DISCORD_TOKN=... used to end in "DISCORD_TOKEN is not set", with no word about the line
+    the owner wrote; now the bot names it and the setting it is most like."""
+    (tmp_path / ".env").write_text("DISCORD_TOKN=tok.en.value\nPOLL_INTERVAL=10\n")
+    result = run_bot(tmp_path)
+    assert result.returncode == 2
+    assert "DISCORD_TOKN in .env is not a setting and is ignored; did you mean DISCORD_TOKEN?" in (
+        result.stderr
+    )
+    assert (
+        "POLL_INTERVAL in .env is not a setting and is ignored; did you mean POLL_INTERVAL_SECONDS?"
+        in (result.stderr)
+    )
+    assert "tok.en.value" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_names_in_dot_env_that_are_settings_or_not_meant_for_the_bot_are_not_pointed_out(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".env").write_text(
+        "discord_token=x\nPOSTGRES_PASSWORD=p\nTZ=Europe/Paris\nPIKA_KEY=k\nLOG_LEVELS=debug\n"
+        "DISCORD_BOT_TOKEN=t\nDATA_RETENTION_DAYS=3\n"
+    )
+    assert misspelt_names() == [
+        "PIKA_KEY in .env is not a setting and is ignored; did you mean PIKA_API_KEY?",
+        "LOG_LEVELS in .env is not a setting and is ignored; did you mean LOG_LEVEL?",
+        "DISCORD_BOT_TOKEN in .env is not a setting and is ignored; did you mean DISCORD_TOKEN?",
+        "DATA_RETENTION_DAYS in .env is not a setting and is ignored (.env.example lists them).",
+    ]
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    assert misspelt_names() == []
