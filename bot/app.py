@@ -70,6 +70,15 @@ def results_fetcher(allowed: Iterable[AllowedHost]) -> SafeFetcher:
     return SafeFetcher(allowed, timeout=DOWNLOAD_SECONDS, keep_alive=True)
 
 
+class GuildRefused(Exception):
+    """Discord refused the command sync to DISCORD_GUILD_ID: the bot is not in that server (or
+    the id is no server's); no retry fixes it, only the owner."""
+
+    def __init__(self, guild_id: int, status: int, code: int) -> None:
+        super().__init__(guild_id, status, code)
+        self.guild_id, self.status, self.code = guild_id, status, code
+
+
 class PikaBot(commands.AutoShardedBot):
     """The Discord client: loads the cogs, syncs the commands, holds shared services, and runs
     the gateway shards the settings name (every shard Discord recommends when they name none)."""
@@ -244,7 +253,10 @@ class PikaBot(commands.AutoShardedBot):
         if guild_id:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                raise GuildRefused(guild_id, exc.status, exc.code) from None
             log.info("Synced %d commands to server %d", len(synced), guild_id)
         else:
             synced = await self.tree.sync()

@@ -17,7 +17,7 @@ import discord
 import httpx
 
 from bot import event_loop
-from bot.app import PikaBot, results_fetcher
+from bot.app import GuildRefused, PikaBot, results_fetcher
 from bot.config import (
     HOW_TO_GET_A_BOT_KEY,
     ConfigError,
@@ -261,6 +261,9 @@ async def connect(settings: Settings, bot: PikaBot) -> int:
     except ShardRefused as exc:
         log.error(sharding_refused(exc))
         return EXIT_CONFIG
+    except GuildRefused as exc:
+        log.error(guild_refused(exc))
+        return EXIT_CONFIG
     except discord.ConnectionClosed as exc:
         log.error("Discord closed the gateway for good (code %s); see the README.", exc.code)
         return EXIT_FAILURE
@@ -282,6 +285,16 @@ def sharding_refused(exc: ShardRefused) -> str:
     return (
         f"Discord refused gateway shard {exc.shard_id} of {exc.shard_count} (code {exc.code}, "
         "invalid shard): check DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS."
+    )
+
+
+def guild_refused(exc: GuildRefused) -> str:
+    """What the owner reads when Discord refuses the commands of DISCORD_GUILD_ID."""
+    return (
+        f"Discord refused the commands for DISCORD_GUILD_ID {exc.guild_id} (HTTP {exc.status}, "
+        f"code {exc.code}): the bot is not in that server, or the id is not a server's. Invite "
+        "the bot with the invite link above and start it again; or set DISCORD_GUILD_ID to "
+        "your server's id (right-click the server > Copy Server ID), or leave it blank."
     )
 
 

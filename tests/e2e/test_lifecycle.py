@@ -14,7 +14,7 @@ from bot.pika.local.app import LocalPika
 from tests.e2e.harness import BotProcess, bot_env, generate, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
-from tests.fake_discord.world import GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.fake_discord.world import APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 from tests.helpers.scratch import holding, left_by_a_killed_process
 
 
@@ -207,3 +207,26 @@ async def test_the_contract_check_catches_a_payload_discord_would_refuse(
     assert [v.message.split(":")[0] for v in fake.violations] == ["content", "embeds/0/title"]
     fake.violations.clear()  # caught on purpose: the fixture must not fail this test
     await asyncio.sleep(0)
+
+
+async def test_a_guild_id_of_a_server_the_bot_is_not_in_says_so_and_exits_2(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """DISCORD_GUILD_ID set to a server the bot was not invited to (or a channel's id): Discord
+    refuses the command sync with 403 Missing Access."""
+    env = bot_env(
+        fake,
+        tmp_path,
+        DISCORD_GUILD_ID=str(GENERAL),
+        PIKA_API_KEY=pika.api_key,
+        PIKA_BASE_URL=pika.base_url,
+    )
+    bot = BotProcess(env, tmp_path)
+    await bot.start()
+    assert await bot.exit_code() == 2
+    assert "Traceback" not in bot.log
+    assert f"Invite link: https://discord.com/oauth2/authorize?client_id={APP_ID}" in bot.log
+    assert (
+        f"Discord refused the commands for DISCORD_GUILD_ID {GENERAL} (HTTP 403, code 50001): "
+        "the bot is not in that server, or the id is not a server's." in bot.log
+    )

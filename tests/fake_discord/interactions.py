@@ -49,6 +49,9 @@ class InteractionRoutes(FakeState):
         """Bulk overwrite: a command keeps its id across syncs when its name stays the same."""
         guild = request.match_info.get("guild")
         key = int(guild) if guild else None
+        if key is not None and key not in self.guilds:
+            # Discord's answer for a server the bot is not in (or any id that is no server).
+            return error(403, 50001, "Missing Access")
         record: Recorded = request[RECORD]
         body = record.body or []
         problems = command_problems(body)
