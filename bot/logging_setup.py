@@ -16,8 +16,10 @@ TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # The fields of every JSON line; a record's `extra` (job_id, kind, guild_id, event) joins them.
 JSON_FIELDS = ("asctime", "levelname", "name", "message")
 JSON_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
-# Loggers that say too much at INFO for an owner's log.
-NOISY = ("httpx", "httpcore", "aiohttp.access", "discord.gateway")
+# Loggers that say too much at INFO for an owner's log; and aiosqlite, whose DEBUG lines hold
+# every statement's parameters: the jobs' interaction tokens and webhook secrets, which no
+# fixed list of secrets can redact.
+NOISY = ("httpx", "httpcore", "aiohttp.access", "discord.gateway", "aiosqlite")
 # An interaction's token (a credential for 15 minutes) is in the path of every webhook call
 # discord.py makes with it, and its debug lines print that path.
 TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")

@@ -89,6 +89,8 @@ def launch(waits: Mapping[str, float] | None = None) -> tuple[tuple[str, ...], d
     return ("-m", "tests.e2e.short_waits"), {SHORT_WAITS_ENV: spec}
 
 
+LINE_LIMIT = 16 * 1024 * 1024  # the longest line of a bot's output the harness reads
+
 # Every bot a test started and that has not ended; the e2e conftest kills what is left.
 RUNNING: set[BotProcess] = set()
 # Every bot the current test started, ended or not: the e2e conftest prints their logs.
@@ -115,6 +117,9 @@ class BotProcess:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            # At DEBUG discord.py logs the command sync's body in one line of over 64 KiB
+            # (asyncio's default): the reader would stop, and the bot block on a full pipe.
+            limit=LINE_LIMIT,
         )
         RUNNING.add(self)
         STARTED.append(self)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import HOW_TO_GET_A_BOT_KEY
@@ -364,3 +365,35 @@ async def test_the_audits_pages_turn_after_a_restart(
         assert crafted["data"]["flags"] == 64 and "Manage Server" in crafted["data"]["content"]
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_at_debug_the_log_holds_no_interaction_token_nor_webhook_secret(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, log_format: str
+) -> None:
+    """An owner who turns LOG_LEVEL=DEBUG on to look into a problem, and pastes the log into an
+    issue, gives away no credential: aiosqlite printed every statement with its parameters,
+    the job's webhook secret (anyone could push a result) and the member's interaction token
+    (anyone could post as the bot in that channel for 15 minutes) among them."""
+    listen = f"127.0.0.1:{reserved_port()}"
+    bot = await start_bot(
+        fake,
+        pika,
+        tmp_path,
+        WEBHOOK_PUBLIC_URL=f"http://{listen}",
+        HTTP_LISTEN=listen,
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT=log_format,
+    )
+    try:
+        await behave(pika, job_seconds=1)
+        await delivered(fake, "a fox at debug")
+        [create] = [c for c in await pika_calls(pika) if c["path"] == "/web/generate"]
+    finally:
+        assert await bot.stop() == 0
+    secrets = [create["body"]["webhookOverride"].rsplit("/", 1)[1]]
+    secrets += [interaction.token for interaction in fake.interactions.values()]
+    assert any(" DEBUG " in line or '"DEBUG"' in line for line in bot.lines)
+    for secret in secrets:
+        pieces = [secret[i : i + 8] for i in range(len(secret) - 7)]
+        assert [piece for piece in pieces if piece in bot.log] == [], secret
