@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -414,3 +415,32 @@ def test_runs_on_its_own_from_the_command_line() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_a_folder_that_cannot_take_a_job_refuses_it_in_one_line_and_makes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk under DATA_DIR (here: a file where the folder was): each create crashed in a
+    30-line traceback, answered 500 (which the bot sends again, eight times over 25 s), and
+    kept a job in memory that was never saved nor rendered. Now one line names the folder, the
+    answer is 507 (not sent again), and nothing is made."""
+    folder = tmp_path / "local-pika"
+    async with running_local_pika(job_seconds=0, api_key="k", files_dir=folder) as local:
+        folder.rename(tmp_path / "elsewhere")
+        folder.write_text("a file where the folder was")
+        caplog.clear()
+        refused = await raw(local, "POST", "/web/generate", json=fox().payload())
+        assert refused.status_code == 507
+        assert refused.json()["error"]["message"].startswith("The local Pika cannot save the job")
+        assert local.jobs == {}
+        said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [
+            (r.getMessage().startswith("Local Pika: cannot save a new job in "), r.exc_info)
+            for r in said
+        ] == [(True, None)]
+        assert str(folder) in said[0].getMessage() and "DATA_DIR" in said[0].getMessage()
+        folder.unlink()
+        (tmp_path / "elsewhere").rename(folder)
+        async with PikaClient("k", local.base_url) as client:
+            created = await client.generate(fox())
+            assert (await finish(client, created.job_id or "")).status is JobStatus.FINISHED

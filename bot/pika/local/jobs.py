@@ -137,8 +137,12 @@ class LocalJob:
         path = directory / self.id / "job.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(data))
+            tmp.replace(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk keeps no half-written file
+            raise
 
     @classmethod
     def load(cls, path: Path) -> LocalJob:
