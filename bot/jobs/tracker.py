@@ -217,7 +217,14 @@ class Tracker(PollSteps, Holding):
             try:
                 self.tick(now)
                 if self._flush_due(now):
-                    await self.flush()
+                    try:
+                        await self.flush()
+                    except WRITE_ERRORS as exc:
+                        # The database away (PostgreSQL stopped, a full disk): the batch is
+                        # kept for the next turn, as the lease step says of the same write.
+                        log.warning(
+                            "Tracker: could not write the jobs' steps (%s); trying again", exc
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -6,6 +6,7 @@ that does not hold the job gets it polled promptly."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.jobs.ledger import Accepted
+from bot.jobs.tracker import FLUSH_SECONDS
 from bot.jobs.wakeups import JobDue, RelayedWakeups
 from bot.pika.local.app import LocalPika
 from bot.pika.local.jobs import LocalJob
@@ -594,3 +596,45 @@ async def test_a_push_during_a_clean_stop_goes_to_the_process_that_takes_the_job
     await other.tracker.idle()
     await other.settle()
     assert other.notifier.delivered == [job.id]
+
+
+async def test_a_database_away_is_one_warning_a_turn_not_an_unexpected_error(
+    stack: Stack,
+    local: LocalPika,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PostgreSQL stopped under running jobs: the tracker's batched write failed in its loop and
+    was logged as "Tracker: unexpected error; going on" with a 30-line traceback, beside the
+    warning the lease step already gave for the same write. Now it is the same one warning."""
+    await sent(stack)
+    await stack.tracker.hold()
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(stack.store, "update_many", refused)
+    stack.tracker._dirty()  # a poll's result waits to be written
+
+    turns = 0
+
+    async def two_turns(when: float) -> None:
+        # The loop's wait. The first turn renews (its write refused, kept); the second comes
+        # when that write is due again, before the next renewal; then the test ends the loop.
+        nonlocal turns
+        turns += 1
+        if turns == 2:
+            raise asyncio.CancelledError
+        stack.clock.now += FLUSH_SECONDS
+        assert stack.clock.now < stack.tracker._hold_at
+
+    monkeypatch.setattr(stack.tracker, "sleep_until", two_turns)
+    caplog.clear()
+    with pytest.raises(asyncio.CancelledError):
+        await stack.tracker.run()
+    tracker = [
+        r for r in caplog.records if r.name == "bot.jobs.tracker" or r.name == "bot.jobs.holding"
+    ]
+    assert [r.levelname for r in tracker if r.levelno >= logging.ERROR] == []
+    assert all(r.exc_info is None for r in tracker)
+    assert any("could not write the jobs' steps" in r.getMessage() for r in tracker)
