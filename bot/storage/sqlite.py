@@ -78,7 +78,10 @@ class SqliteDatabase(SqliteQueries, Database):
             try:
                 yield tx
             except BaseException:
-                await tx.execute("ROLLBACK")
+                # SQLite ends the transaction itself on some errors (a full disk): the ROLLBACK
+                # then fails ("no transaction is active") and would hide the error that matters.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await tx.execute("ROLLBACK")
                 raise
             await tx.execute("COMMIT")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage import open_storage
 from bot.storage import sqlite as sqlite_storage
 from bot.storage.backend import StorageError, migrations
 
@@ -102,3 +103,18 @@ async def test_a_data_folder_the_bot_makes_is_its_owners_alone(tmp_path: Path) -
     database = await sqlite_storage.open_sqlite(tmp_path / "shared" / "bot.sqlite3")
     await database.close()
     assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o750
+
+
+async def test_a_full_disk_in_a_transaction_is_reported_as_a_full_disk(tmp_path: Path) -> None:
+    """SQLite ends a transaction itself when the disk is full; the ROLLBACK after it failed
+    with "cannot rollback - no transaction is active", which the owner read instead."""
+    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    try:
+        [(pages,)] = await storage.database.fetch("PRAGMA page_count")
+        async with storage.database.transaction() as queries:
+            await queries.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+        with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+            await storage.member_settings.edit(1, 3, lambda old: "x" * 100_000)
+        assert await storage.member_settings.load(1, 3) is None  # nothing of it kept
+    finally:
+        await storage.close()
