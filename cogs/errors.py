@@ -33,6 +33,7 @@ from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
 from bot.discord.wording import language_of, option_name, say
 from bot.errors import MemberError
+from bot.storage import from_the_database
 
 log = logging.getLogger(__name__)
 NOTE_DM_SECONDS = 10.0  # a note by DM is tried this long: discord.py would wait out any 429
@@ -131,11 +132,22 @@ class Errors(commands.Cog):
     async def answer(self, interaction: discord.Interaction, error: Exception) -> None:
         """Answer the member privately; log what they cannot fix."""
         lang = language_of(interaction.locale)
+        original = getattr(error, "original", error)
         try:
             message = explain(error, interaction, lang)
         except (KeyError, IndexError, ValueError):  # a sentence that does not fill: ours
             log.exception("Could not word an error for the member")
             message = None
+        if message is None and from_the_database(original):
+            # PostgreSQL stopped, a disk full: the owner's to fix, said in one line (the
+            # tracker and /readyz say it too), and the member told it is no bug to report.
+            log.warning(
+                "%s failed: the database cannot be used (%s: %s)",
+                _what(interaction),
+                type(original).__name__,
+                original,
+            )
+            message = say("error.database", lang)
         if message is None:
             log.error("%s failed", _what(interaction), exc_info=error)
             message = say("error.internal", lang)

@@ -257,6 +257,10 @@ MESSAGES: dict[str, str] = {
     "error.internal": (
         "💥 Something went wrong on the bot's side; it has been logged. Please try again."
     ),
+    "error.database": (
+        "⏳ The bot cannot save requests right now: its database does not answer. Nothing was "
+        "made or paid for; please try again in a few minutes."
+    ),
     # The working message, the result and its embed.
     "job.checked": "✅ Your files check out; the video is starting (see below).",
     "job.started": "✅ Your video is starting (see below).",

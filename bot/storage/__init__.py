@@ -2,7 +2,7 @@
 PostgreSQL (one interface, `backend.py`), behind small stores."""
 
 from bot.storage.admission import Limits, Refused, RepeatWindow
-from bot.storage.backend import WRITE_ERRORS, Database, StorageError
+from bot.storage.backend import WRITE_ERRORS, Database, StorageError, from_the_database
 from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import JobStore
@@ -37,5 +37,6 @@ __all__ = [
     "StorageError",
     "Tally",
     "claim_sql",
+    "from_the_database",
     "open_storage",
 ]

@@ -22,11 +22,13 @@ sqlite3's `Row` and asyncpg's `Record` both offer.
 from __future__ import annotations
 
 import sqlite3
+import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, overload
 
 import asyncpg
@@ -49,6 +51,20 @@ WRITE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+# This package's folder: a fault raised in it is one of the database's.
+STORAGE_FOLDER = str(Path(__file__).resolve().parent)
+
+
+def from_the_database(error: BaseException) -> bool:
+    """Whether `error` is the database failing (unreachable, a disk full, a statement's time-out)
+    rather than a fault of the code: one of WRITE_ERRORS raised through the stores. OSError and
+    TimeoutError come from anywhere, so it must have passed through this package."""
+    if not isinstance(error, WRITE_ERRORS):
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.filename.startswith(STORAGE_FOLDER) for frame in frames)
 
 
 class StorageError(Exception):

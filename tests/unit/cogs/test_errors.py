@@ -4,6 +4,7 @@ answered privately, in the member's language, by the same handler as a slash com
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, create_autospec
 
@@ -14,6 +15,7 @@ from discord.ext import commands
 from bot.discord.notes import ReactionNotes
 from bot.discord.results import ControlButton
 from bot.followups import FollowUpRefused
+from bot.storage import open_storage
 from cogs.controls import Controls
 from cogs.errors import Errors
 
@@ -117,3 +119,44 @@ async def test_a_refused_reaction_is_removed_and_explained_once_by_the_shared_ha
         "boutons et ses réactions."
     )
     assert [user.id for user in options["allowed_mentions"].users] == [3]  # only them pinged
+
+
+async def test_a_database_that_cannot_be_written_is_one_warning_and_a_plain_answer(
+    tmp_path: Path, caplog: Any
+) -> None:
+    """A full disk (or PostgreSQL stopped) under a button press: the owner's log had a 40-line
+    "failed" traceback for each member who tried, and the member read "Something went wrong on
+    the bot's side". Now one warning line names the database's fault, and the member is told
+    that nothing was made or paid and to try again in a few minutes."""
+    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    try:
+        [(pages,)] = await storage.database.fetch("PRAGMA page_count")
+        full = f"PRAGMA max_page_count = {pages}"  # no room to grow: the disk is full
+        await storage.database.execute(full)  # on the connection of single statements
+        async with storage.database.transaction() as queries:  # and on that of transactions
+            await queries.execute(full)
+
+        class FullDisk:
+            async def control(self, *args: Any, **options: Any) -> Any:
+                return await storage.member_settings.edit(1, 3, lambda old: "x" * 100_000)
+
+            retry = control
+
+        bot = await loaded(Errors, Controls)
+        bot.submissions = FullDisk()  # type: ignore[attr-defined]
+        pressed = interaction(bot, discord.Locale.american_english)
+        caplog.clear()
+        await ControlButton("extend", "abcdefghij").callback(pressed)
+        await asyncio.wait_for(pressed.answered.wait(), 5)
+    finally:
+        await storage.close()
+    text, _ = answer_of(pressed)
+    assert text == (
+        "⏳ The bot cannot save requests right now: its database does not answer. Nothing was "
+        "made or paid for; please try again in a few minutes."
+    )
+    said = [r for r in caplog.records if r.name == "cogs.errors"]
+    assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]
+    assert "the database cannot be used (OperationalError: database or disk is full)" in (
+        said[0].getMessage()
+    )

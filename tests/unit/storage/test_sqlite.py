@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import open_storage
+from bot.storage import from_the_database, open_storage
 from bot.storage import sqlite as sqlite_storage
 from bot.storage.backend import StorageError, migrations
 
@@ -118,3 +118,11 @@ async def test_a_full_disk_in_a_transaction_is_reported_as_a_full_disk(tmp_path:
         assert await storage.member_settings.load(1, 3) is None  # nothing of it kept
     finally:
         await storage.close()
+
+
+def test_only_faults_raised_through_the_stores_are_the_databases() -> None:
+    """A time-out or a socket's error elsewhere (a Discord call) is not blamed on the database."""
+    with pytest.raises(TimeoutError) as elsewhere:
+        raise TimeoutError
+    assert not from_the_database(elsewhere.value)
+    assert not from_the_database(ValueError("a bug"))
