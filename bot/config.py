@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, description="the bot token from the Discord developer portal"
     )
+    # A snowflake is below 2**63: a longer number (two ids pasted together) is no server's.
     discord_guild_id: int | None = Field(
-        default=None, gt=0, description="a server id (a number), or nothing"
+        default=None, gt=0, lt=2**63, description="a server id (a number), or nothing"
     )
     discord_api_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("https://discord.com/api/v10"),

@@ -169,6 +169,7 @@ def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
         ("LOG_FORMAT", "xml"),
         ("WEBHOOK_PUBLIC_URL", "not a url"),
         ("DISCORD_GUILD_ID", "my-server"),
+        ("DISCORD_GUILD_ID", "900000000020000100900000000020000100"),  # two ids pasted
         ("LOCAL_PIKA_JOB_SECONDS", "9999"),
         ("LOCAL_PIKA_PORT", "70000"),
         ("DISCORD_SHARD_COUNT", "0"),
