@@ -365,11 +365,11 @@ class Submissions:
         if created:
             JOURNAL.admitted(job)
             admitted = job.id
-            self.service.answering.add(admitted)
+            self.service.answer_begins(admitted)
             try:
                 job = await self._announce_and_send(job, announce, turn)
             finally:
-                self.service.answering.discard(admitted)
+                self.service.answer_ends(admitted)
         return job, created
 
     async def _announce_and_send(self, job: Job, announce: Announce, turn: Turn) -> Job:

@@ -120,6 +120,19 @@ class JobService:
         self._tidy_after = float("-inf")  # when a resumed job may tidy the ledgers again
         self._no_call = asyncio.Event()  # set while no paid call is in flight
         self._no_call.set()
+        self._no_answer = asyncio.Event()  # set while no member of a new job is being answered
+        self._no_answer.set()
+
+    def answer_begins(self, job_id: str) -> None:
+        """The job was admitted here and its member is being answered (then its paid call)."""
+        self.answering.add(job_id)
+        self._no_answer.clear()
+
+    def answer_ends(self, job_id: str) -> None:
+        """The job's submission is over: answered and sent, or cancelled."""
+        self.answering.discard(job_id)
+        if not self.answering:
+            self._no_answer.set()
 
     # --- a new job ------------------------------------------------------------------------
 
@@ -210,12 +223,19 @@ class JobService:
                 self._no_call.set()
 
     async def calls_answered(self, seconds: float = STOP_WAIT_SECONDS) -> None:
-        """A clean stop: wait, `seconds` at most, until no paid call is in flight, so that each
-        one's answer from Pika is written rather than cut off."""
-        if self.in_flight:
-            log.info("Waiting for %d paid call(s) in flight to be answered", len(self.in_flight))
+        """A clean stop: wait, `seconds` at most, until no member of a job admitted here is
+        being answered and no paid call is in flight, so that each answer is recorded and each
+        of Pika's answers written rather than cut off. (Cut off between its public answer and
+        its record, a job was cancelled at the next start as if Discord never had the answer.)"""
+        if self.answering or self.in_flight:
+            log.info(
+                "Waiting for %d new job(s) being answered and %d paid call(s) in flight",
+                len(self.answering),
+                len(self.in_flight),
+            )
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
+                await self._no_answer.wait()  # each one ends after its own paid call
                 await self._no_call.wait()
 
     async def _send(self, job: Job) -> Job:

@@ -11,10 +11,11 @@ import pytest
 
 from bot.discord.target import point_discord_at
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, generate, start_bot
+from tests.e2e.harness import BotProcess, bot_env, failures, generate, results, start_bot
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
 from tests.fake_discord.world import APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.helpers.local_pika import behave, calls_to
 from tests.helpers.scratch import holding, left_by_a_killed_process
 
 
@@ -230,3 +231,26 @@ async def test_a_guild_id_of_a_server_the_bot_is_not_in_says_so_and_exits_2(
         f"Discord refused the commands for DISCORD_GUILD_ID {GENERAL} (HTTP 403, code 50001): "
         "the bot is not in that server, or the id is not a server's." in bot.log
     )
+
+
+async def test_a_sigterm_while_a_new_job_is_answered_lets_the_job_go_on(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A deploy's SIGTERM while a new job's member is being answered: the stop closed the bot's
+    connection to Discord under the answer ("Session is closed" tracebacks in the log), and at
+    the next start the job was cancelled, its member told that Discord never had the answer,
+    though the working message showed. Now the stop waits for the answer and the paid call."""
+    bot = await start_bot(fake, pika, tmp_path)
+    await behave(pika, job_seconds=0.5)
+    fake.rate_limit("POST", r"/interactions/.*/callback$", retry_after=1.5)  # a late answer
+    generate(fake, "a fox at a deploy")
+    await bot.wait_for_log(r"admitted, asked by member")
+    assert await bot.stop() == 0
+    assert "Traceback" not in bot.log
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for(lambda: results(fake), what="the result")
+        assert failures(fake) == []
+        assert len(await calls_to(pika, "/web/generate")) == 1
+    finally:
+        assert await again.stop() == 0
