@@ -87,6 +87,8 @@ class Member:
     role_ids: frozenset[int] = frozenset()
     may_moderate: bool = False  # may use the controls on other members' results
     locale: str | None = None  # their Discord language; None when unknown (a reaction)
+    # The interaction's token (None for a reaction): written with the job, see NewJob.
+    token: str | None = field(default=None, repr=False)
 
     @property
     def rules_channel_id(self) -> int:
@@ -347,6 +349,7 @@ class Submissions:
         """Admit and write the job (unless it repeats one), answer in public, then pay.
         `asked` names what was asked for in the journal (a kind, or a control); `turn` is the
         request's turn to be answered, which ends with the answer."""
+        new = replace(new, interaction_token=member.token)
         window = None
         if repeat is not None:
             since = self.store.clock() - self.repeat_seconds

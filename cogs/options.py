@@ -233,6 +233,7 @@ def member_of(interaction: discord.Interaction) -> Member:
         role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", [])),
         may_moderate=interaction.permissions.manage_messages,
         locale=interaction.locale.value,
+        token=interaction.token,
     )
 
 

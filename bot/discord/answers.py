@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import discord
+from discord.webhook.async_ import async_context
 
 from bot.storage import Job
 
@@ -26,6 +28,7 @@ TOKEN_MARGIN = 2 * 60  # an upload started near the end must still finish in tim
 WEBHOOK_SECONDS = 60.0  # one call, uploads included
 # A follow-up: a new message through an interaction's webhook (`/webhooks/{app}/{token}`).
 FOLLOW_UP = re.compile(r"/webhooks/\d+/[^/]+/?$")
+EPHEMERAL = 64  # a message flag: seen only by the member who used the interaction
 
 
 class FollowUpUnknown(aiohttp.ClientError):
@@ -77,3 +80,35 @@ class InteractionAnswer:
         """Delete one of the interaction's messages."""
         async with asyncio.timeout(WEBHOOK_SECONDS):
             await self._webhook.delete_message(message_id)
+
+    async def original(self) -> Original:
+        """The interaction's first answer as Discord shows it. Raises what a failed call raises
+        (discord.NotFound: there is none)."""
+        webhook = self._webhook
+        assert webhook.token is not None
+        async with asyncio.timeout(WEBHOOK_SECONDS):
+            # discord.py reads an `@original` back only through the Interaction it answered,
+            # which a process that took the job over does not have: its adapter's route does.
+            data = await async_context.get().get_original_interaction_response(
+                webhook.id,
+                webhook.token,
+                session=webhook.session,
+                proxy=webhook.proxy,
+                proxy_auth=webhook.proxy_auth,
+            )
+        asked: dict[str, Any] = dict(data.get("interaction_metadata") or {})
+        return Original(
+            int(data["id"]),
+            bool(int(data.get("flags") or 0) & EPHEMERAL),
+            int(asked["id"]) if "id" in asked else None,
+        )
+
+
+@dataclass(frozen=True)
+class Original:
+    """An interaction's first answer: its message, whether only its member sees it (a private
+    hold, or a refusal), and the interaction it names."""
+
+    message_id: int
+    private: bool
+    interaction_id: int | None

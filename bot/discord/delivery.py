@@ -16,6 +16,7 @@ import collections
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -26,7 +27,7 @@ from bot.discord.answers import InteractionAnswer, token_usable
 from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
-from bot.discord.landed import in_history
+from bot.discord.landed import in_history, unrecorded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import linkable
 from bot.discord.results import (
@@ -313,6 +314,11 @@ class DiscordDelivery:
         view = retry_view(job) if retryable(job.failure) else None
         try:
             channel = await self.channel(job)
+            if job.status_message_id is None and job.interaction_token is not None:
+                # Its process stopped between answering and recording the answer: the answer
+                # that shows is the working message the failure takes the place of.
+                found = await unrecorded(self.client, job, channel)
+                job = replace(job, status_message_id=found)
             # By its Retry button, or by its words (the member, the request and why) if none.
             marker = control_id("retry", job.id)
             told = None

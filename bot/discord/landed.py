@@ -1,5 +1,6 @@
-"""Whether an interaction's answer reached Discord when its reply did not; and a post an
-earlier attempt made, found in the channel's recent history.
+"""Whether an interaction's answer reached Discord when its reply did not, or when its process
+stopped before recording it; and a post an earlier attempt made, found in the channel's recent
+history.
 
 A time-out or a dropped connection loses the reply, not necessarily the answer: Discord may
 have shown it. Before a job is given up as unanswered, the channel is asked. The first answer
@@ -17,7 +18,9 @@ from collections.abc import Callable
 
 import discord
 
+from bot.discord.answers import InteractionAnswer, token_usable
 from bot.discord.connection import CALL_FAILED
+from bot.storage import Job
 
 LOOKUP_SECONDS = 10.0
 HISTORY_LOOKBACK = 100  # recent messages searched for a post an earlier attempt made
@@ -38,21 +41,43 @@ async def landed(interaction: discord.Interaction, *, followup: bool) -> int | N
                 found = await interaction.original_response()
                 # Not a private hold whose own reply was lost: that is no public answer.
                 return None if found.flags.ephemeral else found.id
-            return await _followup(interaction)
+            return await _followup(interaction.client, interaction.channel, interaction.id)
     except LOOKUP_FAILED:
         return None
 
 
-async def _followup(interaction: discord.Interaction) -> int | None:
-    channel = interaction.channel
-    me = interaction.client.user
+async def unrecorded(
+    client: discord.Client, job: Job, channel: discord.abc.Messageable
+) -> int | None:
+    """The public answer of a job whose process stopped between answering its member and
+    recording the answer (the job was taken over in `submitting`), found with the token written
+    with the job: the interaction's first answer when public, else the follow-up that named it
+    after a private hold. None if none shows, or if it cannot be told."""
+    if not token_usable(job):
+        return None
+    try:
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            original = await InteractionAnswer(client, job).original()
+            if not original.private:
+                return original.message_id
+            if original.interaction_id is None:
+                return None
+            return await _followup(client, channel, original.interaction_id)
+    except LOOKUP_FAILED:
+        return None
+
+
+async def _followup(client: discord.Client, channel: object, interaction_id: int) -> int | None:
+    """The bot's public follow-up that names the interaction, among the channel's messages
+    after it."""
+    me = client.user
     if me is None or not isinstance(channel, discord.abc.Messageable):
         return None
-    after = discord.Object(interaction.id)
+    after = discord.Object(interaction_id)
     async for message in channel.history(limit=FOLLOWUP_LOOKBACK, after=after, oldest_first=True):
         asked = message.interaction_metadata
         mine = message.author.id == me.id and not message.flags.ephemeral  # the public one
-        if mine and asked is not None and asked.id == interaction.id:
+        if mine and asked is not None and asked.id == interaction_id:
             return message.id
     return None
 

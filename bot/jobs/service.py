@@ -39,6 +39,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import Settings
 from bot.jobs.journal import JOURNAL
@@ -357,8 +358,12 @@ class JobService:
     async def cancel_unanswered(self, job_id: str, *, tell: bool) -> Job | None:
         """Cancel a job whose interaction was never answered, before any paid call: nothing is
         charged and it does not count. `tell=False` when the member saw Discord's own "did not
-        respond" (the answer failed as we sent it)."""
+        respond" (the answer failed as we sent it); else the requester is told, in place of
+        the public answer if one shows (`Notifier.tell_failure`)."""
         now = self.store.clock()
+        # To be told, the token stays: the telling looks with it for an answer of ours that
+        # shows, unrecorded (its process stopped between answering and recording).
+        token: dict[str, Any] = {} if tell else {"interaction_token": None}
         cancelled = await self.store.transition(
             job_id,
             [Status.SUBMITTING],
@@ -367,9 +372,9 @@ class JobService:
             failure="not_acknowledged",
             last_error="",
             counted=False,
-            interaction_token=None,
             next_poll_at=now,
             finished_at=now,
+            **token,
             **self.store.leases.taken(now),  # the process that cancelled it tells its member
         )
         if cancelled is not None:

@@ -180,6 +180,9 @@ class NewJob:
     mention: bool = True
     personal: dict[str, Any] | None = None
     repeat_key: str | None = None
+    # The member's interaction, written with the row: a process that takes the job over before
+    # the answer was recorded finds that answer with it (a credential: never logged).
+    interaction_token: str | None = field(default=None, repr=False)
 
 
 # Parameters of one batched UPDATE, below SQLite's limit of 32766 (and asyncpg's of 32767).

@@ -11,6 +11,8 @@ paid call, and not counted.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 from bot.jobs.polls import NOT_FOUND_POLLS
@@ -238,3 +240,31 @@ async def test_an_interaction_answered_too_late_is_cancelled_before_any_paid_cal
     assert "made **0** of your **20**;" in usage["data"]["content"]  # not counted
     await fake.wait_for_response(generate(fake, "in time"))
     await fake.wait_for(lambda: results(fake), what="the result")
+
+
+async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_that_answer(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """Discord took the public answer (the working message shows) and the bot died before it
+    recorded it. The restarted bot cancels the job, nothing paid, and tells the member in place
+    of that answer: before, its failure came as a second message and the working message said
+    "working on it" for ever."""
+    bot = await start_bot(fake, pika, tmp_path)
+    assert bot.process is not None
+    pid = bot.process.pid
+    fake.answer_taken = lambda _: os.kill(pid, signal.SIGKILL)  # before the bot reads the reply
+    interaction = generate(fake, "fox of a crash")
+    await bot.exit_code()
+    fake.answer_taken = None
+    assert interaction.original_id is not None
+    working = fake.messages[interaction.original_id]
+    assert not working.ephemeral and "fox of a crash" in working.content
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        failure = (await fake.wait_for(lambda: failures(fake), timeout=30, what="the failure"))[0]
+        assert "nothing was charged" in failure.content
+        await fake.wait_for(lambda: working.deleted, what="the working message removed")
+        assert [m.id for m in fake.channel_messages(GENERAL)] == [failure.id]
+        assert await pika_calls(pika) == []  # nothing paid
+    finally:
+        await again.stop()

@@ -138,6 +138,8 @@ class InteractionRoutes(FakeState):
         }
         if message is not None:
             answer["resource"]["message"] = self.message_json(message)
+        if self.answer_taken is not None:
+            self.answer_taken(interaction)  # taken and shown; the reply is not sent yet
         if self.fail_callbacks_after_answer:
             # Discord's side failed after the answer was taken: a 500, and the answer stays.
             self.fail_callbacks_after_answer -= 1

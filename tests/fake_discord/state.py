@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +129,8 @@ class FakeState(abc.ABC):
         self.lose_post_replies = 0  # the next channel posts made, their replies dropped
         self.fail_followups_after_post = 0  # the next follow-ups posted, then answered 500
         self.fail_callbacks_after_answer = 0  # the next first answers taken, then answered 500
+        # Called as a first answer is taken, before its reply (a test kills the bot there).
+        self.answer_taken: Callable[[Interaction], None] | None = None
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
