@@ -21,8 +21,10 @@ Run (from the repository root):
     PYTHONPATH=. .venv/bin/python benchmarks/chaos.py --seed 2 --minutes 20 --database postgresql
 `--database postgresql` runs two bot processes (shards 0 and 1 of 2, one guild each) on one
 database of a throwaway PostgreSQL server (tests/helpers/postgres.py), or of TEST_POSTGRES_URL;
-`--processes 2` does the same on one SQLite file. `--keep` keeps the work folder (logs of every
-bot process, `bot-<slot>-<start>.log`) for a look after a violation.
+`--processes 2` does the same on one SQLite file; `--push` gives each process a webhook URL,
+which the local Pika pushes finished jobs to (a lost answer is then adopted). `--keep` keeps
+the work folder (logs of every bot process, `bot-<slot>-<start>.log`) for a look after a
+violation.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from tests.fake_discord.world import (
 )
 from tests.helpers.databases import new_postgres_database
 from tests.helpers.local_pika import prerendered
+from tests.helpers.ports import reserved_port
 from tests.helpers.postgres import throwaway_server
 
 FIRST_MEMBER = 970_000_000_000_000_000
@@ -114,6 +117,7 @@ class Run:
     slots: int
     launch_args: tuple[str, ...]
     launch_env: dict[str, str]
+    push_ports: dict[int, int]  # each slot's webhook port, when Pika pushes
     asks: list[Ask] = field(default_factory=list)
     pika_calls: list[dict[str, Any]] = field(default_factory=list)
     bots: dict[int, BotProcess] = field(default_factory=dict)
@@ -138,6 +142,9 @@ class Run:
             "JOB_LEASE_SECONDS": str(LEASE),
             "JOB_TIMEOUT_MINUTES": "3",
         }
+        if slot in self.push_ports:  # the same port across restarts: Pika pushes to it
+            listen = f"127.0.0.1:{self.push_ports[slot]}"
+            settings |= {"WEBHOOK_PUBLIC_URL": f"http://{listen}", "HTTP_LISTEN": listen}
         if self.slots == 2:
             settings |= {
                 "DISCORD_GUILD_ID": "",
@@ -484,10 +491,13 @@ async def soak(args: argparse.Namespace, workdir: Path, server: str | None) -> i
         else:
             url = f"sqlite:///{workdir / 'bot.sqlite3'}"
         launch_args, launch_env = launch({"NOT_FOUND_SECONDS": 3.0})
-        run = Run(rng, fake, pika, workdir, url, slots, launch_args, launch_env)
+        ports = {slot: reserved_port() for slot in range(slots)} if args.push else {}
+        run = Run(rng, fake, pika, workdir, url, slots, launch_args, launch_env, ports)
         await asyncio.gather(*(run.start(slot) for slot in range(slots)))
         await admin_limits(fake, slots)
-        print(f"seed {args.seed}, {args.minutes:g} min, {args.database}, {slots} process(es)")
+        pushed = ", Pika pushes" if args.push else ""
+        setup = f"{args.database}, {slots} process(es){pushed}"
+        print(f"seed {args.seed}, {args.minutes:g} min, {setup}")
         keeper = asyncio.ensure_future(run.keep_pika_calls())
         deadline = time.monotonic() + args.minutes * 60
         chaos = [run.members_ask(args.seed, deadline), run.switch_faults(deadline)]
@@ -549,6 +559,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--processes", type=int, choices=[1, 2], default=1, help="on SQLite")
+    parser.add_argument("--push", action="store_true", help="with WEBHOOK_PUBLIC_URL set")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix=f"pika-chaos-{args.seed}-"))

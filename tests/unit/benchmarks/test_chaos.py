@@ -1,0 +1,77 @@
+"""The chaos soak's invariant checker (benchmarks/chaos.py): it passes a job told once, and
+names a working message left behind, a result posted twice and a request Pika made twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.chaos import Ask, check
+from bot.storage import Job, Status
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.state import Interaction
+from tests.fake_discord.world import APP_ID, GENERAL, REQUESTER
+
+PROMPT = "chaos s1 n1 fox"
+BODY = {"promptText": PROMPT}
+
+
+def delivered(fake: FakeDiscord, working: int, **changes: Any) -> tuple[Job, int]:
+    """A job delivered as a result posted in GENERAL, and that result's id."""
+    result = fake.store_message(
+        GENERAL,
+        APP_ID,
+        {
+            "content": f"<@{REQUESTER}> your video is ready",
+            "components": [{"type": 1, "components": [{"type": 2, "custom_id": "pika:info:job1"}]}],
+        },
+        [],
+    )
+    fields: dict[str, Any] = {
+        "id": "job1",
+        "kind": "generate",
+        "request": BODY,
+        "channel_id": GENERAL,
+        "user_id": REQUESTER,
+        "status": Status.DELIVERED,
+        "next_poll_at": 0.0,
+        "created_at": 0.0,
+        "updated_at": 0.0,
+        "active": False,
+        "status_message_id": working,
+        "result_message_id": result.id,
+        "pika_job_id": "p1",
+    }
+    return Job(**(fields | changes)), result.id
+
+
+def asked(fake: FakeDiscord) -> tuple[Ask, int]:
+    """A generate answered publicly: the ask, and its working message's id."""
+    interaction = Interaction(1, "token", 2, REQUESTER, GENERAL, 0.0, {})
+    working = fake.store_message(GENERAL, APP_ID, {"content": PROMPT}, [])
+    interaction.callbacks.append({"type": 4, "data": {"content": PROMPT}})
+    interaction.original_id = working.id
+    return Ask(interaction, REQUESTER, GENERAL, "generate", PROMPT), working.id
+
+
+def created(*statuses: Any) -> list[dict[str, Any]]:
+    """Create calls the local Pika received for the job's body."""
+    return [{"path": "/web/generate", "body": BODY, "status": s} for s in statuses]
+
+
+def test_a_job_delivered_once_in_place_of_its_working_message_keeps_the_promise() -> None:
+    fake = FakeDiscord(check_contract=False)
+    ask, working = asked(fake)
+    job, _ = delivered(fake, working)
+    fake.messages[working].deleted = True
+    assert check(fake, [ask], [job], created(500, 200)) == []
+
+
+def test_each_broken_promise_is_named() -> None:
+    fake = FakeDiscord(check_contract=False)
+    ask, working = asked(fake)
+    job, result = delivered(fake, working)
+    fake.store_message(GENERAL, APP_ID, fake.message_json(fake.messages[result]), [])
+    problems = check(fake, [ask], [job], created(200, "lost"))
+    assert any("2 results posted" in p for p in problems)
+    assert any(f"working message {working} is left behind" in p for p in problems)
+    assert any("Pika made 2 jobs" in p for p in problems)
