@@ -2,8 +2,9 @@
 
 The real bot (`python -m bot`, through tests/e2e/short_waits.py as the e2e harness runs it)
 against the fake Discord and the local Pika (one pre-rendered video, so rendering is not the
-bottleneck). Members send `/pika generate` at random, each with a prompt of its own, and press
-re-roll, extend and upscale on results now and then; meanwhile:
+bottleneck). Members send `/pika generate` at random (now and then a burst of twelve, so that
+some answers are held privately first), each with a prompt of its own, and press (or react
+with) re-roll, extend and upscale on results now and then; meanwhile:
 - the bot is killed with SIGKILL at random moments: after a timer, right after an ask, right
   after Discord took an answer (before the bot could record it), during a paid call (a create
   request the local Pika has not answered yet), while polling, while posting (an upload, a
@@ -124,6 +125,7 @@ class Run:
     starts: collections.Counter[int] = field(default_factory=collections.Counter)
     kills: collections.Counter[str] = field(default_factory=collections.Counter)
     faults_set: int = 0
+    reactions: int = 0
     stopping: bool = False
     asked: asyncio.Event = field(default_factory=asyncio.Event)
     logs: list[Path] = field(default_factory=list)
@@ -210,11 +212,15 @@ class Run:
             guild, channel = self.rng.choice(self.channels())
             if self.rng.random() < 0.2 and self.press_a_control(channel):
                 continue
-            member = self.rng.choice(members[guild])
-            n += 1
-            prompt = f"chaos s{seed} n{n} fox"
-            interaction = self.fake.slash(member, channel, "pika", "generate", {"prompt": prompt})
-            self.asks.append(Ask(interaction, member, channel, "generate", prompt))
+            # Now and then a burst: answers past the bot's eight turns are held privately first,
+            # then made public as follow-ups.
+            for _ in range(12 if self.rng.random() < 0.03 else 1):
+                member = self.rng.choice(members[guild])
+                n += 1
+                prompt = f"chaos s{seed} n{n} fox"
+                options = {"prompt": prompt}
+                interaction = self.fake.slash(member, channel, "pika", "generate", options)
+                self.asks.append(Ask(interaction, member, channel, "generate", prompt))
             self.asked.set()
 
     def press_a_control(self, channel: int) -> bool:
@@ -230,6 +236,11 @@ class Run:
         if found is None or not wanted:
             return False
         member = int(found[1])
+        if self.rng.random() < 0.3:  # by a reaction: no interaction, the job's own checks hold
+            emoji = {"extend": "⏩", "upscale": "⬆️", "reroll": "🔁"}[action]
+            self.fake.react(member, result, emoji)
+            self.reactions += 1
+            return True
         interaction = self.fake.press(member, result, wanted[0])
         self.asks.append(Ask(interaction, member, channel, action))
         self.asked.set()
@@ -539,7 +550,10 @@ def summarise(run: Run, jobs: list[Job], problems: list[str]) -> None:
     unanswered = sum(1 for a in run.asks if not a.interaction.callbacks)
     creates = [c for c in run.pika_calls if c["path"] in CREATE_ROUTES]
     tracebacks = sum(path.read_text().count("Traceback") for path in run.logs)
-    print(f"asks: {len(run.asks)} ({public} answered publicly, {unanswered} never answered)")
+    print(
+        f"asks: {len(run.asks)} ({public} answered publicly, {unanswered} never answered); "
+        f"reactions {run.reactions}"
+    )
     print(f"kills: {sum(run.kills.values())} {dict(run.kills)}; starts {dict(run.starts)}")
     print(f"fault switches set: {run.faults_set}; Pika create calls {len(creates)}")
     print(f"jobs: {len(jobs)} {dict(statuses)}; failures {dict(failures)}")

@@ -316,9 +316,14 @@ class DiscordDelivery:
             channel = await self.channel(job)
             if job.status_message_id is None and job.interaction_token is not None:
                 # Its process stopped between answering and recording the answer: the answer
-                # that shows is the working message the failure takes the place of.
+                # that shows is the working message the failure takes the place of, recorded
+                # now (a later attempt, and `/pika job`, know it).
                 found = await unrecorded(self.client, job, channel)
-                job = replace(job, status_message_id=found)
+                if found is not None:
+                    recorded = await self.store.transition(
+                        job.id, [job.status], held=True, status_message_id=found
+                    )
+                    job = recorded or replace(job, status_message_id=found)
             # By its Retry button, or by its words (the member, the request and why) if none.
             marker = control_id("retry", job.id)
             told = None

@@ -266,5 +266,7 @@ async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_
         await fake.wait_for(lambda: working.deleted, what="the working message removed")
         assert [m.id for m in fake.channel_messages(GENERAL)] == [failure.id]
         assert await pika_calls(pika) == []  # nothing paid
+        db = DatabaseUnderTest.sqlite_in(tmp_path)  # the answer found is recorded, as if in time
+        assert await db.value("SELECT status_message_id FROM jobs") == working.id
     finally:
         await again.stop()
