@@ -317,13 +317,14 @@ class DiscordDelivery:
             if job.status_message_id is None and job.interaction_token is not None:
                 # Its process stopped between answering and recording the answer: the answer
                 # that shows is the working message the failure takes the place of, recorded
-                # now (a later attempt, and `/pika job`, know it).
+                # now (a later attempt, and `/pika job`, know it). Discord did get that answer:
+                # the member is told the bot stopped.
                 found = await unrecorded(self.client, job, channel)
                 if found is not None:
-                    recorded = await self.store.transition(
-                        job.id, [job.status], held=True, status_message_id=found
-                    )
-                    job = recorded or replace(job, status_message_id=found)
+                    shown = {"status_message_id": found, "failure": "not_sent"}
+                    recorded = await self.store.transition(job.id, [job.status], held=True, **shown)
+                    job = recorded or replace(job, status_message_id=found, failure="not_sent")
+                    text = failure_text(job)
             # By its Retry button, or by its words (the member, the request and why) if none.
             marker = control_id("retry", job.id)
             told = None

@@ -224,6 +224,10 @@ MESSAGES: dict[str, str] = {
         "Discord did not get the bot's answer in time, so this was cancelled before Pika was "
         "asked: nothing was charged. Press **Retry** to ask again."
     ),
+    "failure.not_sent": (
+        "The bot stopped before sending this to Pika, so it was cancelled: nothing was "
+        "charged. Press **Retry** to ask again."
+    ),
     "failure.internal": (
         "Something went wrong on the bot's side while sending this to Pika, so it cannot tell "
         "whether Pika started it. It was not sent again, so nothing is charged twice; press "
@@ -477,6 +481,7 @@ MESSAGES: dict[str, str] = {
     "why.invalid": "no longer valid",
     "why.interrupted": "interrupted",
     "why.not_acknowledged": "not answered in time",
+    "why.not_sent": "cancelled: the bot stopped",
     "why.internal": "bot error",
     "why.undeliverable": "undeliverable",
     "why.discord": "refused by Discord",

@@ -247,8 +247,9 @@ async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_
 ) -> None:
     """Discord took the public answer (the working message shows) and the bot died before it
     recorded it. The restarted bot cancels the job, nothing paid, and tells the member in place
-    of that answer: before, its failure came as a second message and the working message said
-    "working on it" for ever."""
+    of that answer that the bot stopped: before, its failure came as a second message, blaming
+    Discord for an answer the member saw, and the working message said "working on it" for
+    ever."""
     bot = await start_bot(fake, pika, tmp_path)
     assert bot.process is not None
     pid = bot.process.pid
@@ -262,6 +263,8 @@ async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_
     again = await start_bot(fake, pika, tmp_path)
     try:
         failure = (await fake.wait_for(lambda: failures(fake), timeout=30, what="the failure"))[0]
+        # Not "Discord did not get the bot's answer in time": the member saw it.
+        assert "The bot stopped before sending this to Pika" in failure.content
         assert "nothing was charged" in failure.content
         await fake.wait_for(lambda: working.deleted, what="the working message removed")
         assert [m.id for m in fake.channel_messages(GENERAL)] == [failure.id]
