@@ -197,13 +197,10 @@ def _problem(
             return "rule.range", {"low": low, "high": high}
     choices = [c.value for c in param.choices]
     if choices and value not in choices:
-        return "rule.choice", {"choices": _one_of(choices)}
+        # By the names the member's Discord shows (translated by the wording), listed as the
+        # request models' rules list theirs.
+        return "rule.choice", {"choices": [c.name for c in param.choices]}
     return None
-
-
-def _one_of(values: list[Any]) -> str:
-    shown = [repr(v) for v in values]
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
 
 
 def media(attachment: discord.Attachment | None) -> Media | None:

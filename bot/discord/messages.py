@@ -97,6 +97,8 @@ MESSAGES: dict[str, str] = {
     "rule.text_too_short": "must be at least {low} characters long",
     "rule.range": "must be between {low:g} and {high:g}",
     "rule.choice": "must be one of {choices}",
+    # What separates the choices of `rule.choice`.
+    "rule.choice_separator": ", ",
     "rule.at_least": "must be at least {low}",
     "rule.at_most": "must be at most {high}",
     "rule.not_accepted": "is not accepted by this request",

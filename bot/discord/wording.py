@@ -93,11 +93,24 @@ def option_name(option: str, lang: str = ENGLISH) -> str:
     return translations(lang).names.get(option, option)
 
 
+def choice_list(choices: Any, lang: str = ENGLISH) -> str:
+    """The choices of a rule as the member's Discord shows them: each quoted, by its name in
+    the member's language where the commands translate it, listed the language's way."""
+    if isinstance(choices, str):  # said by an older bot, already listed
+        return choices
+    names = translations(lang).choices
+    quoted = [f"'{names.get(str(choice), str(choice))}'" for choice in choices]
+    return say("rule.choice_separator", lang).join(quoted)
+
+
 def _named(params: dict[str, Any], lang: str) -> dict[str, Any]:
     """A rule's params with the options it names (`option`, its `_url` twin, and an `other`
     one: `speech_start` in a rule of `speech_end`) as the member sees them (the twin's
-    translation is not always the option's plus `_url`: `動画のurl` in Japanese)."""
+    translation is not always the option's plus `_url`: `動画のurl` in Japanese), and its
+    choices listed in the member's language."""
     named = dict(params)
+    if "choices" in params:
+        named["choices"] = choice_list(params["choices"], lang)
     if "other" in params:
         named["other"] = option_name(str(params["other"]), lang)
     if "option" in params:

@@ -47,6 +47,11 @@ def number(value: int | float) -> int | float:
     return round(value, 3) if isinstance(value, float) else value
 
 
+def unquoted(value: str) -> str:
+    """A choice as pydantic quotes it (`'1.0'`), without its quotes."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "'" else value
+
+
 def broken(key: str, english: str, **params: Any) -> PydanticCustomError:
     """The error for a broken rule: `key` names it in the catalogue (`rule.*`), `english` is a
     template of `params` (`{name}`), the words Pika's own answers and the logs use."""
@@ -76,9 +81,10 @@ def rule_of(error: ErrorDetails) -> tuple[str, dict[str, Any]]:
     if kind in _PYDANTIC_RULES:
         return _PYDANTIC_RULES[kind][0], {}
     if kind == "literal_error":
-        # pydantic lists them as "'a', 'b' or 'c'": an English "or" in every language.
-        choices = ", ".join(re.split(r", | or ", str(ctx.get("expected", ""))))
-        return "rule.choice", {"choices": choices}
+        # pydantic lists them as "'a', 'b' or 'c'": an English "or" in every language. The
+        # values go on as a list, which the wording says in the reader's language.
+        shown = re.split(r", | or ", str(ctx.get("expected", "")))
+        return "rule.choice", {"choices": [unquoted(value) for value in shown]}
     if kind == "greater_than_equal":
         return "rule.at_least", {"low": ctx.get("ge")}
     if kind == "less_than_equal":

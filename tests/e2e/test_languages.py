@@ -220,3 +220,17 @@ async def test_a_french_members_refused_link_and_files_name_their_options_in_fre
         "⚠️ image, vidéo : donne une image ou une vidéo, pas les deux."
     )
     assert await pika_calls(pika) == []
+
+
+async def test_a_choice_the_command_does_not_offer_is_refused_in_the_members_words(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # A crafted choice was refused to a French member with "'in' or 'out'": an English "or",
+    # and the choices by values their Discord never shows (it shows "avant" and "arrière").
+    fake.locales[REQUESTER] = "fr"
+    crafted = {"prompt": "un renard", "zoom": "sideways"}
+    zoom = fake.slash(REQUESTER, GENERAL, "pika", "generate", crafted)
+    assert await private_answer(fake, zoom) == (
+        "⚠️ zoom : doit être l'une des valeurs : 'avant', 'arrière'"
+    )
+    assert await pika_calls(pika) == []

@@ -99,7 +99,7 @@ def generate_model_for(body: Mapping[str, Any]) -> type[PikaRequestModel]:
         return SwapRequest if body.get("swapPrompt") is not None else AdditionsRequest
     if model not in GENERATE_MODELS:
         names = ", ".join(repr(name) for name in get_args(PikaModelName))
-        choices = {"choices": names}
+        choices = {"choices": [str(name) for name in get_args(PikaModelName)]}
         raise InvalidRequest([Problem("model", f"must be one of {names}", "rule.choice", choices)])
     return GENERATE_MODELS[str(model)]
 
@@ -116,7 +116,8 @@ def parse_adjust(body: Mapping[str, Any], facts: MediaFacts | None = None) -> Ad
         return validate_request(InpaintRequest, body, facts)
     if mode == "outpainting":
         return validate_request(OutpaintRequest, body, facts)
-    modes = "'inpainting', 'outpainting'"
+    modes = ["inpainting", "outpainting"]
+    english = ", ".join(repr(m) for m in modes)
     raise InvalidRequest(
-        [Problem("mode", f"must be one of {modes}", "rule.choice", {"choices": modes})]
+        [Problem("mode", f"must be one of {english}", "rule.choice", {"choices": modes})]
     )

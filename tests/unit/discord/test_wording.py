@@ -93,3 +93,20 @@ def test_member_errors_name_options_as_the_members_discord_shows_them() -> None:
     japanese = explain(both, "ja")
     assert japanese.startswith("⚠️ 動画") and "`動画`" in japanese and "`動画のurl`" in japanese
     assert explain(both) == "⚠️ video: give either `video` or `video_url`, not both."
+
+
+def test_a_choice_rule_of_pikas_lists_its_choices_in_the_members_language() -> None:
+    # pydantic lists a Literal's values as "'in' or 'out'", and the bot's own check of a
+    # command's options did the same: an English "or" that a Japanese member read as it was.
+    from pydantic import ValidationError
+
+    from bot.pika.models import Generate10Request
+    from bot.pika.rules import rule_of
+
+    with pytest.raises(ValidationError) as caught:
+        Generate10Request.model_validate({"promptText": "x", "options": {"camera": {"zoom": "up"}}})
+    literal = next(e for e in caught.value.errors() if e["type"] == "literal_error")
+    key, params = rule_of(literal)
+    rule = InputError([("zoom", key, params)])
+    assert explain(rule) == "⚠️ zoom: must be one of 'in', 'out'"
+    assert explain(rule, "ja") == "⚠️ ズーム: は次のいずれかにしてください: 'イン'、'アウト'"
