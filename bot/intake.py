@@ -98,6 +98,8 @@ class Draft:
     kind: str
     values: dict[str, Any]  # option name -> value; each media option -> its URL
     media: dict[str, Media] = field(default_factory=dict)
+    # The media options given by their `_url` twin, a link typed rather than a file attached.
+    linked: frozenset[str] = frozenset()
 
     @property
     def video_url(self) -> str | None:
@@ -120,6 +122,7 @@ def read(kind: str, values: Mapping[str, Any]) -> Draft:
     plain = {k: v for k, v in values.items() if v is not None and not k.endswith("_url")}
     names = {k.removesuffix("_url") for k in values if media_kind(k.removesuffix("_url"))}
     media: dict[str, Media] = {}
+    linked: set[str] = set()
     problems: list[Problem] = []
     for name in sorted(names):
         try:
@@ -131,6 +134,8 @@ def read(kind: str, values: Mapping[str, Any]) -> Draft:
         if found is not None:
             media[name] = found
             plain[name] = found.url
+            if values.get(name) is None:
+                linked.add(name)
     for name in REQUIRED_MEDIA.get(kind, ()):
         if name not in media and not any(p[0] == name for p in problems):
             problems.append((name, "rule.attach_or_url", {"option": name}))
@@ -142,7 +147,7 @@ def read(kind: str, values: Mapping[str, Any]) -> Draft:
         problems.append((", ".join(given), "rule.image_or_video", {}))
     if problems:
         raise InputError(problems)
-    return Draft(kind, plain, media)
+    return Draft(kind, plain, media, frozenset(linked))
 
 
 def _pick(name: str, attachment: Any, url: Any) -> Media | None:
@@ -223,7 +228,7 @@ def build(
     try:
         return kind.parse(body, facts)
     except InvalidRequest as exc:
-        raise InputError([_named(p, listed) for p in exc.problems]) from None
+        raise InputError([_named(p, listed, draft.linked) for p in exc.problems]) from None
 
 
 def field_of(option: str) -> str:
@@ -344,9 +349,13 @@ def _put(body: dict[str, Any], path: str, value: Any) -> None:
 FIELD_PARAMS = ("option", "other")
 
 
-def _named(problem: VendorProblem, ingredients: list[str]) -> Problem:
+def _named(
+    problem: VendorProblem, ingredients: list[str], linked: frozenset[str] = frozenset()
+) -> Problem:
     """A vendor problem as an option problem; a missing media input says how to give it.
-    `ingredients` are the ingredient options given, in the order of the vendor's list."""
+    `ingredients` are the ingredient options given, in the order of the vendor's list;
+    `linked` the media options given as a typed link, whose rules name the `_url` twin the
+    member filled (`image_url`), not the option they left empty (`image`)."""
     item = re.fullmatch(r"ingredients\[(\d)\]", problem.field)
     if item and int(item[1]) < len(ingredients):
         option = ingredients[int(item[1])]
@@ -354,6 +363,8 @@ def _named(problem: VendorProblem, ingredients: list[str]) -> Problem:
         option = option_name(problem.field)
     if problem.key == "rule.required" and media_kind(option):
         return (option, "rule.attach_or_url", {"option": option})
+    if option in linked:
+        option = f"{option}_url"
     if not problem.key or problem.key == "rule.vendor":
         return (option, "rule.vendor", {"text": _in_option_words(problem.rule)})
     params = dict(problem.params)

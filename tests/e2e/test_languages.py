@@ -131,7 +131,7 @@ MEMBER_RULES: list[tuple[int, str, dict[str, Any], str]] = [
         {"video_url": "not a url"},
         "vidéo_url : doit être une URL http:// ou https://",
     ),
-    (MEMBER, "extend", {"video_url": f"{A}.webm"}, "video: muss ein .mp4-Video sein"),
+    (MEMBER, "extend", {"video_url": f"{A}.webm"}, "video_url: muss ein .mp4-Video sein"),
 ]
 
 
@@ -214,6 +214,9 @@ async def test_a_french_members_refused_link_and_files_name_their_options_in_fre
     fake.locales[REQUESTER] = "fr"
     link = fake.slash(REQUESTER, GENERAL, "pika", "upscale", {"video_url": "pas un lien"})
     assert await private_answer(fake, link) == "⚠️ vidéo_url : doit être une URL http:// ou https://"
+    # A link to a file of the wrong type named "vidéo" too, the vendor's field.
+    typed = fake.slash(REQUESTER, GENERAL, "pika", "upscale", {"video_url": "https://a.org/b.png"})
+    assert await private_answer(fake, typed) == "⚠️ vidéo_url : doit être une vidéo .mp4"
     files = {"image": ("a.png", png(), "image/png"), "video": ("a.mp4", mp4(1.0), "video/mp4")}
     both = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "un renard"}, files)
     assert await private_answer(fake, both) == (

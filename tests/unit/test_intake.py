@@ -188,7 +188,7 @@ def test_a_vendor_rule_on_an_ingredient_names_the_option_the_member_filled() -> 
     found = problems(
         "ingredients", ingredient_1=PNG, ingredient_3_url="https://cdn.example.org/notes.txt"
     )
-    assert found == {"ingredient_3": "rule.url.image"}
+    assert found == {"ingredient_3_url": "rule.url.image"}  # the link, as given
     found = problems("ingredients", ingredient_1=PNG, ingredient_4_url="ftp://x.example/a.png")
     assert found == {"ingredient_4_url": "rule.url_scheme"}  # a link that is none, as given
 
@@ -259,7 +259,7 @@ def test_only_known_media_options_are_paired() -> None:
             {"video_url": MP4},
             {MP4: 12.0},
             "fr",
-            "vidéo : dure 12 s ; une prolongation ajoute 4 s et Pika s'arrête à 15 s",
+            "vidéo_url : dure 12 s ; une prolongation ajoute 4 s et Pika s'arrête à 15 s",
         ),
         (
             "lipsync",
