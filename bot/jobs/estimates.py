@@ -13,8 +13,8 @@ store at start-up, `seed`) and answers two questions:
 The tracker plans its polls from `eta` (`next_poll`), and records each finished job's duration
 (`observed`). `Estimates` tells the working message the same story in the member's terms
 (`Standing`): the job's place in line while Pika has not started it, and when it should be done,
-from the same durations (a prior for a kind not seen yet), refined by Pika's progress and never
-in the past.
+from the same durations (a prior for a kind not seen yet), refined by Pika's progress, never
+in the past, and never before that of a job ahead of it in line (of a kind that takes longer).
 
 The line (`Line`) is kept in memory too, so that a working message is written with no database
 read: a member's first answer must not queue behind every other request's writes. It is read
@@ -152,23 +152,44 @@ class Line:
     def __init__(self) -> None:
         self._order: list[tuple[float, str]] = []  # (asked at, id), sorted
         self._keys: dict[str, tuple[float, str]] = {}
+        self._kinds: dict[str, str] = {}  # id -> kind
+        # The same keys by kind: the last job of each kind ahead of one is found in log time.
+        self._by_kind: dict[str, list[tuple[float, str]]] = {}
         self._heard: list[JobEvent] | None = None  # the steps heard while the store is read
 
     def __len__(self) -> int:
         return len(self._order)
 
-    def join(self, job_id: str, created_at: float) -> None:
+    def join(self, job_id: str, created_at: float, kind: str) -> None:
         """The job waits in line (again: nothing changes)."""
         if job_id not in self._keys:
             key = (created_at, job_id)
             self._keys[job_id] = key
+            self._kinds[job_id] = kind
             bisect.insort(self._order, key)
+            bisect.insort(self._by_kind.setdefault(kind, []), key)
 
     def leave(self, job_id: str) -> None:
         """The job no longer waits: Pika started it, or it ended."""
         key = self._keys.pop(job_id, None)
         if key is not None:
             del self._order[bisect.bisect_left(self._order, key)]
+            kind = self._kinds.pop(job_id)
+            same = self._by_kind[kind]
+            del same[bisect.bisect_left(same, key)]
+            if not same:
+                del self._by_kind[kind]
+
+    def latest_ahead(self, job: Job) -> list[tuple[str, float]]:
+        """For each kind with a job ahead of `job` in line, the latest asked of them, as
+        (kind, asked at): of the jobs of one kind, that one is expected to be done last."""
+        key = (job.created_at, job.id)
+        found: list[tuple[str, float]] = []
+        for kind, same in self._by_kind.items():
+            before = bisect.bisect_left(same, key)
+            if before:
+                found.append((kind, same[before - 1][0]))
+        return found
 
     def place(self, job: Job) -> int | None:
         """The job's place in line (1: next); None once Pika works on it. Only the journal
@@ -183,7 +204,7 @@ class Line:
         if event.job_id is None:
             return
         if event.step == "admitted" and event.created_at is not None:
-            self.join(event.job_id, event.created_at)
+            self.join(event.job_id, event.created_at, event.kind)
             if self._heard is not None:
                 self._heard.append(event)
         elif event.step in ("delivered", "ended") or (event.step == "status" and not event.waiting):
@@ -195,15 +216,15 @@ class Line:
         """The store is being read: keep the steps heard from now on, for `replace`."""
         self._heard = []
 
-    def replace(self, read: list[tuple[float, str]] | None) -> None:
-        """The line as the store had it (None: the read failed, keep this one), with the steps
-        heard since `reading` applied over it."""
+    def replace(self, read: list[tuple[float, str, str]] | None) -> None:
+        """The line as the store had it, (asked at, id, kind) (None: the read failed, keep this
+        one), with the steps heard since `reading` applied over it."""
         later, self._heard = self._heard or [], None
         if read is None:
             return
-        self._order, self._keys = [], {}
-        for created_at, job_id in read:
-            self.join(job_id, created_at)
+        self._order, self._keys, self._kinds, self._by_kind = [], {}, {}, {}
+        for created_at, job_id, kind in read:
+            self.join(job_id, created_at, kind)
         for event in later:
             self.heard(event)
 
@@ -231,7 +252,7 @@ class Estimates:
     async def _read_line(self) -> None:
         self.line.reading()
         self._read_at = self.clock()
-        read: list[tuple[float, str]] | None = None
+        read: list[tuple[float, str, str]] | None = None
         try:
             read = await self.reports.in_line()
         except Exception as exc:  # the line is cosmetic: keep the one in memory
@@ -264,6 +285,16 @@ class Estimates:
         return now + remaining(job, self.expected_seconds(job.kind), now)
 
     async def standing(self, job: Job) -> Standing:
-        """The job's place in line and its expected end, as the working message shows them."""
+        """The job's place in line and its expected end, as the working message shows them:
+        never before that of a job ahead of it in line, whose kind may take longer (or have no
+        history yet), so that "place 2" never reads as ready before "place 1"."""
         self._refresh()
-        return Standing(self.line.place(job), self.eta(job))
+        now = self.clock()
+        place = self.line.place(job)
+        eta = self.eta(job, now)
+        if place is not None:
+            for kind, asked_at in self.line.latest_ahead(job):
+                # As `remaining` says it of a job still waiting: its expectation less its wait.
+                ahead = max(SOON_SECONDS, self.expected_seconds(kind) - max(0.0, now - asked_at))
+                eta = max(eta, now + ahead)
+        return Standing(place, eta)

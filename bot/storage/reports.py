@@ -84,11 +84,11 @@ class JobReports:
         rows = await self._db.fetch(sql, params)
         return [Tally(str(k), str(s), p, f, int(n)) for k, s, p, f, n in rows]
 
-    async def in_line(self) -> list[tuple[float, str]]:
+    async def in_line(self) -> list[tuple[float, str, str]]:
         """The jobs waiting for Pika to start them (not sent yet, or queued at Pika), oldest
-        first, as (asked at, id): the line that the estimates then keep in memory."""
+        first, as (asked at, id, kind): the line that the estimates then keep in memory."""
         rows = await self._db.fetch(
-            f"SELECT created_at, id FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
+            f"SELECT created_at, id, kind FROM jobs WHERE {_WAITING_SQL} "  # noqa: S608 - fixed text
             "ORDER BY created_at, id"
         )
-        return [(float(created), str(job_id)) for created, job_id in rows]
+        return [(float(created), str(job_id), str(kind)) for created, job_id, kind in rows]

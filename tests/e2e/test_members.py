@@ -327,3 +327,25 @@ async def test_long_personal_and_server_negative_prompts_fit_the_settings_answer
     assert len(text) <= 2000 and "Avoid: `ˋgrainyˋ, *dark* @everyone" in text
     assert "(the server's default, `blurry, blurry," in text
     assert "Mention me when a video is ready: yes" in text  # nothing after it is lost
+
+
+async def test_a_member_behind_in_line_is_never_told_an_earlier_time_than_the_one_ahead(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # An upscale (a kind with no history here: about 90 s) then a video (a few seconds, by the
+    # one made before): "place 2" read as ready more than a minute before "place 1".
+    result = await delivered(fake, "a fox that sets the pace")
+    await admin(fake, "limits", {"running": 5})
+    await behave(pika, delay_jobs=2, job_seconds=30)  # Pika holds them "delayed" first
+    upscale = fake.press(REQUESTER, result, button(result, "upscale"))
+    await fake.wait_for_response(upscale)
+    await wait_for_call(pika, "/web/upscale")
+    behind = generate(fake, "a fox behind an upscale")
+    await fake.wait_for_response(behind)
+    ahead_text, behind_text = fake.replies(upscale)[0].content, fake.replies(behind)[0].content
+    assert "place **1**" in ahead_text and "place **2**" in behind_text
+    ahead_eta, behind_eta = (
+        int(re.search(r"ready <t:(\d+):R>", text)[1])  # type: ignore[index]
+        for text in (ahead_text, behind_text)
+    )
+    assert behind_eta >= ahead_eta

@@ -212,3 +212,33 @@ async def test_the_line_is_read_again_for_the_jobs_of_other_processes(
     finally:
         estimates.close()
         await storage.close()
+
+
+async def test_a_job_behind_in_line_never_shows_an_earlier_time_than_one_ahead(
+    database: DatabaseUnderTest,
+) -> None:
+    # A generate (10 s by its history) behind an upscale (none yet: the prior, 90 s) showed
+    # "place 2" ready 80 s before "place 1".
+    clock = Clock()
+    storage = await open_storage(database.target, clock)
+    durations = Durations()
+    durations.record("generate", 10)
+    estimates = Estimates(durations, storage.reports, clock)
+    await estimates.load()
+    try:
+        upscale = await storage.jobs.create(NewJob("upscale", {}, 1, 2, 3))
+        JOURNAL.admitted(upscale)
+        clock.now += 1
+        behind = await storage.jobs.create(NewJob("generate", {}, 1, 2, 3))
+        JOURNAL.admitted(behind)
+        ahead, mine = await estimates.standing(upscale), await estimates.standing(behind)
+        assert (ahead.place, mine.place) == (1, 2)
+        assert ahead.eta == clock.now + PRIOR_SECONDS - 1
+        assert mine.eta >= ahead.eta
+        # Once Pika starts the upscale, the generate goes by its own kind's time again.
+        JOURNAL.status(dataclasses.replace(upscale, status=Status.RUNNING), "pending")
+        alone = await estimates.standing(behind)
+        assert alone.place == 1 and alone.eta == clock.now + SOON_SECONDS
+    finally:
+        estimates.close()
+    await storage.close()

@@ -27,8 +27,8 @@ async def test_the_line_holds_the_jobs_waiting_for_pika_oldest_first(
     await store.update(jobs[1].id, status=Status.RUNNING, pika_status="queued")
     await store.update(jobs[2].id, status=Status.SENDING)
     reports = storage.reports
-    line = [job_id for _, job_id in await reports.in_line()]
+    line = [job_id for _, job_id, _ in await reports.in_line()]
     assert line == [jobs[1].id, jobs[2].id, jobs[3].id]
     await store.update(jobs[1].id, pika_status="pending")  # Pika started it: the line moves
-    assert [job_id for _, job_id in await reports.in_line()] == [jobs[2].id, jobs[3].id]
+    assert [job_id for _, job_id, _ in await reports.in_line()] == [jobs[2].id, jobs[3].id]
     await storage.close()
