@@ -223,6 +223,7 @@ class Submissions:
             kind, request, origin, parent_job_id=parent.id if parent else None
         )
         new = replace(new, locale=member.locale, mention=mine.mention, personal=used or None)
+        new = replace(new, lent_prompt=_lent_prompt(new, parent))
         repeat = (
             followups.repeat_of(kind, draft.video_url, parent)
             if control or kind_of(kind).once_per_video
@@ -311,7 +312,7 @@ class Submissions:
         new = await self._new(member, failed, failed.kind, request, parent)
         # Their own defaults made the request: "your defaults" only in the requester's Info.
         personal = failed.personal if member.user_id == failed.user_id else None
-        new = replace(new, personal=personal, retry_of=failed.id)
+        new = replace(new, personal=personal, retry_of=failed.id, lent_prompt=failed.lent_prompt)
         repeat = followups.retry_of(failed)
         return await self._start(member, new, repeat, announce, asked="retry", turn=turn)
 
@@ -334,7 +335,8 @@ class Submissions:
             kind, request, origin, parent_job_id=parent.id if parent else None
         )
         mine = await self._defaults_of(where.guild_id, member.user_id)
-        return replace(new, locale=member.locale, mention=mine.mention)
+        lent = _lent_prompt(new, parent)
+        return replace(new, locale=member.locale, mention=mine.mention, lent_prompt=lent)
 
     async def _start(
         self,
@@ -399,3 +401,12 @@ def _why(refusal: MemberError) -> str:
             f"{option} ({rule})" for option, rule, _ in refusal.problems
         )
     return str(refusal)
+
+
+def _lent_prompt(new: NewJob, parent: Job | None) -> str | None:
+    """The prompt a job without one of its own (an upscale, a lip sync) is shown under: that
+    of the video it works on, as `_lending` found it (the source of an upscaled upscale)."""
+    kind = kind_of(new.kind)
+    if parent is None or new.request.get("promptText") or not kind.on_video or kind.inherits:
+        return None
+    return parent.prompt or None

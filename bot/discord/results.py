@@ -128,7 +128,7 @@ def prompt_of(job: Job, parent: Job | None) -> str:
     """The prompt a result is shown and named under: its own, else that of the video it was
     made from (an upscale and a lip sync take none: an upscaled "a fox" was headed "Upscale"
     and named pika-video.mp4)."""
-    return job.prompt or (parent.prompt if parent is not None else "")
+    return job.shown_prompt or (parent.prompt if parent is not None else "")
 
 
 def result_embed(
@@ -235,7 +235,8 @@ def info_embed(job: Job, lang: str, *, video: str, mine: bool = True) -> discord
     """Everything about one job, for Info and `/pika job`: its id, status, options, where the
     video is, and the member's own defaults that filled it, when `mine` (the answer is for the
     requester alone: to anyone else they are not "your defaults", and not theirs to read)."""
-    heading = shown(job.prompt, 250) if job.prompt.strip() else title(job.kind, lang)
+    prompt = job.shown_prompt  # an upscale's is its original's, as its result shows
+    heading = shown(prompt, 250) if prompt.strip() else title(job.kind, lang)
     embed = discord.Embed(title=heading[:256], colour=ACCENT)
     fields = [
         ("info.job", f"`{job.id}`"),
@@ -255,8 +256,8 @@ def info_embed(job: Job, lang: str, *, video: str, mine: bool = True) -> discord
         fields.append(("info.defaults", used))
     for key, value in fields:
         embed.add_field(name=say(key, lang), value=value[:FIELD_MAX], inline=key != "info.options")
-    if job.prompt and len(job.prompt) > 256:
-        embed.description = quoted(job.prompt, 1000).strip()
+    if len(prompt) > 256:
+        embed.description = quoted(prompt, 1000).strip()
     return embed
 
 

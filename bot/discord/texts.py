@@ -74,7 +74,7 @@ def working_text(job: Job, standing: Standing, lang: str | None = None) -> str:
         lang,
         title=title(job.kind, lang),
         user=job.user_id,
-        quoted=quoted(job.prompt),
+        quoted=quoted(job.shown_prompt),
     )
     eta = int(standing.eta)
     if job.status is Status.DELIVERING or job.status is Status.DELIVERED:
@@ -120,7 +120,7 @@ def failure_text(job: Job, lang: str | None = None) -> str:
         lang,
         user=job.user_id,
         title=title(job.kind, lang),
-        quoted=quoted(job.prompt),
+        quoted=quoted(job.shown_prompt),
         reason=failure_reason(job, lang),
     )
 
@@ -134,7 +134,7 @@ def undeliverable_text(job: Job, lang: str | None = None) -> str:
         link = say("failure.dm_local", lang) if job.result_url else ""
     parts = {
         "title": title(job.kind, lang),
-        "quoted": quoted(job.prompt),
+        "quoted": quoted(job.shown_prompt),
         "reason": failure_reason(job, lang),
     }
     text = say("failure.dm", lang, link=link, **parts)

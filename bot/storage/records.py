@@ -117,6 +117,9 @@ class Job:
     claimed_until: float = 0.0  # 0: no lease
     pushed_at: float | None = None
     pushed_pika_job_id: str | None = None
+    # The prompt of the video it was made from, for a kind that takes none (an upscale, a lip
+    # sync): what its messages are headed with, as its result is.
+    lent_prompt: str | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
@@ -141,6 +144,11 @@ class Job:
     def prompt(self) -> str:
         """The prompt, if the request has one."""
         return str(self.request.get("promptText") or "")
+
+    @property
+    def shown_prompt(self) -> str:
+        """The prompt members read it under: its own, else the one it was lent."""
+        return self.prompt or self.lent_prompt or ""
 
 
 COLUMNS = frozenset(f.name for f in fields(Job))
@@ -183,6 +191,7 @@ class NewJob:
     # The member's interaction, written with the row: a process that takes the job over before
     # the answer was recorded finds that answer with it (a credential: never logged).
     interaction_token: str | None = field(default=None, repr=False)
+    lent_prompt: str | None = None
 
 
 # Parameters of one batched UPDATE, below SQLite's limit of 32766 (and asyncpg's of 32767).

@@ -14,6 +14,7 @@ from tests.e2e.harness import (
     allow_running,
     button,
     delivered,
+    failures,
     generate,
     notes_to,
     prerendered_videos,
@@ -135,6 +136,29 @@ async def test_an_extend_of_an_upscale_asks_for_what_the_original_asked(
     assert body["promptText"] == "a tall fox"
     assert body["options"]["aspectRatio"] == "9:16"
     assert results(fake)[2].embeds[0]["title"] == "a tall fox"
+
+
+async def test_an_upscale_is_headed_by_the_prompt_it_was_made_from_while_made_and_in_info(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # Its result showed "a red fox", while its working message, its Info and its failure
+    # said "Upscale" alone.
+    result = await delivered(fake, "a red fox")
+    press = fake.press(REQUESTER, result, button(result, "upscale"))
+    await fake.wait_for_response(press)
+    assert f"**Upscale** for <@{REQUESTER}> “a red fox”" in fake.replies(press)[0].content
+    await fake.wait_for(lambda: len(results(fake)) == 2, what="the upscaled result")
+    upscaled = results(fake)[1]
+    info = await fake.wait_for_response(fake.press(REQUESTER, upscaled, button(upscaled, "info")))
+    assert info["data"]["embeds"][0]["title"] == "a red fox"
+    other = await delivered(fake, "a blue fox")
+    await behave(pika, fail_jobs=1)
+    await fake.wait_for_response(fake.press(REQUESTER, other, button(other, "upscale")))
+    failed = (await fake.wait_for(lambda: failures(fake), what="the failure"))[0]
+    assert "“a blue fox”" in failed.content, failed.content
+    retry = fake.press(REQUESTER, failed, button(failed, "retry"))
+    await fake.wait_for_response(retry)
+    assert "“a blue fox”" in fake.replies(retry)[0].content  # a retry is headed the same
 
 
 async def test_refused_reactions_are_removed_and_explained_once_a_minute(

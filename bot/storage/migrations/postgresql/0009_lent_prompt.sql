@@ -1,0 +1,2 @@
+-- PostgreSQL's twin of ../0009_lent_prompt.sql.
+ALTER TABLE jobs ADD COLUMN lent_prompt TEXT;
