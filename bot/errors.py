@@ -16,6 +16,9 @@ from typing import Any
 class MemberError(Exception):
     """A problem the member can act on: `key` names its sentence, `params` fill it."""
 
+    # The language to tell it in when what met it carries none (a reaction on a failure).
+    language: str | None = None
+
     def __init__(self, key: str, /, **params: Any) -> None:
         self.key = key
         self.params = params

@@ -1,4 +1,5 @@
-"""Buttons and reactions on results (extend, upscale, re-roll, info) and Retry on failures.
+"""Buttons and reactions on results (extend, upscale, re-roll, info) and Retry on failures
+(its button, or a 🔁 or 🔄 reaction).
 
 Buttons and reactions follow the same rules (`bot.followups`, through `bot.submit`): a press
 from the requester or a member with Manage Messages starts the job and says so in the channel;
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 
 import discord
 from discord.ext import commands
@@ -21,11 +23,12 @@ from bot.app import PikaBot
 from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, refused
 from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
-from bot.discord.results import REACTIONS
+from bot.discord.results import REACTIONS, RETRY, control_id
 from bot.discord.texts import lang_of, repeat_text, working_text
+from bot.errors import MemberError
 from bot.followups import FollowUpRefused
 from bot.storage import Job
-from bot.submit import Answered, Member, Unanswered
+from bot.submit import Announce, Answered, Member, Unanswered
 from cogs.options import (
     FIRST_ANSWER_SECONDS,
     announcer,
@@ -36,6 +39,12 @@ from cogs.options import (
     linked,
     member_of,
 )
+
+log = logging.getLogger(__name__)
+
+# Reactions that retry a failure: the re-roll's (which a member tries on anything that went
+# wrong) and the Retry button's own.
+RETRY_REACTIONS = frozenset({"🔁", RETRY.emoji})
 
 
 def working_nonce(job: Job) -> str:
@@ -81,23 +90,65 @@ class Controls(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, event: discord.RawReactionActionEvent) -> None:
-        """A reaction on a result: works for results posted before a restart too."""
+        """A reaction on a result: works for results posted before a restart too. 🔁 or 🔄 on
+        a failure of the bot's retries it, as its Retry button does."""
         action = REACTIONS.get(str(event.emoji))
-        if action is None or self.bot.user is None or event.user_id == self.bot.user.id:
+        retrying = str(event.emoji) in RETRY_REACTIONS
+        if (action is None and not retrying) or self.bot.user is None:
+            return
+        if event.user_id == self.bot.user.id:
             return
         if event.member is not None and event.member.bot:
             # Another bot's (a voting bot's ⬆️ on every post): it asks for nothing, and a
             # note would go to no one who reads it.
             return
-        parent = await self.bot.storage.jobs.by_result_message(event.message_id)
-        if parent is None:
-            return
         channel = self.bot.get_channel(event.channel_id)
         if not isinstance(channel, Chat):
             return
-        member = event.member
+        parent = await self.bot.storage.jobs.by_result_message(event.message_id)
+        if parent is None:
+            # No result: a failure of ours, found by its Retry button (only a message the bot
+            # wrote is read: a 🔁 on members' messages costs nothing).
+            if retrying and event.message_author_id == self.bot.user.id:
+                await self._retry_failure(event, channel)
+            return
+        if action is None:
+            return
         message = channel.get_partial_message(event.message_id)
-        who = Member(
+        who = self._member(event, channel)
+        announce, shut_out = self._announcer(channel, message)
+        # A refusal (MemberError) propagates: cogs/errors.py removes the reaction and says why.
+        job, created = await self.bot.submissions.control(who, action, parent.id, announce)
+        await self._after(channel, message, event.user_id, job, created, lang_of(parent), shut_out)
+
+    async def _retry_failure(self, event: discord.RawReactionActionEvent, channel: Chat) -> None:
+        """A 🔁 on a failure: Retry, with its permission rules and its repeat guard."""
+        try:
+            async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+                found = await channel.fetch_message(event.message_id)
+        except LOOKUP_FAILED as exc:
+            log.info("Could not read a message reacted to (%s)", type(exc).__name__)
+            return
+        job_id = retried_job(found)
+        if job_id is None:
+            return  # not a failure with a Retry: nothing a reaction could start
+        failed = await self.bot.storage.jobs.get(job_id)
+        language = lang_of(failed) if failed is not None else None
+        message = channel.get_partial_message(event.message_id)
+        announce, shut_out = self._announcer(channel, message)
+        try:
+            job, created = await self.bot.submissions.retry(
+                self._member(event, channel), job_id, announce
+            )
+        except MemberError as refusal:
+            # A reaction carries no language: told in that of the failure it is on.
+            refusal.language = language
+            raise
+        await self._after(channel, message, event.user_id, job, created, language or "en", shut_out)
+
+    def _member(self, event: discord.RawReactionActionEvent, channel: Chat) -> Member:
+        member = event.member
+        return Member(
             guild_id=event.guild_id,
             user_id=event.user_id,
             channel_id=channel.id,
@@ -106,10 +157,14 @@ class Controls(commands.Cog):
             may_moderate=bool(member and channel.permissions_for(member).manage_messages),
         )
 
-        shut_out = False  # the channel refused the working message: the bot cannot post there
+    def _announcer(
+        self, channel: Chat, message: discord.PartialMessage
+    ) -> tuple[Announce, list[bool]]:
+        """The public working message of a job a reaction started, in reply to the message
+        reacted to; and a flag set when the channel refused it (the bot cannot post there)."""
+        shut_out = [False]
 
         async def announce(job: Job) -> Answered:
-            nonlocal shut_out
             text = working_text(job, await self.bot.estimates.standing(job))
             post = functools.partial(
                 channel.send,
@@ -135,19 +190,42 @@ class Controls(commands.Cog):
                 lost = isinstance(exc, ANSWER_LOST)
                 found = await posted(channel, text, message.id) if lost else None
                 if found is None:
-                    shut_out = isinstance(exc, discord.HTTPException) and refused(exc)
+                    shut_out[0] = isinstance(exc, discord.HTTPException) and refused(exc)
                     raise Unanswered(type(exc).__name__) from exc
                 return Answered(found)
             return Answered(status.id)
 
-        # A refusal (MemberError) propagates: cogs/errors.py removes the reaction and says why.
-        job, created = await self.bot.submissions.control(who, action, parent.id, announce)
-        if shut_out:  # cancelled unpaid; told as a refusal, by DM where the channel refuses
+        return announce, shut_out
+
+    async def _after(
+        self,
+        channel: Chat,
+        message: discord.PartialMessage,
+        user_id: int,
+        job: Job,
+        created: bool,
+        language: str,
+        shut_out: list[bool],
+    ) -> None:
+        """What a reaction's job leaves to say: a channel that refused its working message, or
+        the job an earlier press started."""
+        if shut_out[0]:  # cancelled unpaid; told as a refusal, by DM where the channel refuses
             raise FollowUpRefused("control.cannot_post", channel=channel.id)
         if not created:
             job = await linked(self.bot, job)
-            text = repeat_text(job, lang_of(parent))
-            await self.bot.reaction_notes.note(channel, message.id, event.user_id, text)
+            text = repeat_text(job, language)
+            await self.bot.reaction_notes.note(channel, message.id, user_id, text)
+
+
+def retried_job(message: discord.Message) -> str | None:
+    """The job a failure message's Retry button retries, if it has one."""
+    prefix = control_id("retry", "")
+    for row in message.components:
+        for item in getattr(row, "children", [row]):
+            custom_id = getattr(item, "custom_id", None)
+            if isinstance(custom_id, str) and custom_id.startswith(prefix):
+                return custom_id.removeprefix(prefix)
+    return None
 
 
 async def posted(channel: Chat, text: str, under: int) -> int | None:

@@ -115,7 +115,7 @@ class Errors(commands.Cog):
         notes = self.bot.reaction_notes
         await notes.remove(message, event.emoji, event.user_id)
         parent = await self.bot.storage.jobs.by_result_message(event.message_id)
-        language = lang_of(parent) if parent is not None else "en"
+        language = lang_of(parent) if parent is not None else error.language or "en"
         text = explain_member_error(error, language)
         dm = functools.partial(self.dm, event.user_id)
         await notes.note(channel, message.id, event.user_id, text, dm=dm)

@@ -161,6 +161,32 @@ async def test_an_upscale_is_headed_by_the_prompt_it_was_made_from_while_made_an
     assert "“a blue fox”" in fake.replies(retry)[0].content  # a retry is headed the same
 
 
+async def test_a_retry_reaction_on_a_failure_retries_it_as_its_button_does(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # A 🔁 on a failure was ignored without a word, while its Retry button answered.
+    await behave(pika, fail_jobs=1)
+    await fake.wait_for_response(generate(fake, "a fox that failed"))
+    failed = (await fake.wait_for(lambda: failures(fake), what="the failure"))[0]
+    fake.react(MEMBER, failed, "🔁")  # not theirs: taken off and explained, as the button says
+    notes = await fake.wait_for(lambda: notes_to(fake, MEMBER), what="the note to the member")
+    assert "Only the member who asked for this video, or a moderator, can retry it." in (
+        notes[0].content
+    )
+    assert MEMBER not in failed.reactions.get("🔁", ())
+    fake.react(REQUESTER, failed, "🔁")
+    result = (await fake.wait_for(lambda: results(fake), what="the retried video"))[0]
+    bodies = [c["body"] for c in await calls_to(pika, "/web/generate")]
+    assert len(bodies) == 2 and bodies[0]["promptText"] == bodies[1]["promptText"]
+    fake.react(REQUESTER, failed, "🔄")  # again, by Retry's own emoji: the guard points to it
+    link = f"https://discord.com/channels/{GUILD_ID}/{GENERAL}/{result.id}"
+    await fake.wait_for(
+        lambda: [m for m in notes_to(fake, REQUESTER) if f"Already done: {link}" in m.content],
+        what="the note pointing to the video",
+    )
+    assert len(await calls_to(pika, "/web/generate")) == 2
+
+
 async def test_refused_reactions_are_removed_and_explained_once_a_minute(
     fake: FakeDiscord, pika: LocalPika, result: Message
 ) -> None:
