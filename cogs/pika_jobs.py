@@ -61,7 +61,7 @@ class JobCommands(commands.Cog):
             interaction.guild_id, interaction.user.id, 100
         )
         typed = current.strip().lower()
-        found = [j for j in recent if typed in j.prompt.lower() or j.id.startswith(typed)]
+        found = [j for j in recent if typed in j.shown_prompt.lower() or j.id.startswith(typed)]
         return [app_commands.Choice(name=_label(j, language), value=j.id) for j in found[:CHOICES]]
 
     @app_commands.command(description="Your ten latest videos on this server")
@@ -89,7 +89,7 @@ class JobCommands(commands.Cog):
         )
         running: list[str] = []
         for job in use.running:
-            name, prompt = title(job.kind, language), quoted(job.prompt, 60)
+            name, prompt = title(job.kind, language), quoted(job.shown_prompt, 60)
             state = status_word(job, language)
             running.append(say("usage.running", language, title=name, quoted=prompt, status=state))
         tail = ""
@@ -124,7 +124,7 @@ def fitting(lines: list[str], lang: str, limit: int = MESSAGE_CHARS) -> str:
 
 def _label(job: Job, lang: str) -> str:
     """A job as a suggestion: its title, prompt and status (Discord shows 100 characters)."""
-    prompt = " ".join(job.prompt.split()) or "—"
+    prompt = " ".join(job.shown_prompt.split()) or "—"
     status = status_word(job, lang)
     text = say("complete.job", lang, title=title(job.kind, lang), prompt=prompt, status=status)
     if len(text) <= LABEL_CHARS:
@@ -141,7 +141,7 @@ def _line(job: Job, lang: str) -> str:
     link = job_link(job)
     values = {
         "title": title(job.kind, lang),
-        "quoted": quoted(job.prompt, 60),
+        "quoted": quoted(job.shown_prompt, 60),
         "status": status_word(job, lang),
         "asked": int(job.created_at),
     }

@@ -151,6 +151,11 @@ async def test_an_upscale_is_headed_by_the_prompt_it_was_made_from_while_made_an
     upscaled = results(fake)[1]
     info = await fake.wait_for_response(fake.press(REQUESTER, upscaled, button(upscaled, "info")))
     assert info["data"]["embeds"][0]["title"] == "a red fox"
+    listed = await fake.wait_for_response(fake.slash(REQUESTER, GENERAL, "pika", "jobs", {}))
+    upscale_line = next(
+        line for line in listed["data"]["content"].splitlines() if line.startswith("[Upscale](")
+    )
+    assert "“a red fox”" in upscale_line, upscale_line
     other = await delivered(fake, "a blue fox")
     await behave(pika, fail_jobs=1)
     await fake.wait_for_response(fake.press(REQUESTER, other, button(other, "upscale")))
