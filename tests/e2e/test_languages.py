@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, admin, button, failures, private_answer, results
+from tests.e2e.harness import (
+    BotProcess,
+    admin,
+    button,
+    failures,
+    notes_to,
+    private_answer,
+    results,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import ADMIN, GENERAL, GUILD_ID, MEMBER, REQUESTER
 from tests.helpers.local_pika import behave, calls_to, pika_calls
@@ -237,3 +245,22 @@ async def test_a_choice_the_command_does_not_offer_is_refused_in_the_members_wor
         "⚠️ zoom : doit être l'une des valeurs : 'avant', 'arrière'"
     )
     assert await pika_calls(pika) == []
+
+
+async def test_a_refused_retry_reaction_on_a_failure_is_told_in_the_failures_language(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # A reaction carries no language: a 🔁 on a French member's failure, by someone who may
+    # not retry it, is explained in French, as a reaction on their result would be.
+    fake.locales[REQUESTER] = "fr"
+    await behave(pika, fail_jobs=1)
+    await fake.wait_for_response(
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "un renard"})
+    )
+    failed = (await fake.wait_for(lambda: failures(fake), what="the failure"))[0]
+    fake.react(MEMBER, failed, "🔁")
+    notes = await fake.wait_for(lambda: notes_to(fake, MEMBER), what="the note to the member")
+    assert notes[0].content.endswith(
+        "Seul le membre qui a demandé cette vidéo, ou un modérateur, peut la réessayer."
+    ), notes[0].content
+    assert len(await calls_to(pika, "/web/generate")) == 1  # the first, and no retry
