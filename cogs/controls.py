@@ -210,7 +210,9 @@ class Controls(commands.Cog):
         """What a reaction's job leaves to say: a channel that refused its working message, or
         the job an earlier press started."""
         if shut_out[0]:  # cancelled unpaid; told as a refusal, by DM where the channel refuses
-            raise FollowUpRefused("control.cannot_post", channel=channel.id)
+            refusal = FollowUpRefused("control.cannot_post", channel=channel.id)
+            refusal.language = language
+            raise refusal
         if not created:
             job = await linked(self.bot, job)
             text = repeat_text(job, language)
