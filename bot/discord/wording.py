@@ -9,6 +9,7 @@ the catalogue `MESSAGES` (`messages.py`, re-exported here); the other languages 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import discord
@@ -58,14 +59,27 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).translate(DIRECTION_CONTROLS).split())
 
 
+# What Discord makes more of than text even once markdown is escaped: a link (`https://`,
+# `steam://`: any scheme), which it also unfurls under the bot's message into a preview of the
+# page, and a server's invite (`discord.gg/...`, no scheme needed), which it shows as a card
+# with a Join button. A zero-width space after the scheme or the name breaks the link and
+# shows nothing, as `escape_mentions` does after an `@`.
+LINKS = re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*(?=:/)|\bdiscord(?:app)?(?=\.\w)")
+ZERO_WIDTH = "\u200b"
+
+
 def shown(text: str, limit: int = 300) -> str:
     """Member text as plain words in a message: on one line (no fake "Status:" line), cut to
-    `limit`, markdown (headings, masked links, emphasis) and mentions escaped, and no control
-    of writing direction."""
+    `limit`, markdown (headings, masked links, emphasis) and mentions escaped, no link or
+    invite Discord would follow or unfurl, no `<#channel>`, `</command:id>`, `<t:time>` or
+    `<:emoji:id>` shown as what it names, and no control of writing direction."""
     line = _one_line(text)
     if len(line) > limit:
         line = line[:limit] + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(line))
+    # Links broken first: escape_markdown leaves what it takes for a URL unescaped.
+    unlinked = LINKS.sub(lambda match: match[0] + ZERO_WIDTH, line)
+    plain = discord.utils.escape_markdown(unlinked, ignore_links=False).replace("<", "\\<")
+    return discord.utils.escape_mentions(plain)
 
 
 def code(text: str, limit: int = 200) -> str:

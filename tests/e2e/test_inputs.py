@@ -183,6 +183,35 @@ async def test_member_text_is_shown_as_text_and_pings_nobody_but_the_requester(
         assert not mentions.get("roles"), write
 
 
+# What Discord would act on in a bot's message: a link (followed, and unfurled into a preview
+# of the page under the message), a server's invite (shown as a card with a Join button), and
+# the angle-bracket forms it shows as a channel, a command, a date or another server's emoji.
+ACTED_ON = re.compile(
+    r"[a-z]+://|discord(?:app)?\.(?:gg|com)/|(?<!\\)<(?:#|/|t:|a?:\w+:)", re.IGNORECASE
+)
+
+
+async def test_links_invites_and_channel_forms_in_a_prompt_show_as_text(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """A prompt with a link, an invite and Discord's angle-bracket forms: the public working
+    message and the result show them as typed, and Discord has nothing to unfurl or render."""
+    prompt = (
+        f"a fox https://evil.example/shock.gif join discord.gg/raid <#{GENERAL}> "
+        "</pika generate:123456789012345678> <t:0:R> <:pika:123456789012345678>"
+    )
+    interaction = generate(fake, prompt)
+    await fake.wait_for_response(interaction)
+    working = fake.replies(interaction)[0]
+    await fake.wait_for(lambda: results(fake), timeout=30, what="the result")
+    embed = results(fake)[0].embeds[0]
+    quote = working.content.split("“", 1)[1].split("”", 1)[0]  # the bot's own ETA is a <t:>
+    for text in (quote, embed["title"], embed.get("description", "")):
+        assert not ACTED_ON.search(text), text
+    # Still the member's words, as they typed them.
+    assert "evil.example/shock.gif" in quote and "\\<t:0:R>" in quote
+
+
 async def test_a_held_request_whose_public_message_is_refused_offers_a_retry_that_works(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.discord.wording import MESSAGES, explain, say, title
+from bot.discord.wording import MESSAGES, explain, say, shown, title
 from bot.errors import InputError
 from bot.guardrails import Refusal
 
@@ -110,3 +110,26 @@ def test_a_choice_rule_of_pikas_lists_its_choices_in_the_members_language() -> N
     rule = InputError([("zoom", key, params)])
     assert explain(rule) == "⚠️ zoom: must be one of 'in', 'out'"
     assert explain(rule, "ja") == "⚠️ ズーム: は次のいずれかにしてください: 'イン'、'アウト'"
+
+
+@pytest.mark.parametrize(
+    ("typed", "broken"),
+    [
+        ("see https://evil.example/x.gif", "https\u200b://"),
+        ("STEAM://run/1", "STEAM\u200b://"),
+        ("join discord.gg/raid", "discord\u200b.gg/"),
+        ("discordapp.com/invite/raid", "discordapp\u200b.com/"),
+        ("<#900000000000000200>", "\\<#"),
+        ("</pika generate:123456789012345678>", "\\</pika"),
+        ("<t:0:R>", "\\<t:0:R>"),
+        ("<a:dance:123456789012345678>", "\\<a:dance:"),
+    ],
+)
+def test_member_text_carries_no_link_invite_or_angle_bracket_form(typed: str, broken: str) -> None:
+    assert broken in shown(typed)
+
+
+def test_member_text_without_links_reads_as_typed() -> None:
+    assert shown("a fox: 16:9, at dusk (discord style)") == "a fox: 16:9, at dusk (discord style)"
+    # A URL's underscores no longer pass as part of a link: they are escaped like the rest.
+    assert shown("https://e.example/_a_") == "https\u200b://e.example/\\_a\\_"
