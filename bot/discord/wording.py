@@ -32,9 +32,11 @@ __all__ = [
 
 
 # Parameters that carry what a member typed (or an admin set): shown, never interpreted.
-MEMBER_PARAMS = frozenset({"filename", "job_id", "value"})
-# Shown inside `code`: a pattern, and the regex engine's reason for refusing one (it quotes it).
-CODE_PARAMS = frozenset({"pattern", "detail"})
+MEMBER_PARAMS = frozenset({"filename", "value"})
+# Shown inside `code`: a pattern, the regex engine's reason for refusing one (it quotes it), and
+# a job id the member typed. A code span shows a backslash as it is: text escaped as `shown`
+# would read `my\_fox` there.
+CODE_PARAMS = frozenset({"pattern", "detail", "job_id"})
 
 # The icon that opens the answer to each family of member errors.
 ICONS = {"input": "⚠️", "rule": "⚠️", "refusal": "⛔", "control": "⛔", "repeat": "🔁"}

@@ -133,3 +133,10 @@ def test_member_text_without_links_reads_as_typed() -> None:
     assert shown("a fox: 16:9, at dusk (discord style)") == "a fox: 16:9, at dusk (discord style)"
     # A URL's underscores no longer pass as part of a link: they are escaped like the rest.
     assert shown("https://e.example/_a_") == "https\u200b://e.example/\\_a\\_"
+
+
+def test_a_job_id_the_member_typed_reads_as_typed_in_its_code_span() -> None:
+    missing = InputError.rule("job_id", "rule.no_such_job", job_id="my_fox*`[x](y)")
+    assert explain(missing) == (
+        "⚠️ job_id: none of your videos here has the id `my_fox*\u02cb[x](y)`."
+    )
