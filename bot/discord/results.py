@@ -26,6 +26,7 @@ from bot.storage import Job
 ACCENT = discord.Colour.from_rgb(255, 105, 180)
 CUSTOM_ID = "pika:{action}:{job}"
 FIELD_MAX = 1024  # Discord's longest embed field value
+TITLE_MAX = 256  # Discord's longest embed title
 
 
 @dataclass(frozen=True)
@@ -131,15 +132,19 @@ def prompt_of(job: Job, parent: Job | None) -> str:
     return job.shown_prompt or (parent.prompt if parent is not None else "")
 
 
+def heading(prompt: str, kind: str, lang: str) -> str:
+    """An embed's title: the prompt as typed, within Discord's 256 characters once escaped;
+    the kind's title for a prompt with nothing to show (only controls of writing direction)."""
+    return shown(prompt, TITLE_MAX, most=TITLE_MAX) or title(kind, lang)
+
+
 def result_embed(
     job: Job, *, parent_link: str | None = None, simulated: bool = False, prompt: str = ""
 ) -> discord.Embed:
     """The public embed of a result: the prompt, and what made it (no ids, no Pika words);
     `simulated` when the bot's built-in local Pika made it, which its footer says."""
     lang = lang_of(job)
-    prompt = prompt or job.prompt
-    heading = shown(prompt, 250) if prompt.strip() else title(job.kind, lang)
-    embed = discord.Embed(title=heading[:256], colour=ACCENT)
+    embed = discord.Embed(title=heading(prompt or job.prompt, job.kind, lang), colour=ACCENT)
     options = job.request.get("options") or {}
     seed = _seed(job)
     fields: list[tuple[str, str]] = []
@@ -236,8 +241,7 @@ def info_embed(job: Job, lang: str, *, video: str, mine: bool = True) -> discord
     video is, and the member's own defaults that filled it, when `mine` (the answer is for the
     requester alone: to anyone else they are not "your defaults", and not theirs to read)."""
     prompt = job.shown_prompt  # an upscale's is its original's, as its result shows
-    heading = shown(prompt, 250) if prompt.strip() else title(job.kind, lang)
-    embed = discord.Embed(title=heading[:256], colour=ACCENT)
+    embed = discord.Embed(title=heading(prompt, job.kind, lang), colour=ACCENT)
     fields = [
         ("info.job", f"`{job.id}`"),
         ("info.kind", title(job.kind, lang)),

@@ -23,7 +23,8 @@ def lang_of(job: Job) -> str:
 
 def quoted(prompt: str, limit: int = PROMPT_SHOWN) -> str:
     """A prompt as quoted after a title (shown as typed, never interpreted), or nothing."""
-    return f" “{shown(prompt, limit)}”" if prompt.strip() else ""
+    words = shown(prompt, limit)
+    return f" “{words}”" if words else ""
 
 
 def model_of(job: Job) -> str | None:

@@ -70,14 +70,31 @@ LINKS = re.compile(r"(?i)(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*(?=:/)|\bdiscord(?:app
 ZERO_WIDTH = "\u200b"
 
 
-def shown(text: str, limit: int = 300) -> str:
+def shown(text: str, limit: int = 300, *, most: int | None = None) -> str:
     """Member text as plain words in a message: on one line (no fake "Status:" line), cut to
     `limit`, markdown (headings, masked links, emphasis) and mentions escaped, no link or
     invite Discord would follow or unfurl, no `<#channel>`, `</command:id>`, `<t:time>` or
-    `<:emoji:id>` shown as what it names, and no control of writing direction."""
+    `<:emoji:id>` shown as what it names, and no control of writing direction. With `most`,
+    the words are cut further (and marked "…") until the escaped text fits in `most`
+    characters: cut after escaping, a lone backslash would end it, and nothing would say it
+    was cut."""
     line = _one_line(text)
-    if len(line) > limit:
-        line = line[:limit] + "…"
+    plain = _plain(line[:limit] + ("…" if len(line) > limit else ""))
+    if most is None or len(plain) <= most:
+        return plain
+    # The most words that fit once escaped (escaping only adds, so fewer words never take more).
+    low, high = 0, min(len(line), limit)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_plain(line[:middle] + "…")) <= most:
+            low = middle
+        else:
+            high = middle - 1
+    return _plain(line[:low] + "…")
+
+
+def _plain(line: str) -> str:
+    """One line of member text escaped (see `shown`)."""
     # Links broken first: escape_markdown leaves what it takes for a URL unescaped.
     unlinked = LINKS.sub(lambda match: match[0] + ZERO_WIDTH, line)
     plain = discord.utils.escape_markdown(unlinked, ignore_links=False).replace("<", "\\<")

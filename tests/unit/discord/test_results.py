@@ -192,3 +192,20 @@ def test_the_video_file_is_named_after_the_prompt_with_its_accents_dropped() -> 
     assert named("Ein Fuchs läuft über die Straße 🦊") == "ein-fuchs-lauft-uber-die-strasse.mp4"
     assert named("un café, l'été") == "un-cafe-l-ete.mp4"
     assert named("雪の中の狐") == "pika-video.mp4"
+
+
+def test_a_long_prompt_full_of_markdown_is_cut_as_words_in_the_title() -> None:
+    """Escaped, 250 asterisks are 500 characters: cut after escaping, the title ended in a lone
+    backslash, and nothing said the prompt was cut."""
+    prompt = "a " + "*" * 600
+    for embed in (result_embed(job(request={"promptText": prompt})),
+                  info_embed(job(request={"promptText": prompt}), "en", video="-")):  # fmt: skip
+        title = embed.title or ""
+        assert len(title) <= 256 and title.endswith("\\*…"), title
+        assert title.startswith("a \\*\\*")
+
+
+def test_a_prompt_with_nothing_to_show_is_titled_by_its_kind() -> None:
+    invisible = job(request={"promptText": "\u202e\u200f"})
+    assert result_embed(invisible).title == "Video"
+    assert info_embed(invisible, "fr", video="-").title == "Vidéo"
