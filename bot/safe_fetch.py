@@ -255,6 +255,11 @@ class SafeFetcher:
         if parsed.scheme not in ("http", "https") or not host:
             log.info("Fetch of %s refused: scheme %r", what, parsed.scheme)
             raise FetchError(what)
+        if parsed.userinfo:
+            # Nothing fetched here logs in anywhere; and aiohttp refuses a URL with them beside
+            # its own Authorization header with a ValueError, no fault of the fetch's.
+            log.info("Fetch of %s refused: a user name or password in the URL", what)
+            raise FetchError(what)
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             async with asyncio.timeout(DNS_TIMEOUT):

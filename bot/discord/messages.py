@@ -108,6 +108,9 @@ MESSAGES: dict[str, str] = {
     "rule.not_empty": "must not be empty",
     "rule.url_too_long": "must be a URL of at most {limit} characters",
     "rule.url_scheme": "must be an http:// or https:// URL",
+    "rule.url_credentials": (
+        "must not carry a user name or password (Pika would get them with the link)"
+    ),
     "rule.url.image": "must be a .png, .jpeg, .jpg, .webp or .gif image",
     "rule.url.video": "must be an .mp4 video",
     "rule.url.speech": "must be a .wav audio file",

@@ -37,6 +37,7 @@ RULES: dict[MediaKind, str] = {
 }
 
 MAX_URL_LENGTH = 2048
+CREDENTIALS_RULE = "must not carry a user name or password (Pika would get them with the link)"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise broken("rule.url_scheme", "must be an http:// or https:// URL")
+    if "@" in parts.netloc:
+        # A password in a link goes with it to Pika and into the job's row; and in
+        # `https://cdn.example.com@other.example/` the host is the name after the `@`.
+        raise broken("rule.url_credentials", CREDENTIALS_RULE)
     if extension_of(url) in EXTENSIONS[kind]:
         return url
     content_type = (facts.content_types.get(url, "") if facts else "").split(";")[0].strip()

@@ -100,6 +100,33 @@ async def test_links_to_internal_addresses_are_refused_and_never_fetched(
     assert fake.channel_messages(GENERAL) == []
 
 
+async def test_a_link_with_a_password_is_refused_before_it_is_fetched_or_sent(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A media link carrying a user name and password (or a host dressed as one, before an
+    `@`) is refused naming the option: never fetched, never sent on to Pika."""
+    async with Server().serving() as media:
+        allowed = allowed_hosts_setting(fake.base_url, pika.base_url, media.base_url)
+        bot = await start_bot(fake, pika, tmp_path, ALLOWED_PRIVATE_HOSTS=allowed)
+        try:
+            host = media.base_url.removeprefix("http://")
+            for link in (
+                f"http://member:hunter2@{host}/fox.png",
+                f"http://cdn.example@{host}/x.png",
+            ):
+                ask = fake.slash(
+                    REQUESTER, GENERAL, "pika", "generate", {"prompt": "x", "image_url": link}
+                )
+                text = await private_answer(fake, ask)
+                assert "must not carry a user name or password" in text, (link, text)
+                assert "hunter2" not in text
+        finally:
+            await bot.stop()
+    assert media.asked == []
+    assert await pika_calls(pika) == []
+    assert fake.channel_messages(GENERAL) == []
+
+
 async def test_files_are_probed_before_paying_and_refusals_name_the_option(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:

@@ -115,6 +115,8 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
             raise web.HTTPFound(f"http://127.0.0.1:{found.port}/secret.png")
         if name == "to-metadata":
             raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if name == "to-credentials":
+            raise web.HTTPFound(f"http://user:secret@media.example:{found.port}/a.png")
         if name == "sets-a-cookie.png":
             answer = web.Response(body=b"PNGDATA")
             answer.set_cookie("session", "of-this-site")
@@ -512,6 +514,9 @@ async def test_an_answer_that_is_not_http_fails_like_any_other_fetch(answer: byt
     [
         ("to-loopback", ["/to-loopback"]),  # the redirect is followed to a refused address: no
         ("to-metadata", ["/to-metadata"]),
+        # A user name and password in the link: aiohttp refused it with a ValueError, which
+        # escaped as "Something went wrong" for a member whose link redirected there.
+        ("to-credentials", ["/to-credentials"]),
         ("hop?n=4", ["/hop", "/hop", "/hop", "/hop"]),  # more than three redirects
         ("missing.png", ["/missing.png"]),
     ],
@@ -524,6 +529,15 @@ async def test_redirects_are_checked_and_bounded_and_failures_all_read_alike(
     )
     await refused_alike(fetcher, f"http://media.example:{origin.port}/{path}")
     assert [p for p, _ in origin.seen] == seen
+
+
+async def test_a_link_with_a_user_name_or_password_is_refused_unfetched(origin: Origin) -> None:
+    fetcher = SafeFetcher(
+        [AllowedHost("media.example", origin.port)], resolver=stub_resolver, timeout=5
+    )
+    before = len(origin.seen)
+    await refused_alike(fetcher, f"http://user:secret@media.example:{origin.port}/a.png")
+    assert len(origin.seen) == before
 
 
 async def test_bytes_and_time_are_capped(origin: Origin) -> None:
