@@ -69,8 +69,10 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 # What a fetch may fail with below this module: httpx's faults, and aiohttp's and TLS's that
 # httpx-aiohttp passes on unnamed (an answer that is not HTTP is aiohttp's ClientResponseError),
 # and a UnicodeError: httpx-aiohttp encodes the reason phrase again as UTF-8 (aiohttp decoded a
-# Latin-1 one with surrogates), and httpx decodes a redirect's `xn--` name with IDNA.
-FAULTS = (httpx.HTTPError, aiohttp.ClientError, ssl.SSLError, UnicodeError)
+# Latin-1 one with surrogates), and httpx decodes a redirect's `xn--` name with IDNA. httpx
+# also builds the request a redirect names while sending, followed or not: a Location that is
+# no URL it can join (`javascript:alert(1)`, `data:,x`) is an InvalidURL, no HTTPError.
+FAULTS = (httpx.HTTPError, httpx.InvalidURL, aiohttp.ClientError, ssl.SSLError, UnicodeError)
 
 
 class FetchError(Exception):

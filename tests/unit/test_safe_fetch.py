@@ -115,6 +115,10 @@ async def serving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Origin]:
             raise web.HTTPFound(f"http://127.0.0.1:{found.port}/secret.png")
         if name == "to-metadata":
             raise web.HTTPFound("http://169.254.169.254/latest/meta-data/")
+        if name == "to-script":
+            raise web.HTTPFound("javascript:alert(1)")
+        if name == "to-data":
+            raise web.HTTPFound("data:text/plain,hi")
         if name == "to-credentials":
             raise web.HTTPFound(f"http://user:secret@media.example:{found.port}/a.png")
         if name == "sets-a-cookie.png":
@@ -517,6 +521,9 @@ async def test_an_answer_that_is_not_http_fails_like_any_other_fetch(answer: byt
         # A user name and password in the link: aiohttp refused it with a ValueError, which
         # escaped as "Something went wrong" for a member whose link redirected there.
         ("to-credentials", ["/to-credentials"]),
+        # A Location that is no URL to join: httpx's InvalidURL escaped as "Something went wrong".
+        ("to-script", ["/to-script"]),
+        ("to-data", ["/to-data"]),
         ("hop?n=4", ["/hop", "/hop", "/hop", "/hop"]),  # more than three redirects
         ("missing.png", ["/missing.png"]),
     ],
