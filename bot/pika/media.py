@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from bot.pika.rules import broken
 
@@ -57,6 +57,15 @@ def extension_of(url: str) -> str:
     return PurePosixPath(urlsplit(url).path).suffix.lower()
 
 
+def _split(url: str) -> SplitResult:
+    """The URL's parts; an unclosed `[` (`http://[::1/x.png`) makes Python raise "Invalid IPv6
+    URL", which members would read in English as the rule: it is no http(s) URL."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        raise broken("rule.url_scheme", "must be an http:// or https:// URL") from None
+
+
 def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) -> str:
     """Return the URL if it is an http(s) URL of the right kind of media; else raise the broken
     rule (a ValueError)."""
@@ -65,7 +74,7 @@ def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) 
         raise broken(
             "rule.url_too_long", "must be a URL of at most {limit} characters", limit=MAX_URL_LENGTH
         )
-    parts = urlsplit(url)
+    parts = _split(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise broken("rule.url_scheme", "must be an http:// or https:// URL")
     if "@" in parts.netloc:
@@ -82,7 +91,7 @@ def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) 
 
 def check_http_url(url: str) -> str:
     """Return the URL when it is an absolute http(s) URL, else raise the broken rule."""
-    parts = urlsplit(url.strip())
+    parts = _split(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL_LENGTH:
         raise broken("rule.url_scheme", "must be an http:// or https:// URL")
     return url.strip()

@@ -292,3 +292,11 @@ def test_rules_on_the_lengths_found_are_told_in_the_members_language(
     with pytest.raises(InputError) as caught:
         build(read(kind, values), probed=MediaFacts(durations=lengths))
     assert explain(caught.value, lang) == f"⚠️ {told}"
+
+
+def test_a_link_python_cannot_split_is_refused_by_the_bots_own_rule() -> None:
+    """`http://[::1/x.png` (a `[` never closed): the member read Python's "Invalid IPv6 URL", in
+    English whatever their language."""
+    with pytest.raises(InputError) as caught:
+        build(read("generate", {"prompt": "x", "image_url": "http://[::1/x.png"}))
+    assert explain(caught.value, "fr") == "⚠️ image : doit être une URL http:// ou https://"
