@@ -25,7 +25,7 @@ from bot.discord.owner import (
     setting_text,
     status_text,
 )
-from bot.discord.wording import code, language_of, say, setting_title
+from bot.discord.wording import code, language_of, one_line, say, setting_title
 from bot.errors import InputError
 from bot.guardrails import GuildSettings, zone_names
 from bot.ops.report import status_report
@@ -390,7 +390,7 @@ class Admin(
         rules = await self.current(interaction)
         typed = current.casefold()
         return [
-            app_commands.Choice(name=pattern, value=pattern)
+            app_commands.Choice(name=one_line(pattern) or pattern, value=pattern)
             for pattern in rules.blocked_patterns
             if typed in pattern.casefold() and len(pattern) <= CHOICE_CHARS
         ][:ZONE_CHOICES]

@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.texts import job_link, quoted, status_word
-from bot.discord.wording import say, title
+from bot.discord.wording import one_line, say, title
 from bot.errors import InputError
 from bot.storage import Job
 from cogs.options import info_answer, lang
@@ -123,8 +123,10 @@ def fitting(lines: list[str], lang: str, limit: int = MESSAGE_CHARS) -> str:
 
 
 def _label(job: Job, lang: str) -> str:
-    """A job as a suggestion: its title, prompt and status (Discord shows 100 characters)."""
-    prompt = " ".join(job.shown_prompt.split()) or "—"
+    """A job as a suggestion: its title, prompt and status (Discord shows 100 characters).
+    Plain text, where no markdown shows; but a right-to-left override in the prompt would still
+    turn the status after it around."""
+    prompt = one_line(job.shown_prompt) or "—"
     status = status_word(job, lang)
     text = say("complete.job", lang, title=title(job.kind, lang), prompt=prompt, status=status)
     if len(text) <= LABEL_CHARS:

@@ -23,6 +23,7 @@ __all__ = [
     "code",
     "explain",
     "language_of",
+    "one_line",
     "option_name",
     "say",
     "setting_title",
@@ -56,8 +57,9 @@ DIRECTION_CONTROLS = str.maketrans(
 )
 
 
-def _one_line(text: str) -> str:
-    """Text on one line, without the controls that would reorder the words around it."""
+def one_line(text: str) -> str:
+    """Text on one line, without the controls that would reorder the words around it: member
+    text where Discord shows no markdown (a suggestion's name), and under `shown` and `code`."""
     return " ".join(str(text).translate(DIRECTION_CONTROLS).split())
 
 
@@ -78,7 +80,7 @@ def shown(text: str, limit: int = 300, *, most: int | None = None) -> str:
     the words are cut further (and marked "…") until the escaped text fits in `most`
     characters: cut after escaping, a lone backslash would end it, and nothing would say it
     was cut."""
-    line = _one_line(text)
+    line = one_line(text)
     plain = _plain(line[:limit] + ("…" if len(line) > limit else ""))
     if most is None or len(plain) <= most:
         return plain
@@ -104,7 +106,7 @@ def _plain(line: str) -> str:
 def code(text: str, limit: int = 200) -> str:
     """Text to show inside a `code` span: one line, cut, no backtick to close the span early,
     no control of writing direction."""
-    line = _one_line(text)[:limit]
+    line = one_line(text)[:limit]
     return line.replace("`", "\u02cb") or " "
 
 

@@ -241,6 +241,19 @@ async def test_autocomplete_finds_a_members_videos_by_prompt_and_time_zones_by_c
     assert zones["data"]["choices"][0] == {"name": "Europe/Paris", "value": "Europe/Paris"}
 
 
+async def test_a_suggestion_reads_its_status_after_a_prompt_that_turns_text_around(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    """A right-to-left override in a prompt: the suggestion's status after it read reversed.
+    The prompt reads on one line, as typed."""
+    await delivered(fake, "a fox\u202e on\tthe\nmoon")
+    answer = await fake.wait_for_response(
+        fake.autocomplete(REQUESTER, GENERAL, "pika", "job", "job_id", "fox")
+    )
+    [choice] = answer["data"]["choices"]
+    assert choice["name"] == "Video · a fox on the moon · ready", choice
+
+
 async def test_the_videos_members_get_from_the_local_pika_move(
     fake: FakeDiscord, pika: LocalPika, bot: BotProcess
 ) -> None:
