@@ -95,12 +95,24 @@ def shown(text: str, limit: int = 300, *, most: int | None = None) -> str:
     return _plain(line[:low] + "…")
 
 
+# Markdown's characters, escaped wherever they are. discord.py's `escape_markdown` escapes a
+# masked link as a whole, with one backslash before its `[`, and leaves what it holds as it is:
+# `[**x** ||y||](z)` kept its bold and its spoiler, and from the first `[` to the last `)` of a
+# prompt everything did. `<` too: `<#channel>`, `</command:id>`, `<t:time>`, `<:emoji:id>`.
+MARKDOWN = re.compile(r"[\\*_~|`\[\]<]")
+# What is markdown only where a line starts: a heading, a quote, a list, small text (`-#`).
+LINE_START = re.compile(r"^(\s*)(#|>|-|\d+(?=\.\s))")
+
+
 def _plain(line: str) -> str:
     """One line of member text escaped (see `shown`)."""
-    # Links broken first: escape_markdown leaves what it takes for a URL unescaped.
     unlinked = LINKS.sub(lambda match: match[0] + ZERO_WIDTH, line)
-    plain = discord.utils.escape_markdown(unlinked, ignore_links=False).replace("<", "\\<")
-    return discord.utils.escape_mentions(plain)
+    escaped = MARKDOWN.sub(lambda match: "\\" + match[0], unlinked)
+    # A numbered list is escaped at its dot (`1\. `): a backslash before a digit escapes nothing.
+    escaped = LINE_START.sub(
+        lambda m: m[1] + (m[2] + "\\" if m[2][0].isdigit() else "\\" + m[2]), escaped
+    )
+    return discord.utils.escape_mentions(escaped)
 
 
 def code(text: str, limit: int = 200) -> str:

@@ -225,7 +225,8 @@ async def test_links_invites_and_channel_forms_in_a_prompt_show_as_text(
     message and the result show them as typed, and Discord has nothing to unfurl or render."""
     prompt = (
         f"a fox https://evil.example/shock.gif join discord.gg/raid <#{GENERAL}> "
-        "</pika generate:123456789012345678> <t:0:R> <:pika:123456789012345678>"
+        "</pika generate:123456789012345678> <t:0:R> <:pika:123456789012345678> "
+        "[**free** ||nitro||](x)"
     )
     interaction = generate(fake, prompt)
     await fake.wait_for_response(interaction)
@@ -235,6 +236,8 @@ async def test_links_invites_and_channel_forms_in_a_prompt_show_as_text(
     quote = working.content.split("“", 1)[1].split("”", 1)[0]  # the bot's own ETA is a <t:>
     for text in (quote, embed["title"], embed.get("description", "")):
         assert not ACTED_ON.search(text), text
+        # Markdown inside what looks like a masked link is escaped too.
+        assert not re.search(r"[*|]", re.sub(r"\\.", "", text)), text
     # Still the member's words, as they typed them.
     assert "evil.example/shock.gif" in quote and "\\<t:0:R>" in quote
 

@@ -72,7 +72,7 @@ def test_the_working_message_speaks_the_members_language() -> None:
 
 def test_markdown_in_a_prompt_is_shown_as_typed() -> None:
     text = working_text(job(request={"promptText": "**bold** [x](y)"}), Standing(None, 0))
-    assert "“\\*\\*bold\\*\\* \\[x](y)”" in text
+    assert "“\\*\\*bold\\*\\* \\[x\\](y)”" in text
 
 
 def test_an_upscale_and_a_lip_sync_show_no_model() -> None:

@@ -140,3 +140,21 @@ def test_a_job_id_the_member_typed_reads_as_typed_in_its_code_span() -> None:
     assert explain(missing) == (
         "⚠️ job_id: none of your videos here has the id `my_fox*\u02cb[x](y)`."
     )
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "[**bold** ||hidden||](x)",  # markdown inside what looked like a masked link
+        "[a](b) **loud** ||hidden|| [c](d)",  # ... or between two of them
+        "# heading",
+        "-# small print",
+        "> quoted",
+        "12. a list",
+    ],
+)
+def test_member_markdown_reads_as_typed_everywhere_in_it(typed: str) -> None:
+    out = shown(typed)
+    bare = re.sub(r"\\.", "x", out)  # what markdown reads: an escaped character is a letter
+    assert not re.search(r"[*|\[\]]|^\s*(#|>|-|\d+\.)", bare), out
+    assert re.sub(r"\\(.)", r"\1", out) == typed  # and shows every character typed
