@@ -144,6 +144,10 @@ MESSAGES: dict[str, str] = {
         "`{pattern}` would block every prompt (it matches empty text); give a word or phrase "
         "that must be found"
     ),
+    "rule.pattern_matches_any_letter": (
+        "`{pattern}` would block every prompt (it matches any letter); give a word or phrase "
+        "that must be found"
+    ),
     "rule.patterns_too_costly": (
         "together the patterns are too costly to match ({total} steps, at most {limit}); "
         "remove some, or make them simpler"

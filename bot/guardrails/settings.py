@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import string
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -99,6 +100,15 @@ class GuildSettings(BaseModel):
                     raise broken(
                         "rule.pattern_matches_empty",
                         "{pattern} would block every prompt (it matches empty text); give a "
+                        "word or phrase that must be found",
+                        pattern=repr(pattern),
+                    )
+                if all(compiled(pattern).search(letter) for letter in string.ascii_lowercase):
+                    # `.`, `\w`, `[a-z]`: an owner blocking "a dot" blocked every prompt with a
+                    # letter in it (Greek and Cyrillic letters fold to Latin ones), with a ✅.
+                    raise broken(
+                        "rule.pattern_matches_any_letter",
+                        "{pattern} would block every prompt (it matches any letter); give a "
                         "word or phrase that must be found",
                         pattern=repr(pattern),
                     )

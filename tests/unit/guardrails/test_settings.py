@@ -235,3 +235,20 @@ async def test_refused_settings_are_told_in_the_owners_language(settings: Server
         "⚠️ zeitzone: 'Mars/Olympus' ist keine Zeitzone; nutze einen Namen wie Europe/Berlin, "
         "America/New_York oder UTC"
     )
+
+
+async def test_a_pattern_that_matches_any_letter_is_refused(settings: ServerSettings) -> None:
+    """An owner blocking "a dot" with `.` (or `\\w`, `[a-z]`) was answered ✅, and every prompt
+    of every member was refused from then on."""
+    for pattern in (".", r"\w", "[a-z]", r"\pL"):
+        assert "would block every prompt (it matches any letter)" in await refusal(
+            settings, blocked_patterns=[pattern]
+        ), pattern
+    saved, _ = await settings.change(GUILD, ADMIN, blocked_patterns=["a", "fox", r"\bx\b"])
+    assert saved.blocked_patterns == ["a", "fox", r"\bx\b"]
+    with pytest.raises(InputError) as caught:
+        await settings.change(GUILD, ADMIN, blocked_patterns=["."])
+    assert explain(caught.value, "fr") == (
+        "⚠️ blocked_patterns : `'.'` bloquerait tous les prompts (il correspond à n'importe "
+        "quelle lettre) ; donne un mot ou une expression qui doit être trouvé"
+    )
