@@ -299,4 +299,4 @@ def test_a_link_python_cannot_split_is_refused_by_the_bots_own_rule() -> None:
     English whatever their language."""
     with pytest.raises(InputError) as caught:
         build(read("generate", {"prompt": "x", "image_url": "http://[::1/x.png"}))
-    assert explain(caught.value, "fr") == "⚠️ image : doit être une URL http:// ou https://"
+    assert explain(caught.value, "fr") == "⚠️ image_url : doit être une URL http:// ou https://"
