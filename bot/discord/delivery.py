@@ -72,6 +72,9 @@ class DiscordDelivery:
         simulated: bool = False,
     ) -> None:
         self.client = client
+        # Whether this process may still act on the jobs it holds (the tracker's `may_act`,
+        # set by the app): checked again just before a post, after the download.
+        self.may_post: Callable[[], bool] = lambda: True
         self.simulated = simulated  # videos come from the built-in local Pika: results say so
         self.fetcher = fetcher
         self.scratch = scratch  # this process's folder for a download too large for memory
@@ -227,12 +230,22 @@ class DiscordDelivery:
     ) -> int:
         """The result (its video uploaded from `video`, or described), into the working
         message, or as a new message."""
+        self._still_held(job)
         result = partial(result_message, job, parent, video, poster, simulated=self.simulated)
         if not job.mention:
             edited = await self._into_working_message(job, channel, result)
             if edited is not None:
                 return edited
         return await self._send_new(job, channel, parent, result)
+
+    def _still_held(self, job: Job) -> None:
+        """Raise DeliveryFailed if this process's leases may have ended since the attempt was
+        recorded (its event loop held up past the lease, a download included): another process
+        may have taken the job over and be posting it. The attempt is counted, and whoever holds
+        the job next looks for a post before making one."""
+        if not self.may_post():
+            log.warning("Job %s: leases not renewed in time; nothing is posted for it here", job.id)
+            raise DeliveryFailed("delivery.paused")
 
     async def _send_new(
         self, job: Job, channel: discord.abc.Messageable, parent: Job | None, content: Content
@@ -361,6 +374,7 @@ class DiscordDelivery:
                 content["view"] = view
             return content
 
+        self._still_held(job)
         if not job.mention:
             edited = await self._into_working_message(job, channel, failure)
             if edited is not None:

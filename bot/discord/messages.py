@@ -267,6 +267,7 @@ MESSAGES: dict[str, str] = {
     "undeliverable.refused": "Discord refused the post",
     "delivery.discord_error": "Discord kept failing",
     "delivery.download": "the video could not be downloaded from Pika",
+    "delivery.paused": "the bot was held up while posting it",
     "error.internal": (
         "💥 Something went wrong on the bot's side; it has been logged. Please try again."
     ),
