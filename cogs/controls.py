@@ -23,7 +23,7 @@ from bot.app import PikaBot
 from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, refused
 from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
-from bot.discord.results import REACTIONS, RETRY, control_id
+from bot.discord.results import REACTIONS, RETRY, retried_job
 from bot.discord.texts import lang_of, repeat_text, working_text
 from bot.errors import MemberError
 from bot.followups import FollowUpRefused
@@ -217,17 +217,6 @@ class Controls(commands.Cog):
             job = await linked(self.bot, job)
             text = repeat_text(job, language)
             await self.bot.reaction_notes.note(channel, message.id, user_id, text)
-
-
-def retried_job(message: discord.Message) -> str | None:
-    """The job a failure message's Retry button retries, if it has one."""
-    prefix = control_id("retry", "")
-    for row in message.components:
-        for item in getattr(row, "children", [row]):
-            custom_id = getattr(item, "custom_id", None)
-            if isinstance(custom_id, str) and custom_id.startswith(prefix):
-                return custom_id.removeprefix(prefix)
-    return None
 
 
 async def posted(channel: Chat, text: str, under: int) -> int | None:

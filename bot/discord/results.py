@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -296,13 +297,29 @@ def reply_to(parent: Job | None) -> Any:
     )
 
 
+def custom_ids(message: discord.Message) -> Iterator[str]:
+    """The custom_ids of the message's buttons (and other components), row by row."""
+    for row in message.components:
+        for item in getattr(row, "children", [row]):
+            custom_id = getattr(item, "custom_id", None)
+            if isinstance(custom_id, str):
+                yield custom_id
+
+
 def carries(message: discord.Message, custom_id: str) -> bool:
     """Whether one of the message's buttons has this custom_id."""
-    return any(
-        getattr(item, "custom_id", None) == custom_id
-        for row in message.components
-        for item in getattr(row, "children", [row])
-    )
+    return custom_id in custom_ids(message)
+
+
+def retried_job(message: discord.Message) -> str | None:
+    """The job a failure message's Retry button retries, if it has one (read with the
+    buttons' own template, as discord.py reads a press)."""
+    template = ControlButton.__discord_ui_compiled_template__
+    for custom_id in custom_ids(message):
+        match = template.fullmatch(custom_id)
+        if match is not None and match["action"] == RETRY.action:
+            return match["job"]
+    return None
 
 
 def video_filename(job: Job, prompt: str = "") -> str:
