@@ -6,8 +6,10 @@ For each request: the private hold when it waits for its turn (eight turns, as
 that message as the first answer); the paid call and two polls through the bot's Pika client
 (httpx over aiohttp); the result downloaded through the safe fetcher and posted as a follow-up
 that pings, with its embed and the bot's four buttons; the working message deleted; three
-reactions added; all on the bot's event loop (`bot/event_loop.py`). No database, guardrails,
-journal, ledger, tracker, metrics or logging. Its CPU per job, beside the bot's in
+reactions added; all on the bot's event loop (`bot/event_loop.py`), through discord.py's
+session as the bot sets it (`bot/discord/connection.py`: every call's time-outs, its
+middlewares, the count of each request). No database, guardrails, journal, ledger, tracker,
+other metrics or logging. Its CPU per job, beside the bot's in
 `benchmarks/burst.py`, is the share of the bot's CPU that the calls themselves cost: the bot
 cannot spend less than this on the same calls.
 
@@ -30,9 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot import event_loop
 from bot.answering import ANSWERS_AT_ONCE
+from bot.discord.connection import REST_TIMEOUT, bound_rest_calls, tune_session
 from bot.discord.downloads import downloaded
 from bot.discord.results import CONTROLS, REACTIONS, ControlButton
 from bot.discord.target import point_discord_at
+from bot.ops.metrics import Metrics
 from bot.pika.client import PikaClient
 from bot.pika.models import CreateJobResponse, Generate10Request, JobStatus, Options
 from bot.pika.transport import shared_http_client
@@ -51,6 +55,7 @@ class CallsBot(discord.Client):
         intents.guilds = True
         intents.guild_reactions = True
         super().__init__(intents=intents)
+        bound_rest_calls(self.http, REST_TIMEOUT)
         self.guild = discord.Object(id=guild_id)
         self.tree = app_commands.CommandTree(self)
         self.turns = asyncio.Semaphore(ANSWERS_AT_ONCE)
@@ -110,6 +115,9 @@ class CallsBot(discord.Client):
             await result.add_reaction(emoji)
 
     async def setup_hook(self) -> None:
+        # A time-out on every call, as the bot's standards ask: aiohttp then arms a timer for
+        # each read, which a session without one skips.
+        tune_session(self.http, Metrics().discord_middleware)
         self.tree.copy_global_to(guild=self.guild)
         await self.tree.sync(guild=self.guild)
 
