@@ -94,14 +94,17 @@ class Ask:
 
     def working_message(self, fake: FakeDiscord) -> int | None:
         """The public message that answered it (the answer itself, or a follow-up after a
-        private hold), if any."""
+        private hold), if any. Not a result or a failure its job posted as a follow-up of the
+        interaction: a job whose process died before answering (or before its follow-up after
+        a private hold) is cancelled by the process that takes it over, and that failure goes
+        out through the interaction's token, as any job's does, with no working message."""
         i = self.interaction
         for callback in i.callbacks:
             if callback["type"] == 4 and not (callback["data"].get("flags") or 0) & 64:
                 return i.original_id
         for message_id in i.followups:
             message = fake.messages.get(message_id)
-            if message is not None and not message.ephemeral:
+            if message is not None and not message.ephemeral and not posted_as_an_end(message):
                 return message_id
         return None
 
@@ -357,6 +360,13 @@ def job_of(message: Message) -> tuple[str, str] | None:
             if len(parts) == 3 and parts[0] == "pika" and parts[1] in ("info", "retry"):
                 return parts[1], parts[2]
     return None
+
+
+def posted_as_an_end(message: Message) -> bool:
+    """Whether a message was posted as a job's result or failure (it carries one of the job's
+    buttons as it was sent): a working message is posted without buttons, and has one only
+    once edited into its job's result or failure."""
+    return job_of(message) is not None and not message.edited
 
 
 def check(

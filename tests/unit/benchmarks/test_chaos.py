@@ -1,11 +1,13 @@
-"""The chaos soak's invariant checker (benchmarks/chaos.py): it passes a job told once, and
-names a working message left behind, a result posted twice and a request Pika made twice."""
+"""The chaos soak's invariant checker (benchmarks/chaos.py): it passes a job told once (also
+as a follow-up of a press no process answered), and names a working message left behind, a
+press's public answer no job recorded, a result posted twice and a request Pika made twice."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from benchmarks.chaos import Ask, check
+from bot.discord.texts import failure_text
 from bot.storage import Job, Status
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.state import Interaction
@@ -75,3 +77,62 @@ def test_each_broken_promise_is_named() -> None:
     assert any("2 results posted" in p for p in problems)
     assert any(f"working message {working} is left behind" in p for p in problems)
     assert any("Pika made 2 jobs" in p for p in problems)
+
+
+def pressed() -> Ask:
+    """An upscale pressed on a result, which no process answered: its process died first."""
+    interaction = Interaction(2, "token2", 3, REQUESTER, GENERAL, 0.0, {})
+    return Ask(interaction, REQUESTER, GENERAL, "upscale")
+
+
+def cancelled(**changes: Any) -> Job:
+    """The press's job, taken over unanswered and cancelled before any paid call."""
+    fields: dict[str, Any] = {
+        "id": "job2",
+        "kind": "upscale",
+        "request": {"video": "https://example.com/fox.mp4"},
+        "channel_id": GENERAL,
+        "user_id": REQUESTER,
+        "status": Status.FAILED,
+        "next_poll_at": 0.0,
+        "created_at": 0.0,
+        "updated_at": 0.0,
+        "active": False,
+        "failure": "not_acknowledged",
+        "counted": False,
+        "lent_prompt": PROMPT,
+    }
+    return Job(**(fields | changes))
+
+
+def test_a_failure_told_as_a_follow_up_of_an_unanswered_press_is_not_its_working_message() -> None:
+    """The press's process died before answering; the process that took its job over told the
+    failure through the interaction's token, a follow-up with a Retry button. The chaos soak's
+    seed 22 named that failure 'answered publicly, but no job recorded it'."""
+    fake = FakeDiscord(check_contract=False)
+    ask, job = pressed(), cancelled()
+    text = failure_text(job)
+    retry = {"type": 1, "components": [{"type": 2, "custom_id": "pika:retry:job2"}]}
+    failure = fake.store_message(
+        GENERAL, APP_ID, {"content": text, "components": [retry]}, [], interaction_id=2
+    )
+    ask.interaction.followups.append(failure.id)
+    assert ask.working_message(fake) is None
+    assert check(fake, [ask], [job], []) == []
+
+
+def test_a_press_whose_public_answer_no_job_recorded_is_named() -> None:
+    """The same press answered publicly with its working message, which its job never
+    recorded (and which was turned into the failure, so nothing says "working" still)."""
+    fake = FakeDiscord(check_contract=False)
+    ask, job = pressed(), cancelled()
+    retry = {"type": 1, "components": [{"type": 2, "custom_id": "pika:retry:job2"}]}
+    working = fake.store_message(GENERAL, APP_ID, {"content": "⏳ upscale"}, [], interaction_id=2)
+    ask.interaction.callbacks.append({"type": 4, "data": {"content": "⏳ upscale"}})
+    ask.interaction.original_id = working.id
+    fake.apply_edit(working, {"content": failure_text(job), "components": [retry]}, [])
+    problems = check(fake, [ask], [job], [])
+    assert problems == [
+        f"upscale  by {REQUESTER} (interaction 2): answered publicly ({working.id}), "
+        "but no job recorded it"
+    ]
