@@ -27,7 +27,7 @@ from bot.discord.answers import InteractionAnswer, token_usable
 from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
-from bot.discord.landed import in_history, unrecorded
+from bot.discord.landed import in_history, posted_unrecorded, unrecorded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import linkable
 from bot.discord.results import (
@@ -39,7 +39,7 @@ from bot.discord.results import (
     result_message,
     retry_view,
 )
-from bot.discord.texts import failure_text, undeliverable_text, working_text
+from bot.discord.texts import failure_text, undeliverable_text, working_heading, working_text
 from bot.jobs.estimates import Estimates
 from bot.jobs.outbox import DeliveryFailed, Undeliverable
 from bot.jobs.service import retryable
@@ -327,13 +327,14 @@ class DiscordDelivery:
         view = retry_view(job) if retryable(job.failure) else None
         try:
             channel = await self.channel(job)
-            if job.status_message_id is None and job.interaction_token is not None:
+            if job.status_message_id is None and job.failure == "not_acknowledged":
                 # Its process stopped between answering and recording the answer: the answer
                 # that shows is the working message the failure takes the place of, recorded
                 # now (a later attempt, and `/pika job`, know it). Discord did get that answer:
                 # the member is told the bot stopped.
-                found = await unrecorded(self.client, job, channel)
-                if found is not None:
+                found = await self._unrecorded(job, channel)
+                if found is not None or job.interaction_token is None:
+                    # A reaction's job blames no Discord answer either way: it has none.
                     shown = {"status_message_id": found, "failure": "not_sent"}
                     recorded = await self.store.transition(job.id, [job.status], held=True, **shown)
                     job = recorded or replace(job, status_message_id=found, failure="not_sent")
@@ -359,6 +360,17 @@ class DiscordDelivery:
                 return await self._dm(job, text)
             log.warning("Job %s: could not tell its failure (%s)", job.id, describe(exc))
             raise DeliveryFailed("delivery.discord_error") from None
+
+    async def _unrecorded(self, job: Job, channel: discord.abc.Messageable) -> int | None:
+        """The public answer of a job taken over before it was recorded, if it shows: found
+        with the interaction's token, or, for a job a reaction started (it has none), among
+        the channel's recent posts as a reply to the result reacted to."""
+        if job.interaction_token is not None:
+            return await unrecorded(self.client, job, channel)
+        parent = await self._parent(job)
+        # A Retry by reaction answers the failure reacted to, which no row records.
+        under = parent.result_message_id if parent is not None and not job.retry_of else None
+        return await posted_unrecorded(self.client, job.id, channel, working_heading(job), under)
 
     async def _failure_into_channel(
         self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None

@@ -1,6 +1,6 @@
 """Whether an interaction's answer reached Discord when its reply did not, or when its process
-stopped before recording it; and a post an earlier attempt made, found in the channel's recent
-history.
+stopped before recording it (a reaction's working message too); and a post an earlier attempt
+made, found in the channel's recent history.
 
 A time-out or a dropped connection loses the reply, not necessarily the answer: Discord may
 have shown it. Before a job is given up as unanswered, the channel is asked. The first answer
@@ -63,6 +63,36 @@ async def unrecorded(
             if original.interaction_id is None:
                 return None
             return await _followup(client, channel, original.interaction_id)
+    except LOOKUP_FAILED:
+        return None
+
+
+async def posted_unrecorded(
+    client: discord.Client,
+    job_id: str,
+    channel: discord.abc.Messageable,
+    heading: str,
+    under: int | None,
+) -> int | None:
+    """The working message the bot posted for a job a reaction started, whose process stopped
+    before recording it: no interaction, so no token to find it with. Among the channel's
+    recent messages, the bot's latest reply (to `under`, the result reacted to, when known)
+    whose first line is the job's `heading`, with no buttons (a result or a failure has some)
+    and no interaction. None if none shows, or if the history cannot be read."""
+
+    def working(message: discord.Message) -> bool:
+        answered = message.reference.message_id if message.reference is not None else None
+        return (
+            answered is not None
+            and (under is None or answered == under)
+            and not message.components
+            and message.interaction_metadata is None
+            and message.content.split("\n", 1)[0] == heading
+        )
+
+    try:
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            return await in_history(client, job_id, channel, working)
     except LOOKUP_FAILED:
         return None
 

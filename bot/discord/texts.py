@@ -70,13 +70,7 @@ def working_text(job: Job, standing: Standing, lang: str | None = None) -> str:
     """The public message of a job in the making: what was asked, its place in line while it
     waits, then its progress, and when it should be ready."""
     lang = lang or lang_of(job)
-    heading = say(
-        "job.heading",
-        lang,
-        title=title(job.kind, lang),
-        user=job.user_id,
-        quoted=quoted(job.shown_prompt),
-    )
+    heading = working_heading(job, lang)
     eta = int(standing.eta)
     if job.status is Status.DELIVERING or job.status is Status.DELIVERED:
         state = say("job.posting", lang, bar=bar(100))
@@ -86,6 +80,19 @@ def working_text(job: Job, standing: Standing, lang: str | None = None) -> str:
         state = say("job.progress", lang, bar=bar(job.progress), progress=job.progress, eta=eta)
     lines = [heading, options_line(job, lang), state]
     return "\n".join(line for line in lines if line)
+
+
+def working_heading(job: Job, lang: str | None = None) -> str:
+    """The first line of a job's working message (what was asked, for whom), which no
+    progress changes: how a working message that was never recorded is known again."""
+    lang = lang or lang_of(job)
+    return say(
+        "job.heading",
+        lang,
+        title=title(job.kind, lang),
+        user=job.user_id,
+        quoted=quoted(job.shown_prompt),
+    )
 
 
 def status_word(job: Job, lang: str) -> str:

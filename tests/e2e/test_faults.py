@@ -22,6 +22,7 @@ from tests.e2e.harness import (
     BotProcess,
     allow_running,
     bot_env,
+    delivered,
     failures,
     generate,
     results,
@@ -31,7 +32,7 @@ from tests.e2e.harness import (
     until,
 )
 from tests.fake_discord import FakeDiscord
-from tests.fake_discord.world import GENERAL, REQUESTER
+from tests.fake_discord.world import GENERAL, REQUESTER, Message
 from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.helpers.ports import reserved_port
@@ -271,5 +272,65 @@ async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_
         assert await pika_calls(pika) == []  # nothing paid
         db = DatabaseUnderTest.sqlite_in(tmp_path)  # the answer found is recorded, as if in time
         assert await db.value("SELECT status_message_id FROM jobs") == working.id
+    finally:
+        await again.stop()
+
+
+async def test_a_bot_killed_between_a_reactions_working_message_and_recording_it_replaces_it(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
+) -> None:
+    """A reaction's job has no interaction: its working message is a post of the bot's, in
+    reply to the result reacted to. Posted, and the bot died before it recorded it: the
+    restarted bot cancels the job, nothing paid, and tells the member in place of that
+    message. Before, the failure came as a second message, blaming Discord, and the working
+    message said "waiting in line" for ever (no token to find it with)."""
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
+    result = await delivered(fake, "fox of a reaction")
+    assert bot.process is not None
+    pid = bot.process.pid
+
+    def kill(message: Message) -> None:
+        if str(message.nonce).startswith("working-"):  # before the bot reads the reply
+            os.kill(pid, signal.SIGKILL)
+
+    fake.post_taken = kill
+    fake.react(REQUESTER, result, "⬆️")
+    await bot.exit_code()
+    fake.post_taken = None
+    working = fake.channel_messages(GENERAL)[-1]
+    assert "Upscale" in working.content and working.reference is not None
+    again = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
+    try:
+        failure = (await fake.wait_for(lambda: failures(fake), timeout=30, what="the failure"))[0]
+        assert "The bot stopped before sending this to Pika" in failure.content
+        await fake.wait_for(lambda: working.deleted, what="the working message removed")
+        assert [m.id for m in fake.channel_messages(GENERAL)] == [result.id, failure.id]
+        assert await calls_to(pika, "/web/upscale") == []  # nothing paid
+        upscale = "SELECT status_message_id FROM jobs WHERE kind = 'upscale'"
+        assert await database.value(upscale) == working.id  # known, as if recorded in time
+    finally:
+        await again.stop()
+
+
+async def test_a_bot_killed_before_a_reactions_working_message_blames_no_discord_answer(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """The bot died after admitting a reaction's job, before its working message was posted:
+    the failure says the bot stopped, not that Discord missed an answer (a reaction has none)."""
+    bot = await start_bot(fake, pika, tmp_path)
+    result = await delivered(fake, "fox before its post")
+    fake.rate_limit("POST", rf"/channels/{GENERAL}/messages$", retry_after=60)  # held there
+    fake.react(REQUESTER, result, "⬆️")
+    await fake.wait_for(
+        lambda: any(r.method == "POST" and r.status == 429 for r in fake.requests),
+        what="the working message held",
+    )
+    await bot.kill()
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        failure = (await fake.wait_for(lambda: failures(fake), timeout=30, what="the failure"))[0]
+        assert "The bot stopped before sending this to Pika" in failure.content
+        assert [m.id for m in fake.channel_messages(GENERAL)] == [result.id, failure.id]
+        assert await calls_to(pika, "/web/upscale") == []  # nothing paid
     finally:
         await again.stop()

@@ -113,6 +113,8 @@ class RestRoutes(FakeState):
         message = self.store_message(
             channel.id, APP_ID, body, record.files, type=19 if reference else 0
         )
+        if self.post_taken is not None:
+            self.post_taken(message)  # made and shown; the reply is not sent yet
         return self._post_reply(request, message)
 
     def _post_reply(self, request: web.Request, message: Message) -> web.Response:

@@ -131,6 +131,8 @@ class FakeState(abc.ABC):
         self.fail_callbacks_after_answer = 0  # the next first answers taken, then answered 500
         # Called as a first answer is taken, before its reply (a test kills the bot there).
         self.answer_taken: Callable[[Interaction], None] | None = None
+        # Called as a channel post is made, before its reply (a test kills the bot there).
+        self.post_taken: Callable[[Message], None] | None = None
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
