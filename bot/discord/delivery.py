@@ -27,7 +27,7 @@ from bot.discord.answers import InteractionAnswer, token_usable
 from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
-from bot.discord.landed import in_history, posted_unrecorded, unrecorded
+from bot.discord.landed import Unrecorded, in_history, posted_unrecorded, unrecorded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import linkable
 from bot.discord.results import (
@@ -332,9 +332,11 @@ class DiscordDelivery:
                 # that shows is the working message the failure takes the place of, recorded
                 # now (a later attempt, and `/pika job`, know it). Discord did get that answer:
                 # the member is told the bot stopped.
-                found = await self._unrecorded(job, channel)
-                if found is not None or job.interaction_token is None:
-                    # A reaction's job blames no Discord answer either way: it has none.
+                seen = await self._unrecorded(job, channel)
+                if seen.answered or job.interaction_token is None:
+                    # Not "Discord did not get the bot's answer" when the member saw one (a
+                    # private hold too), nor for a reaction's job, which has none to get.
+                    found = seen.message_id
                     shown = {"status_message_id": found, "failure": "not_sent"}
                     recorded = await self.store.transition(job.id, [job.status], held=True, **shown)
                     job = recorded or replace(job, status_message_id=found, failure="not_sent")
@@ -361,16 +363,18 @@ class DiscordDelivery:
             log.warning("Job %s: could not tell its failure (%s)", job.id, describe(exc))
             raise DeliveryFailed("delivery.discord_error") from None
 
-    async def _unrecorded(self, job: Job, channel: discord.abc.Messageable) -> int | None:
-        """The public answer of a job taken over before it was recorded, if it shows: found
-        with the interaction's token, or, for a job a reaction started (it has none), among
-        the channel's recent posts as a reply to the result reacted to."""
+    async def _unrecorded(self, job: Job, channel: discord.abc.Messageable) -> Unrecorded:
+        """What shows of the answer of a job taken over before it was recorded: found with
+        the interaction's token, or, for a job a reaction started (it has none), among the
+        channel's recent posts as a reply to the result reacted to."""
         if job.interaction_token is not None:
             return await unrecorded(self.client, job, channel)
         parent = await self._parent(job)
         # A Retry by reaction answers the failure reacted to, which no row records.
         under = parent.result_message_id if parent is not None and not job.retry_of else None
-        return await posted_unrecorded(self.client, job.id, channel, working_heading(job), under)
+        heading = working_heading(job)
+        found = await posted_unrecorded(self.client, job.id, channel, heading, under)
+        return Unrecorded(found, answered=found is not None)
 
     async def _failure_into_channel(
         self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import discord
 
@@ -46,25 +47,39 @@ async def landed(interaction: discord.Interaction, *, followup: bool) -> int | N
         return None
 
 
+@dataclass(frozen=True)
+class Unrecorded:
+    """What shows of the answer to a job whose process stopped before recording it: its public
+    answer (None if none shows), and whether the member got any answer of the bot's at all (a
+    private hold counts: then the bot, not Discord, let them down)."""
+
+    message_id: int | None
+    answered: bool
+
+
+NOTHING_SHOWS = Unrecorded(None, answered=False)
+
+
 async def unrecorded(
     client: discord.Client, job: Job, channel: discord.abc.Messageable
-) -> int | None:
+) -> Unrecorded:
     """The public answer of a job whose process stopped between answering its member and
     recording the answer (the job was taken over in `submitting`), found with the token written
     with the job: the interaction's first answer when public, else the follow-up that named it
-    after a private hold. None if none shows, or if it cannot be told."""
+    after a private hold. Nothing, if nothing shows or if it cannot be told."""
     if not token_usable(job):
-        return None
+        return NOTHING_SHOWS
     try:
         async with asyncio.timeout(LOOKUP_SECONDS):
             original = await InteractionAnswer(client, job).original()
             if not original.private:
-                return original.message_id
+                return Unrecorded(original.message_id, answered=True)
             if original.interaction_id is None:
-                return None
-            return await _followup(client, channel, original.interaction_id)
+                return Unrecorded(None, answered=True)
+            found = await _followup(client, channel, original.interaction_id)
+            return Unrecorded(found, answered=True)
     except LOOKUP_FAILED:
-        return None
+        return NOTHING_SHOWS
 
 
 async def posted_unrecorded(

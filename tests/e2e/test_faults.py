@@ -36,6 +36,7 @@ from tests.fake_discord.world import GENERAL, REQUESTER, Message
 from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls
 from tests.helpers.ports import reserved_port
+from tests.media import png
 
 
 def paid(calls: list[dict[str, object]]) -> int:
@@ -272,6 +273,34 @@ async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_
         assert await pika_calls(pika) == []  # nothing paid
         db = DatabaseUnderTest.sqlite_in(tmp_path)  # the answer found is recorded, as if in time
         assert await db.value("SELECT status_message_id FROM jobs") == working.id
+    finally:
+        await again.stop()
+
+
+async def test_a_bot_killed_between_a_private_hold_and_its_public_answer_says_it_stopped(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """Held privately while its file was checked ("your files check out; the video is starting
+    (see below)"), the bot died before the public working message: the restarted bot cancels
+    the job, nothing paid, and the failure below says the bot stopped. Before, it blamed
+    Discord for not getting an answer the member had read."""
+    bot = await start_bot(fake, pika, tmp_path)
+    fake.rate_limit("POST", r"^/webhooks/\d+/[^/]+$", retry_after=60)  # the public follow-up
+    image = {"image": ("fox.png", png(), "image/png")}
+    ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "held fox"}, image)
+    await fake.wait_for(
+        lambda: any(r.method == "POST" and r.status == 429 for r in fake.requests),
+        what="the public answer held",
+    )
+    await bot.kill()
+    assert ask.original_id is not None
+    assert "see below" in fake.messages[ask.original_id].content
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        failure = (await fake.wait_for(lambda: failures(fake), timeout=30, what="the failure"))[0]
+        assert "The bot stopped before sending this to Pika" in failure.content
+        assert [m.id for m in fake.channel_messages(GENERAL)] == [failure.id]
+        assert await pika_calls(pika) == []  # nothing paid
     finally:
         await again.stop()
 
