@@ -399,7 +399,11 @@ def check(
         if job.active or not job.status.is_final:
             problems.append(f"{name}: still active after settling")
             continue
-        told = retries[job.id] + [m for m in by_text.get(failure_text(job), []) if m.id]
+        # A failure with a Retry button is its own job's; one without is known by its words
+        # only (two jobs of one member's same request can fail in the same words, each with
+        # its own Retry: those are not each told twice).
+        worded = [m for m in by_text.get(failure_text(job), []) if job_of(m) is None]
+        told = retries[job.id] + worded
         told = list({m.id: m for m in told}.values())
         dms = [m for m in fake.dm_messages(job.user_id) if m.content == undeliverable_text(job)]
         made = results[job.id]

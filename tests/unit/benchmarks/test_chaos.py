@@ -136,3 +136,21 @@ def test_a_press_whose_public_answer_no_job_recorded_is_named() -> None:
         f"upscale  by {REQUESTER} (interaction 2): answered publicly ({working.id}), "
         "but no job recorded it"
     ]
+
+
+def test_two_jobs_failing_in_the_same_words_are_each_told_once() -> None:
+    """Two extends of one member's results of one prompt, both ended 'cannot tell whether
+    it started': the same words, each with its own Retry. The chaos soak's seed 24 named each
+    'told 2 times of its failure' (it counted the other's message by its words)."""
+    fake = FakeDiscord(check_contract=False)
+    jobs = [
+        cancelled(id=job_id, kind="extend", failure="pika_outcome_unknown", request=BODY)
+        for job_id in ("job3", "job4")
+    ]
+    for job in jobs:
+        retry = {"type": 1, "components": [{"type": 2, "custom_id": f"pika:retry:{job.id}"}]}
+        fake.store_message(
+            GENERAL, APP_ID, {"content": failure_text(job), "components": [retry]}, []
+        )
+    assert failure_text(jobs[0]) == failure_text(jobs[1])
+    assert check(fake, [], jobs, []) == []
