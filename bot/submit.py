@@ -47,10 +47,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Answered:
     """The public answer a member got: its message, and the interaction token that can edit it
-    for 15 minutes (None for a message the bot posted itself). The token is a credential."""
+    for 15 minutes (None for a message the bot posted itself). The token is a credential.
+    `withdraw` removes the answer, when it came too late for its job (see `_announce_and_send`)."""
 
     message_id: int | None
     token: str | None = field(default=None, repr=False)
+    withdraw: Callable[[], Awaitable[None]] | None = field(default=None, repr=False, compare=False)
 
 
 class Unanswered(Exception):
@@ -391,7 +393,15 @@ class Submissions:
             return cancelled or job
         turn.done()
         await self.answering.quiet()
-        return await self.service.start(job.id, answered.message_id, answered.token)
+        started = await self.service.start(job.id, answered.message_id, answered.token)
+        if started.status.is_final and started.status_message_id != answered.message_id:
+            # Held up past its lease (its event loop stalled), this process answered after
+            # another one had taken the job over and cancelled it, telling its member: this
+            # answer, which no job records, would say "working" for ever.
+            log.warning("Job %s: answered after another process cancelled it", job.id)
+            if answered.withdraw is not None:
+                await answered.withdraw()
+        return started
 
 
 def _why(refusal: MemberError) -> str:

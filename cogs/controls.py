@@ -13,6 +13,7 @@ post there), and the reaction is removed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 
@@ -192,8 +193,13 @@ class Controls(commands.Cog):
                 if found is None:
                     shut_out[0] = isinstance(exc, discord.HTTPException) and refused(exc)
                     raise Unanswered(type(exc).__name__) from exc
-                return Answered(found)
-            return Answered(status.id)
+                return Answered(found, withdraw=functools.partial(withdraw, found))
+            return Answered(status.id, withdraw=functools.partial(withdraw, status.id))
+
+        async def withdraw(message_id: int) -> None:
+            with contextlib.suppress(*CALL_FAILED):
+                async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+                    await channel.get_partial_message(message_id).delete()
 
         return announce, shut_out
 

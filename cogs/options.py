@@ -262,14 +262,14 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
         try:
             async with asyncio.timeout(HELD_ANSWER_SECONDS if held else FIRST_ANSWER_SECONDS):
                 answered = await answer(interaction, text, held=held)
-            return Answered(answered, interaction.token)
+            return Answered(answered, interaction.token, withdrawer(interaction, answered, held))
         except ANSWER_LOST as exc:
             # The reply was lost, not necessarily the answer: when Discord shows it, the job
             # goes on as if the reply had come.
             found = await landed(interaction, followup=held)
             if found is not None:
                 log.info("Job %s: the answer whose reply was lost is in the channel", job.id)
-                return Answered(found, interaction.token)
+                return Answered(found, interaction.token, withdrawer(interaction, found, held))
             failure: BaseException = exc
             shown = True  # the hold, or an answer that may show after all: corrected if so
         except (discord.HTTPException, discord.InteractionResponded) as exc:
@@ -277,7 +277,7 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
             # discord.py sends an answer again after a 5xx: Discord may have taken the first.
             if acknowledged and not held and (found := await landed(interaction, followup=False)):
                 log.info("Job %s: the answer Discord failed on is in the channel", job.id)
-                return Answered(found, interaction.token)
+                return Answered(found, interaction.token, withdrawer(interaction, found, held))
             # Refused. Held privately (or held, though the hold's reply was lost: Discord then
             # refuses the answer as already acknowledged): the hold is corrected.
             failure = exc
@@ -293,6 +293,22 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
         raise Unanswered(type(failure).__name__, tell if shown else None) from failure
 
     return announce
+
+
+def withdrawer(
+    interaction: discord.Interaction, message_id: int | None, held: bool
+) -> Callable[[], Awaitable[None]]:
+    """Removes the public answer: the first answer, or the follow-up after a private hold."""
+
+    async def withdraw() -> None:
+        with contextlib.suppress(*CALL_FAILED):
+            async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+                if held and message_id is not None:
+                    await interaction.followup.delete_message(message_id)
+                else:
+                    await interaction.delete_original_response()
+
+    return withdraw
 
 
 async def answer(interaction: discord.Interaction, text: str, *, held: bool) -> int | None:

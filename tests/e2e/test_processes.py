@@ -18,13 +18,23 @@ PostgreSQL its ledger is in its own ./data.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import time
 from collections import Counter
 from pathlib import Path
 
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, generate, results, start_sharded, until
+from tests.e2e.harness import (
+    BotProcess,
+    delivered,
+    failures,
+    generate,
+    results,
+    start_sharded,
+    until,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.world import GENERAL, REQUESTER, REQUESTER_2, STUDIO
 from tests.helpers.databases import DatabaseUnderTest
@@ -223,3 +233,42 @@ def uploads_to(fake: FakeDiscord) -> dict[str, int]:
         "follow-up": sum(1 for r in follow_ups if r.files),
         "post": sum(1 for r in posts if r.files),
     }
+
+
+async def test_an_answer_made_after_another_process_cancelled_its_job_is_withdrawn(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
+) -> None:
+    """The process answering a reaction is held up past its lease (stopped, as a stalled
+    event loop would be) just before its working message goes out; the other process takes
+    the job over, cancels it, nothing paid, and tells the member. When the first one wakes,
+    its working message goes out after all: it is removed, since no job records it. Before,
+    it said "waiting in line" for ever under the failure."""
+    first = await start_shard(fake, pika, tmp_path / "shard-0", 0, database)
+    second: BotProcess | None = None
+    try:
+        result = await delivered(fake, "fox of a stall")
+        fake.rate_limit("POST", rf"/channels/{GENERAL}/messages$", retry_after=1.0)
+        fake.react(REQUESTER, result, "⬆️")
+        await fake.wait_for(
+            lambda: any(r.method == "POST" and r.status == 429 for r in fake.requests),
+            what="the working message held",
+        )
+        assert first.process is not None
+        os.kill(first.process.pid, signal.SIGSTOP)
+        try:
+            second = await start_shard(fake, pika, tmp_path / "shard-1", 1, database)
+            failure = (await fake.wait_for(lambda: failures(fake), timeout=30, what="a failure"))[0]
+            assert "The bot stopped before sending this to Pika" in failure.content
+        finally:
+            os.kill(first.process.pid, signal.SIGCONT)
+        late = await fake.wait_for(
+            lambda: [m for m in fake.messages.values() if m.content.startswith("🎬 **Upscale")],
+            what="the late working message",
+        )
+        await fake.wait_for(lambda: late[0].deleted, what="the late working message removed")
+        assert [m.id for m in fake.channel_messages(GENERAL)] == [result.id, failure.id]
+        assert await calls_to(pika, "/web/upscale") == []  # nothing paid
+    finally:
+        await first.stop()
+        if second is not None:
+            await second.stop()
