@@ -189,7 +189,6 @@ class PikaBot(commands.AutoShardedBot):
             store, self.pika, self.jobs, delivery, self.settings, durations, self.wakeups
         )
         self.jobs.follow = self.tracker.follow
-        self.jobs.may_act = delivery.may_post = self.tracker.may_act
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
         self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)

@@ -73,7 +73,8 @@ class DiscordDelivery:
     ) -> None:
         self.client = client
         # Whether this process may still act on the jobs it holds (the tracker's `may_act`,
-        # set by the app): checked again just before a post, after the download.
+        # set by the tracker given this delivery): checked again just before a post, after
+        # the download.
         self.may_post: Callable[[], bool] = lambda: True
         self.simulated = simulated  # videos come from the built-in local Pika: results say so
         self.fetcher = fetcher

@@ -53,6 +53,10 @@ class DeliveryFailed(Exception):
 class Notifier(Protocol):
     """What the job core needs from the Discord side."""
 
+    # Whether this process may still post for the jobs it holds: the tracker that is given
+    # this notifier sets it to its own `may_act` (its leases renewed in time).
+    may_post: Callable[[], bool]
+
     def progress(self, job: Job) -> None:
         """Show the job's status and progress on its working message (queued: returns at
         once, and a newer progress of the same job replaces one not yet shown)."""

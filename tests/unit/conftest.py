@@ -4,7 +4,7 @@ local Pika over HTTP; Discord is a recorder."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,7 @@ class Recorder:
         self.looked: list[str] = []
         self.posted_before: int | None = None
         self.hold: asyncio.Event | None = None  # set: every delivery waits for it
+        self.may_post: Callable[[], bool] = lambda: True  # the tracker sets its own
 
     def progress(self, job: Job) -> None:
         self.shown.append(job.progress)
@@ -136,7 +137,6 @@ async def make_stack(
         wakeups = await open_wakeups(storage.database, storage.jobs.leases.owner)
         tracker = Tracker(storage.jobs, pika, service, notifier, config, wakeups=wakeups)
         service.follow = tracker.follow
-        service.may_act = tracker.may_act
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
         preferences = Preferences(storage.member_settings)

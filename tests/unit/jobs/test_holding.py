@@ -419,6 +419,22 @@ async def test_a_process_resumed_after_hanging_past_its_lease_stops_before_it_po
     assert first.delivered == []
 
 
+async def test_a_process_whose_leases_lapsed_neither_posts_nor_sends_a_paid_call_again(
+    stack: Stack,
+) -> None:
+    """Its event loop held up past the lease (a long download, a stalled machine), a process
+    may wake with its delivery about to post before its tracker has noticed: the delivery asks
+    the tracker just before it posts, as the paid call's re-sends do. A tracker wires that
+    question into the delivery and the job service it is given, so that no process can be
+    built without it (the chaos soak's seed 8 found one result posted by two processes)."""
+    await sent(stack)
+    await stack.tracker.hold()  # the tracker holds the job, its leases renewed
+    assert stack.notifier.may_post() and stack.service.may_act()
+    past_the_lease(stack)  # held up: no renewal since
+    assert not stack.notifier.may_post()
+    assert not stack.service.may_act()
+
+
 async def test_a_push_whose_pika_job_cannot_be_confirmed_at_once_is_confirmed_later(
     pushing: tuple[Stack, Stack], local: LocalPika
 ) -> None:
