@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     collector.tune()
-    for line in misspelt_names():
+    for line in misspelt_names() + settings.set_aside():
         log.warning(line)
     if settings.discord_token is None:
         if settings.log_format == "json":  # a collector reads every line as JSON
