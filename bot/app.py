@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import discord
 from aiohttp import web
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
@@ -31,10 +34,12 @@ from bot.discord.owner import AuditButton
 from bot.discord.results import ControlButton
 from bot.discord.shards import stay_connected
 from bot.discord.translator import CatalogueTranslator
+from bot.errors import Restarting
 from bot.guardrails import Guardrails, ServerSettings
+from bot.inbox import Inbox
 from bot.jobs.estimates import Durations, Estimates
 from bot.jobs.ledger import Ledger
-from bot.jobs.service import JobService
+from bot.jobs.service import STOP_WAIT_SECONDS, JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.wakeups import SettingsChanged, Wakeup, Wakeups, open_wakeups
 from bot.jobs.webhook import WebhookReceiver
@@ -79,6 +84,24 @@ class GuildRefused(Exception):
         self.guild_id, self.status, self.code = guild_id, status, code
 
 
+class Stopping(app_commands.CheckFailure):
+    """An interaction that came once the bot began a clean stop, or was cut off by it: its
+    member is told the bot is restarting (`original`, a member error, says it)."""
+
+    def __init__(self) -> None:
+        super().__init__("the bot is stopping")
+        self.original = Restarting()
+
+
+class PikaTree(app_commands.CommandTree["PikaBot"]):
+    """The command tree: every command's interaction is received by the bot's inbox first."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.type is discord.InteractionType.application_command:
+            self.client.received(interaction)
+        return True
+
+
 class PikaBot(commands.AutoShardedBot):
     """The Discord client: loads the cogs, syncs the commands, holds shared services, and runs
     the gateway shards the settings name (every shard Discord recommends when they name none)."""
@@ -120,6 +143,7 @@ class PikaBot(commands.AutoShardedBot):
             # Nothing pings anyone unless its message says whom (results: their requester).
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.discord_shard_count,
+            tree_cls=PikaTree,
         )
         # None (every shard) is discord.py's own default, which its signature does not admit.
         ids = settings.discord_shard_ids
@@ -135,6 +159,8 @@ class PikaBot(commands.AutoShardedBot):
         # Opened by the process before anything else (a damaged file stops it at once).
         self._given_storage = storage
         self.lanes = ChannelLanes()
+        # The interactions being handled, which a clean stop answers before it closes anything.
+        self.inbox = Inbox()
         self.reaction_notes = ReactionNotes()  # shared by the controls and the error handler
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
@@ -202,6 +228,7 @@ class PikaBot(commands.AutoShardedBot):
             Prober(self.probes, scratch=self.scratch),
             preferences=self.preferences,
             repeat_seconds=self.settings.repeat_press_seconds,
+            inbox=self.inbox,
         )
         await self.estimates.load()
         self.add_dynamic_items(ControlButton, AuditButton)
@@ -224,11 +251,22 @@ class PikaBot(commands.AutoShardedBot):
         await self.jobs.tidy_ledgers()
         await self.tracker.run()
 
+    def received(self, interaction: discord.Interaction[Any]) -> None:
+        """The current task handles a member's interaction (a command, a button): a clean stop
+        answers it before it closes anything. Raises Stopping once the stop began (the error
+        handler tells the member)."""
+        tell = functools.partial(self.tree.on_error, interaction, Stopping())
+        if not self.inbox.received(tell):
+            raise Stopping()
+
     async def close(self) -> None:
-        """Let the paid calls in flight be answered (a few seconds at most), stop the tracker,
-        then disconnect."""
+        """Answer the interactions being handled and let the paid calls in flight be answered
+        (a few seconds at most, together), stop the tracker, then disconnect."""
         if hasattr(self, "jobs"):
-            await self.jobs.calls_answered()
+            loop = asyncio.get_running_loop()
+            until = loop.time() + STOP_WAIT_SECONDS
+            await self.inbox.stop(STOP_WAIT_SECONDS)
+            await self.jobs.calls_answered(max(0.0, until - loop.time()))
         if self._tracker_task is not None:
             self._tracker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -31,8 +31,9 @@ from typing import Any
 
 from bot import followups, intake
 from bot.answering import Answering, Turn
-from bot.errors import InputError, MemberError
+from bot.errors import InputError, MemberError, Restarting
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
+from bot.inbox import Inbox
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
 from bot.pika.kinds import kind as kind_of
@@ -122,6 +123,7 @@ class Submissions:
         preferences: Preferences | None = None,
         repeat_seconds: float = REPEAT_PRESS_SECONDS,
         answering: Answering | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -132,6 +134,8 @@ class Submissions:
         self.repeat_seconds = repeat_seconds
         # First answers before paid calls, in arrival order (see bot/answering.py).
         self.answering = answering or Answering()
+        # The interactions being handled: a clean stop cuts off those not yet written.
+        self.inbox = inbox or Inbox()
 
     async def ask(
         self,
@@ -154,6 +158,7 @@ class Submissions:
         the ask is a control's (a context menu): pressed again, it is the same job. An upscale
         of a video that has one is that upscale, however it is asked for.
         """
+        self.inbox.preparing()
         async with self.answering.turn(wait) as turn:
             try:
                 new, repeat = await self._prepare(
@@ -243,6 +248,7 @@ class Submissions:
         """A member used a control (button, reaction, context menu) on a result of ours.
         `wait` holds them privately when their turn is behind others (a button; a reaction
         has no interaction to acknowledge)."""
+        self.inbox.preparing()
         async with self.answering.turn(wait) as turn:
             return await self._control(member, action, parent_id, announce, turn)
 
@@ -290,6 +296,7 @@ class Submissions:
     ) -> tuple[Job, bool]:
         """A member pressed Retry on a failure: the same request again, as a new job (`wait`:
         as for a control)."""
+        self.inbox.preparing()
         async with self.answering.turn(wait) as turn:
             return await self._retry(member, job_id, announce, turn)
 
@@ -352,6 +359,10 @@ class Submissions:
         `asked` names what was asked for in the journal (a kind, or a control); `turn` is the
         request's turn to be answered, which ends with the answer."""
         new = replace(new, interaction_token=member.token)
+        if not self.inbox.admits():  # the bot is stopping: nothing is written from now on
+            refusal = Restarting()
+            JOURNAL.refused(asked, member.guild_id, member.user_id, _why(refusal))
+            raise refusal
         window = None
         if repeat is not None:
             since = self.store.clock() - self.repeat_seconds

@@ -64,6 +64,7 @@ class Controls(commands.Cog):
         self, interaction: discord.Interaction, action: str, job_id: str
     ) -> None:
         """A button on a result (or Retry on a failure) was pressed."""
+        self.bot.received(interaction)  # answered by a clean stop before it closes anything
         if action == "info":
             await self.info(interaction, job_id)
             return

@@ -17,6 +17,7 @@ channel refuses the bot's post.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sys
@@ -34,6 +35,7 @@ from bot.discord.wording import explain as explain_member_error
 from bot.discord.wording import language_of, option_name, say
 from bot.errors import MemberError
 from bot.storage import from_the_database
+from cogs.options import ACKNOWLEDGED
 
 log = logging.getLogger(__name__)
 NOTE_DM_SECONDS = 10.0  # a note by DM is tried this long: discord.py would wait out any 429
@@ -165,7 +167,13 @@ class Errors(commands.Cog):
                 await interaction.response.send_message(
                     message, ephemeral=True, allowed_mentions=none
                 )
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
+            if exc.code == ACKNOWLEDGED:
+                # Acknowledged by a hold whose reply never came (cut off by a clean stop, or
+                # lost): the answer takes the hold's place.
+                with contextlib.suppress(*CALL_FAILED):
+                    await interaction.edit_original_response(content=message, allowed_mentions=none)
+                    return
             log.warning("Could not tell the member about an error", exc_info=True)
 
 

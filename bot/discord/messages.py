@@ -275,6 +275,9 @@ MESSAGES: dict[str, str] = {
         "⏳ The bot cannot save requests right now: its database does not answer. Nothing was "
         "made or paid for; please try again in a few minutes."
     ),
+    "restarting": (
+        "The bot is restarting: nothing was made or paid for. Please ask again in a minute."
+    ),
     # The working message, the result and its embed.
     "job.checked": "✅ Your files check out; the video is starting (see below).",
     "job.started": "✅ Your video is starting (see below).",

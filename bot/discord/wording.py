@@ -40,7 +40,14 @@ MEMBER_PARAMS = frozenset({"filename", "value"})
 CODE_PARAMS = frozenset({"pattern", "detail", "job_id"})
 
 # The icon that opens the answer to each family of member errors.
-ICONS = {"input": "⚠️", "rule": "⚠️", "refusal": "⛔", "control": "⛔", "repeat": "🔁"}
+ICONS = {
+    "input": "⚠️",
+    "rule": "⚠️",
+    "refusal": "⛔",
+    "control": "⛔",
+    "repeat": "🔁",
+    "restarting": "🔄",
+}
 
 
 def say(key: str, lang: str = ENGLISH, /, **params: Any) -> str:

@@ -11,12 +11,23 @@ import pytest
 
 from bot.discord.target import point_discord_at
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, failures, generate, results, start_bot
+from tests.e2e.harness import (
+    DEFERRED,
+    BotProcess,
+    allow_running,
+    bot_env,
+    failures,
+    generate,
+    results,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
+from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
 from tests.helpers.local_pika import behave, calls_to
 from tests.helpers.scratch import holding, left_by_a_killed_process
+from tests.media import png
 
 
 async def help_answer(fake: FakeDiscord) -> str:
@@ -254,3 +265,53 @@ async def test_a_sigterm_while_a_new_job_is_answered_lets_the_job_go_on(
         assert len(await calls_to(pika, "/web/generate")) == 1
     finally:
         assert await again.stop() == 0
+
+
+RESTARTING = "🔄 The bot is restarting: nothing was made or paid for. Please ask again in a minute."
+
+
+def what_was_said(fake: FakeDiscord, interaction: Interaction) -> str:
+    """What a member who asked for a video sees last: "working" (the public working message,
+    at once or after a private hold), the private text put in place of the hold, or the
+    private answer; "nothing" when the bot never answered."""
+    if not interaction.callbacks:
+        return "nothing"
+    callback = interaction.callbacks[0]
+    if callback["type"] != DEFERRED:
+        private = (callback["data"].get("flags") or 0) & 64
+        return str(callback["data"]["content"]) if private else "working"
+    if interaction.followups:
+        return "working"
+    assert interaction.original_id is not None
+    return fake.messages[interaction.original_id].content or "thinking"
+
+
+async def test_a_sigterm_in_the_first_instant_of_a_burst_answers_every_request(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A deploy's SIGTERM just as a burst of /pika generate came in: the requests received
+    but not yet admitted (their files being checked, or waiting for their turn) met a closed
+    connection to Discord, and their members saw "thinking" for ever, or "the application did
+    not respond". Now each one is answered before the bot closes anything: admitted and
+    answered within the stop's grace, or told the bot is restarting, nothing made or paid."""
+    bot = await start_bot(fake, pika, tmp_path)
+    await allow_running(fake, 20)
+    fake.attachments_served.clear()  # the members' files come slowly: their probes are under way
+    image = {"image": ("fox.png", png(), "image/png")}
+    probed = [
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": f"a fox {n}"}, image)
+        for n in range(3)
+    ]
+    plain = [generate(fake, f"a plain fox {n}") for n in range(12)]
+    await fake.wait_for(lambda: all(i.callbacks for i in probed), what="the holds of the probes")
+    try:
+        assert await bot.stop() == 0
+    finally:
+        fake.attachments_served.set()
+    said = {i.id: what_was_said(fake, i) for i in probed + plain}
+    assert [said[i.id] for i in probed] == [RESTARTING] * 3
+    assert set(said.values()) <= {"working", RESTARTING}, said
+    # Paid for exactly the jobs whose members were told they started, and nothing else.
+    working = sum(1 for text in said.values() if text == "working")
+    assert len(await calls_to(pika, "/web/generate")) == working
+    assert "Traceback" not in bot.log

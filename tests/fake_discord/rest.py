@@ -241,6 +241,7 @@ class RestRoutes(FakeState):
 
     async def _attachment(self, request: web.Request) -> web.Response:
         """A stored file, as Discord's CDN serves it (no authorization)."""
+        await self.attachments_served.wait()
         attachment = self.files.get(int(request.match_info["aid"]))
         if attachment is None:
             return error(404, 0, "404: Not Found")

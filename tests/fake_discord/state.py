@@ -9,6 +9,7 @@ send the same gateway events; how an event reaches the bot is the gateway's part
 from __future__ import annotations
 
 import abc
+import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -120,6 +121,10 @@ class FakeState(abc.ABC):
         self.limits = RateLimits()  # Discord's rate limits, enforced once `limits.enabled`
         self.interaction_deadline = 3.0  # seconds an interaction waits for its callback
         self.blocked_dms: set[int] = set()
+        # The CDN serves attachments while this is set; cleared, their downloads wait (a
+        # member's slow file host, as a test wants its probe to be under way).
+        self.attachments_served = asyncio.Event()
+        self.attachments_served.set()
         self.locales: dict[int, str] = {}  # a member's Discord language (en-US unless set)
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)

@@ -54,6 +54,7 @@ async def loaded(*cogs: type[commands.Cog]) -> commands.Bot:
     bot = commands.Bot(command_prefix=commands.when_mentioned, intents=discord.Intents.default())
     bot.loop = asyncio.get_running_loop()  # what logging in would set: events run on it
     bot.submissions = Refusing()  # type: ignore[attr-defined]
+    bot.received = lambda interaction: None  # type: ignore[attr-defined]  # no stop under way
     for cog in cogs:
         await bot.add_cog(cog(bot))
     return bot
