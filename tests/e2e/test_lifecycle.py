@@ -18,6 +18,7 @@ from tests.e2e.harness import (
     bot_env,
     failures,
     generate,
+    launch,
     results,
     start_bot,
 )
@@ -25,6 +26,7 @@ from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
 from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to
 from tests.helpers.scratch import holding, left_by_a_killed_process
 from tests.media import png
@@ -148,6 +150,31 @@ async def test_sigterm_shuts_down_cleanly(fake: FakeDiscord, bot: BotProcess) ->
     assert "Traceback" not in bot.log
     assert fake.session is not None
     await fake.wait_for(lambda: fake.session and fake.session.ws is None, what="socket closed")
+
+
+async def test_a_sigterm_while_the_database_is_being_opened_stops_cleanly(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A deploy's SIGTERM while the bot was still opening its database (its migrations, or
+    waiting for another process's lock on the file): the process was killed by the signal
+    (exit 143), nothing closed and no word in the log. Now it stops cleanly, and the next
+    start finds the database whole."""
+    database = DatabaseUnderTest.sqlite_in(tmp_path)
+    args, launcher = launch()
+    env = bot_env(fake, tmp_path, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url)
+    bot = BotProcess(env | launcher, tmp_path, args)
+    async with database.writes_held():  # the bot waits at its migrations for the file
+        await bot.start()
+        await bot.wait_for_log(r"Starting on ")
+        assert await bot.stop() == 0
+    assert "Stopped during start-up" in bot.log
+    assert "Traceback" not in bot.log
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for_response(generate(fake, "a fox after a stopped start"))
+        await fake.wait_for(lambda: results(fake), what="the result")
+    finally:
+        assert await again.stop() == 0
 
 
 async def test_sigterm_stops_it_promptly_while_discord_is_unreachable(

@@ -5,14 +5,16 @@ both schemas alike."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from bot.storage import Change, StorageError, open_storage
-from bot.storage.backend import migrations
+from bot.storage.backend import Migration, migrations
 from tests.helpers.databases import DatabaseUnderTest
 
 
@@ -32,6 +34,43 @@ async def test_a_failing_migration_stops_the_storage_naming_it(
         await open_storage(database.target)
     assert "migration 0001_jobs.sql failed" in str(caught.value)
     assert "already exists" in str(caught.value)
+
+
+async def test_a_start_stopped_during_its_migrations_leaves_none_half_applied(
+    database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM during start-up cancels the opening of the database (bot/process.py): cut off
+    as each migration begins, none is left half applied, and the next start applies the rest."""
+    every = migrations(database.dialect)
+    module = "bot.storage.sqlite" if database.dialect == "sqlite" else "bot.storage.postgres"
+    for cut in range(len(every)):
+
+        def cut_off(dialect: str, at: int = cut) -> Iterator[Migration]:
+            for number, migration in enumerate(migrations(dialect)):  # type: ignore[arg-type]
+                if number == at:
+                    task = asyncio.current_task()
+                    assert task is not None
+                    task.cancel()  # the signal, as this migration begins
+                yield migration
+
+        target = database.target
+        if database.path is not None:
+            target = database.path.with_name(f"cut-at-{cut}.sqlite3")
+        else:
+            await database.execute("DROP SCHEMA public CASCADE")
+            await database.execute("CREATE SCHEMA public")
+        monkeypatch.setattr(f"{module}.migrations", cut_off)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.ensure_future(open_storage(target))
+        monkeypatch.undo()
+        storage = await open_storage(target)  # the next start: nothing half applied refuses it
+        await storage.close()
+        if database.path is not None:
+            with contextlib.closing(sqlite3.connect(target)) as file:
+                versions = [v for (v,) in file.execute("SELECT version FROM schema_migrations")]
+        else:
+            versions = [v for (v,) in await database.fetch("SELECT version FROM schema_migrations")]
+        assert sorted(versions) == [m.version for m in every]
 
 
 async def test_readiness_writes_a_row_of_its_own(database: DatabaseUnderTest) -> None:
