@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, cast
@@ -27,7 +28,15 @@ from urllib.parse import urlsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.storage.backend import Database, Params, Queries, Row, StorageError, migrations
+from bot.storage.backend import (
+    WRITE_ERRORS,
+    Database,
+    Params,
+    Queries,
+    Row,
+    StorageError,
+    migrations,
+)
 from bot.storage.postgres_sql import translate
 
 POOL_SIZE = 10  # connections at most, per process
@@ -43,6 +52,27 @@ CLOCK_SHARE_OF_LEASE = 0.25
 # The key of the migration lock: the two-number form of advisory locks, whose keys never meet
 # the one-number form's (admission locks a server's id with that one).
 MIGRATION_LOCK = (0x50494B41, 1)  # "PIKA", migrations
+
+
+class OutageInOneLine(logging.Filter):
+    """asyncpg's pool logs each failed attempt to restore its floor of connections (every few
+    seconds while PostgreSQL is down) with a full traceback, where the bot's own warnings of the
+    same outage are one line each. A failure of the database (one of WRITE_ERRORS) is said in
+    one line, with its reason; anything else (a fault of code) keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, WRITE_ERRORS):
+            reason = str(error) or "no details"
+            record.msg, record.args = (
+                "%s: %s: %s",
+                (record.getMessage(), type(error).__name__, reason),
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+OUTAGE_IN_ONE_LINE = OutageInOneLine()
 
 
 def shown_url(url: str) -> str:
@@ -149,6 +179,8 @@ async def open_postgres(
         "timeout": CONNECT_SECONDS,
         "server_settings": {"application_name": "pika-discord-bot"},
     }
+    # Once for the process (a filter already there is not added again).
+    logging.getLogger("asyncpg.pool").addFilter(OUTAGE_IN_ONE_LINE)
     try:
         await migrate(url, clock, options, lease_seconds)
         pool = await asyncpg.create_pool(
