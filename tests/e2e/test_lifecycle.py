@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from pathlib import Path
 
 import discord
@@ -130,12 +132,20 @@ async def test_temporary_files_a_killed_process_left_go_at_start_up_and_a_living
 ) -> None:
     # A bot killed with a download under way left its file in the system's temporary folder,
     # for ever: a crash loop filled the disk. Another bot on the host is still downloading.
+    system = tmp_path / "system-tmp"  # the system's temporary folder, as TMPDIR names it
+    system.mkdir()
+    left_there = system / "pika-video-k9x2.mp4"  # by an earlier version, killed two days ago
+    left_there.write_bytes(b"half a video")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(left_there, (two_days_ago, two_days_ago))
     async with holding(tmp_path) as (_, living):
         dead = await left_by_a_killed_process(tmp_path)  # after: a start-up sweeps the dead
-        bot = await start_bot(fake, pika, tmp_path)  # its DATA_DIR: the SQLite file's folder
+        # Its DATA_DIR: the SQLite file's folder.
+        bot = await start_bot(fake, pika, tmp_path, TMPDIR=str(system))
         try:
             assert bot.process is not None
             assert not dead.exists()
+            assert not left_there.exists()
             assert (living / "pika-video-half.mp4").read_bytes() == b"half a video"
             [mine] = (tmp_path / "tmp").glob(f"{bot.process.pid}-*")
         finally:
