@@ -51,7 +51,7 @@ from bot.pika.health import PikaHealth, PikaState
 from bot.preferences import Preferences
 from bot.probe import PROBE_SECONDS, Prober
 from bot.safe_fetch import AllowedHost, SafeFetcher
-from bot.storage import Storage, open_storage
+from bot.storage import DatabaseUnavailable, Storage, open_storage
 from bot.submit import Submissions
 
 log = logging.getLogger(__name__)
@@ -339,7 +339,9 @@ class PikaBot(commands.AutoShardedBot):
         try:
             await self.storage.check_writable()
         except Exception as exc:
-            return f"cannot write: {type(exc).__name__}: {exc}"[:200]
+            # The database's own failure names its cause; anything else its type.
+            what = exc if isinstance(exc, DatabaseUnavailable) else f"{type(exc).__name__}: {exc}"
+            return f"cannot write: {what}"[:200]
         return "ok"
 
     async def refresh_metrics(self) -> None:

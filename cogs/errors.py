@@ -34,7 +34,7 @@ from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
 from bot.discord.wording import language_of, option_name, say
 from bot.errors import MemberError
-from bot.storage import from_the_database
+from bot.storage import DatabaseUnavailable
 from cogs.options import ACKNOWLEDGED
 
 log = logging.getLogger(__name__)
@@ -140,15 +140,11 @@ class Errors(commands.Cog):
         except (KeyError, IndexError, ValueError):  # a sentence that does not fill: ours
             log.exception("Could not word an error for the member")
             message = None
-        if message is None and from_the_database(original):
+        if message is None and isinstance(original, DatabaseUnavailable):
             # PostgreSQL stopped, a disk full: the owner's to fix, said in one line (the
             # tracker and /readyz say it too), and the member told it is no bug to report.
-            log.warning(
-                "%s failed: the database cannot be used (%s: %s)",
-                _what(interaction),
-                type(original).__name__,
-                original,
-            )
+            # Typed by the database's backend: a statement it refused as written stays a bug.
+            log.warning("%s failed: the database cannot be used (%s)", _what(interaction), original)
             message = say("error.database", lang)
         if message is None:
             log.error("%s failed", _what(interaction), exc_info=error)

@@ -2,7 +2,7 @@
 PostgreSQL (one interface, `backend.py`), behind small stores."""
 
 from bot.storage.admission import Limits, Refused, RepeatWindow
-from bot.storage.backend import WRITE_ERRORS, Database, StorageError, from_the_database
+from bot.storage.backend import WRITE_ERRORS, Database, DatabaseUnavailable, StorageError
 from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
 from bot.storage.jobs import JobStore
@@ -21,6 +21,7 @@ __all__ = [
     "WRITE_ERRORS",
     "Change",
     "Database",
+    "DatabaseUnavailable",
     "GuildSettingsStore",
     "Held",
     "Job",
@@ -37,6 +38,5 @@ __all__ = [
     "StorageError",
     "Tally",
     "claim_sql",
-    "from_the_database",
     "open_storage",
 ]

@@ -36,6 +36,7 @@ from bot.storage.backend import (
     Row,
     StorageError,
     migrations,
+    typed,
 )
 from bot.storage.postgres_sql import translate
 
@@ -52,6 +53,29 @@ CLOCK_SHARE_OF_LEASE = 0.25
 # The key of the migration lock: the two-number form of advisory locks, whose keys never meet
 # the one-number form's (admission locks a server's id with that one).
 MIGRATION_LOCK = (0x50494B41, 1)  # "PIKA", migrations
+# The classes of SQLSTATE for the server failing rather than the statement: a connection lost
+# or refused (08), resources exhausted (53: a disk full, too many connections), an operator's
+# or the server's intervention (57: a shutdown, a start-up, a statement cancelled past its
+# time-out), the system (58: an I/O error), an internal error (XX: data corrupted), and a
+# transaction rolled back by the server (40: a deadlock, a serialisation failure).
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58", "XX", "40"})
+# ... and a write refused by a server that became a read-only standby (a failover).
+UNAVAILABLE_STATES = frozenset({"25006"})
+
+
+def unavailable(exc: Exception) -> bool:
+    """Whether the server, or the way to it, failed the statement, not the code: a connection
+    lost or refused, a time-out, a SQLSTATE of UNAVAILABLE_CLASSES or UNAVAILABLE_STATES.
+    asyncpg's client-side errors (InterfaceError, InternalClientError) come from a connection
+    ended under a statement, which the client's state machine then refuses to go on with."""
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state[:2] in UNAVAILABLE_CLASSES or state in UNAVAILABLE_STATES
+    return False
 
 
 class OutageInOneLine(logging.Filter):
@@ -104,17 +128,20 @@ class PostgresQueries(Queries):
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         statement = translate(sql)
-        await self._target.execute(statement.sql, *statement.arguments(params))
+        with typed(unavailable):
+            await self._target.execute(statement.sql, *statement.arguments(params))
 
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
         statement = translate(sql)
         rows = [statement.arguments(p) for p in params]
         if rows:
-            await self._target.executemany(statement.sql, rows)
+            with typed(unavailable):
+                await self._target.executemany(statement.sql, rows)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         statement = translate(sql)
-        rows = await self._target.fetch(statement.sql, *statement.arguments(params))
+        with typed(unavailable):
+            rows = await self._target.fetch(statement.sql, *statement.arguments(params))
         return cast(list[Row], rows)
 
 
@@ -130,29 +157,53 @@ class PostgresDatabase(PostgresQueries, Database):
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        async with self.pool.acquire() as connection, connection.transaction():
-            yield PostgresQueries(connection)
+        async with self._connection() as connection:
+            # What the block raises is its own; the transaction's own steps are typed.
+            with typed(unavailable):
+                await connection.execute("BEGIN")
+            async with self._ended(connection):
+                yield PostgresQueries(connection)
 
     @contextlib.asynccontextmanager
     async def serialised(self, key: int) -> AsyncIterator[Queries]:
-        async with self.pool.acquire() as connection:
+        async with self._connection() as connection:
             # One round trip for both: the transaction, and the lock it holds until it ends.
-            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
-            try:
+            with typed(unavailable):
+                await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
+            async with self._ended(connection):
                 yield PostgresQueries(connection)
-            except BaseException:
-                with contextlib.suppress(Exception):  # a broken connection: the pool drops it
-                    await connection.execute("ROLLBACK")
-                raise
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A connection of the pool for a transaction (one the pool cannot make: typed)."""
+        with typed(unavailable):
+            connection = await self.pool.acquire()
+        try:
+            yield connection
+        finally:
+            await self.pool.release(connection)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _ended(connection: PoolConnectionProxy) -> AsyncIterator[None]:
+        """The open transaction committed after the block, or rolled back if it raised."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                await connection.execute("ROLLBACK")
+            raise
+        with typed(unavailable):
             await connection.execute("COMMIT")
 
     async def check_writable(self) -> None:
-        await self.pool.execute(
-            "INSERT INTO health_check (id, at) VALUES (1, $1) "
-            "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-            time.time(),
-            timeout=5.0,
-        )
+        with typed(unavailable):
+            await self.pool.execute(
+                "INSERT INTO health_check (id, at) VALUES (1, $1) "
+                "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                time.time(),
+                timeout=5.0,
+            )
 
     async def close(self) -> None:
         try:

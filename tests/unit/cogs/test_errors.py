@@ -161,3 +161,36 @@ async def test_a_database_that_cannot_be_written_is_one_warning_and_a_plain_answ
     assert "the database cannot be used (OperationalError: database or disk is full)" in (
         said[0].getMessage()
     )
+
+
+async def test_a_statement_the_database_refuses_as_written_is_a_bug_not_an_outage(
+    tmp_path: Path, caplog: Any
+) -> None:
+    """A fault of the code inside the stores (a statement the database refuses as written, a
+    column misspelt) was taken for the database failing, by its type and its traceback: one
+    warning line, no traceback to fix it by, and members told to wait for a database that was
+    fine. Only what the database's backend types DatabaseUnavailable is an outage now."""
+    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    try:
+
+        class Misspelt:
+            async def control(self, *args: Any, **options: Any) -> Any:
+                return await storage.database.fetch("SELECT no_such_column FROM jobs")
+
+            retry = control
+
+        bot = await loaded(Errors, Controls)
+        bot.submissions = Misspelt()  # type: ignore[attr-defined]
+        pressed = interaction(bot, discord.Locale.american_english)
+        caplog.clear()
+        await ControlButton("extend", "abcdefghij").callback(pressed)
+        await asyncio.wait_for(pressed.answered.wait(), 5)
+    finally:
+        await storage.close()
+    text, _ = answer_of(pressed)
+    assert text == (
+        "💥 Something went wrong on the bot's side; it has been logged. Please try again."
+    )
+    said = [r for r in caplog.records if r.name == "cogs.errors"]
+    assert [r.levelname for r in said] == ["ERROR"]
+    assert said[0].exc_info is not None  # the traceback the owner needs to report it

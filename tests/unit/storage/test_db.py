@@ -13,7 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.storage import Change, StorageError, open_storage
+from bot.storage import Change, DatabaseUnavailable, StorageError, open_storage
+from bot.storage import postgres as postgres_storage
 from bot.storage.backend import Migration, migrations
 from tests.helpers.databases import DatabaseUnderTest
 
@@ -71,6 +72,45 @@ async def test_a_start_stopped_during_its_migrations_leaves_none_half_applied(
         else:
             versions = [v for (v,) in await database.fetch("SELECT version FROM schema_migrations")]
         assert sorted(versions) == [m.version for m in every]
+
+
+async def test_the_database_failing_is_typed_and_a_statement_refused_as_written_is_not(
+    database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the owner review tells apart: the database failing (here a full disk on SQLite; a
+    statement past its time-out and a connection cut on PostgreSQL) is DatabaseUnavailable,
+    in a statement, a transaction and a serialised scope alike; a statement the database
+    refuses as written is the code's fault, raised as the driver raised it."""
+    monkeypatch.setattr(postgres_storage, "COMMAND_SECONDS", 0.5)
+    storage = await open_storage(database.target)
+    db = storage.database
+    try:
+        for scope in (contextlib.nullcontext(db), db.transaction(), db.serialised(7)):
+            with pytest.raises(Exception) as refused:
+                async with scope as queries:
+                    await queries.fetch("SELECT no_such_column FROM jobs")
+            assert not isinstance(refused.value, DatabaseUnavailable)
+            assert isinstance(refused.value, sqlite3.OperationalError | asyncpg.PostgresError)
+        if database.dialect == "sqlite":
+            [(pages,)] = await db.fetch("PRAGMA page_count")
+            await db.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+            async with db.transaction() as queries:
+                await queries.execute(f"PRAGMA max_page_count = {pages}")
+            failing = "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (1, ?, 0)"
+            filler: tuple[str, ...] = ("x" * 100_000,)
+        else:
+            failing, filler = "SELECT pg_sleep(5)", ()
+        for scope in (contextlib.nullcontext(db), db.transaction(), db.serialised(7)):
+            with pytest.raises(DatabaseUnavailable):
+                async with scope as queries:
+                    await queries.execute(failing, filler)
+        if database.dialect == "postgresql":
+            with pytest.raises(DatabaseUnavailable):
+                async with db.transaction() as queries:
+                    await queries.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            assert await db.fetch_value("SELECT 1") == 1  # the pool goes on
+    finally:
+        await storage.close()
 
 
 async def test_readiness_writes_a_row_of_its_own(database: DatabaseUnderTest) -> None:
