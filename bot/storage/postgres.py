@@ -78,6 +78,13 @@ def unavailable(exc: Exception) -> bool:
     return False
 
 
+def cannot_connect(exc: Exception) -> bool:
+    """Whether a connection could not be made or handed out: whatever the server answers then
+    (a database closed to connections, dropped, a password changed) is the database being
+    unavailable, not a statement's fault."""
+    return unavailable(exc) or isinstance(exc, asyncpg.PostgresError)
+
+
 class OutageInOneLine(logging.Filter):
     """asyncpg's pool logs each failed attempt to restore its floor of connections (every few
     seconds while PostgreSQL is down) with a full traceback, where the bot's own warnings of the
@@ -155,6 +162,20 @@ class PostgresDatabase(PostgresQueries, Database):
         self.url = url  # with its password: for connections of their own (LISTEN); never shown
         self.pool = pool
 
+    # A statement outside a transaction takes a connection of its own, as the pool's own
+    # execute and fetch do, so that a connection it cannot get is told from the statement.
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        async with self._connection() as connection:
+            await PostgresQueries(connection).execute(sql, params)
+
+    async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
+        async with self._connection() as connection:
+            await PostgresQueries(connection).execute_many(sql, params)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._connection() as connection:
+            return await PostgresQueries(connection).fetch(sql, params)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
         async with self._connection() as connection:
@@ -175,8 +196,8 @@ class PostgresDatabase(PostgresQueries, Database):
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
-        """A connection of the pool for a transaction (one the pool cannot make: typed)."""
-        with typed(unavailable):
+        """A connection of the pool (one the pool cannot make or hand out: typed)."""
+        with typed(cannot_connect):
             connection = await self.pool.acquire()
         try:
             yield connection
@@ -197,13 +218,14 @@ class PostgresDatabase(PostgresQueries, Database):
             await connection.execute("COMMIT")
 
     async def check_writable(self) -> None:
-        with typed(unavailable):
-            await self.pool.execute(
-                "INSERT INTO health_check (id, at) VALUES (1, $1) "
-                "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                time.time(),
-                timeout=5.0,
-            )
+        async with self._connection() as connection:
+            with typed(unavailable):
+                await connection.execute(
+                    "INSERT INTO health_check (id, at) VALUES (1, $1) "
+                    "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    time.time(),
+                    timeout=5.0,
+                )
 
     async def close(self) -> None:
         try:

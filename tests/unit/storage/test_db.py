@@ -109,6 +109,23 @@ async def test_the_database_failing_is_typed_and_a_statement_refused_as_written_
                 async with db.transaction() as queries:
                     await queries.execute("SELECT pg_terminate_backend(pg_backend_pid())")
             assert await db.fetch_value("SELECT 1") == 1  # the pool goes on
+            # Whatever the server answers when no connection can be made is the database's.
+            base, name = database.url.rsplit("/", 1)
+            admin = await asyncpg.connect(f"{base}/postgres")
+            try:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    name,
+                )
+                for _ in range(2):  # a connection lost, then none to be made
+                    with pytest.raises(DatabaseUnavailable):
+                        await db.fetch_value("SELECT 1")
+                with pytest.raises(DatabaseUnavailable):
+                    await db.check_writable()
+            finally:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                await admin.close()
     finally:
         await storage.close()
 
