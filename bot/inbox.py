@@ -62,11 +62,15 @@ class Inbox:
             task.add_done_callback(self._ended)
         return not self.closing
 
-    def preparing(self) -> None:
-        """The current task prepares a request that nothing was written for yet."""
+    def preparing(self) -> bool:
+        """The current task prepares a request that nothing was written for yet. False once
+        the stop began: the caller refuses it at once (the stop waits for that answer)."""
+        if self.closing:
+            return False
         handling = self._current()
         if handling is not None:
             handling.preparing = True
+        return True
 
     def admits(self) -> bool:
         """Whether the current task's request may be written (admitted) now: no once the stop

@@ -158,7 +158,7 @@ class Submissions:
         the ask is a control's (a context menu): pressed again, it is the same job. An upscale
         of a video that has one is that upscale, however it is asked for.
         """
-        self.inbox.preparing()
+        self._preparing(member, kind)
         async with self.answering.turn(wait) as turn:
             try:
                 new, repeat = await self._prepare(
@@ -173,6 +173,15 @@ class Submissions:
                 JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
                 raise
             return await self._start(member, new, repeat, announce, asked=kind, turn=turn)
+
+    def _preparing(self, member: Member, asked: str) -> None:
+        """The request is being prepared, nothing written for it yet: a clean stop may cut it
+        off. Once the stop began, it is refused at once (Restarting): a probe of its files
+        could outlast the stop's grace."""
+        if not self.inbox.preparing():
+            refusal = Restarting()
+            JOURNAL.refused(asked, member.guild_id, member.user_id, _why(refusal))
+            raise refusal
 
     def refused(self, member: Member, kind: str, refusal: MemberError) -> None:
         """A request refused before it reached the use case (its options, checked by the cog):
@@ -248,7 +257,7 @@ class Submissions:
         """A member used a control (button, reaction, context menu) on a result of ours.
         `wait` holds them privately when their turn is behind others (a button; a reaction
         has no interaction to acknowledge)."""
-        self.inbox.preparing()
+        self._preparing(member, action)
         async with self.answering.turn(wait) as turn:
             return await self._control(member, action, parent_id, announce, turn)
 
@@ -296,7 +305,7 @@ class Submissions:
     ) -> tuple[Job, bool]:
         """A member pressed Retry on a failure: the same request again, as a new job (`wait`:
         as for a control)."""
-        self.inbox.preparing()
+        self._preparing(member, "retry")
         async with self.answering.turn(wait) as turn:
             return await self._retry(member, job_id, announce, turn)
 

@@ -51,4 +51,5 @@ async def test_a_stop_cuts_off_what_was_not_written_tells_it_and_waits_for_the_r
     assert steps == ["admitted answered"]
     assert inbox.handling == 0
     assert not inbox.received(teller("after"))  # the caller tells that member itself
+    assert not inbox.preparing()  # nor prepared (a probe could outlast the grace)
     assert not inbox.admits()  # and nothing is written once the stop began
