@@ -97,6 +97,7 @@ class PikaTree(app_commands.CommandTree["PikaBot"]):
     """The command tree: every command's interaction is received by the bot's inbox first."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Each command goes on (an autocomplete is not an interaction a stop must answer)."""
         if interaction.type is discord.InteractionType.application_command:
             self.client.received(interaction)
         return True
