@@ -33,6 +33,7 @@ from cogs.options import (
     FIRST_ANSWER_SECONDS,
     announcer,
     answer_repeat,
+    forget_hold,
     holder,
     info_answer,
     lang,
@@ -70,7 +71,7 @@ class Controls(commands.Cog):
             return
         # A refusal (MemberError) propagates: cogs/errors.py answers it, privately.
         member, announce = member_of(interaction), announcer(self.bot, interaction)
-        wait = holder(interaction)  # held privately at once when its turn is behind others
+        wait = holder(self.bot, interaction)  # held privately when its turn is behind others
         if action == "retry":
             job, created = await self.bot.submissions.retry(member, job_id, announce, wait=wait)
         else:
@@ -79,6 +80,7 @@ class Controls(commands.Cog):
             )
         if not created:
             await answer_repeat(self.bot, interaction, job)
+        await forget_hold(self.bot, interaction)
 
     async def info(self, interaction: discord.Interaction, job_id: str) -> None:
         """Everything about the job, privately."""

@@ -35,7 +35,7 @@ from bot.discord.wording import explain as explain_member_error
 from bot.discord.wording import language_of, option_name, say
 from bot.errors import MemberError
 from bot.storage import DatabaseUnavailable
-from cogs.options import ACKNOWLEDGED
+from cogs.options import ACKNOWLEDGED, forget_hold
 
 log = logging.getLogger(__name__)
 NOTE_DM_SECONDS = 10.0  # a note by DM is tried this long: discord.py would wait out any 429
@@ -169,8 +169,10 @@ class Errors(commands.Cog):
                 # lost): the answer takes the hold's place.
                 with contextlib.suppress(*CALL_FAILED):
                     await interaction.edit_original_response(content=message, allowed_mentions=none)
+                    await forget_hold(self.bot, interaction)
                     return
             log.warning("Could not tell the member about an error", exc_info=True)
+        await forget_hold(self.bot, interaction)  # answered: a crash now leaves nothing to tell
 
 
 def _what(interaction: discord.Interaction) -> str:

@@ -38,7 +38,8 @@ from bot.pika.models import (
     Tilt,
     Zoom,
 )
-from bot.storage import Job
+from bot.storage import WRITE_ERRORS, Job
+from bot.storage import Hold as HoldRecord
 from bot.submit import Announce, Answered, Hold, Member, Unanswered
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ def lang(interaction: discord.Interaction) -> str:
 
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
+HOLD_RECORDED = "hold recorded"  # in Interaction.extras: the private hold is in the database
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
 # How long a first answer (or the private hold) is tried: Discord refuses one after 3 s, and
 # discord.py would obey any 429's Retry-After, the job and its answering turn held meanwhile.
@@ -310,18 +312,48 @@ async def answer(interaction: discord.Interaction, text: str, *, held: bool) -> 
     return public.id
 
 
-def holder(interaction: discord.Interaction, *, probing: bool = False) -> Hold:
+def holder(bot: PikaBot, interaction: discord.Interaction, *, probing: bool = False) -> Hold:
     """Acknowledges the interaction privately ("thinking"): before the files are probed
-    (`probing`), or while the request waits for its turn in a burst."""
+    (`probing`), or while the request waits for its turn in a burst. The hold is recorded
+    first, until the request is answered (`forget_hold`): a process killed meanwhile leaves it
+    to another, which tells the member the bot restarted (`bot/storage/holds.py`)."""
 
     async def hold() -> None:
         if probing:
             interaction.extras[FILES_CHECKED] = True
         if not interaction.response.is_done():
+            await _record_hold(bot, interaction)
             async with asyncio.timeout(FIRST_ANSWER_SECONDS):
                 await interaction.response.defer(ephemeral=True, thinking=True)
 
     return hold
+
+
+async def _record_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
+    made = HoldRecord(
+        interaction.id,
+        interaction.token,
+        interaction.guild_id,
+        interaction.user.id,
+        interaction.locale.value,
+        bot.storage.jobs.clock(),
+    )
+    try:
+        await bot.storage.jobs.holds.record(made)
+    except WRITE_ERRORS as exc:  # the member is held all the same; only a crash would show it
+        log.warning("Could not record a private hold (%s)", type(exc).__name__)
+        return
+    interaction.extras[HOLD_RECORDED] = True
+
+
+async def forget_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
+    """The member's private hold, if one was recorded, has its answer: nothing left to resolve
+    after a crash."""
+    if interaction.extras.pop(HOLD_RECORDED, None) is True:
+        try:
+            await bot.storage.jobs.holds.forget(interaction.id)
+        except WRITE_ERRORS as exc:  # left, it is resolved only if it still says "thinking"
+            log.info("Could not forget a private hold (%s)", type(exc).__name__)
 
 
 async def answer_repeat(bot: PikaBot, interaction: discord.Interaction, job: Job) -> None:
@@ -361,12 +393,13 @@ async def ask(
         values,
         announcer(bot, interaction),
         parent=parent,
-        hold=holder(interaction, probing=True),
-        wait=holder(interaction),
+        hold=holder(bot, interaction, probing=True),
+        wait=holder(bot, interaction),
         control=control,
     )
     if not created:
         await answer_repeat(bot, interaction, job)
+    await forget_hold(bot, interaction)
 
 
 async def info_answer(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import discord
 
@@ -46,23 +47,36 @@ async def landed(interaction: discord.Interaction, *, followup: bool) -> int | N
         return None
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What shows of an answer whose process stopped before recording it: a public message,
+    or the member's private hold still "thinking" (`thinking`), the one thing they see."""
+
+    message_id: int
+    thinking: bool = False
+
+
 async def unrecorded(
     client: discord.Client, job: Job, channel: discord.abc.Messageable
-) -> int | None:
-    """The public answer of a job whose process stopped between answering its member and
-    recording the answer (the job was taken over in `submitting`), found with the token written
-    with the job: the interaction's first answer when public, else the follow-up that named it
-    after a private hold. None if none shows, or if it cannot be told."""
+) -> Shown | None:
+    """The answer of a job whose process stopped between answering its member and recording
+    the answer (the job was taken over in `submitting`), found with the token written with the
+    job: the interaction's first answer when public, else the follow-up that named it after a
+    private hold, else that hold if it still says "thinking" (the process stopped before it
+    answered at all). None if none shows, or if it cannot be told."""
     if not token_usable(job):
         return None
     try:
         async with asyncio.timeout(LOOKUP_SECONDS):
             original = await InteractionAnswer(client, job).original()
             if not original.private:
-                return original.message_id
+                return Shown(original.message_id)
+            if original.thinking:
+                return Shown(original.message_id, thinking=True)
             if original.interaction_id is None:
                 return None
-            return await _followup(client, channel, original.interaction_id)
+            found = await _followup(client, channel, original.interaction_id)
+            return None if found is None else Shown(found)
     except LOOKUP_FAILED:
         return None
 

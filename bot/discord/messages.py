@@ -281,6 +281,10 @@ MESSAGES: dict[str, str] = {
     # The working message, the result and its embed.
     "job.checked": "✅ Your files check out; the video is starting (see below).",
     "job.started": "✅ Your video is starting (see below).",
+    "hold.restarted": (
+        "🔄 The bot restarted before it could answer this, so nothing was made and nothing was "
+        "charged. Please ask again."
+    ),
     "job.heading": "🎬 **{title}** for <@{user}>{quoted}",
     "job.waiting": "⏳ Waiting in line: place **{place}** · ready <t:{eta}:R>",
     "job.progress": "{bar} {progress}% · ready <t:{eta}:R>",

@@ -5,6 +5,7 @@ from bot.storage.admission import Limits, Refused, RepeatWindow
 from bot.storage.backend import WRITE_ERRORS, Database, DatabaseUnavailable, StorageError
 from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
+from bot.storage.holds import Hold, Holds
 from bot.storage.jobs import JobStore
 from bot.storage.leases import DEFAULT_LEASE_SECONDS, Held, Leases, claim_sql
 from bot.storage.member_settings import MemberSettingsStore
@@ -24,6 +25,8 @@ __all__ = [
     "DatabaseUnavailable",
     "GuildSettingsStore",
     "Held",
+    "Hold",
+    "Holds",
     "Job",
     "JobReports",
     "JobStore",

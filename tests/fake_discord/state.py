@@ -136,6 +136,9 @@ class FakeState(abc.ABC):
         self.fail_callbacks_after_answer = 0  # the next first answers taken, then answered 500
         # Called as a first answer is taken, before its reply (a test kills the bot there).
         self.answer_taken: Callable[[Interaction], None] | None = None
+        # Called as an edit of an interaction's message arrives; when it returns True the edit
+        # is never made (a test kills the bot there: it died before its edit reached Discord).
+        self.edit_arriving: Callable[[Interaction], bool] | None = None
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s

@@ -25,7 +25,7 @@ from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import PikaRequestModel
 from bot.preferences import Preferences
-from bot.storage import Job, JobStore, Storage, open_storage
+from bot.storage import Hold, Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock
 from tests.helpers.requests import fox
@@ -41,6 +41,7 @@ class Recorder:
         self.adorned: list[str] = []
         self.failures: list[str] = []
         self.undeliverable: list[str] = []
+        self.holds_resolved: list[int] = []
         self.shown: list[int] = []
         self.fail_with: Exception | None = None
         self.tell_fails_with: Exception | None = None  # raised by every telling of a failure
@@ -76,6 +77,9 @@ class Recorder:
 
     async def tell_undeliverable(self, job: Job) -> None:
         self.undeliverable.append(job.id)
+
+    async def resolve_hold(self, hold: Hold) -> None:
+        self.holds_resolved.append(hold.interaction_id)
 
 
 @dataclass
