@@ -24,7 +24,7 @@ from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, refused
 from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
 from bot.discord.results import REACTIONS, RETRY, retried_job
-from bot.discord.texts import lang_of, repeat_text, working_text
+from bot.discord.texts import failure_text, lang_of, repeat_text, working_text
 from bot.errors import MemberError
 from bot.followups import FollowUpRefused
 from bot.storage import Job
@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 # Reactions that retry a failure: the re-roll's (which a member tries on anything that went
 # wrong) and the Retry button's own.
 RETRY_REACTIONS = frozenset({"🔁", RETRY.emoji})
+# A failure without Retry is known by its words among its requester's latest jobs, this many.
+FAILURES_LOOKED_AT = 20
 
 
 def working_nonce(job: Job) -> str:
@@ -134,7 +136,13 @@ class Controls(commands.Cog):
             return
         job_id = retried_job(found)
         if job_id is None:
-            return  # not a failure with a Retry: nothing a reaction could start
+            told = await self._failure_told(found, event.guild_id)
+            if told is None:
+                return  # not a failure (a working message, a note): no retry was meant
+            # A failure without Retry: asked again as it was, it would fail the same way.
+            refusal = FollowUpRefused("control.not_retryable")
+            refusal.language = lang_of(told)
+            raise refusal
         failed = await self.bot.storage.jobs.get(job_id)
         language = lang_of(failed) if failed is not None else None
         message = channel.get_partial_message(event.message_id)
@@ -148,6 +156,21 @@ class Controls(commands.Cog):
             refusal.language = language
             raise
         await self._after(channel, message, event.user_id, job, created, language or "en", shut_out)
+
+    async def _failure_told(self, message: discord.Message, guild_id: int | None) -> Job | None:
+        """The job whose failure this message of the bot's tells, found by its words among its
+        requester's latest jobs (a failure without Retry carries no job id); None if none."""
+        if not message.raw_mentions:
+            return None
+        requester = message.raw_mentions[0]  # a failure begins with its requester's mention
+        latest = await self.bot.storage.jobs.recent_for_user(
+            guild_id, requester, limit=FAILURES_LOOKED_AT
+        )
+        for job in latest:
+            here = job.channel_id == message.channel.id
+            if job.failure and here and failure_text(job) == message.content:
+                return job
+        return None
 
     def _member(self, event: discord.RawReactionActionEvent, channel: Chat) -> Member:
         member = event.member

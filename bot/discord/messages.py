@@ -180,6 +180,10 @@ MESSAGES: dict[str, str] = {
     "control.pika_would_refuse": "Pika would refuse this: {reason}",
     "control.unknown_action": "This button no longer does anything.",
     "control.nothing_to_retry": "Only a video that could not be made can be retried.",
+    "control.not_retryable": (
+        "This cannot be retried: asked again as it was, it would fail the same way. Change the "
+        "request, then ask again with `/pika`."
+    ),
     "control.cannot_post": (
         "The bot can no longer post in <#{channel}>, so your reaction started nothing and "
         "nothing was charged. Ask a moderator to let it post there, or use the video's buttons."

@@ -6,12 +6,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.pika.local.app import LocalPika
 from tests.e2e.harness import (
     DEFERRED,
     BotProcess,
     allow_running,
+    bot_env,
     button,
     delivered,
     failures,
@@ -190,6 +192,49 @@ async def test_a_retry_reaction_on_a_failure_retries_it_as_its_button_does(
         what="the note pointing to the video",
     )
     assert len(await calls_to(pika, "/web/generate")) == 2
+
+
+async def test_a_retry_reaction_on_a_failure_that_cannot_be_retried_is_told_why(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    """Pika refused the request: its failure has no Retry, since the same request would be
+    refused again. A 🔁 on it was ignored without a word; now it is taken off and the member
+    told why, in the failure's language. A 🔁 on a member's own message still starts nothing
+    and says nothing."""
+    fake.locales[REQUESTER] = "fr"
+
+    async def refuse(request: web.Request) -> web.Response:
+        return web.json_response({"message": "this prompt is not allowed"}, status=400)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", refuse)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    stub = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    bot = BotProcess(
+        bot_env(fake, tmp_path, PIKA_API_KEY="refused-key", PIKA_BASE_URL=stub), tmp_path
+    )
+    try:
+        await bot.start()
+        await bot.wait_ready()
+        await fake.wait_for_response(generate(fake, "un renard refusé"))
+        failed = (await fake.wait_for(lambda: failures(fake), what="the failure"))[0]
+        assert not failed.components  # no Retry: Pika would refuse it again
+        own = fake.post_as(REQUESTER, GENERAL, "my own words")
+        fake.react(REQUESTER, own, "🔁")
+        fake.react(REQUESTER, failed, "🔁")
+        notes = await fake.wait_for(lambda: notes_to(fake, REQUESTER), what="the note")
+        assert notes[0].content.endswith(
+            "Ceci ne peut pas être réessayé : redemandé tel quel, il échouerait de la même "
+            "façon. Modifie la demande, puis redemande avec `/pika`."
+        ), notes[0].content
+        await fake.wait_for(lambda: REQUESTER not in failed.reactions.get("🔁", ()), what="off")
+        assert REQUESTER in own.reactions.get("🔁", ())  # a member's message: left alone
+        assert len(notes_to(fake, REQUESTER)) == 1
+    finally:
+        await bot.stop()
+        await runner.cleanup()
 
 
 async def test_refused_reactions_are_removed_and_explained_once_a_minute(
