@@ -20,7 +20,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import sys
+import time
 from typing import Any
 
 import discord
@@ -32,7 +34,7 @@ from bot.discord.chats import Chat
 from bot.discord.connection import CALL_FAILED
 from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
-from bot.discord.wording import language_of, option_name, say
+from bot.discord.wording import language_of, option_name, permission_name, say, shown
 from bot.errors import MemberError
 from bot.storage import DatabaseUnavailable
 from cogs.options import ACKNOWLEDGED, forget_hold
@@ -58,10 +60,44 @@ def explain(
         rule = say("rule.not_found", lang)
         return f"⚠️ {say('input.line', lang, option=option, rule=rule)}"
     if isinstance(error, app_commands.CheckFailure):
-        return f"⛔ {error}"
+        # discord.py's own texts are English whatever the member's language.
+        return f"⛔ {check_failure(error, lang)}"
     if isinstance(error, app_commands.CommandSignatureMismatch):
         return f"⚠️ {say('rule.outdated_command', lang)}"
     return None
+
+
+def check_failure(error: app_commands.CheckFailure, lang: str) -> str:
+    """Why a check of discord.py's refused a command, in the member's language."""
+    if isinstance(error, app_commands.MissingPermissions):
+        return say("check.missing_permissions", lang, permissions=_permissions(error, lang))
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return say("check.bot_missing_permissions", lang, permissions=_permissions(error, lang))
+    if isinstance(error, app_commands.MissingRole):
+        return say("check.missing_role", lang, role=_role(error.missing_role))
+    if isinstance(error, app_commands.MissingAnyRole):
+        roles = ", ".join(_role(role) for role in error.missing_roles)
+        return say("check.missing_any_role", lang, roles=roles)
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return say("check.no_private_message", lang)
+    if isinstance(error, app_commands.CommandOnCooldown):
+        seconds = max(1, math.ceil(error.retry_after))
+        ready = math.ceil(time.time() + error.retry_after)
+        return say("check.cooldown", lang, seconds=seconds, ready=ready)
+    return say("check.failed", lang)
+
+
+def _permissions(
+    error: app_commands.MissingPermissions | app_commands.BotMissingPermissions, lang: str
+) -> str:
+    """The permissions a check found missing, as Discord's settings name them."""
+    return ", ".join(f"**{permission_name(p, lang)}**" for p in error.missing_permissions)
+
+
+def _role(role: int | str) -> str:
+    """A role a check named: by id, a mention (allowed mentions are none: it pings nobody);
+    by name, shown as typed."""
+    return f"<@&{role}>" if isinstance(role, int) else f"**{shown(role, 100)}**"
 
 
 def option_of(interaction: discord.Interaction, error: app_commands.TransformerError) -> str:

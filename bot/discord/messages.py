@@ -166,6 +166,22 @@ MESSAGES: dict[str, str] = {
         "try again."
     ),
     # Controls: buttons, reactions, context menus and Retry.
+    "check.missing_permissions": "You need the {permissions} permission to use this.",
+    "check.bot_missing_permissions": (
+        "The bot needs the {permissions} permission here to do this. Ask a moderator to give it."
+    ),
+    "check.missing_role": "You need the {role} role to use this.",
+    "check.missing_any_role": "You need one of these roles to use this: {roles}.",
+    "check.no_private_message": "This works in a server only, not in direct messages.",
+    "check.cooldown": "Please wait {seconds} s before using this again. Try again <t:{ready}:R>.",
+    "check.failed": "You cannot use this here.",
+    "permission.manage_guild": "Manage Server",
+    "permission.manage_messages": "Manage Messages",
+    "permission.send_messages": "Send Messages",
+    "permission.embed_links": "Embed Links",
+    "permission.attach_files": "Attach Files",
+    "permission.read_message_history": "Read Message History",
+    "permission.add_reactions": "Add Reactions",
     "control.unknown_job": "The bot no longer knows this video.",
     "control.not_yours": (
         # Told for a reaction too: "its buttons" alone left a member who reacted wondering.

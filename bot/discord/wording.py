@@ -147,6 +147,16 @@ def option_name(option: str, lang: str = ENGLISH) -> str:
     return translations(lang).names.get(option, option)
 
 
+def permission_name(permission: str, lang: str = ENGLISH) -> str:
+    """A permission (`manage_guild`) as Discord's settings name it (Manage Server), in `lang`
+    where the catalogue has it."""
+    key = f"permission.{permission}"
+    if key in MESSAGES:
+        return say(key, lang)
+    # Discord's names for the rest: guild is "server" everywhere it shows.
+    return permission.replace("guild", "server").replace("_", " ").title()
+
+
 def choice_list(choices: Any, lang: str = ENGLISH) -> str:
     """The choices of a rule as the member's Discord shows them: each quoted, by its name in
     the member's language where the commands translate it, listed the language's way."""

@@ -264,3 +264,13 @@ async def test_a_refused_retry_reaction_on_a_failure_is_told_in_the_failures_lan
         "Seul le membre qui a demandé cette vidéo, ou un modérateur, peut la réessayer."
     ), notes[0].content
     assert len(await calls_to(pika, "/web/generate")) == 1  # the first, and no retry
+
+
+async def test_a_member_without_manage_server_is_refused_in_their_language(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # discord.py's "You are missing Manage Server permission(s) to run this command." reached
+    # a German member in English.
+    fake.locales[MEMBER] = "de"
+    answer = await admin(fake, "limits", {"daily_member": 500}, user=MEMBER)
+    assert answer == ("⛔ Du brauchst die Berechtigung **Server verwalten**, um das zu verwenden.")
