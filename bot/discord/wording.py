@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import discord
+import regex
 
 from bot.discord.catalogues import ENGLISH, language_of, translations
 from bot.discord.messages import MESSAGES
@@ -64,10 +65,19 @@ DIRECTION_CONTROLS = str.maketrans(
 )
 
 
+# Characters that show nothing, or garble what follows them: C0 and C1 controls (a NUL, a bell,
+# a terminal's escape sequence; those that are white space become a space instead), halves of a
+# character (unpaired surrogates: no message can carry one, its JSON is refused) and format
+# characters (zero-width spaces, a soft hyphen, a byte-order mark, invisible operators), but for
+# the joiners emoji and some scripts are written with (ZWJ, ZWNJ) and the tags of a flag emoji.
+UNSEEN = regex.compile(r"(?V1)[[\p{Cc}\p{Cf}\p{Cs}]--[\s\u200c\u200d\U000E0020-\U000E007F]]")
+
+
 def one_line(text: str) -> str:
-    """Text on one line, without the controls that would reorder the words around it: member
-    text where Discord shows no markdown (a suggestion's name), and under `shown` and `code`."""
-    return " ".join(str(text).translate(DIRECTION_CONTROLS).split())
+    """Text on one line, without the controls that would reorder the words around it, nor any
+    character that shows nothing (`UNSEEN`): member text where Discord shows no markdown (a
+    suggestion's name), and under `shown` and `code`."""
+    return " ".join(UNSEEN.sub("", str(text).translate(DIRECTION_CONTROLS)).split())
 
 
 # What Discord makes more of than text even once markdown is escaped: a link (`https://`,
@@ -124,8 +134,9 @@ def _plain(line: str) -> str:
 
 def code(text: str, limit: int = 200) -> str:
     """Text to show inside a `code` span: one line, cut, no backtick to close the span early,
-    no control of writing direction."""
-    line = one_line(text)[:limit]
+    and each character that would show nothing written as its code (`\u200b`), so that an
+    owner sees what a pattern holds."""
+    line = one_line(UNSEEN.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text)))[:limit]
     return line.replace("`", "\u02cb") or " "
 
 
