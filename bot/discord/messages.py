@@ -140,6 +140,10 @@ MESSAGES: dict[str, str] = {
     ),
     "rule.patterns_count": "a server can block at most {limit} words or patterns",
     "rule.pattern_too_long": "a pattern is at most {limit} characters",
+    "rule.pattern_not_text": (
+        "`{pattern}` holds half of a character (an unpaired surrogate), which no text can hold; "
+        "type it again"
+    ),
     "rule.pattern_matches_empty": (
         "`{pattern}` would block every prompt (it matches empty text); give a word or phrase "
         "that must be found"

@@ -405,7 +405,8 @@ async def test_blocked_patterns_take_no_time_and_see_through_disguises(
 ) -> None:
     refused = await admin(fake, "blocked", {"add": r"(\w)\1"})
     # Named by the option the owner gave, not by the setting it fills (`blocked_patterns`).
-    assert "⚠️ add: `'(\\\\w)\\\\1'` cannot be used" in refused
+    # As typed: before, Python's repr, quoted, each backslash doubled.
+    assert "⚠️ add: `(\\w)\\1` cannot be used" in refused
     assert (await admin(fake, "blocked", {"add": "(a+)+$"})).startswith("✅")
     assert (await admin(fake, "blocked", {"add": "nsfw"})).startswith("✅")
     # A prompt that takes a backtracking engine seconds, and another member at the same time:
