@@ -37,6 +37,7 @@ from bot.inbox import Inbox
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
 from bot.pika.kinds import kind as kind_of
+from bot.pika.media import pika_result_url
 from bot.pika.models import PikaRequestModel
 from bot.preferences import PersonalDefaults, Preferences
 from bot.probe import Prober
@@ -215,6 +216,8 @@ class Submissions:
         mine = await self._defaults_of(member.guild_id, member.user_id)
         personal = mine.options()
         request = intake.build(draft, parent=parent, server_defaults=server, personal=personal)
+        if parent is None and kind_of(kind).pika_made_only:
+            _made_by_pika(draft)  # its link's form is checked first, by the build
         if self.prober is not None and self.prober.needed(draft, parent):
             # Refusals that need no network come first: no fetch for a member over a limit.
             self.guardrails.check(rules, member.ask(kind, request.payload()))
@@ -412,6 +415,16 @@ class Submissions:
         turn.done()
         await self.answering.quiet()
         return await self.service.start(job.id, answered.message_id, answered.token)
+
+
+def _made_by_pika(draft: intake.Draft) -> None:
+    """Refuse, before anything is fetched or paid, a video Pika would refuse for a kind it
+    takes only on its own results (an upscale of a member's own MP4): neither a result of ours
+    nor one of Pika's result URLs. Named as the member gave it."""
+    url = draft.video_url
+    if url is not None and not pika_result_url(url):
+        option = "video_url" if "video" in draft.linked else "video"
+        raise InputError.rule(option, "rule.not_made_by_pika")
 
 
 def _why(refusal: MemberError) -> str:

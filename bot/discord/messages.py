@@ -140,6 +140,10 @@ MESSAGES: dict[str, str] = {
     ),
     "rule.patterns_count": "a server can block at most {limit} words or patterns",
     "rule.pattern_too_long": "a pattern is at most {limit} characters",
+    "rule.not_made_by_pika": (
+        "must be a video Pika made (a result of this bot, or a Pika result link); Pika upscales "
+        "nothing else"
+    ),
     "rule.pattern_not_text": (
         "`{pattern}` holds half of a character (an unpaired surrogate), which no text can hold; "
         "type it again"
