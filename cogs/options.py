@@ -242,6 +242,8 @@ def lang(interaction: discord.Interaction) -> str:
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
 HOLD_RECORDED = "hold recorded"  # in Interaction.extras: the private hold is in the database
+HOLD_RECORD_SECONDS = 1.0  # the record of a private hold is waited for at most this long
+HOLD_RECORD_FAILED: tuple[type[BaseException], ...] = (*WRITE_ERRORS, TimeoutError)
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
 # How long a first answer (or the private hold) is tried: Discord refuses one after 3 s, and
 # discord.py would obey any 429's Retry-After, the job and its answering turn held meanwhile.
@@ -338,12 +340,14 @@ async def _record_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
         interaction.locale.value,
         bot.storage.jobs.clock(),
     )
-    try:
-        await bot.storage.jobs.holds.record(made)
-    except WRITE_ERRORS as exc:  # the member is held all the same; only a crash would show it
-        log.warning("Could not record a private hold (%s)", type(exc).__name__)
-        return
+    # Set first: a write cut short by the time-out may still land, and is then forgotten too.
     interaction.extras[HOLD_RECORDED] = True
+    try:
+        # Bounded: the hold is what meets Discord's three seconds, its record is a precaution.
+        async with asyncio.timeout(HOLD_RECORD_SECONDS):
+            await bot.storage.jobs.holds.record(made)
+    except HOLD_RECORD_FAILED as exc:  # held all the same; only a crash would show it
+        log.warning("Could not record a private hold (%s)", type(exc).__name__)
 
 
 async def forget_hold(bot: PikaBot, interaction: discord.Interaction) -> None:

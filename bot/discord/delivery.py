@@ -400,6 +400,8 @@ class DiscordDelivery:
                 await answer.edit(original.message_id, content=text, allowed_mentions=NO_PINGS)
         except (*CALL_FAILED, *WRITE_ERRORS) as exc:
             log.info("Could not resolve a private hold left behind (%s)", describe(exc))
+        except Exception:  # run beside the tracker's loop: nothing else would report it
+            log.exception("Could not resolve a private hold left behind")
 
     async def _failure_into_channel(
         self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None

@@ -77,7 +77,10 @@ def one_line(text: str) -> str:
     """Text on one line, without the controls that would reorder the words around it, nor any
     character that shows nothing (`UNSEEN`): member text where Discord shows no markdown (a
     suggestion's name), and under `shown` and `code`."""
-    return " ".join(UNSEEN.sub("", str(text).translate(DIRECTION_CONTROLS)).split())
+    text = str(text)
+    if not text.isprintable():  # nothing to drop in most text: no pass of the expression
+        text = UNSEEN.sub("", text.translate(DIRECTION_CONTROLS))
+    return " ".join(text.split())
 
 
 # What Discord makes more of than text even once markdown is escaped: a link (`https://`,
