@@ -137,9 +137,10 @@ def _plain(line: str) -> str:
 
 def code(text: str, limit: int = 200) -> str:
     """Text to show inside a `code` span: one line, cut, no backtick to close the span early,
-    and each character that would show nothing written as its code (`\u200b`), so that an
-    owner sees what a pattern holds."""
-    line = one_line(UNSEEN.sub(lambda m: f"\\u{ord(m[0]):04x}", str(text)))[:limit]
+    no control of writing direction, and each other character that would show nothing written
+    by its code (a zero-width space as `\\u200b`), so that an owner sees what a pattern holds."""
+    steady = str(text).translate(DIRECTION_CONTROLS)  # dropped, as everywhere
+    line = one_line(UNSEEN.sub(lambda m: f"\\u{ord(m[0]):04x}", steady))[:limit]
     return line.replace("`", "\u02cb") or " "
 
 
