@@ -316,19 +316,24 @@ async def answer(interaction: discord.Interaction, text: str, *, held: bool) -> 
 
 def holder(bot: PikaBot, interaction: discord.Interaction, *, probing: bool = False) -> Hold:
     """Acknowledges the interaction privately ("thinking"): before the files are probed
-    (`probing`), or while the request waits for its turn in a burst. The hold is recorded
-    first, until the request is answered (`forget_hold`): a process killed meanwhile leaves it
-    to another, which tells the member the bot restarted (`bot/storage/holds.py`)."""
+    (`probing`), or while the request waits for its turn in a burst. The hold is recorded as
+    it is made, until the request is answered (`forget_hold`): a process killed meanwhile
+    leaves it to another, which tells the member the bot restarted (`bot/storage/holds.py`)."""
 
     async def hold() -> None:
         if probing:
             interaction.extras[FILES_CHECKED] = True
         if not interaction.response.is_done():
-            await _record_hold(bot, interaction)
-            async with asyncio.timeout(FIRST_ANSWER_SECONDS):
-                await interaction.response.defer(ephemeral=True, thinking=True)
+            # Side by side: the hold meets Discord's deadline, and in a burst the database's
+            # queue of admissions must not hold it back. Both are done before anything else.
+            await asyncio.gather(_record_hold(bot, interaction), _defer(interaction))
 
     return hold
+
+
+async def _defer(interaction: discord.Interaction) -> None:
+    async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+        await interaction.response.defer(ephemeral=True, thinking=True)
 
 
 async def _record_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
@@ -343,7 +348,7 @@ async def _record_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
     # Set first: a write cut short by the time-out may still land, and is then forgotten too.
     interaction.extras[HOLD_RECORDED] = True
     try:
-        # Bounded: the hold is what meets Discord's three seconds, its record is a precaution.
+        # Bounded: what follows the hold (the probe, the turn) waits for its record.
         async with asyncio.timeout(HOLD_RECORD_SECONDS):
             await bot.storage.jobs.holds.record(made)
     except HOLD_RECORD_FAILED as exc:  # held all the same; only a crash would show it

@@ -287,7 +287,7 @@ FOX_PNG = {"image": ("fox.png", png(), "image/png")}  # a member's file: probed,
 async def test_a_bot_killed_while_holding_a_member_privately_tells_them_it_restarted(
     fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
 ) -> None:
-    """The bot held a member privately ("thinking", before probing their file) and was killed
+    """The bot held a member privately ("thinking") and was killed while it probed their file,
     before asking anything of Pika. Before, that "thinking" stayed for good; the restarted bot
     now says there, in the member's language, that it restarted, nothing was made or paid, and
     to ask again (no job was made: there is nothing to retry)."""
@@ -295,15 +295,11 @@ async def test_a_bot_killed_while_holding_a_member_privately_tells_them_it_resta
     bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
     assert bot.process is not None
     pid = bot.process.pid
-
-    def held(interaction: Interaction) -> None:
-        if interaction.callbacks[-1].get("type") == DEFERRED:
-            os.kill(pid, signal.SIGKILL)  # Discord shows the hold; the bot never hears back
-
-    fake.answer_taken = held
+    fake.file_served = lambda: os.kill(pid, signal.SIGKILL)  # as the probe fetches the file
     ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"}, FOX_PNG)
     await bot.exit_code()
-    fake.answer_taken = None
+    fake.file_served = None
+    assert ask.callbacks[0]["type"] == DEFERRED
     assert ask.original_id is not None
     hold = fake.messages[ask.original_id]
     assert hold.ephemeral and hold.flags & LOADING  # "thinking"

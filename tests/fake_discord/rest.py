@@ -245,4 +245,6 @@ class RestRoutes(FakeState):
         attachment = self.files.get(int(request.match_info["aid"]))
         if attachment is None:
             return error(404, 0, "404: Not Found")
+        if self.file_served is not None:
+            self.file_served()
         return web.Response(body=attachment.data, content_type=attachment.content_type)

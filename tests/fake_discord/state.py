@@ -139,6 +139,8 @@ class FakeState(abc.ABC):
         # Called as an edit of an interaction's message arrives; when it returns True the edit
         # is never made (a test kills the bot there: it died before its edit reached Discord).
         self.edit_arriving: Callable[[Interaction], bool] | None = None
+        # Called as a stored file is served (a test kills the bot while it probes a file).
+        self.file_served: Callable[[], None] | None = None
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.
         self.recommended_shards = 1
         self.max_concurrency = 1  # IDENTIFYs Discord starts per 5 s
