@@ -2,8 +2,8 @@
 
 A request that must wait (its media probed, or its turn behind others in a burst) is first
 acknowledged privately, and that "thinking" shows until the bot edits it. A process killed in
-between would leave it thinking for good: nothing else knows of it. So the hold is written when
-it is made (`record`) and removed once its request was answered (`forget`); it carries a lease
+between would leave it thinking for good: nothing else knows of it. So the hold is written as it
+is made (`record`) and removed once its request was answered (`forget`); it carries a lease
 of the process handling it, renewed with the jobs' (`renew`). A hold whose lease ended is taken,
 and removed, by whichever process claims first (`orphaned`), which then resolves it while the
 interaction's token still edits it (a job admitted for it tells its member itself: `admitted`).
@@ -57,7 +57,7 @@ class Holds:
         self._leases = leases
 
     async def record(self, hold: Hold) -> None:
-        """Write a hold as this process's, before it is made."""
+        """Write a hold as this process's (as it is made)."""
         params = (
             hold.interaction_id,
             hold.token,
