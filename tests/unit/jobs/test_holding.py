@@ -20,7 +20,7 @@ from bot.jobs.tracker import FLUSH_SECONDS
 from bot.jobs.wakeups import JobDue, RelayedWakeups
 from bot.pika.local.app import LocalPika
 from bot.pika.local.jobs import LocalJob
-from bot.storage import Job
+from bot.storage import Hold, Job
 from bot.storage import Status as S
 from bot.storage.leases import Held
 from tests.helpers.clock import Clock
@@ -654,3 +654,22 @@ async def test_a_database_away_is_one_warning_a_turn_not_an_unexpected_error(
     assert [r.levelname for r in tracker if r.levelno >= logging.ERROR] == []
     assert all(r.exc_info is None for r in tracker)
     assert any("could not write the jobs' steps" in r.getMessage() for r in tracker)
+
+
+async def test_a_private_hold_left_by_a_process_is_resolved_once_by_the_other_after_the_lease(
+    stack: Stack, other: Stack
+) -> None:
+    # A member held privately ("thinking") by a process that then stopped: the other resolves
+    # it once that process's lease ended, not before (it may still be answering), and once.
+    clock = stack.clock
+    await stack.store.holds.record(Hold(77, "token-77", 1, 3, "de", clock.now))
+    await other.tracker.hold()
+    await stack.tracker.hold()  # renewed with the first process's jobs
+    clock.now += stack.store.leases.seconds * 2 / 3
+    await other.tracker.hold()
+    await other.settle()
+    assert other.notifier.holds_resolved == []
+    past_the_lease(stack)  # the first process stopped renewing
+    await asyncio.gather(stack.tracker._claim(), other.tracker.hold())
+    await asyncio.gather(stack.settle(), other.settle())
+    assert stack.notifier.holds_resolved + other.notifier.holds_resolved == [77]
