@@ -76,7 +76,7 @@ class GuildSettings(BaseModel):
                 "rule.timezone",
                 "{value} is not a time zone; use a name such as Europe/Paris, America/New_York "
                 "or UTC",
-                value=repr(name),
+                value=f"'{name}'",  # as typed: repr() doubled each backslash an owner typed
             ) from None
         return name
 

@@ -244,6 +244,10 @@ async def test_refused_settings_are_told_in_the_owners_language(settings: Server
         "⚠️ zeitzone: 'Mars/Olympus' ist keine Zeitzone; nutze einen Namen wie Europe/Berlin, "
         "America/New_York oder UTC"
     )
+    # Shown as typed: one backslash (escaped for Discord's markdown), not Python's repr of two.
+    assert (await refused("en", timezone="Europe\\Paris")).startswith(
+        "⚠️ timezone: 'Europe\\\\Paris' is not a time zone;"
+    )
 
 
 async def test_a_pattern_that_matches_any_letter_is_refused(settings: ServerSettings) -> None:
