@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import discord
 from aiohttp import web
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
@@ -31,10 +34,12 @@ from bot.discord.owner import AuditButton
 from bot.discord.results import ControlButton
 from bot.discord.shards import stay_connected
 from bot.discord.translator import CatalogueTranslator
+from bot.errors import Restarting
 from bot.guardrails import Guardrails, ServerSettings
+from bot.inbox import Inbox
 from bot.jobs.estimates import Durations, Estimates
 from bot.jobs.ledger import Ledger
-from bot.jobs.service import JobService
+from bot.jobs.service import STOP_WAIT_SECONDS, JobService
 from bot.jobs.tracker import Tracker
 from bot.jobs.wakeups import SettingsChanged, Wakeup, Wakeups, open_wakeups
 from bot.jobs.webhook import WebhookReceiver
@@ -46,7 +51,7 @@ from bot.pika.health import PikaHealth, PikaState
 from bot.preferences import Preferences
 from bot.probe import PROBE_SECONDS, Prober
 from bot.safe_fetch import AllowedHost, SafeFetcher
-from bot.storage import Storage, open_storage
+from bot.storage import DatabaseUnavailable, Storage, open_storage
 from bot.submit import Submissions
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,25 @@ class GuildRefused(Exception):
     def __init__(self, guild_id: int, status: int, code: int) -> None:
         super().__init__(guild_id, status, code)
         self.guild_id, self.status, self.code = guild_id, status, code
+
+
+class Stopping(app_commands.CheckFailure):
+    """An interaction that came once the bot began a clean stop, or was cut off by it: its
+    member is told the bot is restarting (`original`, a member error, says it)."""
+
+    def __init__(self) -> None:
+        super().__init__("the bot is stopping")
+        self.original = Restarting()
+
+
+class PikaTree(app_commands.CommandTree["PikaBot"]):
+    """The command tree: every command's interaction is received by the bot's inbox first."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Each command goes on (an autocomplete is not an interaction a stop must answer)."""
+        if interaction.type is discord.InteractionType.application_command:
+            self.client.received(interaction)
+        return True
 
 
 class PikaBot(commands.AutoShardedBot):
@@ -120,6 +144,7 @@ class PikaBot(commands.AutoShardedBot):
             # Nothing pings anyone unless its message says whom (results: their requester).
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.discord_shard_count,
+            tree_cls=PikaTree,
         )
         # None (every shard) is discord.py's own default, which its signature does not admit.
         ids = settings.discord_shard_ids
@@ -135,6 +160,8 @@ class PikaBot(commands.AutoShardedBot):
         # Opened by the process before anything else (a damaged file stops it at once).
         self._given_storage = storage
         self.lanes = ChannelLanes()
+        # The interactions being handled, which a clean stop answers before it closes anything.
+        self.inbox = Inbox()
         self.reaction_notes = ReactionNotes()  # shared by the controls and the error handler
         self.webhooks: WebhookReceiver | None = None
         self._tracker_task: asyncio.Task[None] | None = None
@@ -189,7 +216,6 @@ class PikaBot(commands.AutoShardedBot):
             store, self.pika, self.jobs, delivery, self.settings, durations, self.wakeups
         )
         self.jobs.follow = self.tracker.follow
-        self.jobs.may_act = delivery.may_post = self.tracker.may_act
         self.server_settings = ServerSettings(self.storage.guild_settings)
         self.guardrails = Guardrails(store, self.server_settings)
         self.probes = SafeFetcher(self.settings.allowed_hosts, timeout=PROBE_SECONDS)
@@ -203,6 +229,7 @@ class PikaBot(commands.AutoShardedBot):
             Prober(self.probes, scratch=self.scratch),
             preferences=self.preferences,
             repeat_seconds=self.settings.repeat_press_seconds,
+            inbox=self.inbox,
         )
         await self.estimates.load()
         self.add_dynamic_items(ControlButton, AuditButton)
@@ -225,11 +252,22 @@ class PikaBot(commands.AutoShardedBot):
         await self.jobs.tidy_ledgers()
         await self.tracker.run()
 
+    def received(self, interaction: discord.Interaction[Any]) -> None:
+        """The current task handles a member's interaction (a command, a button): a clean stop
+        answers it before it closes anything. Raises Stopping once the stop began (the error
+        handler tells the member)."""
+        tell = functools.partial(self.tree.on_error, interaction, Stopping())
+        if not self.inbox.received(tell):
+            raise Stopping()
+
     async def close(self) -> None:
-        """Let the paid calls in flight be answered (a few seconds at most), stop the tracker,
-        then disconnect."""
+        """Answer the interactions being handled and let the paid calls in flight be answered
+        (a few seconds at most, together), stop the tracker, then disconnect."""
         if hasattr(self, "jobs"):
-            await self.jobs.calls_answered()
+            loop = asyncio.get_running_loop()
+            until = loop.time() + STOP_WAIT_SECONDS
+            await self.inbox.stop(STOP_WAIT_SECONDS)
+            await self.jobs.calls_answered(max(0.0, until - loop.time()))
         if self._tracker_task is not None:
             self._tracker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -302,7 +340,9 @@ class PikaBot(commands.AutoShardedBot):
         try:
             await self.storage.check_writable()
         except Exception as exc:
-            return f"cannot write: {type(exc).__name__}: {exc}"[:200]
+            # The database's own failure names its cause; anything else its type.
+            what = exc if isinstance(exc, DatabaseUnavailable) else f"{type(exc).__name__}: {exc}"
+            return f"cannot write: {what}"[:200]
         return "ok"
 
     async def refresh_metrics(self) -> None:

@@ -296,6 +296,19 @@ class Settings(BaseSettings):
         host, _, port = listen.rpartition(":")
         return host.strip("[]"), int(port)
 
+    def set_aside(self) -> list[str]:
+        """One line for each setting given but not used because another wins over it: the
+        old WEBHOOK_LISTEN beside HTTP_LISTEN, as under Docker, whose image sets HTTP_LISTEN
+        (an owner's WEBHOOK_LISTEN from an older release was ignored in silence there, and
+        Pika's pushes went to a port nothing listened on)."""
+        old, new = self.webhook_listen, self.http_listen
+        if old is None or "http_listen" not in self.model_fields_set or old == new:
+            return []
+        return [
+            f"WEBHOOK_LISTEN={old} is ignored: HTTP_LISTEN={new} is set, and the bot listens "
+            "there (WEBHOOK_LISTEN is HTTP_LISTEN's old name; keep only HTTP_LISTEN)"
+        ]
+
     @property
     def uses_local_pika(self) -> bool:
         """True when no API key is set: videos come from the embedded local Pika."""

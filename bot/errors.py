@@ -40,3 +40,12 @@ class InputError(MemberError):
     def rule(cls, option: str, key: str, /, **params: Any) -> InputError:
         """One option broke one of the bot's own rules (`rule.*` in the catalogue)."""
         return cls([(option, key, params)])
+
+
+class Restarting(MemberError):
+    """The bot began a clean stop before the request was written: nothing was made or paid,
+    and the member is asked to ask again in a minute (another process, or this one restarted,
+    will take it)."""
+
+    def __init__(self) -> None:
+        super().__init__("restarting")

@@ -153,8 +153,41 @@ def files_writable(settings: Settings) -> bool:
     return True
 
 
+class StopSignal:
+    """SIGTERM and SIGINT during start-up (opening the database and its migrations, the check
+    of PIKA_API_KEY, the HTTP server): they cancel the starting task, whose clean-up closes
+    what it opened, rather than kill the process (exit 143) with nothing closed. Once Discord
+    is being connected, `connect` handles them itself (the clean stop of a running bot)."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop)
+
+    def _stop(self) -> None:
+        if not self.received and self._task is not None:  # a second signal cuts no clean-up
+            self.received = True
+            self._task.cancel()
+
+
 async def run(settings: Settings) -> int:
-    """Run until the bot is closed or the process gets SIGTERM/SIGINT."""
+    """Run until the bot is closed or the process gets SIGTERM/SIGINT (a stop during start-up
+    too: exit 0, what was opened closed)."""
+    stop = StopSignal()
+    try:
+        return await start(settings)
+    except asyncio.CancelledError:
+        if not stop.received:
+            raise
+        # A migration cut off is rolled back whole: each one is one transaction with its record.
+        log.info("Stopped during start-up")
+        return EXIT_OK
+
+
+async def start(settings: Settings) -> int:
+    """Open the database, then the rest, and serve until a signal."""
     assert settings.discord_token is not None
     log.info("Starting on %s", event_loop.name())
     point_discord_at(str(settings.discord_api_base_url), settings.discord_gateway_url)
@@ -307,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     collector.tune()
-    for line in misspelt_names():
+    for line in misspelt_names() + settings.set_aside():
         log.warning(line)
     if settings.discord_token is None:
         if settings.log_format == "json":  # a collector reads every line as JSON

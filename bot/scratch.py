@@ -12,6 +12,12 @@ folder: liveness is the lock's, since pids are reused, and mean nothing across c
 
 Windows has no `flock`, nor have some network file systems: there, each process still has its
 own folder, and nothing is swept (a living process's files must stay).
+
+Before this folder, those files went to the system's temporary folder (`pika-video-*.mp4`,
+`pika-probe-*`), and a killed process's stayed there for ever. A start-up removes the bot's own
+ones there too (`sweep_system_temp`): by those names only, never following a link, and only
+when untouched for `STALE_SECONDS`, far longer than any download or probe takes, since a living
+process of an older version on the host may still be writing one.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import contextlib
 import logging
 import os
 import shutil
+import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +41,12 @@ if sys.platform != "win32":
 log = logging.getLogger(__name__)
 
 SCRATCH = "tmp"  # under DATA_DIR
+# The bot's own temporary files in the system's temporary folder, as earlier versions named them
+# (`tempfile.mkstemp(prefix="pika-video-", suffix=".mp4")`, `TemporaryDirectory("pika-probe-")`).
+SYSTEM_TEMP_FILES = ("pika-video-*.mp4",)
+SYSTEM_TEMP_FOLDERS = ("pika-probe-*",)
+# Untouched this long, one is a dead process's: a download takes two minutes at most, a probe 30 s.
+STALE_SECONDS = 24 * 3600.0
 ATTEMPTS = 5  # folders made in turn, should sweeps of other processes keep taking them
 
 
@@ -79,10 +93,61 @@ def sweep(root: Path) -> int:
     return removed
 
 
+def sweep_system_temp(folder: Path | None = None, now: float | None = None) -> int:
+    """Remove the bot's own temporary files and folders that dead processes left in the
+    system's temporary folder (`folder`), untouched for `STALE_SECONDS`; return how many went."""
+    folder = folder if folder is not None else Path(tempfile.gettempdir())
+    oldest = (time.time() if now is None else now) - STALE_SECONDS
+    removed = 0
+    for pattern, is_folder in [(p, False) for p in SYSTEM_TEMP_FILES] + [
+        (p, True) for p in SYSTEM_TEMP_FOLDERS
+    ]:
+        for path in folder.glob(pattern):
+            try:
+                if _last_touched(path, is_folder) >= oldest:
+                    continue
+                if is_folder:
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except (OSError, _NotOurs):  # another user's, a link, gone meanwhile: left
+                continue
+            removed += 1
+    return removed
+
+
+class _NotOurs(Exception):
+    """A path of the bot's names that is not a file or folder this process may sweep."""
+
+
+def _last_touched(path: Path, is_folder: bool) -> float:
+    """When `path` (and, for a folder, what it holds) was last written. Raises _NotOurs for a
+    link, a path of the other kind, or another user's."""
+    found = path.lstat()
+    kind = stat.S_ISDIR if is_folder else stat.S_ISREG
+    if not kind(found.st_mode) or (hasattr(os, "getuid") and found.st_uid != os.getuid()):
+        raise _NotOurs(path)
+    touched = found.st_mtime
+    if is_folder:
+        for entry in os.scandir(path):
+            touched = max(touched, entry.stat(follow_symlinks=False).st_mtime)
+    return touched
+
+
 @contextlib.contextmanager
-def own_scratch(files_dir: Path) -> Iterator[Path]:
+def own_scratch(files_dir: Path, system_temp: Path | None = None) -> Iterator[Path]:
     """This process's folder for temporary files, under `files_dir`, held for the block; what
-    dead processes left there is removed first, and this one's when the block ends."""
+    dead processes left there, and the bot's stale files in the system's temporary folder
+    (`system_temp`: by default the system's), are removed first, and this one's when the block
+    ends."""
+    stale = sweep_system_temp(system_temp)
+    if stale:
+        log.info(
+            "Removed %d temporary file(s) of the bot older than %g hours from %s",
+            stale,
+            STALE_SECONDS / 3600,
+            system_temp or tempfile.gettempdir(),
+        )
     root = files_dir / SCRATCH
     root.mkdir(FOLDER_MODE, parents=True, exist_ok=True)
     try:

@@ -31,11 +31,13 @@ from typing import Any
 
 from bot import followups, intake
 from bot.answering import Answering, Turn
-from bot.errors import InputError, MemberError
+from bot.errors import InputError, MemberError, Restarting
 from bot.guardrails import Ask, Guardrails, ServerSettings, texts_of
+from bot.inbox import Inbox
 from bot.jobs.journal import JOURNAL
 from bot.jobs.service import JobService, Origin
 from bot.pika.kinds import kind as kind_of
+from bot.pika.media import pika_result_url
 from bot.pika.models import PikaRequestModel
 from bot.preferences import PersonalDefaults, Preferences
 from bot.probe import Prober
@@ -124,6 +126,7 @@ class Submissions:
         preferences: Preferences | None = None,
         repeat_seconds: float = REPEAT_PRESS_SECONDS,
         answering: Answering | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -134,6 +137,8 @@ class Submissions:
         self.repeat_seconds = repeat_seconds
         # First answers before paid calls, in arrival order (see bot/answering.py).
         self.answering = answering or Answering()
+        # The interactions being handled: a clean stop cuts off those not yet written.
+        self.inbox = inbox or Inbox()
 
     async def ask(
         self,
@@ -156,6 +161,7 @@ class Submissions:
         the ask is a control's (a context menu): pressed again, it is the same job. An upscale
         of a video that has one is that upscale, however it is asked for.
         """
+        self._preparing(member, kind)
         async with self.answering.turn(wait) as turn:
             try:
                 new, repeat = await self._prepare(
@@ -170,6 +176,15 @@ class Submissions:
                 JOURNAL.refused(kind, member.guild_id, member.user_id, _why(refusal))
                 raise
             return await self._start(member, new, repeat, announce, asked=kind, turn=turn)
+
+    def _preparing(self, member: Member, asked: str) -> None:
+        """The request is being prepared, nothing written for it yet: a clean stop may cut it
+        off. Once the stop began, it is refused at once (Restarting): a probe of its files
+        could outlast the stop's grace."""
+        if not self.inbox.preparing():
+            refusal = Restarting()
+            JOURNAL.refused(asked, member.guild_id, member.user_id, _why(refusal))
+            raise refusal
 
     def refused(self, member: Member, kind: str, refusal: MemberError) -> None:
         """A request refused before it reached the use case (its options, checked by the cog):
@@ -203,6 +218,8 @@ class Submissions:
         mine = await self._defaults_of(member.guild_id, member.user_id)
         personal = mine.options()
         request = intake.build(draft, parent=parent, server_defaults=server, personal=personal)
+        if parent is None and kind_of(kind).pika_made_only:
+            _made_by_pika(draft)  # its link's form is checked first, by the build
         if self.prober is not None and self.prober.needed(draft, parent):
             # Refusals that need no network come first: no fetch for a member over a limit.
             self.guardrails.check(rules, member.ask(kind, request.payload()))
@@ -245,6 +262,7 @@ class Submissions:
         """A member used a control (button, reaction, context menu) on a result of ours.
         `wait` holds them privately when their turn is behind others (a button; a reaction
         has no interaction to acknowledge)."""
+        self._preparing(member, action)
         async with self.answering.turn(wait) as turn:
             return await self._control(member, action, parent_id, announce, turn)
 
@@ -292,6 +310,7 @@ class Submissions:
     ) -> tuple[Job, bool]:
         """A member pressed Retry on a failure: the same request again, as a new job (`wait`:
         as for a control)."""
+        self._preparing(member, "retry")
         async with self.answering.turn(wait) as turn:
             return await self._retry(member, job_id, announce, turn)
 
@@ -354,6 +373,10 @@ class Submissions:
         `asked` names what was asked for in the journal (a kind, or a control); `turn` is the
         request's turn to be answered, which ends with the answer."""
         new = replace(new, interaction_token=member.token)
+        if not self.inbox.admits():  # the bot is stopping: nothing is written from now on
+            refusal = Restarting()
+            JOURNAL.refused(asked, member.guild_id, member.user_id, _why(refusal))
+            raise refusal
         window = None
         if repeat is not None:
             since = self.store.clock() - self.repeat_seconds
@@ -402,6 +425,16 @@ class Submissions:
             if answered.withdraw is not None:
                 await answered.withdraw()
         return started
+
+
+def _made_by_pika(draft: intake.Draft) -> None:
+    """Refuse, before anything is fetched or paid, a video Pika would refuse for a kind it
+    takes only on its own results (an upscale of a member's own MP4): neither a result of ours
+    nor one of Pika's result URLs. Named as the member gave it."""
+    url = draft.video_url
+    if url is not None and not pika_result_url(url):
+        option = "video_url" if "video" in draft.linked else "video"
+        raise InputError.rule(option, "rule.not_made_by_pika")
 
 
 def _why(refusal: MemberError) -> str:

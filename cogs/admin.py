@@ -259,6 +259,7 @@ class Admin(
     async def on_pika_audit_page(self, interaction: discord.Interaction, page: int) -> None:
         """Newer or Older pressed under a page of the audit: the page it names, in place. Only
         a member who may still manage the server turns pages."""
+        self.bot.received(interaction)  # answered by a clean stop before it closes anything
         lang, guild_id = language_of(interaction.locale), interaction.guild_id
         if guild_id is None or not interaction.permissions.manage_guild:
             await interaction.response.send_message(say("audit.not_allowed", lang), ephemeral=True)

@@ -25,7 +25,7 @@ from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, refused
 from bot.discord.landed import HISTORY_LOOKBACK, LOOKUP_FAILED
 from bot.discord.results import REACTIONS, RETRY, retried_job
-from bot.discord.texts import lang_of, repeat_text, working_text
+from bot.discord.texts import failure_text, lang_of, repeat_text, working_text
 from bot.errors import MemberError
 from bot.followups import FollowUpRefused
 from bot.storage import Job
@@ -34,6 +34,7 @@ from cogs.options import (
     FIRST_ANSWER_SECONDS,
     announcer,
     answer_repeat,
+    forget_hold,
     holder,
     info_answer,
     lang,
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 # Reactions that retry a failure: the re-roll's (which a member tries on anything that went
 # wrong) and the Retry button's own.
 RETRY_REACTIONS = frozenset({"🔁", RETRY.emoji})
+# A failure without Retry is known by its words among its requester's latest jobs, this many.
+FAILURES_LOOKED_AT = 20
 
 
 def working_nonce(job: Job) -> str:
@@ -65,12 +68,13 @@ class Controls(commands.Cog):
         self, interaction: discord.Interaction, action: str, job_id: str
     ) -> None:
         """A button on a result (or Retry on a failure) was pressed."""
+        self.bot.received(interaction)  # answered by a clean stop before it closes anything
         if action == "info":
             await self.info(interaction, job_id)
             return
         # A refusal (MemberError) propagates: cogs/errors.py answers it, privately.
         member, announce = member_of(interaction), announcer(self.bot, interaction)
-        wait = holder(interaction)  # held privately at once when its turn is behind others
+        wait = holder(self.bot, interaction)  # held privately when its turn is behind others
         if action == "retry":
             job, created = await self.bot.submissions.retry(member, job_id, announce, wait=wait)
         else:
@@ -79,6 +83,7 @@ class Controls(commands.Cog):
             )
         if not created:
             await answer_repeat(self.bot, interaction, job)
+        await forget_hold(self.bot, interaction)
 
     async def info(self, interaction: discord.Interaction, job_id: str) -> None:
         """Everything about the job, privately."""
@@ -132,7 +137,13 @@ class Controls(commands.Cog):
             return
         job_id = retried_job(found)
         if job_id is None:
-            return  # not a failure with a Retry: nothing a reaction could start
+            told = await self._failure_told(found, event.guild_id)
+            if told is None:
+                return  # not a failure (a working message, a note): no retry was meant
+            # A failure without Retry: asked again as it was, it would fail the same way.
+            refusal = FollowUpRefused("control.not_retryable")
+            refusal.language = lang_of(told)
+            raise refusal
         failed = await self.bot.storage.jobs.get(job_id)
         language = lang_of(failed) if failed is not None else None
         message = channel.get_partial_message(event.message_id)
@@ -146,6 +157,21 @@ class Controls(commands.Cog):
             refusal.language = language
             raise
         await self._after(channel, message, event.user_id, job, created, language or "en", shut_out)
+
+    async def _failure_told(self, message: discord.Message, guild_id: int | None) -> Job | None:
+        """The job whose failure this message of the bot's tells, found by its words among its
+        requester's latest jobs (a failure without Retry carries no job id); None if none."""
+        if not message.raw_mentions:
+            return None
+        requester = message.raw_mentions[0]  # a failure begins with its requester's mention
+        latest = await self.bot.storage.jobs.recent_for_user(
+            guild_id, requester, limit=FAILURES_LOOKED_AT
+        )
+        for job in latest:
+            here = job.channel_id == message.channel.id
+            if job.failure and here and failure_text(job) == message.content:
+                return job
+        return None
 
     def _member(self, event: discord.RawReactionActionEvent, channel: Chat) -> Member:
         member = event.member

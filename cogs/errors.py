@@ -17,9 +17,12 @@ channel refuses the bot's post.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import math
 import sys
+import time
 from typing import Any
 
 import discord
@@ -31,9 +34,10 @@ from bot.discord.chats import Chat
 from bot.discord.connection import CALL_FAILED
 from bot.discord.texts import lang_of
 from bot.discord.wording import explain as explain_member_error
-from bot.discord.wording import language_of, option_name, say
+from bot.discord.wording import language_of, option_name, permission_name, say, shown
 from bot.errors import MemberError
-from bot.storage import from_the_database
+from bot.storage import DatabaseUnavailable
+from cogs.options import ACKNOWLEDGED, forget_hold
 
 log = logging.getLogger(__name__)
 NOTE_DM_SECONDS = 10.0  # a note by DM is tried this long: discord.py would wait out any 429
@@ -56,10 +60,44 @@ def explain(
         rule = say("rule.not_found", lang)
         return f"⚠️ {say('input.line', lang, option=option, rule=rule)}"
     if isinstance(error, app_commands.CheckFailure):
-        return f"⛔ {error}"
+        # discord.py's own texts are English whatever the member's language.
+        return f"⛔ {check_failure(error, lang)}"
     if isinstance(error, app_commands.CommandSignatureMismatch):
         return f"⚠️ {say('rule.outdated_command', lang)}"
     return None
+
+
+def check_failure(error: app_commands.CheckFailure, lang: str) -> str:
+    """Why a check of discord.py's refused a command, in the member's language."""
+    if isinstance(error, app_commands.MissingPermissions):
+        return say("check.missing_permissions", lang, permissions=_permissions(error, lang))
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return say("check.bot_missing_permissions", lang, permissions=_permissions(error, lang))
+    if isinstance(error, app_commands.MissingRole):
+        return say("check.missing_role", lang, role=_role(error.missing_role))
+    if isinstance(error, app_commands.MissingAnyRole):
+        roles = ", ".join(_role(role) for role in error.missing_roles)
+        return say("check.missing_any_role", lang, roles=roles)
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return say("check.no_private_message", lang)
+    if isinstance(error, app_commands.CommandOnCooldown):
+        seconds = max(1, math.ceil(error.retry_after))
+        ready = math.ceil(time.time() + error.retry_after)
+        return say("check.cooldown", lang, seconds=seconds, ready=ready)
+    return say("check.failed", lang)
+
+
+def _permissions(
+    error: app_commands.MissingPermissions | app_commands.BotMissingPermissions, lang: str
+) -> str:
+    """The permissions a check found missing, as Discord's settings name them."""
+    return ", ".join(f"**{permission_name(p, lang)}**" for p in error.missing_permissions)
+
+
+def _role(role: int | str) -> str:
+    """A role a check named: by id, a mention (allowed mentions are none: it pings nobody);
+    by name, shown as typed."""
+    return f"<@&{role}>" if isinstance(role, int) else f"**{shown(role, 100)}**"
 
 
 def option_of(interaction: discord.Interaction, error: app_commands.TransformerError) -> str:
@@ -138,15 +176,11 @@ class Errors(commands.Cog):
         except (KeyError, IndexError, ValueError):  # a sentence that does not fill: ours
             log.exception("Could not word an error for the member")
             message = None
-        if message is None and from_the_database(original):
+        if message is None and isinstance(original, DatabaseUnavailable):
             # PostgreSQL stopped, a disk full: the owner's to fix, said in one line (the
             # tracker and /readyz say it too), and the member told it is no bug to report.
-            log.warning(
-                "%s failed: the database cannot be used (%s: %s)",
-                _what(interaction),
-                type(original).__name__,
-                original,
-            )
+            # Typed by the database's backend: a statement it refused as written stays a bug.
+            log.warning("%s failed: the database cannot be used (%s)", _what(interaction), original)
             message = say("error.database", lang)
         if message is None:
             log.error("%s failed", _what(interaction), exc_info=error)
@@ -165,8 +199,16 @@ class Errors(commands.Cog):
                 await interaction.response.send_message(
                     message, ephemeral=True, allowed_mentions=none
                 )
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
+            if exc.code == ACKNOWLEDGED:
+                # Acknowledged by a hold whose reply never came (cut off by a clean stop, or
+                # lost): the answer takes the hold's place.
+                with contextlib.suppress(*CALL_FAILED):
+                    await interaction.edit_original_response(content=message, allowed_mentions=none)
+                    await forget_hold(self.bot, interaction)
+                    return
             log.warning("Could not tell the member about an error", exc_info=True)
+        await forget_hold(self.bot, interaction)  # answered: a crash now leaves nothing to tell
 
 
 def _what(interaction: discord.Interaction) -> str:

@@ -14,7 +14,7 @@ from discord.ext import commands
 from bot.app import PikaBot
 from bot.errors import InputError
 from bot.intake import Media
-from cogs.options import announcer, answer_repeat, ask, holder, member_of
+from cogs.options import announcer, answer_repeat, ask, forget_hold, holder, member_of
 
 # The menus' names, as members see them (translated at sync, and in answers that name them).
 EXTEND_MENU, UPSCALE_MENU = "Extend video", "Upscale video"
@@ -57,10 +57,11 @@ class Menus(commands.Cog):
                 kind,
                 known.id,
                 announcer(self.bot, interaction),
-                wait=holder(interaction),
+                wait=holder(self.bot, interaction),
             )
             if not created:
                 await answer_repeat(self.bot, interaction, job)
+            await forget_hold(self.bot, interaction)
             return
         url = mp4_of(message)
         if url is None:

@@ -38,7 +38,8 @@ from bot.pika.models import (
     Tilt,
     Zoom,
 )
-from bot.storage import Job
+from bot.storage import WRITE_ERRORS, Job
+from bot.storage import Hold as HoldRecord
 from bot.submit import Announce, Answered, Hold, Member, Unanswered
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,9 @@ def lang(interaction: discord.Interaction) -> str:
 
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
+HOLD_RECORDED = "hold recorded"  # in Interaction.extras: the private hold is in the database
+HOLD_RECORD_SECONDS = 1.0  # the record of a private hold is waited for at most this long
+HOLD_RECORD_FAILED: tuple[type[BaseException], ...] = (*WRITE_ERRORS, TimeoutError)
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
 # How long a first answer (or the private hold) is tried: Discord refuses one after 3 s, and
 # discord.py would obey any 429's Retry-After, the job and its answering turn held meanwhile.
@@ -326,18 +330,55 @@ async def answer(interaction: discord.Interaction, text: str, *, held: bool) -> 
     return public.id
 
 
-def holder(interaction: discord.Interaction, *, probing: bool = False) -> Hold:
+def holder(bot: PikaBot, interaction: discord.Interaction, *, probing: bool = False) -> Hold:
     """Acknowledges the interaction privately ("thinking"): before the files are probed
-    (`probing`), or while the request waits for its turn in a burst."""
+    (`probing`), or while the request waits for its turn in a burst. The hold is recorded as
+    it is made, until the request is answered (`forget_hold`): a process killed meanwhile
+    leaves it to another, which tells the member the bot restarted (`bot/storage/holds.py`)."""
 
     async def hold() -> None:
         if probing:
             interaction.extras[FILES_CHECKED] = True
         if not interaction.response.is_done():
-            async with asyncio.timeout(FIRST_ANSWER_SECONDS):
-                await interaction.response.defer(ephemeral=True, thinking=True)
+            # Side by side: the hold meets Discord's deadline, and in a burst the database's
+            # queue of admissions must not hold it back. Both are done before anything else.
+            await asyncio.gather(_record_hold(bot, interaction), _defer(interaction))
 
     return hold
+
+
+async def _defer(interaction: discord.Interaction) -> None:
+    async with asyncio.timeout(FIRST_ANSWER_SECONDS):
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+
+async def _record_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
+    made = HoldRecord(
+        interaction.id,
+        interaction.token,
+        interaction.guild_id,
+        interaction.user.id,
+        interaction.locale.value,
+        bot.storage.jobs.clock(),
+    )
+    # Set first: a write cut short by the time-out may still land, and is then forgotten too.
+    interaction.extras[HOLD_RECORDED] = True
+    try:
+        # Bounded: what follows the hold (the probe, the turn) waits for its record.
+        async with asyncio.timeout(HOLD_RECORD_SECONDS):
+            await bot.storage.jobs.holds.record(made)
+    except HOLD_RECORD_FAILED as exc:  # held all the same; only a crash would show it
+        log.warning("Could not record a private hold (%s)", type(exc).__name__)
+
+
+async def forget_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
+    """The member's private hold, if one was recorded, has its answer: nothing left to resolve
+    after a crash."""
+    if interaction.extras.pop(HOLD_RECORDED, None) is True:
+        try:
+            await bot.storage.jobs.holds.forget(interaction.id)
+        except WRITE_ERRORS as exc:  # left, it is resolved only if it still says "thinking"
+            log.info("Could not forget a private hold (%s)", type(exc).__name__)
 
 
 async def answer_repeat(bot: PikaBot, interaction: discord.Interaction, job: Job) -> None:
@@ -377,12 +418,13 @@ async def ask(
         values,
         announcer(bot, interaction),
         parent=parent,
-        hold=holder(interaction, probing=True),
-        wait=holder(interaction),
+        hold=holder(bot, interaction, probing=True),
+        wait=holder(bot, interaction),
         control=control,
     )
     if not created:
         await answer_repeat(bot, interaction, job)
+    await forget_hold(bot, interaction)
 
 
 async def info_answer(

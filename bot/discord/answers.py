@@ -29,6 +29,7 @@ WEBHOOK_SECONDS = 60.0  # one call, uploads included
 # A follow-up: a new message through an interaction's webhook (`/webhooks/{app}/{token}`).
 FOLLOW_UP = re.compile(r"/webhooks/\d+/[^/]+/?$")
 EPHEMERAL = 64  # a message flag: seen only by the member who used the interaction
+LOADING = 128  # a message flag: a deferred answer still "thinking"
 
 
 class FollowUpUnknown(aiohttp.ClientError):
@@ -55,13 +56,13 @@ def token_usable(job: Job, now: float | None = None) -> bool:
 
 
 class InteractionAnswer:
-    """The webhook of the interaction that asked for a job (its token is a credential)."""
+    """The webhook of the interaction that asked for a job, or of a member's private hold
+    (`token`; a credential either way)."""
 
-    def __init__(self, client: discord.Client, job: Job) -> None:
-        assert job.interaction_token is not None and client.application_id is not None
-        self._webhook = discord.Webhook.partial(
-            client.application_id, job.interaction_token, client=client
-        )
+    def __init__(self, client: discord.Client, job: Job | None = None, *, token: str = "") -> None:
+        token = job.interaction_token or "" if job is not None else token
+        assert token and client.application_id is not None
+        self._webhook = discord.Webhook.partial(client.application_id, token, client=client)
 
     async def edit(self, message_id: int, **content: Any) -> None:
         """Edit one of the interaction's messages (its answer or a follow-up)."""
@@ -97,10 +98,12 @@ class InteractionAnswer:
                 proxy_auth=webhook.proxy_auth,
             )
         asked: dict[str, Any] = dict(data.get("interaction_metadata") or {})
+        flags = int(data.get("flags") or 0)
         return Original(
             int(data["id"]),
-            bool(int(data.get("flags") or 0) & EPHEMERAL),
+            bool(flags & EPHEMERAL),
             int(asked["id"]) if "id" in asked else None,
+            bool(flags & LOADING),
         )
 
 
@@ -112,3 +115,4 @@ class Original:
     message_id: int
     private: bool
     interaction_id: int | None
+    thinking: bool = False  # a deferred answer not edited yet: "<bot> is thinking..."

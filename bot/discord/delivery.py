@@ -23,11 +23,11 @@ from typing import Any, TypeAlias
 
 import discord
 
-from bot.discord.answers import InteractionAnswer, token_usable
+from bot.discord.answers import TOKEN_SECONDS, InteractionAnswer, token_usable
 from bot.discord.chats import Chat
 from bot.discord.connection import ANSWER_LOST, CALL_FAILED, describe, refused
 from bot.discord.downloads import Spool, TooLarge, downloaded
-from bot.discord.landed import Unrecorded, in_history, posted_unrecorded, unrecorded
+from bot.discord.landed import Shown, in_history, posted_unrecorded, unrecorded
 from bot.discord.lanes import ChannelLanes
 from bot.discord.links import linkable
 from bot.discord.results import (
@@ -40,11 +40,12 @@ from bot.discord.results import (
     retry_view,
 )
 from bot.discord.texts import failure_text, undeliverable_text, working_heading, working_text
+from bot.discord.wording import language_of, say
 from bot.jobs.estimates import Estimates
 from bot.jobs.outbox import DeliveryFailed, Undeliverable
 from bot.jobs.service import retryable
 from bot.safe_fetch import FetchError, SafeFetcher
-from bot.storage import Job, JobStore
+from bot.storage import WRITE_ERRORS, Hold, Job, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ POSTER_LIMIT = 1 << 20
 Content = Callable[[], dict[str, Any]]  # what an edit sends, made afresh for each attempt
 NO_PINGS = discord.AllowedMentions.none()
 UNKNOWN_WEBHOOK = 10015  # Discord's code for a dead interaction token
+HOLD_MARGIN = 30.0  # a hold left behind is not edited this close to its token's end
+HOLD_SECONDS = 20.0  # reading a hold left behind and editing it, at most
 # Channels whose messages the bot edits and deletes by id.
 EDITABLE: TypeAlias = Chat | discord.DMChannel
 
@@ -73,7 +76,8 @@ class DiscordDelivery:
     ) -> None:
         self.client = client
         # Whether this process may still act on the jobs it holds (the tracker's `may_act`,
-        # set by the app): checked again just before a post, after the download.
+        # set by the tracker given this delivery): checked again just before a post, after
+        # the download.
         self.may_post: Callable[[], bool] = lambda: True
         self.simulated = simulated  # videos come from the built-in local Pika: results say so
         self.fetcher = fetcher
@@ -327,19 +331,26 @@ class DiscordDelivery:
         view = retry_view(job) if retryable(job.failure) else None
         try:
             channel = await self.channel(job)
-            if job.status_message_id is None and job.failure == "not_acknowledged":
+            taken_over = job.interaction_token is not None or job.failure == "not_acknowledged"
+            if job.status_message_id is None and taken_over:
                 # Its process stopped between answering and recording the answer: the answer
                 # that shows is the working message the failure takes the place of, recorded
                 # now (a later attempt, and `/pika job`, know it). Discord did get that answer:
                 # the member is told the bot stopped.
-                seen = await self._unrecorded(job, channel)
-                if seen.answered or job.interaction_token is None:
-                    # Not "Discord did not get the bot's answer" when the member saw one (a
-                    # private hold too), nor for a reaction's job, which has none to get.
-                    found = seen.message_id
-                    shown = {"status_message_id": found, "failure": "not_sent"}
+                found = await self._unrecorded(job, channel)
+                if found is not None and found.thinking:
+                    # It stopped after holding the member privately, before answering them:
+                    # the hold, all they see, says so ("thinking" for good otherwise), and
+                    # the channel, which saw nothing, gets nothing.
+                    return await self._failure_into_hold(job, found.message_id, view)
+                if found is not None or job.interaction_token is None:
+                    # Not "Discord did not get the bot's answer" when the member read one (a
+                    # private hold that said the video was starting, too), nor for a
+                    # reaction's job, which has none to get: the bot stopped.
+                    working = found.message_id if found is not None and not found.private else None
+                    shown = {"status_message_id": working, "failure": "not_sent"}
                     recorded = await self.store.transition(job.id, [job.status], held=True, **shown)
-                    job = recorded or replace(job, status_message_id=found, failure="not_sent")
+                    job = recorded or replace(job, status_message_id=working, failure="not_sent")
                     text = failure_text(job)
             # By its Retry button, or by its words (the member, the request and why) if none.
             marker = control_id("retry", job.id)
@@ -363,7 +374,7 @@ class DiscordDelivery:
             log.warning("Job %s: could not tell its failure (%s)", job.id, describe(exc))
             raise DeliveryFailed("delivery.discord_error") from None
 
-    async def _unrecorded(self, job: Job, channel: discord.abc.Messageable) -> Unrecorded:
+    async def _unrecorded(self, job: Job, channel: discord.abc.Messageable) -> Shown | None:
         """What shows of the answer of a job taken over before it was recorded: found with
         the interaction's token, or, for a job a reaction started (it has none), among the
         channel's recent posts as a reply to the result reacted to."""
@@ -374,7 +385,39 @@ class DiscordDelivery:
         under = parent.result_message_id if parent is not None and not job.retry_of else None
         heading = working_heading(job)
         found = await posted_unrecorded(self.client, job.id, channel, heading, under)
-        return Unrecorded(found, answered=found is not None)
+        return Shown(found) if found is not None else None
+
+    async def _failure_into_hold(
+        self, job: Job, hold_id: int, view: discord.ui.View | None
+    ) -> None:
+        recorded = await self.store.transition(job.id, [job.status], held=True, failure="not_sent")
+        job = recorded or replace(job, failure="not_sent")
+        self._still_held(job)
+        await InteractionAnswer(self.client, job).edit(
+            hold_id, content=failure_text(job), view=view, allowed_mentions=NO_PINGS
+        )
+
+    async def resolve_hold(self, hold: Hold) -> None:
+        """A member's private "thinking" left by a process that stopped before answering
+        them: while its token edits it, and when no job was admitted for it (that job's own
+        failure takes its place), it says the bot restarted and nothing was made or paid."""
+        # Made within Discord's 3 s of the interaction, whose token lasts 15 minutes from it.
+        if self.store.clock() >= hold.made_at + TOKEN_SECONDS - HOLD_MARGIN:
+            return
+        try:
+            if await self.store.holds.admitted(hold):
+                return
+            answer = InteractionAnswer(self.client, token=hold.token)
+            async with asyncio.timeout(HOLD_SECONDS):
+                original = await answer.original()
+                if not original.thinking:  # answered before its process stopped
+                    return
+                text = say("hold.restarted", language_of(hold.locale))
+                await answer.edit(original.message_id, content=text, allowed_mentions=NO_PINGS)
+        except (*CALL_FAILED, *WRITE_ERRORS) as exc:
+            log.info("Could not resolve a private hold left behind (%s)", describe(exc))
+        except Exception:  # run beside the tracker's loop: nothing else would report it
+            log.exception("Could not resolve a private hold left behind")
 
     async def _failure_into_channel(
         self, job: Job, channel: discord.abc.Messageable, text: str, view: discord.ui.View | None

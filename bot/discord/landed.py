@@ -48,38 +48,41 @@ async def landed(interaction: discord.Interaction, *, followup: bool) -> int | N
 
 
 @dataclass(frozen=True)
-class Unrecorded:
-    """What shows of the answer to a job whose process stopped before recording it: its public
-    answer (None if none shows), and whether the member got any answer of the bot's at all (a
-    private hold counts: then the bot, not Discord, let them down)."""
+class Shown:
+    """What shows of an answer whose process stopped before recording it: a public message,
+    or the member's private hold still "thinking" (`thinking`), the one thing they see; or
+    (`private`) only the hold, resolved ("the video is starting (see below)") before the
+    public answer could follow: the member had an answer of the bot's, the channel none."""
 
-    message_id: int | None
-    answered: bool
-
-
-NOTHING_SHOWS = Unrecorded(None, answered=False)
+    message_id: int
+    thinking: bool = False
+    private: bool = False
 
 
 async def unrecorded(
     client: discord.Client, job: Job, channel: discord.abc.Messageable
-) -> Unrecorded:
-    """The public answer of a job whose process stopped between answering its member and
-    recording the answer (the job was taken over in `submitting`), found with the token written
-    with the job: the interaction's first answer when public, else the follow-up that named it
-    after a private hold. Nothing, if nothing shows or if it cannot be told."""
+) -> Shown | None:
+    """The answer of a job whose process stopped between answering its member and recording
+    the answer (the job was taken over in `submitting`), found with the token written with the
+    job: the interaction's first answer when public, else the follow-up that named it after a
+    private hold, else that hold if it still says "thinking" (the process stopped before it
+    answered at all). None if none shows, or if it cannot be told."""
     if not token_usable(job):
-        return NOTHING_SHOWS
+        return None
     try:
         async with asyncio.timeout(LOOKUP_SECONDS):
             original = await InteractionAnswer(client, job).original()
             if not original.private:
-                return Unrecorded(original.message_id, answered=True)
+                return Shown(original.message_id)
+            if original.thinking:
+                return Shown(original.message_id, thinking=True)
+            held = Shown(original.message_id, private=True)
             if original.interaction_id is None:
-                return Unrecorded(None, answered=True)
+                return held
             found = await _followup(client, channel, original.interaction_id)
-            return Unrecorded(found, answered=True)
+            return held if found is None else Shown(found)
     except LOOKUP_FAILED:
-        return NOTHING_SHOWS
+        return None
 
 
 async def posted_unrecorded(

@@ -140,6 +140,14 @@ MESSAGES: dict[str, str] = {
     ),
     "rule.patterns_count": "a server can block at most {limit} words or patterns",
     "rule.pattern_too_long": "a pattern is at most {limit} characters",
+    "rule.not_made_by_pika": (
+        "must be a video Pika made (a result of this bot, or a Pika result link); Pika upscales "
+        "nothing else"
+    ),
+    "rule.pattern_not_text": (
+        "`{pattern}` holds half of a character (an unpaired surrogate), which no text can hold; "
+        "type it again"
+    ),
     "rule.pattern_matches_empty": (
         "`{pattern}` would block every prompt (it matches empty text); give a word or phrase "
         "that must be found"
@@ -166,6 +174,22 @@ MESSAGES: dict[str, str] = {
         "try again."
     ),
     # Controls: buttons, reactions, context menus and Retry.
+    "check.missing_permissions": "You need the {permissions} permission to use this.",
+    "check.bot_missing_permissions": (
+        "The bot needs the {permissions} permission here to do this. Ask a moderator to give it."
+    ),
+    "check.missing_role": "You need the {role} role to use this.",
+    "check.missing_any_role": "You need one of these roles to use this: {roles}.",
+    "check.no_private_message": "This works in a server only, not in direct messages.",
+    "check.cooldown": "Please wait {seconds} s before using this again. Try again <t:{ready}:R>.",
+    "check.failed": "You cannot use this here.",
+    "permission.manage_guild": "Manage Server",
+    "permission.manage_messages": "Manage Messages",
+    "permission.send_messages": "Send Messages",
+    "permission.embed_links": "Embed Links",
+    "permission.attach_files": "Attach Files",
+    "permission.read_message_history": "Read Message History",
+    "permission.add_reactions": "Add Reactions",
     "control.unknown_job": "The bot no longer knows this video.",
     "control.not_yours": (
         # Told for a reaction too: "its buttons" alone left a member who reacted wondering.
@@ -180,6 +204,10 @@ MESSAGES: dict[str, str] = {
     "control.pika_would_refuse": "Pika would refuse this: {reason}",
     "control.unknown_action": "This button no longer does anything.",
     "control.nothing_to_retry": "Only a video that could not be made can be retried.",
+    "control.not_retryable": (
+        "This cannot be retried: asked again as it was, it would fail the same way. Change the "
+        "request, then ask again with `/pika`."
+    ),
     "control.cannot_post": (
         "The bot can no longer post in <#{channel}>, so your reaction started nothing and "
         "nothing was charged. Ask a moderator to let it post there, or use the video's buttons."
@@ -275,9 +303,16 @@ MESSAGES: dict[str, str] = {
         "⏳ The bot cannot save requests right now: its database does not answer. Nothing was "
         "made or paid for; please try again in a few minutes."
     ),
+    "restarting": (
+        "The bot is restarting: nothing was made or paid for. Please ask again in a minute."
+    ),
     # The working message, the result and its embed.
     "job.checked": "✅ Your files check out; the video is starting (see below).",
     "job.started": "✅ Your video is starting (see below).",
+    "hold.restarted": (
+        "🔄 The bot restarted before it could answer this, so nothing was made and nothing was "
+        "charged. Please ask again."
+    ),
     "job.heading": "🎬 **{title}** for <@{user}>{quoted}",
     "job.waiting": "⏳ Waiting in line: place **{place}** · ready <t:{eta}:R>",
     "job.progress": "{bar} {progress}% · ready <t:{eta}:R>",

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import discord
+import regex
 
 from bot.discord.catalogues import ENGLISH, language_of, translations
 from bot.discord.messages import MESSAGES
@@ -40,7 +41,14 @@ MEMBER_PARAMS = frozenset({"filename", "value"})
 CODE_PARAMS = frozenset({"pattern", "detail", "job_id"})
 
 # The icon that opens the answer to each family of member errors.
-ICONS = {"input": "⚠️", "rule": "⚠️", "refusal": "⛔", "control": "⛔", "repeat": "🔁"}
+ICONS = {
+    "input": "⚠️",
+    "rule": "⚠️",
+    "refusal": "⛔",
+    "control": "⛔",
+    "repeat": "🔁",
+    "restarting": "🔄",
+}
 
 
 def say(key: str, lang: str = ENGLISH, /, **params: Any) -> str:
@@ -57,10 +65,22 @@ DIRECTION_CONTROLS = str.maketrans(
 )
 
 
+# Characters that show nothing, or garble what follows them: C0 and C1 controls (a NUL, a bell,
+# a terminal's escape sequence; those that are white space become a space instead), halves of a
+# character (unpaired surrogates: no message can carry one, its JSON is refused) and format
+# characters (zero-width spaces, a soft hyphen, a byte-order mark, invisible operators), but for
+# the joiners emoji and some scripts are written with (ZWJ, ZWNJ) and the tags of a flag emoji.
+UNSEEN = regex.compile(r"(?V1)[[\p{Cc}\p{Cf}\p{Cs}]--[\s\u200c\u200d\U000E0020-\U000E007F]]")
+
+
 def one_line(text: str) -> str:
-    """Text on one line, without the controls that would reorder the words around it: member
-    text where Discord shows no markdown (a suggestion's name), and under `shown` and `code`."""
-    return " ".join(str(text).translate(DIRECTION_CONTROLS).split())
+    """Text on one line, without the controls that would reorder the words around it, nor any
+    character that shows nothing (`UNSEEN`): member text where Discord shows no markdown (a
+    suggestion's name), and under `shown` and `code`."""
+    text = str(text)
+    if not text.isprintable():  # nothing to drop in most text: no pass of the expression
+        text = UNSEEN.sub("", text.translate(DIRECTION_CONTROLS))
+    return " ".join(text.split())
 
 
 # What Discord makes more of than text even once markdown is escaped: a link (`https://`,
@@ -117,8 +137,10 @@ def _plain(line: str) -> str:
 
 def code(text: str, limit: int = 200) -> str:
     """Text to show inside a `code` span: one line, cut, no backtick to close the span early,
-    no control of writing direction."""
-    line = one_line(text)[:limit]
+    no control of writing direction, and each other character that would show nothing written
+    by its code (a zero-width space as `\\u200b`), so that an owner sees what a pattern holds."""
+    steady = str(text).translate(DIRECTION_CONTROLS)  # dropped, as everywhere
+    line = one_line(UNSEEN.sub(lambda m: f"\\u{ord(m[0]):04x}", steady))[:limit]
     return line.replace("`", "\u02cb") or " "
 
 
@@ -138,6 +160,16 @@ def option_name(option: str, lang: str = ENGLISH) -> str:
     """An option as the member's Discord shows it: in their language (`vidéo_url` in French),
     since options are translated at sync; anything that is no option stays as it is."""
     return translations(lang).names.get(option, option)
+
+
+def permission_name(permission: str, lang: str = ENGLISH) -> str:
+    """A permission (`manage_guild`) as Discord's settings name it (Manage Server), in `lang`
+    where the catalogue has it."""
+    key = f"permission.{permission}"
+    if key in MESSAGES:
+        return say(key, lang)
+    # Discord's names for the rest: guild is "server" everywhere it shows.
+    return permission.replace("guild", "server").replace("_", " ").title()
 
 
 def choice_list(choices: Any, lang: str = ENGLISH) -> str:

@@ -93,7 +93,7 @@ def compiled(pattern: str) -> re2._Regexp[str]:
             "rule.pattern_unusable",
             "{pattern} cannot be used ({detail}); patterns may not use back-references or "
             "look-arounds",
-            pattern=repr(pattern),
+            pattern=pattern,
             detail=str(reason),
         ) from None
     if regex.programsize > MAX_PROGRAM:
@@ -101,7 +101,7 @@ def compiled(pattern: str) -> re2._Regexp[str]:
             "rule.pattern_too_costly",
             "{pattern} cannot be used (too costly to match: {steps} steps, at most {limit}); "
             "use fewer or smaller repetitions",
-            pattern=repr(pattern),
+            pattern=pattern,
             steps=regex.programsize,
             limit=MAX_PROGRAM,
         )

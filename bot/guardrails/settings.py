@@ -32,6 +32,7 @@ from bot.storage import Change, GuildSettingsStore
 MAX_CACHED_SERVERS = 10_000
 MAX_PATTERNS = 100
 MAX_PATTERN_CHARS = 200
+SURROGATE_LOW, SURROGATE_HIGH = "\ud800", "\udfff"  # halves of a character, never text alone
 
 
 class DefaultOptions(BaseModel):
@@ -75,7 +76,7 @@ class GuildSettings(BaseModel):
                 "rule.timezone",
                 "{value} is not a time zone; use a name such as Europe/Paris, America/New_York "
                 "or UTC",
-                value=repr(name),
+                value=f"'{name}'",  # as typed: repr() doubled each backslash an owner typed
             ) from None
         return name
 
@@ -88,6 +89,16 @@ class GuildSettings(BaseModel):
             raise broken("rule.patterns_count", "at most {limit} patterns", limit=MAX_PATTERNS)
         try:
             for pattern in patterns:
+                if any(SURROGATE_LOW <= c <= SURROGATE_HIGH for c in pattern):
+                    # Half of a character (JSON may carry one): no text holds it, and the
+                    # engine's codec refused it in English.
+                    raise broken(
+                        "rule.pattern_not_text",
+                        "{pattern} holds half of a character (an unpaired surrogate), which "
+                        "no text can hold; type it again",
+                        # Written by its code: pydantic cannot even render the error with it.
+                        pattern=pattern.encode("utf-8", "backslashreplace").decode(),
+                    )
                 if len(pattern) > MAX_PATTERN_CHARS:
                     raise broken(
                         "rule.pattern_too_long",
@@ -101,7 +112,7 @@ class GuildSettings(BaseModel):
                         "rule.pattern_matches_empty",
                         "{pattern} would block every prompt (it matches empty text); give a "
                         "word or phrase that must be found",
-                        pattern=repr(pattern),
+                        pattern=pattern,
                     )
                 if all(compiled(pattern).search(letter) for letter in string.ascii_lowercase):
                     # `.`, `\w`, `[a-z]`: an owner blocking "a dot" blocked every prompt with a
@@ -110,7 +121,7 @@ class GuildSettings(BaseModel):
                         "rule.pattern_matches_any_letter",
                         "{pattern} would block every prompt (it matches any letter); give a "
                         "word or phrase that must be found",
-                        pattern=repr(pattern),
+                        pattern=pattern,
                     )
             total = cost(patterns)
         except PatternError as exc:  # the engine cannot take one: the owner reads why

@@ -36,6 +36,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.config import Settings
+from bot.jobs.outbox import Notifier
 from bot.jobs.polls import listening
 from bot.jobs.service import JobService
 from bot.jobs.wakeups import JobDue, Wakeup, Wakeups
@@ -58,6 +59,7 @@ class Holding:
 
     store: JobStore
     service: JobService
+    notifier: Notifier
     settings: Settings
     wakeups: Wakeups
     _jobs: dict[str, Job]
@@ -161,6 +163,7 @@ class Holding:
         started = self.store.clock()
         held = await self.leases.renew()
         self._held_until = started + self.leases.seconds
+        await self.store.holds.renew()
         if self.paused:
             log.info("Tracker: leases renewed; work goes on")
             self.paused = False
@@ -196,6 +199,10 @@ class Holding:
         await self.service.tidy_ledgers()
 
     async def _claim(self) -> None:
+        for hold in await self.store.holds.orphaned():
+            # A member's "thinking" whose process stopped before answering them.
+            log.info("Tracker: resolving a private hold left by a process that stopped")
+            self._spawn(self.notifier.resolve_hold(hold))
         taken = 0
         while True:
             jobs = await self.leases.claim()
@@ -252,6 +259,7 @@ class Holding:
     async def release(self) -> None:
         """A clean stop: give every lease up, so that other processes take the jobs at once."""
         await self.leases.release()
+        await self.store.holds.release()
 
     # --- pushes and wake-ups -----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.jobs.journal import JOURNAL
-from bot.storage import Job, JobStore, Status
+from bot.storage import Hold, Job, JobStore, Status
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ class DeliveryFailed(Exception):
 class Notifier(Protocol):
     """What the job core needs from the Discord side."""
 
+    # Whether this process may still post for the jobs it holds: the tracker that is given
+    # this notifier sets it to its own `may_act` (its leases renewed in time).
+    may_post: Callable[[], bool]
+
     def progress(self, job: Job) -> None:
         """Show the job's status and progress on its working message (queued: returns at
         once, and a newer progress of the same job replaces one not yet shown)."""
@@ -74,6 +78,11 @@ class Notifier(Protocol):
 
     async def tell_undeliverable(self, job: Job) -> None:
         """Tell the requester (by DM) that the result could not be posted."""
+
+    async def resolve_hold(self, hold: Hold) -> None:
+        """A member's private "thinking" left by a process that stopped before answering:
+        say there, while it still shows, that the bot restarted and nothing was made or paid
+        (a job admitted for it tells its member itself). Never raises."""
 
 
 class Outbox:

@@ -109,8 +109,9 @@ class JobService:
         self.settings = settings
         self.ledger = ledger
         self.follow = follow  # hands a job Pika has (or may have) to the tracker
-        # Whether this process may still act on the jobs it holds (the tracker's: its leases
-        # renewed in time). A paid call Pika did not start is sent again only while it may.
+        # Whether this process may still act on the jobs it holds (the tracker's, which sets
+        # it: its leases renewed in time). A paid call Pika did not start is sent again only
+        # while it may.
         self.may_act: Callable[[], bool] = lambda: True
         # Vendor text may echo the key in any form: it is stored only once redacted.
         self.redact = Redactor(settings.secrets())

@@ -75,6 +75,10 @@ class Tracker(PollSteps, Holding):
         self.pika = pika
         self.service = service
         self.notifier = notifier
+        # Only the tracker knows whether its leases still hold; what acts on its jobs outside
+        # it (the paid call's re-sends, a post after a long download) asks it. Set here, so
+        # that no tracker can be built without them asking (the app once set them by hand).
+        service.may_act = notifier.may_post = self.may_act
         self.settings = settings
         self.durations = durations or Durations()
         self.outbox = Outbox(

@@ -89,6 +89,19 @@ def check_media_url(url: str, kind: MediaKind, facts: MediaFacts | None = None) 
     raise broken(f"rule.url.{kind.value}", RULES[kind])
 
 
+# Where Pika's results are (its result URLs, `https://cdn.pika.art/v1/<uuid>/<name>.mp4`).
+PIKA_RESULT_HOSTS = frozenset({"cdn.pika.art"})
+
+
+def pika_result_url(url: str) -> bool:
+    """Whether `url` is one of Pika's result URLs (a video the Pika Web Bot made)."""
+    try:
+        parts = _split(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and (parts.hostname or "") in PIKA_RESULT_HOSTS
+
+
 def check_http_url(url: str) -> str:
     """Return the URL when it is an absolute http(s) URL, else raise the broken rule."""
     parts = _split(url.strip())

@@ -2,9 +2,10 @@
 PostgreSQL (one interface, `backend.py`), behind small stores."""
 
 from bot.storage.admission import Limits, Refused, RepeatWindow
-from bot.storage.backend import WRITE_ERRORS, Database, StorageError, from_the_database
+from bot.storage.backend import WRITE_ERRORS, Database, DatabaseUnavailable, StorageError
 from bot.storage.db import Storage, open_storage
 from bot.storage.guild_settings import Change, GuildSettingsStore
+from bot.storage.holds import Hold, Holds
 from bot.storage.jobs import JobStore
 from bot.storage.leases import DEFAULT_LEASE_SECONDS, Held, Leases, claim_sql
 from bot.storage.member_settings import MemberSettingsStore
@@ -21,8 +22,11 @@ __all__ = [
     "WRITE_ERRORS",
     "Change",
     "Database",
+    "DatabaseUnavailable",
     "GuildSettingsStore",
     "Held",
+    "Hold",
+    "Holds",
     "Job",
     "JobReports",
     "JobStore",
@@ -37,6 +41,5 @@ __all__ = [
     "StorageError",
     "Tally",
     "claim_sql",
-    "from_the_database",
     "open_storage",
 ]

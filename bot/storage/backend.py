@@ -21,14 +21,13 @@ sqlite3's `Row` and asyncpg's `Record` both offer.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, overload
 
 import asyncpg
@@ -38,10 +37,37 @@ Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any] | Mapping[str, Any]
 MIGRATIONS_PACKAGE = "bot.storage"
 
+
+class DatabaseUnavailable(Exception):
+    """The database could not take a statement now: unreachable, locked past its wait, a disk
+    full, past a statement's time-out. Each backend raises it at the interface (`Queries`,
+    `Database`), the driver's error as its cause and in its words; an error of the code (a
+    statement the database refuses as written, a constraint broken) goes through as the driver
+    raised it, so that it is never taken for an outage."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+
+
+@contextlib.contextmanager
+def typed(unavailable: Callable[[Exception], bool]) -> Iterator[None]:
+    """Raise DatabaseUnavailable for a driver's error that `unavailable` says is the
+    database's own failure; any other error goes through unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        if unavailable(exc):
+            raise DatabaseUnavailable(exc) from exc
+        raise
+
+
 # What a statement raises when the database cannot take it now (SQLite locked past its busy
 # timeout, a disk full, PostgreSQL gone or past the command timeout): callers that must not lose
-# a write retry on these.
+# a write retry on these. Through the interface that is DatabaseUnavailable; the drivers' own
+# errors stay listed, as before, for statements made outside it and for errors of the code
+# (retried as they always were).
 WRITE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
     sqlite3.Error,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,  # a connection lost or closed under the statement
@@ -51,20 +77,6 @@ WRITE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
 )
-
-
-# This package's folder: a fault raised in it is one of the database's.
-STORAGE_FOLDER = str(Path(__file__).resolve().parent)
-
-
-def from_the_database(error: BaseException) -> bool:
-    """Whether `error` is the database failing (unreachable, a disk full, a statement's time-out)
-    rather than a fault of the code: one of WRITE_ERRORS raised through the stores. OSError and
-    TimeoutError come from anywhere, so it must have passed through this package."""
-    if not isinstance(error, WRITE_ERRORS):
-        return False
-    frames = traceback.extract_tb(error.__traceback__)
-    return any(frame.filename.startswith(STORAGE_FOLDER) for frame in frames)
 
 
 class StorageError(Exception):

@@ -29,6 +29,7 @@ from bot.storage.admission import (
     repeat_filter,
 )
 from bot.storage.backend import Database, Row
+from bot.storage.holds import Holds
 from bot.storage.leases import DEFAULT_LEASE_SECONDS, Leases
 from bot.storage.records import (
     _ACTIVE_SQL,
@@ -61,6 +62,8 @@ class JobStore:
         self._unreadable: set[str] = set()  # rows already reported
         # This process's leases: the jobs it admits are its own from their insert.
         self.leases = Leases(db, clock, self._read, lease_seconds)
+        # Members' private holds, leased with this process's jobs (see holds.py).
+        self.holds = Holds(db, self.leases)
 
     # --- new jobs -------------------------------------------------------------------------
 

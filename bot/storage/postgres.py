@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, cast
@@ -27,7 +28,16 @@ from urllib.parse import urlsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.storage.backend import Database, Params, Queries, Row, StorageError, migrations
+from bot.storage.backend import (
+    WRITE_ERRORS,
+    Database,
+    Params,
+    Queries,
+    Row,
+    StorageError,
+    migrations,
+    typed,
+)
 from bot.storage.postgres_sql import translate
 
 POOL_SIZE = 10  # connections at most, per process
@@ -43,6 +53,57 @@ CLOCK_SHARE_OF_LEASE = 0.25
 # The key of the migration lock: the two-number form of advisory locks, whose keys never meet
 # the one-number form's (admission locks a server's id with that one).
 MIGRATION_LOCK = (0x50494B41, 1)  # "PIKA", migrations
+# The classes of SQLSTATE for the server failing rather than the statement: a connection lost
+# or refused (08), resources exhausted (53: a disk full, too many connections), an operator's
+# or the server's intervention (57: a shutdown, a start-up, a statement cancelled past its
+# time-out), the system (58: an I/O error), an internal error (XX: data corrupted), and a
+# transaction rolled back by the server (40: a deadlock, a serialisation failure).
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58", "XX", "40"})
+# ... and a write refused by a server that became a read-only standby (a failover).
+UNAVAILABLE_STATES = frozenset({"25006"})
+
+
+def unavailable(exc: Exception) -> bool:
+    """Whether the server, or the way to it, failed the statement, not the code: a connection
+    lost or refused, a time-out, a SQLSTATE of UNAVAILABLE_CLASSES or UNAVAILABLE_STATES.
+    asyncpg's client-side errors (InterfaceError, InternalClientError) come from a connection
+    ended under a statement, which the client's state machine then refuses to go on with."""
+    if isinstance(exc, OSError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state[:2] in UNAVAILABLE_CLASSES or state in UNAVAILABLE_STATES
+    return False
+
+
+def cannot_connect(exc: Exception) -> bool:
+    """Whether a connection could not be made or handed out: whatever the server answers then
+    (a database closed to connections, dropped, a password changed) is the database being
+    unavailable, not a statement's fault."""
+    return unavailable(exc) or isinstance(exc, asyncpg.PostgresError)
+
+
+class OutageInOneLine(logging.Filter):
+    """asyncpg's pool logs each failed attempt to restore its floor of connections (every few
+    seconds while PostgreSQL is down) with a full traceback, where the bot's own warnings of the
+    same outage are one line each. A failure of the database (one of WRITE_ERRORS) is said in
+    one line, with its reason; anything else (a fault of code) keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, WRITE_ERRORS):
+            reason = str(error) or "no details"
+            record.msg, record.args = (
+                "%s: %s: %s",
+                (record.getMessage(), type(error).__name__, reason),
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+OUTAGE_IN_ONE_LINE = OutageInOneLine()
 
 
 def shown_url(url: str) -> str:
@@ -74,17 +135,20 @@ class PostgresQueries(Queries):
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         statement = translate(sql)
-        await self._target.execute(statement.sql, *statement.arguments(params))
+        with typed(unavailable):
+            await self._target.execute(statement.sql, *statement.arguments(params))
 
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
         statement = translate(sql)
         rows = [statement.arguments(p) for p in params]
         if rows:
-            await self._target.executemany(statement.sql, rows)
+            with typed(unavailable):
+                await self._target.executemany(statement.sql, rows)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         statement = translate(sql)
-        rows = await self._target.fetch(statement.sql, *statement.arguments(params))
+        with typed(unavailable):
+            rows = await self._target.fetch(statement.sql, *statement.arguments(params))
         return cast(list[Row], rows)
 
 
@@ -98,31 +162,70 @@ class PostgresDatabase(PostgresQueries, Database):
         self.url = url  # with its password: for connections of their own (LISTEN); never shown
         self.pool = pool
 
+    # A statement outside a transaction takes a connection of its own, as the pool's own
+    # execute and fetch do, so that a connection it cannot get is told from the statement.
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        async with self._connection() as connection:
+            await PostgresQueries(connection).execute(sql, params)
+
+    async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
+        async with self._connection() as connection:
+            await PostgresQueries(connection).execute_many(sql, params)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._connection() as connection:
+            return await PostgresQueries(connection).fetch(sql, params)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        async with self.pool.acquire() as connection, connection.transaction():
-            yield PostgresQueries(connection)
+        async with self._connection() as connection:
+            # What the block raises is its own; the transaction's own steps are typed.
+            with typed(unavailable):
+                await connection.execute("BEGIN")
+            async with self._ended(connection):
+                yield PostgresQueries(connection)
 
     @contextlib.asynccontextmanager
     async def serialised(self, key: int) -> AsyncIterator[Queries]:
-        async with self.pool.acquire() as connection:
+        async with self._connection() as connection:
             # One round trip for both: the transaction, and the lock it holds until it ends.
-            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
-            try:
+            with typed(unavailable):
+                await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
+            async with self._ended(connection):
                 yield PostgresQueries(connection)
-            except BaseException:
-                with contextlib.suppress(Exception):  # a broken connection: the pool drops it
-                    await connection.execute("ROLLBACK")
-                raise
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        """A connection of the pool (one the pool cannot make or hand out: typed)."""
+        with typed(cannot_connect):
+            connection = await self.pool.acquire()
+        try:
+            yield connection
+        finally:
+            await self.pool.release(connection)
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def _ended(connection: PoolConnectionProxy) -> AsyncIterator[None]:
+        """The open transaction committed after the block, or rolled back if it raised."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                await connection.execute("ROLLBACK")
+            raise
+        with typed(unavailable):
             await connection.execute("COMMIT")
 
     async def check_writable(self) -> None:
-        await self.pool.execute(
-            "INSERT INTO health_check (id, at) VALUES (1, $1) "
-            "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-            time.time(),
-            timeout=5.0,
-        )
+        async with self._connection() as connection:
+            with typed(unavailable):
+                await connection.execute(
+                    "INSERT INTO health_check (id, at) VALUES (1, $1) "
+                    "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    time.time(),
+                    timeout=5.0,
+                )
 
     async def close(self) -> None:
         try:
@@ -149,6 +252,8 @@ async def open_postgres(
         "timeout": CONNECT_SECONDS,
         "server_settings": {"application_name": "pika-discord-bot"},
     }
+    # Once for the process (a filter already there is not added again).
+    logging.getLogger("asyncpg.pool").addFilter(OUTAGE_IN_ONE_LINE)
     try:
         await migrate(url, clock, options, lease_seconds)
         pool = await asyncpg.create_pool(

@@ -31,12 +31,45 @@ from typing import cast
 
 import aiosqlite
 
-from bot.storage.backend import Database, Params, Queries, Row, StorageError, migrations
+from bot.storage.backend import (
+    Database,
+    DatabaseUnavailable,
+    Params,
+    Queries,
+    Row,
+    StorageError,
+    migrations,
+    typed,
+)
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700  # a folder the bot makes for its files lists them to no one else either
 BUSY_MILLISECONDS = 5000  # how long a statement waits for another writer's lock
 OPEN_SECONDS = 30  # how long start-up tries again while other processes set the file up
+# SQLite's result codes (the primary ones) for the file failing rather than the statement: a
+# lock held past the wait, no memory, a read-only or unreadable file, an I/O error, a damaged
+# file, a full disk. SQLITE_ERROR (a statement refused as written: a syntax error, no such
+# table) and the constraints are the code's faults.
+UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+
+
+def unavailable(exc: Exception) -> bool:
+    """Whether SQLite failed the statement for the file's sake (UNAVAILABLE), not the code's."""
+    code = getattr(exc, "sqlite_errorcode", None)  # None on errors raised by Python itself
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in UNAVAILABLE
 
 
 class SqliteQueries(Queries):
@@ -47,13 +80,16 @@ class SqliteQueries(Queries):
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         # execute_fetchall runs and closes the cursor in one call to the thread.
-        await self._db.execute_fetchall(sql, params)
+        with typed(unavailable):
+            await self._db.execute_fetchall(sql, params)
 
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
-        await self._db.executemany(sql, params)
+        with typed(unavailable):
+            await self._db.executemany(sql, params)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
-        return cast(list[Row], list(await self._db.execute_fetchall(sql, params)))
+        with typed(unavailable):
+            return cast(list[Row], list(await self._db.execute_fetchall(sql, params)))
 
 
 class SqliteDatabase(SqliteQueries, Database):
@@ -80,7 +116,7 @@ class SqliteDatabase(SqliteQueries, Database):
             except BaseException:
                 # SQLite ends the transaction itself on some errors (a full disk): the ROLLBACK
                 # then fails ("no transaction is active") and would hide the error that matters.
-                with contextlib.suppress(sqlite3.OperationalError):
+                with contextlib.suppress(sqlite3.OperationalError, DatabaseUnavailable):
                     await tx.execute("ROLLBACK")
                 raise
             await tx.execute("COMMIT")
@@ -91,13 +127,14 @@ class SqliteDatabase(SqliteQueries, Database):
 
     async def check_writable(self) -> None:
         # A connection of its own: a commit on a shared one could end another's transaction.
-        async with aiosqlite.connect(self.path, timeout=5.0) as db:
-            await db.execute(
-                "INSERT INTO health_check (id, at) VALUES (1, ?) "
-                "ON CONFLICT(id) DO UPDATE SET at = excluded.at",
-                (time.time(),),
-            )
-            await db.commit()
+        with typed(unavailable):
+            async with aiosqlite.connect(self.path, timeout=5.0) as db:
+                await db.execute(
+                    "INSERT INTO health_check (id, at) VALUES (1, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (time.time(),),
+                )
+                await db.commit()
 
     async def close(self) -> None:
         for connection in self._connections:

@@ -19,12 +19,15 @@ from bot.jobs.polls import NOT_FOUND_POLLS
 from bot.pika.local.app import LocalPika
 from bot.storage.sqlite import open_sqlite
 from tests.e2e.harness import (
+    DEFERRED,
+    LOADING,
     BotProcess,
     allow_running,
     bot_env,
     delivered,
     failures,
     generate,
+    on_both_databases,
     results,
     retry_button,
     short_waits,
@@ -32,6 +35,7 @@ from tests.e2e.harness import (
     until,
 )
 from tests.fake_discord import FakeDiscord
+from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import GENERAL, REQUESTER, Message
 from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to, pika_calls
@@ -273,6 +277,89 @@ async def test_a_bot_killed_between_its_public_answer_and_recording_it_replaces_
         assert await pika_calls(pika) == []  # nothing paid
         db = DatabaseUnderTest.sqlite_in(tmp_path)  # the answer found is recorded, as if in time
         assert await db.value("SELECT status_message_id FROM jobs") == working.id
+    finally:
+        await again.stop()
+
+
+FOX_PNG = {"image": ("fox.png", png(), "image/png")}  # a member's file: probed, after a hold
+
+
+@on_both_databases
+async def test_a_bot_killed_while_holding_a_member_privately_tells_them_it_restarted(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path, database: DatabaseUnderTest
+) -> None:
+    """The bot held a member privately ("thinking") and was killed while it probed their file,
+    before asking anything of Pika. Before, that "thinking" stayed for good; the restarted bot
+    now says there, in the member's language, that it restarted, nothing was made or paid, and
+    to ask again (no job was made: there is nothing to retry)."""
+    fake.locales[REQUESTER] = "fr"
+    bot = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
+    assert bot.process is not None
+    pid = bot.process.pid
+    fake.file_served = lambda: os.kill(pid, signal.SIGKILL)  # as the probe fetches the file
+    ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"}, FOX_PNG)
+    await bot.exit_code()
+    fake.file_served = None
+    assert ask.callbacks[0]["type"] == DEFERRED
+    assert ask.original_id is not None
+    hold = fake.messages[ask.original_id]
+    assert hold.ephemeral and hold.flags & LOADING  # "thinking"
+    again = await start_bot(fake, pika, tmp_path, DATABASE_URL=database.url)
+    try:
+        await fake.wait_for(lambda: not hold.flags & LOADING, timeout=30, what="the hold told")
+        assert hold.content == (
+            "🔄 Le bot a redémarré avant de pouvoir répondre à ceci : rien n'a été fait ni "
+            "facturé. Redemande, s'il te plaît."
+        )
+        assert hold.ephemeral and not hold.components
+        assert fake.channel_messages(GENERAL) == []  # nothing public was ever shown
+        assert await pika_calls(pika) == []  # nothing paid
+        assert await database.value("SELECT COUNT(*) FROM jobs") == 0
+        assert await database.value("SELECT COUNT(*) FROM holds") == 0
+    finally:
+        await again.stop()
+
+
+async def test_a_bot_killed_after_admitting_a_held_request_tells_the_member_in_the_hold(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """The bot held a member privately, probed their file, admitted the job, and was killed
+    before its edit of the hold reached Discord. The job is cancelled, nothing paid, and the
+    hold itself says so, with Retry: before, the failure went to a follow-up and the hold (all
+    the member saw) was never edited as such."""
+    bot = await start_bot(fake, pika, tmp_path)
+    assert bot.process is not None
+    pid = bot.process.pid
+    ask: Interaction | None = None
+
+    def editing(interaction: Interaction) -> bool:
+        if interaction is not ask:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        return True  # the edit never reached Discord
+
+    fake.edit_arriving = editing
+    ask = fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"}, FOX_PNG)
+    await bot.exit_code()
+    fake.edit_arriving = None
+    assert ask.original_id is not None
+    hold = fake.messages[ask.original_id]
+    assert hold.flags & LOADING
+    db = DatabaseUnderTest.sqlite_in(tmp_path)
+    assert await db.value("SELECT status FROM jobs") == "submitting"  # admitted, unanswered
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for(lambda: not hold.flags & LOADING, timeout=30, what="the hold told")
+        assert "The bot stopped before sending this to Pika" in hold.content
+        assert "nothing was charged" in hold.content
+        assert hold.ephemeral and retry_button(hold).startswith("pika:retry:")
+        assert fake.channel_messages(GENERAL) == []  # the channel never saw this request
+        assert await pika_calls(pika) == []  # nothing paid
+        await until(
+            lambda: db.value("SELECT COUNT(*) FROM jobs WHERE status = 'failed' AND active = 0"),
+            what="the failure recorded as told",
+            timeout=20,
+        )
     finally:
         await again.stop()
 

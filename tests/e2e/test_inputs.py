@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,21 @@ async def test_member_text_is_shown_as_text_and_pings_nobody_but_the_requester(
         assert mentions.get("parse", []) == [], write
         assert {str(u) for u in mentions.get("users", [])} <= {str(REQUESTER)}, write
         assert not mentions.get("roles"), write
+
+
+async def test_characters_that_show_nothing_stay_out_of_the_public_messages(
+    fake: FakeDiscord, pika: LocalPika, bot: BotProcess
+) -> None:
+    # A bell, a terminal's escape sequence, a NUL and zero-width characters in a prompt were
+    # posted as they were, in the working message and the result's embed.
+    interaction = generate(fake, "a f\u200box\x07 at\x00 dusk\x1b[2J\ufeff \u2063")
+    await fake.wait_for_response(interaction)
+    result = (await fake.wait_for(lambda: results(fake), timeout=30, what="the result"))[0]
+    working = fake.replies(interaction)[0]
+    for text in (working.content, result.embeds[0]["title"], result.content):
+        unseen = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Cs")]
+        assert set(unseen) <= {"\n"}, ascii(text)  # the bot's own lines only
+    assert "a fox at dusk\\[2J" in working.content
 
 
 # What Discord would act on in a bot's message: a link (followed, and unfurled into a preview

@@ -166,17 +166,17 @@ async def test_owners_read_the_rules_of_their_settings_in_their_language(
         "Europe/Paris, America/New_York ou UTC"
     )
     assert await admin(fake, "blocked", {"add": "fox|"}) == (
-        "⚠️ ajouter : `'fox|'` bloquerait tous les prompts (il correspond à un texte vide) ; "
+        "⚠️ ajouter : `fox|` bloquerait tous les prompts (il correspond à un texte vide) ; "
         "donne un mot ou une expression qui doit être trouvé"
     )
     refused = await admin(fake, "blocked", {"add": "(a)\\1"})
-    assert refused.startswith("⚠️ ajouter : `'(a)\\\\1'` ne peut pas être utilisé (`"), refused
+    assert refused.startswith("⚠️ ajouter : `(a)\\1` ne peut pas être utilisé (`"), refused
     assert refused.endswith(
         "`) ; les motifs ne peuvent utiliser ni références arrière ni assertions avant ou arrière"
     )
     fake.locales[ADMIN] = "de"
     refused = await admin(fake, "blocked", {"add": "(\\w+\\s?){1000}z"})
-    costly = "⚠️ hinzufügen: `'(\\\\w+\\\\s?){1000}z'` kann nicht verwendet werden (zu aufwendig"
+    costly = "⚠️ hinzufügen: `(\\w+\\s?){1000}z` kann nicht verwendet werden (zu aufwendig"
     assert refused.startswith(costly), refused
 
 
@@ -264,3 +264,13 @@ async def test_a_refused_retry_reaction_on_a_failure_is_told_in_the_failures_lan
         "Seul le membre qui a demandé cette vidéo, ou un modérateur, peut la réessayer."
     ), notes[0].content
     assert len(await calls_to(pika, "/web/generate")) == 1  # the first, and no retry
+
+
+async def test_a_member_without_manage_server_is_refused_in_their_language(
+    fake: FakeDiscord, bot: BotProcess
+) -> None:
+    # discord.py's "You are missing Manage Server permission(s) to run this command." reached
+    # a German member in English.
+    fake.locales[MEMBER] = "de"
+    answer = await admin(fake, "limits", {"daily_member": 500}, user=MEMBER)
+    assert answer == ("⛔ Du brauchst die Berechtigung **Server verwalten**, um das zu verwenden.")

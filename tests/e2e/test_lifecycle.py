@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from pathlib import Path
 
 import discord
@@ -11,12 +13,25 @@ import pytest
 
 from bot.discord.target import point_discord_at
 from bot.pika.local.app import LocalPika
-from tests.e2e.harness import BotProcess, bot_env, failures, generate, results, start_bot
+from tests.e2e.harness import (
+    DEFERRED,
+    BotProcess,
+    allow_running,
+    bot_env,
+    failures,
+    generate,
+    launch,
+    results,
+    start_bot,
+)
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.contract import load_contract, spec_path
+from tests.fake_discord.state import Interaction
 from tests.fake_discord.world import APP_ID, GENERAL, GUILD_ID, REQUESTER, TOKEN, Message
+from tests.helpers.databases import DatabaseUnderTest
 from tests.helpers.local_pika import behave, calls_to
 from tests.helpers.scratch import holding, left_by_a_killed_process
+from tests.media import png
 
 
 async def help_answer(fake: FakeDiscord) -> str:
@@ -117,12 +132,20 @@ async def test_temporary_files_a_killed_process_left_go_at_start_up_and_a_living
 ) -> None:
     # A bot killed with a download under way left its file in the system's temporary folder,
     # for ever: a crash loop filled the disk. Another bot on the host is still downloading.
+    system = tmp_path / "system-tmp"  # the system's temporary folder, as TMPDIR names it
+    system.mkdir()
+    left_there = system / "pika-video-k9x2.mp4"  # by an earlier version, killed two days ago
+    left_there.write_bytes(b"half a video")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(left_there, (two_days_ago, two_days_ago))
     async with holding(tmp_path) as (_, living):
         dead = await left_by_a_killed_process(tmp_path)  # after: a start-up sweeps the dead
-        bot = await start_bot(fake, pika, tmp_path)  # its DATA_DIR: the SQLite file's folder
+        # Its DATA_DIR: the SQLite file's folder.
+        bot = await start_bot(fake, pika, tmp_path, TMPDIR=str(system))
         try:
             assert bot.process is not None
             assert not dead.exists()
+            assert not left_there.exists()
             assert (living / "pika-video-half.mp4").read_bytes() == b"half a video"
             [mine] = (tmp_path / "tmp").glob(f"{bot.process.pid}-*")
         finally:
@@ -137,6 +160,31 @@ async def test_sigterm_shuts_down_cleanly(fake: FakeDiscord, bot: BotProcess) ->
     assert "Traceback" not in bot.log
     assert fake.session is not None
     await fake.wait_for(lambda: fake.session and fake.session.ws is None, what="socket closed")
+
+
+async def test_a_sigterm_while_the_database_is_being_opened_stops_cleanly(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A deploy's SIGTERM while the bot was still opening its database (its migrations, or
+    waiting for another process's lock on the file): the process was killed by the signal
+    (exit 143), nothing closed and no word in the log. Now it stops cleanly, and the next
+    start finds the database whole."""
+    database = DatabaseUnderTest.sqlite_in(tmp_path)
+    args, launcher = launch()
+    env = bot_env(fake, tmp_path, PIKA_API_KEY=pika.api_key, PIKA_BASE_URL=pika.base_url)
+    bot = BotProcess(env | launcher, tmp_path, args)
+    async with database.writes_held():  # the bot waits at its migrations for the file
+        await bot.start()
+        await bot.wait_for_log(r"Starting on ")
+        assert await bot.stop() == 0
+    assert "Stopped during start-up" in bot.log
+    assert "Traceback" not in bot.log
+    again = await start_bot(fake, pika, tmp_path)
+    try:
+        await fake.wait_for_response(generate(fake, "a fox after a stopped start"))
+        await fake.wait_for(lambda: results(fake), what="the result")
+    finally:
+        assert await again.stop() == 0
 
 
 async def test_sigterm_stops_it_promptly_while_discord_is_unreachable(
@@ -254,3 +302,53 @@ async def test_a_sigterm_while_a_new_job_is_answered_lets_the_job_go_on(
         assert len(await calls_to(pika, "/web/generate")) == 1
     finally:
         assert await again.stop() == 0
+
+
+RESTARTING = "🔄 The bot is restarting: nothing was made or paid for. Please ask again in a minute."
+
+
+def what_was_said(fake: FakeDiscord, interaction: Interaction) -> str:
+    """What a member who asked for a video sees last: "working" (the public working message,
+    at once or after a private hold), the private text put in place of the hold, or the
+    private answer; "nothing" when the bot never answered."""
+    if not interaction.callbacks:
+        return "nothing"
+    callback = interaction.callbacks[0]
+    if callback["type"] != DEFERRED:
+        private = (callback["data"].get("flags") or 0) & 64
+        return str(callback["data"]["content"]) if private else "working"
+    if interaction.followups:
+        return "working"
+    assert interaction.original_id is not None
+    return fake.messages[interaction.original_id].content or "thinking"
+
+
+async def test_a_sigterm_in_the_first_instant_of_a_burst_answers_every_request(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A deploy's SIGTERM just as a burst of /pika generate came in: the requests received
+    but not yet admitted (their files being checked, or waiting for their turn) met a closed
+    connection to Discord, and their members saw "thinking" for ever, or "the application did
+    not respond". Now each one is answered before the bot closes anything: admitted and
+    answered within the stop's grace, or told the bot is restarting, nothing made or paid."""
+    bot = await start_bot(fake, pika, tmp_path)
+    await allow_running(fake, 20)
+    fake.attachments_served.clear()  # the members' files come slowly: their probes are under way
+    image = {"image": ("fox.png", png(), "image/png")}
+    probed = [
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": f"a fox {n}"}, image)
+        for n in range(3)
+    ]
+    plain = [generate(fake, f"a plain fox {n}") for n in range(12)]
+    await fake.wait_for(lambda: all(i.callbacks for i in probed), what="the holds of the probes")
+    try:
+        assert await bot.stop() == 0
+    finally:
+        fake.attachments_served.set()
+    said = {i.id: what_was_said(fake, i) for i in probed + plain}
+    assert [said[i.id] for i in probed] == [RESTARTING] * 3
+    assert set(said.values()) <= {"working", RESTARTING}, said
+    # Paid for exactly the jobs whose members were told they started, and nothing else.
+    working = sum(1 for text in said.values() if text == "working")
+    assert len(await calls_to(pika, "/web/generate")) == working
+    assert "Traceback" not in bot.log

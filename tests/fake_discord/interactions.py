@@ -204,6 +204,8 @@ class InteractionRoutes(FakeState):
         if request.method == "DELETE":
             message.deleted = True
             return web.Response(status=204)
+        if self.edit_arriving is not None and self.edit_arriving(interaction):
+            return error(500, 0, "500: Internal Server Error")  # its sender died first
         record: Recorded = request[RECORD]
         if any(len(data) > self.upload_limit for _, data in record.files):
             return error(413, 40005, "Request entity too large")

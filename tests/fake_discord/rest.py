@@ -243,7 +243,10 @@ class RestRoutes(FakeState):
 
     async def _attachment(self, request: web.Request) -> web.Response:
         """A stored file, as Discord's CDN serves it (no authorization)."""
+        await self.attachments_served.wait()
         attachment = self.files.get(int(request.match_info["aid"]))
         if attachment is None:
             return error(404, 0, "404: Not Found")
+        if self.file_served is not None:
+            self.file_served()
         return web.Response(body=attachment.data, content_type=attachment.content_type)

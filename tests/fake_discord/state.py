@@ -9,6 +9,7 @@ send the same gateway events; how an event reaches the bot is the gateway's part
 from __future__ import annotations
 
 import abc
+import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -120,6 +121,10 @@ class FakeState(abc.ABC):
         self.limits = RateLimits()  # Discord's rate limits, enforced once `limits.enabled`
         self.interaction_deadline = 3.0  # seconds an interaction waits for its callback
         self.blocked_dms: set[int] = set()
+        # The CDN serves attachments while this is set; cleared, their downloads wait (a
+        # member's slow file host, as a test wants its probe to be under way).
+        self.attachments_served = asyncio.Event()
+        self.attachments_served.set()
         self.locales: dict[int, str] = {}  # a member's Discord language (en-US unless set)
         self.heartbeat_ms = heartbeat_ms
         self.refuse_gateway = False  # answer 503 to the websocket handshake (an outage)
@@ -131,6 +136,11 @@ class FakeState(abc.ABC):
         self.fail_callbacks_after_answer = 0  # the next first answers taken, then answered 500
         # Called as a first answer is taken, before its reply (a test kills the bot there).
         self.answer_taken: Callable[[Interaction], None] | None = None
+        # Called as an edit of an interaction's message arrives; when it returns True the edit
+        # is never made (a test kills the bot there: it died before its edit reached Discord).
+        self.edit_arriving: Callable[[Interaction], bool] | None = None
+        # Called as a stored file is served (a test kills the bot while it probes a file).
+        self.file_served: Callable[[], None] | None = None
         # Called as a channel post is made, before its reply (a test kills the bot there).
         self.post_taken: Callable[[Message], None] | None = None
         # Sharding, as GET /gateway/bot tells it and IDENTIFY enforces it.

@@ -4,7 +4,7 @@ local Pika over HTTP; Discord is a recorder."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from bot.pika.client import PikaClient
 from bot.pika.local.app import LocalPika, running_local_pika
 from bot.pika.models import PikaRequestModel
 from bot.preferences import Preferences
-from bot.storage import Job, JobStore, Storage, open_storage
+from bot.storage import Hold, Job, JobStore, Storage, open_storage
 from bot.submit import Submissions
 from tests.helpers.clock import Clock
 from tests.helpers.requests import fox
@@ -41,6 +41,7 @@ class Recorder:
         self.adorned: list[str] = []
         self.failures: list[str] = []
         self.undeliverable: list[str] = []
+        self.holds_resolved: list[int] = []
         self.shown: list[int] = []
         self.fail_with: Exception | None = None
         self.tell_fails_with: Exception | None = None  # raised by every telling of a failure
@@ -48,6 +49,7 @@ class Recorder:
         self.looked: list[str] = []
         self.posted_before: int | None = None
         self.hold: asyncio.Event | None = None  # set: every delivery waits for it
+        self.may_post: Callable[[], bool] = lambda: True  # the tracker sets its own
 
     def progress(self, job: Job) -> None:
         self.shown.append(job.progress)
@@ -75,6 +77,9 @@ class Recorder:
 
     async def tell_undeliverable(self, job: Job) -> None:
         self.undeliverable.append(job.id)
+
+    async def resolve_hold(self, hold: Hold) -> None:
+        self.holds_resolved.append(hold.interaction_id)
 
 
 @dataclass
@@ -136,7 +141,6 @@ async def make_stack(
         wakeups = await open_wakeups(storage.database, storage.jobs.leases.owner)
         tracker = Tracker(storage.jobs, pika, service, notifier, config, wakeups=wakeups)
         service.follow = tracker.follow
-        service.may_act = tracker.may_act
         rules = ServerSettings(storage.guild_settings)
         guardrails = Guardrails(storage.jobs, rules)
         preferences = Preferences(storage.member_settings)

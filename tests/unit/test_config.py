@@ -148,6 +148,22 @@ def test_webhook_listen_still_works_as_the_old_name_of_http_listen(
     assert load_settings().http_host_port == ("::1", 0)
 
 
+def test_an_old_webhook_listen_beside_http_listen_is_pointed_out_not_ignored_in_silence(
+    tmp_path: Path,
+) -> None:
+    """Under Docker the image sets HTTP_LISTEN; an owner's WEBHOOK_LISTEN of an older release
+    lost to it without a word, and Pika's pushes went to a port nothing listened on."""
+    (tmp_path / ".env").write_text("WEBHOOK_LISTEN=0.0.0.0:9000\n")
+    result = run_bot(tmp_path, HTTP_LISTEN="0.0.0.0:8080")
+    assert (
+        "WEBHOOK_LISTEN=0.0.0.0:9000 is ignored: HTTP_LISTEN=0.0.0.0:8080 is set, and the bot "
+        "listens there" in result.stderr
+    )
+    for same_or_alone in ({"HTTP_LISTEN": "0.0.0.0:9000"}, {}):
+        result = run_bot(tmp_path, **same_or_alone)
+        assert "is ignored" not in result.stderr, same_or_alone
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

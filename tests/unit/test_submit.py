@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.answering import Answering
-from bot.errors import InputError, MemberError
+from bot.errors import InputError, MemberError, Restarting
 from bot.guardrails import Refusal
 from bot.pika.local.app import LocalPika
 from bot.pika.models import JobState, JobStatus
@@ -66,6 +66,22 @@ async def test_a_refusal_writes_nothing_and_pays_nothing(stack: Stack, local: Lo
     with pytest.raises(Refusal) as caught:
         await stack.submissions.ask(MEMBER, "generate", {"prompt": "a FOX"}, announce)
     assert caught.value.key == "refusal.blocked"
+    assert await rows(stack) == [] and announce.seen == [] and calls(local) == []
+
+
+async def test_once_a_clean_stop_began_a_request_is_refused_and_nothing_written_or_paid(
+    stack: Stack, local: LocalPika
+) -> None:
+    # A request that reaches the use case (or its admission) once the stop began: it could be
+    # probed past the stop's grace, or paid after it. It is told the bot is restarting.
+    await stack.submissions.inbox.stop(0)
+    announce = Announcer(stack, local)
+    for asking in (
+        stack.submissions.ask(MEMBER, "generate", {"prompt": "a fox"}, announce),
+        stack.submissions.retry(MEMBER, "abcdefghij", announce),
+    ):
+        with pytest.raises(Restarting):
+            await asking
     assert await rows(stack) == [] and announce.seen == [] and calls(local) == []
 
 

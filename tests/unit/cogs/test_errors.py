@@ -12,12 +12,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.catalogues import LANGUAGES
 from bot.discord.notes import ReactionNotes
 from bot.discord.results import ControlButton
 from bot.followups import FollowUpRefused
 from bot.storage import open_storage
 from cogs.controls import Controls
-from cogs.errors import Errors
+from cogs.errors import Errors, explain
 
 
 class Refusing:
@@ -54,6 +55,7 @@ async def loaded(*cogs: type[commands.Cog]) -> commands.Bot:
     bot = commands.Bot(command_prefix=commands.when_mentioned, intents=discord.Intents.default())
     bot.loop = asyncio.get_running_loop()  # what logging in would set: events run on it
     bot.submissions = Refusing()  # type: ignore[attr-defined]
+    bot.received = lambda interaction: None  # type: ignore[attr-defined]  # no stop under way
     for cog in cogs:
         await bot.add_cog(cog(bot))
     return bot
@@ -160,3 +162,68 @@ async def test_a_database_that_cannot_be_written_is_one_warning_and_a_plain_answ
     assert "the database cannot be used (OperationalError: database or disk is full)" in (
         said[0].getMessage()
     )
+
+
+async def test_a_statement_the_database_refuses_as_written_is_a_bug_not_an_outage(
+    tmp_path: Path, caplog: Any
+) -> None:
+    """A fault of the code inside the stores (a statement the database refuses as written, a
+    column misspelt) was taken for the database failing, by its type and its traceback: one
+    warning line, no traceback to fix it by, and members told to wait for a database that was
+    fine. Only what the database's backend types DatabaseUnavailable is an outage now."""
+    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    try:
+
+        class Misspelt:
+            async def control(self, *args: Any, **options: Any) -> Any:
+                return await storage.database.fetch("SELECT no_such_column FROM jobs")
+
+            retry = control
+
+        bot = await loaded(Errors, Controls)
+        bot.submissions = Misspelt()  # type: ignore[attr-defined]
+        pressed = interaction(bot, discord.Locale.american_english)
+        caplog.clear()
+        await ControlButton("extend", "abcdefghij").callback(pressed)
+        await asyncio.wait_for(pressed.answered.wait(), 5)
+    finally:
+        await storage.close()
+    text, _ = answer_of(pressed)
+    assert text == (
+        "💥 Something went wrong on the bot's side; it has been logged. Please try again."
+    )
+    said = [r for r in caplog.records if r.name == "cogs.errors"]
+    assert [r.levelname for r in said] == ["ERROR"]
+    assert said[0].exc_info is not None  # the traceback the owner needs to report it
+
+
+def test_discord_checks_are_told_in_every_language_of_the_catalogues() -> None:
+    """discord.py's CheckFailure texts are English ("You are missing Manage Server
+    permission(s)..."): each is told through the catalogues in the member's language."""
+    checks = [
+        app_commands.MissingPermissions(["manage_guild"]),
+        app_commands.BotMissingPermissions(["send_messages", "embed_links"]),
+        app_commands.MissingRole(123),
+        app_commands.MissingAnyRole([123, "**DJ**"]),
+        app_commands.NoPrivateMessage(),
+        app_commands.CommandOnCooldown(app_commands.Cooldown(1, 30.0), 12.3),
+        app_commands.CheckFailure("The check functions for command 'pika' failed."),
+    ]
+    for lang in LANGUAGES:
+        for check in checks:
+            text = explain(check, None, lang)
+            assert text is not None and text.startswith("⛔ "), (lang, check)
+            assert str(check) not in text, (lang, check)  # not discord.py's English
+            if lang != "en":
+                assert text != explain(check, None, "en"), (lang, check)
+    assert explain(checks[0], None, "fr") == (
+        "⛔ Il te faut la permission **Gérer le serveur** pour utiliser ceci."
+    )
+    assert explain(checks[1], None, "en") == (
+        "⛔ The bot needs the **Send Messages**, **Embed Links** permission here to do this. "
+        "Ask a moderator to give it."
+    )
+    assert explain(checks[3], None, "en") == (
+        "⛔ You need one of these roles to use this: <@&123>, **\\*\\*DJ\\*\\***."
+    )
+    assert str(explain(checks[5], None, "en")).startswith("⛔ Please wait 13 s before using this")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,31 @@ def test_member_markdown_reads_as_typed_everywhere_in_it(typed: str) -> None:
     bare = re.sub(r"\\.", "x", out)  # what markdown reads: an escaped character is a letter
     assert not re.search(r"[*|\[\]]|^\s*(#|>|-|\d+\.)", bare), out
     assert re.sub(r"\\(.)", r"\1", out) == typed  # and shows every character typed
+
+
+def test_characters_that_show_nothing_never_reach_a_message() -> None:
+    """C0 and C1 controls, zero-width and other format characters, and halves of a character
+    passed through into public messages and embeds: a NUL, a bell, a terminal's escape sequence
+    (`\\x1b[31m`), a zero-width space hiding a blocked word's look, a soft hyphen, a byte-order
+    mark, a lone surrogate (whose JSON no message can carry). Dropped, on one line; the joiners
+    of an emoji and the tags of a flag stay, and white space is a space."""
+    typed = (
+        "a\x00 f\x07ox\x1b[31m \u200bred\u00ad\ufeff\u2060\u2063 \ud800fox\x9b \x85at\x1f\ndusk "
+        "👨\u200d👩\u200d👧 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
+    )
+    out = shown(typed)
+    assert not [c for c in out if unicodedata.category(c) in ("Cc", "Cs")]
+    assert not set(out) & {"\u200b", "\u00ad", "\ufeff", "\u2060", "\u2063"}
+    assert out.startswith("a fox\\[31m red fox at dusk ")
+    assert "👨\u200d👩\u200d👧" in out  # a family emoji, still one
+    assert out.endswith("🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f")
+
+
+def test_a_code_span_shows_the_characters_that_show_nothing_by_their_codes() -> None:
+    # An owner's pattern holding a zero-width space or a bell reads as what it holds.
+    missing = InputError.rule("job_id", "rule.no_such_job", job_id="fox\u200b\x07\ud800")
+    # Compared as ascii(): a failure's report holding a lone surrogate cannot be sent back
+    # from a test worker.
+    assert ascii(explain(missing)) == ascii(
+        "⚠️ job_id: none of your videos here has the id `fox\\u200b\\u0007\\ud800`."
+    )

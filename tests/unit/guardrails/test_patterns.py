@@ -52,7 +52,7 @@ def test_a_pattern_too_costly_to_match_is_refused_by_name() -> None:
     for pattern in (r"(\w+\s?){1000}z", r".{1000}z"):
         with pytest.raises(PatternError, match="too costly to match") as caught:
             compiled(pattern)
-        assert repr(pattern) in str(caught.value)
+        assert pattern in str(caught.value)
     compiled(r"\p{L}+")  # every letter of every script is not too costly
     # Stored before the rule: matched as plain text, at no cost.
     assert first_match([r"(\w+\s?){1000}z"], ["a b c " * 300 + "z"]) is None
@@ -63,4 +63,4 @@ def test_a_pattern_too_costly_to_match_is_refused_by_name() -> None:
 def test_patterns_the_engine_cannot_take_are_refused_by_name(pattern: str) -> None:
     with pytest.raises(PatternError, match="cannot be used") as caught:
         compiled(pattern)
-    assert repr(pattern) in str(caught.value)
+    assert pattern in str(caught.value)

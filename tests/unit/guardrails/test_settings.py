@@ -32,13 +32,22 @@ async def refusal(settings: ServerSettings, **changes: object) -> str:
 
 
 async def test_invalid_settings_are_refused_naming_the_setting(settings: ServerSettings) -> None:
-    # The pattern is shown as code (the owner's text, never read as markdown), in repr form
-    # so that an invisible character shows.
-    assert "blocked_patterns: `'(unclosed'` cannot be used" in await refusal(
+    # The pattern is shown as typed in code (the owner's text, never read as markdown): before,
+    # in Python's repr, quoted and with each backslash doubled; an invisible character shows
+    # by its code.
+    assert "blocked_patterns: `(unclosed` cannot be used" in await refusal(
         settings, blocked_patterns=["(unclosed"]
     )
-    assert "blocked_patterns: `'(a)\\\\1'` cannot be used" in await refusal(
+    assert "blocked_patterns: `(a)\\1` cannot be used" in await refusal(
         settings, blocked_patterns=[r"(a)\1"]
+    )
+    assert "blocked_patterns: `\\bfox\\u200b(` cannot be used" in await refusal(
+        settings, blocked_patterns=["\\bfox\u200b("]
+    )
+    # Half of a character (JSON can carry one): refused in words, not Python's codec error.
+    assert await refusal(settings, blocked_patterns=["fox\ud800"]) == (
+        "⚠️ blocked_patterns: `fox\\ud800` holds half of a character (an unpaired "
+        "surrogate), which no text can hold; type it again"
     )
     costly = [rf"(\w+\s?){{60}}{n}" for n in range(40)]  # each allowed, not all of them
     assert "blocked_patterns: together the patterns are too costly to match" in await refusal(
@@ -224,7 +233,7 @@ async def test_refused_settings_are_told_in_the_owners_language(settings: Server
         "⚠️ blocked_patterns: um servidor pode bloquear no máximo 100 palavras ou padrões"
     )
     assert await refused("ja", blocked_patterns=["a*"]) == (
-        "⚠️ blocked_patterns: `'a*'` はすべてのプロンプトをブロックしてしまいます（空のテキストに"
+        "⚠️ blocked_patterns: `a*` はすべてのプロンプトをブロックしてしまいます（空のテキストに"
         "一致します）。見つかるべき語や言い回しを指定してください"
     )
     costly = [rf"(\w+\s?){{60}}{n}" for n in range(40)]
@@ -234,6 +243,10 @@ async def test_refused_settings_are_told_in_the_owners_language(settings: Server
     assert await refused("de", timezone="Mars/Olympus") == (
         "⚠️ zeitzone: 'Mars/Olympus' ist keine Zeitzone; nutze einen Namen wie Europe/Berlin, "
         "America/New_York oder UTC"
+    )
+    # Shown as typed: one backslash (escaped for Discord's markdown), not Python's repr of two.
+    assert (await refused("en", timezone="Europe\\Paris")).startswith(
+        "⚠️ timezone: 'Europe\\\\Paris' is not a time zone;"
     )
 
 
@@ -249,6 +262,6 @@ async def test_a_pattern_that_matches_any_letter_is_refused(settings: ServerSett
     with pytest.raises(InputError) as caught:
         await settings.change(GUILD, ADMIN, blocked_patterns=["."])
     assert explain(caught.value, "fr") == (
-        "⚠️ blocked_patterns : `'.'` bloquerait tous les prompts (il correspond à n'importe "
+        "⚠️ blocked_patterns : `.` bloquerait tous les prompts (il correspond à n'importe "
         "quelle lettre) ; donne un mot ou une expression qui doit être trouvé"
     )

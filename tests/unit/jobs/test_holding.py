@@ -20,7 +20,7 @@ from bot.jobs.tracker import FLUSH_SECONDS
 from bot.jobs.wakeups import JobDue, RelayedWakeups
 from bot.pika.local.app import LocalPika
 from bot.pika.local.jobs import LocalJob
-from bot.storage import Job
+from bot.storage import Hold, Job
 from bot.storage import Status as S
 from bot.storage.leases import Held
 from tests.helpers.clock import Clock
@@ -419,6 +419,22 @@ async def test_a_process_resumed_after_hanging_past_its_lease_stops_before_it_po
     assert first.delivered == []
 
 
+async def test_a_process_whose_leases_lapsed_neither_posts_nor_sends_a_paid_call_again(
+    stack: Stack,
+) -> None:
+    """Its event loop held up past the lease (a long download, a stalled machine), a process
+    may wake with its delivery about to post before its tracker has noticed: the delivery asks
+    the tracker just before it posts, as the paid call's re-sends do. A tracker wires that
+    question into the delivery and the job service it is given, so that no process can be
+    built without it (the chaos soak's seed 8 found one result posted by two processes)."""
+    await sent(stack)
+    await stack.tracker.hold()  # the tracker holds the job, its leases renewed
+    assert stack.notifier.may_post() and stack.service.may_act()
+    past_the_lease(stack)  # held up: no renewal since
+    assert not stack.notifier.may_post()
+    assert not stack.service.may_act()
+
+
 async def test_a_push_whose_pika_job_cannot_be_confirmed_at_once_is_confirmed_later(
     pushing: tuple[Stack, Stack], local: LocalPika
 ) -> None:
@@ -638,3 +654,22 @@ async def test_a_database_away_is_one_warning_a_turn_not_an_unexpected_error(
     assert [r.levelname for r in tracker if r.levelno >= logging.ERROR] == []
     assert all(r.exc_info is None for r in tracker)
     assert any("could not write the jobs' steps" in r.getMessage() for r in tracker)
+
+
+async def test_a_private_hold_left_by_a_process_is_resolved_once_by_the_other_after_the_lease(
+    stack: Stack, other: Stack
+) -> None:
+    # A member held privately ("thinking") by a process that then stopped: the other resolves
+    # it once that process's lease ended, not before (it may still be answering), and once.
+    clock = stack.clock
+    await stack.store.holds.record(Hold(77, "token-77", 1, 3, "de", clock.now))
+    await other.tracker.hold()
+    await stack.tracker.hold()  # renewed with the first process's jobs
+    clock.now += stack.store.leases.seconds * 2 / 3
+    await other.tracker.hold()
+    await other.settle()
+    assert other.notifier.holds_resolved == []
+    past_the_lease(stack)  # the first process stopped renewing
+    await asyncio.gather(stack.tracker._claim(), other.tracker.hold())
+    await asyncio.gather(stack.settle(), other.settle())
+    assert stack.notifier.holds_resolved + other.notifier.holds_resolved == [77]

@@ -5,14 +5,17 @@ both schemas alike."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from bot.storage import Change, StorageError, open_storage
-from bot.storage.backend import migrations
+from bot.storage import Change, DatabaseUnavailable, StorageError, open_storage
+from bot.storage import postgres as postgres_storage
+from bot.storage.backend import Migration, migrations
 from tests.helpers.databases import DatabaseUnderTest
 
 
@@ -32,6 +35,99 @@ async def test_a_failing_migration_stops_the_storage_naming_it(
         await open_storage(database.target)
     assert "migration 0001_jobs.sql failed" in str(caught.value)
     assert "already exists" in str(caught.value)
+
+
+async def test_a_start_stopped_during_its_migrations_leaves_none_half_applied(
+    database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM during start-up cancels the opening of the database (bot/process.py): cut off
+    as each migration begins, none is left half applied, and the next start applies the rest."""
+    every = migrations(database.dialect)
+    module = "bot.storage.sqlite" if database.dialect == "sqlite" else "bot.storage.postgres"
+    for cut in range(len(every)):
+
+        def cut_off(dialect: str, at: int = cut) -> Iterator[Migration]:
+            for number, migration in enumerate(migrations(dialect)):  # type: ignore[arg-type]
+                if number == at:
+                    task = asyncio.current_task()
+                    assert task is not None
+                    task.cancel()  # the signal, as this migration begins
+                yield migration
+
+        target = database.target
+        if database.path is not None:
+            target = database.path.with_name(f"cut-at-{cut}.sqlite3")
+        else:
+            await database.execute("DROP SCHEMA public CASCADE")
+            await database.execute("CREATE SCHEMA public")
+        monkeypatch.setattr(f"{module}.migrations", cut_off)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.ensure_future(open_storage(target))
+        monkeypatch.undo()
+        storage = await open_storage(target)  # the next start: nothing half applied refuses it
+        await storage.close()
+        if database.path is not None:
+            with contextlib.closing(sqlite3.connect(target)) as file:
+                versions = [v for (v,) in file.execute("SELECT version FROM schema_migrations")]
+        else:
+            versions = [v for (v,) in await database.fetch("SELECT version FROM schema_migrations")]
+        assert sorted(versions) == [m.version for m in every]
+
+
+async def test_the_database_failing_is_typed_and_a_statement_refused_as_written_is_not(
+    database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the owner review tells apart: the database failing (here a full disk on SQLite; a
+    statement past its time-out and a connection cut on PostgreSQL) is DatabaseUnavailable,
+    in a statement, a transaction and a serialised scope alike; a statement the database
+    refuses as written is the code's fault, raised as the driver raised it."""
+    monkeypatch.setattr(postgres_storage, "COMMAND_SECONDS", 0.5)
+    storage = await open_storage(database.target)
+    db = storage.database
+    try:
+        for scope in (contextlib.nullcontext(db), db.transaction(), db.serialised(7)):
+            with pytest.raises(Exception) as refused:
+                async with scope as queries:
+                    await queries.fetch("SELECT no_such_column FROM jobs")
+            assert not isinstance(refused.value, DatabaseUnavailable)
+            assert isinstance(refused.value, sqlite3.OperationalError | asyncpg.PostgresError)
+        if database.dialect == "sqlite":
+            [(pages,)] = await db.fetch("PRAGMA page_count")
+            await db.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+            async with db.transaction() as queries:
+                await queries.execute(f"PRAGMA max_page_count = {pages}")
+            failing = "INSERT INTO guild_settings (guild_id, data, updated_at) VALUES (1, ?, 0)"
+            filler: tuple[str, ...] = ("x" * 100_000,)
+        else:
+            failing, filler = "SELECT pg_sleep(5)", ()
+        for scope in (contextlib.nullcontext(db), db.transaction(), db.serialised(7)):
+            with pytest.raises(DatabaseUnavailable):
+                async with scope as queries:
+                    await queries.execute(failing, filler)
+        if database.dialect == "postgresql":
+            with pytest.raises(DatabaseUnavailable):
+                async with db.transaction() as queries:
+                    await queries.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            assert await db.fetch_value("SELECT 1") == 1  # the pool goes on
+            # Whatever the server answers when no connection can be made is the database's.
+            base, name = database.url.rsplit("/", 1)
+            admin = await asyncpg.connect(f"{base}/postgres")
+            try:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                    name,
+                )
+                for _ in range(2):  # a connection lost, then none to be made
+                    with pytest.raises(DatabaseUnavailable):
+                        await db.fetch_value("SELECT 1")
+                with pytest.raises(DatabaseUnavailable):
+                    await db.check_writable()
+            finally:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                await admin.close()
+    finally:
+        await storage.close()
 
 
 async def test_readiness_writes_a_row_of_its_own(database: DatabaseUnderTest) -> None:

@@ -4,13 +4,16 @@ bounded pool, statements that cannot hang, migrations taken in turn."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 import time
 
 import asyncpg
 import pytest
 
+from bot.logging_setup import TEXT_FORMAT, RedactingFormatter
 from bot.storage import WRITE_ERRORS, StorageError, open_storage, postgres
-from bot.storage.postgres import POOL_SIZE, shown_url
+from bot.storage.postgres import OUTAGE_IN_ONE_LINE, POOL_SIZE, shown_url
 from tests.helpers.ports import reserved_port
 
 APPLICATION = "pika-discord-bot"
@@ -101,3 +104,44 @@ async def test_the_pool_is_bounded_and_a_statement_cannot_hang(
         assert await admin.fetchval(left, APPLICATION) == 0  # closed means closed
     finally:
         await admin.close()
+
+
+async def test_the_pools_reconnect_warnings_during_an_outage_are_one_line_each(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # While PostgreSQL is down, asyncpg's pool tries to restore its floor of connections every
+    # few seconds, and each failure came with a full traceback in the owner's log.
+    storage = await open_storage(postgres_url)
+    base, name = postgres_url.rsplit("/", 1)
+    admin = await asyncpg.connect(f"{base}/postgres")  # a database may not shut itself
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = $1 AND datname = $2",
+            APPLICATION,
+            name,
+        )
+        deadline = time.monotonic() + 20
+        while not (warned := [r for r in caplog.records if r.name == "asyncpg.pool"]):
+            assert time.monotonic() < deadline, "asyncpg's pool never tried to reconnect"
+            await asyncio.sleep(0.05)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+        await storage.close()
+    line = RedactingFormatter(TEXT_FORMAT, []).format(warned[0])
+    assert "\n" not in line and "Traceback" not in line
+    assert "Failed to restore the pool connection floor; retrying: " in line
+    assert "is not currently accepting connections" in line  # the reason stays
+
+
+def test_an_error_of_code_under_the_pool_keeps_its_traceback() -> None:
+    try:
+        raise KeyError("a bug of asyncpg's or ours")
+    except KeyError:
+        record = logging.LogRecord(
+            "asyncpg.pool", logging.WARNING, __file__, 1, "Failed", (), sys.exc_info()
+        )
+    assert OUTAGE_IN_ONE_LINE.filter(record)
+    assert "Traceback" in RedactingFormatter(TEXT_FORMAT, []).format(record)

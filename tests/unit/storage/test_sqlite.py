@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import from_the_database, open_storage
+from bot.storage import DatabaseUnavailable, open_storage
 from bot.storage import sqlite as sqlite_storage
 from bot.storage.backend import StorageError, migrations
 
@@ -113,16 +113,32 @@ async def test_a_full_disk_in_a_transaction_is_reported_as_a_full_disk(tmp_path:
         [(pages,)] = await storage.database.fetch("PRAGMA page_count")
         async with storage.database.transaction() as queries:
             await queries.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
-        with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        with pytest.raises(DatabaseUnavailable, match="database or disk is full"):
             await storage.member_settings.edit(1, 3, lambda old: "x" * 100_000)
         assert await storage.member_settings.load(1, 3) is None  # nothing of it kept
     finally:
         await storage.close()
 
 
-def test_only_faults_raised_through_the_stores_are_the_databases() -> None:
-    """A time-out or a socket's error elsewhere (a Discord call) is not blamed on the database."""
-    with pytest.raises(TimeoutError) as elsewhere:
-        raise TimeoutError
-    assert not from_the_database(elsewhere.value)
-    assert not from_the_database(ValueError("a bug"))
+async def test_a_file_locked_past_the_wait_is_unavailable_a_statement_refused_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database failing is a DatabaseUnavailable at the interface; a statement SQLite
+    refuses as written (SQLITE_ERROR, like a syntax error) and a broken constraint are the
+    code's, and go through as sqlite3 raised them."""
+    monkeypatch.setattr(sqlite_storage, "BUSY_MILLISECONDS", 50)
+    storage = await open_storage(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    try:
+        with sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None) as other:
+            other.execute("BEGIN EXCLUSIVE")  # another process's write lock, held
+            with pytest.raises(DatabaseUnavailable, match="OperationalError: database is locked"):
+                await storage.database.execute("DELETE FROM health_check")
+            other.execute("COMMIT")
+        with pytest.raises(sqlite3.OperationalError) as refused:
+            await storage.database.fetch("SELECT no_such_column FROM jobs")
+        assert not isinstance(refused.value, DatabaseUnavailable)
+        with pytest.raises(sqlite3.IntegrityError):
+            async with storage.database.transaction() as queries:
+                await queries.execute("INSERT INTO health_check (id, at) VALUES (1, NULL)")
+    finally:
+        await storage.close()
