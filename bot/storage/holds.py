@@ -12,9 +12,11 @@ interaction's token still edits it (a job admitted for it tells its member itsel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.storage.backend import Database
 from bot.storage.leases import Leases
+from bot.storage.records import in_guild
 
 RECORD_SQL = (
     "INSERT INTO holds (interaction_id, token, guild_id, user_id, locale, made_at, claimed_by, "
@@ -29,11 +31,18 @@ ORPHANED_SQL = (
     "RETURNING interaction_id, token, guild_id, user_id, locale, made_at"
 )
 # A job admitted for the hold's interaction (the token is written with the job; by the index of
-# the member's jobs, from when the hold was made).
+# the member's jobs, from when the hold was made: `in_guild`, since `guild_id IS ?` reads every
+# job on PostgreSQL).
 ADMITTED_SQL = (
-    "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? AND created_at >= ? "
+    "SELECT COUNT(*) FROM jobs WHERE {guild} AND user_id = ? AND created_at >= ? "
     "AND interaction_token = ?"
 )
+
+
+def admitted_sql(hold: Hold) -> tuple[str, list[Any]]:
+    """The statement that counts the jobs admitted for `hold`, and its parameters."""
+    guild, params = in_guild(hold.guild_id)
+    return ADMITTED_SQL.format(guild=guild), [*params, hold.user_id, hold.made_at, hold.token]
 
 
 @dataclass(frozen=True)
@@ -100,5 +109,4 @@ class Holds:
     async def admitted(self, hold: Hold) -> bool:
         """Whether a job was admitted for the hold's interaction: its own take-over tells the
         member, in the hold's place when it still shows."""
-        params = (hold.guild_id, hold.user_id, hold.made_at, hold.token)
-        return int(await self._db.fetch_value(ADMITTED_SQL, params)) > 0
+        return int(await self._db.fetch_value(*admitted_sql(hold))) > 0
