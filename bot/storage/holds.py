@@ -4,9 +4,10 @@ A request that must wait (its media probed, or its turn behind others in a burst
 acknowledged privately, and that "thinking" shows until the bot edits it. A process killed in
 between would leave it thinking for good: nothing else knows of it. So the hold is written as it
 is made (`record`) and removed once its request was answered (`forget`); it carries a lease
-of the process handling it, renewed with the jobs' (`renew`). A hold whose lease ended is taken,
-and removed, by whichever process claims first (`orphaned`), which then resolves it while the
-interaction's token still edits it (a job admitted for it tells its member itself: `admitted`).
+of the process handling it, renewed with the jobs' while its token lasts (`renew`). A hold whose
+lease ended is taken, and removed, by whichever process claims first (`orphaned`), which then
+resolves it while the interaction's token still edits it (a job admitted for it tells its member
+itself: `admitted`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ RECORD_SQL = (
     "claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 FORGET_SQL = "DELETE FROM holds WHERE interaction_id = ?"
-RENEW_SQL = "UPDATE holds SET claimed_until = ? WHERE claimed_by = ?"
+# How long an interaction's token edits its hold (`TOKEN_SECONDS` in bot/discord/answers.py). A
+# hold older is renewed no more: one whose request was answered but could not be forgotten (the
+# database away then, an answer that failed) is taken and dropped, its token with it, once its
+# lease ends, rather than kept for as long as its process lives.
+KEPT_SECONDS = 15 * 60
+RENEW_SQL = "UPDATE holds SET claimed_until = ? WHERE claimed_by = ? AND made_at > ?"
 RELEASE_SQL = "UPDATE holds SET claimed_until = 0 WHERE claimed_by = ?"
 # Taken by deleting it: two processes that claim at once never both get one.
 ORPHANED_SQL = (
@@ -84,8 +90,10 @@ class Holds:
         await self._db.execute(FORGET_SQL, (interaction_id,))
 
     async def renew(self) -> None:
-        """Extend the lease of every hold this process handles."""
-        await self._db.execute(RENEW_SQL, (self._leases.until(), self._leases.owner))
+        """Extend the lease of every hold this process handles while its token lasts."""
+        kept_since = self._leases.clock() - KEPT_SECONDS
+        params = (self._leases.until(), self._leases.owner, kept_since)
+        await self._db.execute(RENEW_SQL, params)
 
     async def release(self) -> None:
         """A clean stop: the holds left are anyone's to resolve at once."""

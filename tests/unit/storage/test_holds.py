@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from bot.storage import Hold, NewJob, Storage, open_storage
-from bot.storage.holds import admitted_sql
+from bot.storage.holds import KEPT_SECONDS, admitted_sql
 from tests.helpers.clock import Clock
 from tests.helpers.databases import DatabaseUnderTest
 
@@ -49,6 +49,25 @@ async def test_a_hold_is_taken_by_one_other_process_only_once_its_lease_ended(
     assert {h.token for h in taken} == {"token-11", "token-12"}
     assert [h.guild_id for h in sorted(taken, key=lambda h: h.interaction_id)] == [1, None]
     assert await a.jobs.holds.orphaned() == []  # taken once
+
+
+async def test_a_hold_never_forgotten_is_renewed_only_while_its_token_lasts(
+    two: tuple[Storage, Storage, Clock],
+) -> None:
+    # Its request answered, but its forget refused (the database away then): its living
+    # process renewed it, and kept its token, for as long as it ran (weeks); now it is taken
+    # and dropped once the interaction's token has ended (nothing can edit it any more).
+    a, b, clock = two
+    await a.jobs.holds.record(hold(51, clock))
+    ended = clock.now + KEPT_SECONDS
+    while clock.now < ended:
+        clock.now += LEASE / 3
+        await a.jobs.holds.renew()  # its process lives
+        if clock.now < ended - LEASE:
+            assert await b.jobs.holds.orphaned() == []
+    clock.now += LEASE
+    await a.jobs.holds.renew()
+    assert [h.interaction_id for h in await b.jobs.holds.orphaned()] == [51]
 
 
 async def test_a_released_hold_is_taken_at_once(two: tuple[Storage, Storage, Clock]) -> None:
