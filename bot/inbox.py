@@ -12,7 +12,8 @@ way to tell its member the bot is restarting, and a stop (`stop`):
   of the member's files, a wait for a turn), and tells each of their members, since a probe
   can outlast any grace;
 - waits, within its grace, for the rest to be answered: a job admitted before the stop is
-  answered and sent as usual, and other interactions (help, settings) finish.
+  answered and sent as usual, a refusal being told is told (`answering`), and other
+  interactions (help, settings) finish.
 
 Only then does the process close what they use. Nothing here knows Discord: the callers give
 the telling.
@@ -79,6 +80,14 @@ class Inbox:
         if handling is not None:
             handling.preparing = False
         return not self.closing
+
+    def answering(self) -> None:
+        """The current task answers its member now (a refusal, an error): a stop no longer
+        cuts it off, which would replace that answer by "restarting" or add it to it, but waits
+        for it (within the grace)."""
+        handling = self._current()
+        if handling is not None:
+            handling.preparing = False
 
     async def stop(self, seconds: float) -> None:
         """A clean stop: no request written from now on; those nothing was written for are

@@ -169,6 +169,9 @@ class Errors(commands.Cog):
 
     async def answer(self, interaction: discord.Interaction, error: Exception) -> None:
         """Answer the member privately; log what they cannot fix."""
+        # A request refused while it was prepared is answered now: a clean stop cutting it off
+        # mid-answer would tell its member the bot is restarting over (or instead of) this.
+        self.bot.inbox.answering()
         lang = language_of(interaction.locale)
         original = getattr(error, "original", error)
         try:

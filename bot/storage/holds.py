@@ -4,24 +4,32 @@ A request that must wait (its media probed, or its turn behind others in a burst
 acknowledged privately, and that "thinking" shows until the bot edits it. A process killed in
 between would leave it thinking for good: nothing else knows of it. So the hold is written as it
 is made (`record`) and removed once its request was answered (`forget`); it carries a lease
-of the process handling it, renewed with the jobs' (`renew`). A hold whose lease ended is taken,
-and removed, by whichever process claims first (`orphaned`), which then resolves it while the
-interaction's token still edits it (a job admitted for it tells its member itself: `admitted`).
+of the process handling it, renewed with the jobs' while its token lasts (`renew`). A hold whose
+lease ended is taken, and removed, by whichever process claims first (`orphaned`), which then
+resolves it while the interaction's token still edits it (a job admitted for it tells its member
+itself: `admitted`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.storage.backend import Database
 from bot.storage.leases import Leases
+from bot.storage.records import in_guild
 
 RECORD_SQL = (
     "INSERT INTO holds (interaction_id, token, guild_id, user_id, locale, made_at, claimed_by, "
     "claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 FORGET_SQL = "DELETE FROM holds WHERE interaction_id = ?"
-RENEW_SQL = "UPDATE holds SET claimed_until = ? WHERE claimed_by = ?"
+# How long an interaction's token edits its hold (`TOKEN_SECONDS` in bot/discord/answers.py). A
+# hold older is renewed no more: one whose request was answered but could not be forgotten (the
+# database away then, an answer that failed) is taken and dropped, its token with it, once its
+# lease ends, rather than kept for as long as its process lives.
+KEPT_SECONDS = 15 * 60
+RENEW_SQL = "UPDATE holds SET claimed_until = ? WHERE claimed_by = ? AND made_at > ?"
 RELEASE_SQL = "UPDATE holds SET claimed_until = 0 WHERE claimed_by = ?"
 # Taken by deleting it: two processes that claim at once never both get one.
 ORPHANED_SQL = (
@@ -29,11 +37,18 @@ ORPHANED_SQL = (
     "RETURNING interaction_id, token, guild_id, user_id, locale, made_at"
 )
 # A job admitted for the hold's interaction (the token is written with the job; by the index of
-# the member's jobs, from when the hold was made).
+# the member's jobs, from when the hold was made: `in_guild`, since `guild_id IS ?` reads every
+# job on PostgreSQL).
 ADMITTED_SQL = (
-    "SELECT COUNT(*) FROM jobs WHERE guild_id IS ? AND user_id = ? AND created_at >= ? "
+    "SELECT COUNT(*) FROM jobs WHERE {guild} AND user_id = ? AND created_at >= ? "
     "AND interaction_token = ?"
 )
+
+
+def admitted_sql(hold: Hold) -> tuple[str, list[Any]]:
+    """The statement that counts the jobs admitted for `hold`, and its parameters."""
+    guild, params = in_guild(hold.guild_id)
+    return ADMITTED_SQL.format(guild=guild), [*params, hold.user_id, hold.made_at, hold.token]
 
 
 @dataclass(frozen=True)
@@ -75,8 +90,10 @@ class Holds:
         await self._db.execute(FORGET_SQL, (interaction_id,))
 
     async def renew(self) -> None:
-        """Extend the lease of every hold this process handles."""
-        await self._db.execute(RENEW_SQL, (self._leases.until(), self._leases.owner))
+        """Extend the lease of every hold this process handles while its token lasts."""
+        kept_since = self._leases.clock() - KEPT_SECONDS
+        params = (self._leases.until(), self._leases.owner, kept_since)
+        await self._db.execute(RENEW_SQL, params)
 
     async def release(self) -> None:
         """A clean stop: the holds left are anyone's to resolve at once."""
@@ -100,5 +117,4 @@ class Holds:
     async def admitted(self, hold: Hold) -> bool:
         """Whether a job was admitted for the hold's interaction: its own take-over tells the
         member, in the hold's place when it still shows."""
-        params = (hold.guild_id, hold.user_id, hold.made_at, hold.token)
-        return int(await self._db.fetch_value(ADMITTED_SQL, params)) > 0
+        return int(await self._db.fetch_value(*admitted_sql(hold))) > 0

@@ -4,6 +4,7 @@ answered privately, in the member's language, by the same handler as a slash com
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, create_autospec
@@ -12,10 +13,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app import PikaBot
 from bot.discord.catalogues import LANGUAGES
 from bot.discord.notes import ReactionNotes
 from bot.discord.results import ControlButton
 from bot.followups import FollowUpRefused
+from bot.inbox import Inbox
 from bot.storage import open_storage
 from cogs.controls import Controls
 from cogs.errors import Errors, explain
@@ -56,6 +59,7 @@ async def loaded(*cogs: type[commands.Cog]) -> commands.Bot:
     bot.loop = asyncio.get_running_loop()  # what logging in would set: events run on it
     bot.submissions = Refusing()  # type: ignore[attr-defined]
     bot.received = lambda interaction: None  # type: ignore[attr-defined]  # no stop under way
+    bot.inbox = Inbox()  # type: ignore[attr-defined]
     for cog in cogs:
         await bot.add_cog(cog(bot))
     return bot
@@ -84,6 +88,48 @@ async def test_a_command_and_a_button_are_answered_in_the_same_words() -> None:
     await ControlButton("upscale", "abcdefghij").callback(pressed)
     await asyncio.wait_for(pressed.answered.wait(), 5)
     assert answer_of(pressed) == answer_of(used)
+
+
+class RefusingAsPrepared:
+    """The use case refusing a control while it prepares it, as the rules do for another
+    member's video: a clean stop may cut off a request being prepared (`Inbox.preparing`)."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def control(self, *args: Any, **options: Any) -> Any:
+        assert self.inbox.preparing()
+        raise FollowUpRefused("control.not_yours")
+
+
+async def test_a_refusal_being_answered_when_a_clean_stop_begins_is_told_once() -> None:
+    # A member's press is refused, and Discord is slow to take that answer when a clean stop
+    # begins: the member reads the refusal, once, and not "the bot is restarting" over it.
+    bot = await loaded(Errors, Controls)
+    inbox = Inbox()
+    bot.inbox = inbox  # type: ignore[attr-defined]
+    bot.received = functools.partial(PikaBot.received, bot)  # type: ignore[attr-defined,arg-type]
+    bot.submissions = RefusingAsPrepared(inbox)  # type: ignore[attr-defined]
+    pressed = interaction(bot, discord.Locale.american_english)
+    sent: list[str] = []
+    sending, taken = asyncio.Event(), asyncio.Event()
+
+    async def send(text: str, **options: Any) -> None:
+        sent.append(text)
+        sending.set()
+        await taken.wait()
+
+    pressed.response.send_message = AsyncMock(side_effect=send)
+    await ControlButton("extend", "abcdefghij").callback(pressed)
+    await asyncio.wait_for(sending.wait(), 5)
+    stopping = asyncio.ensure_future(inbox.stop(5))
+    for _ in range(10):  # the stop's first steps (no time passes: the loop only turns)
+        await asyncio.sleep(0)
+    taken.set()
+    await asyncio.wait_for(stopping, 5)
+    assert sent == [
+        "⛔ Only the member who made this video, or a moderator, can use its buttons and reactions."
+    ]
 
 
 async def test_other_events_still_fail_into_the_log(caplog: Any) -> None:

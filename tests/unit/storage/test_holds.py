@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from bot.storage import Hold, NewJob, Storage, open_storage
+from bot.storage.holds import KEPT_SECONDS, admitted_sql
 from tests.helpers.clock import Clock
 from tests.helpers.databases import DatabaseUnderTest
 
@@ -50,6 +51,25 @@ async def test_a_hold_is_taken_by_one_other_process_only_once_its_lease_ended(
     assert await a.jobs.holds.orphaned() == []  # taken once
 
 
+async def test_a_hold_never_forgotten_is_renewed_only_while_its_token_lasts(
+    two: tuple[Storage, Storage, Clock],
+) -> None:
+    # Its request answered, but its forget refused (the database away then): its living
+    # process renewed it, and kept its token, for as long as it ran (weeks); now it is taken
+    # and dropped once the interaction's token has ended (nothing can edit it any more).
+    a, b, clock = two
+    await a.jobs.holds.record(hold(51, clock))
+    ended = clock.now + KEPT_SECONDS
+    while clock.now < ended:
+        clock.now += LEASE / 3
+        await a.jobs.holds.renew()  # its process lives
+        if clock.now < ended - LEASE:
+            assert await b.jobs.holds.orphaned() == []
+    clock.now += LEASE
+    await a.jobs.holds.renew()
+    assert [h.interaction_id for h in await b.jobs.holds.orphaned()] == [51]
+
+
 async def test_a_released_hold_is_taken_at_once(two: tuple[Storage, Storage, Clock]) -> None:
     a, b, clock = two
     await a.jobs.holds.record(hold(21, clock))
@@ -70,3 +90,25 @@ async def test_a_hold_whose_request_was_admitted_is_known_by_its_job(
     assert await a.jobs.holds.admitted(made)
     assert await a.jobs.holds.admitted(dm)
     assert not await a.jobs.holds.admitted(hold(33, clock))
+
+
+async def test_a_hold_left_behind_is_told_apart_by_an_index_not_by_reading_every_job(
+    two: tuple[Storage, Storage, Clock], database: DatabaseUnderTest
+) -> None:
+    # After a crash in a burst, every hold left is looked up at once: on PostgreSQL, a
+    # condition the member's index cannot answer (`guild_id IS NOT DISTINCT FROM`) read the
+    # whole table of jobs for each of them, the pool's connections held meanwhile.
+    a, _, clock = two
+    for made in (hold(41, clock), hold(42, clock, guild_id=None)):
+        sql, params = admitted_sql(made)
+        if database.dialect == "sqlite":
+            rows = await a.database.fetch(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(r[-1]) for r in rows)
+            assert "SCAN jobs" not in plan, plan
+        else:
+            async with a.database.transaction() as tx:
+                # However few rows the test has: the plan the server makes for many.
+                await tx.execute("SET LOCAL enable_seqscan = off")
+                plan = " ".join(str(r[0]) for r in await tx.fetch(f"EXPLAIN {sql}", params))
+            # The range read is the member's (their server, then them), not every job's.
+            assert "Index Cond: ((guild_id" in plan, plan
