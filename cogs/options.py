@@ -242,6 +242,7 @@ def lang(interaction: discord.Interaction) -> str:
 
 FILES_CHECKED = "files checked"  # in Interaction.extras: held privately while files were probed
 HOLD_RECORDED = "hold recorded"  # in Interaction.extras: the private hold is in the database
+HOLD_WRITTEN = "hold written"  # in Interaction.extras: and its write was seen to succeed
 HOLD_RECORD_SECONDS = 1.0  # the record of a private hold is waited for at most this long
 HOLD_RECORD_FAILED: tuple[type[BaseException], ...] = (*WRITE_ERRORS, TimeoutError)
 ACKNOWLEDGED = 40060  # Discord's code for "Interaction has already been acknowledged."
@@ -261,6 +262,9 @@ def announcer(bot: PikaBot, interaction: discord.Interaction) -> Announce:
     the interaction (the same token edits it)."""
 
     async def announce(job: Job) -> Answered:
+        if not await take_back_hold(bot, interaction):
+            log.warning("Job %s: its private hold was taken by another process", job.id)
+            raise Unanswered("hold taken over")  # its member was told there: nothing more
         text = working_text(job, await bot.estimates.standing(job))
         held = interaction.response.is_done()
         try:
@@ -367,8 +371,26 @@ async def _record_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
         # Bounded: what follows the hold (the probe, the turn) waits for its record.
         async with asyncio.timeout(HOLD_RECORD_SECONDS):
             await bot.storage.jobs.holds.record(made)
+        interaction.extras[HOLD_WRITTEN] = True
     except HOLD_RECORD_FAILED as exc:  # held all the same; only a crash would show it
         log.warning("Could not record a private hold (%s)", type(exc).__name__)
+
+
+async def take_back_hold(bot: PikaBot, interaction: discord.Interaction) -> bool:
+    """Just before a held request is answered in public (its job admitted, the interaction's
+    token written with it, which a take-over finds): its hold's record goes. False if another
+    process took the hold meanwhile: this one was held up past its lease (the database away
+    while it probed), and that one told the member the bot restarted and to ask again; the job
+    must then stop unpaid, or a member who asked again would pay twice."""
+    if interaction.extras.pop(HOLD_RECORDED, None) is not True:
+        return True
+    written = interaction.extras.pop(HOLD_WRITTEN, False)
+    try:
+        kept = await bot.storage.jobs.holds.take_back(interaction.id)
+    except WRITE_ERRORS as exc:  # cannot tell: answered as before, the record left to expire
+        log.info("Could not take back a private hold (%s)", type(exc).__name__)
+        return True
+    return kept or not written  # a record never seen written may just not have landed
 
 
 async def forget_hold(bot: PikaBot, interaction: discord.Interaction) -> None:

@@ -24,6 +24,10 @@ RECORD_SQL = (
     "claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 FORGET_SQL = "DELETE FROM holds WHERE interaction_id = ?"
+# Removed by the process that made it, if it still holds it (see `take_back`).
+TAKE_BACK_SQL = (
+    "DELETE FROM holds WHERE interaction_id = ? AND claimed_by = ? RETURNING interaction_id"
+)
 # How long an interaction's token edits its hold (`TOKEN_SECONDS` in bot/discord/answers.py). A
 # hold older is renewed no more: one whose request was answered but could not be forgotten (the
 # database away then, an answer that failed) is taken and dropped, its token with it, once its
@@ -88,6 +92,13 @@ class Holds:
     async def forget(self, interaction_id: int) -> None:
         """The hold's request was answered (or the hold never made): nothing left to resolve."""
         await self._db.execute(FORGET_SQL, (interaction_id,))
+
+    async def take_back(self, interaction_id: int) -> bool:
+        """Remove a hold of this process's as its request is answered in public; False if it
+        is no longer this process's: another took it (this one was held up past its lease,
+        the database away) and told the member the bot restarted."""
+        rows = await self._db.fetch(TAKE_BACK_SQL, (interaction_id, self._leases.owner))
+        return bool(rows)
 
     async def renew(self) -> None:
         """Extend the lease of every hold this process handles while its token lasts."""

@@ -11,8 +11,10 @@ paid call, and not counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sqlite3
 from pathlib import Path
 
 from bot.jobs.polls import NOT_FOUND_POLLS
@@ -318,6 +320,38 @@ async def test_a_bot_killed_while_holding_a_member_privately_tells_them_it_resta
         assert await database.value("SELECT COUNT(*) FROM holds") == 0
     finally:
         await again.stop()
+
+
+async def test_a_held_request_whose_hold_another_process_took_is_neither_answered_nor_paid(
+    fake: FakeDiscord, pika: LocalPika, tmp_path: Path
+) -> None:
+    """A process held up past its lease while it probed a member's file (its database away):
+    another process took its hold and told the member the bot restarted, to ask again. Back,
+    the first must not go on to answer in public and pay: a member who asked again would pay
+    twice. (The test plays the other process: it takes the hold's row as the probe starts.)"""
+    bot = await start_bot(fake, pika, tmp_path)
+    path = tmp_path / "bot.sqlite3"
+
+    def taken() -> None:
+        with contextlib.closing(sqlite3.connect(path)) as db, db:
+            assert db.execute("DELETE FROM holds").rowcount == 1
+
+    fake.file_served = taken
+    try:
+        fake.slash(REQUESTER, GENERAL, "pika", "generate", {"prompt": "a fox"}, FOX_PNG)
+        await bot.wait_for_log(r"its private hold was taken by another process")
+        db = DatabaseUnderTest.sqlite_in(tmp_path)
+        await fake.wait_for(
+            lambda: bool(bot.log.count("could not be answered (hold taken over)")),
+            what="the job cancelled",
+        )
+        assert await pika_calls(pika) == []  # nothing paid
+        assert fake.channel_messages(GENERAL) == []  # nothing public shown
+        rows = await db.fetch("SELECT status, failure, counted FROM jobs")
+        assert [tuple(r) for r in rows] == [("failed", "not_acknowledged", 0)]  # not counted
+    finally:
+        fake.file_served = None
+        await bot.stop()
 
 
 async def test_a_bot_killed_after_admitting_a_held_request_tells_the_member_in_the_hold(

@@ -112,3 +112,19 @@ async def test_a_hold_left_behind_is_told_apart_by_an_index_not_by_reading_every
                 plan = " ".join(str(r[0]) for r in await tx.fetch(f"EXPLAIN {sql}", params))
             # The range read is the member's (their server, then them), not every job's.
             assert "Index Cond: ((guild_id" in plan, plan
+
+
+async def test_a_hold_is_taken_back_by_its_own_process_unless_another_took_it_first(
+    two: tuple[Storage, Storage, Clock],
+) -> None:
+    # Answered in public: the process that made the hold removes it, and learns whether it was
+    # still its own (another process that took it told the member the bot restarted).
+    a, b, clock = two
+    await a.jobs.holds.record(hold(21, clock))
+    await a.jobs.holds.record(hold(22, clock))
+    assert not await b.jobs.holds.take_back(21)  # not b's to take back
+    assert await a.jobs.holds.take_back(21)
+    assert not await a.jobs.holds.take_back(21)  # once
+    clock.now += LEASE * 2  # a held up past its lease: b takes the other one
+    assert [h.interaction_id for h in await b.jobs.holds.orphaned()] == [22]
+    assert not await a.jobs.holds.take_back(22)
