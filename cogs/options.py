@@ -395,12 +395,9 @@ async def take_back_hold(bot: PikaBot, interaction: discord.Interaction) -> bool
 
 async def forget_hold(bot: PikaBot, interaction: discord.Interaction) -> None:
     """The member's private hold, if one was recorded, has its answer: nothing left to resolve
-    after a crash."""
-    if interaction.extras.pop(HOLD_RECORDED, None) is True:
-        try:
-            await bot.storage.jobs.holds.forget(interaction.id)
-        except WRITE_ERRORS as exc:  # left, it is resolved only if it still says "thinking"
-            log.info("Could not forget a private hold (%s)", type(exc).__name__)
+    after a crash (its record taken back; left, it is resolved only if it still says
+    "thinking")."""
+    await take_back_hold(bot, interaction)
 
 
 async def answer_repeat(bot: PikaBot, interaction: discord.Interaction, job: Job) -> None:

@@ -3,7 +3,7 @@
 A request that must wait (its media probed, or its turn behind others in a burst) is first
 acknowledged privately, and that "thinking" shows until the bot edits it. A process killed in
 between would leave it thinking for good: nothing else knows of it. So the hold is written as it
-is made (`record`) and removed once its request was answered (`forget`); it carries a lease
+is made (`record`) and removed once its request was answered (`take_back`); it carries a lease
 of the process handling it, renewed with the jobs' while its token lasts (`renew`). A hold whose
 lease ended is taken, and removed, by whichever process claims first (`orphaned`), which then
 resolves it while the interaction's token still edits it (a job admitted for it tells its member
@@ -23,7 +23,6 @@ RECORD_SQL = (
     "INSERT INTO holds (interaction_id, token, guild_id, user_id, locale, made_at, claimed_by, "
     "claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-FORGET_SQL = "DELETE FROM holds WHERE interaction_id = ?"
 # Removed by the process that made it, if it still holds it (see `take_back`).
 TAKE_BACK_SQL = (
     "DELETE FROM holds WHERE interaction_id = ? AND claimed_by = ? RETURNING interaction_id"
@@ -89,12 +88,8 @@ class Holds:
         )
         await self._db.execute(RECORD_SQL, params)
 
-    async def forget(self, interaction_id: int) -> None:
-        """The hold's request was answered (or the hold never made): nothing left to resolve."""
-        await self._db.execute(FORGET_SQL, (interaction_id,))
-
     async def take_back(self, interaction_id: int) -> bool:
-        """Remove a hold of this process's as its request is answered in public; False if it
+        """Remove a hold of this process's once its request is answered; False if it
         is no longer this process's: another took it (this one was held up past its lease,
         the database away) and told the member the bot restarted."""
         rows = await self._db.fetch(TAKE_BACK_SQL, (interaction_id, self._leases.owner))

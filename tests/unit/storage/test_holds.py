@@ -38,7 +38,7 @@ async def test_a_hold_is_taken_by_one_other_process_only_once_its_lease_ended(
     await a.jobs.holds.record(hold(11, clock))
     await a.jobs.holds.record(hold(12, clock, guild_id=None))  # asked in a DM
     await a.jobs.holds.record(hold(13, clock))
-    await a.jobs.holds.forget(13)  # answered: nothing left to resolve
+    assert await a.jobs.holds.take_back(13)  # answered: nothing left to resolve
     clock.now += LEASE * 0.9
     await a.jobs.holds.renew()  # its process lives: renewed with its jobs
     clock.now += LEASE * 0.9
